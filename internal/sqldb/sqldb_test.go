@@ -1,0 +1,81 @@
+package sqldb_test
+
+import (
+	"io/fs"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+func TestMigrationSequencesInLockstep(t *testing.T) {
+	t.Parallel()
+	names := func(e sqldb.Engine) []string {
+		entries, err := fs.ReadDir(sqldb.MigrationFS(e), ".")
+		if err != nil {
+			t.Fatalf("reading %s migrations: %v", e, err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		slices.Sort(out)
+		return out
+	}
+	lite, pg := names(sqldb.SQLite), names(sqldb.Postgres)
+	if len(lite) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+	if diff := cmp.Diff(lite, pg); diff != "" {
+		t.Errorf("sqlite and postgres migration sequences differ (-sqlite +postgres):\n%s", diff)
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		res, err := db.Migrate(t.Context(), nil)
+		if err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		if len(res.Applied) != 0 || len(res.RiverVersions) != 0 {
+			t.Errorf("second migrate applied %v and river %v, want nothing", res.Applied, res.RiverVersions)
+		}
+		if res.Version < 1 {
+			t.Errorf("got schema version %d, want >= 1", res.Version)
+		}
+	})
+}
+
+func TestRebind(t *testing.T) {
+	t.Parallel()
+	pg := sqldb.Dialect{Engine: sqldb.Postgres}
+	lite := sqldb.Dialect{Engine: sqldb.SQLite}
+	q := "SELECT a FROM t WHERE b = ? AND c = '?' AND d IN (?, ?)"
+	if got, want := pg.Rebind(q), "SELECT a FROM t WHERE b = $1 AND c = '?' AND d IN ($2, $3)"; got != want {
+		t.Errorf("postgres rebind: got %q, want %q", got, want)
+	}
+	if got := lite.Rebind(q); got != q {
+		t.Errorf("sqlite rebind changed the query: %q", got)
+	}
+	if got, want := sqldb.Placeholders(2, 3), "(?,?,?),(?,?,?)"; got != want {
+		t.Errorf("placeholders: got %q, want %q", got, want)
+	}
+}
+
+func TestUniqueViolation(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		q := db.Dialect.Rebind("INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at) VALUES (?, ?, ?, ?, ?)")
+		if _, err := db.ExecContext(t.Context(), q, "odoo", "shipment", "WH/OUT/1", "a", 1); err != nil {
+			t.Fatalf("first insert: %v", err)
+		}
+		_, err := db.ExecContext(t.Context(), q, "odoo", "shipment", "WH/OUT/1", "b", 1)
+		if !sqldb.IsUniqueViolation(err) {
+			t.Errorf("second insert: got %v, want a unique violation", err)
+		}
+	})
+}
