@@ -1,0 +1,234 @@
+package money
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// ErrInvalidAmount is returned, wrapped with the input and the reason, when
+// an amount is not a plain decimal number.
+var ErrInvalidAmount = errors.New("invalid amount")
+
+// ErrTooManyDecimals is returned, wrapped, when an amount has more non-zero
+// decimals than its currency's minor unit allows. Amounts are never rounded
+// silently.
+var ErrTooManyDecimals = errors.New("too many decimals for currency")
+
+// ErrOverflow is returned, wrapped, when a result does not fit in int64
+// minor units.
+var ErrOverflow = errors.New("amount out of range")
+
+// ErrCurrencyMismatch is returned, wrapped with both amounts, when an
+// operation combines two currencies.
+var ErrCurrencyMismatch = errors.New("currency mismatch")
+
+// Money is an amount in the minor unit of an ISO 4217 currency.
+//
+// Minor is the amount in minor units (123450 for 1234.50 USD). Currency is
+// the upper-case ISO 4217 code. Values made by this package always carry a
+// currency from the [Exponent] table; the zero Money has no currency.
+type Money struct {
+	Minor    int64  `json:"minor"`
+	Currency string `json:"currency"`
+}
+
+// ParseDecimal converts a decimal amount such as "1234.50" into minor units
+// of currency: "1234.50" USD is 123450, "1500" JPY is 1500, "1.234" KWD is
+// 1234.
+//
+// amount is an optional sign, one or more digits and optionally a decimal
+// point followed by one or more digits. Exponents, digit group separators,
+// white space, NaN and infinities give an error wrapping [ErrInvalidAmount].
+// Fewer decimals than the currency has are fine ("12.5" USD is 1250), and so
+// are extra trailing zeros ("1500.00" JPY is 1500), but any other extra
+// decimal gives [ErrTooManyDecimals]: "1234.567" USD is an error, not
+// 1234.57. An amount beyond int64 minor units gives [ErrOverflow], and an
+// unknown currency [ErrUnknownCurrency]. currency is matched
+// case-insensitively and stored in upper case.
+func ParseDecimal(amount string, currency string) (Money, error) {
+	code, exp, err := lookup(currency)
+	if err != nil {
+		return Money{}, fmt.Errorf("parsing amount %q: %w", amount, err)
+	}
+	neg, intPart, fracPart, err := splitDecimal(amount)
+	if err != nil {
+		return Money{}, fmt.Errorf("%w %q: %s", ErrInvalidAmount, amount, err)
+	}
+	if len(fracPart) > exp {
+		if strings.Trim(fracPart[exp:], "0") != "" {
+			return Money{}, fmt.Errorf("parsing amount %q %s: %w (%s has %d)", amount, code, ErrTooManyDecimals, code, exp)
+		}
+		fracPart = fracPart[:exp]
+	}
+	digits := strings.TrimLeft(intPart+fracPart+strings.Repeat("0", exp-len(fracPart)), "0")
+	if digits == "" {
+		return Money{Currency: code}, nil
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	abs, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || abs > limit {
+		// digits holds only ASCII digits, so the only failure is range.
+		return Money{}, fmt.Errorf("parsing amount %q %s: %w", amount, code, ErrOverflow)
+	}
+	minor := int64(abs)
+	if neg {
+		minor = int64(-abs) // -(1<<63) wraps to math.MinInt64 as intended
+	}
+	return Money{Minor: minor, Currency: code}, nil
+}
+
+// Decimal returns the amount in major units with exactly as many decimals as
+// the currency has: "1234.50" for USD, "1500" for JPY, "1.234" for KWD,
+// "-0.05" for -5 USD. A currency missing from the table is written with no
+// decimals.
+func (m Money) Decimal() string {
+	exp := exponents[m.Currency] // 0 when the currency is not in the table
+	abs := uint64(m.Minor)
+	if m.Minor < 0 {
+		abs = -abs
+	}
+	s := strconv.FormatUint(abs, 10)
+	if exp > 0 {
+		if len(s) <= exp {
+			s = strings.Repeat("0", exp-len(s)+1) + s
+		}
+		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	}
+	if m.Minor < 0 {
+		s = "-" + s
+	}
+	return s
+}
+
+// String returns the decimal amount and the currency, as in "1234.50 USD".
+func (m Money) String() string {
+	return m.Decimal() + " " + m.Currency
+}
+
+// Add returns m + o. Amounts in different currencies give an error wrapping
+// [ErrCurrencyMismatch]; a sum beyond int64 minor units gives [ErrOverflow].
+func (m Money) Add(o Money) (Money, error) {
+	if m.Currency != o.Currency {
+		return Money{}, fmt.Errorf("adding %s to %s: %w", o, m, ErrCurrencyMismatch)
+	}
+	sum := m.Minor + o.Minor
+	if (o.Minor > 0 && sum < m.Minor) || (o.Minor < 0 && sum > m.Minor) {
+		return Money{}, fmt.Errorf("adding %s to %s: %w", o, m, ErrOverflow)
+	}
+	return Money{Minor: sum, Currency: m.Currency}, nil
+}
+
+// Neg returns -m, for example to turn a charge into a credit. The one amount
+// with no negation in int64, math.MinInt64 minor units, gives an error
+// wrapping [ErrOverflow].
+func (m Money) Neg() (Money, error) {
+	if m.Minor == math.MinInt64 {
+		return Money{}, fmt.Errorf("negating %s: %w", m, ErrOverflow)
+	}
+	return Money{Minor: -m.Minor, Currency: m.Currency}, nil
+}
+
+// MulRatRoundHalfEven returns m × r rounded to the nearest minor unit, with
+// ties going to the even neighbour (banker's rounding), in m's currency. It
+// is meant for rating: a fuel surcharge of 31.5 % is r = 63/200, and
+// 58220 USD cents × 63/200 = 18339.3, so 183.39 USD. The product is exact
+// before the single rounding step. A result beyond int64 minor units gives
+// an error wrapping [ErrOverflow]; a nil r is an error too.
+func (m Money) MulRatRoundHalfEven(r *big.Rat) (Money, error) {
+	if r == nil {
+		return Money{}, fmt.Errorf("multiplying %s: nil rate", m)
+	}
+	num := new(big.Int).Mul(big.NewInt(m.Minor), r.Num())
+	den := r.Denom() // read-only: it may alias r's denominator
+	q, rem := new(big.Int).QuoRem(num, den, new(big.Int))
+	if rem.Sign() != 0 {
+		twice := rem.Abs(rem)
+		twice.Lsh(twice, 1)
+		c := twice.Cmp(den)
+		if c > 0 || (c == 0 && q.Bit(0) == 1) {
+			q.Add(q, big.NewInt(int64(num.Sign())))
+		}
+	}
+	if !q.IsInt64() {
+		return Money{}, fmt.Errorf("multiplying %s by %s: %w", m, r.RatString(), ErrOverflow)
+	}
+	return Money{Minor: q.Int64(), Currency: m.Currency}, nil
+}
+
+// UnmarshalJSON reads {"minor":12345,"currency":"USD"}. Both fields are
+// required; minor must be a JSON integer that fits in int64, and currency a
+// code from the [Exponent] table, matched case-insensitively and stored in
+// upper case. JSON null leaves m unchanged. On error m is unchanged and the
+// error names the problem, wrapping [ErrUnknownCurrency] where it applies.
+func (m *Money) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	var w struct {
+		Minor    *int64  `json:"minor"`
+		Currency *string `json:"currency"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("decoding money: %w", err)
+	}
+	if w.Minor == nil {
+		return errors.New(`decoding money: missing "minor"`)
+	}
+	if w.Currency == nil {
+		return fmt.Errorf(`decoding money: missing "currency": %w`, ErrUnknownCurrency)
+	}
+	code, _, err := lookup(*w.Currency)
+	if err != nil {
+		return fmt.Errorf("decoding money: %w", err)
+	}
+	*m = Money{Minor: *w.Minor, Currency: code}
+	return nil
+}
+
+// splitDecimal checks s against [+-]?digits(.digits)? and returns its
+// parts. The error text says what is wrong, for the caller to wrap.
+func splitDecimal(s string) (neg bool, intPart, fracPart string, err error) {
+	if s == "" {
+		return false, "", "", errors.New("empty")
+	}
+	body := s
+	switch body[0] {
+	case '-':
+		neg = true
+		body = body[1:]
+	case '+':
+		body = body[1:]
+	}
+	switch strings.ToLower(body) {
+	case "nan", "inf", "infinity":
+		return false, "", "", errors.New("NaN and infinities are not allowed")
+	}
+	if strings.ContainsAny(body, "eE") {
+		return false, "", "", errors.New("exponents are not allowed")
+	}
+	if strings.ContainsAny(body, ",_' ") {
+		return false, "", "", errors.New("digit group separators and spaces are not allowed")
+	}
+	intPart, fracPart, hasPoint := strings.Cut(body, ".")
+	if intPart == "" || !allDigits(intPart) || (hasPoint && (fracPart == "" || !allDigits(fracPart))) {
+		return false, "", "", errors.New("want digits with an optional sign and decimal point")
+	}
+	return neg, intPart, fracPart, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
