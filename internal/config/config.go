@@ -1,0 +1,374 @@
+package config
+
+import (
+	"reflect"
+	"time"
+)
+
+// Defaults of the server section.
+const (
+	// ServerAddrDefault is the default of server.addr.
+	ServerAddrDefault = "127.0.0.1:8080"
+	// ServerReadTimeoutDefault is the default of server.read_timeout.
+	ServerReadTimeoutDefault = 15 * time.Second
+	// ServerWriteTimeoutDefault is the default of server.write_timeout.
+	ServerWriteTimeoutDefault = 30 * time.Second
+	// ServerIdleTimeoutDefault is the default of server.idle_timeout.
+	ServerIdleTimeoutDefault = 120 * time.Second
+	// ServerShutdownTimeoutDefault is the default of server.shutdown_timeout.
+	ServerShutdownTimeoutDefault = 30 * time.Second
+)
+
+// Defaults of the storage section. storage.database_url is empty by default.
+const (
+	// StorageDataDirDefault is the default of storage.data_dir.
+	StorageDataDirDefault = "./waybill-data"
+	// StorageSQLiteSynchronousDefault is the default of storage.sqlite_synchronous.
+	StorageSQLiteSynchronousDefault = "full"
+	// StoragePostgresMaxConnsDefault is the default of storage.postgres_max_conns.
+	StoragePostgresMaxConnsDefault = 16
+)
+
+// Defaults of the intake section.
+const (
+	// IntakeMaxBacklogDefault is the default of intake.max_backlog.
+	IntakeMaxBacklogDefault = 100000
+	// IntakeMaxBatchEventsDefault is the default of intake.max_batch_events.
+	IntakeMaxBatchEventsDefault = 1000
+	// IntakeMaxBodyBytesDefault is the default of intake.max_body_bytes: 8 MiB.
+	IntakeMaxBodyBytesDefault = 8 << 20
+	// IntakeGroupCommitMaxDefault is the default of intake.group_commit_max.
+	IntakeGroupCommitMaxDefault = 1000
+)
+
+// Defaults of the processor section.
+const (
+	// ProcessorBatchSizeDefault is the default of processor.batch_size.
+	ProcessorBatchSizeDefault = 500
+	// ProcessorPollIntervalDefault is the default of processor.poll_interval.
+	ProcessorPollIntervalDefault = 250 * time.Millisecond
+	// ProcessorMaxAttemptsDefault is the default of processor.max_attempts.
+	ProcessorMaxAttemptsDefault = 10
+)
+
+// Defaults of the jobs section.
+const (
+	// JobsWorkersDefault is the default of jobs.workers.
+	JobsWorkersDefault = 16
+	// JobsMaxAttemptsDefault is the default of jobs.max_attempts.
+	JobsMaxAttemptsDefault = 12
+	// JobsTimeoutDefault is the default of jobs.timeout.
+	JobsTimeoutDefault = 2 * time.Minute
+	// JobsSoftStopTimeoutDefault is the default of jobs.soft_stop_timeout.
+	JobsSoftStopTimeoutDefault = 20 * time.Second
+	// JobsRetryBaseDefault is the default of jobs.retry_base.
+	JobsRetryBaseDefault = time.Second
+	// JobsRetryMaxDefault is the default of jobs.retry_max.
+	JobsRetryMaxDefault = time.Hour
+)
+
+// Defaults of the workflow section.
+const (
+	// WorkflowAutoReleaseDefault is the default of workflow.auto_release.
+	WorkflowAutoReleaseDefault = true
+	// WorkflowPartialReleaseDefault is the default of workflow.partial_release.
+	WorkflowPartialReleaseDefault = false
+)
+
+// Webhook actions: the values allowed in connectors.webhook.actions.
+const (
+	// WebhookActionDispatchRelease is posted when a shipment is released for dispatch.
+	WebhookActionDispatchRelease = "dispatch.release"
+	// WebhookActionPickingValidate is posted when a picking is validated.
+	WebhookActionPickingValidate = "picking.validate"
+	// WebhookActionInvoicePrepare is posted when an invoice is prepared.
+	WebhookActionInvoicePrepare = "invoice.prepare"
+)
+
+// Defaults of the connectors.webhook section. connectors.webhook.url and
+// connectors.webhook.secret are empty by default; see also WebhookActionsDefault.
+const (
+	// WebhookTimeoutDefault is the default of connectors.webhook.timeout.
+	WebhookTimeoutDefault = 30 * time.Second
+)
+
+// WebhookActionsDefault returns the default of connectors.webhook.actions: all
+// three actions. Each call returns a new slice.
+func WebhookActionsDefault() []string {
+	return []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+}
+
+// Defaults of the log section.
+const (
+	// LogLevelDefault is the default of log.level.
+	LogLevelDefault = "info"
+	// LogFormatDefault is the default of log.format.
+	LogFormatDefault = "json"
+)
+
+// Config is the whole Waybill configuration. Build it with Load, or start from
+// Default in code and tests; check it with Validate.
+//
+// Field doc comments are the source of the generated reference docs/config.md:
+// each states the key's meaning, unit, allowed values and default.
+type Config struct {
+	// Server is the server section.
+	Server Server `koanf:"server" json:"server"`
+	// Storage is the storage section.
+	Storage Storage `koanf:"storage" json:"storage"`
+	// Intake is the intake section.
+	Intake Intake `koanf:"intake" json:"intake"`
+	// Processor is the processor section.
+	Processor Processor `koanf:"processor" json:"processor"`
+	// Jobs is the jobs section.
+	Jobs Jobs `koanf:"jobs" json:"jobs"`
+	// Workflow is the workflow section.
+	Workflow Workflow `koanf:"workflow" json:"workflow"`
+	// Connectors is the connectors section.
+	Connectors Connectors `koanf:"connectors" json:"connectors"`
+	// Log is the log section.
+	Log Log `koanf:"log" json:"log"`
+}
+
+// Server configures the HTTP server that receives events and serves the console.
+type Server struct {
+	// Addr is the TCP address the HTTP server listens on, as host:port. An empty
+	// host listens on every interface; port 0 picks a free port. Defaults to
+	// "127.0.0.1:8080".
+	Addr string `koanf:"addr" json:"addr"`
+
+	// ReadTimeout is the longest time the server spends reading one request,
+	// body included. Must be positive. Defaults to 15s.
+	ReadTimeout time.Duration `koanf:"read_timeout" json:"read_timeout"`
+
+	// WriteTimeout is the longest time from the end of reading a request's
+	// headers to the end of writing its response. Must be positive. Defaults to
+	// 30s.
+	WriteTimeout time.Duration `koanf:"write_timeout" json:"write_timeout"`
+
+	// IdleTimeout is how long an idle keep-alive connection stays open waiting
+	// for its next request. Must be positive. Defaults to 2m.
+	IdleTimeout time.Duration `koanf:"idle_timeout" json:"idle_timeout"`
+
+	// ShutdownTimeout is how long graceful shutdown may take in all: stopping
+	// intake, letting jobs finish and closing connectors and the database. Must
+	// be positive. Defaults to 30s.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout" json:"shutdown_timeout"`
+}
+
+// Storage configures where Waybill keeps its data: an embedded SQLite database
+// by default, or PostgreSQL when database_url is set.
+type Storage struct {
+	// DataDir is the directory of the embedded SQLite database, the file
+	// waybill.db inside it. A relative path is taken from the working directory.
+	// Must not be empty unless database_url is set, in which case it is unused.
+	// Defaults to "./waybill-data".
+	DataDir string `koanf:"data_dir" json:"data_dir"`
+
+	// DatabaseURL is the PostgreSQL connection URL, such as
+	// postgres://user:password@host:5432/waybill. When set, PostgreSQL is used
+	// instead of SQLite, and it must start with postgres:// or postgresql://.
+	// It is a secret: logs and output show it as REDACTED. Empty by default,
+	// which selects SQLite.
+	DatabaseURL Secret `koanf:"database_url" json:"database_url"`
+
+	// SQLiteSynchronous is SQLite's synchronous setting: off, normal, full or
+	// extra. full makes every committed transaction durable across a power loss;
+	// normal may lose the latest transactions then. Unused with PostgreSQL.
+	// Defaults to "full".
+	SQLiteSynchronous string `koanf:"sqlite_synchronous" json:"sqlite_synchronous"`
+
+	// PostgresMaxConns is the most connections the PostgreSQL pool opens, from
+	// 1 to 1000. Unused with SQLite. Defaults to 16.
+	PostgresMaxConns int `koanf:"postgres_max_conns" json:"postgres_max_conns"`
+}
+
+// Intake limits how events are accepted over HTTP.
+type Intake struct {
+	// MaxBacklog is the number of accepted but not yet processed events above
+	// which intake refuses new events with HTTP 429 Too Many Requests. At least
+	// 1. Defaults to 100000.
+	MaxBacklog int `koanf:"max_backlog" json:"max_backlog"`
+
+	// MaxBatchEvents is the most events one batch request may carry, from 1 to
+	// 1000; larger batches are rejected. Defaults to 1000.
+	MaxBatchEvents int `koanf:"max_batch_events" json:"max_batch_events"`
+
+	// MaxBodyBytes is the largest request body intake reads, in bytes; larger
+	// requests are rejected. At least 1. Defaults to 8388608 (8 MiB).
+	MaxBodyBytes int `koanf:"max_body_bytes" json:"max_body_bytes"`
+
+	// GroupCommitMax is the most events written in one group-commit
+	// transaction, from 1 to 10000. Defaults to 1000.
+	GroupCommitMax int `koanf:"group_commit_max" json:"group_commit_max"`
+}
+
+// Processor configures how accepted events are applied to shipments and orders.
+type Processor struct {
+	// BatchSize is the most events applied in one transaction, from 1 to 10000.
+	// Defaults to 500.
+	BatchSize int `koanf:"batch_size" json:"batch_size"`
+
+	// PollInterval is how often the processor looks for new events when nothing
+	// wakes it. Must be positive. Defaults to 250ms.
+	PollInterval time.Duration `koanf:"poll_interval" json:"poll_interval"`
+
+	// MaxAttempts is how many times the processor tries to apply an event that
+	// fails unexpectedly before it marks the event failed. At least 1. Defaults
+	// to 10.
+	MaxAttempts int `koanf:"max_attempts" json:"max_attempts"`
+}
+
+// Jobs configures the queue of outbound jobs that connectors run.
+type Jobs struct {
+	// Workers is the number of jobs that run at the same time. At least 1.
+	// Defaults to 16.
+	Workers int `koanf:"workers" json:"workers"`
+
+	// MaxAttempts is how many times a job is attempted before it becomes a dead
+	// letter. At least 1. Defaults to 12.
+	MaxAttempts int `koanf:"max_attempts" json:"max_attempts"`
+
+	// Timeout is the longest one attempt of a job may run before it is
+	// cancelled. Must be positive. Defaults to 2m.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+
+	// SoftStopTimeout is how long jobs still running at shutdown may take to
+	// finish before they are cancelled. Must be positive. Defaults to 20s.
+	SoftStopTimeout time.Duration `koanf:"soft_stop_timeout" json:"soft_stop_timeout"`
+
+	// RetryBase is the wait before the second attempt of a failed job; each
+	// further attempt waits twice as long, with ±25% jitter. Must be
+	// positive. Defaults to 1s.
+	RetryBase time.Duration `koanf:"retry_base" json:"retry_base"`
+
+	// RetryMax caps the wait between two attempts of a job. Must be at least
+	// jobs.retry_base. Defaults to 1h.
+	RetryMax time.Duration `koanf:"retry_max" json:"retry_max"`
+}
+
+// Workflow configures when shipments are released for dispatch.
+type Workflow struct {
+	// AutoRelease releases a shipment for dispatch as soon as all its lines are
+	// reserved; when false, shipments wait for an explicit release. Defaults to
+	// true.
+	AutoRelease bool `koanf:"auto_release" json:"auto_release"`
+
+	// PartialRelease allows a shipment to be released when only some of its
+	// lines are reserved. Defaults to false.
+	PartialRelease bool `koanf:"partial_release" json:"partial_release"`
+}
+
+// Connectors holds the configuration of each outbound connector.
+type Connectors struct {
+	// Webhook is the connectors.webhook section.
+	Webhook Webhook `koanf:"webhook" json:"webhook"`
+}
+
+// Webhook configures the webhook connector, which POSTs selected workflow
+// actions to an HTTP endpoint.
+type Webhook struct {
+	// URL is the absolute http or https URL the webhook connector POSTs to.
+	// Empty by default, which turns the webhook connector off.
+	URL string `koanf:"url" json:"url"`
+
+	// Actions lists the actions posted to the webhook, each one of
+	// dispatch.release, picking.validate and invoice.prepare, at most once.
+	// Must not be empty when url is set. Defaults to [dispatch.release,
+	// picking.validate, invoice.prepare].
+	Actions []string `koanf:"actions" json:"actions"`
+
+	// Timeout is the longest one webhook request may take, connecting and
+	// reading the response included. Must be positive. Defaults to 30s.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+
+	// Secret is the key that signs webhook requests: when set, every POST
+	// carries the header "Waybill-Signature: sha256=<hex HMAC-SHA256 of the
+	// body>". It is a secret: logs and output show it as REDACTED. Empty by
+	// default, which sends requests unsigned.
+	Secret Secret `koanf:"secret" json:"secret"`
+}
+
+// Log configures Waybill's log output.
+type Log struct {
+	// Level is the lowest level that is logged: debug, info, warn or error.
+	// Defaults to "info".
+	Level string `koanf:"level" json:"level"`
+
+	// Format is the log format: json (one JSON object per line) or text
+	// (key=value pairs). Defaults to "json".
+	Format string `koanf:"format" json:"format"`
+}
+
+// Default returns the configuration with every key at its default, as Load
+// returns it when no file and no environment variables are given.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:            ServerAddrDefault,
+			ReadTimeout:     ServerReadTimeoutDefault,
+			WriteTimeout:    ServerWriteTimeoutDefault,
+			IdleTimeout:     ServerIdleTimeoutDefault,
+			ShutdownTimeout: ServerShutdownTimeoutDefault,
+		},
+		Storage: Storage{
+			DataDir:           StorageDataDirDefault,
+			SQLiteSynchronous: StorageSQLiteSynchronousDefault,
+			PostgresMaxConns:  StoragePostgresMaxConnsDefault,
+		},
+		Intake: Intake{
+			MaxBacklog:     IntakeMaxBacklogDefault,
+			MaxBatchEvents: IntakeMaxBatchEventsDefault,
+			MaxBodyBytes:   IntakeMaxBodyBytesDefault,
+			GroupCommitMax: IntakeGroupCommitMaxDefault,
+		},
+		Processor: Processor{
+			BatchSize:    ProcessorBatchSizeDefault,
+			PollInterval: ProcessorPollIntervalDefault,
+			MaxAttempts:  ProcessorMaxAttemptsDefault,
+		},
+		Jobs: Jobs{
+			Workers:         JobsWorkersDefault,
+			MaxAttempts:     JobsMaxAttemptsDefault,
+			Timeout:         JobsTimeoutDefault,
+			SoftStopTimeout: JobsSoftStopTimeoutDefault,
+			RetryBase:       JobsRetryBaseDefault,
+			RetryMax:        JobsRetryMaxDefault,
+		},
+		Workflow: Workflow{
+			AutoRelease:    WorkflowAutoReleaseDefault,
+			PartialRelease: WorkflowPartialReleaseDefault,
+		},
+		Connectors: Connectors{
+			Webhook: Webhook{
+				Actions: WebhookActionsDefault(),
+				Timeout: WebhookTimeoutDefault,
+			},
+		},
+		Log: Log{
+			Level:  LogLevelDefault,
+			Format: LogFormatDefault,
+		},
+	}
+}
+
+// WithDefaults returns a copy of c in which every key left at its zero value
+// (empty string, 0, empty list) holds its default instead. Keys whose default is
+// itself the zero value, such as storage.database_url, stay as they are.
+//
+// Booleans are never changed: false cannot be told apart from unset, so a Config
+// built in code from scratch gets workflow.auto_release false. Start from Default
+// instead when the boolean defaults matter.
+func (c Config) WithDefaults() Config {
+	d := reflect.ValueOf(Default())
+	v := reflect.ValueOf(&c).Elem()
+	for _, l := range leaves() {
+		f := v.FieldByIndex(l.index)
+		unset := f.IsZero() || l.kind == kindStrings && f.Len() == 0
+		if !unset || l.kind == kindBool {
+			continue
+		}
+		f.Set(d.FieldByIndex(l.index))
+	}
+	return c
+}

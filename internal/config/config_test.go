@@ -1,0 +1,774 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// writeConfig writes content to waybill.yaml in a new temporary directory and
+// returns its path.
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "waybill.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// fieldErrors returns the *FieldError values joined in err, failing the test
+// when err is nil or holds anything else.
+func fieldErrors(t *testing.T, err error) []*FieldError {
+	t.Helper()
+	if err == nil {
+		t.Fatal("got nil error, want errors")
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("got error %T %q, want an errors.Join", err, err)
+	}
+	var fes []*FieldError
+	for _, e := range joined.Unwrap() {
+		var fe *FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("got joined error %T %q, want *FieldError", e, e)
+		}
+		fes = append(fes, fe)
+	}
+	return fes
+}
+
+// where is the part of a FieldError that tests compare.
+type where struct {
+	Key  string
+	Line int
+	Env  string
+}
+
+func wheres(fes []*FieldError) []where {
+	ws := make([]where, len(fes))
+	for i, fe := range fes {
+		ws[i] = where{Key: fe.Key, Line: fe.Line, Env: fe.Env}
+	}
+	return ws
+}
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	got := Default()
+	if err := got.Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v, want nil", err)
+	}
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"server.addr", got.Server.Addr, "127.0.0.1:8080"},
+		{"server.read_timeout", got.Server.ReadTimeout, 15 * time.Second},
+		{"server.write_timeout", got.Server.WriteTimeout, 30 * time.Second},
+		{"server.idle_timeout", got.Server.IdleTimeout, 120 * time.Second},
+		{"server.shutdown_timeout", got.Server.ShutdownTimeout, 30 * time.Second},
+		{"storage.data_dir", got.Storage.DataDir, "./waybill-data"},
+		{"storage.database_url", got.Storage.DatabaseURL, Secret("")},
+		{"storage.sqlite_synchronous", got.Storage.SQLiteSynchronous, "full"},
+		{"storage.postgres_max_conns", got.Storage.PostgresMaxConns, 16},
+		{"intake.max_backlog", got.Intake.MaxBacklog, 100000},
+		{"intake.max_batch_events", got.Intake.MaxBatchEvents, 1000},
+		{"intake.max_body_bytes", got.Intake.MaxBodyBytes, 8388608},
+		{"intake.group_commit_max", got.Intake.GroupCommitMax, 1000},
+		{"processor.batch_size", got.Processor.BatchSize, 500},
+		{"processor.poll_interval", got.Processor.PollInterval, 250 * time.Millisecond},
+		{"processor.max_attempts", got.Processor.MaxAttempts, 10},
+		{"jobs.workers", got.Jobs.Workers, 16},
+		{"jobs.max_attempts", got.Jobs.MaxAttempts, 12},
+		{"jobs.timeout", got.Jobs.Timeout, 2 * time.Minute},
+		{"jobs.soft_stop_timeout", got.Jobs.SoftStopTimeout, 20 * time.Second},
+		{"jobs.retry_base", got.Jobs.RetryBase, time.Second},
+		{"jobs.retry_max", got.Jobs.RetryMax, time.Hour},
+		{"workflow.auto_release", got.Workflow.AutoRelease, true},
+		{"workflow.partial_release", got.Workflow.PartialRelease, false},
+		{"connectors.webhook.url", got.Connectors.Webhook.URL, ""},
+		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{"dispatch.release", "picking.validate", "invoice.prepare"}},
+		{"connectors.webhook.timeout", got.Connectors.Webhook.Timeout, 30 * time.Second},
+		{"connectors.webhook.secret", got.Connectors.Webhook.Secret, Secret("")},
+		{"log.level", got.Log.Level, "info"},
+		{"log.format", got.Log.Format, "json"},
+	}
+	if len(checks) != len(Keys()) {
+		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
+	}
+	for _, c := range checks {
+		if diff := cmp.Diff(c.want, c.got); diff != "" {
+			t.Errorf("%s: default differs (-want +got):\n%s", c.key, diff)
+		}
+	}
+
+	t.Run("fresh slices", func(t *testing.T) {
+		t.Parallel()
+		a := Default()
+		a.Connectors.Webhook.Actions[0] = "changed"
+		if got := Default().Connectors.Webhook.Actions[0]; got != WebhookActionDispatchRelease {
+			t.Errorf("Default shares its actions slice: got %q after changing another copy", got)
+		}
+	})
+}
+
+func TestWithDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   Config
+		want func(*Config)
+	}{
+		{
+			name: "zero config gets every default but booleans",
+			in:   Config{},
+			want: func(c *Config) { c.Workflow.AutoRelease = false },
+		},
+		{
+			name: "set values are kept",
+			in: Config{
+				Server:     Server{Addr: ":9000", ReadTimeout: time.Second},
+				Storage:    Storage{DatabaseURL: "postgres://db/waybill"},
+				Intake:     Intake{MaxBacklog: 7},
+				Workflow:   Workflow{AutoRelease: true, PartialRelease: true},
+				Connectors: Connectors{Webhook: Webhook{Actions: []string{"invoice.prepare"}}},
+				Log:        Log{Level: "debug"},
+			},
+			want: func(c *Config) {
+				c.Server.Addr = ":9000"
+				c.Server.ReadTimeout = time.Second
+				c.Storage.DatabaseURL = "postgres://db/waybill"
+				c.Intake.MaxBacklog = 7
+				c.Workflow.PartialRelease = true
+				c.Connectors.Webhook.Actions = []string{"invoice.prepare"}
+				c.Log.Level = "debug"
+			},
+		},
+		{
+			name: "empty non-nil list gets the default",
+			in:   Config{Workflow: Workflow{AutoRelease: true}, Connectors: Connectors{Webhook: Webhook{Actions: []string{}}}},
+			want: func(*Config) {},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := Default()
+			tt.want(&want)
+			got := tt.in.WithDefaults()
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("WithDefaults() differs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	const file = `
+server:
+  addr: "0.0.0.0:9000"
+  read_timeout: 5s
+storage:
+  database_url: postgres://waybill:pw@db/waybill
+intake:
+  max_backlog: 50
+workflow:
+  auto_release: false
+connectors:
+  webhook:
+    url: https://hooks.example.com/waybill
+    actions: [invoice.prepare]
+    secret: file-secret
+log:
+  level: debug
+`
+	tests := []struct {
+		name    string
+		file    string // "" for no file
+		environ []string
+		want    func(*Config)
+	}{
+		{
+			name: "defaults only",
+			want: func(*Config) {},
+		},
+		{
+			name: "file",
+			file: file,
+			want: func(c *Config) {
+				c.Server.Addr = "0.0.0.0:9000"
+				c.Server.ReadTimeout = 5 * time.Second
+				c.Storage.DatabaseURL = "postgres://waybill:pw@db/waybill"
+				c.Intake.MaxBacklog = 50
+				c.Workflow.AutoRelease = false
+				c.Connectors.Webhook.URL = "https://hooks.example.com/waybill"
+				c.Connectors.Webhook.Actions = []string{"invoice.prepare"}
+				c.Connectors.Webhook.Secret = "file-secret"
+				c.Log.Level = "debug"
+			},
+		},
+		{
+			name: "environment only",
+			environ: []string{
+				"WAYBILL_INTAKE_MAX_BACKLOG=5",
+				"WAYBILL_STORAGE_DATABASE_URL=postgresql://env/waybill",
+				"WAYBILL_CONNECTORS_WEBHOOK_URL=http://127.0.0.1:1234/hook",
+				"WAYBILL_PROCESSOR_POLL_INTERVAL=1s",
+				"WAYBILL_WORKFLOW_PARTIAL_RELEASE=true",
+			},
+			want: func(c *Config) {
+				c.Intake.MaxBacklog = 5
+				c.Storage.DatabaseURL = "postgresql://env/waybill"
+				c.Connectors.Webhook.URL = "http://127.0.0.1:1234/hook"
+				c.Processor.PollInterval = time.Second
+				c.Workflow.PartialRelease = true
+			},
+		},
+		{
+			name: "environment overrides file",
+			file: file,
+			environ: []string{
+				"WAYBILL_INTAKE_MAX_BACKLOG=5",
+				"WAYBILL_WORKFLOW_AUTO_RELEASE=true",
+				"WAYBILL_CONNECTORS_WEBHOOK_SECRET=env-secret",
+				"WAYBILL_SERVER_READ_TIMEOUT=1m30s",
+				"HOME=/root",
+				"WAYBILL_TEST_POSTGRES_URL=postgres://ignored",
+				"WAYBILL_CONFIG=/etc/waybill.yaml",
+			},
+			want: func(c *Config) {
+				c.Server.Addr = "0.0.0.0:9000"
+				c.Server.ReadTimeout = 90 * time.Second
+				c.Storage.DatabaseURL = "postgres://waybill:pw@db/waybill"
+				c.Intake.MaxBacklog = 5
+				c.Workflow.AutoRelease = true
+				c.Connectors.Webhook.URL = "https://hooks.example.com/waybill"
+				c.Connectors.Webhook.Actions = []string{"invoice.prepare"}
+				c.Connectors.Webhook.Secret = "env-secret"
+				c.Log.Level = "debug"
+			},
+		},
+		{
+			name:    "last of repeated variables wins",
+			environ: []string{"WAYBILL_JOBS_WORKERS=2", "WAYBILL_JOBS_WORKERS=3"},
+			want:    func(c *Config) { c.Jobs.Workers = 3 },
+		},
+		{
+			name: "null values and empty sections keep defaults",
+			file: "server:\n  addr:\n  read_timeout: ~\nstorage:\nlog: {}\n",
+			want: func(*Config) {},
+		},
+		{
+			name: "empty file",
+			file: "# nothing here\n",
+			want: func(*Config) {},
+		},
+		{
+			name: "aliases",
+			file: "jobs:\n  timeout: &t 45s\nconnectors:\n  webhook:\n    timeout: *t\n",
+			want: func(c *Config) {
+				c.Jobs.Timeout = 45 * time.Second
+				c.Connectors.Webhook.Timeout = 45 * time.Second
+			},
+		},
+		{
+			name: "integer forms",
+			file: "intake:\n  max_body_bytes: 16_777_216\n  max_backlog: 0x10\n",
+			want: func(c *Config) {
+				c.Intake.MaxBodyBytes = 16 << 20
+				c.Intake.MaxBacklog = 16
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := ""
+			if tt.file != "" {
+				path = writeConfig(t, tt.file)
+			}
+			got, err := Load(path, tt.environ)
+			if err != nil {
+				t.Fatalf("Load() error: %v", err)
+			}
+			want := Default()
+			tt.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Load() differs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadListFromEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value string
+		want  []string
+	}{
+		{"dispatch.release", []string{"dispatch.release"}},
+		{"dispatch.release,invoice.prepare", []string{"dispatch.release", "invoice.prepare"}},
+		{" picking.validate , invoice.prepare ,", []string{"picking.validate", "invoice.prepare"}},
+		{"", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			got, err := Load("", []string{"WAYBILL_CONNECTORS_WEBHOOK_ACTIONS=" + tt.value})
+			if err != nil {
+				t.Fatalf("Load() error: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got.Connectors.Webhook.Actions); diff != "" {
+				t.Errorf("actions differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadUnknownKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		file    string
+		environ []string
+		want    []where
+		msgs    []string // substrings of each error's message
+	}{
+		{
+			name: "top-level key",
+			file: "server:\n  addr: \":80\"\nlogging:\n  level: debug\n",
+			want: []where{{Key: "logging", Line: 3}},
+			msgs: []string{"unknown key"},
+		},
+		{
+			name: "misspelt key with suggestion",
+			file: "intake:\n  max_backlog: 5\n  max_backlg: 6\n",
+			want: []where{{Key: "intake.max_backlg", Line: 3}},
+			msgs: []string{`unknown key; did you mean "intake.max_backlog"?`},
+		},
+		{
+			name: "every unknown key at once",
+			file: "server:\n  adr: x\nconnectors:\n  webhook:\n    urll: https://x\n  carrier:\n    name: dhl\nextra: 1\n",
+			want: []where{
+				{Key: "server.adr", Line: 2},
+				{Key: "connectors.webhook.urll", Line: 5},
+				{Key: "connectors.carrier", Line: 6},
+				{Key: "extra", Line: 8},
+			},
+			msgs: []string{"unknown key", "unknown key", "unknown key", "unknown key"},
+		},
+		{
+			name: "duplicate key",
+			file: "jobs:\n  workers: 2\n  workers: 3\n",
+			want: []where{{Key: "jobs.workers", Line: 3}},
+			msgs: []string{"set twice; first set on line 2"},
+		},
+		{
+			name: "section given a value",
+			file: "server: localhost\n",
+			want: []where{{Key: "server", Line: 1}},
+			msgs: []string{"must be a section"},
+		},
+		{
+			name: "file not a mapping",
+			file: "- a\n- b\n",
+			want: []where{{Line: 1}},
+			msgs: []string{"must be a mapping of sections"},
+		},
+		{
+			name: "two documents",
+			file: "jobs:\n  workers: 2\n---\njobs:\n  workers: 3\n",
+			want: []where{{Line: 3}},
+			msgs: []string{"single YAML document"},
+		},
+		{
+			name:    "environment variables",
+			environ: []string{"WAYBILL_INTAKE_MAX_BACKLOGG=5", "WAYBILL_NOPE=1", "WAYBILL_SERVER=x", "WAYBILL_TEST_ANYTHING=1", "WAYBILL_CONFIG=x.yaml", "OTHER=1"},
+			want:    []where{{Env: "WAYBILL_INTAKE_MAX_BACKLOGG"}, {Env: "WAYBILL_NOPE"}, {Env: "WAYBILL_SERVER"}},
+			msgs:    []string{"unknown configuration variable; did you mean WAYBILL_INTAKE_MAX_BACKLOG?", "unknown configuration variable", "unknown configuration variable"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := ""
+			if tt.file != "" {
+				path = writeConfig(t, tt.file)
+			}
+			_, err := Load(path, tt.environ)
+			fes := fieldErrors(t, err)
+			if diff := cmp.Diff(tt.want, wheres(fes)); diff != "" {
+				t.Fatalf("errors differ (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			for i, fe := range fes {
+				if !strings.Contains(fe.Msg, tt.msgs[i]) {
+					t.Errorf("error %d: got message %q, want it to contain %q", i, fe.Msg, tt.msgs[i])
+				}
+				if tt.file != "" && fe.File != path {
+					t.Errorf("error %d: got File %q, want %q", i, fe.File, path)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadTypeErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		file    string
+		environ []string
+		want    where
+		msg     string
+	}{
+		{name: "word for int", file: "intake:\n  max_backlog: abc\n", want: where{Key: "intake.max_backlog", Line: 2}, msg: `must be an integer, got "abc"`},
+		{name: "quoted int", file: "intake:\n  max_backlog: \"5\"\n", want: where{Key: "intake.max_backlog", Line: 2}, msg: `must be an integer, got "5"`},
+		{name: "float for int", file: "jobs:\n  workers: 1.5\n", want: where{Key: "jobs.workers", Line: 2}, msg: "must be an integer, got 1.5"},
+		{name: "bad duration", file: "jobs:\n  timeout: 5x\n", want: where{Key: "jobs.timeout", Line: 2}, msg: `must be a duration with a unit, such as "30s" or "250ms", got "5x"`},
+		{name: "duration without unit", file: "jobs:\n  timeout: 30\n", want: where{Key: "jobs.timeout", Line: 2}, msg: "got 30"},
+		{name: "yes for bool", file: "workflow:\n  auto_release: yes\n", want: where{Key: "workflow.auto_release", Line: 2}, msg: `must be true or false, got "yes"`},
+		{name: "string for list", file: "connectors:\n  webhook:\n    actions: dispatch.release\n", want: where{Key: "connectors.webhook.actions", Line: 3}, msg: "must be a list of strings"},
+		{name: "mapping for string", file: "server:\n  addr:\n    host: x\n", want: where{Key: "server.addr", Line: 3}, msg: "must be a string, got a mapping"},
+		{name: "list for secret", file: "storage:\n  database_url: [postgres://a]\n", want: where{Key: "storage.database_url", Line: 2}, msg: "must be a string, got a list"},
+		{name: "env word for int", environ: []string{"WAYBILL_INTAKE_MAX_BACKLOG=abc"}, want: where{Key: "intake.max_backlog", Env: "WAYBILL_INTAKE_MAX_BACKLOG"}, msg: `must be an integer, got "abc"`},
+		{name: "env bad duration", environ: []string{"WAYBILL_JOBS_TIMEOUT=5x"}, want: where{Key: "jobs.timeout", Env: "WAYBILL_JOBS_TIMEOUT"}, msg: `got "5x"`},
+		{name: "env bad bool", environ: []string{"WAYBILL_WORKFLOW_AUTO_RELEASE=maybe"}, want: where{Key: "workflow.auto_release", Env: "WAYBILL_WORKFLOW_AUTO_RELEASE"}, msg: `must be true or false, got "maybe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := ""
+			if tt.file != "" {
+				path = writeConfig(t, tt.file)
+			}
+			_, err := Load(path, tt.environ)
+			fes := fieldErrors(t, err)
+			if diff := cmp.Diff([]where{tt.want}, wheres(fes)); diff != "" {
+				t.Fatalf("errors differ (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			if !strings.Contains(fes[0].Msg, tt.msg) {
+				t.Errorf("got message %q, want it to contain %q", fes[0].Msg, tt.msg)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryError(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, `server:
+  addr: localhost
+  read_timeout: 0s
+storage:
+  sqlite_synchronous: fast
+  postgres_max_conns: 5000
+intake:
+  max_backlog: 0
+  max_batch_events: many
+  colour: blue
+jobs:
+  timeout: 5x
+connectors:
+  webhook:
+    url: ftp://example.com
+    actions: [dispatch.release, ship.it, dispatch.release]
+log:
+  format: xml
+`)
+	environ := []string{
+		"WAYBILL_PROCESSOR_BATCH_SIZE=0",
+		"WAYBILL_JOBS_WORKERS=lots",
+		"WAYBILL_STORAGE_DATABASE_URL=mysql://u:hunter2@db/x",
+		"WAYBILL_BOGUS=1",
+	}
+	_, err := Load(path, environ)
+	fes := fieldErrors(t, err)
+	want := []where{
+		// File problems, in file order.
+		{Key: "intake.max_batch_events", Line: 9},
+		{Key: "intake.colour", Line: 10},
+		{Key: "jobs.timeout", Line: 12},
+		// Environment problems, in environ order.
+		{Key: "jobs.workers", Env: "WAYBILL_JOBS_WORKERS"},
+		{Env: "WAYBILL_BOGUS"},
+		// Validation problems, in key order.
+		{Key: "server.addr", Line: 2},
+		{Key: "server.read_timeout", Line: 3},
+		{Key: "storage.database_url", Env: "WAYBILL_STORAGE_DATABASE_URL"},
+		{Key: "storage.sqlite_synchronous", Line: 5},
+		{Key: "storage.postgres_max_conns", Line: 6},
+		{Key: "intake.max_backlog", Line: 8},
+		{Key: "processor.batch_size", Env: "WAYBILL_PROCESSOR_BATCH_SIZE"},
+		{Key: "connectors.webhook.url", Line: 15},
+		{Key: "connectors.webhook.actions", Line: 16},
+		{Key: "connectors.webhook.actions", Line: 16},
+		{Key: "log.format", Line: 18},
+	}
+	if len(fes) != len(want) {
+		t.Errorf("got %d errors, want %d", len(fes), len(want))
+	}
+	if diff := cmp.Diff(want, wheres(fes)); diff != "" {
+		t.Errorf("errors differ (-want +got):\n%s\nerror:\n%v", diff, err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error text reveals the database_url secret:\n%v", err)
+	}
+	for _, line := range []string{
+		path + ":8: intake.max_backlog: must be at least 1",
+		"processor.batch_size (WAYBILL_PROCESSOR_BATCH_SIZE): must be between 1 and 10000",
+		"WAYBILL_BOGUS: unknown configuration variable",
+	} {
+		if !strings.Contains(err.Error(), line+"\n") {
+			t.Errorf("error text lacks the line %q:\n%v", line, err)
+		}
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("missing file", func(t *testing.T) {
+		t.Parallel()
+		_, err := Load(filepath.Join(t.TempDir(), "none.yaml"), nil)
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("got error %v, want one wrapping os.ErrNotExist", err)
+		}
+	})
+	t.Run("invalid YAML", func(t *testing.T) {
+		t.Parallel()
+		path := writeConfig(t, "server:\n  addr: [\n")
+		_, err := Load(path, nil)
+		var fe *FieldError
+		if err == nil || errors.As(err, &fe) {
+			t.Errorf("got error %v, want a parse error that is not a *FieldError", err)
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		key    string // "" when valid
+		msg    string
+	}{
+		{name: "addr with port 0", modify: func(c *Config) { c.Server.Addr = "127.0.0.1:0" }},
+		{name: "addr without host", modify: func(c *Config) { c.Server.Addr = ":8080" }},
+		{name: "addr IPv6", modify: func(c *Config) { c.Server.Addr = "[::1]:8080" }},
+		{name: "addr without port", modify: func(c *Config) { c.Server.Addr = "localhost" }, key: "server.addr", msg: "must be host:port, such as 127.0.0.1:8080"},
+		{name: "addr port out of range", modify: func(c *Config) { c.Server.Addr = "localhost:70000" }, key: "server.addr", msg: "must end in a port number from 0 to 65535"},
+		{name: "addr named port", modify: func(c *Config) { c.Server.Addr = "localhost:http" }, key: "server.addr", msg: "must end in a port number from 0 to 65535"},
+		{name: "negative timeout", modify: func(c *Config) { c.Server.WriteTimeout = -time.Second }, key: "server.write_timeout", msg: `must be positive, such as "30s"`},
+		{name: "zero idle timeout", modify: func(c *Config) { c.Server.IdleTimeout = 0 }, key: "server.idle_timeout", msg: `must be positive, such as "30s"`},
+		{name: "zero shutdown timeout", modify: func(c *Config) { c.Server.ShutdownTimeout = 0 }, key: "server.shutdown_timeout", msg: `must be positive, such as "30s"`},
+		{name: "empty data dir", modify: func(c *Config) { c.Storage.DataDir = "" }, key: "storage.data_dir", msg: "must not be empty when storage.database_url is not set"},
+		{name: "empty data dir with postgres", modify: func(c *Config) { c.Storage.DataDir = ""; c.Storage.DatabaseURL = "postgres://db/w" }},
+		{name: "postgresql scheme", modify: func(c *Config) { c.Storage.DatabaseURL = "postgresql://db/w" }},
+		{name: "other database scheme", modify: func(c *Config) { c.Storage.DatabaseURL = "sqlite:///tmp/x" }, key: "storage.database_url", msg: "must start with postgres:// or postgresql://"},
+		{name: "sqlite synchronous normal", modify: func(c *Config) { c.Storage.SQLiteSynchronous = "normal" }},
+		{name: "sqlite synchronous upper case", modify: func(c *Config) { c.Storage.SQLiteSynchronous = "FULL" }, key: "storage.sqlite_synchronous", msg: `must be one of off, normal, full or extra, got "FULL"`},
+		{name: "postgres conns 0", modify: func(c *Config) { c.Storage.PostgresMaxConns = 0 }, key: "storage.postgres_max_conns", msg: "must be between 1 and 1000"},
+		{name: "postgres conns 1000", modify: func(c *Config) { c.Storage.PostgresMaxConns = 1000 }},
+		{name: "postgres conns 1001", modify: func(c *Config) { c.Storage.PostgresMaxConns = 1001 }, key: "storage.postgres_max_conns", msg: "must be between 1 and 1000"},
+		{name: "backlog 0", modify: func(c *Config) { c.Intake.MaxBacklog = 0 }, key: "intake.max_backlog", msg: "must be at least 1"},
+		{name: "batch events 1001", modify: func(c *Config) { c.Intake.MaxBatchEvents = 1001 }, key: "intake.max_batch_events", msg: "must be between 1 and 1000"},
+		{name: "body bytes 0", modify: func(c *Config) { c.Intake.MaxBodyBytes = 0 }, key: "intake.max_body_bytes", msg: "must be at least 1"},
+		{name: "group commit 10001", modify: func(c *Config) { c.Intake.GroupCommitMax = 10001 }, key: "intake.group_commit_max", msg: "must be between 1 and 10000"},
+		{name: "processor batch 0", modify: func(c *Config) { c.Processor.BatchSize = 0 }, key: "processor.batch_size", msg: "must be between 1 and 10000"},
+		{name: "poll interval 0", modify: func(c *Config) { c.Processor.PollInterval = 0 }, key: "processor.poll_interval", msg: `must be positive, such as "30s"`},
+		{name: "processor attempts 0", modify: func(c *Config) { c.Processor.MaxAttempts = 0 }, key: "processor.max_attempts", msg: "must be at least 1"},
+		{name: "workers 0", modify: func(c *Config) { c.Jobs.Workers = 0 }, key: "jobs.workers", msg: "must be at least 1"},
+		{name: "job attempts 0", modify: func(c *Config) { c.Jobs.MaxAttempts = 0 }, key: "jobs.max_attempts", msg: "must be at least 1"},
+		{name: "job timeout 0", modify: func(c *Config) { c.Jobs.Timeout = 0 }, key: "jobs.timeout", msg: `must be positive, such as "30s"`},
+		{name: "retry max below base", modify: func(c *Config) { c.Jobs.RetryMax = time.Millisecond }, key: "jobs.retry_max", msg: "must be at least jobs.retry_base"},
+		{name: "soft stop 0", modify: func(c *Config) { c.Jobs.SoftStopTimeout = 0 }, key: "jobs.soft_stop_timeout", msg: `must be positive, such as "30s"`},
+		{name: "webhook https", modify: func(c *Config) { c.Connectors.Webhook.URL = "https://example.com/hook?x=1" }},
+		{name: "webhook relative", modify: func(c *Config) { c.Connectors.Webhook.URL = "/hook" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
+		{name: "webhook ftp", modify: func(c *Config) { c.Connectors.Webhook.URL = "ftp://example.com" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
+		{name: "webhook no host", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
+		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, picking.validate or invoice.prepare`},
+		{name: "webhook repeated action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"invoice.prepare", "invoice.prepare"} }, key: "connectors.webhook.actions", msg: `lists "invoice.prepare" more than once`},
+		{name: "webhook off without actions", modify: func(c *Config) { c.Connectors.Webhook.Actions = nil }},
+		{name: "webhook on without actions", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://x"; c.Connectors.Webhook.Actions = nil }, key: "connectors.webhook.actions", msg: "must list at least one action when url is set"},
+		{name: "webhook timeout 0", modify: func(c *Config) { c.Connectors.Webhook.Timeout = 0 }, key: "connectors.webhook.timeout", msg: `must be positive, such as "30s"`},
+		{name: "log level", modify: func(c *Config) { c.Log.Level = "trace" }, key: "log.level", msg: `must be one of debug, info, warn or error, got "trace"`},
+		{name: "log format", modify: func(c *Config) { c.Log.Format = "" }, key: "log.format", msg: `must be one of json or text, got ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			tt.modify(&c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			fes := fieldErrors(t, err)
+			got := make([]FieldError, len(fes))
+			for i, fe := range fes {
+				got[i] = *fe
+			}
+			want := []FieldError{{Key: tt.key, Msg: tt.msg}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Validate() errors differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("zero config reports every key at once", func(t *testing.T) {
+		t.Parallel()
+		fes := fieldErrors(t, Config{}.Validate())
+		var got []string
+		for _, fe := range fes {
+			got = append(got, fe.Key)
+		}
+		want := []string{
+			"server.addr", "server.read_timeout", "server.write_timeout", "server.idle_timeout", "server.shutdown_timeout",
+			"storage.data_dir", "storage.sqlite_synchronous", "storage.postgres_max_conns",
+			"intake.max_backlog", "intake.max_batch_events", "intake.max_body_bytes", "intake.group_commit_max",
+			"processor.batch_size", "processor.poll_interval", "processor.max_attempts",
+			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
+			"connectors.webhook.timeout",
+			"log.level", "log.format",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("keys differ (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("webhook section alone", func(t *testing.T) {
+		t.Parallel()
+		fes := fieldErrors(t, Webhook{URL: "nope"}.Validate())
+		var got []string
+		for _, fe := range fes {
+			got = append(got, fe.Key)
+		}
+		want := []string{"connectors.webhook.url", "connectors.webhook.actions", "connectors.webhook.timeout"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("keys differ (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestFieldErrorError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   FieldError
+		want string
+	}{
+		{FieldError{Key: "intake.max_backlog", Msg: "must be at least 1"}, "intake.max_backlog: must be at least 1"},
+		{FieldError{Key: "intake.max_backlog", File: "waybill.yaml", Line: 12, Msg: "must be at least 1"}, "waybill.yaml:12: intake.max_backlog: must be at least 1"},
+		{FieldError{Key: "intake.max_backlog", Env: "WAYBILL_INTAKE_MAX_BACKLOG", Msg: "must be at least 1"}, "intake.max_backlog (WAYBILL_INTAKE_MAX_BACKLOG): must be at least 1"},
+		{FieldError{Env: "WAYBILL_NOPE", Msg: "unknown configuration variable"}, "WAYBILL_NOPE: unknown configuration variable"},
+		{FieldError{File: "waybill.yaml", Line: 1, Msg: "must be a mapping"}, "waybill.yaml:1: must be a mapping"},
+		{FieldError{File: "waybill.yaml", Key: "x", Msg: "bad"}, "waybill.yaml: x: bad"},
+		{FieldError{Line: 3, Key: "x", Msg: "bad"}, "line 3: x: bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.in.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExampleLoads(t *testing.T) {
+	t.Parallel()
+	got, err := Load(writeConfig(t, Example()), nil)
+	if err != nil {
+		t.Fatalf("Load(Example()) error: %v", err)
+	}
+	if diff := cmp.Diff(Default(), got); diff != "" {
+		t.Errorf("Load(Example()) differs from Default() (-want +got):\n%s", diff)
+	}
+	for _, k := range Keys() {
+		if !strings.Contains(Example(), " "+k.Path[strings.LastIndex(k.Path, ".")+1:]+": "+k.Default+"\n") {
+			t.Errorf("Example() lacks key %s with its default %s", k.Path, k.Default)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	keys := Keys()
+	envs := make(map[string]string)
+	var secrets []string
+	for _, k := range keys {
+		if other, dup := envs[k.Env]; dup {
+			t.Errorf("keys %s and %s share the environment variable %s", other, k.Path, k.Env)
+		}
+		envs[k.Env] = k.Path
+		if want := "WAYBILL_" + strings.ToUpper(strings.ReplaceAll(k.Path, ".", "_")); k.Env != want {
+			t.Errorf("%s: got Env %q, want %q", k.Path, k.Env, want)
+		}
+		if k.Doc == "" {
+			t.Errorf("%s: Doc is empty; run %s", k.Path, regenerate)
+		}
+		if k.Secret {
+			secrets = append(secrets, k.Path)
+		}
+		if strings.HasPrefix(k.Env, EnvTestPrefix) || k.Env == EnvConfigFile {
+			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
+		}
+	}
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.webhook.secret"}, secrets); diff != "" {
+		t.Errorf("secret keys differ (-want +got):\n%s", diff)
+	}
+
+	want := map[string]KeyDoc{
+		"server.addr":                {Path: "server.addr", Env: "WAYBILL_SERVER_ADDR", Type: "string", Default: `"127.0.0.1:8080"`},
+		"server.idle_timeout":        {Path: "server.idle_timeout", Env: "WAYBILL_SERVER_IDLE_TIMEOUT", Type: "duration", Default: "2m"},
+		"storage.database_url":       {Path: "storage.database_url", Env: "WAYBILL_STORAGE_DATABASE_URL", Type: "secret", Default: `""`, Secret: true},
+		"intake.max_body_bytes":      {Path: "intake.max_body_bytes", Env: "WAYBILL_INTAKE_MAX_BODY_BYTES", Type: "integer", Default: "8388608"},
+		"processor.poll_interval":    {Path: "processor.poll_interval", Env: "WAYBILL_PROCESSOR_POLL_INTERVAL", Type: "duration", Default: "250ms"},
+		"workflow.auto_release":      {Path: "workflow.auto_release", Env: "WAYBILL_WORKFLOW_AUTO_RELEASE", Type: "boolean", Default: "true"},
+		"connectors.webhook.actions": {Path: "connectors.webhook.actions", Env: "WAYBILL_CONNECTORS_WEBHOOK_ACTIONS", Type: "list of strings", Default: "[dispatch.release, picking.validate, invoice.prepare]"},
+	}
+	for _, k := range keys {
+		w, ok := want[k.Path]
+		if !ok {
+			continue
+		}
+		delete(want, k.Path)
+		k.Doc = ""
+		if diff := cmp.Diff(w, k); diff != "" {
+			t.Errorf("%s differs (-want +got):\n%s", k.Path, diff)
+		}
+	}
+	for p := range want {
+		t.Errorf("Keys() lacks %s", p)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{250 * time.Millisecond, "250ms"},
+		{30 * time.Second, "30s"},
+		{2 * time.Minute, "2m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour, "1h"},
+		{time.Hour + time.Minute, "1h1m"},
+		{time.Hour + time.Second, "1h0m1s"},
+	}
+	for _, tt := range tests {
+		if got := formatDuration(tt.in); got != tt.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

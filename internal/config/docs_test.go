@@ -1,0 +1,261 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite keydoc_generated.go and ../../docs/config.md from config.go")
+
+const (
+	regenerate   = "go test ./internal/config -run TestConfigDocsCurrent -update"
+	docsPath     = "../../docs/config.md"
+	keyDocGoPath = "keydoc_generated.go"
+)
+
+// TestConfigDocsCurrent regenerates keydoc_generated.go (the doc text behind
+// Keys and Example) and docs/config.md from the doc comments in config.go and
+// fails when either is stale; -update rewrites them.
+func TestConfigDocsCurrent(t *testing.T) {
+	t.Parallel()
+	docs := sourceDocs(t)
+	files := []struct {
+		path string
+		want []byte
+	}{
+		{keyDocGoPath, renderKeyDocGo(t, docs)},
+		{docsPath, renderMarkdown(docs)},
+	}
+	for _, f := range files {
+		got, err := os.ReadFile(f.path)
+		if *update {
+			if bytes.Equal(got, f.want) {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f.path, f.want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s", f.path)
+			continue
+		}
+		if err != nil {
+			t.Errorf("reading %s: %v\nGenerate it with: %s", f.path, err, regenerate)
+			continue
+		}
+		if diff := cmp.Diff(strings.Split(string(f.want), "\n"), strings.Split(string(got), "\n")); diff != "" {
+			t.Errorf("%s is stale: it does not match config.go. Regenerate it with:\n\t%s\ndiff (-want +got):\n%s", f.path, regenerate, diff)
+		}
+	}
+}
+
+// TestFieldDocs checks that every field and section of the Config tree has a
+// doc comment that starts with its name (STYLE §10) and that every key's doc
+// states its default (STYLE §5), matching the actual default.
+func TestFieldDocs(t *testing.T) {
+	t.Parallel()
+	raw := sourceComments(t)
+	ls, secs := tree()
+	for _, s := range secs {
+		if doc := raw[s.typ.Name()]; !strings.HasPrefix(doc, s.typ.Name()+" ") {
+			t.Errorf("type %s (section %s): doc comment %q must start with %q", s.typ.Name(), s.path, doc, s.typ.Name()+" ")
+		}
+	}
+	for _, k := range Keys() {
+		l := leafByPath(t, ls, k.Path)
+		doc := raw[l.owner.Name()+"."+l.field]
+		if !strings.HasPrefix(doc, l.field+" ") {
+			t.Errorf("%s.%s (key %s): doc comment %q must start with %q", l.owner.Name(), l.field, k.Path, doc, l.field+" ")
+		}
+		want := "Defaults to " + k.Default
+		if k.Default == `""` {
+			want = "Empty by default"
+		}
+		i := strings.Index(doc, want)
+		if i < 0 || !strings.HasPrefix(doc[i+len(want):], ".") && !strings.HasPrefix(doc[i+len(want):], " ") && !strings.HasPrefix(doc[i+len(want):], ",") {
+			t.Errorf("%s.%s (key %s): doc comment must state %q, got %q", l.owner.Name(), l.field, k.Path, want+".", doc)
+		}
+	}
+}
+
+func leafByPath(t *testing.T, ls []leaf, path string) leaf {
+	t.Helper()
+	for _, l := range ls {
+		if l.path == path {
+			return l
+		}
+	}
+	t.Fatalf("no leaf %s", path)
+	return leaf{}
+}
+
+// sourceComments parses config.go and returns the doc comment text, as one
+// line, of each type ("Server") and struct field ("Server.Addr").
+func sourceComments(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "config.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make(map[string]string)
+	text := func(cg *ast.CommentGroup) string { return strings.Join(strings.Fields(cg.Text()), " ") }
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.TYPE {
+			continue
+		}
+		for _, s := range gd.Specs {
+			ts := s.(*ast.TypeSpec)
+			cg := ts.Doc
+			if cg == nil && len(gd.Specs) == 1 {
+				cg = gd.Doc
+			}
+			docs[ts.Name.Name] = text(cg)
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok {
+				continue
+			}
+			for _, fld := range st.Fields.List {
+				for _, n := range fld.Names {
+					docs[ts.Name.Name+"."+n.Name] = text(fld.Doc)
+				}
+			}
+		}
+	}
+	return docs
+}
+
+// sourceDocs returns the doc text of every key and section path, taken from
+// config.go: the doc comment without the leading Go name.
+func sourceDocs(t *testing.T) map[string]string {
+	t.Helper()
+	raw := sourceComments(t)
+	ls, secs := tree()
+	docs := make(map[string]string)
+	for _, s := range secs {
+		docs[s.path] = stripName(raw[s.typ.Name()], s.typ.Name())
+	}
+	for _, l := range ls {
+		docs[l.path] = stripName(raw[l.owner.Name()+"."+l.field], l.field)
+	}
+	return docs
+}
+
+// stripName turns "Addr is the address …" into "The address …" and
+// "AutoRelease releases …" into "Releases …".
+func stripName(doc, name string) string {
+	rest, ok := strings.CutPrefix(doc, name+" ")
+	if !ok {
+		return doc
+	}
+	rest = strings.TrimPrefix(rest, "is ")
+	r, n := utf8.DecodeRuneInString(rest)
+	return string(unicode.ToUpper(r)) + rest[n:]
+}
+
+func renderKeyDocGo(t *testing.T, docs map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("// Code generated by TestConfigDocsCurrent from the doc comments in config.go. DO NOT EDIT.\n")
+	b.WriteString("// Regenerate with: " + regenerate + "\n\n")
+	b.WriteString("package config\n\n")
+	b.WriteString("// docText returns the description of the key or section at path, taken from\n")
+	b.WriteString("// the doc comment of its field or type in config.go; \"\" for an unknown path.\n")
+	b.WriteString("func docText(path string) string {\n\tswitch path {\n")
+	ls, secs := tree()
+	var paths []string
+	for _, s := range secs {
+		paths = append(paths, s.path)
+	}
+	for _, l := range ls {
+		paths = append(paths, l.path)
+	}
+	for _, p := range paths {
+		fmt.Fprintf(&b, "\tcase %q:\n\t\treturn %q\n", p, docs[p])
+	}
+	b.WriteString("\t}\n\treturn \"\"\n}\n")
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		t.Fatalf("formatting generated code: %v", err)
+	}
+	return src
+}
+
+const markdownIntro = `# Configuration reference
+
+Waybill reads its configuration in layers; each layer overrides the ones before it:
+
+1. **Defaults**, listed below.
+2. **The configuration file**, in YAML. Every key is optional. cmd/waybill takes its path from
+   the command line or from the ` + "`WAYBILL_CONFIG`" + ` environment variable. A key given with no
+   value keeps its default.
+3. **Environment variables**: ` + "`WAYBILL_<KEY>`" + `, where KEY is the key path upper-cased with
+   ` + "`.`" + ` replaced by ` + "`_`" + `: ` + "`WAYBILL_INTAKE_MAX_BACKLOG=5000`" + ` sets ` + "`intake.max_backlog`" + `.
+   A list is comma-separated: ` + "`WAYBILL_CONNECTORS_WEBHOOK_ACTIONS=dispatch.release,invoice.prepare`" + `.
+4. **Command-line flags**, where a command offers them.
+
+So the precedence is: defaults < file < environment < command-line flags.
+
+Unknown keys in the file are errors, and so are unknown ` + "`WAYBILL_`" + ` environment variables,
+except ` + "`WAYBILL_CONFIG`" + ` and those starting with ` + "`WAYBILL_TEST_`" + ` (test settings). Waybill
+reports every problem at once (unknown keys, values of the wrong type, invalid values), each with
+its key path and the file line or environment variable it came from, and does not start.
+` + "`waybill config validate`" + ` checks a configuration without starting anything.
+
+Durations are written with a unit: ` + "`250ms`, `30s`, `2m`, `1h`" + `. Secrets are never logged or
+printed: they show as ` + "`REDACTED`" + `.
+`
+
+// renderMarkdown renders docs/config.md: a table per section, then the example file.
+func renderMarkdown(docs map[string]string) []byte {
+	keys := Keys()
+	for i := range keys {
+		keys[i].Doc = docs[keys[i].Path]
+	}
+	var b bytes.Buffer
+	b.WriteString("<!-- Code generated by TestConfigDocsCurrent in internal/config from config.go. DO NOT EDIT. -->\n")
+	b.WriteString("<!-- Regenerate with: " + regenerate + " -->\n\n")
+	b.WriteString(markdownIntro)
+
+	_, secs := tree()
+	for _, s := range secs {
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.path, docs[s.path])
+		var rows []KeyDoc
+		for _, k := range keys {
+			if k.Path[:strings.LastIndex(k.Path, ".")] == s.path {
+				rows = append(rows, k)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		b.WriteString("\n| Key | Type | Default | Environment variable | Description |\n|---|---|---|---|---|\n")
+		for _, k := range rows {
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` | %s |\n", k.Path, k.Type, k.Default, k.Env, markdownCell(k.Doc))
+		}
+	}
+	b.WriteString("\n## Example\n\nThe whole file with every key at its default (`config.Example`):\n\n```yaml\n")
+	b.WriteString(renderExample(keys, func(path string) string { return docs[path] }))
+	b.WriteString("```\n")
+	return b.Bytes()
+}
+
+// markdownCell escapes text for a table cell.
+func markdownCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}

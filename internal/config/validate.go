@@ -1,0 +1,213 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FieldError is one problem with the configuration. Load and Validate return
+// them joined with errors.Join; get them back with errors.As, or with the
+// joined error's Unwrap() []error.
+//
+// Error formats it as "waybill.yaml:12: intake.max_backlog: must be at least 1"
+// when the value came from a file, "intake.max_backlog
+// (WAYBILL_INTAKE_MAX_BACKLOG): must be at least 1" when it came from the
+// environment, and "intake.max_backlog: must be at least 1" otherwise.
+type FieldError struct {
+	// Key is the key path, such as "intake.max_backlog". It is empty for a
+	// problem that belongs to no key: an unknown environment variable, or a
+	// file that is not a mapping.
+	Key string
+	// File is the config file the value came from, as passed to Load; empty
+	// when it did not come from a file.
+	File string
+	// Line is the 1-based line in File; 0 when unknown.
+	Line int
+	// Env is the environment variable the value came from; empty when it did
+	// not come from the environment.
+	Env string
+	// Msg says what is wrong, such as "must be at least 1". It never contains
+	// the value of a Secret.
+	Msg string
+}
+
+// Error returns the problem prefixed by where it is; see FieldError.
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.File != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		b.WriteString(e.File + ": ")
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	switch {
+	case e.Key != "" && e.Env != "":
+		fmt.Fprintf(&b, "%s (%s): ", e.Key, e.Env)
+	case e.Key != "":
+		b.WriteString(e.Key + ": ")
+	case e.Env != "":
+		b.WriteString(e.Env + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+var (
+	sqliteSynchronousValues = []string{"off", "normal", "full", "extra"}
+	logLevelValues          = []string{"debug", "info", "warn", "error"}
+	logFormatValues         = []string{"json", "text"}
+	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+)
+
+// Validate checks every key of c and reports every problem at once: nil, or an
+// errors.Join of *FieldError values (without File, Line or Env, which only Load
+// knows), in key order. It does not apply defaults; see WithDefaults.
+func (c Config) Validate() error {
+	return joinFieldErrors(c.validate())
+}
+
+// Validate checks the connectors.webhook section the way Config.Validate does,
+// with full key paths such as "connectors.webhook.url".
+func (w Webhook) Validate() error {
+	var v validator
+	w.validate(&v, "connectors.webhook")
+	return joinFieldErrors(v.errs)
+}
+
+func (c Config) validate() []*FieldError {
+	var v validator
+
+	s := c.Server
+	v.hostPort("server.addr", s.Addr)
+	v.positive("server.read_timeout", s.ReadTimeout)
+	v.positive("server.write_timeout", s.WriteTimeout)
+	v.positive("server.idle_timeout", s.IdleTimeout)
+	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
+
+	st := c.Storage
+	if st.DataDir == "" && st.DatabaseURL == "" {
+		v.add("storage.data_dir", "must not be empty when storage.database_url is not set")
+	}
+	if u := st.DatabaseURL.Reveal(); u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		v.add("storage.database_url", "must start with postgres:// or postgresql://")
+	}
+	v.oneOf("storage.sqlite_synchronous", st.SQLiteSynchronous, sqliteSynchronousValues)
+	v.between("storage.postgres_max_conns", st.PostgresMaxConns, 1, 1000)
+
+	in := c.Intake
+	v.atLeast("intake.max_backlog", in.MaxBacklog, 1)
+	v.between("intake.max_batch_events", in.MaxBatchEvents, 1, 1000)
+	v.atLeast("intake.max_body_bytes", in.MaxBodyBytes, 1)
+	v.between("intake.group_commit_max", in.GroupCommitMax, 1, 10000)
+
+	p := c.Processor
+	v.between("processor.batch_size", p.BatchSize, 1, 10000)
+	v.positive("processor.poll_interval", p.PollInterval)
+	v.atLeast("processor.max_attempts", p.MaxAttempts, 1)
+
+	j := c.Jobs
+	v.atLeast("jobs.workers", j.Workers, 1)
+	v.atLeast("jobs.max_attempts", j.MaxAttempts, 1)
+	v.positive("jobs.timeout", j.Timeout)
+	v.positive("jobs.soft_stop_timeout", j.SoftStopTimeout)
+	v.positive("jobs.retry_base", j.RetryBase)
+	if j.RetryMax < j.RetryBase {
+		v.add("jobs.retry_max", "must be at least jobs.retry_base")
+	}
+
+	c.Connectors.Webhook.validate(&v, "connectors.webhook")
+
+	v.oneOf("log.level", c.Log.Level, logLevelValues)
+	v.oneOf("log.format", c.Log.Format, logFormatValues)
+	return v.errs
+}
+
+func (w Webhook) validate(v *validator, prefix string) {
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(prefix+".url", "must be an absolute http or https URL, such as https://example.com/hook")
+		}
+		if len(w.Actions) == 0 {
+			v.add(prefix+".actions", "must list at least one action when url is set")
+		}
+	}
+	for i, a := range w.Actions {
+		switch {
+		case !slices.Contains(webhookActionValues, a):
+			v.add(prefix+".actions", fmt.Sprintf("unknown action %q; must be %s", a, orList(webhookActionValues)))
+		case slices.Index(w.Actions, a) < i:
+			v.add(prefix+".actions", fmt.Sprintf("lists %q more than once", a))
+		}
+	}
+	v.positive(prefix+".timeout", w.Timeout)
+}
+
+// validator collects FieldErrors.
+type validator struct {
+	errs []*FieldError
+}
+
+func (v *validator) add(key, msg string) {
+	v.errs = append(v.errs, &FieldError{Key: key, Msg: msg})
+}
+
+func (v *validator) atLeast(key string, got, lo int) {
+	if got < lo {
+		v.add(key, fmt.Sprintf("must be at least %d", lo))
+	}
+}
+
+func (v *validator) between(key string, got, lo, hi int) {
+	if got < lo || got > hi {
+		v.add(key, fmt.Sprintf("must be between %d and %d", lo, hi))
+	}
+}
+
+func (v *validator) positive(key string, got time.Duration) {
+	if got <= 0 {
+		v.add(key, `must be positive, such as "30s"`)
+	}
+}
+
+func (v *validator) oneOf(key, got string, allowed []string) {
+	if !slices.Contains(allowed, got) {
+		v.add(key, fmt.Sprintf("must be %s, got %q", orList(allowed), got))
+	}
+}
+
+func (v *validator) hostPort(key, got string) {
+	_, port, err := net.SplitHostPort(got)
+	if err != nil {
+		v.add(key, "must be host:port, such as 127.0.0.1:8080")
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port != strconv.FormatUint(n, 10) {
+		v.add(key, "must end in a port number from 0 to 65535")
+	}
+}
+
+// orList renders ["a", "b", "c"] as "one of a, b or c".
+func orList(values []string) string {
+	if len(values) == 1 {
+		return values[0]
+	}
+	return "one of " + strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
+}
+
+// joinFieldErrors joins errs with errors.Join; nil when errs is empty.
+func joinFieldErrors(errs []*FieldError) error {
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
