@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/problem"
+)
+
+// Content types accepted by POST /v1/events.
+const (
+	ContentTypeCloudEvent = "application/cloudevents+json"
+	ContentTypeJSON       = "application/json"
+	ContentTypeBatch      = "application/cloudevents-batch+json"
+)
+
+// Receipt answers an accepted (202) or duplicate (200) event.
+type Receipt struct {
+	EventID       string `json:"event_id"`
+	CorrelationID string `json:"correlation_id"`
+	Duplicate     bool   `json:"duplicate"`
+}
+
+// BatchResult is the answer for one event of a batch.
+type BatchResult struct {
+	Index         int              `json:"index"`
+	Status        int              `json:"status"`
+	EventID       string           `json:"event_id,omitempty"`
+	CorrelationID string           `json:"correlation_id,omitempty"`
+	Duplicate     bool             `json:"duplicate"`
+	Problem       *problem.Details `json:"problem,omitempty"`
+}
+
+// BatchReceipt answers a batch.
+type BatchReceipt struct {
+	Accepted   int           `json:"accepted"`
+	Duplicates int           `json:"duplicates"`
+	Rejected   int           `json:"rejected"`
+	Results    []BatchResult `json:"results"`
+}
+
+// HandlerOpts configures a Handler.
+type HandlerOpts struct {
+	MaxBacklog int64
+	MaxBatch   int
+	MaxBody    int64
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Handler serves POST /v1/events. Authentication happens before it.
+type Handler struct {
+	validator *event.Validator
+	committer *Committer
+	backlog   *Backlog
+	opts      HandlerOpts
+	logger    *slog.Logger
+
+	events  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// NewHandler returns the intake handler.
+func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *HandlerOpts) *Handler {
+	h := &Handler{
+		validator: v, committer: c, backlog: backlog, opts: *opts, logger: opts.Logger,
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_events_total",
+			Help: "Events received by intake, by type, source and outcome (accepted, duplicate, rejected, conflict).",
+		}, []string{"type", "source", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "waybill_intake_request_seconds",
+			Help:    "Time from request to durable receipt, by mode (single, batch).",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"mode"}),
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(h.events, h.latency,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "waybill_intake_backlog",
+				Help: "Accepted events not yet applied to their shipments.",
+			}, func() float64 { return float64(backlog.Load()) }))
+	}
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		mt = ""
+	}
+	switch mt {
+	case ContentTypeCloudEvent, ContentTypeJSON:
+		h.single(w, r)
+		h.latency.WithLabelValues("single").Observe(time.Since(start).Seconds())
+	case ContentTypeBatch:
+		h.batch(w, r)
+		h.latency.WithLabelValues("batch").Observe(time.Since(start).Seconds())
+	default:
+		problem.Write(w, r, &problem.Details{
+			Status: http.StatusUnsupportedMediaType, Code: problem.CodeUnsupportedMediaType,
+			Detail: fmt.Sprintf("Content-Type must be %s, %s or %s", ContentTypeCloudEvent, ContentTypeJSON, ContentTypeBatch),
+		})
+	}
+}
+
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			problem.Write(w, r, &problem.Details{Status: http.StatusRequestEntityTooLarge, Code: problem.CodeTooLarge,
+				Detail: fmt.Sprintf("request body exceeds %d bytes", h.opts.MaxBody)})
+			return nil, false
+		}
+		problem.Write(w, r, &problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest, Detail: "reading request body: " + err.Error()})
+		return nil, false
+	}
+	return body, true
+}
+
+func hints(r *http.Request) Hints {
+	return Hints{Traceparent: r.Header.Get("traceparent"), CorrelationID: r.Header.Get(correlation.Header)}
+}
+
+// admit applies back-pressure: it refuses n more events when the backlog
+// is full, before anything is stored.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request, n int) bool {
+	if h.backlog.Load()+int64(n) <= h.opts.MaxBacklog {
+		return true
+	}
+	w.Header().Set("Retry-After", "1")
+	problem.Write(w, r, &problem.Details{Status: http.StatusTooManyRequests, Code: problem.CodeBacklogFull,
+		Detail: fmt.Sprintf("more than %d accepted events are waiting to be processed: retry later", h.opts.MaxBacklog)})
+	return false
+}
+
+func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	ev, err := Parse(body, h.validator, hints(r))
+	if err != nil {
+		h.events.WithLabelValues("", "", "rejected").Inc()
+		problem.Write(w, r, invalidProblem(err))
+		return
+	}
+	if !h.admit(w, r, 1) {
+		return
+	}
+	res, err := h.committer.Submit(r.Context(), []*Event{ev})
+	if err != nil {
+		h.storeFailed(w, r, err)
+		return
+	}
+	x := res[0]
+	ctx := correlation.With(r.Context(), x.CorrelationID)
+	w.Header().Set(correlation.Header, x.CorrelationID)
+	switch {
+	case x.Err != nil:
+		h.events.WithLabelValues(string(ev.Type), ev.Source, "conflict").Inc()
+		h.logger.InfoContext(ctx, "event id reused with another payload", slog.String("source", ev.Source), slog.String("source_event_id", ev.SourceID))
+		problem.Write(w, r, conflictProblem(ev))
+	case x.Duplicate:
+		h.events.WithLabelValues(string(ev.Type), ev.Source, "duplicate").Inc()
+		writeJSON(w, http.StatusOK, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID, Duplicate: true})
+	default:
+		h.events.WithLabelValues(string(ev.Type), ev.Source, "accepted").Inc()
+		h.logger.DebugContext(ctx, "event accepted", slog.String("event_id", x.EventID), slog.String("type", string(ev.Type)))
+		writeJSON(w, http.StatusAccepted, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID})
+	}
+}
+
+func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		problem.Write(w, r, &problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest,
+			Detail: "a batch must be a JSON array of CloudEvents"})
+		return
+	}
+	if len(raws) == 0 || len(raws) > h.opts.MaxBatch {
+		problem.Write(w, r, &problem.Details{Status: http.StatusUnprocessableEntity, Code: problem.CodeInvalidEvent,
+			Detail: fmt.Sprintf("a batch holds 1 to %d events, not %d", h.opts.MaxBatch, len(raws))})
+		return
+	}
+	out := BatchReceipt{Results: make([]BatchResult, len(raws))}
+	var evs []*Event
+	var idx []int
+	hs := hints(r)
+	for i, raw := range raws {
+		out.Results[i].Index = i
+		ev, err := Parse(raw, h.validator, hs)
+		if err != nil {
+			p := invalidProblem(err)
+			out.Results[i].Status, out.Results[i].Problem = p.Status, p
+			out.Rejected++
+			h.events.WithLabelValues("", "", "rejected").Inc()
+			continue
+		}
+		evs, idx = append(evs, ev), append(idx, i)
+	}
+	if len(evs) > 0 {
+		if !h.admit(w, r, len(evs)) {
+			return
+		}
+		res, err := h.committer.Submit(r.Context(), evs)
+		if err != nil {
+			h.storeFailed(w, r, err)
+			return
+		}
+		for j, x := range res {
+			ev, br := evs[j], &out.Results[idx[j]]
+			br.EventID, br.CorrelationID = x.EventID, x.CorrelationID
+			switch {
+			case x.Err != nil:
+				p := conflictProblem(ev)
+				br.Status, br.Problem, br.EventID, br.CorrelationID = p.Status, p, "", ""
+				out.Rejected++
+				h.events.WithLabelValues(string(ev.Type), ev.Source, "conflict").Inc()
+			case x.Duplicate:
+				br.Status, br.Duplicate = http.StatusOK, true
+				out.Duplicates++
+				h.events.WithLabelValues(string(ev.Type), ev.Source, "duplicate").Inc()
+			default:
+				br.Status = http.StatusAccepted
+				out.Accepted++
+				h.events.WithLabelValues(string(ev.Type), ev.Source, "accepted").Inc()
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrClosed) {
+		w.Header().Set("Retry-After", "5")
+		problem.Write(w, r, &problem.Details{Status: http.StatusServiceUnavailable, Code: problem.CodeShuttingDown, Detail: "intake is shutting down: retry later"})
+		return
+	}
+	if r.Context().Err() != nil {
+		return // the client went away before the event was queued
+	}
+	h.logger.ErrorContext(r.Context(), "storing events failed", slog.Any("err", err))
+	problem.Write(w, r, &problem.Details{Status: http.StatusServiceUnavailable, Code: problem.CodeStorageUnavailable, Detail: "the event could not be stored: retry later"})
+}
+
+func invalidProblem(err error) *problem.Details {
+	var ie *InvalidError
+	if !errors.As(err, &ie) {
+		return &problem.Details{Status: http.StatusInternalServerError, Code: problem.CodeInternal, Detail: "validating the event failed"}
+	}
+	p := &problem.Details{Status: http.StatusUnprocessableEntity, Code: problem.CodeInvalidEvent,
+		Detail: fmt.Sprintf("the event has %d problem(s)", len(ie.Errors))}
+	for _, fe := range ie.Errors {
+		p.Errors = append(p.Errors, problem.FieldError{Location: fe.Pointer, Message: fe.Message})
+	}
+	return p.Fill()
+}
+
+func conflictProblem(ev *Event) *problem.Details {
+	return (&problem.Details{Status: http.StatusConflict, Code: problem.CodeIdempotencyConflict,
+		Detail: fmt.Sprintf("event %q from source %q was already accepted with a different payload", ev.SourceID, ev.Source)}).Fill()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,194 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+func validator(t testing.TB) *event.Validator {
+	t.Helper()
+	v, err := event.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+const planned = `{"customer":{"name":"Acme"},"origin":{"name":"WH"},"destination":{"name":"DC"},"lines":[{"line_id":"1","sku":"A","quantity":{"value":"1","unit":"C62"}}]}`
+
+func raw(id, subject, at string) []byte {
+	return []byte(fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"test","type":"shipment.planned","subject":%q,"time":%q,"data":%s}`, id, subject, at, planned))
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	tests := []struct {
+		name     string
+		body     string
+		hints    ingest.Hints
+		pointers []string
+		corr     string
+	}{
+		{name: "valid with offset", body: string(raw("a", "odoo:WH/OUT/1", "2026-11-26T08:00:00+01:00"))},
+		{name: "not json", body: `{`, pointers: []string{""}},
+		{name: "array", body: `[]`, pointers: []string{""}},
+		{name: "envelope problems all at once",
+			body:     `{"specversion":"0.3","source":"","type":"nope","subject":"a b","time":"yesterday","data":{}}`,
+			pointers: []string{"/specversion", "/id", "/source", "/subject", "/type", "/time"}},
+		{name: "id of wrong type", body: `{"specversion":"1.0","id":5}`, pointers: []string{"/id"}},
+		{name: "no offset", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00","data":{}}`, pointers: []string{"/time"}},
+		{name: "data errors located", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.planned","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{"origin":{"name":"x"},"destination":{"name":"y"},"lines":[{"line_id":"1","sku":"A","quantity":{"value":"-1","unit":"C62"}}]}}`,
+			pointers: []string{"/data/customer", "/data/lines/0/quantity/value"}},
+		{name: "correlationid wins", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","correlationid":"c-1","data":{}}`,
+			hints: ingest.Hints{CorrelationID: "header"}, corr: "c-1"},
+		{name: "traceparent header before X-Correlation-ID", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`,
+			hints: ingest.Hints{Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", CorrelationID: "header"}, corr: "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{name: "header correlation", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`,
+			hints: ingest.Hints{CorrelationID: "header"}, corr: "header"},
+		{name: "binary data refused", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data_base64":"AAAA"}`,
+			pointers: []string{"/data_base64", "/data"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ev, err := ingest.Parse([]byte(tt.body), v, tt.hints)
+			if tt.pointers == nil {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				if tt.corr != "" && ev.CorrelationID != tt.corr {
+					t.Errorf("got correlation id %q, want %q", ev.CorrelationID, tt.corr)
+				}
+				if ev.CorrelationID == "" || ev.ID == "" || ev.Hash == "" {
+					t.Errorf("missing ids: %+v", ev)
+				}
+				return
+			}
+			var ie *ingest.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("got %v, want *InvalidError", err)
+			}
+			var got []string
+			for _, fe := range ie.Errors {
+				got = append(got, fe.Pointer)
+			}
+			if diff := cmp.Diff(tt.pointers, got); diff != "" {
+				t.Errorf("pointers (-want +got):\n%s\n%v", diff, ie.Errors)
+			}
+		})
+	}
+}
+
+func TestParseKeepsOffsetAndUTC(t *testing.T) {
+	t.Parallel()
+	ev, err := ingest.Parse(raw("a", "x:1", "2026-11-26T08:00:00.5+01:00"), validator(t), ingest.Hints{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.Time.Format("2006-01-02T15:04:05.999Z07:00"), "2026-11-26T07:00:00.5Z"; got != want {
+		t.Errorf("got time %s, want %s", got, want)
+	}
+	if ev.Offset != 3600 {
+		t.Errorf("got offset %d, want 3600", ev.Offset)
+	}
+}
+
+// TestConcurrentDuplicates sends the same events from many goroutines at
+// once through the group committer: each is stored exactly once, every
+// caller gets the same receipt, and a changed payload is a conflict.
+func TestConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		v := validator(t)
+		backlog := &ingest.Backlog{}
+		store := ingest.NewStore(db, backlog)
+		c := ingest.NewCommitter(store, &ingest.CommitterOpts{MaxGroup: 64})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { c.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+
+		const events, copies = 20, 8
+		var mu sync.Mutex
+		receipts := map[string]map[string]int{} // source id → event id → count
+		dups := 0
+		var wg sync.WaitGroup
+		for i := range events {
+			for range copies {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ev, err := ingest.Parse(raw(fmt.Sprint("ev-", i), fmt.Sprint("x:", i), "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					res, err := c.Submit(t.Context(), []*ingest.Event{ev})
+					if err != nil || res[0].Err != nil {
+						t.Errorf("submit: %v %v", err, res)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if receipts[ev.SourceID] == nil {
+						receipts[ev.SourceID] = map[string]int{}
+					}
+					receipts[ev.SourceID][res[0].EventID]++
+					if res[0].Duplicate {
+						dups++
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		for id, r := range receipts {
+			if len(r) != 1 {
+				t.Errorf("%s got %d different receipts, want 1: %v", id, len(r), r)
+			}
+		}
+		if want := events * (copies - 1); dups != want {
+			t.Errorf("got %d duplicates, want %d", dups, want)
+		}
+		n, err := store.CountPending(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != events || backlog.Load() != events {
+			t.Errorf("stored %d events (backlog %d), want %d", n, backlog.Load(), events)
+		}
+
+		// Same key, other payload: a conflict, in a batch as in a single call,
+		// and within one group.
+		other, _ := ingest.Parse(raw("ev-0", "x:other", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+		fresh1, _ := ingest.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+		fresh2, _ := ingest.Parse(raw("new", "x:new-other", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+		fresh3, _ := ingest.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+		res, err := c.Submit(t.Context(), []*ingest.Event{other, fresh1, fresh2, fresh3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(res[0].Err, ingest.ErrConflict) {
+			t.Errorf("changed payload: got %+v, want a conflict", res[0])
+		}
+		if res[1].Err != nil || res[1].Duplicate {
+			t.Errorf("fresh event: got %+v, want accepted", res[1])
+		}
+		if !errors.Is(res[2].Err, ingest.ErrConflict) {
+			t.Errorf("same key twice in one group with another payload: got %+v, want a conflict", res[2])
+		}
+		if res[3].Err != nil || !res[3].Duplicate || res[3].EventID != res[1].EventID {
+			t.Errorf("same event twice in one group: got %+v, want a duplicate of %s", res[3], res[1].EventID)
+		}
+	})
+}

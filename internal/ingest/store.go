@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// Event states in the events table.
+const (
+	StatePending  = "pending"  // accepted, not yet applied
+	StateApplied  = "accepted" // applied to its shipment (possibly as a late milestone)
+	StateRejected = "rejected" // refused by a gate; the reason says why
+	StateFailed   = "failed"   // could not be applied (a defect); the reason says why
+)
+
+// Result is the outcome of storing one event.
+type Result struct {
+	// EventID and CorrelationID are those of the stored event: for a
+	// duplicate, the original's.
+	EventID       string
+	CorrelationID string
+	Duplicate     bool
+	// Err is ErrConflict when (source, id) is taken by another payload.
+	Err error
+}
+
+// ErrConflict means the (source, id) of an event is already taken by a
+// different payload.
+var ErrConflict = errors.New("event id already used with a different payload")
+
+// Store owns the events table. It is safe for concurrent use.
+type Store struct {
+	db      *sqldb.DB
+	backlog *Backlog
+	q       storeQueries
+}
+
+type storeQueries struct {
+	lookup, pending, timeline, countPending string
+}
+
+const insertColumns = 11
+
+const insertPrefix = `INSERT INTO events (id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body) VALUES `
+
+const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id`
+
+// NewStore returns a Store on db. backlog is told of every newly stored
+// event.
+func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
+	d := db.Dialect
+	return &Store{db: db, backlog: backlog, q: storeQueries{
+		lookup:       d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
+		pending:      d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
+		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
+	}}
+}
+
+// CountPending counts accepted-but-unprocessed events.
+func (s *Store) CountPending(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, s.q.countPending).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting pending events: %w", err)
+	}
+	return n, nil
+}
+
+// Append stores evs in one transaction and returns one Result per event, in
+// order. An event whose (source, id) is already stored (or appears earlier
+// in evs) is a duplicate when its payload hash matches and a conflict
+// otherwise; neither changes anything.
+func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
+	results := make([]Result, len(evs))
+	type key struct{ source, id string }
+	first := make(map[key]int, len(evs))
+	var fresh []int // indexes of events to insert
+	for i, ev := range evs {
+		k := key{ev.Source, ev.SourceID}
+		if j, seen := first[k]; seen {
+			results[i].Err = errSameGroup(j)
+			continue
+		}
+		first[k] = i
+		fresh = append(fresh, i)
+	}
+
+	now := time.Now().UnixMicro()
+	inserted := make(map[string]bool, len(fresh))
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		maxRows := min(1000, s.db.Dialect.MaxParams/insertColumns)
+		for start := 0; start < len(fresh); start += maxRows {
+			chunk := fresh[start:min(start+maxRows, len(fresh))]
+			args := make([]any, 0, len(chunk)*insertColumns)
+			for _, i := range chunk {
+				ev := evs[i]
+				args = append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
+					ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, string(ev.Body))
+			}
+			q := s.db.Dialect.Rebind(insertPrefix + sqldb.Placeholders(len(chunk), insertColumns) + insertSuffix)
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("inserting events: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return fmt.Errorf("reading inserted events: %w", err)
+				}
+				inserted[id] = true
+			}
+			if err := rows.Close(); err != nil {
+				return fmt.Errorf("inserting events: %w", err)
+			}
+		}
+		// Events not inserted were already stored: compare payloads.
+		for _, i := range fresh {
+			ev := evs[i]
+			if inserted[ev.ID] {
+				results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
+				continue
+			}
+			var id, corr, hash string
+			if err := tx.QueryRowContext(ctx, s.q.lookup, ev.Source, ev.SourceID).Scan(&id, &corr, &hash); err != nil {
+				return fmt.Errorf("looking up duplicate event: %w", err)
+			}
+			results[i] = Result{EventID: id, CorrelationID: corr, Duplicate: true}
+			if hash != ev.Hash {
+				results[i].Err = ErrConflict
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Repeats inside the group take the outcome of their first occurrence.
+	for i := range results {
+		var sg errSameGroup
+		if errors.As(results[i].Err, &sg) {
+			j := int(sg)
+			results[i] = Result{EventID: results[j].EventID, CorrelationID: results[j].CorrelationID, Duplicate: true}
+			if results[j].Err != nil || evs[j].Hash != evs[i].Hash {
+				results[i].Err = ErrConflict
+			}
+		}
+	}
+	if n := int64(len(inserted)); n > 0 && s.backlog != nil {
+		s.backlog.Add(n)
+	}
+	return results, nil
+}
+
+type errSameGroup int
+
+func (e errSameGroup) Error() string { return "repeat of an event earlier in the group" }
+
+// Pending is an accepted event waiting to be applied.
+type Pending struct {
+	Seq           int64
+	ID            string
+	Source        string
+	Type          event.Type
+	Subject       string
+	Time          time.Time
+	CorrelationID string
+	Data          json.RawMessage
+}
+
+// Pending returns up to limit unprocessed events in acceptance order.
+func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.pending, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading pending events: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		var typ, body string
+		var at int64
+		if err := rows.Scan(&p.Seq, &p.ID, &p.Source, &typ, &p.Subject, &at, &p.CorrelationID, &body); err != nil {
+			return nil, fmt.Errorf("reading pending events: %w", err)
+		}
+		p.Type, p.Time = event.Type(typ), time.UnixMicro(at).UTC()
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(body), &env); err != nil {
+			return nil, fmt.Errorf("decoding stored event %d: %w", p.Seq, err)
+		}
+		p.Data = env.Data
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading pending events: %w", err)
+	}
+	return out, nil
+}
+
+// Outcome is what processing made of one event.
+type Outcome struct {
+	Seq        int64
+	State      string // StateApplied, StateRejected or StateFailed
+	Reason     string
+	ShipmentID string
+}
+
+// MarkTx records outcomes inside the processor's transaction.
+func (s *Store) MarkTx(ctx context.Context, tx *sql.Tx, outcomes []Outcome) error {
+	const cols = 4
+	now := time.Now().UnixMicro()
+	maxRows := min(500, s.db.Dialect.MaxParams/cols-1)
+	for start := 0; start < len(outcomes); start += maxRows {
+		chunk := outcomes[start:min(start+maxRows, len(outcomes))]
+		args := make([]any, 0, len(chunk)*cols+1)
+		for _, o := range chunk {
+			var ship any
+			if o.ShipmentID != "" {
+				ship = o.ShipmentID
+			}
+			args = append(args, strconv.FormatInt(o.Seq, 10), o.State, o.Reason, ship)
+		}
+		args = append(args, now)
+		// A CTE of VALUES updates many rows in one statement on both engines.
+		values := sqldb.Placeholders(len(chunk), cols)
+		q := s.db.Dialect.Rebind(`WITH v (seq, state, reason, shipment_id) AS (VALUES ` + values + `)
+UPDATE events SET state = v.state, reason = v.reason, shipment_id = v.shipment_id, processed_at = ?
+FROM v WHERE events.seq = CAST(v.seq AS BIGINT)`)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("recording event outcomes: %w", err)
+		}
+	}
+	return nil
+}
+
+// TimelineEntry is one event of a shipment's timeline.
+type TimelineEntry struct {
+	Seq           int64     `json:"-"`
+	EventID       string    `json:"event_id"`
+	Source        string    `json:"source"`
+	SourceID      string    `json:"source_event_id"`
+	Type          string    `json:"type"`
+	Time          time.Time `json:"time"`
+	AcceptedAt    time.Time `json:"accepted_at"`
+	CorrelationID string    `json:"correlation_id"`
+	State         string    `json:"state"`
+	Reason        string    `json:"reason,omitempty"`
+}
+
+// Timeline returns a shipment's processed events sorted by when they
+// happened (then by acceptance), each at its source's offset.
+func (s *Store) Timeline(ctx context.Context, shipmentID string) ([]TimelineEntry, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.timeline, shipmentID)
+	if err != nil {
+		return nil, fmt.Errorf("reading timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []TimelineEntry{}
+	for rows.Next() {
+		var e TimelineEntry
+		var at, acc int64
+		var off int
+		if err := rows.Scan(&e.Seq, &e.EventID, &e.Source, &e.SourceID, &e.Type, &at, &off, &acc, &e.CorrelationID, &e.State, &e.Reason); err != nil {
+			return nil, fmt.Errorf("reading timeline: %w", err)
+		}
+		e.Time = time.UnixMicro(at).In(time.FixedZone("", off))
+		e.AcceptedAt = time.UnixMicro(acc).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Backlog counts accepted events not yet processed. It is safe for
+// concurrent use.
+type Backlog struct{ n atomic.Int64 }
+
+// Add adds n (which may be negative).
+func (b *Backlog) Add(n int64) { b.n.Add(n) }
+
+// Load returns the current count.
+func (b *Backlog) Load() int64 { return b.n.Load() }
+
+// Set sets the count, at start-up.
+func (b *Backlog) Set(n int64) { b.n.Store(n) }
