@@ -283,8 +283,8 @@ type Webhook struct {
 	Timeout time.Duration `koanf:"timeout" json:"timeout"`
 
 	// Secret is the key that signs webhook requests: when set, every POST
-	// carries the header "Waybill-Signature: sha256=<hex HMAC-SHA256 of the
-	// body>". It is a secret: logs and output show it as REDACTED. Empty by
+	// carries the header "Waybill-Signature: t=<unix seconds>,v1=<hex
+	// HMAC-SHA256 of "<t>.<body>">". It is a secret: logs and output show it as REDACTED. Empty by
 	// default, which sends requests unsigned.
 	Secret Secret `koanf:"secret" json:"secret"`
 }

@@ -80,7 +80,7 @@ func docText(path string) string {
 	case "connectors.webhook.timeout":
 		return "The longest one webhook request may take, connecting and reading the response included. Must be positive. Defaults to 30s."
 	case "connectors.webhook.secret":
-		return "The key that signs webhook requests: when set, every POST carries the header \"Waybill-Signature: sha256=<hex HMAC-SHA256 of the body>\". It is a secret: logs and output show it as REDACTED. Empty by default, which sends requests unsigned."
+		return "The key that signs webhook requests: when set, every POST carries the header \"Waybill-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">\". It is a secret: logs and output show it as REDACTED. Empty by default, which sends requests unsigned."
 	case "log.level":
 		return "The lowest level that is logged: debug, info, warn or error. Defaults to \"info\"."
 	case "log.format":

@@ -178,9 +178,10 @@ func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
 	h.Write([]byte{0})
 	h.Write([]byte(ev.Time.Format(time.RFC3339Nano)))
 	h.Write([]byte{0})
-	compact.Reset()
-	_ = json.Compact(&compact, env.Data)
-	h.Write(compact.Bytes())
+	var data bytes.Buffer
+	data.Grow(len(env.Data))
+	_ = json.Compact(&data, env.Data)
+	h.Write(data.Bytes())
 	ev.Hash = hex.EncodeToString(h.Sum(nil))
 
 	id, err := uuid.NewV7()

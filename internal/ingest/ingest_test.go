@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -98,6 +99,10 @@ func TestParseKeepsOffsetAndUTC(t *testing.T) {
 	}
 	if got, want := ev.Time.Format("2006-01-02T15:04:05.999Z07:00"), "2026-11-26T07:00:00.5Z"; got != want {
 		t.Errorf("got time %s, want %s", got, want)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(ev.Body, &back); err != nil || back["id"] != "a" {
+		t.Errorf("stored body is not the event: %v %s", err, ev.Body)
 	}
 	if ev.Offset != 3600 {
 		t.Errorf("got offset %d, want 3600", ev.Offset)

@@ -175,6 +175,9 @@ type Pending struct {
 	Time          time.Time
 	CorrelationID string
 	Data          json.RawMessage
+	// Err is set when the stored event cannot be decoded; it is then
+	// marked failed rather than applied.
+	Err error
 }
 
 // Pending returns up to limit unprocessed events in acceptance order.
@@ -197,7 +200,8 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
 			Data json.RawMessage `json:"data"`
 		}
 		if err := json.Unmarshal([]byte(body), &env); err != nil {
-			return nil, fmt.Errorf("decoding stored event %d: %w", p.Seq, err)
+			// Keep going: the processor marks this one event failed.
+			p.Err = fmt.Errorf("decoding stored event: %w", err)
 		}
 		p.Data = env.Data
 		out = append(out, p)

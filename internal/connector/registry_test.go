@@ -1,0 +1,87 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/connector"
+)
+
+// namedConnector is a connector that does nothing; the registry only needs
+// a name.
+type namedConnector string
+
+func (c namedConnector) Name() string                                     { return string(c) }
+func (c namedConnector) Deliver(context.Context, *connector.Action) error { return nil }
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	hook, odoo := namedConnector("webhook"), namedConnector("odoo")
+
+	if got := r.Kinds(); len(got) != 0 {
+		t.Errorf("Kinds() of an empty registry: got %v, want none", got)
+	}
+	for _, kind := range []string{connector.KindPickingValidate, connector.KindDispatchRelease} {
+		if err := r.Register(kind, hook); err != nil {
+			t.Fatalf("Register(%q, webhook): got error %v, want nil", kind, err)
+		}
+	}
+	if err := r.Register(connector.KindInvoicePrepare, odoo); err != nil {
+		t.Fatalf("Register(%q, odoo): got error %v, want nil", connector.KindInvoicePrepare, err)
+	}
+
+	if err := r.Register(connector.KindDispatchRelease, odoo); !errors.Is(err, connector.ErrAlreadyRegistered) {
+		t.Errorf("Register of a registered kind: got error %v, want ErrAlreadyRegistered", err)
+	}
+	if err := r.Register("shipment.teleport", odoo); !errors.Is(err, connector.ErrUnknownKind) {
+		t.Errorf("Register of an unknown kind: got error %v, want ErrUnknownKind", err)
+	}
+	if err := connector.NewRegistry().Register(connector.KindDispatchRelease, nil); err == nil {
+		t.Errorf("Register of a nil connector: got nil error, want an error")
+	}
+
+	want := []string{"dispatch.release", "invoice.prepare", "picking.validate"}
+	if diff := cmp.Diff(want, r.Kinds()); diff != "" {
+		t.Errorf("Kinds() mismatch (-want +got):\n%s", diff)
+	}
+	for kind, wantName := range map[string]string{
+		connector.KindDispatchRelease: "webhook",
+		connector.KindPickingValidate: "webhook",
+		connector.KindInvoicePrepare:  "odoo",
+	} {
+		c, ok := r.Lookup(kind)
+		if !ok || c.Name() != wantName {
+			t.Errorf("Lookup(%q): got (%v, %t), want (%s, true)", kind, c, ok, wantName)
+		}
+	}
+	if c, ok := r.Lookup("shipment.teleport"); ok {
+		t.Errorf("Lookup of an unregistered kind: got (%v, true), want (nil, false)", c)
+	}
+}
+
+func TestRegistryConcurrentReads(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	if err := r.Register(connector.KindDispatchRelease, namedConnector("webhook")); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if _, ok := r.Lookup(connector.KindDispatchRelease); !ok {
+					t.Errorf("Lookup(%q): got false, want true", connector.KindDispatchRelease)
+					return
+				}
+				_ = r.Kinds()
+			}
+		})
+	}
+	wg.Go(func() { _ = r.Register(connector.KindInvoicePrepare, namedConnector("odoo")) })
+	wg.Wait()
+}

@@ -1,0 +1,323 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/correlation"
+)
+
+// Headers of a webhook request, besides Content-Type, User-Agent and
+// correlation.Header.
+const (
+	// HeaderIdempotencyKey carries the action's idempotency key.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderAction carries the action kind.
+	HeaderAction = "Waybill-Action"
+	// HeaderAttempt carries the 1-based attempt number.
+	HeaderAttempt = "Waybill-Attempt"
+	// HeaderSignature carries the request signature when a secret is set.
+	HeaderSignature = "Waybill-Signature"
+)
+
+// Defaults of Config.
+const (
+	// NameDefault is the default of Config.Name.
+	NameDefault = "webhook"
+	// UserAgentDefault is the default of Config.UserAgent.
+	UserAgentDefault = "waybill"
+)
+
+const (
+	// dialTimeout and tlsHandshakeTimeout bound connecting, within the
+	// overall Timeout.
+	dialTimeout         = 10 * time.Second
+	tlsHandshakeTimeout = 10 * time.Second
+	// maxDrain is the most response body read, and discarded, so the
+	// connection can be reused.
+	maxDrain = 1 << 20
+	// maxErrorBody is the most response body kept in a StatusError.
+	maxErrorBody = 512
+)
+
+// Config configures one webhook connector.
+type Config struct {
+	// URL is the absolute http or https URL requests are POSTed to.
+	// Required.
+	URL string
+	// Secret is the HMAC key that signs requests (see the package doc).
+	// Empty sends requests unsigned. It is redacted when Config is logged or
+	// formatted.
+	Secret string
+	// Timeout is the longest one request may take, from dialling to reading
+	// the response. Must be positive.
+	Timeout time.Duration
+	// Name is the connector's name in metrics and logs. Defaults to
+	// "webhook".
+	Name string
+	// UserAgent is the User-Agent header, such as "waybill/1.4.0". Defaults
+	// to "waybill".
+	UserAgent string
+}
+
+// WithDefaults returns a copy of c with NameDefault and UserAgentDefault in
+// place of empty fields.
+func (c Config) WithDefaults() Config {
+	if c.Name == "" {
+		c.Name = NameDefault
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = UserAgentDefault
+	}
+	return c
+}
+
+// Validate reports every problem with c at once: a URL that is not an
+// absolute http or https URL, and a timeout that is not positive.
+func (c Config) Validate() error {
+	var errs []error
+	// The messages leave the URL out: its path or query may hold a token.
+	switch u, err := url.Parse(c.URL); {
+	case c.URL == "":
+		errs = append(errs, errors.New("url: empty"))
+	case err != nil:
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		errs = append(errs, fmt.Errorf("url: %w", err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("url: scheme %q is not http or https", u.Scheme))
+	case u.Host == "":
+		errs = append(errs, errors.New("url: no host"))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout: %v is not positive", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue implements slog.LogValuer; the secret shows as REDACTED.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.redactedURL()),
+		slog.String("secret", redactSecret(c.Secret)),
+		slog.Duration("timeout", c.Timeout),
+		slog.String("name", c.Name),
+		slog.String("user_agent", c.UserAgent),
+	)
+}
+
+// String formats c for humans; the secret shows as REDACTED.
+func (c Config) String() string {
+	return fmt.Sprintf("{URL:%s Secret:%s Timeout:%v Name:%s UserAgent:%s}",
+		c.redactedURL(), redactSecret(c.Secret), c.Timeout, c.Name, c.UserAgent)
+}
+
+func (c Config) redactedURL() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
+func redactSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// Opts holds the optional dependencies of a Connector. A nil *Opts uses
+// every default.
+type Opts struct {
+	// Metrics receives one observation per request. Build it once per
+	// process with connector.NewMetrics and share it between connectors.
+	// Nil records nothing.
+	Metrics *connector.Metrics
+	// NowFunc returns the current time; it stamps signatures and resolves
+	// Retry-After dates. Nil uses time.Now.
+	NowFunc func() time.Time
+}
+
+// Connector POSTs actions to one webhook endpoint. It implements
+// connector.Connector and io.Closer. Build it with [New]; it is safe for
+// concurrent use.
+type Connector struct {
+	name      string
+	url       string
+	host      string
+	secret    []byte
+	timeout   time.Duration
+	userAgent string
+	metrics   *connector.Metrics
+	now       func() time.Time
+	transport *http.Transport
+	client    *http.Client
+}
+
+// New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
+// when cfg.Validate does. opts may be nil.
+func New(cfg Config, opts *Opts) (*Connector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuring webhook connector %q: %w", cfg.Name, err)
+	}
+	if opts == nil {
+		opts = &Opts{}
+	}
+	u, _ := url.Parse(cfg.URL) // checked by Validate
+	c := &Connector{
+		name:      cfg.Name,
+		url:       cfg.URL,
+		host:      u.Host,
+		timeout:   cfg.Timeout,
+		userAgent: cfg.UserAgent,
+		metrics:   opts.Metrics,
+		now:       opts.NowFunc,
+	}
+	if cfg.Secret != "" {
+		c.secret = []byte(cfg.Secret)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.transport = &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: min(dialTimeout, cfg.Timeout), KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   min(tlsHandshakeTimeout, cfg.Timeout),
+		ResponseHeaderTimeout: cfg.Timeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+	}
+	c.client = &http.Client{
+		Transport: c.transport,
+		Timeout:   cfg.Timeout,
+		// A redirect is a misconfigured URL: following it could turn the
+		// POST into a GET or send the body to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// Name returns Config.Name.
+func (c *Connector) Name() string { return c.name }
+
+// Close closes the connector's idle connections. It is idempotent, and
+// requests still in flight are not affected.
+func (c *Connector) Close() error {
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+// Deliver POSTs a to the endpoint, once, as the package doc describes, and
+// classifies the result. An invalid action (see connector.Action.Validate)
+// is a permanent error and sends nothing.
+func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
+	if err := a.Validate(); err != nil {
+		return connector.Permanent(fmt.Errorf("posting action to %s: %w", c.host, err))
+	}
+	start := time.Now()
+	err := c.post(ctx, a)
+	c.metrics.Observe(c.name, a.Kind, time.Since(start), err)
+	return err
+}
+
+// envelope is the request body.
+type envelope struct {
+	Kind           string          `json:"kind"`
+	ShipmentID     string          `json:"shipment_id"`
+	EventID        string          `json:"event_id"`
+	CorrelationID  string          `json:"correlation_id"`
+	IdempotencyKey string          `json:"idempotency_key"`
+	Payload        json.RawMessage `json:"payload"`
+}
+
+func encodeBody(a *connector.Action, correlationID string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(envelope{
+		Kind:           a.Kind,
+		ShipmentID:     a.ShipmentID,
+		EventID:        a.EventID,
+		CorrelationID:  correlationID,
+		IdempotencyKey: a.IdempotencyKey,
+		Payload:        a.Payload,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func (c *Connector) post(ctx context.Context, a *connector.Action) error {
+	correlationID := a.CorrelationID
+	if correlationID == "" {
+		correlationID = correlation.From(ctx)
+	}
+	body, err := encodeBody(a, correlationID)
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("posting %s to %s: encoding body: %w", a.Kind, c.host, err))
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	// wrote records that the whole request went out: from then on, a
+	// missing response means the outcome is unknown.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("posting %s to %s: building request: %w", a.Kind, c.host, err))
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", c.userAgent)
+	h.Set(HeaderIdempotencyKey, a.IdempotencyKey)
+	h.Set(HeaderAction, a.Kind)
+	h.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
+	if correlationID != "" {
+		h.Set(correlation.Header, correlationID)
+	}
+	if c.secret != nil {
+		h.Set(HeaderSignature, sign(c.secret, c.now(), body))
+	}
+
+	resp, err := c.client.Do(req)
+	if err != nil {
+		// url.Error repeats the full URL, which may carry a token.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		if wrote.Load() {
+			return connector.Retryable(fmt.Errorf("posting %s to %s: %w: %w", a.Kind, c.host, connector.ErrOutcomeUnknown, err), 0)
+		}
+		return connector.Retryable(fmt.Errorf("posting %s to %s: %w", a.Kind, c.host, err), 0)
+	}
+	defer resp.Body.Close()
+	return c.result(resp, a.Kind)
+}

@@ -1,0 +1,25 @@
+// Package jobqueue runs Waybill's outbound work on River: the
+// transactional outbox, retries with exponential backoff and jitter, and
+// dead letters.
+//
+// Each outbound action kind (dispatch.release, picking.validate,
+// invoice.prepare) is a River job kind with its own maximum attempts. A
+// state change enqueues its jobs with [Queue.InsertTx] inside the
+// transaction that records the change, so the change and its outbound work
+// commit or vanish together. A job carries the action's idempotency key,
+// fixed when it is enqueued, so every attempt of it — including one after a
+// crash — reaches the connector with the same key.
+//
+// The worker asks the [connector.Registry] for the connector of the job's
+// kind and calls it. Its error is classified by type
+// ([connector.Classify]): a retryable error is retried with backoff; a
+// permanent one, or the last allowed attempt, turns the job into a dead
+// letter in Waybill's own table ([DeadLetters]), which outlives River's job
+// retention. A dead letter is replayed as a new job with the same action
+// and idempotency key, run with the code and configuration of the moment,
+// and the replay is recorded.
+//
+// Lifecycle: [New], then [Queue.Run] until its context ends; Run stops
+// fetching, gives in-flight jobs the soft-stop timeout, then cancels them
+// and waits for them.
+package jobqueue

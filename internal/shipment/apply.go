@@ -1,0 +1,655 @@
+package shipment
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/money"
+	"github.com/waybill/waybill/internal/quantity"
+)
+
+// Input is one accepted event as Apply sees it.
+type Input struct {
+	EventID string
+	Type    event.Type
+	Time    time.Time
+	Data    json.RawMessage
+}
+
+// Policy holds the workflow settings Apply honours.
+type Policy struct {
+	// AutoRelease releases a shipment for dispatch once it is reserved.
+	AutoRelease bool
+	// PartialRelease lets a partly reserved shipment be released.
+	PartialRelease bool
+}
+
+// Outcome kinds.
+const (
+	OutcomeApplied  = "applied"
+	OutcomeLate     = "late"
+	OutcomeRejected = "rejected"
+)
+
+// Result is what Apply made of an event.
+type Result struct {
+	Outcome string
+	// Reason explains a rejection or a late milestone.
+	Reason string
+	// Actions are the outbound action kinds (connector.Kind…) the change
+	// calls for, to be enqueued in the same transaction.
+	Actions []string
+}
+
+func rejected(format string, args ...any) Result {
+	return Result{Outcome: OutcomeRejected, Reason: fmt.Sprintf(format, args...)}
+}
+
+// New creates a shipment from a shipment.planned event.
+func New(id string, in Input) (*Shipment, Result) {
+	var d struct {
+		Order          string             `json:"order"`
+		Customer       *Party             `json:"customer"`
+		Carrier        *Carrier           `json:"carrier"`
+		Vehicle        *Vehicle           `json:"vehicle"`
+		Origin         *Location          `json:"origin"`
+		Destination    *Location          `json:"destination"`
+		Lines          []Line             `json:"lines"`
+		Weight         *quantity.Quantity `json:"weight"`
+		HandlingUnits  *quantity.Quantity `json:"handling_units"`
+		PickupWindow   *Window            `json:"pickup_window"`
+		DeliveryWindow *Window            `json:"delivery_window"`
+		References     map[string]string  `json:"references"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return nil, rejected("invalid data: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, l := range d.Lines {
+		if seen[l.LineID] {
+			return nil, rejected("line %s appears twice", l.LineID)
+		}
+		seen[l.LineID] = true
+	}
+	s := &Shipment{
+		ID: id, State: Planned, Order: d.Order, Customer: d.Customer, Carrier: d.Carrier, Vehicle: d.Vehicle,
+		Origin: d.Origin, Destination: d.Destination, Lines: d.Lines, Weight: d.Weight,
+		HandlingUnits: d.HandlingUnits, PickupWindow: d.PickupWindow, DeliveryWindow: d.DeliveryWindow,
+		References: d.References, CreatedAt: in.Time,
+		BlockedReason: "awaiting reservation",
+	}
+	s.milestone(in, false, nil, "")
+	return s, Result{Outcome: OutcomeApplied}
+}
+
+// Apply applies one event to s. It changes s only when the result is
+// applied or late; a rejected event leaves s as it was.
+func (s *Shipment) Apply(in Input, p Policy) Result {
+	if in.Type == event.ShipmentPlanned {
+		return rejected("shipment already planned")
+	}
+	if s.State.Terminal() && in.Type != event.ChargesReported {
+		return rejected("shipment is %s", s.State)
+	}
+	if s.State == Invoiced && in.Type != event.ChargesReported && in.Type != event.ShipmentException {
+		return Result{Outcome: OutcomeLate, Reason: "shipment already invoiced"}
+	}
+	switch in.Type {
+	case event.InventoryReserved:
+		return s.applyReserved(in, p)
+	case event.InventoryShortage:
+		return s.applyShortage(in)
+	case event.DispatchAssigned:
+		return s.applyAssigned(in)
+	case event.ShipmentLoaded:
+		return s.applyLoaded(in)
+	case event.ShipmentDeparted, event.ShipmentArrived, event.ShipmentDelayed:
+		return s.applyMilestone(in)
+	case event.ShipmentDelivered:
+		return s.applyDelivered(in)
+	case event.ShipmentException:
+		return s.applyException(in)
+	case event.ShipmentReturned:
+		return s.applyReturned(in)
+	case event.ShipmentCancelled:
+		return s.applyCancelled(in)
+	case event.ChargesReported:
+		return s.applyCharges(in)
+	}
+	return rejected("event type %s does not apply to a shipment", in.Type)
+}
+
+// current is the state progress is measured from: under an open exception,
+// the state it interrupted.
+func (s *Shipment) current() State {
+	if s.State == Exception && s.ResumeState != "" {
+		return s.ResumeState
+	}
+	return s.State
+}
+
+// allowed reports whether t may apply in the current state; late reports
+// that the state is already past t's target.
+func (s *Shipment) allowed(t event.Type) (ok, late bool) {
+	tr := transitions[t]
+	cur := s.current()
+	if slices.Contains(tr.From, cur) {
+		return true, false
+	}
+	if tr.To != "" && rank[cur] >= rank[tr.To] {
+		return false, true
+	}
+	return false, false
+}
+
+// moveTo sets the state, keeping an open exception's overlay.
+func (s *Shipment) moveTo(st State) {
+	if s.State == Exception {
+		s.ResumeState = st
+		return
+	}
+	s.State = st
+}
+
+func (s *Shipment) milestone(in Input, late bool, loc *Location, reason string) {
+	m := Milestone{Type: string(in.Type), At: in.Time, EventID: in.EventID, Late: late, Location: loc, Reason: reason}
+	i, _ := slices.BinarySearchFunc(s.Milestones, m, func(a, b Milestone) int { return a.At.Compare(b.At) })
+	for i < len(s.Milestones) && !s.Milestones[i].At.After(m.At) {
+		i++
+	}
+	s.Milestones = slices.Insert(s.Milestones, i, m)
+}
+
+func (s *Shipment) line(id string) *Line {
+	for i := range s.Lines {
+		if s.Lines[i].LineID == id {
+			return &s.Lines[i]
+		}
+	}
+	return nil
+}
+
+type lineQtyData struct {
+	LineID   string            `json:"line_id"`
+	Quantity quantity.Quantity `json:"quantity"`
+	Lots     []Lot             `json:"lots"`
+	Serials  []string          `json:"serials"`
+}
+
+func (s *Shipment) applyReserved(in Input, p Policy) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "reservation after the shipment was released")
+		}
+		return rejected("cannot reserve a shipment that is %s", s.State)
+	}
+	var d struct {
+		Lines []lineQtyData `json:"lines"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	next := slices.Clone(s.Lines)
+	for _, r := range d.Lines {
+		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == r.LineID })
+		if i < 0 {
+			return rejected("line %s is not on the shipment", r.LineID)
+		}
+		c, err := r.Quantity.Cmp(next[i].Quantity)
+		if err != nil {
+			return rejected("line %s: %v", r.LineID, err)
+		}
+		if c > 0 {
+			return rejected("line %s: reserved %s exceeds the %s shipped", r.LineID, r.Quantity, next[i].Quantity)
+		}
+		q := r.Quantity
+		next[i].Reserved, next[i].ReservedLots = &q, r.Lots
+	}
+	s.Lines = next
+	short := s.shortLines()
+	s.milestone(in, false, nil, "")
+	if len(short) == 0 {
+		s.moveTo(Reserved)
+		s.BlockedReason = ""
+	} else {
+		s.moveTo(Short)
+		s.BlockedReason = "awaiting reservation: " + strings.Join(short, "; ")
+	}
+	return s.release(p)
+}
+
+// shortLines describes every line not fully reserved.
+func (s *Shipment) shortLines() []string {
+	var out []string
+	for _, l := range s.Lines {
+		if l.Reserved == nil {
+			out = append(out, fmt.Sprintf("line %s not reserved", l.LineID))
+			continue
+		}
+		if c, err := l.Reserved.Cmp(l.Quantity); err != nil || c < 0 {
+			out = append(out, fmt.Sprintf("line %s reserved %s of %s", l.LineID, l.Reserved, l.Quantity))
+		}
+	}
+	return out
+}
+
+// release is the dispatch-release gate: full reservation, or a partial one
+// when the policy allows it.
+func (s *Shipment) release(p Policy) Result {
+	res := Result{Outcome: OutcomeApplied}
+	if !p.AutoRelease || s.State == Exception {
+		return res
+	}
+	switch s.State {
+	case Reserved:
+	case Short:
+		if !p.PartialRelease || !s.anyReserved() {
+			return res
+		}
+	default:
+		return res
+	}
+	s.State = Released
+	s.BlockedReason = ""
+	res.Actions = append(res.Actions, connector.KindDispatchRelease)
+	return res
+}
+
+func (s *Shipment) anyReserved() bool {
+	for _, l := range s.Lines {
+		if l.Reserved != nil && l.Reserved.Sign() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Shipment) applyShortage(in Input) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "shortage reported after the shipment was released")
+		}
+		return rejected("cannot report a shortage on a shipment that is %s", s.State)
+	}
+	var d struct {
+		Lines []struct {
+			LineID    string            `json:"line_id"`
+			Required  quantity.Quantity `json:"required"`
+			Available quantity.Quantity `json:"available"`
+		} `json:"lines"`
+		Reason string `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	var parts []string
+	for _, l := range d.Lines {
+		if s.line(l.LineID) == nil {
+			return rejected("line %s is not on the shipment", l.LineID)
+		}
+		parts = append(parts, fmt.Sprintf("line %s available %s of %s", l.LineID, l.Available, l.Required))
+	}
+	reason := "shortage: " + strings.Join(parts, "; ")
+	if d.Reason != "" {
+		reason += " (" + d.Reason + ")"
+	}
+	s.milestone(in, false, nil, d.Reason)
+	s.moveTo(Short)
+	s.BlockedReason = reason
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) applyAssigned(in Input) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "assignment after loading")
+		}
+		return rejected("not released for dispatch: %s", s.waitReason())
+	}
+	var d struct {
+		Vehicle     *Vehicle `json:"vehicle"`
+		Driver      *Driver  `json:"driver"`
+		Carrier     *Carrier `json:"carrier"`
+		RouteID     string   `json:"route_id"`
+		TrackingRef string   `json:"tracking_ref"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if d.Vehicle != nil {
+		s.Vehicle = d.Vehicle
+	}
+	if d.Driver != nil {
+		s.Driver = d.Driver
+	}
+	if d.Carrier != nil {
+		s.Carrier = d.Carrier
+	}
+	if d.RouteID != "" {
+		s.RouteID = d.RouteID
+	}
+	if d.TrackingRef != "" {
+		s.TrackingRef = d.TrackingRef
+	}
+	s.milestone(in, false, nil, "")
+	s.moveTo(Assigned)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) waitReason() string {
+	if s.BlockedReason != "" {
+		return s.BlockedReason
+	}
+	return "shipment is " + string(s.State)
+}
+
+// applyLoaded records actual loaded quantities: the gate refuses more than
+// was reserved; less is allowed (the remainder follows a backorder or is
+// cancelled by the ERP connector, per policy).
+func (s *Shipment) applyLoaded(in Input) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "loading reported again after departure")
+		}
+		return rejected("cannot load: not released for dispatch: %s", s.waitReason())
+	}
+	var d struct {
+		Lines  []lineQtyData      `json:"lines"`
+		Weight *quantity.Quantity `json:"weight"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	next := slices.Clone(s.Lines)
+	for _, r := range d.Lines {
+		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == r.LineID })
+		if i < 0 {
+			return rejected("line %s is not on the shipment", r.LineID)
+		}
+		if next[i].Reserved == nil {
+			return rejected("line %s: loaded %s but nothing was reserved", r.LineID, r.Quantity)
+		}
+		c, err := r.Quantity.Cmp(*next[i].Reserved)
+		if err != nil {
+			return rejected("line %s: %v", r.LineID, err)
+		}
+		if c > 0 {
+			return rejected("line %s: loaded %s exceeds the %s reserved", r.LineID, r.Quantity, next[i].Reserved)
+		}
+		q := r.Quantity
+		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, r.Lots, r.Serials
+	}
+	s.Lines = next
+	if d.Weight != nil {
+		s.MeasuredWeight = d.Weight
+	}
+	s.milestone(in, false, nil, "")
+	s.moveTo(Loaded)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindPickingValidate}}
+}
+
+func (s *Shipment) applyMilestone(in Input) Result {
+	var d struct {
+		Location *Location  `json:"location"`
+		ETA      *time.Time `json:"eta"`
+		Reason   string     `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	ok, late := s.allowed(in.Type)
+	if !ok && !late {
+		return rejected("%s before the shipment was loaded (it is %s)", in.Type, s.State)
+	}
+	if d.ETA != nil && (!late || s.ETA == nil) {
+		eta := d.ETA.UTC()
+		s.ETA = &eta
+	}
+	if late {
+		s.milestone(in, true, d.Location, d.Reason)
+		return Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("late: shipment is already %s", s.current())}
+	}
+	// A milestone older than the newest applied one takes its place in the
+	// timeline but does not move the state.
+	if last := s.lastProgress(); last != nil && in.Time.Before(last.At) && rank[transitions[in.Type].To] <= rank[s.current()] {
+		s.milestone(in, true, d.Location, d.Reason)
+		return Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("late: happened before %s", last.Type)}
+	}
+	s.milestone(in, false, d.Location, d.Reason)
+	s.moveTo(transitions[in.Type].To)
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) lastProgress() *Milestone {
+	for i := len(s.Milestones) - 1; i >= 0; i-- {
+		m := &s.Milestones[i]
+		switch event.Type(m.Type) {
+		case event.ShipmentDeparted, event.ShipmentArrived, event.ShipmentDelayed, event.ShipmentDelivered:
+			if !m.Late {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Shipment) late(in Input, why string) Result {
+	s.milestone(in, true, nil, why)
+	return Result{Outcome: OutcomeLate, Reason: "late: " + why}
+}
+
+// applyDelivered validates the proof of delivery: it must name a signer and
+// a time, cover only lines of the shipment, and not deliver more than was
+// loaded.
+func (s *Shipment) applyDelivered(in Input) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "delivery reported again")
+		}
+		return rejected("delivered before the shipment was loaded (it is %s)", s.State)
+	}
+	var d struct {
+		POD      *ProofOfDelivery `json:"pod"`
+		Location *Location        `json:"location"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if d.POD == nil || strings.TrimSpace(d.POD.Signer) == "" || d.POD.SignedAt.IsZero() || len(d.POD.Lines) == 0 {
+		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
+	}
+	next := slices.Clone(s.Lines)
+	for _, pl := range d.POD.Lines {
+		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == pl.LineID })
+		if i < 0 {
+			return rejected("proof of delivery: line %s is not on the shipment", pl.LineID)
+		}
+		if next[i].Loaded == nil {
+			return rejected("proof of delivery: line %s was not loaded", pl.LineID)
+		}
+		c, err := pl.Quantity.Cmp(*next[i].Loaded)
+		if err != nil {
+			return rejected("proof of delivery: line %s: %v", pl.LineID, err)
+		}
+		if c > 0 {
+			return rejected("proof of delivery: line %s delivered %s exceeds the %s loaded", pl.LineID, pl.Quantity, next[i].Loaded)
+		}
+		q := pl.Quantity
+		next[i].Delivered = &q
+	}
+	if dep := s.milestoneOf(event.ShipmentDeparted); dep != nil && d.POD.SignedAt.Before(dep.At) {
+		return rejected("proof of delivery signed at %s, before departure at %s", d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339))
+	}
+	s.Lines = next
+	d.POD.EventID = in.EventID
+	s.POD = d.POD
+	s.milestone(in, false, d.Location, "")
+	s.moveTo(Delivered)
+	return s.billing()
+}
+
+func (s *Shipment) milestoneOf(t event.Type) *Milestone {
+	for i := range s.Milestones {
+		if s.Milestones[i].Type == string(t) && !s.Milestones[i].Late {
+			return &s.Milestones[i]
+		}
+	}
+	return nil
+}
+
+// billing is the billing gate: delivered, with a proof of delivery, and no
+// open exception. It issues the invoice action once.
+func (s *Shipment) billing() Result {
+	res := Result{Outcome: OutcomeApplied}
+	if s.current() != Delivered || s.Billable {
+		return res
+	}
+	if s.POD == nil {
+		s.BlockedReason = "not billable: no proof of delivery"
+		return res
+	}
+	if open := s.openExceptions(); len(open) > 0 {
+		s.BlockedReason = "not billable: open exception " + strings.Join(open, ", ")
+		return res
+	}
+	s.Billable = true
+	s.BlockedReason = ""
+	res.Actions = append(res.Actions, connector.KindInvoicePrepare)
+	return res
+}
+
+func (s *Shipment) openExceptions() []string {
+	var out []string
+	for _, e := range s.Exceptions {
+		if e.Status == "open" {
+			out = append(out, fmt.Sprintf("%s (%s)", e.ID, e.Category))
+		}
+	}
+	return out
+}
+
+func (s *Shipment) applyException(in Input) Result {
+	var d struct {
+		Category    ExceptionCategory `json:"category"`
+		Status      string            `json:"status"`
+		ExceptionID string            `json:"exception_id"`
+		Description string            `json:"description"`
+		ReasonCode  string            `json:"reason_code"`
+		Lines       []LineQty         `json:"lines"`
+		OwnerRole   string            `json:"owner_role"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if !slices.Contains(ExceptionCategories(), d.Category) {
+		return rejected("unknown exception category %q", d.Category)
+	}
+	id := d.ExceptionID
+	if id == "" {
+		id = string(d.Category)
+	}
+	i := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" })
+	if d.Status == "resolved" {
+		if i < 0 {
+			return rejected("no open exception %s to resolve", id)
+		}
+		at := in.Time
+		s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt = "resolved", &at
+		s.milestone(in, false, nil, "resolved "+id)
+		if s.State == Exception && len(s.openExceptions()) == 0 {
+			s.State, s.ResumeState = s.ResumeState, ""
+		}
+		s.BlockedReason = ""
+		return s.billing()
+	}
+	for _, l := range d.Lines {
+		if s.line(l.LineID) == nil {
+			return rejected("line %s is not on the shipment", l.LineID)
+		}
+	}
+	if i >= 0 {
+		return rejected("exception %s is already open", id)
+	}
+	owner := d.OwnerRole
+	if owner == "" {
+		owner = ownerRole[d.Category]
+	}
+	s.Exceptions = append(s.Exceptions, ExceptionRecord{
+		ID: id, Category: d.Category, Status: "open", OwnerRole: owner, Description: d.Description,
+		ReasonCode: d.ReasonCode, Lines: d.Lines, OpenedAt: in.Time, EventID: in.EventID,
+	})
+	if s.State != Exception {
+		s.ResumeState, s.State = s.State, Exception
+	}
+	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
+	s.milestone(in, false, nil, string(d.Category))
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) applyReturned(in Input) Result {
+	if ok, _ := s.allowed(in.Type); !ok {
+		return rejected("cannot return a shipment that is %s", s.State)
+	}
+	var d struct {
+		Reason string    `json:"reason"`
+		Lines  []LineQty `json:"lines"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	s.milestone(in, false, nil, d.Reason)
+	s.State, s.ResumeState = Returned, ""
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) applyCancelled(in Input) Result {
+	if ok, _ := s.allowed(in.Type); !ok {
+		return rejected("cannot cancel a shipment that is %s: return it instead", s.State)
+	}
+	var d struct {
+		Reason string `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	s.milestone(in, false, nil, d.Reason)
+	s.State, s.ResumeState = Cancelled, ""
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) applyCharges(in Input) Result {
+	var d struct {
+		Charges []Charge     `json:"charges"`
+		Invoice string       `json:"invoice_number"`
+		Total   *money.Money `json:"total"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if d.Total != nil {
+		sum := money.Money{Currency: d.Total.Currency}
+		for _, c := range d.Charges {
+			var err error
+			if sum, err = sum.Add(c.Amount); err != nil {
+				return rejected("charges: %v", err)
+			}
+		}
+		if sum != *d.Total {
+			return rejected("charges add up to %s, not the total %s", sum, d.Total)
+		}
+	}
+	for _, c := range d.Charges {
+		c.InvoiceNumber, c.EventID = d.Invoice, in.EventID
+		s.Charges = append(s.Charges, c)
+	}
+	return Result{Outcome: OutcomeApplied}
+}

@@ -1,0 +1,176 @@
+package shipment_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/shipment"
+)
+
+var t0 = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+
+func in(typ event.Type, minutes int, data string) shipment.Input {
+	return shipment.Input{EventID: string(typ), Type: typ, Time: t0.Add(time.Duration(minutes) * time.Minute), Data: json.RawMessage(data)}
+}
+
+const plannedData = `{"customer":{"name":"Acme"},"origin":{"name":"WH"},"destination":{"name":"DC"},"lines":[{"line_id":"1","sku":"A","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","sku":"B","quantity":{"value":"40","unit":"KGM"}}]}`
+
+const (
+	reserveFull    = `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40000","unit":"GRM"}}]}`
+	reservePartial = `{"lines":[{"line_id":"1","quantity":{"value":"5","unit":"C62"}}]}`
+	loadFull       = `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`
+	delivered      = `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"88.1849","unit":"LBR"}}]}}`
+)
+
+type step struct {
+	in      shipment.Input
+	outcome string
+	state   shipment.State
+	reason  string // substring of the result's reason
+	actions []string
+}
+
+func run(t *testing.T, p shipment.Policy, steps []step) *shipment.Shipment {
+	t.Helper()
+	sh, res := shipment.New("s1", in(event.ShipmentPlanned, 0, plannedData))
+	if res.Outcome != shipment.OutcomeApplied {
+		t.Fatalf("planned: %+v", res)
+	}
+	for i, s := range steps {
+		before, _ := json.Marshal(sh)
+		res := sh.Apply(s.in, p)
+		if res.Outcome != s.outcome || !strings.Contains(res.Reason, s.reason) {
+			t.Fatalf("step %d (%s): got %s %q, want %s containing %q", i, s.in.Type, res.Outcome, res.Reason, s.outcome, s.reason)
+		}
+		if sh.State != s.state {
+			t.Fatalf("step %d (%s): got state %s, want %s (blocked: %s)", i, s.in.Type, sh.State, s.state, sh.BlockedReason)
+		}
+		if diff := cmp.Diff(s.actions, res.Actions); diff != "" {
+			t.Fatalf("step %d (%s): actions (-want +got):\n%s", i, s.in.Type, diff)
+		}
+		if res.Outcome == shipment.OutcomeRejected {
+			after, _ := json.Marshal(sh)
+			if string(before) != string(after) {
+				t.Fatalf("step %d: a rejected event changed the shipment", i)
+			}
+		}
+	}
+	return sh
+}
+
+func TestHappyPath(t *testing.T) {
+	t.Parallel()
+	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.DispatchAssigned, 2, `{"route_id":"R1"}`), outcome: "applied", state: shipment.Assigned},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.ShipmentDeparted, 4, `{}`), outcome: "applied", state: shipment.InTransit},
+		{in: in(event.ShipmentDelayed, 5, `{"reason":"traffic","eta":"2026-11-26T15:00:00Z"}`), outcome: "applied", state: shipment.Delayed},
+		{in: in(event.ShipmentArrived, 6, `{}`), outcome: "applied", state: shipment.Arrived},
+		{in: in(event.ShipmentDelivered, 360, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		// A repeat delivery does not bill twice.
+		{in: in(event.ShipmentDelivered, 361, delivered), outcome: "late", state: shipment.Delivered, reason: "late"},
+	})
+	if !sh.Billable || sh.POD == nil || sh.POD.Signer != "J. Jansen" {
+		t.Errorf("got billable %v pod %+v", sh.Billable, sh.POD)
+	}
+	if sh.ETA == nil || !sh.ETA.Equal(time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)) {
+		t.Errorf("got ETA %v", sh.ETA)
+	}
+}
+
+func TestGates(t *testing.T) {
+	t.Parallel()
+	t.Run("no release while short", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Short},
+			{in: in(event.DispatchAssigned, 2, `{"route_id":"R1"}`), outcome: "rejected", state: shipment.Short, reason: "not released for dispatch: awaiting reservation"},
+			{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "rejected", state: shipment.Short, reason: "not released"},
+		})
+		if !strings.Contains(sh.BlockedReason, "line 1 reserved 5 C62 of 12 C62") || !strings.Contains(sh.BlockedReason, "line 2 not reserved") {
+			t.Errorf("blocked reason %q does not say which lines wait", sh.BlockedReason)
+		}
+	})
+	t.Run("partial release when allowed", func(t *testing.T) {
+		t.Parallel()
+		run(t, shipment.Policy{AutoRelease: true, PartialRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		})
+	})
+	t.Run("loaded above reserved", func(t *testing.T) {
+		t.Parallel()
+		run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, `{"lines":[{"line_id":"2","quantity":{"value":"40.001","unit":"KGM"}}]}`), outcome: "rejected", state: shipment.Released, reason: "exceeds the 40000 GRM reserved"},
+			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"2","quantity":{"value":"12","unit":"C62"}}]}`), outcome: "rejected", state: shipment.Released, reason: "incompatible"},
+		})
+	})
+	t.Run("delivered above loaded and before loading", func(t *testing.T) {
+		t.Parallel()
+		run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.ShipmentDelivered, 1, delivered), outcome: "rejected", state: shipment.Planned, reason: "before the shipment was loaded"},
+			{in: in(event.InventoryReserved, 2, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}]}`), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.ShipmentDelivered, 4, delivered), outcome: "rejected", state: shipment.Loaded, reason: "delivered 12 C62 exceeds the 10 C62 loaded"},
+		})
+	})
+	t.Run("open exception blocks billing until resolved", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.ShipmentException, 3, `{"category":"damaged","lines":[{"line_id":"1","quantity":{"value":"1","unit":"C62"}}]}`), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentDeparted, 4, `{}`), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentException, 301, `{"category":"damaged","status":"resolved"}`), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		})
+		if sh.Exceptions[0].OwnerRole != "claims" || sh.Exceptions[0].Status != "resolved" {
+			t.Errorf("exception: %+v", sh.Exceptions[0])
+		}
+	})
+	t.Run("cancel only before loading", func(t *testing.T) {
+		t.Parallel()
+		run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.ShipmentCancelled, 3, `{}`), outcome: "rejected", state: shipment.Loaded, reason: "return it instead"},
+			{in: in(event.ShipmentReturned, 4, `{"reason":"refused"}`), outcome: "applied", state: shipment.Returned},
+			{in: in(event.ShipmentDeparted, 5, `{}`), outcome: "rejected", state: shipment.Returned, reason: "returned"},
+		})
+	})
+}
+
+func TestLateMilestonesKeepTheirPlace(t *testing.T) {
+	t.Parallel()
+	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.ShipmentArrived, 60, `{}`), outcome: "applied", state: shipment.Arrived},
+		{in: in(event.ShipmentDeparted, 10, `{}`), outcome: "late", state: shipment.Arrived, reason: "late"},
+		{in: in(event.ShipmentDelayed, 20, `{"reason":"queue at border"}`), outcome: "late", state: shipment.Arrived, reason: "late"},
+	})
+	var got []string
+	for _, m := range sh.Milestones {
+		got = append(got, m.Type)
+	}
+	want := []string{"shipment.planned", "inventory.reserved", "shipment.loaded", "shipment.departed", "shipment.delayed", "shipment.arrived"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("milestones not in time order (-want +got):\n%s", diff)
+	}
+}
+
+func TestChargesMustAddUp(t *testing.T) {
+	t.Parallel()
+	run(t, shipment.Policy{}, []step{
+		{in: in(event.ChargesReported, 1, `{"charges":[{"code":"400","type":"linehaul","amount":{"minor":58220,"currency":"USD"}},{"code":"FUE","type":"fuel","amount":{"minor":18339,"currency":"USD"}}],"total":{"minor":76559,"currency":"USD"}}`), outcome: "applied", state: shipment.Planned},
+		{in: in(event.ChargesReported, 2, `{"charges":[{"code":"400","amount":{"minor":100,"currency":"USD"}}],"total":{"minor":101,"currency":"USD"}}`), outcome: "rejected", state: shipment.Planned, reason: "add up"},
+		{in: in(event.ChargesReported, 3, `{"charges":[{"code":"400","amount":{"minor":100,"currency":"USD"}},{"code":"X","amount":{"minor":100,"currency":"EUR"}}],"total":{"minor":200,"currency":"USD"}}`), outcome: "rejected", state: shipment.Planned, reason: "currenc"},
+	})
+}

@@ -1,0 +1,217 @@
+package shipment
+
+import (
+	"time"
+
+	"github.com/waybill/waybill/internal/money"
+	"github.com/waybill/waybill/internal/quantity"
+)
+
+// Shipment is the canonical shipment aggregate.
+type Shipment struct {
+	ID    string `json:"id"`
+	State State  `json:"state"`
+	// BlockedReason says why the shipment cannot take its next step, or is
+	// empty.
+	BlockedReason string `json:"blocked_reason,omitempty"`
+	// ResumeState is the state an open exception interrupted.
+	ResumeState State `json:"resume_state,omitempty"`
+
+	Order          string             `json:"order,omitempty"`
+	Customer       *Party             `json:"customer,omitempty"`
+	Carrier        *Carrier           `json:"carrier,omitempty"`
+	Vehicle        *Vehicle           `json:"vehicle,omitempty"`
+	Driver         *Driver            `json:"driver,omitempty"`
+	RouteID        string             `json:"route_id,omitempty"`
+	TrackingRef    string             `json:"tracking_ref,omitempty"`
+	Origin         *Location          `json:"origin,omitempty"`
+	Destination    *Location          `json:"destination,omitempty"`
+	Lines          []Line             `json:"lines"`
+	Weight         *quantity.Quantity `json:"weight,omitempty"`
+	MeasuredWeight *quantity.Quantity `json:"measured_weight,omitempty"`
+	HandlingUnits  *quantity.Quantity `json:"handling_units,omitempty"`
+	PickupWindow   *Window            `json:"pickup_window,omitempty"`
+	DeliveryWindow *Window            `json:"delivery_window,omitempty"`
+	References     map[string]string  `json:"references,omitempty"`
+	ETA            *time.Time         `json:"eta,omitempty"`
+	Milestones     []Milestone        `json:"milestones,omitempty"`
+	POD            *ProofOfDelivery   `json:"pod,omitempty"`
+	Exceptions     []ExceptionRecord  `json:"exceptions,omitempty"`
+	Charges        []Charge           `json:"charges,omitempty"`
+	Invoice        *InvoiceRef        `json:"invoice,omitempty"`
+	// Billable is set once the shipment is delivered with a proof of
+	// delivery and no open exception; the invoice action is then issued
+	// exactly once.
+	Billable bool `json:"billable,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
+}
+
+// Line is one line of a shipment with its quantities along the workflow.
+type Line struct {
+	LineID       string             `json:"line_id"`
+	SKU          string             `json:"sku"`
+	Description  string             `json:"description,omitempty"`
+	Quantity     quantity.Quantity  `json:"quantity"`
+	Weight       *quantity.Quantity `json:"weight,omitempty"`
+	Reserved     *quantity.Quantity `json:"reserved,omitempty"`
+	ReservedLots []Lot              `json:"reserved_lots,omitempty"`
+	Loaded       *quantity.Quantity `json:"loaded,omitempty"`
+	LoadedLots   []Lot              `json:"loaded_lots,omitempty"`
+	Serials      []string           `json:"serials,omitempty"`
+	Delivered    *quantity.Quantity `json:"delivered,omitempty"`
+	Lots         []string           `json:"lots,omitempty"`
+}
+
+// Lot is a quantity of one lot or batch.
+type Lot struct {
+	Lot      string            `json:"lot"`
+	Quantity quantity.Quantity `json:"quantity"`
+}
+
+// Party is a customer, consignee or other business partner.
+type Party struct {
+	Ref   string `json:"ref,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	VAT   string `json:"vat,omitempty"`
+}
+
+// Location is an address or place.
+type Location struct {
+	Ref          string   `json:"ref,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	AddressLines []string `json:"address_lines,omitempty"`
+	City         string   `json:"city,omitempty"`
+	PostalCode   string   `json:"postal_code,omitempty"`
+	Region       string   `json:"region,omitempty"`
+	Country      string   `json:"country,omitempty"`
+	UNLOCODE     string   `json:"unlocode,omitempty"`
+	Lat          *float64 `json:"lat,omitempty"`
+	Lon          *float64 `json:"lon,omitempty"`
+	Timezone     string   `json:"timezone,omitempty"`
+}
+
+// Vehicle is the truck or trailer that carries a shipment.
+type Vehicle struct {
+	Ref   string `json:"ref,omitempty"`
+	Plate string `json:"plate,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// Carrier is the company that carries a shipment.
+type Carrier struct {
+	Ref  string `json:"ref,omitempty"`
+	SCAC string `json:"scac,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Driver drives the vehicle.
+type Driver struct {
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Window is a time window.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Position is a point on earth.
+type Position struct {
+	Lat       float64  `json:"lat"`
+	Lon       float64  `json:"lon"`
+	AccuracyM *float64 `json:"accuracy_m,omitempty"`
+}
+
+// Milestone is a progress event that reached the shipment.
+type Milestone struct {
+	Type     string    `json:"type"`
+	At       time.Time `json:"at"`
+	EventID  string    `json:"event_id"`
+	Late     bool      `json:"late,omitempty"`
+	Location *Location `json:"location,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// ProofOfDelivery is what the consignee signed for.
+type ProofOfDelivery struct {
+	Signer          string    `json:"signer"`
+	SignedAt        time.Time `json:"signed_at"`
+	Lines           []LineQty `json:"lines"`
+	SignatureSHA256 string    `json:"signature_sha256,omitempty"`
+	Photos          []Photo   `json:"photos,omitempty"`
+	Position        *Position `json:"position,omitempty"`
+	Remarks         string    `json:"remarks,omitempty"`
+	EventID         string    `json:"event_id"`
+}
+
+// Photo is a photo taken at delivery.
+type Photo struct {
+	URI    string `json:"uri"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// LineQty is a quantity of one line.
+type LineQty struct {
+	LineID   string            `json:"line_id"`
+	Quantity quantity.Quantity `json:"quantity"`
+}
+
+// ExceptionRecord is an exception raised on a shipment.
+type ExceptionRecord struct {
+	ID          string            `json:"id"`
+	Category    ExceptionCategory `json:"category"`
+	Status      string            `json:"status"` // open or resolved
+	OwnerRole   string            `json:"owner_role"`
+	Description string            `json:"description,omitempty"`
+	ReasonCode  string            `json:"reason_code,omitempty"`
+	Lines       []LineQty         `json:"lines,omitempty"`
+	OpenedAt    time.Time         `json:"opened_at"`
+	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
+	EventID     string            `json:"event_id"`
+}
+
+// Charge is a charge reported for a shipment (by a carrier) or rated by
+// Waybill.
+type Charge struct {
+	Code          string             `json:"code"`
+	Type          string             `json:"type,omitempty"`
+	Description   string             `json:"description,omitempty"`
+	Amount        money.Money        `json:"amount"`
+	Quantity      *quantity.Quantity `json:"quantity,omitempty"`
+	InvoiceNumber string             `json:"invoice_number,omitempty"`
+	EventID       string             `json:"event_id"`
+}
+
+// InvoiceRef points at the invoice that billed a shipment.
+type InvoiceRef struct {
+	System     string    `json:"system"`
+	ExternalID string    `json:"external_id"`
+	Number     string    `json:"number,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// Order is a customer order as confirmed in the ERP.
+type Order struct {
+	ID        string      `json:"id"`
+	Customer  *Party      `json:"customer,omitempty"`
+	Lines     []OrderLine `json:"lines"`
+	Currency  string      `json:"currency,omitempty"`
+	Shipments []string    `json:"shipments,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Version   int64       `json:"version"`
+}
+
+// OrderLine is one line of an order.
+type OrderLine struct {
+	LineID      string            `json:"line_id"`
+	SKU         string            `json:"sku"`
+	Description string            `json:"description,omitempty"`
+	Quantity    quantity.Quantity `json:"quantity"`
+}

@@ -1,0 +1,376 @@
+package shipment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// JobInserter enqueues outbound actions inside the processor's
+// transaction, so a state change and the work it causes commit together.
+type JobInserter interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, actions []connector.Action) error
+}
+
+// ProcessorOpts configures a Processor.
+type ProcessorOpts struct {
+	Policy Policy
+	// BatchSize is the most events applied per transaction.
+	BatchSize int
+	// PollInterval is how often the processor looks for events when it is
+	// not woken.
+	PollInterval time.Duration
+	Backlog      *ingest.Backlog
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
+}
+
+// Processor applies accepted events to shipments. Run it once per
+// database.
+type Processor struct {
+	db     *sqldb.DB
+	events *ingest.Store
+	store  *Store
+	jobs   JobInserter
+	opts   ProcessorOpts
+	wake   chan struct{}
+	logger *slog.Logger
+
+	applied *prometheus.CounterVec
+	batches prometheus.Histogram
+}
+
+// NewProcessor returns a Processor. jobs may be nil, in which case actions
+// are dropped with a debug log (no connector is configured).
+func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInserter, opts *ProcessorOpts) *Processor {
+	p := &Processor{
+		db: db, events: events, store: store, jobs: jobs, opts: *opts,
+		wake:   make(chan struct{}, 1),
+		logger: opts.Logger,
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_events_processed_total",
+			Help: "Events applied to shipments, by type and outcome (applied, late, rejected, failed).",
+		}, []string{"type", "outcome"}),
+		batches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "waybill_processor_batch_seconds",
+			Help:    "Time to apply and commit one batch of events.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if p.opts.BatchSize <= 0 {
+		p.opts.BatchSize = 500
+	}
+	if p.opts.PollInterval <= 0 {
+		p.opts.PollInterval = 250 * time.Millisecond
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(p.applied, p.batches)
+	}
+	return p
+}
+
+// Wake asks the processor to look for events now. It never blocks.
+func (p *Processor) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies events until ctx is done. A failing batch is retried after
+// the poll interval; it is logged, not returned.
+func (p *Processor) Run(ctx context.Context) error {
+	t := time.NewTicker(p.opts.PollInterval)
+	defer t.Stop()
+	for {
+		n, err := p.ProcessBatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.logger.ErrorContext(ctx, "applying events failed", slog.Any("err", err))
+		}
+		if n == p.opts.BatchSize && err == nil {
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessBatch applies up to one batch of pending events and returns how
+// many it processed.
+func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
+	pending, err := p.events.Pending(ctx, p.opts.BatchSize)
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	start := time.Now()
+	var counts []outcomeCount
+	err = p.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		counts, err = p.apply(ctx, tx, pending)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	p.batches.Observe(time.Since(start).Seconds())
+	for _, c := range counts {
+		p.applied.WithLabelValues(string(c.typ), c.outcome).Inc()
+	}
+	if p.opts.Backlog != nil {
+		p.opts.Backlog.Add(-int64(len(pending)))
+	}
+	return len(pending), nil
+}
+
+type outcomeCount struct {
+	typ     event.Type
+	outcome string
+}
+
+// batch is the in-memory state of one batch.
+type batch struct {
+	ships     map[string]*Shipment
+	orders    map[string]*Order
+	changed   map[string]bool
+	changedOr map[string]bool
+	refs      map[Ref]string // external shipment refs → ids
+	orderRefs map[Ref]string
+	newXrefs  []newXref
+}
+
+func (p *Processor) apply(ctx context.Context, tx *sql.Tx, pending []ingest.Pending) ([]outcomeCount, error) {
+	bt := batchTx{s: p.store, tx: tx}
+	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}}
+
+	// Resolve every subject and load every shipment and order named.
+	var shipRefs, orderRefs []Ref
+	var ids, orderIDs []string
+	for _, ev := range pending {
+		r, err := ParseRef(ev.Subject)
+		if err != nil {
+			continue
+		}
+		isOrder := ev.Type == event.OrderConfirmed
+		switch {
+		case r.Canonical != "" && isOrder:
+			orderIDs = append(orderIDs, r.Canonical)
+		case r.Canonical != "":
+			ids = append(ids, r.Canonical)
+		case isOrder:
+			orderRefs = append(orderRefs, r)
+		default:
+			shipRefs = append(shipRefs, r)
+		}
+	}
+	var err error
+	if b.refs, err = bt.resolve(ctx, KindShipment, shipRefs); err != nil {
+		return nil, err
+	}
+	if b.orderRefs, err = bt.resolve(ctx, KindOrder, orderRefs); err != nil {
+		return nil, err
+	}
+	for _, id := range b.refs {
+		ids = append(ids, id)
+	}
+	for _, id := range b.orderRefs {
+		orderIDs = append(orderIDs, id)
+	}
+	if b.ships, err = loadDocs[Shipment](ctx, bt, "shipments", ids); err != nil {
+		return nil, err
+	}
+	if b.orders, err = loadDocs[Order](ctx, bt, "orders", orderIDs); err != nil {
+		return nil, err
+	}
+
+	outcomes := make([]ingest.Outcome, 0, len(pending))
+	counts := make([]outcomeCount, 0, len(pending))
+	var actions []connector.Action
+	for _, ev := range pending {
+		o, acts := p.applyOne(ctx, b, ev)
+		outcomes = append(outcomes, o)
+		actions = append(actions, acts...)
+		label := o.State
+		if o.State == ingest.StateApplied && o.Reason != "" {
+			label = OutcomeLate
+		}
+		counts = append(counts, outcomeCount{typ: ev.Type, outcome: label})
+	}
+
+	now := time.Now().UTC()
+	if len(b.newXrefs) > 0 {
+		if err := bt.addXrefs(ctx, b.newXrefs, now); err != nil {
+			return nil, err
+		}
+	}
+	var ships []*Shipment
+	for id := range b.changed {
+		ships = append(ships, b.ships[id])
+	}
+	if err := bt.saveShipments(ctx, ships, now); err != nil {
+		return nil, err
+	}
+	var orders []*Order
+	for id := range b.changedOr {
+		orders = append(orders, b.orders[id])
+	}
+	if err := bt.saveOrders(ctx, orders, now); err != nil {
+		return nil, err
+	}
+	if err := p.events.MarkTx(ctx, tx, outcomes); err != nil {
+		return nil, err
+	}
+	if len(actions) > 0 {
+		if p.jobs == nil {
+			p.logger.DebugContext(ctx, "no connector configured: outbound actions not enqueued", slog.Int("actions", len(actions)))
+		} else if err := p.jobs.InsertTx(ctx, tx, actions); err != nil {
+			return nil, fmt.Errorf("enqueuing outbound jobs: %w", err)
+		}
+	}
+	return counts, nil
+}
+
+// applyOne applies one event; a panic in the domain code marks the event
+// failed instead of stopping the batch.
+func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (o ingest.Outcome, actions []connector.Action) {
+	o = ingest.Outcome{Seq: ev.Seq}
+	ctx = correlation.With(ctx, ev.CorrelationID)
+	defer func() {
+		if r := recover(); r != nil {
+			p.logger.ErrorContext(ctx, "applying event panicked", slog.String("event_id", ev.ID), slog.Any("panic", r))
+			o.State, o.Reason, actions = ingest.StateFailed, fmt.Sprintf("internal error: %v", r), nil
+		}
+	}()
+	if ev.Err != nil {
+		p.logger.ErrorContext(ctx, "event cannot be applied", slog.String("event_id", ev.ID), slog.Any("err", ev.Err))
+		o.State, o.Reason = ingest.StateFailed, ev.Err.Error()
+		return o, nil
+	}
+	in := Input{EventID: ev.ID, Type: ev.Type, Time: ev.Time, Data: ev.Data}
+
+	ref, err := ParseRef(ev.Subject)
+	if err != nil {
+		o.State, o.Reason = ingest.StateRejected, err.Error()
+		return o, nil
+	}
+	if ev.Type == event.OrderConfirmed {
+		p.applyOrder(b, ref, in, &o)
+		return o, nil
+	}
+
+	id := ref.Canonical
+	if id == "" {
+		id = b.refs[ref]
+	}
+	sh := b.ships[id]
+	var res Result
+	switch {
+	case sh == nil && ev.Type == event.ShipmentPlanned:
+		external := id == ""
+		if external {
+			id = newID()
+		}
+		sh, res = New(id, in)
+		if sh != nil {
+			b.ships[id] = sh
+			if external {
+				b.refs[ref] = id
+				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: KindShipment, id: id})
+			}
+		}
+	case sh == nil:
+		o.State, o.Reason = ingest.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject)
+		return o, nil
+	default:
+		res = sh.Apply(in, p.opts.Policy)
+	}
+	o.ShipmentID = id
+	switch res.Outcome {
+	case OutcomeRejected:
+		o.State, o.Reason = ingest.StateRejected, res.Reason
+		p.logger.InfoContext(ctx, "event rejected", slog.String("event_id", ev.ID), slog.String("shipment_id", id), slog.String("type", string(ev.Type)), slog.String("reason", res.Reason))
+		if sh == nil || b.ships[id] == nil {
+			o.ShipmentID = ""
+		}
+		return o, nil
+	case OutcomeLate:
+		o.State, o.Reason = ingest.StateApplied, res.Reason
+	default:
+		o.State = ingest.StateApplied
+	}
+	b.changed[id] = true
+	if len(res.Actions) == 0 {
+		return o, nil
+	}
+	snapshot, err := json.Marshal(sh)
+	if err != nil {
+		panic(fmt.Sprintf("encoding shipment %s: %v", id, err))
+	}
+	for _, kind := range res.Actions {
+		actions = append(actions, connector.Action{
+			Kind:           kind,
+			ShipmentID:     id,
+			EventID:        ev.ID,
+			CorrelationID:  ev.CorrelationID,
+			IdempotencyKey: ev.ID + "/" + kind,
+			Payload:        snapshot,
+		})
+	}
+	return o, actions
+}
+
+func (p *Processor) applyOrder(b *batch, ref Ref, in Input, o *ingest.Outcome) {
+	var d struct {
+		Customer  *Party      `json:"customer"`
+		Lines     []OrderLine `json:"lines"`
+		Currency  string      `json:"currency"`
+		Shipments []string    `json:"shipments"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		o.State, o.Reason = ingest.StateRejected, "invalid data: "+err.Error()
+		return
+	}
+	id := ref.Canonical
+	if id == "" {
+		id = b.orderRefs[ref]
+	}
+	ord := b.orders[id]
+	if ord == nil {
+		if id == "" {
+			id = newID()
+			b.orderRefs[ref] = id
+			b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: KindOrder, id: id})
+		}
+		ord = &Order{ID: id, CreatedAt: in.Time}
+		b.orders[id] = ord
+	}
+	ord.Customer, ord.Lines, ord.Currency, ord.Shipments = d.Customer, d.Lines, d.Currency, d.Shipments
+	b.changedOr[id] = true
+	o.State = ingest.StateApplied
+}
+
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}

@@ -1,0 +1,367 @@
+package shipment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// ErrNotFound is returned when a shipment, order or reference does not
+// exist.
+var ErrNotFound = sqldb.ErrNotFound
+
+// ErrBadRef is returned for a reference that is neither a canonical id nor
+// system:external-id.
+var ErrBadRef = errors.New("reference must be a canonical id or system:external-id")
+
+// Ref is a parsed reference: a canonical id, or an external id in a system.
+type Ref struct {
+	Canonical  string
+	System     string
+	ExternalID string
+}
+
+// ParseRef parses "0192…" (a canonical UUID) or "system:external-id".
+func ParseRef(s string) (Ref, error) {
+	if len(s) == 36 {
+		if id, err := uuid.Parse(s); err == nil {
+			return Ref{Canonical: id.String()}, nil
+		}
+	}
+	sys, ext, ok := strings.Cut(s, ":")
+	if !ok || sys == "" || ext == "" || strings.ContainsAny(s, " \t\r\n") {
+		return Ref{}, fmt.Errorf("%q: %w", s, ErrBadRef)
+	}
+	return Ref{System: sys, ExternalID: ext}, nil
+}
+
+func (r Ref) String() string {
+	if r.Canonical != "" {
+		return r.Canonical
+	}
+	return r.System + ":" + r.ExternalID
+}
+
+// Xref is one cross-reference of a canonical id.
+type Xref struct {
+	System     string `json:"system"`
+	Kind       string `json:"kind"`
+	ExternalID string `json:"external_id"`
+}
+
+// Object kinds in the cross-reference table.
+const (
+	KindShipment = "shipment"
+	KindOrder    = "order"
+)
+
+// Store owns the shipments, orders and xrefs tables.
+type Store struct {
+	db *sqldb.DB
+	q  struct {
+		get, xrefGet, xrefsOf, list, orderGet string
+	}
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *sqldb.DB) *Store {
+	s := &Store{db: db}
+	d := db.Dialect
+	s.q.get = d.Rebind(`SELECT doc FROM shipments WHERE id = ?`)
+	s.q.orderGet = d.Rebind(`SELECT doc FROM orders WHERE id = ?`)
+	s.q.xrefGet = d.Rebind(`SELECT canonical_id FROM xrefs WHERE system = ? AND kind = ? AND external_id = ?`)
+	s.q.xrefsOf = d.Rebind(`SELECT system, kind, external_id FROM xrefs WHERE canonical_id = ? ORDER BY system, kind, external_id`)
+	s.q.list = d.Rebind(`SELECT doc FROM shipments WHERE (? = '' OR state = ?) AND id > ? ORDER BY id LIMIT ?`)
+	return s
+}
+
+// Resolve turns a reference into a canonical id of the given kind.
+func (s *Store) Resolve(ctx context.Context, kind, ref string) (string, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if r.Canonical != "" {
+		return r.Canonical, nil
+	}
+	var id string
+	err = s.db.QueryRowContext(ctx, s.q.xrefGet, r.System, kind, r.ExternalID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%s %s: %w", kind, ref, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolving %s %s: %w", kind, ref, err)
+	}
+	return id, nil
+}
+
+// Get returns a shipment by reference.
+func (s *Store) Get(ctx context.Context, ref string) (*Shipment, error) {
+	id, err := s.Resolve(ctx, KindShipment, ref)
+	if err != nil {
+		return nil, err
+	}
+	var doc string
+	err = s.db.QueryRowContext(ctx, s.q.get, id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("shipment %s: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading shipment %s: %w", ref, err)
+	}
+	var sh Shipment
+	if err := json.Unmarshal([]byte(doc), &sh); err != nil {
+		return nil, fmt.Errorf("decoding shipment %s: %w", id, err)
+	}
+	return &sh, nil
+}
+
+// GetOrder returns an order by reference.
+func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
+	id, err := s.Resolve(ctx, KindOrder, ref)
+	if err != nil {
+		return nil, err
+	}
+	var doc string
+	err = s.db.QueryRowContext(ctx, s.q.orderGet, id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("order %s: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading order %s: %w", ref, err)
+	}
+	var o Order
+	if err := json.Unmarshal([]byte(doc), &o); err != nil {
+		return nil, fmt.Errorf("decoding order %s: %w", id, err)
+	}
+	return &o, nil
+}
+
+// Xrefs lists the cross-references of a canonical id.
+func (s *Store) Xrefs(ctx context.Context, id string) ([]Xref, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.xrefsOf, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing cross-references: %w", err)
+	}
+	defer rows.Close()
+	out := []Xref{}
+	for rows.Next() {
+		var x Xref
+		if err := rows.Scan(&x.System, &x.Kind, &x.ExternalID); err != nil {
+			return nil, fmt.Errorf("listing cross-references: %w", err)
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// ListParams selects a page of shipments.
+type ListParams struct {
+	// State filters by state when set.
+	State State
+	// Limit is the page size, 1..500.
+	Limit int
+	// Cursor continues after the page that returned it.
+	Cursor string
+}
+
+// ErrBadCursor is returned for a cursor this store did not produce.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// List returns a page of shipments in creation order and the cursor of the
+// next page ("" when this is the last).
+func (s *Store) List(ctx context.Context, p ListParams) ([]*Shipment, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		if _, err := uuid.Parse(string(b)); err != nil {
+			return nil, "", ErrBadCursor
+		}
+		after = string(b)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.list, string(p.State), string(p.State), after, p.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing shipments: %w", err)
+	}
+	defer rows.Close()
+	var out []*Shipment
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, "", fmt.Errorf("listing shipments: %w", err)
+		}
+		var sh Shipment
+		if err := json.Unmarshal([]byte(doc), &sh); err != nil {
+			return nil, "", fmt.Errorf("decoding shipment: %w", err)
+		}
+		out = append(out, &sh)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("listing shipments: %w", err)
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].ID))
+	}
+	return out, next, nil
+}
+
+// batchTx is the processor's view of the store inside one transaction.
+type batchTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// resolve maps external references of one kind to canonical ids.
+func (b batchTx) resolve(ctx context.Context, kind string, refs []Ref) (map[Ref]string, error) {
+	out := make(map[Ref]string, len(refs))
+	const cols = 2
+	chunk := 400
+	for start := 0; start < len(refs); start += chunk {
+		part := refs[start:min(start+chunk, len(refs))]
+		args := make([]any, 0, len(part)*cols+1)
+		args = append(args, kind)
+		for _, r := range part {
+			args = append(args, r.System, r.ExternalID)
+		}
+		q := b.s.db.Dialect.Rebind(`SELECT system, external_id, canonical_id FROM xrefs WHERE kind = ? AND (system, external_id) IN (VALUES ` + sqldb.Placeholders(len(part), cols) + `)`)
+		rows, err := b.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolving references: %w", err)
+		}
+		for rows.Next() {
+			var r Ref
+			var id string
+			if err := rows.Scan(&r.System, &r.ExternalID, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolving references: %w", err)
+			}
+			out[r] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("resolving references: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// loadDocs loads documents by id from table (shipments or orders).
+func loadDocs[T any](ctx context.Context, b batchTx, table string, ids []string) (map[string]*T, error) {
+	out := make(map[string]*T, len(ids))
+	chunk := 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		q := b.s.db.Dialect.Rebind(`SELECT id, doc FROM ` + table + ` WHERE id IN (` + strings.TrimSuffix(strings.TrimPrefix(sqldb.Placeholders(1, len(part)), "("), ")") + `)`)
+		rows, err := b.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", table, err)
+		}
+		for rows.Next() {
+			var id, doc string
+			if err := rows.Scan(&id, &doc); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("loading %s: %w", table, err)
+			}
+			v := new(T)
+			if err := json.Unmarshal([]byte(doc), v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("decoding %s %s: %w", table, id, err)
+			}
+			out[id] = v
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("loading %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+func (b batchTx) saveShipments(ctx context.Context, ships []*Shipment, now time.Time) error {
+	const cols = 7
+	for start := 0; start < len(ships); start += 500 {
+		part := ships[start:min(start+500, len(ships))]
+		args := make([]any, 0, len(part)*cols)
+		for _, sh := range part {
+			sh.Version++
+			sh.UpdatedAt = now
+			doc, err := json.Marshal(sh)
+			if err != nil {
+				return fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
+			}
+			args = append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro())
+		}
+		q := b.s.db.Dialect.Rebind(`INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES ` +
+			sqldb.Placeholders(len(part), cols) +
+			` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`)
+		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("saving shipments: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b batchTx) saveOrders(ctx context.Context, orders []*Order, now time.Time) error {
+	const cols = 5
+	for start := 0; start < len(orders); start += 500 {
+		part := orders[start:min(start+500, len(orders))]
+		args := make([]any, 0, len(part)*cols)
+		for _, o := range part {
+			o.Version++
+			o.UpdatedAt = now
+			doc, err := json.Marshal(o)
+			if err != nil {
+				return fmt.Errorf("encoding order %s: %w", o.ID, err)
+			}
+			args = append(args, o.ID, string(doc), o.Version, o.CreatedAt.UnixMicro(), now.UnixMicro())
+		}
+		q := b.s.db.Dialect.Rebind(`INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES ` +
+			sqldb.Placeholders(len(part), cols) +
+			` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`)
+		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("saving orders: %w", err)
+		}
+	}
+	return nil
+}
+
+type newXref struct {
+	ref  Ref
+	kind string
+	id   string
+}
+
+func (b batchTx) addXrefs(ctx context.Context, xs []newXref, now time.Time) error {
+	const cols = 5
+	for start := 0; start < len(xs); start += 500 {
+		part := xs[start:min(start+500, len(xs))]
+		args := make([]any, 0, len(part)*cols)
+		for _, x := range part {
+			args = append(args, x.ref.System, x.kind, x.ref.ExternalID, x.id, now.UnixMicro())
+		}
+		q := b.s.db.Dialect.Rebind(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at) VALUES ` + sqldb.Placeholders(len(part), cols))
+		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
+			if sqldb.IsUniqueViolation(err) {
+				return fmt.Errorf("adding cross-references: %w", sqldb.ErrConflict)
+			}
+			return fmt.Errorf("adding cross-references: %w", err)
+		}
+	}
+	return nil
+}
