@@ -1,0 +1,262 @@
+// Package hub assembles Waybill from its parts — database, intake,
+// processor, job queue, connectors and HTTP API — and runs it. The
+// waybill serve command is a thin wrapper around it, and end-to-end tests
+// run the same assembly on a loopback port.
+//
+// Shutdown runs in order: the HTTP server stops taking requests (and
+// /readyz turns 503), the committer writes what is queued, the processor
+// finishes its batch, in-flight jobs get the soft-stop timeout, and the
+// database is closed last.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/connector/webhook"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/server"
+	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// Hub is an assembled Waybill.
+type Hub struct {
+	cfg       config.Config
+	logger    *slog.Logger
+	DB        *sqldb.DB
+	Keys      *apikey.Store
+	Shipments *shipment.Store
+	Events    *ingest.Store
+	Queue     *jobqueue.Queue
+	Registry  *connector.Registry
+
+	reg       *prometheus.Registry
+	processor *shipment.Processor
+	committer *ingest.Committer
+	server    *server.Server
+	httpSrv   *http.Server
+	ln        net.Listener
+}
+
+// Opts are what the command line adds to the configuration.
+type Opts struct {
+	Logger  *slog.Logger
+	Version string
+}
+
+// New opens and migrates the database, builds every component and listens
+// on cfg.Server.Addr. Call Run to serve, or Close to give up.
+func New(ctx context.Context, cfg config.Config, opts Opts) (*Hub, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{cfg: cfg, logger: logger}
+	db, err := sqldb.Open(ctx, sqldb.Options{
+		DataDir:     cfg.Storage.DataDir,
+		DatabaseURL: cfg.Storage.DatabaseURL.Reveal(),
+		Synchronous: cfg.Storage.SQLiteSynchronous,
+		MaxConns:    cfg.Storage.PostgresMaxConns,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.DB = db
+	if err := h.build(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) build(ctx context.Context, opts Opts) error {
+	cfg, logger, db := h.cfg, h.logger, h.DB
+	if _, err := db.Migrate(ctx, logger); err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "database ready", slog.String("location", db.Location))
+
+	h.reg = prometheus.NewRegistry()
+	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	registry, err := BuildConnectors(cfg, h.reg, opts.Version)
+	if err != nil {
+		return err
+	}
+	h.Registry = registry
+	if kinds := registry.Kinds(); len(kinds) == 0 {
+		logger.InfoContext(ctx, "no outbound connectors configured: state changes are recorded, outbound actions are not sent")
+	} else {
+		logger.InfoContext(ctx, "outbound connectors configured", slog.String("kinds", strings.Join(kinds, ",")))
+	}
+
+	h.Queue, err = jobqueue.New(db, registry, jobqueue.Opts{
+		Workers:         cfg.Jobs.Workers,
+		MaxAttempts:     cfg.Jobs.MaxAttempts,
+		Timeout:         cfg.Jobs.Timeout,
+		SoftStopTimeout: cfg.Jobs.SoftStopTimeout,
+		RetryBase:       cfg.Jobs.RetryBase,
+		RetryMax:        cfg.Jobs.RetryMax,
+		Logger:          logger,
+		Registerer:      h.reg,
+	})
+	if err != nil {
+		return err
+	}
+	validator, err := event.NewValidator()
+	if err != nil {
+		return fmt.Errorf("loading event schemas: %w", err)
+	}
+	backlog := &ingest.Backlog{}
+	h.Events = ingest.NewStore(db, backlog)
+	n, err := h.Events.CountPending(ctx)
+	if err != nil {
+		return err
+	}
+	backlog.Set(n)
+	h.Shipments = shipment.NewStore(db)
+	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
+		Policy:       shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease},
+		BatchSize:    cfg.Processor.BatchSize,
+		PollInterval: cfg.Processor.PollInterval,
+		Backlog:      backlog,
+		Logger:       logger,
+		Registerer:   h.reg,
+	})
+	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
+		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
+	})
+	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOpts{
+		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
+		MaxBody: int64(cfg.Intake.MaxBodyBytes), Logger: logger, Registerer: h.reg,
+	})
+	h.Keys = apikey.NewStore(db)
+	h.server = server.New(server.Deps{
+		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
+		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
+	})
+	h.httpSrv = &http.Server{
+		Handler:           h.server.Handler(),
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	h.ln, err = net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Server.Addr, err)
+	}
+	return nil
+}
+
+// Addr is the address the hub listens on.
+func (h *Hub) Addr() string { return h.ln.Addr().String() }
+
+// URL is the hub's base URL.
+func (h *Hub) URL() string { return "http://" + h.Addr() }
+
+// Close releases what New acquired, for a hub that never ran.
+func (h *Hub) Close() error {
+	h.ln.Close()
+	return h.DB.Close()
+}
+
+// Run serves until ctx is done, then shuts down in order and closes the
+// database.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.DB.Close()
+	logger, cfg := h.logger, h.cfg
+	logger.InfoContext(ctx, "listening", slog.String("addr", h.Addr()))
+
+	// Each stage has its own context so shutdown runs in order: intake
+	// first, then processing, then outbound jobs, then the database.
+	intakeCtx, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
+	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIntake()
+	defer stopProc()
+	defer stopJobs()
+
+	var g errgroup.Group
+	g.Go(func() error { return h.committer.Run(intakeCtx) })
+	g.Go(func() error { return h.processor.Run(procCtx) })
+	g.Go(func() error { return h.Queue.Run(jobsCtx) })
+	serveErr := make(chan error, 1)
+	go func() {
+		err := h.httpSrv.Serve(h.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		serveErr <- err
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case runErr = <-serveErr:
+		logger.Error("http server stopped", slog.Any("err", runErr))
+	}
+
+	h.server.Drain()
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := h.httpSrv.Shutdown(shutCtx); err != nil {
+		logger.Warn("http shutdown incomplete", slog.Any("err", err))
+		h.httpSrv.Close()
+	}
+	stopIntake() // the committer writes what is queued, then stops
+	stopProc()
+	stopJobs() // in-flight jobs get the soft-stop timeout
+	if err := g.Wait(); err != nil && runErr == nil {
+		runErr = err
+	}
+	logger.Info("stopped")
+	return runErr
+}
+
+// BuildConnectors registers the configured outbound connectors. reg may be
+// nil.
+func BuildConnectors(cfg config.Config, reg prometheus.Registerer, version string) (*connector.Registry, error) {
+	registry := connector.NewRegistry()
+	if cfg.Connectors.Webhook.URL == "" {
+		return registry, nil
+	}
+	metrics, err := connector.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering connector metrics: %w", err)
+	}
+	wh, err := webhook.New(webhook.Config{
+		Name:      "webhook",
+		URL:       cfg.Connectors.Webhook.URL,
+		Secret:    cfg.Connectors.Webhook.Secret.Reveal(),
+		Timeout:   cfg.Connectors.Webhook.Timeout,
+		UserAgent: "waybill/" + version,
+	}, &webhook.Opts{Metrics: metrics})
+	if err != nil {
+		return nil, fmt.Errorf("configuring the webhook connector: %w", err)
+	}
+	for _, kind := range cfg.Connectors.Webhook.Actions {
+		if err := registry.Register(kind, wh); err != nil {
+			return nil, err
+		}
+	}
+	return registry, nil
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/problem"
+	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// Deps are what the API serves.
+type Deps struct {
+	DB        *sqldb.DB
+	Keys      *apikey.Store
+	Intake    http.Handler
+	Events    *ingest.Store
+	Shipments *shipment.Store
+	// Jobs may be nil when no job queue runs (dead-letter routes then answer
+	// from the table, and replay is refused).
+	Jobs        *jobqueue.Queue
+	DeadLetters *jobqueue.DeadLetters
+	Gatherer    prometheus.Gatherer
+	Logger      *slog.Logger
+	Version     string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps     Deps
+	mux      *http.ServeMux
+	api      huma.API
+	draining atomic.Bool
+	logger   *slog.Logger
+}
+
+var hookErrors sync.Once
+
+// New builds the API and its routes.
+func New(d Deps) *Server {
+	hookErrors.Do(func() {
+		huma.NewError = newHumaError
+	})
+	s := &Server{deps: d, mux: http.NewServeMux(), logger: d.Logger}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := huma.DefaultConfig("Waybill", d.Version)
+	cfg.Info.Description = "Integration hub for Odoo-centred logistics: durable, idempotent event intake, shipment state with gates, and a transactional outbox."
+	cfg.OpenAPIPath = ""
+	cfg.DocsPath = ""
+	cfg.SchemasPath = ""
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
+	}
+	s.api = humago.New(s.mux, cfg)
+	s.api.UseMiddleware(s.authMiddleware)
+
+	s.registerReadRoutes()
+	s.registerAdminRoutes()
+	s.registerIntake()
+
+	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	if d.Gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, &problem.Details{Status: http.StatusNotFound, Code: problem.CodeNotFound, Detail: "no route " + r.Method + " " + r.URL.Path})
+	})
+	return s
+}
+
+// Handler returns the root handler with correlation and recovery
+// middleware.
+func (s *Server) Handler() http.Handler {
+	return s.recoverer(s.correlate(s.mux))
+}
+
+// API returns the huma API (for the OpenAPI document).
+func (s *Server) API() huma.API { return s.api }
+
+// Drain marks the server as stopping: /readyz answers 503 from now on.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		problem.Write(w, r, &problem.Details{Status: http.StatusServiceUnavailable, Code: problem.CodeShuttingDown, Detail: "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.DB.PingContext(ctx); err != nil {
+		problem.Write(w, r, &problem.Details{Status: http.StatusServiceUnavailable, Code: problem.CodeStorageUnavailable, Detail: "database unreachable"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	b, err := json.MarshalIndent(s.api.OpenAPI(), "", "  ")
+	if err != nil {
+		problem.Write(w, r, &problem.Details{Status: 500, Code: problem.CodeInternal, Detail: "rendering the OpenAPI document"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.oai.openapi+json")
+	w.Write(b)
+}
+
+// correlate puts the request's correlation id (X-Correlation-ID, else the
+// traceparent's trace id) in its context so log lines carry it.
+func (s *Server) correlate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(correlation.Header)
+		if !correlation.Valid(id) {
+			id = correlation.FromTraceparent(r.Header.Get("traceparent"))
+		}
+		if id != "" {
+			r = r.WithContext(correlation.With(r.Context(), id))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.ErrorContext(r.Context(), "request panicked", slog.String("path", r.URL.Path), slog.Any("panic", v))
+				problem.Write(w, r, &problem.Details{Status: 500, Code: problem.CodeInternal, Detail: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type keyContextKey struct{}
+
+// keyFrom returns the authenticated key of a request.
+func keyFrom(ctx context.Context) *apikey.Key {
+	k, _ := ctx.Value(keyContextKey{}).(*apikey.Key)
+	return k
+}
+
+// authenticate checks the bearer key and scope. It returns a problem when
+// access is refused.
+func (s *Server) authenticate(ctx context.Context, header string, scope apikey.Scope) (*apikey.Key, *problem.Details) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		token, ok = strings.CutPrefix(header, "bearer ")
+	}
+	if !ok || strings.TrimSpace(token) == "" {
+		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "missing API key: send Authorization: Bearer <key>"}
+	}
+	key, err := s.deps.Keys.Verify(ctx, strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, apikey.ErrRevoked):
+		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "API key revoked"}
+	case errors.Is(err, apikey.ErrMalformed), errors.Is(err, apikey.ErrUnknown):
+		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "invalid API key"}
+	case err != nil:
+		s.logger.ErrorContext(ctx, "verifying API key failed", slog.Any("err", err))
+		return nil, &problem.Details{Status: 503, Code: problem.CodeStorageUnavailable, Detail: "cannot verify the API key now"}
+	}
+	if scope != "" && !key.Has(scope) {
+		return nil, &problem.Details{Status: 403, Code: problem.CodeForbidden, Detail: fmt.Sprintf("this key lacks the %s scope", scope)}
+	}
+	return key, nil
+}
+
+// requireScope wraps a plain handler with authentication. An empty scope
+// admits any valid key.
+func (s *Server) requireScope(scope apikey.Scope, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, p := s.authenticate(r.Context(), r.Header.Get("Authorization"), scope)
+		if p != nil {
+			if p.Status == 401 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="waybill"`)
+			}
+			problem.Write(w, r, p)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyContextKey{}, key)))
+	})
+}
+
+const scopeMeta = "scope"
+
+func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
+	scope, ok := ctx.Operation().Metadata[scopeMeta].(apikey.Scope)
+	if !ok {
+		next(ctx)
+		return
+	}
+	key, p := s.authenticate(ctx.Context(), ctx.Header("Authorization"), scope)
+	if p != nil {
+		if p.Status == 401 {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="waybill"`)
+		}
+		p.Fill()
+		p.Instance = ctx.URL().Path
+		ctx.SetHeader("Content-Type", problem.ContentType)
+		ctx.SetStatus(p.Status)
+		json.NewEncoder(ctx.BodyWriter()).Encode(p)
+		return
+	}
+	next(huma.WithValue(ctx, keyContextKey{}, key))
+}
+
+// op builds a huma operation that needs scope.
+func op(id, method, path, summary string, scope apikey.Scope, tags ...string) huma.Operation {
+	return huma.Operation{
+		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,
+		Security: []map[string][]string{{"bearer": {}}},
+		Metadata: map[string]any{scopeMeta: scope},
+		Errors:   []int{400, 401, 403},
+	}
+}
+
+// newHumaError renders huma's errors (parameter validation, not found) as
+// Waybill problems.
+func newHumaError(status int, msg string, errs ...error) huma.StatusError {
+	code := problem.CodeBadRequest
+	switch status {
+	case 401:
+		code = problem.CodeUnauthorized
+	case 403:
+		code = problem.CodeForbidden
+	case 404:
+		code = problem.CodeNotFound
+	case 409:
+		code = problem.CodeConflict
+	case 413:
+		code = problem.CodeTooLarge
+	case 415:
+		code = problem.CodeUnsupportedMediaType
+	case 422:
+		code = problem.CodeBadRequest
+	case 503:
+		code = problem.CodeStorageUnavailable
+	default:
+		if status >= 500 {
+			code = problem.CodeInternal
+		}
+	}
+	if status == 422 {
+		status = 400 // huma's 422 is a bad parameter or body, not an invalid event
+	}
+	d := &problem.Details{Status: status, Code: code, Detail: msg}
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		var ed huma.ErrorDetailer
+		if errors.As(e, &ed) {
+			det := ed.ErrorDetail()
+			d.Errors = append(d.Errors, problem.FieldError{Location: det.Location, Message: det.Message})
+			continue
+		}
+		d.Errors = append(d.Errors, problem.FieldError{Message: e.Error()})
+	}
+	return d.Fill()
+}
