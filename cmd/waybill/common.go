@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// storageFlags adds --data and --database to a command.
+func storageFlags(cmd *cobra.Command) {
+	cmd.Flags().String("data", "", "data directory of the embedded SQLite database (default ./waybill-data)")
+	cmd.Flags().String("database", "", "PostgreSQL URL (postgres://…) to use instead of SQLite")
+}
+
+// loadConfig loads the configuration file and environment, then applies the
+// command-line flags that override them.
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	if path == "" {
+		path = os.Getenv(config.EnvConfigFile)
+	}
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		return cfg, err
+	}
+	if f := cmd.Flags().Lookup("data"); f != nil && f.Changed {
+		cfg.Storage.DataDir = f.Value.String()
+	}
+	if f := cmd.Flags().Lookup("database"); f != nil && f.Changed {
+		cfg.Storage.DatabaseURL = config.Secret(f.Value.String())
+	}
+	if f := cmd.Flags().Lookup("addr"); f != nil && f.Changed {
+		cfg.Server.Addr = f.Value.String()
+	}
+	return cfg, cfg.Validate()
+}
+
+// openDB opens and migrates the configured database.
+func openDB(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, sqldb.Options{
+		DataDir:     cfg.Storage.DataDir,
+		DatabaseURL: cfg.Storage.DatabaseURL.Reveal(),
+		Synchronous: cfg.Storage.SQLiteSynchronous,
+		MaxConns:    cfg.Storage.PostgresMaxConns,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func newLogger(cfg config.Config, w *os.File) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if cfg.Log.Format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	} else {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(correlation.NewHandler(h))
+}
+
+// oneLine renders an error on one line: joined errors are separated by
+// "; ".
+func oneLine(err error) string {
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		var parts []string
+		for _, e := range multi.Unwrap() {
+			parts = append(parts, oneLine(e))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// quietLogger is for short-lived commands: warnings and errors only, on
+// stderr.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func openDBNoMigrate(cmd *cobra.Command, cfg config.Config) (*sqldb.DB, error) {
+	return sqldb.Open(cmd.Context(), sqldb.Options{
+		DataDir:     cfg.Storage.DataDir,
+		DatabaseURL: cfg.Storage.DatabaseURL.Reveal(),
+		Synchronous: cfg.Storage.SQLiteSynchronous,
+		MaxConns:    cfg.Storage.PostgresMaxConns,
+	})
+}
