@@ -212,6 +212,9 @@ func TestLifecycleEndToEnd(t *testing.T) {
 			tl, _ := sh["timeline"].([]any)
 			return len(tl) == 8
 		})
+		// The shipment is read before its timeline: read it again now that
+		// the timeline shows every event.
+		sh = getShipment(t, b, subject)
 		if sh["state"] != "delivered" || sh["billable"] != true {
 			t.Errorf("got state %v billable %v, want delivered and billable", sh["state"], sh["billable"])
 		}
