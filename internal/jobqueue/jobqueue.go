@@ -156,7 +156,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 		Workers:              workers,
 		Logger:               opts.Logger.With(slog.String("component", "river")),
 		JobTimeout:           opts.Timeout,
-		RescueStuckJobsAfter: opts.Timeout + time.Minute,
+		RescueStuckJobsAfter: opts.Timeout + min(opts.Timeout, time.Minute),
 		RetryPolicy:          &backoff{base: opts.RetryBase, max: opts.RetryMax},
 		MaxAttempts:          opts.MaxAttempts,
 		FetchPollInterval:    opts.PollInterval,
