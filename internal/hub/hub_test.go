@@ -258,3 +258,92 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+func TestAuthAndDeadLetterReplay(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		b := setup(t, opts, nil)
+
+		// No key, a bad key, and a key without the scope.
+		req, _ := http.NewRequest(http.MethodGet, b.url+"/v1/shipments", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/problem+json" || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("no key: got %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		readOnly, _, err := b.hub.Keys.Create(t.Context(), "reader", []apikey.Scope{apikey.ShipmentsRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := b.key
+		b.key = readOnly
+		if status, body, _ := b.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce("x", "shipment.cancelled", "a:1", "2026-11-26T08:00:00Z", `{}`)); status != 403 {
+			t.Errorf("read-only key posting an event: got %d %s, want 403", status, body)
+		}
+		b.key = "wb_000000000000_" + strings.Repeat("A", 43)
+		if status, _, _ := b.do(t, http.MethodGet, "/v1/shipments", "", nil); status != 401 {
+			t.Errorf("unknown key: got %d, want 401", status)
+		}
+		b.key = admin
+		if status, _, _ := b.do(t, http.MethodGet, "/v1/openapi.json", "", nil); status != 200 {
+			t.Errorf("openapi: got %d", status)
+		}
+
+		// The receiver refuses dispatch releases: a permanent error, so a dead letter.
+		b.receiver.mu.Lock()
+		b.receiver.fail["dispatch.release"] = http.StatusBadRequest
+		b.receiver.mu.Unlock()
+		send := func(id, typ, data string) {
+			t.Helper()
+			if status, body, _ := b.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce(id, typ, "odoo:WH/OUT/7", "2026-11-26T08:00:00Z", data)); status != 202 {
+				t.Fatalf("%s: got %d %s", typ, status, body)
+			}
+		}
+		send("p", "shipment.planned", plannedData)
+		send("r", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`)
+		var list struct {
+			DeadLetters []struct {
+				ID string `json:"id"`
+			} `json:"dead_letters"`
+		}
+		var raw []byte
+		waitFor(t, "a dead letter", func() bool {
+			_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
+			_ = json.Unmarshal(raw, &list)
+			return len(list.DeadLetters) == 1
+		})
+		b.receiver.mu.Lock()
+		delete(b.receiver.fail, "dispatch.release")
+		b.receiver.mu.Unlock()
+		status, body, _ := b.do(t, http.MethodPost, "/v1/dead-letters/"+list.DeadLetters[0].ID+"/replay", "", nil)
+		if status != http.StatusAccepted {
+			t.Fatalf("replay: got %d %s", status, body)
+		}
+		waitFor(t, "the replayed delivery", func() bool {
+			n := 0
+			for _, d := range b.receiver.deliveries() {
+				if d.Kind == "dispatch.release" {
+					n++
+				}
+			}
+			return n == 2
+		})
+		ds := b.receiver.deliveries()
+		var keys []string
+		for _, d := range ds {
+			if d.Kind == "dispatch.release" {
+				keys = append(keys, d.Key)
+			}
+		}
+		if len(keys) != 2 || keys[0] != keys[1] {
+			t.Errorf("replay used another idempotency key: %v", keys)
+		}
+		_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
+		if !strings.Contains(string(raw), `"actor":"key:test"`) {
+			t.Errorf("replay not recorded with its actor: %s", raw)
+		}
+	})
+}
