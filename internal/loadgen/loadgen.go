@@ -1,24 +1,13 @@
-// Package loadgen drives a running Waybill over HTTP with events and
-// measures accepted events per second and request latency.
-//
-// Each of Params.Clients goroutines keeps one keep-alive connection and
-// sends its share of Params.Events, one event per request or Params.Batch
-// per request. Bodies are built before timing starts. A 429 is retried
-// with the same body (the server dedupes by event id) after Retry-After,
-// capped at one second.
 package loadgen
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,262 +15,352 @@ import (
 	"github.com/google/uuid"
 )
 
-// Params configures a run.
+// Mixes of event types that Params.Mix selects.
+const (
+	// MixPlanned sends only shipment.planned, each for a new subject.
+	MixPlanned = "planned"
+	// MixLifecycle sends shipment.planned and then inventory.reserved for
+	// each subject, in that order and through the same client.
+	MixLifecycle = "lifecycle"
+)
+
+// Defaults that Params.WithDefaults applies to zero fields.
+const (
+	ClientsDefault = 64
+	EventsDefault  = 100_000
+	BatchDefault   = 1
+	MixDefault     = MixPlanned
+)
+
+// Limits that Params.Validate enforces.
+const (
+	ClientsMax = 4096
+	BatchMax   = 1000
+)
+
+// RequestTimeout bounds each request made by the HTTP client that Run builds
+// when Params.HTTPClient is nil.
+const RequestTimeout = 30 * time.Second
+
+// throttleDelayDefault is how long a client waits after a 429 without a
+// usable Retry-After; throttleDelayMax caps every wait.
+const (
+	throttleDelayDefault = 100 * time.Millisecond
+	throttleDelayMax     = time.Second
+)
+
+// ErrTooManyErrors is wrapped by the error Run returns, along with its
+// Result, when more than 1% of requests ended in an error.
+var ErrTooManyErrors = errors.New("too many failed requests")
+
+// Params configures Run. Zero fields take the defaults above.
 type Params struct {
-	URL      string        // base URL, e.g. http://127.0.0.1:8080
-	Key      string        // API key with events:write
-	Clients  int           // concurrent connections (default 64)
-	Events   int           // total events (default 100000)
-	Batch    int           // events per request; 1 = single-event requests
-	Mix      string        // "planned" (default) or "lifecycle"
-	Duration time.Duration // optional cap on run time
-	Progress io.Writer     // one progress line a second, or nil
+	// URL is the server's base URL, e.g. http://127.0.0.1:8080; events go to
+	// URL + "/v1/events". Required; absolute http or https.
+	URL string
+	// Key is the API key with the events:write scope, sent as a bearer
+	// token. Required.
+	Key string
+	// Clients is the number of concurrent connections, 1 to 4096. Defaults
+	// to 64.
+	Clients int
+	// Events is the total number of events to send, at least 1. Defaults to
+	// 100000.
+	Events int
+	// Batch is the number of events per request, 1 to 1000; 1 sends
+	// single-event requests, more sends batches. Defaults to 1.
+	Batch int
+	// Mix is MixPlanned or MixLifecycle. Defaults to MixPlanned.
+	Mix string
+	// Duration caps the run time; 0 means no cap.
+	Duration time.Duration
+	// Progress receives one line per second while the run lasts and one at
+	// its end: elapsed time, events sent, accepted events per second so far
+	// and errors. Nil means no progress lines.
+	Progress io.Writer
+	// HTTPClient sends the requests. Nil means a client with a transport
+	// tuned for Clients keep-alive HTTP/1.1 connections, no compression,
+	// no redirects and RequestTimeout per request.
+	HTTPClient *http.Client
 }
 
-// Result is what a run measured.
-type Result struct {
-	Accepted, Duplicates, Rejected, Throttled, Errors int
-	Requests                                          int
-	Elapsed                                           time.Duration
-	EventsPerSecond                                   float64
-	P50, P99, Max                                     time.Duration
+// ParamError reports one invalid Params field.
+type ParamError struct {
+	Field  string // name of the Params field, e.g. "Clients"
+	Reason string
 }
 
-func (p *Params) validate() error {
+// Error implements error.
+func (e *ParamError) Error() string {
+	return "invalid loadgen params: " + e.Field + " " + e.Reason
+}
+
+// WithDefaults returns a copy of p with defaults applied to zero fields.
+func (p *Params) WithDefaults() *Params {
+	q := *p
+	if q.Clients == 0 {
+		q.Clients = ClientsDefault
+	}
+	if q.Events == 0 {
+		q.Events = EventsDefault
+	}
+	if q.Batch == 0 {
+		q.Batch = BatchDefault
+	}
+	if q.Mix == "" {
+		q.Mix = MixDefault
+	}
+	return &q
+}
+
+// Validate reports every invalid field of p, each as a *ParamError, joined
+// with errors.Join. Call it after WithDefaults.
+func (p *Params) Validate() error {
 	var errs []error
-	if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, errors.New("--url must be an absolute http(s) URL"))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ParamError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	if p.URL == "" {
+		bad("URL", "is required")
+	} else if u, err := url.Parse(p.URL); err != nil {
+		bad("URL", "is not a URL: %v", err)
+	} else if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		bad("URL", "must be an absolute http or https URL, got %q", p.URL)
 	}
 	if p.Key == "" {
-		errs = append(errs, errors.New("--key is required (an API key with events:write)"))
+		bad("Key", "is required")
 	}
-	if p.Clients == 0 {
-		p.Clients = 64
-	}
-	if p.Events == 0 {
-		p.Events = 100000
-	}
-	if p.Batch == 0 {
-		p.Batch = 1
-	}
-	if p.Mix == "" {
-		p.Mix = "planned"
-	}
-	if p.Clients < 1 || p.Clients > 4096 {
-		errs = append(errs, errors.New("--clients must be 1 to 4096"))
-	}
-	if p.Batch < 1 || p.Batch > 1000 {
-		errs = append(errs, errors.New("--batch must be 1 to 1000"))
+	if p.Clients < 1 || p.Clients > ClientsMax {
+		bad("Clients", "must be between 1 and %d, got %d", ClientsMax, p.Clients)
 	}
 	if p.Events < 1 {
-		errs = append(errs, errors.New("--events must be at least 1"))
+		bad("Events", "must be at least 1, got %d", p.Events)
 	}
-	if p.Mix != "planned" && p.Mix != "lifecycle" {
-		errs = append(errs, errors.New(`--mix must be "planned" or "lifecycle"`))
+	if p.Batch < 1 || p.Batch > BatchMax {
+		bad("Batch", "must be between 1 and %d, got %d", BatchMax, p.Batch)
+	}
+	if p.Mix != MixPlanned && p.Mix != MixLifecycle {
+		bad("Mix", "must be %q or %q, got %q", MixPlanned, MixLifecycle, p.Mix)
+	}
+	if p.Duration < 0 {
+		bad("Duration", "must not be negative, got %v", p.Duration)
 	}
 	return errors.Join(errs...)
 }
 
-const plannedData = `{"customer":{"ref":"loadgen:cust-7","name":"Acme Retail"},"origin":{"name":"WH Rotterdam","country":"NL","unlocode":"NLRTM"},"destination":{"name":"Acme DC Duisburg","city":"Duisburg","country":"DE"},"lines":[{"line_id":"1","sku":"PAL-EUR-01","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","sku":"BOX-20KG","quantity":{"value":"40","unit":"KGM"}}],"weight":{"value":"852.5","unit":"KGM"}}`
-
-const reservedData = `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`
-
-func event(run string, n int, typ, subject, data string) []byte {
-	return fmt.Appendf(nil, `{"specversion":"1.0","id":"%s-%d","source":"loadgen/%s","type":%q,"subject":%q,"time":"2026-11-26T10:00:00+01:00","datacontenttype":"application/json","data":%s}`,
-		run, n, run, typ, subject, data)
+// Latencies summarizes request durations.
+type Latencies struct {
+	P50, P90, P99, Max time.Duration
 }
 
-// bodies builds every request body of one client.
-func (p *Params) bodies(run string, client, events int) [][]byte {
-	evs := make([][]byte, 0, events)
-	for i := 0; i < events; i++ {
-		n := client*10_000_000 + i
-		if p.Mix == "lifecycle" {
-			subject := fmt.Sprintf("loadgen:%s-%d-%d", run, client, i/2)
-			if i%2 == 0 {
-				evs = append(evs, event(run, n, "shipment.planned", subject, plannedData))
-			} else {
-				evs = append(evs, event(run, n, "inventory.reserved", subject, reservedData))
-			}
-			continue
-		}
-		evs = append(evs, event(run, n, "shipment.planned", fmt.Sprintf("loadgen:%s-%d", run, n), plannedData))
-	}
-	if p.Batch == 1 {
-		return evs
-	}
-	var out [][]byte
-	for start := 0; start < len(evs); start += p.Batch {
-		part := evs[start:min(start+p.Batch, len(evs))]
-		out = append(out, append(append([]byte{'['}, bytes.Join(part, []byte{','})...), ']'))
-	}
-	return out
+// Result is what a run measured.
+type Result struct {
+	// RunID is the run's UUIDv7; events carry source "loadgen/<RunID>".
+	RunID string
+	// Accepted, Duplicates and Rejected count events answered 202, answered
+	// 200, and rejected inside a batch answer.
+	Accepted, Duplicates, Rejected int
+	// Throttled counts 429 answers; each was retried.
+	Throttled int
+	// Errors counts requests that failed: a non-2xx answer other than 429,
+	// an unreadable batch answer or a transport error.
+	Errors int
+	// Requests counts HTTP requests that were answered or failed, retries
+	// included; requests cut short by the end of the run are not counted.
+	Requests int
+	// Sent counts events whose request got a final outcome.
+	Sent int
+	// Elapsed is the wall time from the first request to the last answer.
+	Elapsed time.Duration
+	// EventsPerSecond is Accepted+Duplicates per second of Elapsed.
+	EventsPerSecond float64
+	// RequestLatency summarizes the duration of every answered request,
+	// from sending it to reading its whole answer.
+	RequestLatency Latencies
 }
 
-type counters struct {
-	accepted, duplicates, rejected, throttled, errors, requests atomic.Int64
-}
-
-// Run sends the events and returns what it measured. It returns an error
-// as well when more than 1% of requests failed.
+// Run sends p.Events events to p.URL and measures the answers; see the
+// package documentation. It returns a *ParamError (joined) for invalid
+// params. When ctx is cancelled or p.Duration passes, Run stops sending,
+// abandons requests in flight and returns what it measured with a nil error.
+// When more than 1% of requests failed it returns the Result and an error
+// wrapping ErrTooManyErrors.
 func Run(ctx context.Context, p *Params) (*Result, error) {
-	if err := p.validate(); err != nil {
+	if p == nil {
+		p = &Params{}
+	}
+	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	endpoint, err := url.JoinPath(p.URL, "v1/events")
+	if err != nil {
+		return nil, fmt.Errorf("building endpoint URL: %w", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("generating run ID: %w", err)
+	}
+	runID := id.String()
+
+	client := p.HTTPClient
+	if client == nil {
+		tr := newTransport(p.Clients, p.Batch)
+		defer tr.CloseIdleConnections()
+		client = &http.Client{
+			Transport: tr,
+			Timeout:   RequestTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
 	}
 	if p.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Duration)
 		defer cancel()
 	}
-	run := uuid.NewString()[:8]
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns: p.Clients, MaxIdleConnsPerHost: p.Clients, MaxConnsPerHost: p.Clients,
-			DisableCompression: true, IdleConnTimeout: 90 * time.Second,
-		},
+
+	eventTime := time.Now().Format(time.RFC3339)
+	pl := &plan{
+		events:    int64(p.Events),
+		batch:     int64(p.Batch),
+		lifecycle: p.Mix == MixLifecycle,
+		planned:   newEventTemplate(runID, typePlanned, eventTime, plannedData),
+		reserved:  newEventTemplate(runID, typeReserved, eventTime, reservedData),
 	}
-	ctype := "application/cloudevents+json"
+	contentType := "application/cloudevents+json"
 	if p.Batch > 1 {
-		ctype = "application/cloudevents-batch+json"
+		contentType = "application/cloudevents-batch+json"
 	}
-	per := make([][][]byte, p.Clients)
-	for c := range p.Clients {
-		n := p.Events / p.Clients
-		if c < p.Events%p.Clients {
-			n++
-		}
-		per[c] = p.bodies(run, c, n)
+	tmpl, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	tmpl.Header.Set("Authorization", "Bearer "+p.Key)
+	tmpl.Header.Set("Content-Type", contentType)
+	tmpl.Header.Set("Accept", "application/json, application/problem+json")
+	tmpl.Header.Set("User-Agent", "waybill-loadgen")
+
+	var next atomic.Int64
+	workers := make([]*worker, min(int64(p.Clients), pl.units()))
+	for i := range workers {
+		workers[i] = newWorker(client, tmpl, pl, &next, p.Batch > 1)
 	}
 
-	var cnt counters
-	lat := make([][]time.Duration, p.Clients)
 	start := time.Now()
-	stopProgress := make(chan struct{})
-	var progressDone sync.WaitGroup
-	if p.Progress != nil {
-		progressDone.Add(1)
-		go func() {
-			defer progressDone.Done()
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case <-t.C:
-					el := time.Since(start)
-					done := cnt.accepted.Load() + cnt.duplicates.Load()
-					fmt.Fprintf(p.Progress, "%5.1fs  %d/%d events  %.0f events/s  %d errors  %d throttled\n",
-						el.Seconds(), done, p.Events, float64(done)/el.Seconds(), cnt.errors.Load(), cnt.throttled.Load())
-				}
-			}
-		}()
-	}
 	var wg sync.WaitGroup
-	for c := range p.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat[c] = make([]time.Duration, 0, len(per[c]))
-			for _, body := range per[c] {
-				for ctx.Err() == nil {
-					t0 := time.Now()
-					status, retry, err := send(ctx, client, p, ctype, body, &cnt)
-					lat[c] = append(lat[c], time.Since(t0))
-					cnt.requests.Add(1)
-					if err != nil {
-						cnt.errors.Add(1)
-						break
-					}
-					if status != http.StatusTooManyRequests {
-						break
-					}
-					cnt.throttled.Add(1)
-					select {
-					case <-ctx.Done():
-					case <-time.After(retry):
-					}
-				}
-			}
-		}()
+	for _, w := range workers {
+		wg.Go(func() { w.run(ctx) })
+	}
+	var progress sync.WaitGroup
+	stopProgress := make(chan struct{})
+	if p.Progress != nil {
+		progress.Go(func() { reportProgress(p.Progress, start, workers, stopProgress) })
 	}
 	wg.Wait()
+	elapsed := time.Since(start)
 	close(stopProgress)
-	progressDone.Wait()
+	progress.Wait()
 
-	res := &Result{
-		Accepted: int(cnt.accepted.Load()), Duplicates: int(cnt.duplicates.Load()), Rejected: int(cnt.rejected.Load()),
-		Throttled: int(cnt.throttled.Load()), Errors: int(cnt.errors.Load()), Requests: int(cnt.requests.Load()),
-		Elapsed: time.Since(start),
+	res := &Result{RunID: runID, Elapsed: elapsed}
+	var hist Histogram
+	for _, w := range workers {
+		w.counts.addTo(res)
+		hist.Merge(&w.hist)
 	}
-	res.EventsPerSecond = float64(res.Accepted+res.Duplicates) / res.Elapsed.Seconds()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) > 0 {
-		res.P50, res.P99, res.Max = all[len(all)*50/100], all[min(len(all)-1, len(all)*99/100)], all[len(all)-1]
+	if p.Progress != nil {
+		writeProgress(p.Progress, elapsed, res)
 	}
-	if res.Requests > 0 && res.Errors*100 > res.Requests {
-		return res, fmt.Errorf("%d of %d requests failed", res.Errors, res.Requests)
+	if elapsed > 0 {
+		res.EventsPerSecond = float64(res.Accepted+res.Duplicates) / elapsed.Seconds()
+	}
+	res.RequestLatency = Latencies{
+		P50: hist.Quantile(0.50),
+		P90: hist.Quantile(0.90),
+		P99: hist.Quantile(0.99),
+		Max: hist.Max(),
+	}
+	if res.Errors*100 > res.Requests {
+		return res, fmt.Errorf("%w: %d of %d requests (%.2f%%), more than 1%%",
+			ErrTooManyErrors, res.Errors, res.Requests, 100*float64(res.Errors)/float64(res.Requests))
 	}
 	return res, nil
 }
 
-func send(ctx context.Context, client *http.Client, p *Params, ctype string, body []byte, cnt *counters) (int, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL+"/v1/events", bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
+// newTransport returns a transport for clients keep-alive HTTP/1.1
+// connections to one host.
+func newTransport(clients, batch int) *http.Transport {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	writeBuffer := 0 // the transport's default, 4 KB, fits a single event
+	if batch > 1 {
+		writeBuffer = 64 << 10
 	}
-	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("Authorization", "Bearer "+p.Key)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, 0, err
+	return &http.Transport{
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          clients,
+		MaxIdleConnsPerHost:   clients,
+		MaxConnsPerHost:       clients,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		WriteBufferSize:       writeBuffer,
+		Protocols:             protocols,
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, 0, err
-	}
-	switch resp.StatusCode {
-	case http.StatusAccepted:
-		cnt.accepted.Add(1)
-	case http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return resp.StatusCode, min(time.Duration(secs)*time.Second, time.Second), nil
-	case http.StatusOK:
-		if p.Batch == 1 {
-			cnt.duplicates.Add(1)
-			break
-		}
-		var br struct {
-			Results []struct {
-				Status int `json:"status"`
-			} `json:"results"`
-		}
-		if err := json.Unmarshal(b, &br); err != nil {
-			return resp.StatusCode, 0, fmt.Errorf("decoding batch receipt: %w", err)
-		}
-		for _, r := range br.Results {
-			switch r.Status {
-			case http.StatusAccepted:
-				cnt.accepted.Add(1)
-			case http.StatusOK:
-				cnt.duplicates.Add(1)
-			default:
-				cnt.rejected.Add(1)
-			}
-		}
-	default:
-		return resp.StatusCode, 0, fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	return resp.StatusCode, 0, nil
 }
 
-// WriteSummary prints the result for a person.
+// reportProgress writes a progress line every second until stop is closed.
+func reportProgress(w io.Writer, start time.Time, workers []*worker, stop <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			var res Result
+			for _, wk := range workers {
+				wk.counts.addTo(&res)
+			}
+			writeProgress(w, now.Sub(start), &res)
+		}
+	}
+}
+
+// writeProgress writes one progress line for res after elapsed.
+func writeProgress(w io.Writer, elapsed time.Duration, res *Result) {
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(res.Accepted+res.Duplicates) / elapsed.Seconds()
+	}
+	fmt.Fprintf(w, "elapsed %s  sent %d  accepted/s %.0f  errors %d\n",
+		elapsed.Round(time.Second), res.Sent, rate, res.Errors)
+}
+
+// WriteSummary writes r for people: throughput, latency and counts.
 func (r *Result) WriteSummary(w io.Writer) {
-	fmt.Fprintf(w, "accepted %d, duplicates %d, rejected %d, throttled %d, errors %d in %d requests over %.2fs\n",
-		r.Accepted, r.Duplicates, r.Rejected, r.Throttled, r.Errors, r.Requests, r.Elapsed.Seconds())
-	fmt.Fprintf(w, "%.0f events/s   request latency p50 %s   p99 %s   max %s\n", r.EventsPerSecond,
-		r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Max.Round(10*time.Microsecond))
+	fmt.Fprintf(w, "run %s: %d events in %s, %.0f events/s\n",
+		r.RunID, r.Sent, r.Elapsed.Round(time.Millisecond), r.EventsPerSecond)
+	l := r.RequestLatency
+	fmt.Fprintf(w, "request latency: p50 %s  p90 %s  p99 %s  max %s\n",
+		roundLatency(l.P50), roundLatency(l.P90), roundLatency(l.P99), roundLatency(l.Max))
+	fmt.Fprintf(w, "accepted %d  duplicates %d  rejected %d  throttled %d  errors %d  requests %d\n",
+		r.Accepted, r.Duplicates, r.Rejected, r.Throttled, r.Errors, r.Requests)
+}
+
+// roundLatency keeps about three significant digits of d.
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
 }
