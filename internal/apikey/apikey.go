@@ -1,31 +1,14 @@
-// Package apikey issues and verifies Waybill's API keys.
-//
-// A key is "wb_<id>_<secret>": the id (12 hex characters) names the key;
-// the secret (32 random bytes, base64url) proves it. Only the SHA-256 of
-// the secret is stored: a random 256-bit secret needs no slow password
-// hash. Keys carry scopes; admin implies every other scope.
-//
-// Verify is on every request's path, so a Store caches the key table in
-// memory and reloads it at most every CacheTTL (5 s by default): a key
-// revoked from another process (the CLI) stops working within that time.
-// An id the cache does not know triggers one reload, at most once a second.
-// A Store is safe for concurrent use.
 package apikey
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/waybill/waybill/internal/sqldb"
@@ -34,295 +17,224 @@ import (
 // Scope is a permission a key carries.
 type Scope string
 
-// The scopes.
+// The scopes a key can carry.
 const (
-	EventsWrite   Scope = "events:write"
+	// EventsWrite allows posting events to the intake.
+	EventsWrite Scope = "events:write"
+	// ShipmentsRead allows reading shipments.
 	ShipmentsRead Scope = "shipments:read"
-	Admin         Scope = "admin"
+	// Admin allows everything, including managing keys and dead letters.
+	Admin Scope = "admin"
 )
 
+// allScopes lists every scope, in the order error messages name them.
 var allScopes = []Scope{EventsWrite, ShipmentsRead, Admin}
 
-// Errors of Verify and Revoke.
 var (
+	// ErrMalformed is returned by Verify for a string that is not shaped
+	// like a key.
 	ErrMalformed = errors.New("malformed API key")
-	ErrUnknown   = errors.New("unknown API key")
-	ErrRevoked   = errors.New("API key revoked")
-	ErrNotFound  = sqldb.ErrNotFound
+	// ErrUnknown is returned by Verify for a key whose id does not exist or
+	// whose secret is wrong. The two cases are deliberately the same error.
+	ErrUnknown = errors.New("unknown API key")
+	// ErrRevoked is returned by Verify for a revoked key presented with its
+	// correct secret.
+	ErrRevoked = errors.New("API key revoked")
+	// ErrNotFound is returned by Revoke when no key has the given id or
+	// name. It is sqldb.ErrNotFound.
+	ErrNotFound = sqldb.ErrNotFound
+	// ErrAmbiguous is returned (as an *AmbiguousError) by Revoke when a name
+	// matches several keys.
+	ErrAmbiguous = errors.New("ambiguous API key name")
+	// ErrInvalid is returned by ParseScopes and Create for a bad name or
+	// scope list. The error's text says what is wrong and may be shown to
+	// the user.
+	ErrInvalid = errors.New("invalid API key parameters")
 )
 
-// ParseScopes parses a comma-separated list of scopes.
+// invalidError is a user-facing validation message that matches ErrInvalid.
+type invalidError string
+
+func (e invalidError) Error() string { return string(e) }
+
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
+// AmbiguousError is returned by Revoke when a name matches several keys; the
+// caller must revoke by id. It matches ErrAmbiguous.
+type AmbiguousError struct {
+	// Name is the name that was looked up.
+	Name string
+	// IDs are the ids of the matching keys, oldest first.
+	IDs []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%d keys are named %s: revoke one by id (%s)", len(e.IDs), e.Name, strings.Join(e.IDs, ", "))
+}
+
+// Unwrap returns ErrAmbiguous.
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// ParseScopes parses a comma-separated list of scopes such as
+// "events:write,shipments:read". Blanks around names are ignored and
+// duplicates dropped. An unknown scope or an empty list is an error matching
+// ErrInvalid.
 func ParseScopes(s string) ([]Scope, error) {
-	var out []Scope
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
+	var names []Scope
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			names = append(names, Scope(p))
 		}
-		sc := Scope(p)
+	}
+	return checkScopes(names)
+}
+
+// checkScopes validates scopes and returns them without duplicates, in their
+// first-seen order.
+func checkScopes(scopes []Scope) ([]Scope, error) {
+	var out []Scope
+	for _, sc := range scopes {
 		if !slices.Contains(allScopes, sc) {
-			return nil, fmt.Errorf("unknown scope %q: use events:write, shipments:read or admin", p)
+			return nil, invalidError(fmt.Sprintf("unknown scope %q: want %s", sc, scopeList()))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no scopes: use events:write, shipments:read or admin")
+		return nil, invalidError("no scopes: want one or more of " + scopeList())
 	}
 	return out, nil
 }
 
-// Key describes an API key; it never holds the secret.
-type Key struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Scopes    []Scope    `json:"scopes"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-
-	hash []byte
+func scopeList() string {
+	parts := make([]string, len(allScopes))
+	for i, sc := range allScopes {
+		parts[i] = string(sc)
+	}
+	return strings.Join(parts, ", ")
 }
 
-// Has reports whether k carries scope s (admin carries every scope).
-func (k *Key) Has(s Scope) bool {
+// Key describes an API key. It never holds secret material.
+type Key struct {
+	// ID names the key; it is the <id> part of the plaintext and not secret.
+	ID string `json:"id"`
+	// Name says who or what uses the key. Names need not be unique.
+	Name string `json:"name"`
+	// Scopes are the key's permissions.
+	Scopes []Scope `json:"scopes"`
+	// CreatedAt is when the key was created, in UTC, to the microsecond.
+	CreatedAt time.Time `json:"created_at"`
+	// RevokedAt is when the key was revoked, or nil while it is active.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Has reports whether k carries scope s. Admin carries every scope.
+func (k Key) Has(s Scope) bool {
 	return slices.Contains(k.Scopes, s) || slices.Contains(k.Scopes, Admin)
 }
 
-// CacheTTLDefault is how long a Store trusts its cached key table.
-const CacheTTLDefault = 5 * time.Second
-
-// Store owns the api_keys table.
-type Store struct {
-	db *sqldb.DB
-	// CacheTTL is how long the cached key table is trusted. Set it before
-	// first use. Defaults to CacheTTLDefault.
-	CacheTTL time.Duration
-
-	q struct{ insert, list, revoke string }
-
-	mu         sync.RWMutex
-	cache      map[string]*Key
-	loadedAt   time.Time
-	reloadMu   sync.Mutex
-	lastForced time.Time
-}
-
-// NewStore returns a Store on db.
-func NewStore(db *sqldb.DB) *Store {
-	s := &Store{db: db, CacheTTL: CacheTTLDefault}
-	r := db.Dialect.Rebind
-	s.q.insert = r(`INSERT INTO api_keys (id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)`)
-	s.q.list = `SELECT id, name, secret_hash, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at, id`
-	s.q.revoke = r(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`)
-	return s
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// Create makes a key and returns its plaintext, shown once.
-func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (string, *Key, error) {
-	if !nameRE.MatchString(name) {
-		return "", nil, errors.New("key name must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
-	}
-	if len(scopes) == 0 {
-		return "", nil, errors.New("a key needs at least one scope")
-	}
-	var idb [6]byte
-	var secret [32]byte
-	if _, err := rand.Read(idb[:]); err != nil {
-		return "", nil, err
-	}
-	if _, err := rand.Read(secret[:]); err != nil {
-		return "", nil, err
-	}
-	id := hex.EncodeToString(idb[:])
-	sec := base64.RawURLEncoding.EncodeToString(secret[:])
-	sum := sha256.Sum256([]byte(sec))
-	k := &Key{ID: id, Name: name, Scopes: scopes, CreatedAt: time.Now().UTC().Truncate(time.Microsecond), hash: sum[:]}
-	_, err := s.db.ExecContext(ctx, s.q.insert, id, name, hex.EncodeToString(sum[:]), joinScopes(scopes), k.CreatedAt.UnixMicro())
-	if err != nil {
-		return "", nil, fmt.Errorf("creating key: %w", err)
-	}
-	s.mu.Lock()
-	if s.cache != nil {
-		s.cache[id] = k
-	}
-	s.mu.Unlock()
-	return "wb_" + id + "_" + sec, k, nil
-}
-
-func joinScopes(sc []Scope) string {
-	parts := make([]string, len(sc))
-	for i, s := range sc {
-		parts[i] = string(s)
-	}
-	return strings.Join(parts, ",")
-}
-
-// List returns every key, oldest first, without secrets.
-func (s *Store) List(ctx context.Context) ([]Key, error) {
-	keys, err := s.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Key, len(keys))
-	for i, k := range keys {
-		out[i] = *k
-		out[i].hash = nil
-	}
-	return out, nil
-}
-
-func (s *Store) load(ctx context.Context) ([]*Key, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.list)
-	if err != nil {
-		return nil, fmt.Errorf("loading keys: %w", err)
-	}
-	defer rows.Close()
-	var out []*Key
-	for rows.Next() {
-		var k Key
-		var hash, scopes string
-		var created int64
-		var revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Name, &hash, &scopes, &created, &revoked); err != nil {
-			return nil, fmt.Errorf("loading keys: %w", err)
-		}
-		k.hash, _ = hex.DecodeString(hash)
-		for _, p := range strings.Split(scopes, ",") {
-			k.Scopes = append(k.Scopes, Scope(p))
-		}
-		k.CreatedAt = time.UnixMicro(created).UTC()
-		if revoked.Valid {
-			t := time.UnixMicro(revoked.Int64).UTC()
-			k.RevokedAt = &t
-		}
-		out = append(out, &k)
-	}
-	return out, rows.Err()
-}
-
-// Revoke revokes a key by id, or by name when one active key has it.
-func (s *Store) Revoke(ctx context.Context, idOrName string) (*Key, error) {
-	keys, err := s.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var match []*Key
-	for _, k := range keys {
-		if k.ID == idOrName {
-			match = []*Key{k}
-			break
-		}
-		if k.Name == idOrName && k.RevokedAt == nil {
-			match = append(match, k)
-		}
-	}
-	switch len(match) {
-	case 0:
-		return nil, fmt.Errorf("key %s: %w", idOrName, ErrNotFound)
-	case 1:
-	default:
-		var ids []string
-		for _, k := range match {
-			ids = append(ids, k.ID)
-		}
-		return nil, fmt.Errorf("several active keys are named %s: revoke by id (%s)", idOrName, strings.Join(ids, ", "))
-	}
-	k := match[0]
-	if k.RevokedAt == nil {
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		if _, err := s.db.ExecContext(ctx, s.q.revoke, now.UnixMicro(), k.ID); err != nil {
-			return nil, fmt.Errorf("revoking key %s: %w", k.ID, err)
-		}
-		k.RevokedAt = &now
-		s.mu.Lock()
-		if s.cache != nil {
-			s.cache[k.ID] = k
-		}
-		s.mu.Unlock()
-	}
-	out := *k
-	out.hash = nil
-	return &out, nil
-}
-
-// Verify checks a presented key and returns it.
-func (s *Store) Verify(ctx context.Context, presented string) (*Key, error) {
-	rest, ok := strings.CutPrefix(presented, "wb_")
-	if !ok {
-		return nil, ErrMalformed
-	}
-	id, sec, ok := strings.Cut(rest, "_")
-	if !ok || len(id) != 12 || len(sec) != 43 {
-		return nil, ErrMalformed
-	}
-	if _, err := hex.DecodeString(id); err != nil {
-		return nil, ErrMalformed
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(sec); err != nil {
-		return nil, ErrMalformed
-	}
-	k, err := s.lookup(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if k == nil {
-		return nil, ErrUnknown
-	}
-	sum := sha256.Sum256([]byte(sec))
-	if subtle.ConstantTimeCompare(sum[:], k.hash) != 1 {
-		return nil, ErrUnknown
-	}
+// clone returns a copy of k that shares no memory with it.
+func (k Key) clone() *Key {
+	k.Scopes = slices.Clone(k.Scopes)
 	if k.RevokedAt != nil {
-		return nil, ErrRevoked
+		t := *k.RevokedAt
+		k.RevokedAt = &t
 	}
-	return k, nil
+	return &k
 }
 
-func (s *Store) lookup(ctx context.Context, id string) (*Key, error) {
-	s.mu.RLock()
-	k, fresh := s.cache[id], s.cache != nil && time.Since(s.loadedAt) < s.CacheTTL
-	s.mu.RUnlock()
-	if fresh && k != nil {
-		return k, nil
-	}
-	if err := s.reload(ctx, !fresh); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cache[id], nil
+// The plaintext format: "wb_" + id + "_" + secret.
+const (
+	keyPrefix    = "wb_"
+	idBytes      = 6
+	idLen        = 2 * idBytes // hex
+	secretBytes  = 32
+	secretLen    = (secretBytes*8 + 5) / 6 // base64 without padding: 43
+	plaintextLen = len(keyPrefix) + idLen + 1 + secretLen
+)
+
+// newPlaintext returns a fresh id, secret and the SHA-256 of the secret.
+// crypto/rand.Read never returns an error (since Go 1.24 it crashes the
+// program instead), so there is nothing to handle.
+func newPlaintext() (id, secret string, hash [sha256.Size]byte) {
+	var idb [idBytes]byte
+	var sb [secretBytes]byte
+	_, _ = rand.Read(idb[:])
+	_, _ = rand.Read(sb[:])
+	id = hex.EncodeToString(idb[:])
+	secret = base64.RawURLEncoding.EncodeToString(sb[:])
+	return id, secret, hashSecret(secret)
 }
 
-// reload refreshes the cache; a reload forced by an unknown id happens at
-// most once a second.
-func (s *Store) reload(ctx context.Context, stale bool) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	s.mu.RLock()
-	fresh := s.cache != nil && time.Since(s.loadedAt) < s.CacheTTL
-	s.mu.RUnlock()
-	if !stale && fresh && time.Since(s.lastForced) < time.Second {
-		return nil
+// hashSecret returns the SHA-256 of the secret's text. The secret is 256
+// random bits, so a fast hash is enough: no password-hashing function
+// (bcrypt, argon2) is needed to resist guessing, and Verify stays cheap.
+func hashSecret(secret string) [sha256.Size]byte {
+	// Copying into an array keeps the conversion off the heap.
+	var buf [secretLen]byte
+	if len(secret) != secretLen {
+		return sha256.Sum256([]byte(secret))
 	}
-	if stale && fresh {
-		return nil // another caller reloaded meanwhile
+	copy(buf[:], secret)
+	return sha256.Sum256(buf[:])
+}
+
+// parsePlaintext splits a presented key into id and secret, checking its
+// shape strictly: lowercase hex id, canonical unpadded base64url secret of
+// 32 bytes. It does not allocate.
+func parsePlaintext(s string) (id, secret string, ok bool) {
+	if len(s) != plaintextLen || !strings.HasPrefix(s, keyPrefix) || s[len(keyPrefix)+idLen] != '_' {
+		return "", "", false
 	}
-	keys, err := s.load(ctx)
-	if err != nil {
-		return err
+	id = s[len(keyPrefix) : len(keyPrefix)+idLen]
+	secret = s[len(keyPrefix)+idLen+1:]
+	for i := range len(id) {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", "", false
+		}
 	}
-	m := make(map[string]*Key, len(keys))
-	for _, k := range keys {
-		m[k.ID] = k
+	for i := range len(secret) {
+		v := b64Value(secret[i])
+		if v < 0 {
+			return "", "", false
+		}
+		// 43 characters carry 258 bits; the last character's low two bits
+		// are padding and must be zero in the canonical encoding.
+		if i == len(secret)-1 && v&3 != 0 {
+			return "", "", false
+		}
 	}
-	s.mu.Lock()
-	s.cache, s.loadedAt = m, time.Now()
-	if !stale {
-		s.lastForced = s.loadedAt
+	return id, secret, true
+}
+
+// b64Value returns the value of a base64url character, or -1.
+func b64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
 	}
-	s.mu.Unlock()
+	return -1
+}
+
+// checkName validates a key name: 1 to 64 characters of A-Z, a-z, 0-9, '.',
+// '_' or '-'.
+func checkName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 64
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+	}
+	if !ok {
+		return invalidError(fmt.Sprintf("key name %q: want 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'", name))
+	}
 	return nil
 }
