@@ -108,7 +108,7 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (string
 // List returns every key, active and revoked, oldest first. Keys carry no
 // secret material.
 func (s *Store) List(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.list)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.list)
 	if err != nil {
 		return nil, fmt.Errorf("listing keys: %w", interpretError(err))
 	}

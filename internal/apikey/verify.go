@@ -147,7 +147,7 @@ func (s *Store) reload(ctx context.Context, good func(*snapshot) bool) (*snapsho
 // load reads the whole key table.
 func (s *Store) load(ctx context.Context) (map[string]*entry, error) {
 	s.loads.Add(1)
-	rows, err := s.db.QueryContext(ctx, s.q.load)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.load)
 	if err != nil {
 		return nil, fmt.Errorf("loading keys: %w", interpretError(err))
 	}

@@ -69,7 +69,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 // CountPending counts accepted-but-unprocessed events.
 func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, s.q.countPending).Scan(&n); err != nil {
+	if err := s.db.Reader.QueryRowContext(ctx, s.q.countPending).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting pending events: %w", err)
 	}
 	return n, nil
@@ -182,7 +182,7 @@ type Pending struct {
 
 // Pending returns up to limit unprocessed events in acceptance order.
 func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.pending, limit)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.pending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending events: %w", err)
 	}
@@ -265,7 +265,7 @@ type TimelineEntry struct {
 // Timeline returns a shipment's processed events sorted by when they
 // happened (then by acceptance), each at its source's offset.
 func (s *Store) Timeline(ctx context.Context, shipmentID string) ([]TimelineEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.timeline, shipmentID)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.timeline, shipmentID)
 	if err != nil {
 		return nil, fmt.Errorf("reading timeline: %w", err)
 	}

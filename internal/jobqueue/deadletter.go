@@ -113,7 +113,7 @@ func (d *DeadLetters) List(ctx context.Context, limit int, cursor string) ([]*De
 		}
 		after = string(b)
 	}
-	rows, err := d.db.QueryContext(ctx, d.q.list, after, limit+1)
+	rows, err := d.db.Reader.QueryContext(ctx, d.q.list, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing dead letters: %w", err)
 	}
@@ -151,7 +151,7 @@ var ErrNotFound = sqldb.ErrNotFound
 
 // Get returns one dead letter with its replays.
 func (d *DeadLetters) Get(ctx context.Context, id string) (*DeadLetter, error) {
-	dl, err := scanDeadLetter(d.db.QueryRowContext(ctx, d.q.get, id))
+	dl, err := scanDeadLetter(d.db.Reader.QueryRowContext(ctx, d.q.get, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("dead letter %s: %w", id, ErrNotFound)
 	}
@@ -165,7 +165,7 @@ func (d *DeadLetters) Get(ctx context.Context, id string) (*DeadLetter, error) {
 }
 
 func (d *DeadLetters) replays(ctx context.Context, id string) ([]Replay, error) {
-	rows, err := d.db.QueryContext(ctx, d.q.replays, id)
+	rows, err := d.db.Reader.QueryContext(ctx, d.q.replays, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing replays: %w", err)
 	}
@@ -233,7 +233,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := c.db.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state`)
+	rows, err := c.db.Reader.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state`)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
 		return

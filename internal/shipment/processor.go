@@ -116,23 +116,28 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // ProcessBatch applies up to one batch of pending events and returns how
 // many it processed.
+//
+// A batch is read and applied in memory first, without holding the writer;
+// only its results are written in one short transaction. That keeps the
+// single SQLite writer free for intake most of the time. It is safe because
+// the processor is the only writer of shipments, orders, cross-references
+// and event outcomes.
 func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	pending, err := p.events.Pending(ctx, p.opts.BatchSize)
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
 	start := time.Now()
-	var counts []outcomeCount
-	err = p.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		counts, err = p.apply(ctx, tx, pending)
-		return err
-	})
+	w, err := p.prepare(ctx, pending)
+	if err != nil {
+		return 0, err
+	}
+	err = p.db.InTx(ctx, func(tx *sql.Tx) error { return p.commit(ctx, tx, w) })
 	if err != nil {
 		return 0, err
 	}
 	p.batches.Observe(time.Since(start).Seconds())
-	for _, c := range counts {
+	for _, c := range w.counts {
 		p.applied.WithLabelValues(string(c.typ), c.outcome).Inc()
 	}
 	if p.opts.Backlog != nil {
@@ -157,8 +162,21 @@ type batch struct {
 	newXrefs  []newXref
 }
 
-func (p *Processor) apply(ctx context.Context, tx *sql.Tx, pending []ingest.Pending) ([]outcomeCount, error) {
-	bt := batchTx{s: p.store, tx: tx}
+// batchWrite is everything one batch writes, ready to bind.
+type batchWrite struct {
+	now      time.Time
+	xrefs    []newXref
+	ships    docRows
+	orders   docRows
+	outcomes []ingest.Outcome
+	actions  []connector.Action
+	counts   []outcomeCount
+}
+
+// prepare reads what pending refers to through the read pool, applies the
+// events in memory and encodes the results.
+func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*batchWrite, error) {
+	bt := batchTx{s: p.store, tx: p.db.Reader}
 	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}}
 
 	// Resolve every subject and load every shipment and order named.
@@ -201,51 +219,66 @@ func (p *Processor) apply(ctx context.Context, tx *sql.Tx, pending []ingest.Pend
 		return nil, err
 	}
 
-	outcomes := make([]ingest.Outcome, 0, len(pending))
-	counts := make([]outcomeCount, 0, len(pending))
-	var actions []connector.Action
+	w := &batchWrite{
+		now:      time.Now().UTC(),
+		outcomes: make([]ingest.Outcome, 0, len(pending)),
+		counts:   make([]outcomeCount, 0, len(pending)),
+	}
 	for _, ev := range pending {
 		o, acts := p.applyOne(ctx, b, ev)
-		outcomes = append(outcomes, o)
-		actions = append(actions, acts...)
+		w.outcomes = append(w.outcomes, o)
+		w.actions = append(w.actions, acts...)
 		label := o.State
 		if o.State == ingest.StateApplied && o.Reason != "" {
 			label = OutcomeLate
 		}
-		counts = append(counts, outcomeCount{typ: ev.Type, outcome: label})
+		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label})
 	}
+	w.xrefs = b.newXrefs
 
-	now := time.Now().UTC()
-	if len(b.newXrefs) > 0 {
-		if err := bt.addXrefs(ctx, b.newXrefs, now); err != nil {
-			return nil, err
-		}
-	}
-	var ships []*Shipment
+	ships := make([]*Shipment, 0, len(b.changed))
 	for id := range b.changed {
 		ships = append(ships, b.ships[id])
 	}
-	if err := bt.saveShipments(ctx, ships, now); err != nil {
+	if w.ships, err = p.store.encodeShipments(ships, w.now); err != nil {
 		return nil, err
 	}
-	var orders []*Order
+	orders := make([]*Order, 0, len(b.changedOr))
 	for id := range b.changedOr {
 		orders = append(orders, b.orders[id])
 	}
-	if err := bt.saveOrders(ctx, orders, now); err != nil {
+	if w.orders, err = p.store.encodeOrders(orders, w.now); err != nil {
 		return nil, err
 	}
-	if err := p.events.MarkTx(ctx, tx, outcomes); err != nil {
-		return nil, err
-	}
-	if len(actions) > 0 {
-		if p.jobs == nil {
-			p.logger.DebugContext(ctx, "no connector configured: outbound actions not enqueued", slog.Int("actions", len(actions)))
-		} else if err := p.jobs.InsertTx(ctx, tx, actions); err != nil {
-			return nil, fmt.Errorf("enqueuing outbound jobs: %w", err)
+	return w, nil
+}
+
+// commit writes a prepared batch: state, outcomes and outbound jobs in one
+// transaction, which is the outbox.
+func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error {
+	bt := batchTx{s: p.store, tx: tx}
+	if len(w.xrefs) > 0 {
+		if err := bt.addXrefs(ctx, w.xrefs, w.now); err != nil {
+			return err
 		}
 	}
-	return counts, nil
+	if err := bt.save(ctx, "shipments", w.ships); err != nil {
+		return err
+	}
+	if err := bt.save(ctx, "orders", w.orders); err != nil {
+		return err
+	}
+	if err := p.events.MarkTx(ctx, tx, w.outcomes); err != nil {
+		return err
+	}
+	if len(w.actions) > 0 {
+		if p.jobs == nil {
+			p.logger.DebugContext(ctx, "no connector configured: outbound actions not enqueued", slog.Int("actions", len(w.actions)))
+		} else if err := p.jobs.InsertTx(ctx, tx, w.actions); err != nil {
+			return fmt.Errorf("enqueuing outbound jobs: %w", err)
+		}
+	}
+	return nil
 }
 
 // applyOne applies one event; a panic in the domain code marks the event

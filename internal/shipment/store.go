@@ -94,7 +94,7 @@ func (s *Store) Resolve(ctx context.Context, kind, ref string) (string, error) {
 		return r.Canonical, nil
 	}
 	var id string
-	err = s.db.QueryRowContext(ctx, s.q.xrefGet, r.System, kind, r.ExternalID).Scan(&id)
+	err = s.db.Reader.QueryRowContext(ctx, s.q.xrefGet, r.System, kind, r.ExternalID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("%s %s: %w", kind, ref, ErrNotFound)
 	}
@@ -111,7 +111,7 @@ func (s *Store) Get(ctx context.Context, ref string) (*Shipment, error) {
 		return nil, err
 	}
 	var doc string
-	err = s.db.QueryRowContext(ctx, s.q.get, id).Scan(&doc)
+	err = s.db.Reader.QueryRowContext(ctx, s.q.get, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("shipment %s: %w", ref, ErrNotFound)
 	}
@@ -132,7 +132,7 @@ func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
 		return nil, err
 	}
 	var doc string
-	err = s.db.QueryRowContext(ctx, s.q.orderGet, id).Scan(&doc)
+	err = s.db.Reader.QueryRowContext(ctx, s.q.orderGet, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("order %s: %w", ref, ErrNotFound)
 	}
@@ -148,7 +148,7 @@ func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
 
 // Xrefs lists the cross-references of a canonical id.
 func (s *Store) Xrefs(ctx context.Context, id string) ([]Xref, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.xrefsOf, id)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.xrefsOf, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing cross-references: %w", err)
 	}
@@ -191,7 +191,7 @@ func (s *Store) List(ctx context.Context, p ListParams) ([]*Shipment, string, er
 		}
 		after = string(b)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.list, string(p.State), string(p.State), after, p.Limit+1)
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.list, string(p.State), string(p.State), after, p.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing shipments: %w", err)
 	}
@@ -219,10 +219,17 @@ func (s *Store) List(ctx context.Context, p ListParams) ([]*Shipment, string, er
 	return out, next, nil
 }
 
-// batchTx is the processor's view of the store inside one transaction.
+// queryer is what the processor's batch helpers need: the read pool while
+// a batch is prepared, the write transaction while it is committed.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// batchTx is the processor's view of the store for one batch.
 type batchTx struct {
 	s  *Store
-	tx *sql.Tx
+	tx queryer
 }
 
 // resolve maps external references of one kind to canonical ids.
@@ -293,49 +300,83 @@ func loadDocs[T any](ctx context.Context, b batchTx, table string, ids []string)
 	return out, nil
 }
 
-func (b batchTx) saveShipments(ctx context.Context, ships []*Shipment, now time.Time) error {
+// docRows is a table's rows encoded for one multi-row upsert per chunk.
+type docRows struct {
+	query  string  // for a full chunk
+	chunks [][]any // bind arguments, one slice per statement
+	last   string  // for the last, shorter chunk
+}
+
+const docChunk = 500
+
+// encodeShipments bumps each shipment's version and encodes it, outside
+// any transaction: the write that follows only binds the results.
+func (s *Store) encodeShipments(ships []*Shipment, now time.Time) (docRows, error) {
 	const cols = 7
-	for start := 0; start < len(ships); start += 500 {
-		part := ships[start:min(start+500, len(ships))]
+	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
+	prefix := `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES `
+	var out docRows
+	for start := 0; start < len(ships); start += docChunk {
+		part := ships[start:min(start+docChunk, len(ships))]
 		args := make([]any, 0, len(part)*cols)
 		for _, sh := range part {
 			sh.Version++
 			sh.UpdatedAt = now
 			doc, err := json.Marshal(sh)
 			if err != nil {
-				return fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
+				return docRows{}, fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
 			}
 			args = append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro())
 		}
-		q := b.s.db.Dialect.Rebind(`INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES ` +
-			sqldb.Placeholders(len(part), cols) +
-			` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`)
-		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("saving shipments: %w", err)
+		out.chunks = append(out.chunks, args)
+		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(len(part), cols) + upsert)
+		if len(part) == docChunk {
+			out.query = q
+		} else {
+			out.last = q
 		}
 	}
-	return nil
+	return out, nil
 }
 
-func (b batchTx) saveOrders(ctx context.Context, orders []*Order, now time.Time) error {
+// encodeOrders is encodeShipments for orders.
+func (s *Store) encodeOrders(orders []*Order, now time.Time) (docRows, error) {
 	const cols = 5
-	for start := 0; start < len(orders); start += 500 {
-		part := orders[start:min(start+500, len(orders))]
+	const upsert = ` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
+	prefix := `INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES `
+	var out docRows
+	for start := 0; start < len(orders); start += docChunk {
+		part := orders[start:min(start+docChunk, len(orders))]
 		args := make([]any, 0, len(part)*cols)
 		for _, o := range part {
 			o.Version++
 			o.UpdatedAt = now
 			doc, err := json.Marshal(o)
 			if err != nil {
-				return fmt.Errorf("encoding order %s: %w", o.ID, err)
+				return docRows{}, fmt.Errorf("encoding order %s: %w", o.ID, err)
 			}
 			args = append(args, o.ID, string(doc), o.Version, o.CreatedAt.UnixMicro(), now.UnixMicro())
 		}
-		q := b.s.db.Dialect.Rebind(`INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES ` +
-			sqldb.Placeholders(len(part), cols) +
-			` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`)
+		out.chunks = append(out.chunks, args)
+		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(len(part), cols) + upsert)
+		if len(part) == docChunk {
+			out.query = q
+		} else {
+			out.last = q
+		}
+	}
+	return out, nil
+}
+
+// save writes rows encoded by encodeShipments or encodeOrders.
+func (b batchTx) save(ctx context.Context, table string, rows docRows) error {
+	for i, args := range rows.chunks {
+		q := rows.query
+		if i == len(rows.chunks)-1 && rows.last != "" {
+			q = rows.last
+		}
 		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("saving orders: %w", err)
+			return fmt.Errorf("saving %s: %w", table, err)
 		}
 	}
 	return nil

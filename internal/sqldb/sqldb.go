@@ -49,8 +49,15 @@ type Options struct {
 }
 
 // DB is an open database and the dialect of its engine.
+//
+// The embedded *sql.DB is the writer: on SQLite it holds the one connection
+// every write goes through. Reader serves reads that need no transaction
+// with the writer; on SQLite it is a separate pool of read-only connections
+// that WAL lets run beside the writer, on PostgreSQL it is the same pool.
+// Close closes both.
 type DB struct {
 	*sql.DB
+	Reader  *sql.DB
 	Dialect Dialect
 	// Location is a human-readable description of where the data lives,
 	// without credentials.
@@ -95,6 +102,10 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	} {
 		q.Add("_pragma", p)
 	}
+	rq := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)", "cache_size(-16384)"} {
+		rq.Add("_pragma", p)
+	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
@@ -120,7 +131,22 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite %s: journal mode is %s, want wal", path, mode)
 	}
-	return &DB{DB: db, Dialect: sqliteDialect, Location: "sqlite:" + path}, nil
+	// The readers open after the writer has created the file and switched
+	// it to WAL, which is what lets them read while the writer writes.
+	reader, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening sqlite %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(sqliteReaders)
+	reader.SetMaxIdleConns(sqliteReaders)
+	reader.SetConnMaxIdleTime(5 * time.Minute)
+	if err := reader.PingContext(ctx); err != nil {
+		reader.Close()
+		db.Close()
+		return nil, fmt.Errorf("opening sqlite %s for reading: %w", path, err)
+	}
+	return &DB{DB: db, Reader: reader, Dialect: sqliteDialect, Location: "sqlite:" + path}, nil
 }
 
 func openPostgres(ctx context.Context, opts Options) (*DB, error) {
@@ -145,7 +171,7 @@ func openPostgres(ctx context.Context, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connecting to postgres %s: %w", redactURL(u), err)
 	}
-	return &DB{DB: db, Dialect: postgresDialect, Location: redactURL(u)}, nil
+	return &DB{DB: db, Reader: db, Dialect: postgresDialect, Location: redactURL(u)}, nil
 }
 
 func redactURL(u *url.URL) string {
@@ -155,6 +181,19 @@ func redactURL(u *url.URL) string {
 	}
 	c.RawQuery = ""
 	return c.String()
+}
+
+// sqliteReaders is the size of SQLite's read pool: enough for the
+// processor, the API and the backlog gauge to read at once on two cores.
+const sqliteReaders = 4
+
+// Close closes the reader pool and the writer.
+func (db *DB) Close() error {
+	var err error
+	if db.Reader != nil && db.Reader != db.DB {
+		err = db.Reader.Close()
+	}
+	return errors.Join(err, db.DB.Close())
 }
 
 // InTx runs fn in a transaction and commits it when fn returns nil.
