@@ -1,0 +1,594 @@
+package odoo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/odoosim"
+)
+
+// The contract suite runs the client's operations against a target: the
+// simulator for every version, always, and a real Odoo when the
+// WAYBILL_TEST_ODOO_* variables are set. It creates the records it needs
+// under unique references and finishes what it starts (deliveries
+// validated, backorders cancelled, returns received), so it can run again
+// and again on the same database.
+
+// Environment variables that point the suite at a real Odoo.
+const (
+	envOdooURL  = "WAYBILL_TEST_ODOO_URL"
+	envOdooDB   = "WAYBILL_TEST_ODOO_DB"
+	envOdooUser = "WAYBILL_TEST_ODOO_USER"
+	envOdooKey  = "WAYBILL_TEST_ODOO_KEY"
+)
+
+// target is one Odoo the suite runs against.
+type target struct {
+	name string
+	// start returns a fresh client, and the simulator server behind it
+	// (nil for a real Odoo).
+	start func(t *testing.T, tune func(*Config)) (*Client, *odoosim.Server)
+}
+
+func simTarget(version int) target { return simTargetWith(version, "") }
+
+// simTargetWith is a simulator target with a forced protocol.
+func simTargetWith(version int, protocol string) target {
+	name := fmt.Sprintf("sim%d", version)
+	if protocol != "" {
+		name += "-" + protocol
+	}
+	return target{
+		name: name,
+		start: func(t *testing.T, tune func(*Config)) (*Client, *odoosim.Server) {
+			t.Helper()
+			srv, err := odoosim.Start(odoosim.Options{Version: version, Logger: testLogger(t, slog.LevelWarn)})
+			if err != nil {
+				t.Fatalf("starting simulator %d: %v", version, err)
+			}
+			t.Cleanup(func() { _ = srv.Close() })
+			sim := srv.Sim()
+			cfg := Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(),
+				Protocol: protocol, Timeout: 10 * time.Second, RateLimit: 10000}
+			if tune != nil {
+				tune(&cfg)
+			}
+			return newTestClient(t, cfg), srv
+		},
+	}
+}
+
+func realTarget() (target, bool) {
+	url, db, user, key := os.Getenv(envOdooURL), os.Getenv(envOdooDB), os.Getenv(envOdooUser), os.Getenv(envOdooKey)
+	if url == "" || db == "" || user == "" || key == "" {
+		return target{}, false
+	}
+	return target{
+		name: "real",
+		start: func(t *testing.T, tune func(*Config)) (*Client, *odoosim.Server) {
+			t.Helper()
+			cfg := Config{URL: url, Database: db, Login: user, APIKey: key}
+			if tune != nil {
+				tune(&cfg)
+			}
+			return newTestClient(t, cfg), nil
+		},
+	}, true
+}
+
+func testLogger(t *testing.T, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+func allTargets(t *testing.T) []target {
+	out := []target{simTarget(16), simTarget(17), simTarget(18), simTarget(19),
+		// 19 still answers the deprecated JSON-RPC; the client can be told
+		// to use it.
+		simTargetWith(19, ProtocolJSONRPC)}
+	if rt, ok := realTarget(); ok {
+		out = append(out, rt)
+	}
+	return out
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	for _, tg := range allTargets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			t.Parallel()
+			runContract(t, tg)
+		})
+	}
+	if _, ok := realTarget(); !ok {
+		t.Run("real", func(t *testing.T) {
+			t.Skipf("no real Odoo: set %s, %s, %s and %s to run the contract suite against one", envOdooURL, envOdooDB, envOdooUser, envOdooKey)
+		})
+	}
+}
+
+// fixture is what the suite found on the target to work with.
+type fixture struct {
+	c        *Client
+	srv      *odoosim.Server
+	customer int
+	plain    []int // storable, untracked products with stock
+	lotProd  int   // a lot-tracked product with at least two lots in stock, 0 if none
+	lots     []string
+	service  int // a service product
+	svcCode  string
+}
+
+var refSeq atomic.Int64
+
+// uniqueRef returns a reference no other run of the suite uses.
+func uniqueRef(prefix string) string {
+	return fmt.Sprintf("WB-%s-%d-%d", prefix, time.Now().UnixNano(), refSeq.Add(1))
+}
+
+func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
+	t.Helper()
+	c, srv := tg.start(t, tune)
+	f := &fixture{c: c, srv: srv}
+	ctx := t.Context()
+	var candidates []int
+	if srv != nil {
+		d := srv.Sim().Demo()
+		f.customer = d.Customers[0]
+		for _, id := range d.Products {
+			candidates = append(candidates, id)
+		}
+		f.service = d.Services["FREIGHT"]
+		f.svcCode = "FREIGHT"
+	} else {
+		partners, err := c.Search(ctx, "res.partner", Domain{Leaf("customer_rank", ">", 0), Leaf("is_company", "=", true)}, &SearchOpts{Limit: 1})
+		if err != nil || len(partners) == 0 {
+			t.Fatalf("finding a customer: %v %v", partners, err)
+		}
+		f.customer = partners[0]
+		p := c.Profile()
+		candidates, err = c.Search(ctx, "product.product", Domain{Leaf(p.StorableField, "=", p.StorableValue)}, &SearchOpts{Limit: 200})
+		if err != nil {
+			t.Fatalf("finding storable products: %v", err)
+		}
+		svc, err := c.SearchRead(ctx, "product.product", Domain{Leaf("type", "=", "service"), Leaf("default_code", "!=", false)},
+			&SearchOpts{Fields: []string{"default_code"}, Limit: 1})
+		if err != nil || len(svc) == 0 {
+			t.Fatalf("finding a service product: %v %v", svc, err)
+		}
+		f.service, f.svcCode = svc[0].ID(), svc[0].String("default_code")
+	}
+	slices.Sort(candidates)
+	recs, err := c.Read(ctx, "product.product", candidates, []string{"tracking", "qty_available"})
+	if err != nil {
+		t.Fatalf("reading products: %v", err)
+	}
+	for _, r := range recs {
+		switch {
+		case r.String("tracking") == "none" && r.Float("qty_available") >= 40:
+			f.plain = append(f.plain, r.ID())
+		case r.String("tracking") == "lot" && f.lotProd == 0:
+			quants, err := c.SearchRead(ctx, "stock.quant", Domain{Leaf("product_id", "=", r.ID()), Leaf("location_id.usage", "=", "internal"),
+				Leaf("lot_id", "!=", false), Leaf("quantity", ">", 2)}, &SearchOpts{Fields: []string{"lot_id", "quantity"}})
+			if err != nil {
+				t.Fatalf("reading quants of product %d: %v", r.ID(), err)
+			}
+			var names []string
+			for _, q := range quants {
+				if n := q.M2O("lot_id").Name; n != "" && !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+			if len(names) >= 2 {
+				f.lotProd, f.lots = r.ID(), names[:2]
+			}
+		}
+	}
+	if len(f.plain) < 3 {
+		t.Fatalf("found %d storable untracked products with stock, need 3", len(f.plain))
+	}
+	c.ResetCalls()
+	return f
+}
+
+// order creates and confirms a sale order for lines and returns it with its
+// first outgoing picking.
+func (f *fixture) order(t *testing.T, ref string, lines ...SaleLine) (SaleOrder, Picking) {
+	t.Helper()
+	so, err := f.c.EnsureSaleOrder(t.Context(), &SaleOrderParams{PartnerID: f.customer, ClientRef: ref, Lines: lines, Confirm: true})
+	if err != nil {
+		t.Fatalf("creating sale order %s: %v", ref, err)
+	}
+	if so.State != "sale" || len(so.PickingIDs) == 0 {
+		t.Fatalf("sale order %s: got state %q pickings %v, want sale with a picking", ref, so.State, so.PickingIDs)
+	}
+	p, err := f.c.Picking(t.Context(), slices.Min(so.PickingIDs))
+	if err != nil {
+		t.Fatalf("reading picking of %s: %v", ref, err)
+	}
+	return so, p
+}
+
+// cancelPicking cancels a leftover picking so the database stays tidy.
+func (f *fixture) cancelPicking(t *testing.T, id int) {
+	t.Helper()
+	if id == 0 {
+		return
+	}
+	if _, err := f.c.Execute(t.Context(), "stock.picking", "action_cancel", []int{id}, nil); err != nil {
+		t.Errorf("cancelling picking %d: %v", id, err)
+	}
+}
+
+func runContract(t *testing.T, tg target) {
+	t.Run("deliver in full", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		ref := uniqueRef("FULL")
+		so, p := f.order(t, ref, SaleLine{ProductID: f.plain[0], Quantity: 3}, SaleLine{ProductID: f.plain[1], Quantity: 2, PriceUnit: 45.5})
+		again, err := f.c.EnsureSaleOrder(ctx, &SaleOrderParams{PartnerID: f.customer, ClientRef: ref,
+			Lines: []SaleLine{{ProductID: f.plain[0], Quantity: 3}}, Confirm: true})
+		if err != nil || again.ID != so.ID {
+			t.Fatalf("EnsureSaleOrder again: got %d, %v; want %d", again.ID, err, so.ID)
+		}
+		if p.TypeCode != "outgoing" || p.Sale == nil || p.Sale.ID != so.ID || len(p.Moves) != 2 {
+			t.Fatalf("got picking %+v", p)
+		}
+		if err := f.c.AssignPicking(ctx, p.ID); err != nil {
+			t.Fatalf("AssignPicking: %v", err)
+		}
+		res, err := f.c.PickingReservation(ctx, p.ID)
+		if err != nil {
+			t.Fatalf("PickingReservation: %v", err)
+		}
+		if res.State != PickingAssigned {
+			t.Errorf("got state %s, want assigned", res.State)
+		}
+		for _, m := range res.Moves {
+			if !qtyEqual(m.Reserved, m.Demand) {
+				t.Errorf("move %d: got reserved %g, want demand %g", m.MoveID, m.Reserved, m.Demand)
+			}
+		}
+		lines := []ShipLine{{ProductID: f.plain[0], Quantity: 3}, {ProductID: f.plain[1], Quantity: 2}}
+		vr, err := f.c.ValidatePicking(ctx, p.ID, lines, BackorderCreate)
+		if err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		if vr.State != PickingDone || vr.BackorderID != 0 || vr.AlreadyDone {
+			t.Errorf("got %+v, want done without backorder", vr)
+		}
+		vr2, err := f.c.ValidatePicking(ctx, p.ID, lines, BackorderCreate)
+		if err != nil || !vr2.AlreadyDone {
+			t.Errorf("ValidatePicking again: got %+v, %v; want AlreadyDone", vr2, err)
+		}
+		_, err = f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 1}}, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrConflict)
+		so2, err := f.c.SaleOrder(ctx, so.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.c.Profile().HasDeliveryStatus && so2.DeliveryStatus != "full" {
+			t.Errorf("got delivery_status %q, want full", so2.DeliveryStatus)
+		}
+		if err := f.c.SetTrackingRef(ctx, p.ID, "TRACK-"+ref); err != nil {
+			t.Fatalf("SetTrackingRef: %v", err)
+		}
+		got, err := f.c.Picking(ctx, p.ID)
+		if err != nil || got.CarrierTrackingRef != "TRACK-"+ref || got.State != PickingDone {
+			t.Errorf("got %+v, %v; want done with the tracking ref", got, err)
+		}
+	})
+
+	t.Run("partial with backorder or cancel", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		_, p := f.order(t, uniqueRef("BO"), SaleLine{ProductID: f.plain[2], Quantity: 5})
+		vr, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[2], Quantity: 2}}, BackorderCreate)
+		if err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		if vr.State != PickingDone || vr.BackorderID == 0 {
+			t.Fatalf("got %+v, want done with a backorder", vr)
+		}
+		bo, err := f.c.Picking(ctx, vr.BackorderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bo.BackorderOf != p.ID || len(bo.Moves) != 1 || !qtyEqual(bo.Moves[0].Demand, 3) || bo.State == PickingDone {
+			t.Errorf("got backorder %+v, want 3 open units of picking %d", bo, p.ID)
+		}
+		f.cancelPicking(t, bo.ID)
+
+		_, p2 := f.order(t, uniqueRef("CX"), SaleLine{ProductID: f.plain[2], Quantity: 5})
+		vr, err = f.c.ValidatePicking(ctx, p2.ID, []ShipLine{{ProductID: f.plain[2], Quantity: 2}}, BackorderCancel)
+		if err != nil {
+			t.Fatalf("ValidatePicking (cancel remainder): %v", err)
+		}
+		if vr.State != PickingDone || vr.BackorderID != 0 {
+			t.Errorf("got %+v, want done without backorder", vr)
+		}
+	})
+
+	t.Run("lots", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		if f.lotProd == 0 {
+			t.Skip("no lot-tracked product with two lots in stock")
+		}
+		ctx := t.Context()
+		_, p := f.order(t, uniqueRef("LOT"), SaleLine{ProductID: f.lotProd, Quantity: 3}, SaleLine{ProductID: f.plain[0], Quantity: 1})
+		lines := []ShipLine{{ProductID: f.lotProd, Quantity: 2, Lot: f.lots[0]}, {ProductID: f.lotProd, Quantity: 1, Lot: f.lots[1]},
+			{ProductID: f.plain[0], Quantity: 1}}
+		vr, err := f.c.ValidatePicking(ctx, p.ID, lines, BackorderCreate)
+		if err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		if vr.State != PickingDone || vr.BackorderID != 0 {
+			t.Errorf("got %+v, want done without backorder", vr)
+		}
+		got, err := f.c.Picking(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perLot := map[string]float64{}
+		for _, m := range got.Moves {
+			for _, l := range m.Lines {
+				if l.Lot.ID > 0 {
+					perLot[l.Lot.Name] += l.Done
+				}
+			}
+		}
+		if !qtyEqual(perLot[f.lots[0]], 2) || !qtyEqual(perLot[f.lots[1]], 1) {
+			t.Errorf("got done per lot %v, want %s:2 %s:1", perLot, f.lots[0], f.lots[1])
+		}
+		vr2, err := f.c.ValidatePicking(ctx, p.ID, lines, BackorderCreate)
+		if err != nil || !vr2.AlreadyDone {
+			t.Errorf("ValidatePicking again: got %+v, %v; want AlreadyDone", vr2, err)
+		}
+		swapped := []ShipLine{{ProductID: f.lotProd, Quantity: 1, Lot: f.lots[0]}, {ProductID: f.lotProd, Quantity: 2, Lot: f.lots[1]},
+			{ProductID: f.plain[0], Quantity: 1}}
+		_, err = f.c.ValidatePicking(ctx, p.ID, swapped, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrConflict)
+		_, err = f.c.ValidatePicking(ctx, p.ID+100000, lines, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrMissing)
+
+		_, p2 := f.order(t, uniqueRef("NOLOT"), SaleLine{ProductID: f.lotProd, Quantity: 1})
+		_, err = f.c.ValidatePicking(ctx, p2.ID, []ShipLine{{ProductID: f.lotProd, Quantity: 1, Lot: uniqueRef("NO-SUCH-LOT")}}, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrMissing)
+		_, err = f.c.ValidatePicking(ctx, p2.ID, []ShipLine{{ProductID: f.plain[2], Quantity: 1}}, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrConflict)
+		f.cancelPicking(t, p2.ID)
+	})
+
+	t.Run("return and scrap", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		_, p := f.order(t, uniqueRef("RET"), SaleLine{ProductID: f.plain[0], Quantity: 3}, SaleLine{ProductID: f.plain[1], Quantity: 2})
+		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 3}, {ProductID: f.plain[1], Quantity: 2}}, BackorderCreate); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		rl := []ReturnLine{{ProductID: f.plain[0], Quantity: 1}}
+		ret, err := f.c.ReturnPicking(ctx, p.ID, rl)
+		if err != nil {
+			t.Fatalf("ReturnPicking: %v", err)
+		}
+		if ret.PickingID == 0 || ret.Existing || ret.State == PickingDone || ret.State == PickingCancel {
+			t.Fatalf("got %+v, want a new open return", ret)
+		}
+		rp, err := f.c.Picking(ctx, ret.PickingID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.TypeCode != "incoming" || len(rp.Moves) != 1 || rp.Moves[0].Product.ID != f.plain[0] || !qtyEqual(rp.Moves[0].Demand, 1) {
+			t.Errorf("got return picking %+v, want 1 incoming unit of product %d", rp, f.plain[0])
+		}
+		again, err := f.c.ReturnPicking(ctx, p.ID, rl)
+		if err != nil || again.PickingID != ret.PickingID || !again.Existing {
+			t.Errorf("ReturnPicking again: got %+v, %v; want the existing return %d", again, err, ret.PickingID)
+		}
+		if vr, err := f.c.ValidatePicking(ctx, ret.PickingID, []ShipLine{{ProductID: f.plain[0], Quantity: 1}}, BackorderCancel); err != nil || vr.State != PickingDone {
+			t.Errorf("receiving the return: got %+v, %v", vr, err)
+		}
+
+		origin := uniqueRef("SCRAP")
+		sc, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.plain[1], Quantity: 1, Origin: origin})
+		if err != nil {
+			t.Fatalf("Scrap: %v", err)
+		}
+		if sc.State != "done" || sc.Existing {
+			t.Errorf("got %+v, want a new done scrap", sc)
+		}
+		sc2, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.plain[1], Quantity: 1, Origin: origin})
+		if err != nil || sc2.ID != sc.ID || !sc2.Existing {
+			t.Errorf("Scrap again: got %+v, %v; want scrap %d", sc2, err, sc.ID)
+		}
+		if f.lotProd != 0 {
+			sl, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.lotProd, Quantity: 1, Lot: f.lots[0], Origin: uniqueRef("SCRAPLOT")})
+			if err != nil || sl.State != "done" {
+				t.Errorf("Scrap of a lot: got %+v, %v", sl, err)
+			}
+		}
+	})
+
+	t.Run("charges and invoice", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		ref := uniqueRef("INV")
+		so, p := f.order(t, ref, SaleLine{ProductID: f.plain[0], Quantity: 2, PriceUnit: 10})
+		charges := []ChargeLine{
+			{ServiceCode: f.svcCode, Quantity: 1, PriceUnit: 120, Description: "Freight", Ref: ref + "-FRT"},
+			{ProductID: f.service, Quantity: 2, PriceUnit: 35, Description: "Detention", Ref: ref + "-DET"},
+		}
+		ids, err := f.c.AddChargeLines(ctx, so.ID, charges)
+		if err != nil || len(ids) != 2 || ids[0] == 0 || ids[1] == 0 {
+			t.Fatalf("AddChargeLines: got %v, %v", ids, err)
+		}
+		ids2, err := f.c.AddChargeLines(ctx, so.ID, charges)
+		if err != nil || !slices.Equal(ids, ids2) {
+			t.Errorf("AddChargeLines again: got %v, %v; want %v", ids2, err, ids)
+		}
+		n, err := f.c.Search(ctx, "sale.order.line", Domain{Leaf("order_id", "=", so.ID)}, nil)
+		if err != nil || len(n) != 3 {
+			t.Errorf("got order lines %v, %v; want 3", n, err)
+		}
+		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 2}}, BackorderCreate); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		invRef := ref + "-INV"
+		inv, err := f.c.InvoiceDelivered(ctx, so.ID, invRef, true)
+		if err != nil {
+			t.Fatalf("InvoiceDelivered: %v", err)
+		}
+		if !inv.Created || inv.State != "posted" || inv.Ref != invRef || inv.Name == "" || inv.Origin != so.Name || !(inv.AmountTotal > 0) {
+			t.Errorf("got %+v, want a new posted invoice with ref %s", inv, invRef)
+		}
+		inv2, err := f.c.InvoiceDelivered(ctx, so.ID, invRef, true)
+		if err != nil || inv2.ID != inv.ID || inv2.Created {
+			t.Errorf("InvoiceDelivered again: got %+v, %v; want invoice %d", inv2, err, inv.ID)
+		}
+		found, err := f.c.FindInvoice(ctx, invRef)
+		if err != nil || found.ID != inv.ID {
+			t.Errorf("FindInvoice: got %+v, %v", found, err)
+		}
+		if _, err := f.c.FindInvoice(ctx, uniqueRef("NONE")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("FindInvoice of nothing: got %v, want ErrNotFound", err)
+		}
+		countInvoices(t, f, so, 1)
+
+		_, err = f.c.InvoiceDelivered(ctx, so.ID, ref+"-INV2", true)
+		checkClassAndIs(t, err, true, ErrUser)
+
+		msg := "Waybill: delivered, invoice " + invRef
+		mid, err := f.c.PostMessage(ctx, "sale.order", so.ID, msg)
+		if err != nil || mid == 0 {
+			t.Fatalf("PostMessage: %d, %v", mid, err)
+		}
+		mid2, err := f.c.PostMessage(ctx, "sale.order", so.ID, msg)
+		if err != nil || mid2 != mid {
+			t.Errorf("PostMessage again: got %d, %v; want %d", mid2, err, mid)
+		}
+	})
+
+	t.Run("changed pickings", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		_, wm0, err := f.c.ChangedPickings(ctx, time.Time{}, 0, 1000)
+		if err != nil {
+			t.Fatalf("ChangedPickings: %v", err)
+		}
+		so, p := f.order(t, uniqueRef("CHG"), SaleLine{ProductID: f.plain[1], Quantity: 1})
+		ps, wm, err := f.c.ChangedPickings(ctx, wm0, 10*time.Minute, 50)
+		if err != nil {
+			t.Fatalf("ChangedPickings: %v", err)
+		}
+		idx := slices.IndexFunc(ps, func(x Picking) bool { return x.ID == p.ID })
+		if idx < 0 {
+			t.Fatalf("picking %d not among %d changed pickings", p.ID, len(ps))
+		}
+		got := ps[idx]
+		if got.Sale == nil || got.Sale.Name != so.Name || got.Sale.Partner.ID != f.customer || len(got.Moves) != 1 || len(got.Moves[0].Lines) == 0 {
+			t.Errorf("got %+v (sale %+v), want moves, lines and sale order %s", got, got.Sale, so.Name)
+		}
+		if wm.Before(wm0) || wm.Before(got.WriteDate) {
+			t.Errorf("got watermark %s, want at least %s and %s", wm, wm0, got.WriteDate)
+		}
+		for _, x := range ps {
+			if x.TypeCode != "outgoing" {
+				t.Errorf("picking %d is %s, want only outgoing", x.ID, x.TypeCode)
+			}
+		}
+		// Paging with a small limit reaches the new picking and stops
+		// once a poll brings nothing unseen.
+		type seenKey struct {
+			id int
+			wd time.Time
+		}
+		seen := map[seenKey]bool{}
+		found := false
+		since := wm0
+		for i := 0; ; i++ {
+			if i == 50 {
+				t.Fatalf("polling with limit 3 did not settle after %d polls", i)
+			}
+			page, next, err := f.c.ChangedPickings(ctx, since, time.Minute, 3)
+			if err != nil {
+				t.Fatalf("ChangedPickings: %v", err)
+			}
+			fresh := 0
+			for _, x := range page {
+				if !seen[seenKey{x.ID, x.WriteDate}] {
+					seen[seenKey{x.ID, x.WriteDate}] = true
+					fresh++
+				}
+				found = found || x.ID == p.ID
+			}
+			if next.Before(since) {
+				t.Fatalf("watermark went back from %s to %s", since, next)
+			}
+			since = next
+			if fresh == 0 {
+				break
+			}
+		}
+		if !found {
+			t.Errorf("polling with limit 3 never returned picking %d", p.ID)
+		}
+		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[1], Quantity: 1}}, BackorderCreate); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		_, err := f.c.SearchRead(ctx, "sale.order", Domain{Leaf("no_such_field", "=", 1)}, nil)
+		checkClassAndIs(t, err, true, ErrInvalid)
+		_, err = f.c.Read(ctx, "sale.order", []int{1}, []string{"no_such_field"})
+		checkClassAndIs(t, err, true, ErrInvalid)
+		err = f.c.Write(ctx, "sale.order", []int{99999999}, map[string]any{"client_order_ref": "x"})
+		checkClassAndIs(t, err, true, ErrMissing)
+		_, err = f.c.Execute(ctx, "sale.order", "no_such_method", []int{1}, nil)
+		checkClassAndIs(t, err, true, ErrInvalid)
+		_, err = f.c.SaleOrder(ctx, 99999999)
+		checkClassAndIs(t, err, true, ErrMissing)
+		_, err = f.c.Create(ctx, "sale.order", []map[string]any{{"client_order_ref": "no partner"}}, nil)
+		checkClassAndIs(t, err, true, ErrValidation)
+	})
+}
+
+func countInvoices(t *testing.T, f *fixture, so SaleOrder, want int) {
+	t.Helper()
+	ids, err := f.c.Search(t.Context(), "account.move", Domain{Leaf("invoice_origin", "=", so.Name), Leaf("move_type", "=", "out_invoice")}, nil)
+	if err != nil {
+		t.Fatalf("counting invoices of %s: %v", so.Name, err)
+	}
+	if len(ids) != want {
+		t.Errorf("got %d invoices for %s (%v), want %d", len(ids), so.Name, ids, want)
+	}
+}
+
+func checkClassAndIs(t *testing.T, err error, permanent bool, target error) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("got nil error, want %v", target)
+		return
+	}
+	if p, _ := connector.Classify(err); p != permanent {
+		t.Errorf("got permanent %t, want %t: %v", p, permanent, err)
+	}
+	if !errors.Is(err, target) {
+		t.Errorf("got %v, want it to match %v", err, target)
+	}
+}
