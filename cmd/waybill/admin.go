@@ -15,6 +15,7 @@ import (
 	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/loadgen"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 func newMigrateCmd() *cobra.Command {
@@ -247,7 +248,7 @@ func newDeadLettersCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			registry, err := hub.BuildConnectors(cfg, nil, version)
+			registry, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: version})
 			if err != nil {
 				return err
 			}

@@ -92,10 +92,48 @@ const (
 	WebhookTimeoutDefault = 30 * time.Second
 )
 
-// WebhookActionsDefault returns the default of connectors.webhook.actions: all
-// three actions. Each call returns a new slice.
-func WebhookActionsDefault() []string {
-	return []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+// WebhookActionsDefault returns the default of connectors.webhook.actions:
+// none listed, which posts every action no other connector handles. Each call
+// returns a new slice.
+func WebhookActionsDefault() []string { return []string{} }
+
+// Defaults of the connectors.odoo section. connectors.odoo.url, database,
+// login, api_key and api_key_file are empty by default.
+const (
+	// OdooTimeoutDefault is the default of connectors.odoo.timeout. Odoo
+	// retries serialization failures itself before it answers, so a call
+	// can legitimately take a long time.
+	OdooTimeoutDefault = 120 * time.Second
+	// OdooRateLimitDefault is the default of connectors.odoo.rate_limit.
+	OdooRateLimitDefault = 20
+	// OdooBreakerFailuresDefault is the default of connectors.odoo.breaker_failures.
+	OdooBreakerFailuresDefault = 5
+	// OdooBreakerCooldownDefault is the default of connectors.odoo.breaker_cooldown.
+	OdooBreakerCooldownDefault = 30 * time.Second
+	// OdooBackorderDefault is the default of connectors.odoo.backorder.
+	OdooBackorderDefault = OdooBackorderCreate
+	// OdooInvoiceStateDefault is the default of connectors.odoo.invoice_state.
+	OdooInvoiceStateDefault = OdooInvoiceDraft
+	// OdooSystemDefault is the default of connectors.odoo.system.
+	OdooSystemDefault = "odoo"
+)
+
+// Values of connectors.odoo.protocol, backorder and invoice_state.
+const (
+	OdooProtocolJSONRPC = "jsonrpc"
+	OdooProtocolJSON2   = "json2"
+
+	OdooBackorderCreate = "create"
+	OdooBackorderCancel = "cancel"
+
+	OdooInvoiceDraft  = "draft"
+	OdooInvoicePosted = "posted"
+)
+
+// OdooActionsDefault returns the default of connectors.odoo.actions: the
+// picking validation and the invoice. Each call returns a new slice.
+func OdooActionsDefault() []string {
+	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare}
 }
 
 // Defaults of the log section.
@@ -261,8 +299,86 @@ type Workflow struct {
 
 // Connectors holds the configuration of each outbound connector.
 type Connectors struct {
+	// Odoo is the connectors.odoo section.
+	Odoo Odoo `koanf:"odoo" json:"odoo"`
 	// Webhook is the connectors.webhook section.
 	Webhook Webhook `koanf:"webhook" json:"webhook"`
+}
+
+// Odoo configures the Odoo connector, which validates pickings and invoices
+// delivered orders in one Odoo database (versions 16 to 19). It is off until
+// url is set; serve --sandbox sets it to the built-in simulator.
+type Odoo struct {
+	// URL is the Odoo base URL, such as https://erp.example.com. Empty by
+	// default, which turns the Odoo connector off.
+	URL string `koanf:"url" json:"url"`
+
+	// Database is the Odoo database name. Required when url is set. Empty by
+	// default.
+	Database string `koanf:"database" json:"database"`
+
+	// Login is the integration user's login. Required when url is set and
+	// the protocol is jsonrpc (Odoo 16 to 18); JSON-2 (Odoo 19) identifies
+	// the user by the API key alone. Empty by default.
+	Login string `koanf:"login" json:"login"`
+
+	// APIKey is the integration user's API key. Set it through the
+	// environment (WAYBILL_CONNECTORS_ODOO_API_KEY) or name a file with
+	// api_key_file; there is no command-line flag for it. It is a secret:
+	// logs and output show it as REDACTED. Exactly one of api_key and
+	// api_key_file is required when url is set. Empty by default.
+	APIKey Secret `koanf:"api_key" json:"api_key"`
+
+	// APIKeyFile is a file holding the API key (surrounding white space is
+	// ignored), such as a mounted container secret. The file is read at
+	// start-up. Empty by default.
+	APIKeyFile string `koanf:"api_key_file" json:"api_key_file"`
+
+	// Version forces the Odoo major version, 16 to 19; 0 detects it from the
+	// server at start-up. Defaults to 0.
+	Version int `koanf:"version" json:"version"`
+
+	// Protocol forces the transport: jsonrpc (/jsonrpc with execute_kw) or
+	// json2 (/json/2, Odoo 19 and later). Empty uses json2 on 19 and later
+	// and jsonrpc before. Empty by default.
+	Protocol string `koanf:"protocol" json:"protocol"`
+
+	// Timeout is the deadline of each Odoo call. Must be positive. Odoo
+	// retries serialization failures itself before it answers, so calls can
+	// be slow. Defaults to 2m.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+
+	// RateLimit is the most calls per second sent to this Odoo, at least 1.
+	// Defaults to 20.
+	RateLimit int `koanf:"rate_limit" json:"rate_limit"`
+
+	// BreakerFailures is how many consecutive failures (unreachable server,
+	// timeouts, 5xx) open the circuit breaker, after which calls fail fast
+	// and jobs are retried later. At least 1. Defaults to 5.
+	BreakerFailures int `koanf:"breaker_failures" json:"breaker_failures"`
+
+	// BreakerCooldown is how long the open breaker waits before it lets one
+	// probe call through. Must be positive. Defaults to 30s.
+	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
+
+	// Actions lists the actions sent to Odoo, each one of picking.validate
+	// and invoice.prepare, at most once. Defaults to [picking.validate,
+	// invoice.prepare].
+	Actions []string `koanf:"actions" json:"actions"`
+
+	// Backorder is what validating a partly loaded picking does with the
+	// remainder: create (a backorder for it) or cancel (the remainder is not
+	// delivered). Defaults to "create".
+	Backorder string `koanf:"backorder" json:"backorder"`
+
+	// InvoiceState is the state an invoice is left in: draft (for review in
+	// Odoo) or posted. Defaults to "draft".
+	InvoiceState string `koanf:"invoice_state" json:"invoice_state"`
+
+	// System is the cross-reference system that names Odoo records: a
+	// shipment whose id is system:WH/OUT/00012 is delivered by that picking,
+	// and an order system:S00042 is that sale order. Defaults to "odoo".
+	System string `koanf:"system" json:"system"`
 }
 
 // Webhook configures the webhook connector, which POSTs selected workflow
@@ -273,9 +389,9 @@ type Webhook struct {
 	URL string `koanf:"url" json:"url"`
 
 	// Actions lists the actions posted to the webhook, each one of
-	// dispatch.release, picking.validate and invoice.prepare, at most once.
-	// Must not be empty when url is set. Defaults to [dispatch.release,
-	// picking.validate, invoice.prepare].
+	// dispatch.release, picking.validate and invoice.prepare, at most once,
+	// and none that connectors.odoo.actions lists while Odoo is on. Empty
+	// posts every action no other connector handles. Defaults to [].
 	Actions []string `koanf:"actions" json:"actions"`
 
 	// Timeout is the longest one webhook request may take, connecting and
@@ -340,6 +456,16 @@ func Default() Config {
 			PartialRelease: WorkflowPartialReleaseDefault,
 		},
 		Connectors: Connectors{
+			Odoo: Odoo{
+				Timeout:         OdooTimeoutDefault,
+				RateLimit:       OdooRateLimitDefault,
+				BreakerFailures: OdooBreakerFailuresDefault,
+				BreakerCooldown: OdooBreakerCooldownDefault,
+				Actions:         OdooActionsDefault(),
+				Backorder:       OdooBackorderDefault,
+				InvoiceState:    OdooInvoiceStateDefault,
+				System:          OdooSystemDefault,
+			},
 			Webhook: Webhook{
 				Actions: WebhookActionsDefault(),
 				Timeout: WebhookTimeoutDefault,

@@ -93,8 +93,23 @@ func TestDefault(t *testing.T) {
 		{"jobs.retry_max", got.Jobs.RetryMax, time.Hour},
 		{"workflow.auto_release", got.Workflow.AutoRelease, true},
 		{"workflow.partial_release", got.Workflow.PartialRelease, false},
+		{"connectors.odoo.url", got.Connectors.Odoo.URL, ""},
+		{"connectors.odoo.database", got.Connectors.Odoo.Database, ""},
+		{"connectors.odoo.login", got.Connectors.Odoo.Login, ""},
+		{"connectors.odoo.api_key", got.Connectors.Odoo.APIKey, Secret("")},
+		{"connectors.odoo.api_key_file", got.Connectors.Odoo.APIKeyFile, ""},
+		{"connectors.odoo.version", got.Connectors.Odoo.Version, 0},
+		{"connectors.odoo.protocol", got.Connectors.Odoo.Protocol, ""},
+		{"connectors.odoo.timeout", got.Connectors.Odoo.Timeout, 120 * time.Second},
+		{"connectors.odoo.rate_limit", got.Connectors.Odoo.RateLimit, 20},
+		{"connectors.odoo.breaker_failures", got.Connectors.Odoo.BreakerFailures, 5},
+		{"connectors.odoo.breaker_cooldown", got.Connectors.Odoo.BreakerCooldown, 30 * time.Second},
+		{"connectors.odoo.actions", got.Connectors.Odoo.Actions, []string{"picking.validate", "invoice.prepare"}},
+		{"connectors.odoo.backorder", got.Connectors.Odoo.Backorder, "create"},
+		{"connectors.odoo.invoice_state", got.Connectors.Odoo.InvoiceState, "draft"},
+		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.webhook.url", got.Connectors.Webhook.URL, ""},
-		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{"dispatch.release", "picking.validate", "invoice.prepare"}},
+		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{}},
 		{"connectors.webhook.timeout", got.Connectors.Webhook.Timeout, 30 * time.Second},
 		{"connectors.webhook.secret", got.Connectors.Webhook.Secret, Secret("")},
 		{"log.level", got.Log.Level, "info"},
@@ -112,8 +127,8 @@ func TestDefault(t *testing.T) {
 	t.Run("fresh slices", func(t *testing.T) {
 		t.Parallel()
 		a := Default()
-		a.Connectors.Webhook.Actions[0] = "changed"
-		if got := Default().Connectors.Webhook.Actions[0]; got != WebhookActionDispatchRelease {
+		a.Connectors.Odoo.Actions[0] = "changed"
+		if got := Default().Connectors.Odoo.Actions[0]; got != WebhookActionPickingValidate {
 			t.Errorf("Default shares its actions slice: got %q after changing another copy", got)
 		}
 	})
@@ -596,7 +611,32 @@ func TestValidate(t *testing.T) {
 		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, picking.validate or invoice.prepare`},
 		{name: "webhook repeated action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"invoice.prepare", "invoice.prepare"} }, key: "connectors.webhook.actions", msg: `lists "invoice.prepare" more than once`},
 		{name: "webhook off without actions", modify: func(c *Config) { c.Connectors.Webhook.Actions = nil }},
-		{name: "webhook on without actions", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://x"; c.Connectors.Webhook.Actions = nil }, key: "connectors.webhook.actions", msg: "must list at least one action when url is set"},
+		{name: "webhook on without actions", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://x"; c.Connectors.Webhook.Actions = nil }},
+		{name: "odoo on", modify: func(c *Config) { setOdoo(c) }},
+		{name: "odoo on with key file", modify: func(c *Config) {
+			setOdoo(c)
+			c.Connectors.Odoo.APIKey = ""
+			c.Connectors.Odoo.APIKeyFile = "/run/secrets/odoo"
+		}},
+		{name: "odoo 19 over json2 without login", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.Login = ""; c.Connectors.Odoo.Protocol = "json2" }},
+		{name: "odoo bad url", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.URL = "erp.example.com" }, key: "connectors.odoo.url", msg: "must be an absolute http or https URL, such as https://erp.example.com"},
+		{name: "odoo without database", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.Database = "" }, key: "connectors.odoo.database", msg: "must be set when url is set"},
+		{name: "odoo without login", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.Login = "" }, key: "connectors.odoo.login", msg: "must be set when url is set (JSON-RPC logs in; only json2 on Odoo 19 does without)"},
+		{name: "odoo without key", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.APIKey = "" }, key: "connectors.odoo.api_key", msg: "must be set (through WAYBILL_CONNECTORS_ODOO_API_KEY) or named by api_key_file when url is set"},
+		{name: "odoo two key sources", modify: func(c *Config) { setOdoo(c); c.Connectors.Odoo.APIKeyFile = "/k" }, key: "connectors.odoo.api_key_file", msg: "must not be set together with api_key; keep one source of the key"},
+		{name: "odoo version", modify: func(c *Config) { c.Connectors.Odoo.Version = 15 }, key: "connectors.odoo.version", msg: "must be 0 (detect) or an Odoo major version from 16 to 19"},
+		{name: "odoo protocol", modify: func(c *Config) { c.Connectors.Odoo.Protocol = "xmlrpc" }, key: "connectors.odoo.protocol", msg: `must be jsonrpc, json2 or empty (chosen by version), got "xmlrpc"`},
+		{name: "odoo json2 on 18", modify: func(c *Config) { c.Connectors.Odoo.Protocol = "json2"; c.Connectors.Odoo.Version = 18 }, key: "connectors.odoo.protocol", msg: "json2 needs Odoo 19 or later"},
+		{name: "odoo dispatch action", modify: func(c *Config) { c.Connectors.Odoo.Actions = []string{"dispatch.release"} }, key: "connectors.odoo.actions", msg: `unknown action "dispatch.release"; must be one of picking.validate or invoice.prepare`},
+		{name: "odoo backorder", modify: func(c *Config) { c.Connectors.Odoo.Backorder = "keep" }, key: "connectors.odoo.backorder", msg: `must be one of create or cancel, got "keep"`},
+		{name: "odoo invoice state", modify: func(c *Config) { c.Connectors.Odoo.InvoiceState = "sent" }, key: "connectors.odoo.invoice_state", msg: `must be one of draft or posted, got "sent"`},
+		{name: "odoo system", modify: func(c *Config) { c.Connectors.Odoo.System = "odoo:prod" }, key: "connectors.odoo.system", msg: "must be a non-empty name without colons or spaces, such as odoo"},
+		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
+		{name: "action on two connectors", modify: func(c *Config) {
+			setOdoo(c)
+			c.Connectors.Webhook.URL = "http://x"
+			c.Connectors.Webhook.Actions = []string{"dispatch.release", "invoice.prepare"}
+		}, key: "connectors.webhook.actions", msg: `lists "invoice.prepare", which connectors.odoo.actions sends to Odoo; an action goes to one connector`},
 		{name: "webhook timeout 0", modify: func(c *Config) { c.Connectors.Webhook.Timeout = 0 }, key: "connectors.webhook.timeout", msg: `must be positive, such as "30s"`},
 		{name: "log level", modify: func(c *Config) { c.Log.Level = "trace" }, key: "log.level", msg: `must be one of debug, info, warn or error, got "trace"`},
 		{name: "log format", modify: func(c *Config) { c.Log.Format = "" }, key: "log.format", msg: `must be one of json or text, got ""`},
@@ -638,6 +678,8 @@ func TestValidate(t *testing.T) {
 			"intake.max_backlog", "intake.max_batch_events", "intake.max_body_bytes", "intake.group_commit_max",
 			"processor.batch_size", "processor.poll_interval", "processor.max_attempts",
 			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
+			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
+			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout",
 			"log.level", "log.format",
 		}
@@ -653,7 +695,7 @@ func TestValidate(t *testing.T) {
 		for _, fe := range fes {
 			got = append(got, fe.Key)
 		}
-		want := []string{"connectors.webhook.url", "connectors.webhook.actions", "connectors.webhook.timeout"}
+		want := []string{"connectors.webhook.url", "connectors.webhook.timeout"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("keys differ (-want +got):\n%s", diff)
 		}
@@ -723,7 +765,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.webhook.secret"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.webhook.secret"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 
@@ -734,7 +776,7 @@ func TestKeys(t *testing.T) {
 		"intake.max_body_bytes":      {Path: "intake.max_body_bytes", Env: "WAYBILL_INTAKE_MAX_BODY_BYTES", Type: "integer", Default: "8388608"},
 		"processor.poll_interval":    {Path: "processor.poll_interval", Env: "WAYBILL_PROCESSOR_POLL_INTERVAL", Type: "duration", Default: "250ms"},
 		"workflow.auto_release":      {Path: "workflow.auto_release", Env: "WAYBILL_WORKFLOW_AUTO_RELEASE", Type: "boolean", Default: "true"},
-		"connectors.webhook.actions": {Path: "connectors.webhook.actions", Env: "WAYBILL_CONNECTORS_WEBHOOK_ACTIONS", Type: "list of strings", Default: "[dispatch.release, picking.validate, invoice.prepare]"},
+		"connectors.webhook.actions": {Path: "connectors.webhook.actions", Env: "WAYBILL_CONNECTORS_WEBHOOK_ACTIONS", Type: "list of strings", Default: "[]"},
 	}
 	for _, k := range keys {
 		w, ok := want[k.Path]
@@ -770,5 +812,50 @@ func TestFormatDuration(t *testing.T) {
 		if got := formatDuration(tt.in); got != tt.want {
 			t.Errorf("formatDuration(%v) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// setOdoo turns the Odoo connector on with a complete configuration.
+func setOdoo(c *Config) {
+	c.Connectors.Odoo.URL = "https://erp.example.com"
+	c.Connectors.Odoo.Database = "prod"
+	c.Connectors.Odoo.Login = "waybill"
+	c.Connectors.Odoo.APIKey = "k"
+}
+
+func TestOdooReadAPIKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "odoo.key")
+	if err := os.WriteFile(file, []byte("  s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.key")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		o       Odoo
+		want    string
+		wantErr string
+	}{
+		{name: "inline", o: Odoo{APIKey: "abc"}, want: "abc"},
+		{name: "file trimmed", o: Odoo{APIKeyFile: file}, want: "s3cret"},
+		{name: "empty file", o: Odoo{APIKeyFile: empty}, wantErr: "connectors.odoo.api_key_file: " + empty + " is empty"},
+		{name: "missing file", o: Odoo{APIKeyFile: filepath.Join(dir, "nope")}, wantErr: "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.o.ReadAPIKey()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ReadAPIKey() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ReadAPIKey() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

@@ -21,6 +21,8 @@ func docText(path string) string {
 		return "Configures when shipments are released for dispatch."
 	case "connectors":
 		return "Holds the configuration of each outbound connector."
+	case "connectors.odoo":
+		return "Configures the Odoo connector, which validates pickings and invoices delivered orders in one Odoo database (versions 16 to 19). It is off until url is set; serve --sandbox sets it to the built-in simulator."
 	case "connectors.webhook":
 		return "Configures the webhook connector, which POSTs selected workflow actions to an HTTP endpoint."
 	case "log":
@@ -73,10 +75,40 @@ func docText(path string) string {
 		return "Releases a shipment for dispatch as soon as all its lines are reserved; when false, shipments wait for an explicit release. Defaults to true."
 	case "workflow.partial_release":
 		return "Allows a shipment to be released when only some of its lines are reserved. Defaults to false."
+	case "connectors.odoo.url":
+		return "The Odoo base URL, such as https://erp.example.com. Empty by default, which turns the Odoo connector off."
+	case "connectors.odoo.database":
+		return "The Odoo database name. Required when url is set. Empty by default."
+	case "connectors.odoo.login":
+		return "The integration user's login. Required when url is set and the protocol is jsonrpc (Odoo 16 to 18); JSON-2 (Odoo 19) identifies the user by the API key alone. Empty by default."
+	case "connectors.odoo.api_key":
+		return "The integration user's API key. Set it through the environment (WAYBILL_CONNECTORS_ODOO_API_KEY) or name a file with api_key_file; there is no command-line flag for it. It is a secret: logs and output show it as REDACTED. Exactly one of api_key and api_key_file is required when url is set. Empty by default."
+	case "connectors.odoo.api_key_file":
+		return "A file holding the API key (surrounding white space is ignored), such as a mounted container secret. The file is read at start-up. Empty by default."
+	case "connectors.odoo.version":
+		return "Forces the Odoo major version, 16 to 19; 0 detects it from the server at start-up. Defaults to 0."
+	case "connectors.odoo.protocol":
+		return "Forces the transport: jsonrpc (/jsonrpc with execute_kw) or json2 (/json/2, Odoo 19 and later). Empty uses json2 on 19 and later and jsonrpc before. Empty by default."
+	case "connectors.odoo.timeout":
+		return "The deadline of each Odoo call. Must be positive. Odoo retries serialization failures itself before it answers, so calls can be slow. Defaults to 2m."
+	case "connectors.odoo.rate_limit":
+		return "The most calls per second sent to this Odoo, at least 1. Defaults to 20."
+	case "connectors.odoo.breaker_failures":
+		return "How many consecutive failures (unreachable server, timeouts, 5xx) open the circuit breaker, after which calls fail fast and jobs are retried later. At least 1. Defaults to 5."
+	case "connectors.odoo.breaker_cooldown":
+		return "How long the open breaker waits before it lets one probe call through. Must be positive. Defaults to 30s."
+	case "connectors.odoo.actions":
+		return "Lists the actions sent to Odoo, each one of picking.validate and invoice.prepare, at most once. Defaults to [picking.validate, invoice.prepare]."
+	case "connectors.odoo.backorder":
+		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
+	case "connectors.odoo.invoice_state":
+		return "The state an invoice is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
+	case "connectors.odoo.system":
+		return "The cross-reference system that names Odoo records: a shipment whose id is system:WH/OUT/00012 is delivered by that picking, and an order system:S00042 is that sale order. Defaults to \"odoo\"."
 	case "connectors.webhook.url":
 		return "The absolute http or https URL the webhook connector POSTs to. Empty by default, which turns the webhook connector off."
 	case "connectors.webhook.actions":
-		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate and invoice.prepare, at most once. Must not be empty when url is set. Defaults to [dispatch.release, picking.validate, invoice.prepare]."
+		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate and invoice.prepare, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
 	case "connectors.webhook.timeout":
 		return "The longest one webhook request may take, connecting and reading the response included. Must be positive. Defaults to 30s."
 	case "connectors.webhook.secret":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +66,10 @@ var (
 	logLevelValues          = []string{"debug", "info", "warn", "error"}
 	logFormatValues         = []string{"json", "text"}
 	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
+	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
+	odooInvoiceStateValues  = []string{OdooInvoiceDraft, OdooInvoicePosted}
 )
 
 // Validate checks every key of c and reports every problem at once: nil, or an
@@ -123,7 +128,15 @@ func (c Config) validate() []*FieldError {
 		v.add("jobs.retry_max", "must be at least jobs.retry_base")
 	}
 
+	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
+	if c.Connectors.Odoo.URL != "" && c.Connectors.Webhook.URL != "" {
+		for _, a := range c.Connectors.Webhook.Actions {
+			if slices.Contains(c.Connectors.Odoo.Actions, a) {
+				v.add("connectors.webhook.actions", fmt.Sprintf("lists %q, which connectors.odoo.actions sends to Odoo; an action goes to one connector", a))
+			}
+		}
+	}
 
 	v.oneOf("log.level", c.Log.Level, logLevelValues)
 	v.oneOf("log.format", c.Log.Format, logFormatValues)
@@ -136,19 +149,74 @@ func (w Webhook) validate(v *validator, prefix string) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add(prefix+".url", "must be an absolute http or https URL, such as https://example.com/hook")
 		}
-		if len(w.Actions) == 0 {
-			v.add(prefix+".actions", "must list at least one action when url is set")
-		}
 	}
-	for i, a := range w.Actions {
-		switch {
-		case !slices.Contains(webhookActionValues, a):
-			v.add(prefix+".actions", fmt.Sprintf("unknown action %q; must be %s", a, orList(webhookActionValues)))
-		case slices.Index(w.Actions, a) < i:
-			v.add(prefix+".actions", fmt.Sprintf("lists %q more than once", a))
-		}
-	}
+	v.actions(prefix+".actions", w.Actions, webhookActionValues)
 	v.positive(prefix+".timeout", w.Timeout)
+}
+
+// Validate checks the connectors.odoo section the way Config.Validate does,
+// with full key paths such as "connectors.odoo.url".
+func (o Odoo) Validate() error {
+	var v validator
+	o.validate(&v, "connectors.odoo")
+	return joinFieldErrors(v.errs)
+}
+
+func (o Odoo) validate(v *validator, prefix string) {
+	if o.URL != "" {
+		u, err := url.Parse(o.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(prefix+".url", "must be an absolute http or https URL, such as https://erp.example.com")
+		}
+		if o.Database == "" {
+			v.add(prefix+".database", "must be set when url is set")
+		}
+		if o.Login == "" && o.Protocol != OdooProtocolJSON2 && (o.Version == 0 || o.Version < 19) {
+			v.add(prefix+".login", "must be set when url is set (JSON-RPC logs in; only json2 on Odoo 19 does without)")
+		}
+		switch {
+		case o.APIKey == "" && o.APIKeyFile == "":
+			v.add(prefix+".api_key", "must be set (through WAYBILL_CONNECTORS_ODOO_API_KEY) or named by api_key_file when url is set")
+		case o.APIKey != "" && o.APIKeyFile != "":
+			v.add(prefix+".api_key_file", "must not be set together with api_key; keep one source of the key")
+		}
+	}
+	if o.Version != 0 && (o.Version < 16 || o.Version > 19) {
+		v.add(prefix+".version", "must be 0 (detect) or an Odoo major version from 16 to 19")
+	}
+	if !slices.Contains(odooProtocolValues, o.Protocol) {
+		v.add(prefix+".protocol", fmt.Sprintf("must be jsonrpc, json2 or empty (chosen by version), got %q", o.Protocol))
+	}
+	if o.Protocol == OdooProtocolJSON2 && o.Version != 0 && o.Version < 19 {
+		v.add(prefix+".protocol", "json2 needs Odoo 19 or later")
+	}
+	v.positive(prefix+".timeout", o.Timeout)
+	v.atLeast(prefix+".rate_limit", o.RateLimit, 1)
+	v.atLeast(prefix+".breaker_failures", o.BreakerFailures, 1)
+	v.positive(prefix+".breaker_cooldown", o.BreakerCooldown)
+	v.actions(prefix+".actions", o.Actions, odooActionValues)
+	v.oneOf(prefix+".backorder", o.Backorder, odooBackorderValues)
+	v.oneOf(prefix+".invoice_state", o.InvoiceState, odooInvoiceStateValues)
+	if o.System == "" || strings.ContainsAny(o.System, ": \t") {
+		v.add(prefix+".system", "must be a non-empty name without colons or spaces, such as odoo")
+	}
+}
+
+// ReadAPIKey returns the API key: api_key, or the trimmed contents of
+// api_key_file.
+func (o Odoo) ReadAPIKey() (string, error) {
+	if o.APIKeyFile == "" {
+		return o.APIKey.Reveal(), nil
+	}
+	b, err := os.ReadFile(o.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("connectors.odoo.api_key_file: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("connectors.odoo.api_key_file: %s is empty", o.APIKeyFile)
+	}
+	return key, nil
 }
 
 // validator collects FieldErrors.
@@ -175,6 +243,18 @@ func (v *validator) between(key string, got, lo, hi int) {
 func (v *validator) positive(key string, got time.Duration) {
 	if got <= 0 {
 		v.add(key, `must be positive, such as "30s"`)
+	}
+}
+
+// actions checks a list of action kinds: each allowed, none twice.
+func (v *validator) actions(key string, got, allowed []string) {
+	for i, a := range got {
+		switch {
+		case !slices.Contains(allowed, a):
+			v.add(key, fmt.Sprintf("unknown action %q; must be %s", a, orList(allowed)))
+		case slices.Index(got, a) < i:
+			v.add(key, fmt.Sprintf("lists %q more than once", a))
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 )
@@ -66,4 +67,25 @@ func (r *Registry) Kinds() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Close closes every registered connector that implements io.Closer, once
+// each however many kinds it serves, and returns their errors joined. Call
+// it at shutdown, after the job runner has stopped.
+func (r *Registry) Close() error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var errs []error
+	closed := make(map[io.Closer]bool)
+	for _, kind := range kinds {
+		c, ok := r.connectors[kind].(io.Closer)
+		if !ok || closed[c] {
+			continue
+		}
+		closed[c] = true
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing connector %s: %w", r.connectors[kind].Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -85,3 +85,36 @@ func TestRegistryConcurrentReads(t *testing.T) {
 	wg.Go(func() { _ = r.Register(connector.KindInvoicePrepare, namedConnector("odoo")) })
 	wg.Wait()
 }
+
+// closingConnector counts its Close calls.
+type closingConnector struct {
+	namedConnector
+	closes int
+	err    error
+}
+
+func (c *closingConnector) Close() error { c.closes++; return c.err }
+
+func TestRegistryClose(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	odoo := &closingConnector{namedConnector: "odoo"}
+	hook := &closingConnector{namedConnector: "webhook", err: errors.New("boom")}
+	for kind, c := range map[string]connector.Connector{
+		connector.KindPickingValidate: odoo, connector.KindInvoicePrepare: odoo, connector.KindDispatchRelease: hook,
+	} {
+		if err := r.Register(kind, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := r.Close()
+	if err == nil || err.Error() != "closing connector webhook: boom" {
+		t.Errorf("Close() = %v, want the webhook's error", err)
+	}
+	if odoo.closes != 1 || hook.closes != 1 {
+		t.Errorf("closed odoo %d and webhook %d times, want once each", odoo.closes, hook.closes)
+	}
+	if err := connector.NewRegistry().Close(); err != nil {
+		t.Errorf("Close() of an empty registry: %v", err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
@@ -95,7 +96,8 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.reg = prometheus.NewRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	registry, err := BuildConnectors(cfg, h.reg, opts.Version)
+	h.Shipments = shipment.NewStore(db)
+	registry, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -130,7 +132,6 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return err
 	}
 	backlog.Set(n)
-	h.Shipments = shipment.NewStore(db)
 	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
 		Policy:       shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease},
 		BatchSize:    cfg.Processor.BatchSize,
@@ -228,35 +229,115 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := g.Wait(); err != nil && runErr == nil {
 		runErr = err
 	}
+	if err := h.Registry.Close(); err != nil {
+		logger.Warn("closing connectors", slog.Any("err", err))
+	}
 	logger.Info("stopped")
 	return runErr
 }
 
-// BuildConnectors registers the configured outbound connectors. reg may be
-// nil.
-func BuildConnectors(cfg config.Config, reg prometheus.Registerer, version string) (*connector.Registry, error) {
+// ConnectorDeps are what BuildConnectors needs besides the configuration.
+type ConnectorDeps struct {
+	// Shipments resolves cross-references for connectors that name
+	// records in the target system. Required when Odoo is configured.
+	Shipments *shipment.Store
+	// Registerer receives connector metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Version is Waybill's version, sent as the webhook User-Agent.
+	Version string
+	// Logger receives connector logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// BuildConnectors registers the configured outbound connectors: Odoo first,
+// for connectors.odoo.actions, then the webhook for its actions or, when it
+// lists none, for every kind Odoo does not take. It contacts no system.
+func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*connector.Registry, error) {
 	registry := connector.NewRegistry()
-	if cfg.Connectors.Webhook.URL == "" {
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if oc := cfg.Connectors.Odoo; oc.URL != "" {
+		c, err := buildOdoo(oc, deps, logger)
+		if err != nil {
+			return nil, fmt.Errorf("configuring the odoo connector: %w", err)
+		}
+		for _, kind := range oc.Actions {
+			if err := registry.Register(kind, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	wc := cfg.Connectors.Webhook
+	if wc.URL == "" {
 		return registry, nil
 	}
-	metrics, err := connector.NewMetrics(reg)
+	metrics, err := connector.NewMetrics(deps.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("registering connector metrics: %w", err)
 	}
 	wh, err := webhook.New(webhook.Config{
 		Name:      "webhook",
-		URL:       cfg.Connectors.Webhook.URL,
-		Secret:    cfg.Connectors.Webhook.Secret.Reveal(),
-		Timeout:   cfg.Connectors.Webhook.Timeout,
-		UserAgent: "waybill/" + version,
+		URL:       wc.URL,
+		Secret:    wc.Secret.Reveal(),
+		Timeout:   wc.Timeout,
+		UserAgent: "waybill/" + deps.Version,
 	}, &webhook.Opts{Metrics: metrics})
 	if err != nil {
 		return nil, fmt.Errorf("configuring the webhook connector: %w", err)
 	}
-	for _, kind := range cfg.Connectors.Webhook.Actions {
+	kinds := wc.Actions
+	if len(kinds) == 0 {
+		for _, k := range connector.Kinds() {
+			if _, taken := registry.Lookup(k); !taken {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	for _, kind := range kinds {
 		if err := registry.Register(kind, wh); err != nil {
 			return nil, err
 		}
 	}
 	return registry, nil
+}
+
+func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.Connector, error) {
+	if deps.Shipments == nil {
+		return nil, errors.New("no shipment store to resolve cross-references")
+	}
+	key, err := oc.ReadAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := odoo.NewMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering odoo metrics: %w", err)
+	}
+	backorder := odoo.BackorderCreate
+	if oc.Backorder == config.OdooBackorderCancel {
+		backorder = odoo.BackorderCancel
+	}
+	return odoo.NewConnector(odoo.Config{
+		URL:             oc.URL,
+		Database:        oc.Database,
+		Login:           oc.Login,
+		APIKey:          key,
+		Version:         oc.Version,
+		Protocol:        oc.Protocol,
+		Timeout:         oc.Timeout,
+		RateLimit:       float64(oc.RateLimit),
+		BreakerFailures: oc.BreakerFailures,
+		BreakerCooldown: oc.BreakerCooldown,
+		Metrics:         metrics,
+		Logger:          logger,
+	}, odoo.ConnectorOpts{
+		System:          oc.System,
+		Backorder:       backorder,
+		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
+		ServiceProducts: odoo.DefaultServiceProducts(),
+		Xrefs:           deps.Shipments.Xrefs,
+		Logger:          logger,
+	})
 }

@@ -1,0 +1,396 @@
+package odoo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
+)
+
+// ConnectorOpts configures a [Connector].
+type ConnectorOpts struct {
+	// System is the cross-reference system whose external ids are Odoo
+	// names: a shipment referenced as System:WH/OUT/00012 is delivered by
+	// that picking, an order System:S00042 is that sale order. Required.
+	System string
+	// Backorder is what validating a partly loaded picking does with the
+	// remainder.
+	Backorder BackorderPolicy
+	// PostInvoices posts the invoices it creates; false leaves them draft.
+	PostInvoices bool
+	// ServiceProducts maps a charge type (detention, liftgate…) to the
+	// default_code of the Odoo service product that bills it. A charge whose
+	// type is not in the map is billed with the product whose default_code
+	// is the charge's code.
+	ServiceProducts map[string]string
+	// Xrefs returns a shipment's cross-references. Required.
+	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
+	// Logger receives start-up and connection logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Connector performs workflow actions in Odoo: it validates the picking of
+// a loaded shipment with the quantities actually loaded
+// (connector.KindPickingValidate) and invoices the delivered order of a
+// billable shipment, with its charges (connector.KindInvoicePrepare). It
+// implements connector.Connector.
+//
+// It connects lazily: the first action (or [Connector.Connect]) builds the
+// [Client], so the hub starts and keeps accepting events while Odoo is
+// down; actions fail with retryable errors until Odoo answers.
+//
+// Every action is safe to repeat. The client's operations search before
+// they create and re-read before they retry after a lost reply, so a job
+// that runs again after a crash or a timeout finds its own work done and
+// does not validate or invoice twice.
+type Connector struct {
+	cfg  Config
+	opts ConnectorOpts
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	client *Client
+}
+
+// NewConnector returns a Connector for the Odoo that cfg describes. It does
+// not contact Odoo.
+func NewConnector(cfg Config, opts ConnectorOpts) (*Connector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.System == "" {
+		return nil, errors.New("odoo connector: empty cross-reference system")
+	}
+	if opts.Xrefs == nil {
+		return nil, errors.New("odoo connector: no cross-reference lookup")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{cfg: cfg, opts: opts, log: log}, nil
+}
+
+// Name returns "odoo".
+func (c *Connector) Name() string { return "odoo" }
+
+// Connect builds the client if it is not built yet: it detects the Odoo
+// version and logs in. Deliver calls it; call it at start-up to find a
+// wrong URL or key early.
+func (c *Connector) Connect(ctx context.Context) (*Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != nil {
+		return c.client, nil
+	}
+	cl, err := New(ctx, c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.log.InfoContext(ctx, "connected to odoo", slog.String("url", c.cfg.URL), slog.String("database", c.cfg.Database),
+		slog.Int("version", cl.Version()), slog.String("protocol", cl.Protocol()))
+	c.client = cl
+	return cl, nil
+}
+
+// Close closes the client, if one was built. It is idempotent.
+func (c *Connector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		return nil
+	}
+	return c.client.Close()
+}
+
+// Deliver performs one attempt of a. Its payload is the shipment as the
+// state change left it.
+func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
+	if err := a.Validate(); err != nil {
+		return connector.Permanent(err)
+	}
+	var sh shipment.Shipment
+	if err := json.Unmarshal(a.Payload, &sh); err != nil || sh.ID == "" {
+		return connector.Permanent(fmt.Errorf("odoo %s: payload is not a shipment: %v", a.Kind, err))
+	}
+	cl, err := c.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	switch a.Kind {
+	case connector.KindPickingValidate:
+		return c.validate(ctx, cl, a, &sh)
+	case connector.KindInvoicePrepare:
+		return c.invoice(ctx, cl, a, &sh)
+	default:
+		return connector.Permanent(fmt.Errorf("odoo: action %s is not sent to Odoo", a.Kind))
+	}
+}
+
+// validate ships the loaded quantities from the shipment's picking.
+func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
+	p, err := c.picking(ctx, cl, sh)
+	if err != nil {
+		return err
+	}
+	lines, err := shipLines(ctx, cl, sh, p)
+	if err != nil {
+		return err
+	}
+	res, err := cl.ValidatePicking(ctx, p.ID, lines, c.opts.Backorder)
+	if err != nil {
+		return fmt.Errorf("validating picking %s: %w", p.Name, err)
+	}
+	if sh.TrackingRef != "" && sh.TrackingRef != p.CarrierTrackingRef {
+		if err := cl.SetTrackingRef(ctx, p.ID, sh.TrackingRef); err != nil {
+			return fmt.Errorf("setting the tracking reference of %s: %w", p.Name, err)
+		}
+	}
+	note := fmt.Sprintf("Waybill validated this delivery with the quantities loaded on shipment %s (correlation id %s).", sh.ID, a.CorrelationID)
+	if res.BackorderID != 0 {
+		note += " The remainder is on a backorder."
+	}
+	if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
+		return fmt.Errorf("noting the validation on %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// invoice adds the shipment's charges to its sale order and invoices the
+// order's delivered quantities. It waits, with retryable errors, until the
+// shipment's picking is validated in Odoo: the validation is a job of its
+// own and may still be retrying, and invoicing before it would bill the
+// service lines without the goods.
+func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
+	p, err := c.picking(ctx, cl, sh)
+	if err != nil {
+		return err
+	}
+	if p.State != PickingDone {
+		return connector.Retryable(fmt.Errorf("invoicing shipment %s waits for its picking %s to be validated (it is %s)", sh.ID, p.Name, p.State), 0)
+	}
+	soID := 0
+	if p.Sale != nil {
+		soID = p.Sale.ID
+	} else if name, ok := c.orderName(sh); ok {
+		if soID, err = c.recordID(ctx, cl, "sale.order", name); err != nil {
+			return err
+		}
+	} else {
+		return connector.Permanent(fmt.Errorf("picking %s of shipment %s has no sale order to invoice", p.Name, sh.ID))
+	}
+	if charges := c.chargeLines(sh); len(charges) > 0 {
+		if _, err := cl.AddChargeLines(ctx, soID, charges); err != nil {
+			return fmt.Errorf("adding the charges of shipment %s: %w", sh.ID, err)
+		}
+	}
+	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), c.opts.PostInvoices)
+	if err != nil {
+		return fmt.Errorf("invoicing shipment %s: %w", sh.ID, err)
+	}
+	note := fmt.Sprintf("Waybill invoiced shipment %s, delivered with proof of delivery (correlation id %s).", sh.ID, a.CorrelationID)
+	if _, err := cl.PostMessage(ctx, "account.move", inv.ID, note); err != nil {
+		return fmt.Errorf("noting the invoice of shipment %s: %w", sh.ID, err)
+	}
+	return nil
+}
+
+// invoiceRef is the reference an invoice of sh carries in Odoo: what makes
+// invoicing it again find the same invoice.
+func invoiceRef(sh *shipment.Shipment) string { return "WB-" + sh.ID }
+
+// picking finds the picking that delivers sh: the one its cross-reference
+// names, else the one delivery of its order.
+func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+	xrefs, err := c.opts.Xrefs(ctx, sh.ID)
+	if err != nil {
+		return Picking{}, fmt.Errorf("reading the cross-references of shipment %s: %w", sh.ID, err)
+	}
+	for _, x := range xrefs {
+		if x.System != c.opts.System || x.Kind != shipment.KindShipment {
+			continue
+		}
+		id, err := c.recordID(ctx, cl, "stock.picking", x.ExternalID)
+		if err != nil {
+			return Picking{}, err
+		}
+		return cl.Picking(ctx, id)
+	}
+	name, ok := c.orderName(sh)
+	if !ok {
+		return Picking{}, connector.Permanent(fmt.Errorf("shipment %s names no Odoo picking or sale order: give it the id %s:<picking name> or the order %s:<sale order name>",
+			sh.ID, c.opts.System, c.opts.System))
+	}
+	soID, err := c.recordID(ctx, cl, "sale.order", name)
+	if err != nil {
+		return Picking{}, err
+	}
+	so, err := cl.SaleOrder(ctx, soID)
+	if err != nil {
+		return Picking{}, err
+	}
+	// The order's first delivery is the one picking of it that is not a
+	// backorder; a backorder must be named by the shipment itself, or a
+	// retry could take the backorder of the picking it already validated.
+	var first []Picking
+	for _, id := range so.PickingIDs {
+		p, err := cl.Picking(ctx, id)
+		if err != nil {
+			if errors.Is(err, ErrMissing) {
+				continue
+			}
+			return Picking{}, err
+		}
+		if p.TypeCode == "outgoing" && p.BackorderOf == 0 && p.State != PickingCancel {
+			first = append(first, p)
+		}
+	}
+	if len(first) != 1 {
+		return Picking{}, connector.Permanent(fmt.Errorf("sale order %s has %d first deliveries: give shipment %s the id %s:<picking name>",
+			so.Name, len(first), sh.ID, c.opts.System))
+	}
+	return first[0], nil
+}
+
+// orderName returns the sale order name of sh's order reference, when the
+// order is an Odoo one.
+func (c *Connector) orderName(sh *shipment.Shipment) (string, bool) {
+	sys, name, ok := strings.Cut(sh.Order, ":")
+	if !ok || sys != c.opts.System || name == "" {
+		return "", false
+	}
+	return name, true
+}
+
+// recordID resolves an external id: a number is a record id, anything else
+// the record's name.
+func (c *Connector) recordID(ctx context.Context, cl *Client, model, ext string) (int, error) {
+	if id, err := strconv.Atoi(ext); err == nil && id > 0 {
+		return id, nil
+	}
+	ids, err := cl.Search(ctx, model, Domain{Leaf("name", "=", ext)}, &SearchOpts{Limit: 2})
+	if err != nil {
+		return 0, fmt.Errorf("finding %s %q: %w", model, ext, err)
+	}
+	if len(ids) != 1 {
+		return 0, connector.Permanent(fmt.Errorf("finding %s %q: %d records have that name", model, ext, len(ids)))
+	}
+	return ids[0], nil
+}
+
+// shipLines turns the loaded quantities of sh into picking lines. Lines are
+// matched to products by SKU = default_code; quantities are sent in the
+// shipment line's unit, which must be the product's unit of measure in
+// Odoo.
+func shipLines(ctx context.Context, cl *Client, sh *shipment.Shipment, p Picking) ([]ShipLine, error) {
+	var skus []string
+	for _, l := range sh.Lines {
+		if !slices.Contains(skus, l.SKU) {
+			skus = append(skus, l.SKU)
+		}
+	}
+	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
+		&SearchOpts{Fields: []string{"id", "default_code"}})
+	if err != nil {
+		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
+	}
+	product := make(map[string]int, len(recs))
+	for _, r := range recs {
+		var id int
+		var code string
+		if json.Unmarshal(r["id"], &id) == nil && json.Unmarshal(r["default_code"], &code) == nil {
+			product[code] = id
+		}
+	}
+	onPicking := make(map[int]bool)
+	for _, m := range p.Moves {
+		onPicking[m.Product.ID] = true
+	}
+	var out []ShipLine
+	for _, l := range sh.Lines {
+		pid, ok := product[l.SKU]
+		if !ok {
+			return nil, connector.Permanent(fmt.Errorf("shipment %s line %s: no Odoo product has the internal reference %q", sh.ID, l.LineID, l.SKU))
+		}
+		if !onPicking[pid] {
+			return nil, connector.Permanent(fmt.Errorf("shipment %s line %s: product %q is not on picking %s", sh.ID, l.LineID, l.SKU, p.Name))
+		}
+		switch {
+		case len(l.LoadedLots) > 0:
+			for _, lot := range l.LoadedLots {
+				out = append(out, ShipLine{ProductID: pid, Quantity: float(lot.Quantity.Rat()), Lot: lot.Lot})
+			}
+		case len(l.Serials) > 0 && l.Loaded != nil:
+			for _, sn := range l.Serials {
+				out = append(out, ShipLine{ProductID: pid, Quantity: 1, Lot: sn})
+			}
+		case l.Loaded != nil && l.Loaded.Sign() > 0:
+			out = append(out, ShipLine{ProductID: pid, Quantity: float(l.Loaded.Rat())})
+		}
+	}
+	if len(out) == 0 {
+		return nil, connector.Permanent(fmt.Errorf("shipment %s has nothing loaded to ship", sh.ID))
+	}
+	return out, nil
+}
+
+// chargeLines turns the charges of sh into sale order lines.
+func (c *Connector) chargeLines(sh *shipment.Shipment) []ChargeLine {
+	out := make([]ChargeLine, 0, len(sh.Charges))
+	seen := make(map[string]int) // charges per event so far
+	for _, ch := range sh.Charges {
+		n := seen[ch.EventID]
+		seen[ch.EventID]++
+		code := c.opts.ServiceProducts[ch.Type]
+		if code == "" {
+			code = ch.Code
+		}
+		desc := ch.Description
+		if desc == "" {
+			desc = strings.TrimSpace(ch.Type + " " + ch.Code)
+		}
+		amount, _ := new(big.Rat).SetString(ch.Amount.Decimal())
+		out = append(out, ChargeLine{
+			ServiceCode: code,
+			Quantity:    1,
+			PriceUnit:   float(amount),
+			Description: desc,
+			// The reporting event and the charge's place in it identify
+			// the charge for good, so a repeat finds the line it added.
+			Ref: fmt.Sprintf("%s/%d", ch.EventID, n),
+		})
+	}
+	return out
+}
+
+func float(r *big.Rat) float64 {
+	if r == nil {
+		return 0
+	}
+	f, _ := r.Float64()
+	return f
+}
+
+// DefaultServiceProducts maps the charge types of the canonical model to the
+// service products a logistics Odoo typically bills them with (the
+// default_code of each). Each call returns a new map.
+func DefaultServiceProducts() map[string]string {
+	return map[string]string{
+		"linehaul":    "FREIGHT",
+		"fuel":        "FREIGHT",
+		"detention":   "DETENTION",
+		"liftgate":    "LIFTGATE",
+		"residential": "RESIDENTIAL",
+		"lumper":      "LUMPER",
+	}
+}

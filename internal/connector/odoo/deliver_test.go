@@ -1,0 +1,268 @@
+package odoo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/shipment"
+)
+
+// deliverWorld is a simulator with one confirmed sale order of 4 × E-COM07
+// and 2 × LOT-RESIN, and a Connector pointed at it.
+type deliverWorld struct {
+	srv   *odoosim.Server
+	cl    *Client // the test's own client
+	so    SaleOrder
+	pick  Picking
+	lot   string
+	xrefs map[string][]shipment.Xref
+	conn  *Connector
+}
+
+func newDeliverWorld(t *testing.T, version int, tune func(*ConnectorOpts)) *deliverWorld {
+	t.Helper()
+	srv, err := odoosim.Start(odoosim.Options{Version: version, Logger: testLogger(t, slog.LevelWarn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sim := srv.Sim()
+	cfg := Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 5 * time.Second, RateLimit: 10000}
+	cl, err := New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	demo := sim.Demo()
+	so, err := cl.EnsureSaleOrder(t.Context(), &SaleOrderParams{PartnerID: demo.Customers[0], ClientRef: "DELIVER-TEST", Confirm: true,
+		Lines: []SaleLine{{ProductID: demo.Products["E-COM07"], Quantity: 4}, {ProductID: demo.Products["LOT-RESIN"], Quantity: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick, err := cl.Picking(t.Context(), so.PickingIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &deliverWorld{srv: srv, cl: cl, so: so, pick: pick, xrefs: map[string][]shipment.Xref{}}
+	for _, m := range pick.Moves {
+		for _, l := range m.Lines {
+			if l.Lot.Name != "" {
+				w.lot = l.Lot.Name
+			}
+		}
+	}
+	opts := ConnectorOpts{
+		System:          "odoo",
+		Backorder:       BackorderCreate,
+		ServiceProducts: DefaultServiceProducts(),
+		Xrefs: func(_ context.Context, id string) ([]shipment.Xref, error) {
+			return w.xrefs[id], nil
+		},
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	w.conn, err = NewConnector(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.conn.Close() })
+	return w
+}
+
+func qty(t *testing.T, v string) *quantity.Quantity {
+	t.Helper()
+	q, err := quantity.Parse(v, "C62")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &q
+}
+
+// loaded is a shipment of the world's order with e-com07 of E-COM07 and
+// resin of LOT-RESIN (from the reserved lot) loaded.
+func (w *deliverWorld) loaded(t *testing.T, id, ecom07, resin string) *shipment.Shipment {
+	sh := &shipment.Shipment{ID: id, State: shipment.Loaded, Order: "odoo:" + w.so.Name, Lines: []shipment.Line{
+		{LineID: "1", SKU: "E-COM07", Quantity: *qty(t, "4"), Loaded: qty(t, ecom07)},
+		{LineID: "2", SKU: "LOT-RESIN", Quantity: *qty(t, "2"), Loaded: qty(t, resin),
+			LoadedLots: []shipment.Lot{{Lot: w.lot, Quantity: *qty(t, resin)}}},
+	}}
+	return sh
+}
+
+func action(t *testing.T, kind string, sh *shipment.Shipment) *connector.Action {
+	t.Helper()
+	payload, err := json.Marshal(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &connector.Action{Kind: kind, ShipmentID: sh.ID, EventID: "ev-" + sh.ID, CorrelationID: "corr-" + sh.ID,
+		IdempotencyKey: "ev-" + sh.ID + "/" + kind, Attempt: 1, Payload: payload}
+}
+
+func TestDeliverValidateAndInvoice(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{16, 17, 18, 19} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, v, nil)
+			sh := w.loaded(t, "sh-1", "4", "2")
+			sh.TrackingRef = "1Z999"
+			sh.Charges = []shipment.Charge{{Code: "DET", Type: "detention", EventID: "ev-charge"}}
+			sh.Charges[0].Amount.Minor, sh.Charges[0].Amount.Currency = 7500, "USD"
+
+			// Invoicing before the picking is validated waits.
+			err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh))
+			if permanent, _ := connector.Classify(err); err == nil || permanent {
+				t.Fatalf("invoice before validation: got %v, want a retryable error", err)
+			}
+			w.srv.Sim().ResetCalls()
+			w.conn.client.ResetCalls()
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			validateCalls := total(w.conn.client.Calls())
+			w.conn.client.ResetCalls()
+			// Again, as after a lost reply: nothing changes.
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+				t.Fatalf("validate again: %v", err)
+			}
+			w.conn.client.ResetCalls()
+			p, err := w.cl.Picking(t.Context(), w.pick.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != PickingDone || len(p.Backorders) != 0 || p.CarrierTrackingRef != "1Z999" {
+				t.Errorf("picking: state %s backorders %v tracking %q", p.State, p.Backorders, p.CarrierTrackingRef)
+			}
+			if n := w.srv.Sim().Calls()["stock.picking.button_validate"]; n != 1 {
+				t.Errorf("button_validate called %d times, want 1", n)
+			}
+
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+				t.Fatalf("invoice: %v", err)
+			}
+			invoiceCalls := total(w.conn.client.Calls())
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+				t.Fatalf("invoice again: %v", err)
+			}
+			inv, err := w.cl.FindInvoice(t.Context(), "WB-sh-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.State != "draft" || inv.AmountTotal <= 75 {
+				t.Errorf("invoice %+v: want a draft with the goods and the detention", inv)
+			}
+			if n := w.srv.Sim().Calls()["sale.advance.payment.inv.create_invoices"]; n != 1 {
+				t.Errorf("create_invoices called %d times, want 1", n)
+			}
+			t.Logf("odoo %d: connector RPC calls: validate %d, invoice %d", v, validateCalls, invoiceCalls)
+		})
+	}
+}
+
+func TestDeliverPartialLoad(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		policy        BackorderPolicy
+		wantBackorder bool
+	}{
+		{"backorder", BackorderCreate, true},
+		{"cancel remainder", BackorderCancel, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, 18, func(o *ConnectorOpts) { o.Backorder = tc.policy })
+			sh := w.loaded(t, "sh-partial", "3", "2")
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := w.cl.Picking(t.Context(), w.pick.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != PickingDone || (len(p.Backorders) == 1) != tc.wantBackorder {
+				t.Errorf("picking state %s backorders %v, want backorder %v", p.State, p.Backorders, tc.wantBackorder)
+			}
+		})
+	}
+}
+
+func TestDeliverRefusesWhatItCannotPlace(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	byPicking := w.loaded(t, "sh-xref", "4", "2")
+	byPicking.Order = ""
+	w.xrefs["sh-xref"] = []shipment.Xref{{System: "tms", Kind: shipment.KindShipment, ExternalID: "L-1"}, {System: "odoo", Kind: shipment.KindShipment, ExternalID: w.pick.Name}}
+
+	orphan := w.loaded(t, "sh-orphan", "4", "2")
+	orphan.Order = "tms:PO-7"
+	unknownSKU := w.loaded(t, "sh-sku", "4", "2")
+	unknownSKU.Lines[0].SKU = "NOPE-1"
+	notOnPicking := w.loaded(t, "sh-other", "4", "2")
+	notOnPicking.Lines[0].SKU = "DESK0005"
+	noOrder := w.loaded(t, "sh-noorder", "4", "2")
+	noOrder.Order = "odoo:S99999"
+
+	for _, tc := range []struct {
+		name string
+		sh   *shipment.Shipment
+		want string
+	}{
+		{"no odoo reference", orphan, "names no Odoo picking or sale order"},
+		{"unknown sku", unknownSKU, `no Odoo product has the internal reference "NOPE-1"`},
+		{"sku not on picking", notOnPicking, `product "DESK0005" is not on picking`},
+		{"unknown order", noOrder, `finding sale.order "S99999": 0 records`},
+	} {
+		err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, tc.sh))
+		if permanent, _ := connector.Classify(err); !permanent || !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%s: got %v, want a permanent error containing %q", tc.name, err, tc.want)
+		}
+	}
+	if n := w.srv.Sim().Calls()["stock.picking.button_validate"]; n != 0 {
+		t.Errorf("button_validate called %d times for shipments it could not place", n)
+	}
+	// The cross-reference names the picking even without an order.
+	if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, byPicking)); err != nil {
+		t.Fatalf("validate by picking name: %v", err)
+	}
+	bad := &connector.Action{Kind: connector.KindPickingValidate, IdempotencyKey: "k", Attempt: 1, Payload: json.RawMessage(`{"lines":[]}`)}
+	if permanent, _ := connector.Classify(w.conn.Deliver(t.Context(), bad)); !permanent {
+		t.Error("a payload that is not a shipment must fail permanently")
+	}
+}
+
+func TestDeliverConnectsLazily(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	if err := w.srv.Down(); err != nil {
+		t.Fatal(err)
+	}
+	sh := w.loaded(t, "sh-lazy", "4", "2")
+	err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh))
+	if permanent, _ := connector.Classify(err); err == nil || permanent {
+		t.Fatalf("Odoo down: got %v, want a retryable error", err)
+	}
+	if err := w.srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+		t.Fatalf("after Odoo came back: %v", err)
+	}
+	if err := w.conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.conn.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("second close: %v", err)
+	}
+}

@@ -1,0 +1,297 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+// odooWorld is a hub whose Odoo connector points at a simulator, with one
+// confirmed sale order to ship: 2 × E-COM07 and 3 × LOT-RESIN from one lot.
+type odooWorld struct {
+	*bundle
+	srv    *odoosim.Server
+	client *odoo.Client // the test's own view of the simulated Odoo
+	order  odoo.SaleOrder
+	lot    string // the lot reserved for LOT-RESIN
+}
+
+func setupOdoo(t *testing.T, opts sqldb.Options, version int, modify func(*config.Config)) *odooWorld {
+	t.Helper()
+	srv, err := odoosim.Start(odoosim.Options{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sim := srv.Sim()
+	cl, err := odoo.New(t.Context(), odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	demo := sim.Demo()
+	so, err := cl.EnsureSaleOrder(t.Context(), &odoo.SaleOrderParams{
+		PartnerID: demo.Customers[0], ClientRef: "HUB-TEST-1", Confirm: true,
+		Lines: []odoo.SaleLine{{ProductID: demo.Products["E-COM07"], Quantity: 2}, {ProductID: demo.Products["LOT-RESIN"], Quantity: 3}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(so.PickingIDs) != 1 {
+		t.Fatalf("sale order %s has pickings %v, want one", so.Name, so.PickingIDs)
+	}
+	res, err := cl.PickingReservation(t.Context(), so.PickingIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lot string
+	for _, m := range res.Moves {
+		for _, l := range m.Lots {
+			if m.Product.ID == demo.Products["LOT-RESIN"] && l.Quantity >= 3 {
+				lot = l.Lot.Name
+			}
+		}
+	}
+	if lot == "" {
+		t.Fatalf("no lot of LOT-RESIN reserved with 3 units: %+v", res)
+	}
+	b := setup(t, opts, func(c *config.Config) {
+		c.Connectors.Odoo.URL = srv.URL()
+		c.Connectors.Odoo.Database = sim.Database()
+		c.Connectors.Odoo.Login = sim.Login()
+		c.Connectors.Odoo.APIKey = config.Secret(sim.APIKey())
+		c.Connectors.Odoo.Timeout = 5 * time.Second
+		c.Connectors.Odoo.BreakerCooldown = 50 * time.Millisecond
+		c.Jobs.MaxAttempts = 6
+		if modify != nil {
+			modify(c)
+		}
+	})
+	return &odooWorld{bundle: b, srv: srv, client: cl, order: so, lot: lot}
+}
+
+// ship sends the events that take a shipment of the world's order from
+// planned to delivered with a POD and a detention charge.
+func (w *odooWorld) ship(t *testing.T, subject string) {
+	t.Helper()
+	send := func(id, typ, at, data string) {
+		t.Helper()
+		status, body, _ := w.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce(subject+"/"+id, typ, subject, at, data))
+		if status != http.StatusAccepted {
+			t.Fatalf("%s: got status %d: %s", typ, status, body)
+		}
+	}
+	two := `{"value":"2","unit":"C62"}`
+	three := `{"value":"3","unit":"C62"}`
+	send("plan", "shipment.planned", "2026-11-26T08:00:00+01:00", `{"order":"odoo:`+w.order.Name+`","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict DC","country":"US"},`+
+		`"lines":[{"line_id":"1","sku":"E-COM07","quantity":`+two+`},{"line_id":"2","sku":"LOT-RESIN","quantity":`+three+`}]}`)
+	send("reserve", "inventory.reserved", "2026-11-26T08:10:00+01:00", `{"lines":[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`}]}`)
+	send("load", "shipment.loaded", "2026-11-26T09:00:00+01:00", `{"lines":[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`,"lots":[{"lot":"`+w.lot+`","quantity":`+three+`}]}]}`)
+	send("depart", "shipment.departed", "2026-11-26T09:30:00+01:00", `{}`)
+	send("charge", "charges.reported", "2026-11-26T13:00:00+01:00", `{"charges":[{"code":"DET","type":"detention","amount":{"minor":7500,"currency":"USD"}}]}`)
+	send("deliver", "shipment.delivered", "2026-11-26T14:00:00+01:00", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00+01:00","lines":[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`}]}}`)
+}
+
+// shipmentID returns the canonical id of subject once it exists.
+func (w *odooWorld) shipmentID(t *testing.T, subject string) string {
+	t.Helper()
+	var id string
+	waitFor(t, "shipment "+subject, func() bool {
+		sh := getShipment(t, w.bundle, subject)
+		id, _ = sh["id"].(string)
+		return id != ""
+	})
+	return id
+}
+
+// invoiced waits for the shipment's invoice in Odoo and returns it.
+func (w *odooWorld) invoiced(t *testing.T, shipmentID string) odoo.Invoice {
+	t.Helper()
+	var inv odoo.Invoice
+	waitFor(t, "the invoice in Odoo", func() bool {
+		// Errors other than not found are injected faults: look again.
+		var err error
+		inv, err = w.client.FindInvoice(t.Context(), "WB-"+shipmentID)
+		return err == nil
+	})
+	return inv
+}
+
+func TestOdooDispatchToInvoice(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, opts sqldb.Options, version int) {
+		w := setupOdoo(t, opts, version, nil)
+		subject := "tms:LOAD-1"
+		w.ship(t, subject)
+		id := w.shipmentID(t, subject)
+		inv := w.invoiced(t, id)
+
+		p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != odoo.PickingDone || len(p.Backorders) != 0 {
+			t.Errorf("picking %s: state %s, backorders %v; want done without backorder", p.Name, p.State, p.Backorders)
+		}
+		shipped := map[string]float64{}
+		for _, m := range p.Moves {
+			for _, l := range m.Lines {
+				shipped[fmt.Sprintf("%d/%s", m.Product.ID, l.Lot.Name)] += l.Done
+			}
+		}
+		demo := w.srv.Sim().Demo()
+		want := map[string]float64{fmt.Sprintf("%d/", demo.Products["E-COM07"]): 2, fmt.Sprintf("%d/%s", demo.Products["LOT-RESIN"], w.lot): 3}
+		for k, q := range want {
+			if shipped[k] != q {
+				t.Errorf("shipped %s: %v, want %v (all: %v)", k, shipped[k], q, shipped)
+			}
+		}
+		if inv.State != "draft" {
+			t.Errorf("invoice state %s, want draft (connectors.odoo.invoice_state default)", inv.State)
+		}
+		so, err := w.client.SaleOrder(t.Context(), w.order.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := w.client.Read(t.Context(), "sale.order.line", so.LineIDs, []string{"name", "price_unit"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var detention bool
+		for _, l := range lines {
+			var name string
+			var price float64
+			_ = json.Unmarshal(l["name"], &name)
+			_ = json.Unmarshal(l["price_unit"], &price)
+			if strings.Contains(name, "detention") && price == 75 {
+				detention = true
+			}
+		}
+		if !detention {
+			t.Errorf("no detention line of 75 on %s", so.Name)
+		}
+		calls := w.srv.Sim().Calls()
+		if n := calls["stock.picking.button_validate"]; n != 1 {
+			t.Errorf("button_validate called %d times, want 1", n)
+		}
+		if n := calls["sale.advance.payment.inv.create_invoices"]; n != 1 {
+			t.Errorf("create_invoices called %d times, want 1 (calls: %v)", n, calls)
+		}
+	}
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) { run(t, opts, 18) })
+	for _, v := range []int{16, 17, 19} {
+		t.Run(fmt.Sprintf("odoo%d", v), func(t *testing.T) {
+			t.Parallel()
+			run(t, sqldb.Options{DataDir: t.TempDir()}, v)
+		})
+	}
+}
+
+// TestOdooFaults injects failures into the simulated Odoo and checks that
+// each is retried or dead-lettered as classified, and that a call whose
+// reply is lost after Odoo committed it does not validate or invoice twice.
+func TestOdooFaults(t *testing.T) {
+	t.Parallel()
+	t.Run("reply lost after commit", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, nil)
+		faults := w.srv.Sim().Faults()
+		faults.Inject("stock.picking", "button_validate", 1, odoosim.FaultDropAfterCommit)
+		faults.Inject("sale.advance.payment.inv", "create_invoices", 1, odoosim.FaultDropAfterCommit)
+		w.ship(t, "tms:LOST-1")
+		id := w.shipmentID(t, "tms:LOST-1")
+		w.invoiced(t, id)
+		moves, err := w.client.SearchRead(t.Context(), "account.move", odoo.Domain{odoo.Leaf("invoice_origin", "=", w.order.Name)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(moves) != 1 {
+			t.Errorf("%d invoices for %s after a lost reply, want 1", len(moves), w.order.Name)
+		}
+		p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != odoo.PickingDone || len(p.Backorders) != 0 {
+			t.Errorf("picking %s: state %s, backorders %v", p.Name, p.State, p.Backorders)
+		}
+		calls := w.srv.Sim().Calls()
+		if calls["stock.picking.button_validate"] != 1 || calls["sale.advance.payment.inv.create_invoices"] != 1 {
+			t.Errorf("effects repeated after a lost reply: %v", calls)
+		}
+		if dl := deadLetters(t, w.bundle); len(dl) != 0 {
+			t.Errorf("dead letters after retryable faults: %v", dl)
+		}
+	})
+	t.Run("server errors and an outage are retried", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 19, nil)
+		faults := w.srv.Sim().Faults()
+		faults.Inject("stock.picking", "", 2, odoosim.FaultHTTP500)
+		faults.Inject("account.move", "", 1, odoosim.FaultSerialization)
+		faults.Inject("res.partner", "", 1, odoosim.FaultReset)
+		// Odoo is down when the first job runs: the connector cannot even
+		// detect its version. The job waits, retries, and goes through once
+		// Odoo is back.
+		if err := w.srv.Down(); err != nil {
+			t.Fatal(err)
+		}
+		w.ship(t, "tms:FLAKY-1")
+		waitFor(t, "a retry while Odoo is down", func() bool {
+			_, raw, _ := w.do(t, http.MethodGet, "/metrics", "", nil)
+			return strings.Contains(string(raw), `waybill_job_retries_total{kind="picking.validate"}`)
+		})
+		if err := w.srv.Up(); err != nil {
+			t.Fatal(err)
+		}
+		id := w.shipmentID(t, "tms:FLAKY-1")
+		w.invoiced(t, id)
+		if dl := deadLetters(t, w.bundle); len(dl) != 0 {
+			t.Errorf("dead letters after retryable faults: %v", dl)
+		}
+	})
+	t.Run("refused key is a dead letter", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, func(c *config.Config) {
+			c.Connectors.Odoo.APIKey = "not-the-key"
+		})
+		w.ship(t, "tms:DENIED-1")
+		var dl []map[string]any
+		waitFor(t, "dead letters", func() bool {
+			dl = deadLetters(t, w.bundle)
+			return len(dl) == 2
+		})
+		for _, d := range dl {
+			if d["attempts"] != 1.0 || !strings.Contains(fmt.Sprint(d["error"]), "access_denied") {
+				t.Errorf("dead letter %v %v after %v attempts, want access denied after 1", d["kind"], d["error"], d["attempts"])
+			}
+		}
+		if n := w.srv.Sim().Calls()["stock.picking.button_validate"]; n != 0 {
+			t.Errorf("button_validate called %d times with a refused key", n)
+		}
+	})
+}
+
+func deadLetters(t *testing.T, b *bundle) []map[string]any {
+	t.Helper()
+	status, raw, _ := b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("dead letters: %d %s", status, raw)
+	}
+	var list struct {
+		DeadLetters []map[string]any `json:"dead_letters"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatal(err)
+	}
+	return list.DeadLetters
+}
