@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector/odoo"
+)
+
+// TestSandbox runs the README's first command, serve --sandbox, as a real
+// process, and takes one of the orders the sandbox seeds in its simulated
+// Odoo from planned to invoiced through the HTTP API only.
+func TestSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "waybill")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(bin, "serve", "--sandbox", "--data", data, "--addr", addr, "--sandbox-odoo-version", "17")
+	cmd.Env = append(os.Environ(), "WAYBILL_JOBS_RETRY_BASE=50ms", "WAYBILL_JOBS_RETRY_MAX=200ms")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+
+	// The sandbox announces itself, its simulated Odoo and the orders it
+	// seeded in one warning line.
+	var banner map[string]any
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasPrefix(fmt.Sprint(line["msg"]), "sandbox mode") {
+			banner = line
+			break
+		}
+		t.Log("server: " + sc.Text())
+	}
+	if banner == nil {
+		t.Fatal("no sandbox banner in the log")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	if banner["level"] != "WARN" || banner["odoo_version"] != 17.0 {
+		t.Errorf("banner %v: want a warning naming Odoo 17", banner)
+	}
+	m := regexp.MustCompile(`^(S\d+) \((WH/OUT/\d+): 5 E-COM07, 2 FURN_7800\)`).FindStringSubmatch(fmt.Sprint(banner["sale_orders"]))
+	if m == nil {
+		t.Fatalf("seeded orders %q: want the first to be 5 E-COM07 and 2 FURN_7800", banner["sale_orders"])
+	}
+	order, picking := m[1], m[2]
+
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sandbox did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(data, "sandbox.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(keyBytes))
+
+	subject := "odoo:" + picking
+	five, two := `{"value":"5","unit":"C62"}`, `{"value":"2","unit":"C62"}`
+	lines := `[{"line_id":"1","quantity":` + five + `},{"line_id":"2","quantity":` + two + `}]`
+	for i, ev := range []struct{ typ, data string }{
+		{"shipment.planned", `{"order":"odoo:` + order + `","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict"},` +
+			`"lines":[{"line_id":"1","sku":"E-COM07","quantity":` + five + `},{"line_id":"2","sku":"FURN_7800","quantity":` + two + `}]}`},
+		{"inventory.reserved", `{"lines":` + lines + `}`},
+		{"shipment.loaded", `{"lines":` + lines + `}`},
+		{"shipment.departed", `{}`},
+		{"shipment.delivered", `{"pod":{"signer":"R. Ruiz","signed_at":"2026-11-26T15:00:00Z","lines":` + lines + `}}`},
+	} {
+		body := fmt.Sprintf(`{"specversion":"1.0","id":"sbx-%d","source":"readme","type":%q,"subject":%q,"time":"2026-11-26T1%d:00:00Z","data":%s}`, i, ev.typ, subject, i, ev.data)
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", ev.typ, resp.StatusCode, out)
+		}
+	}
+
+	// The simulated Odoo, reached the way the banner says, ends up with the
+	// picking validated and the order invoiced.
+	cl, err := odoo.New(t.Context(), odoo.Config{URL: fmt.Sprint(banner["odoo_url"]), Database: fmt.Sprint(banner["odoo_database"]),
+		Login: fmt.Sprint(banner["odoo_login"]), APIKey: fmt.Sprint(banner["odoo_api_key"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		ids, err := cl.Search(t.Context(), "account.move", odoo.Domain{odoo.Leaf("invoice_origin", "=", order)}, nil)
+		if err == nil && len(ids) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no invoice for %s in the sandbox Odoo (err %v, ids %v)", order, err, ids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pids, err := cl.Search(t.Context(), "stock.picking", odoo.Domain{odoo.Leaf("name", "=", picking)}, nil)
+	if err != nil || len(pids) != 1 {
+		t.Fatalf("finding %s: %v %v", picking, pids, err)
+	}
+	p, err := cl.Picking(t.Context(), pids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != odoo.PickingDone {
+		t.Errorf("picking %s is %s, want done", picking, p.State)
+	}
+}
