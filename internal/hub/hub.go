@@ -338,6 +338,5 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
 		ServiceProducts: odoo.DefaultServiceProducts(),
 		Xrefs:           deps.Shipments.Xrefs,
-		Logger:          logger,
 	})
 }

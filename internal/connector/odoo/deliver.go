@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"slices"
 	"strconv"
@@ -34,8 +33,6 @@ type ConnectorOpts struct {
 	ServiceProducts map[string]string
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
-	// Logger receives start-up and connection logs. Nil discards them.
-	Logger *slog.Logger
 }
 
 // Connector performs workflow actions in Odoo: it validates the picking of
@@ -55,7 +52,6 @@ type ConnectorOpts struct {
 type Connector struct {
 	cfg  Config
 	opts ConnectorOpts
-	log  *slog.Logger
 
 	mu     sync.Mutex
 	client *Client
@@ -74,11 +70,7 @@ func NewConnector(cfg Config, opts ConnectorOpts) (*Connector, error) {
 	if opts.Xrefs == nil {
 		return nil, errors.New("odoo connector: no cross-reference lookup")
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Connector{cfg: cfg, opts: opts, log: log}, nil
+	return &Connector{cfg: cfg, opts: opts}, nil
 }
 
 // Name returns "odoo".
@@ -97,8 +89,6 @@ func (c *Connector) Connect(ctx context.Context) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.log.InfoContext(ctx, "connected to odoo", slog.String("url", c.cfg.URL), slog.String("database", c.cfg.Database),
-		slog.Int("version", cl.Version()), slog.String("protocol", cl.Protocol()))
 	c.client = cl
 	return cl, nil
 }

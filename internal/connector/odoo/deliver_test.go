@@ -166,6 +166,9 @@ func TestDeliverValidateAndInvoice(t *testing.T) {
 				t.Errorf("create_invoices called %d times, want 1", n)
 			}
 			t.Logf("odoo %d: connector RPC calls: validate %d, invoice %d", v, validateCalls, invoiceCalls)
+			if validateCalls > 17 || invoiceCalls > 16 {
+				t.Errorf("actions took %d and %d calls, want at most 17 and 16 (docs/odoo.md)", validateCalls, invoiceCalls)
+			}
 		})
 	}
 }
