@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -129,6 +130,28 @@ const (
 	OdooInvoiceDraft  = "draft"
 	OdooInvoicePosted = "posted"
 )
+
+// OdooServiceProductsDefault returns the default of
+// connectors.odoo.service_products. Each call returns a new slice.
+func OdooServiceProductsDefault() []string {
+	return []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}
+}
+
+// ChargeTypes are the charge types of the canonical model, the keys allowed in
+// connectors.odoo.service_products.
+var ChargeTypes = []string{"linehaul", "fuel", "detention", "liftgate", "residential", "inside_delivery", "redelivery",
+	"layover", "lumper", "accessorial", "tax", "discount", "other"}
+
+// ServiceProductMap returns connectors.odoo.service_products as a map from
+// charge type to product code. Call it on a validated configuration.
+func (o Odoo) ServiceProductMap() map[string]string {
+	m := make(map[string]string, len(o.ServiceProducts))
+	for _, e := range o.ServiceProducts {
+		typ, code, _ := strings.Cut(e, "=")
+		m[strings.TrimSpace(typ)] = strings.TrimSpace(code)
+	}
+	return m
+}
 
 // OdooActionsDefault returns the default of connectors.odoo.actions: the
 // picking validation and the invoice. Each call returns a new slice.
@@ -375,6 +398,14 @@ type Odoo struct {
 	// Odoo) or posted. Defaults to "draft".
 	InvoiceState string `koanf:"invoice_state" json:"invoice_state"`
 
+	// ServiceProducts maps charge types to the Odoo service products that
+	// bill them, as type=CODE entries where CODE is the product's internal
+	// reference (default_code). A charge whose type is not listed is billed
+	// with the product whose internal reference is the charge's code.
+	// Defaults to ["linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION",
+	// "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"].
+	ServiceProducts []string `koanf:"service_products" json:"service_products"`
+
 	// System is the cross-reference system that names Odoo records: a
 	// shipment whose id is system:WH/OUT/00012 is delivered by that picking,
 	// and an order system:S00042 is that sale order. Defaults to "odoo".
@@ -464,6 +495,7 @@ func Default() Config {
 				Actions:         OdooActionsDefault(),
 				Backorder:       OdooBackorderDefault,
 				InvoiceState:    OdooInvoiceStateDefault,
+				ServiceProducts: OdooServiceProductsDefault(),
 				System:          OdooSystemDefault,
 			},
 			Webhook: Webhook{

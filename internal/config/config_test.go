@@ -107,6 +107,7 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.actions", got.Connectors.Odoo.Actions, []string{"picking.validate", "invoice.prepare"}},
 		{"connectors.odoo.backorder", got.Connectors.Odoo.Backorder, "create"},
 		{"connectors.odoo.invoice_state", got.Connectors.Odoo.InvoiceState, "draft"},
+		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.webhook.url", got.Connectors.Webhook.URL, ""},
 		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{}},
@@ -631,6 +632,9 @@ func TestValidate(t *testing.T) {
 		{name: "odoo backorder", modify: func(c *Config) { c.Connectors.Odoo.Backorder = "keep" }, key: "connectors.odoo.backorder", msg: `must be one of create or cancel, got "keep"`},
 		{name: "odoo invoice state", modify: func(c *Config) { c.Connectors.Odoo.InvoiceState = "sent" }, key: "connectors.odoo.invoice_state", msg: `must be one of draft or posted, got "sent"`},
 		{name: "odoo system", modify: func(c *Config) { c.Connectors.Odoo.System = "odoo:prod" }, key: "connectors.odoo.system", msg: "must be a non-empty name without colons or spaces, such as odoo"},
+		{name: "odoo service product entry", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"detention"} }, key: "connectors.odoo.service_products", msg: `entry "detention" must be type=CODE, such as detention=DETENTION`},
+		{name: "odoo service product type", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"waiting=WAIT"} }, key: "connectors.odoo.service_products", msg: `entry "waiting=WAIT": unknown charge type "waiting"; must be one of linehaul, fuel, detention, liftgate, residential, inside_delivery, redelivery, layover, lumper, accessorial, tax, discount or other`},
+		{name: "odoo service product twice", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"fuel=A", "fuel = B"} }, key: "connectors.odoo.service_products", msg: `maps "fuel" more than once`},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)
@@ -857,5 +861,13 @@ func TestOdooReadAPIKey(t *testing.T) {
 				t.Fatalf("ReadAPIKey() = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestServiceProductMap(t *testing.T) {
+	t.Parallel()
+	got := Odoo{ServiceProducts: []string{"fuel = FUEL-SURCHARGE", "detention=DET"}}.ServiceProductMap()
+	if diff := cmp.Diff(map[string]string{"fuel": "FUEL-SURCHARGE", "detention": "DET"}, got); diff != "" {
+		t.Errorf("ServiceProductMap() differs (-want +got):\n%s", diff)
 	}
 }

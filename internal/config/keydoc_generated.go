@@ -103,6 +103,8 @@ func docText(path string) string {
 		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
 	case "connectors.odoo.invoice_state":
 		return "The state an invoice is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
+	case "connectors.odoo.service_products":
+		return "Maps charge types to the Odoo service products that bill them, as type=CODE entries where CODE is the product's internal reference (default_code). A charge whose type is not listed is billed with the product whose internal reference is the charge's code. Defaults to [\"linehaul=FREIGHT\", \"fuel=FREIGHT\", \"detention=DETENTION\", \"liftgate=LIFTGATE\", \"residential=RESIDENTIAL\", \"lumper=LUMPER\"]."
 	case "connectors.odoo.system":
 		return "The cross-reference system that names Odoo records: a shipment whose id is system:WH/OUT/00012 is delivered by that picking, and an order system:S00042 is that sale order. Defaults to \"odoo\"."
 	case "connectors.webhook.url":

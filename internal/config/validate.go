@@ -197,6 +197,20 @@ func (o Odoo) validate(v *validator, prefix string) {
 	v.actions(prefix+".actions", o.Actions, odooActionValues)
 	v.oneOf(prefix+".backorder", o.Backorder, odooBackorderValues)
 	v.oneOf(prefix+".invoice_state", o.InvoiceState, odooInvoiceStateValues)
+	seen := make(map[string]bool)
+	for _, e := range o.ServiceProducts {
+		typ, code, ok := strings.Cut(e, "=")
+		typ, code = strings.TrimSpace(typ), strings.TrimSpace(code)
+		switch {
+		case !ok || code == "":
+			v.add(prefix+".service_products", fmt.Sprintf("entry %q must be type=CODE, such as detention=DETENTION", e))
+		case !slices.Contains(ChargeTypes, typ):
+			v.add(prefix+".service_products", fmt.Sprintf("entry %q: unknown charge type %q; must be %s", e, typ, orList(ChargeTypes)))
+		case seen[typ]:
+			v.add(prefix+".service_products", fmt.Sprintf("maps %q more than once", typ))
+		}
+		seen[typ] = true
+	}
 	if o.System == "" || strings.ContainsAny(o.System, ": \t") {
 		v.add(prefix+".system", "must be a non-empty name without colons or spaces, such as odoo")
 	}

@@ -336,7 +336,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		System:          oc.System,
 		Backorder:       backorder,
 		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
-		ServiceProducts: odoo.DefaultServiceProducts(),
+		ServiceProducts: oc.ServiceProductMap(),
 		Xrefs:           deps.Shipments.Xrefs,
 	})
 }

@@ -370,17 +370,3 @@ func float(r *big.Rat) float64 {
 	f, _ := r.Float64()
 	return f
 }
-
-// DefaultServiceProducts maps the charge types of the canonical model to the
-// service products a logistics Odoo typically bills them with (the
-// default_code of each). Each call returns a new map.
-func DefaultServiceProducts() map[string]string {
-	return map[string]string{
-		"linehaul":    "FREIGHT",
-		"fuel":        "FREIGHT",
-		"detention":   "DETENTION",
-		"liftgate":    "LIFTGATE",
-		"residential": "RESIDENTIAL",
-		"lumper":      "LUMPER",
-	}
-}

@@ -63,7 +63,7 @@ func newDeliverWorld(t *testing.T, version int, tune func(*ConnectorOpts)) *deli
 	opts := ConnectorOpts{
 		System:          "odoo",
 		Backorder:       BackorderCreate,
-		ServiceProducts: DefaultServiceProducts(),
+		ServiceProducts: map[string]string{"detention": "DETENTION"},
 		Xrefs: func(_ context.Context, id string) ([]shipment.Xref, error) {
 			return w.xrefs[id], nil
 		},
