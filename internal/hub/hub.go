@@ -53,6 +53,7 @@ type Hub struct {
 	server    *server.Server
 	httpSrv   *http.Server
 	ln        net.Listener
+	release   func() error // gives up the claim on the database
 }
 
 // Opts are what the command line adds to the configuration.
@@ -79,8 +80,14 @@ func New(ctx context.Context, cfg config.Config, opts Opts) (*Hub, error) {
 		return nil, err
 	}
 	h.DB = db
-	if err := h.build(ctx, opts); err != nil {
+	release, err := db.Claim(ctx)
+	if err != nil {
 		db.Close()
+		return nil, err
+	}
+	h.release = release
+	if err := h.build(ctx, opts); err != nil {
+		h.closeDB()
 		return nil, err
 	}
 	return h, nil
@@ -176,13 +183,18 @@ func (h *Hub) URL() string { return "http://" + h.Addr() }
 // Close releases what New acquired, for a hub that never ran.
 func (h *Hub) Close() error {
 	h.ln.Close()
-	return h.DB.Close()
+	return h.closeDB()
+}
+
+// closeDB gives up the claim on the database, then closes it.
+func (h *Hub) closeDB() error {
+	return errors.Join(h.release(), h.DB.Close())
 }
 
 // Run serves until ctx is done, then shuts down in order and closes the
 // database.
 func (h *Hub) Run(ctx context.Context) error {
-	defer h.DB.Close()
+	defer h.closeDB()
 	logger, cfg := h.logger, h.cfg
 	logger.InfoContext(ctx, "listening", slog.String("addr", h.Addr()))
 

@@ -62,6 +62,8 @@ type DB struct {
 	// Location is a human-readable description of where the data lives,
 	// without credentials.
 	Location string
+
+	dir string // SQLite's data directory; empty on PostgreSQL
 }
 
 // Open opens (and for SQLite creates) the database described by opts. It
@@ -146,7 +148,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening sqlite %s for reading: %w", path, err)
 	}
-	return &DB{DB: db, Reader: reader, Dialect: sqliteDialect, Location: "sqlite:" + path}, nil
+	return &DB{DB: db, Reader: reader, Dialect: sqliteDialect, Location: "sqlite:" + path, dir: dir}, nil
 }
 
 func openPostgres(ctx context.Context, opts Options) (*DB, error) {

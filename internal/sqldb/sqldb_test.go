@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"errors"
 	"io/fs"
 	"slices"
 	"testing"
@@ -76,6 +77,40 @@ func TestUniqueViolation(t *testing.T) {
 		_, err := db.ExecContext(t.Context(), q, "odoo", "shipment", "WH/OUT/1", "b", 1)
 		if !sqldb.IsUniqueViolation(err) {
 			t.Errorf("second insert: got %v, want a unique violation", err)
+		}
+	})
+}
+
+// TestClaim opens the same database twice, as two serve processes would:
+// only one may claim it at a time.
+func TestClaim(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		open := func() *sqldb.DB {
+			db, err := sqldb.Open(t.Context(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		first, second := open(), open()
+		release, err := first.Claim(t.Context())
+		if err != nil {
+			t.Fatalf("first claim: %v", err)
+		}
+		if _, err := second.Claim(t.Context()); !errors.Is(err, sqldb.ErrInUse) {
+			t.Fatalf("second claim while the first holds: got %v, want ErrInUse", err)
+		}
+		if err := release(); err != nil {
+			t.Fatalf("release: %v", err)
+		}
+		release2, err := second.Claim(t.Context())
+		if err != nil {
+			t.Fatalf("claim after release: %v", err)
+		}
+		if err := release2(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
