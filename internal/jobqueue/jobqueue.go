@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,6 +82,14 @@ type Opts struct {
 	// RetryBase and RetryMax shape the backoff: attempt n waits
 	// RetryBase·2^(n-1), at most RetryMax, with ±25 % jitter.
 	RetryBase, RetryMax time.Duration
+	// RetryAfterMax caps the retry hint of a connector.Retryable error (for
+	// HTTP, the target's Retry-After). The attempt after one that failed
+	// with a hint waits at least min(hint, RetryAfterMax), even when that is
+	// longer than RetryMax: the target has said when it will take the
+	// request again, and asking sooner only spends an attempt. The cap keeps
+	// a target asking for days from parking a job that long. Defaults to
+	// RetryAfterMaxDefault.
+	RetryAfterMax time.Duration
 	// PollInterval is how often idle workers look for jobs (SQLite has no
 	// LISTEN/NOTIFY).
 	PollInterval time.Duration
@@ -88,11 +97,15 @@ type Opts struct {
 	Registerer   prometheus.Registerer
 }
 
+// RetryAfterMaxDefault is the default of Opts.RetryAfterMax.
+const RetryAfterMaxDefault = time.Hour
+
 // Queue is the outbound job queue.
 type Queue struct {
 	client   *river.Client[*sql.Tx]
 	registry *connector.Registry
 	dead     *DeadLetters
+	backoff  *backoff
 	opts     Opts
 	logger   *slog.Logger
 
@@ -125,12 +138,16 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = time.Hour
 	}
+	if opts.RetryAfterMax <= 0 {
+		opts.RetryAfterMax = RetryAfterMaxDefault
+	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
 	}
 	q := &Queue{
 		registry: registry,
 		dead:     NewDeadLetters(db),
+		backoff:  newBackoff(opts.RetryBase, opts.RetryMax, opts.RetryAfterMax),
 		opts:     opts,
 		logger:   opts.Logger,
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -157,7 +174,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 		Logger:               opts.Logger.With(slog.String("component", "river")),
 		JobTimeout:           opts.Timeout,
 		RescueStuckJobsAfter: opts.Timeout + min(opts.Timeout, time.Minute),
-		RetryPolicy:          &backoff{base: opts.RetryBase, max: opts.RetryMax},
+		RetryPolicy:          q.backoff,
 		MaxAttempts:          opts.MaxAttempts,
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        min(opts.PollInterval, 50*time.Millisecond),
@@ -237,6 +254,9 @@ type worker[K kind] struct {
 }
 
 func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
+	// A hint left by an earlier attempt that River never asked about must
+	// not delay this one's retry.
+	w.q.backoff.forget(job.ID)
 	a := job.Args.Action
 	a.Attempt = job.Attempt
 	ctx = correlation.With(ctx, a.CorrelationID)
@@ -254,10 +274,13 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 		log.InfoContext(ctx, "outbound job done", slog.String("connector", conn.Name()))
 		return nil
 	}
-	permanent, _ := connector.Classify(err)
+	permanent, retryAfter := connector.Classify(err)
 	if !permanent && job.Attempt < job.MaxAttempts {
+		// River asks the retry policy for the next attempt's time once Work
+		// has returned; the policy takes the hint from there.
+		w.q.backoff.hint(job.ID, retryAfter)
 		w.q.retries.WithLabelValues(a.Kind).Inc()
-		log.WarnContext(ctx, "outbound job failed: will retry", slog.Any("err", err))
+		log.WarnContext(ctx, "outbound job failed: will retry", slog.Duration("retry_after", retryAfter), slog.Any("err", err))
 		return err
 	}
 	reason := "exhausted"
@@ -277,15 +300,79 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 // Timeout lets a job's deadline follow the queue's option.
 func (w *worker[K]) Timeout(*river.Job[args[K]]) time.Duration { return w.q.opts.Timeout }
 
-// backoff is exponential backoff with ±25 % jitter.
-type backoff struct{ base, max time.Duration }
+// backoff is River's retry policy: exponential backoff with ±25 % jitter,
+// stretched to honour a connector's retry hint.
+//
+// River's policy sees only the job row, so the hint travels beside it: the
+// worker records it under the job's id just before it returns the error,
+// and NextRetry, which River calls for that job right after Work returns
+// (and before any other attempt of the job can start), takes it out. A job
+// runs one attempt at a time, so one entry per job id is enough. Hints live
+// in memory only: a crash between the two calls loses one hint, and that
+// retry falls back to the plain backoff. It is safe for concurrent use.
+type backoff struct {
+	base, max, hintMax time.Duration
+	// nowFunc and int64NFunc are the clock and the jitter source; tests
+	// replace them.
+	nowFunc    func() time.Time
+	int64NFunc func(n int64) int64
 
+	mu    sync.Mutex
+	hints map[int64]time.Duration // job id → hint of its failed attempt
+}
+
+func newBackoff(base, max, hintMax time.Duration) *backoff {
+	return &backoff{
+		base: base, max: max, hintMax: hintMax,
+		nowFunc: time.Now, int64NFunc: rand.Int64N,
+		hints: make(map[int64]time.Duration),
+	}
+}
+
+// hint records the retry hint of job id's failed attempt; zero or less
+// records none.
+func (b *backoff) hint(id int64, after time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if after <= 0 {
+		delete(b.hints, id)
+		return
+	}
+	b.hints[id] = after
+}
+
+// forget drops any hint recorded for job id.
+func (b *backoff) forget(id int64) { b.hint(id, 0) }
+
+// take returns and removes the hint recorded for job id, or zero.
+func (b *backoff) take(id int64) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	after := b.hints[id]
+	delete(b.hints, id)
+	return after
+}
+
+// NextRetry implements river.ClientRetryPolicy.
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	return b.nowFunc().Add(b.delay(job.Attempt, b.take(job.ID)))
+}
+
+// delay is the wait after the given failed attempt (1-based). Without a
+// hint it is RetryBase·2^(attempt-1), at most RetryMax, ±25 %. With one, it
+// is the longer of that and the hint (capped at hintMax) plus up to a
+// quarter more, so jobs throttled together do not all return at the same
+// instant: never less than the capped hint, at most 1.25 times it.
+func (b *backoff) delay(attempt int, hint time.Duration) time.Duration {
 	d := b.base
-	for i := 1; i < job.Attempt && d < b.max; i++ {
+	for i := 1; i < attempt && d < b.max; i++ {
 		d *= 2
 	}
 	d = min(d, b.max)
-	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
-	return time.Now().Add(d + jitter)
+	d += time.Duration(b.int64NFunc(int64(d)/2+1)) - d/4
+	if hint <= 0 {
+		return d
+	}
+	hint = min(hint, b.hintMax)
+	return max(d, hint+time.Duration(b.int64NFunc(int64(hint)/4+1)))
 }

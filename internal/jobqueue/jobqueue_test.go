@@ -1,0 +1,206 @@
+package jobqueue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/connector/connectortest"
+	"github.com/waybill/waybill/internal/connector/webhook"
+	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+// fixedNow is the clock of tests that need a deterministic time.
+var fixedNow = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+func TestBackoffDelay(t *testing.T) {
+	t.Parallel()
+	const (
+		base    = time.Second
+		max     = 10 * time.Second
+		hintMax = time.Minute
+	)
+	tests := []struct {
+		name    string
+		attempt int
+		hint    time.Duration
+		// wantMin and wantMax are the delays with the least and the most
+		// jitter.
+		wantMin, wantMax time.Duration
+	}{
+		{name: "first_attempt", attempt: 1, wantMin: 750 * time.Millisecond, wantMax: 1250 * time.Millisecond},
+		{name: "third_attempt", attempt: 3, wantMin: 3 * time.Second, wantMax: 5 * time.Second},
+		{name: "capped_by_retry_max", attempt: 30, wantMin: 7500 * time.Millisecond, wantMax: 12500 * time.Millisecond},
+		{name: "hint_shorter_than_backoff", attempt: 3, hint: time.Second, wantMin: 3 * time.Second, wantMax: 5 * time.Second},
+		{name: "hint_longer_than_backoff", attempt: 1, hint: 7 * time.Second, wantMin: 7 * time.Second, wantMax: 8750 * time.Millisecond},
+		{name: "hint_beyond_retry_max", attempt: 1, hint: 40 * time.Second, wantMin: 40 * time.Second, wantMax: 50 * time.Second},
+		{name: "hint_capped", attempt: 1, hint: 24 * time.Hour, wantMin: time.Minute, wantMax: 75 * time.Second},
+		{name: "negative_hint_is_none", attempt: 1, hint: -time.Hour, wantMin: 750 * time.Millisecond, wantMax: 1250 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, jitter := range []struct {
+				name string
+				f    func(n int64) int64
+				want time.Duration
+			}{
+				{name: "least", f: func(int64) int64 { return 0 }, want: tt.wantMin},
+				{name: "most", f: func(n int64) int64 { return n - 1 }, want: tt.wantMax},
+			} {
+				b := newBackoff(base, max, hintMax)
+				b.int64NFunc = jitter.f
+				// Integer division rounds the jitter range down by at most
+				// a nanosecond per term.
+				if got := b.delay(tt.attempt, tt.hint); got < jitter.want-2 || got > jitter.want {
+					t.Errorf("delay(%d, %v) with the %s jitter: got %v, want %v", tt.attempt, tt.hint, jitter.name, got, jitter.want)
+				}
+			}
+		})
+	}
+}
+
+func TestBackoffHintIsTakenOnce(t *testing.T) {
+	t.Parallel()
+	b := newBackoff(time.Second, time.Second, time.Hour)
+	b.nowFunc = func() time.Time { return fixedNow }
+	b.int64NFunc = func(int64) int64 { return 0 }
+	job := &rivertype.JobRow{ID: 42, Attempt: 1}
+	other := &rivertype.JobRow{ID: 43, Attempt: 1}
+
+	b.hint(job.ID, 30*time.Second)
+	if got, want := b.NextRetry(other), fixedNow.Add(750*time.Millisecond); !got.Equal(want) {
+		t.Errorf("NextRetry of another job: got %v, want %v (its own backoff)", got, want)
+	}
+	if got, want := b.NextRetry(job), fixedNow.Add(30*time.Second); !got.Equal(want) {
+		t.Errorf("NextRetry after a 30s hint: got %v, want %v", got, want)
+	}
+	if got, want := b.NextRetry(job), fixedNow.Add(750*time.Millisecond); !got.Equal(want) {
+		t.Errorf("NextRetry again: got %v, want %v (the hint is used once)", got, want)
+	}
+	b.hint(job.ID, 30*time.Second)
+	b.forget(job.ID)
+	if got, want := b.NextRetry(job), fixedNow.Add(750*time.Millisecond); !got.Equal(want) {
+		t.Errorf("NextRetry after forget: got %v, want %v", got, want)
+	}
+	if n := len(b.hints); n != 0 {
+		t.Errorf("hints left behind: got %d, want 0", n)
+	}
+}
+
+// TestRetryAfterIsHonoured runs a real queue against a loopback receiver
+// that answers 429 with Retry-After: 7: the failed job must be scheduled no
+// sooner than 7s after its attempt, although the configured backoff is at
+// most 50ms.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		rcv := webhooktest.New(t)
+		rcv.SetAnswer(connectortest.AnswerThrottle)
+		q := startQueue(t, db, rcv.URL())
+
+		a := connector.Action{
+			Kind: connector.KindDispatchRelease, ShipmentID: "shp_1", EventID: "evt_1",
+			CorrelationID: "corr-1", IdempotencyKey: "idem-1", Payload: json.RawMessage(`{}`),
+		}
+		if err := db.InTx(t.Context(), func(tx *sql.Tx) error { return q.InsertTx(t.Context(), tx, []connector.Action{a}) }); err != nil {
+			t.Fatalf("inserting job: %v", err)
+		}
+
+		var job *rivertype.JobRow
+		waitFor(t, "the first attempt to fail", func() bool {
+			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(dispatchRelease{}.riverKind()))
+			if err != nil {
+				t.Fatalf("listing jobs: %v", err)
+			}
+			if len(res.Jobs) != 1 {
+				t.Fatalf("listing jobs: got %d, want 1", len(res.Jobs))
+			}
+			job = res.Jobs[0]
+			return job.State != rivertype.JobStateRunning && len(job.Errors) > 0
+		})
+		observed := time.Now()
+
+		if job.State != rivertype.JobStateRetryable || len(job.Errors) != 1 {
+			t.Fatalf("job after a throttled attempt: got state %s with %d errors, want retryable with 1", job.State, len(job.Errors))
+		}
+		if job.AttemptedAt == nil {
+			t.Fatal("job after a throttled attempt: got no attempted_at")
+		}
+		hint := connectortest.ThrottleRetryAfter
+		if wait := job.ScheduledAt.Sub(*job.AttemptedAt); wait < hint {
+			t.Errorf("scheduled_at %v is %v after attempted_at %v, want at least the Retry-After of %v", job.ScheduledAt, wait, *job.AttemptedAt, hint)
+		}
+		// The retry was scheduled before it was observed, with at most a
+		// quarter of jitter on top of the hint.
+		if latest := observed.Add(hint + hint/4); job.ScheduledAt.After(latest) {
+			t.Errorf("scheduled_at %v: want no later than %v (the hint plus 25%%)", job.ScheduledAt, latest)
+		}
+	})
+}
+
+// startQueue runs a queue on db whose one connector posts dispatch releases
+// to url, with a backoff far shorter than any Retry-After, until the test
+// ends.
+func startQueue(t *testing.T, db *sqldb.DB, url string) *Queue {
+	t.Helper()
+	wh, err := webhook.New(webhook.Config{URL: url, Timeout: 10 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("building webhook connector: %v", err)
+	}
+	reg := connector.NewRegistry()
+	if err := reg.Register(connector.KindDispatchRelease, wh); err != nil {
+		t.Fatal(err)
+	}
+	q, err := New(db, reg, Opts{
+		Workers:      2,
+		MaxAttempts:  5,
+		RetryBase:    10 * time.Millisecond,
+		RetryMax:     50 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond,
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	})
+	if err != nil {
+		t.Fatalf("building queue: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("running queue: %v", err)
+		}
+		_ = wh.Close()
+	})
+	return q
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
