@@ -15,6 +15,7 @@
 //	Content-Type: application/json
 //	Idempotency-Key: <action.IdempotencyKey>
 //	X-Correlation-ID: <action.CorrelationID>
+//	traceparent: 00-<correlation id>-<random span id>-01   (only when the correlation id is a trace id)
 //	Waybill-Action: <action.Kind>
 //	Waybill-Attempt: <action.Attempt>
 //	User-Agent: <Config.UserAgent>
@@ -23,11 +24,18 @@
 //	{"kind":"dispatch.release","shipment_id":"…","event_id":"…",
 //	 "correlation_id":"…","idempotency_key":"…","payload":{…}}
 //
-// The body is the same on every attempt of a job; only Waybill-Attempt and
-// the signature's timestamp change. X-Correlation-ID falls back to the
-// correlation id in the context when the action carries none, and is left
-// out when both are empty. The payload is the action's payload, compacted
-// (null when the action has none).
+// The body is the same on every attempt of a job; only Waybill-Attempt,
+// the signature's timestamp and the traceparent's span id change.
+// X-Correlation-ID falls back to the correlation id in the context when the
+// action carries none, and is left out when both are empty. The payload is
+// the action's payload, compacted (null when the action has none).
+//
+// When the correlation id is a W3C trace id (32 lowercase hex digits, not
+// all zeros, as intake takes from an event's traceparent), the request also
+// carries a W3C Trace Context traceparent with that trace id, a new random
+// 16-hex-digit span id on every request, and the sampled flag, so the
+// receiver's traces join the one the event started. Other correlation ids
+// send no traceparent.
 //
 // Receivers must treat Idempotency-Key as the identity of the action: a
 // request whose key they have already applied is answered with success and

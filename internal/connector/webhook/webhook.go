@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +32,9 @@ const (
 	HeaderAttempt = "Waybill-Attempt"
 	// HeaderSignature carries the request signature when a secret is set.
 	HeaderSignature = "Waybill-Signature"
+	// HeaderTraceparent carries a W3C Trace Context traceparent when the
+	// correlation id is a trace id.
+	HeaderTraceparent = "traceparent"
 )
 
 // Defaults of Config.
@@ -302,6 +307,9 @@ func (c *Connector) post(ctx context.Context, a *connector.Action) error {
 	if correlationID != "" {
 		h.Set(correlation.Header, correlationID)
 	}
+	if isTraceID(correlationID) {
+		h.Set(HeaderTraceparent, traceparent(correlationID))
+	}
 	if c.secret != nil {
 		h.Set(HeaderSignature, sign(c.secret, c.now(), body))
 	}
@@ -320,4 +328,35 @@ func (c *Connector) post(ctx context.Context, a *connector.Action) error {
 	}
 	defer resp.Body.Close()
 	return c.result(resp, a.Kind)
+}
+
+// isTraceID reports whether id is a W3C trace id as Waybill keeps one: 32
+// lowercase hex digits, not all zeros. correlation.FromTraceparent yields
+// ids of this form.
+func isTraceID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	zero := true
+	for i := range len(id) {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+		if c != '0' {
+			zero = false
+		}
+	}
+	return !zero
+}
+
+// traceparent returns a version 00, sampled traceparent value for traceID
+// with a new random span (parent) id, so the receiver's spans join the
+// trace as children of this request.
+func traceparent(traceID string) string {
+	var span [8]byte
+	for span == [8]byte{} { // an all-zero span id is invalid
+		_, _ = rand.Read(span[:])
+	}
+	return "00-" + traceID + "-" + hex.EncodeToString(span[:]) + "-01"
 }

@@ -258,6 +258,77 @@ func TestCorrelationID(t *testing.T) {
 	}
 }
 
+func TestTraceparent(t *testing.T) {
+	t.Parallel()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	tests := []struct {
+		name      string
+		actionID  string
+		contextID string
+		wantTrace string // "" wants no traceparent header
+	}{
+		{name: "trace_id", actionID: traceID, wantTrace: traceID},
+		{name: "trace_id_from_context", contextID: traceID, wantTrace: traceID},
+		{name: "action_id_wins_over_context", actionID: "corr-42", contextID: traceID},
+		{name: "uppercase_hex", actionID: strings.ToUpper(traceID)},
+		{name: "all_zeros", actionID: strings.Repeat("0", 32)},
+		{name: "too_short", actionID: traceID[:31]},
+		{name: "too_long", actionID: traceID + "0"},
+		{name: "not_hex", actionID: "4bf92f3577b34da6a3ce929d0e0e473g"},
+		{name: "uuid", actionID: "0192f5e4-7c3a-7b1e-9d2f-3a4b5c6d7e8f"},
+		{name: "plain", actionID: "corr-42"},
+		{name: "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := webhooktest.New(t)
+			c := newConnector(t, webhook.Config{URL: r.URL()}, nil)
+			ctx := t.Context()
+			if tt.contextID != "" {
+				ctx = correlation.With(ctx, tt.contextID)
+			}
+			for range 2 {
+				a := testAction()
+				a.CorrelationID = tt.actionID
+				if err := c.Deliver(ctx, a); err != nil {
+					t.Fatalf("Deliver: %v", err)
+				}
+			}
+			reqs := r.Requests()
+			var spans []string
+			for i, req := range reqs {
+				got := req.Header.Values(webhook.HeaderTraceparent)
+				if tt.wantTrace == "" {
+					if len(got) != 0 {
+						t.Errorf("request %d with correlation id %q: got traceparent %q, want none", i, tt.actionID, got)
+					}
+					continue
+				}
+				if len(got) != 1 {
+					t.Fatalf("request %d: got traceparent %q, want one value", i, got)
+				}
+				parts := strings.Split(got[0], "-")
+				if len(parts) != 4 || parts[0] != "00" || parts[1] != tt.wantTrace || parts[3] != "01" {
+					t.Fatalf("request %d: got traceparent %q, want 00-%s-<span id>-01", i, got[0], tt.wantTrace)
+				}
+				if span := parts[2]; len(span) != 16 || strings.Trim(span, "0123456789abcdef") != "" || span == strings.Repeat("0", 16) {
+					t.Errorf("request %d: got span id %q, want 16 lowercase hex digits, not all zeros", i, span)
+				}
+				// The receiver's side of the join: intake reads the same
+				// trace id back out of the header.
+				if back := correlation.FromTraceparent(got[0]); back != tt.wantTrace {
+					t.Errorf("request %d: correlation.FromTraceparent(%q) = %q, want %q", i, got[0], back, tt.wantTrace)
+				}
+				spans = append(spans, parts[2])
+			}
+			if len(spans) == 2 && spans[0] == spans[1] {
+				t.Errorf("two requests carried the same span id %s, want a new one per request", spans[0])
+			}
+		})
+	}
+}
+
 func TestNullPayload(t *testing.T) {
 	t.Parallel()
 	r := webhooktest.New(t)
