@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -17,9 +16,16 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 )
 
-// ShipmentView is a shipment as the API shows it.
+// ShipmentView is a shipment as the API shows it: the shipment's fields,
+// then its timeline and cross-references.
+//
+// The shipment is embedded by value, not by pointer. Huma's schema-link
+// transformer copies a response body's fields into a new struct type (with
+// a $schema field first) using reflect.StructOf, which cannot embed a type
+// with methods anywhere but first; *shipment.Shipment has methods (Apply),
+// shipment.Shipment has none, since all of them take a pointer receiver.
 type ShipmentView struct {
-	*shipment.Shipment
+	shipment.Shipment
 	Timeline []ingest.TimelineEntry `json:"timeline"`
 	Xrefs    []shipment.Xref        `json:"xrefs"`
 }
@@ -67,7 +73,7 @@ func (s *Server) registerReadRoutes() {
 			case err != nil:
 				return nil, err
 			}
-			out := &shipmentOutput{Body: ShipmentView{Shipment: sh}}
+			out := &shipmentOutput{Body: ShipmentView{Shipment: *sh}}
 			if out.Body.Timeline, err = s.deps.Events.Timeline(ctx, sh.ID); err != nil {
 				return nil, err
 			}
@@ -204,13 +210,17 @@ func (s *Server) registerAdminRoutes() {
 			Scopes []string `json:"scopes" minItems:"1"`
 		}
 	}) (*keyCreateOutput, error) {
-		scopes, err := apikey.ParseScopes(strings.Join(in.Body.Scopes, ","))
-		if err != nil {
-			return nil, badRequest(err.Error(), "/scopes")
+		scopes := make([]apikey.Scope, len(in.Body.Scopes))
+		for i, sc := range in.Body.Scopes {
+			scopes[i] = apikey.Scope(sc)
 		}
 		secret, key, err := s.deps.Keys.Create(ctx, in.Body.Name, scopes)
-		if err != nil {
+		switch {
+		case errors.Is(err, apikey.ErrInvalid):
+			// The message says what is wrong and is meant for the caller.
 			return nil, badRequest(err.Error(), "")
+		case err != nil:
+			return nil, err
 		}
 		out := &keyCreateOutput{}
 		out.Body.Key, out.Body.Secret = key, secret
@@ -231,16 +241,25 @@ func (s *Server) registerAdminRoutes() {
 			return out, nil
 		})
 
-	huma.Register(s.api, op("revoke-key", http.MethodDelete, "/v1/keys/{id}", "Revoke an API key", apikey.Admin, "keys"),
+	revoke := op("revoke-key", http.MethodDelete, "/v1/keys/{id}", "Revoke an API key", apikey.Admin, "keys")
+	revoke.Errors = append(revoke.Errors, http.StatusNotFound, http.StatusConflict)
+	huma.Register(s.api, revoke,
 		func(ctx context.Context, in *struct {
 			ID string `path:"id" doc:"Key id or name"`
 		}) (*keyOutput, error) {
 			k, err := s.deps.Keys.Revoke(ctx, in.ID)
-			if errors.Is(err, apikey.ErrNotFound) {
+			var amb *apikey.AmbiguousError
+			switch {
+			case errors.Is(err, apikey.ErrNotFound):
 				return nil, notFound("no key " + in.ID)
-			}
-			if err != nil {
-				return nil, badRequest(err.Error(), "path.id")
+			case errors.As(err, &amb):
+				// It names the matching keys' ids, which are not secret.
+				return nil, (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict, Detail: amb.Error()}).Fill()
+			case errors.Is(err, apikey.ErrAmbiguous):
+				return nil, (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict,
+					Detail: "several keys have this name: revoke one by id"}).Fill()
+			case err != nil:
+				return nil, err
 			}
 			return &keyOutput{Body: k}, nil
 		})

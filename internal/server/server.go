@@ -57,6 +57,7 @@ var hookErrors sync.Once
 func New(d Deps) *Server {
 	hookErrors.Do(func() {
 		huma.NewError = newHumaError
+		huma.NewErrorWithContext = newHumaErrorWithContext
 	})
 	s := &Server{deps: d, mux: http.NewServeMux(), logger: d.Logger}
 	if s.logger == nil {
@@ -71,7 +72,7 @@ func New(d Deps) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
 	}
 	s.api = humago.New(s.mux, cfg)
-	s.api.UseMiddleware(s.authMiddleware)
+	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
 
 	s.registerReadRoutes()
 	s.registerAdminRoutes()
@@ -211,6 +212,14 @@ func (s *Server) requireScope(scope apikey.Scope, next http.Handler) http.Handle
 
 const scopeMeta = "scope"
 
+type loggerContextKey struct{}
+
+// loggerMiddleware hands the server's logger to newHumaErrorWithContext,
+// which huma calls without the server at hand.
+func (s *Server) loggerMiddleware(ctx huma.Context, next func(huma.Context)) {
+	next(huma.WithValue(ctx, loggerContextKey{}, s.logger))
+}
+
 func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	scope, ok := ctx.Operation().Metadata[scopeMeta].(apikey.Scope)
 	if !ok {
@@ -240,6 +249,27 @@ func op(id, method, path, summary string, scope apikey.Scope, tags ...string) hu
 		Metadata: map[string]any{scopeMeta: scope},
 		Errors:   []int{400, 401, 403},
 	}
+}
+
+// newHumaErrorWithContext renders the errors huma raises while serving a
+// request. Below 500 it is newHumaError. From 500 up, typically an
+// unexpected error a handler returned, the error is logged here, once, with
+// the request's correlation id, and left out of the response: its text may
+// be a driver's, which never reaches API clients.
+func newHumaErrorWithContext(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+	if status < 500 {
+		return newHumaError(status, msg, errs...)
+	}
+	ctx := hctx.Context()
+	if logger, ok := ctx.Value(loggerContextKey{}).(*slog.Logger); ok {
+		op := ""
+		if o := hctx.Operation(); o != nil {
+			op = o.OperationID
+		}
+		logger.ErrorContext(ctx, "request failed", slog.String("operation", op),
+			slog.String("path", hctx.URL().Path), slog.Any("err", errors.Join(errs...)))
+	}
+	return newHumaError(status, msg)
 }
 
 // newHumaError renders huma's errors (parameter validation, not found) as
