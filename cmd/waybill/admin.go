@@ -248,11 +248,11 @@ func newDeadLettersCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			registry, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: version})
+			conns, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: version})
 			if err != nil {
 				return err
 			}
-			q, err := jobqueue.New(db, registry, jobqueue.Opts{Logger: quietLogger()})
+			q, err := jobqueue.New(db, conns.Registry, jobqueue.Opts{Logger: quietLogger()})
 			if err != nil {
 				return err
 			}

@@ -112,6 +112,9 @@ func startSandboxOdoo(ctx context.Context, cfg *config.Config, odooVersion int, 
 	}
 	oc.URL, oc.Database, oc.Login, oc.APIKey, oc.APIKeyFile = srv.URL(), sim.Database(), sim.Login(), config.Secret(sim.APIKey()), ""
 	oc.Version, oc.Protocol = 0, ""
+	// The walkthrough plans its own shipment for a seeded order; polling
+	// would plan the same picking a second time under another id.
+	oc.PollInterval = 0
 	if cfg.Connectors.Webhook.URL != "" {
 		// The simulator takes the Odoo actions; the webhook keeps the rest.
 		cfg.Connectors.Webhook.Actions = slices.DeleteFunc(slices.Clone(cfg.Connectors.Webhook.Actions), func(a string) bool {

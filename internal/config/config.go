@@ -115,6 +115,10 @@ const (
 	OdooBackorderDefault = OdooBackorderCreate
 	// OdooInvoiceStateDefault is the default of connectors.odoo.invoice_state.
 	OdooInvoiceStateDefault = OdooInvoiceDraft
+	// OdooPollIntervalDefault is the default of connectors.odoo.poll_interval.
+	OdooPollIntervalDefault = 30 * time.Second
+	// OdooPollOverlapDefault is the default of connectors.odoo.poll_overlap.
+	OdooPollOverlapDefault = 2 * time.Minute
 	// OdooSystemDefault is the default of connectors.odoo.system.
 	OdooSystemDefault = "odoo"
 )
@@ -406,6 +410,23 @@ type Odoo struct {
 	// "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"].
 	ServiceProducts []string `koanf:"service_products" json:"service_products"`
 
+	// PollInterval is the time between two reads of the outgoing pickings
+	// changed in Odoo, which become shipments and reservations. 0 turns
+	// polling off. Defaults to 30s.
+	PollInterval time.Duration `koanf:"poll_interval" json:"poll_interval"`
+
+	// PollOverlap is how far before its watermark each poll reads again:
+	// Odoo stamps write_date when a transaction starts, so a long one can
+	// commit behind the watermark. Defaults to 2m.
+	PollOverlap time.Duration `koanf:"poll_overlap" json:"poll_overlap"`
+
+	// WebhookToken is the shared secret of POST /v1/sources/odoo/webhook,
+	// which Odoo's "Send Webhook Notification" automation calls to make
+	// Waybill poll at once (Odoo cannot send a bearer key, so the token
+	// goes in the URL: ?token=...). It is a secret: logs and output show it
+	// as REDACTED. Empty by default, which turns the route off.
+	WebhookToken Secret `koanf:"webhook_token" json:"webhook_token"`
+
 	// System is the cross-reference system that names Odoo records: a
 	// shipment whose id is system:WH/OUT/00012 is delivered by that picking,
 	// and an order system:S00042 is that sale order. Defaults to "odoo".
@@ -496,6 +517,8 @@ func Default() Config {
 				Backorder:       OdooBackorderDefault,
 				InvoiceState:    OdooInvoiceStateDefault,
 				ServiceProducts: OdooServiceProductsDefault(),
+				PollInterval:    OdooPollIntervalDefault,
+				PollOverlap:     OdooPollOverlapDefault,
 				System:          OdooSystemDefault,
 			},
 			Webhook: Webhook{

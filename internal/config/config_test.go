@@ -108,6 +108,9 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.backorder", got.Connectors.Odoo.Backorder, "create"},
 		{"connectors.odoo.invoice_state", got.Connectors.Odoo.InvoiceState, "draft"},
 		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}},
+		{"connectors.odoo.poll_interval", got.Connectors.Odoo.PollInterval, 30 * time.Second},
+		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
+		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.webhook.url", got.Connectors.Webhook.URL, ""},
 		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{}},
@@ -635,6 +638,9 @@ func TestValidate(t *testing.T) {
 		{name: "odoo service product entry", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"detention"} }, key: "connectors.odoo.service_products", msg: `entry "detention" must be type=CODE, such as detention=DETENTION`},
 		{name: "odoo service product type", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"waiting=WAIT"} }, key: "connectors.odoo.service_products", msg: `entry "waiting=WAIT": unknown charge type "waiting"; must be one of linehaul, fuel, detention, liftgate, residential, inside_delivery, redelivery, layover, lumper, accessorial, tax, discount or other`},
 		{name: "odoo service product twice", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"fuel=A", "fuel = B"} }, key: "connectors.odoo.service_products", msg: `maps "fuel" more than once`},
+		{name: "odoo poll interval", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = -time.Second }, key: "connectors.odoo.poll_interval", msg: "must not be negative (0 turns polling off)"},
+		{name: "odoo polling off", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = 0 }},
+		{name: "odoo short webhook token", modify: func(c *Config) { c.Connectors.Odoo.WebhookToken = "short" }, key: "connectors.odoo.webhook_token", msg: "must be at least 16 characters: it is the only thing that guards the route"},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)
@@ -769,7 +775,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.webhook.secret"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.webhook.secret"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 

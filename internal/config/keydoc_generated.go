@@ -105,6 +105,12 @@ func docText(path string) string {
 		return "The state an invoice is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
 	case "connectors.odoo.service_products":
 		return "Maps charge types to the Odoo service products that bill them, as type=CODE entries where CODE is the product's internal reference (default_code). A charge whose type is not listed is billed with the product whose internal reference is the charge's code. Defaults to [\"linehaul=FREIGHT\", \"fuel=FREIGHT\", \"detention=DETENTION\", \"liftgate=LIFTGATE\", \"residential=RESIDENTIAL\", \"lumper=LUMPER\"]."
+	case "connectors.odoo.poll_interval":
+		return "The time between two reads of the outgoing pickings changed in Odoo, which become shipments and reservations. 0 turns polling off. Defaults to 30s."
+	case "connectors.odoo.poll_overlap":
+		return "How far before its watermark each poll reads again: Odoo stamps write_date when a transaction starts, so a long one can commit behind the watermark. Defaults to 2m."
+	case "connectors.odoo.webhook_token":
+		return "The shared secret of POST /v1/sources/odoo/webhook, which Odoo's \"Send Webhook Notification\" automation calls to make Waybill poll at once (Odoo cannot send a bearer key, so the token goes in the URL: ?token=...). It is a secret: logs and output show it as REDACTED. Empty by default, which turns the route off."
 	case "connectors.odoo.system":
 		return "The cross-reference system that names Odoo records: a shipment whose id is system:WH/OUT/00012 is delivered by that picking, and an order system:S00042 is that sale order. Defaults to \"odoo\"."
 	case "connectors.webhook.url":

@@ -197,6 +197,15 @@ func (o Odoo) validate(v *validator, prefix string) {
 	v.actions(prefix+".actions", o.Actions, odooActionValues)
 	v.oneOf(prefix+".backorder", o.Backorder, odooBackorderValues)
 	v.oneOf(prefix+".invoice_state", o.InvoiceState, odooInvoiceStateValues)
+	if o.PollInterval < 0 {
+		v.add(prefix+".poll_interval", "must not be negative (0 turns polling off)")
+	}
+	if o.PollOverlap < 0 {
+		v.add(prefix+".poll_overlap", "must not be negative")
+	}
+	if t := o.WebhookToken.Reveal(); t != "" && len(t) < 16 {
+		v.add(prefix+".webhook_token", "must be at least 16 characters: it is the only thing that guards the route")
+	}
 	seen := make(map[string]bool)
 	for _, e := range o.ServiceProducts {
 		typ, code, ok := strings.Cut(e, "=")

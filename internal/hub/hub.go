@@ -31,6 +31,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/odoosync"
 	"github.com/waybill/waybill/internal/server"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -49,6 +50,7 @@ type Hub struct {
 
 	reg       *prometheus.Registry
 	processor *shipment.Processor
+	poller    *odoosync.Poller // nil without Odoo polling
 	committer *ingest.Committer
 	server    *server.Server
 	httpSrv   *http.Server
@@ -104,10 +106,11 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	h.Shipments = shipment.NewStore(db)
-	registry, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger})
+	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger})
 	if err != nil {
 		return err
 	}
+	registry := conns.Registry
 	h.Registry = registry
 	if kinds := registry.Kinds(); len(kinds) == 0 {
 		logger.InfoContext(ctx, "no outbound connectors configured: state changes are recorded, outbound actions are not sent")
@@ -150,6 +153,22 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
+	if oc := cfg.Connectors.Odoo; conns.Odoo != nil && oc.PollInterval > 0 {
+		h.poller, err = odoosync.New(odoosync.Options{
+			Client:     conns.Odoo.Connect,
+			Emitter:    ingest.NewEmitter(validator, h.committer, backlog, int64(cfg.Intake.MaxBacklog)),
+			Cursors:    sqldb.NewCursors(db),
+			System:     oc.System,
+			Database:   oc.Database,
+			Interval:   oc.PollInterval,
+			Overlap:    oc.PollOverlap,
+			Logger:     logger,
+			Registerer: h.reg,
+		})
+		if err != nil {
+			return err
+		}
+	}
 	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOpts{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Logger: logger, Registerer: h.reg,
@@ -209,6 +228,9 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	var g errgroup.Group
 	g.Go(func() error { return h.committer.Run(intakeCtx) })
+	if h.poller != nil {
+		g.Go(func() error { return h.poller.Run(intakeCtx) })
+	}
 	g.Go(func() error { return h.processor.Run(procCtx) })
 	g.Go(func() error { return h.Queue.Run(jobsCtx) })
 	serveErr := make(chan error, 1)
@@ -261,11 +283,20 @@ type ConnectorDeps struct {
 	Logger *slog.Logger
 }
 
+// Connectors are the outbound connectors built from the configuration.
+type Connectors struct {
+	// Registry maps each action kind to its connector.
+	Registry *connector.Registry
+	// Odoo is the Odoo connector, nil when connectors.odoo.url is empty.
+	Odoo *odoo.Connector
+}
+
 // BuildConnectors registers the configured outbound connectors: Odoo first,
 // for connectors.odoo.actions, then the webhook for its actions or, when it
 // lists none, for every kind Odoo does not take. It contacts no system.
-func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*connector.Registry, error) {
+func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error) {
 	registry := connector.NewRegistry()
+	out := &Connectors{Registry: registry}
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -275,6 +306,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*connector.Registry
 		if err != nil {
 			return nil, fmt.Errorf("configuring the odoo connector: %w", err)
 		}
+		out.Odoo = c
 		for _, kind := range oc.Actions {
 			if err := registry.Register(kind, c); err != nil {
 				return nil, err
@@ -283,7 +315,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*connector.Registry
 	}
 	wc := cfg.Connectors.Webhook
 	if wc.URL == "" {
-		return registry, nil
+		return out, nil
 	}
 	metrics, err := connector.NewMetrics(deps.Registerer)
 	if err != nil {
@@ -312,7 +344,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*connector.Registry
 			return nil, err
 		}
 	}
-	return registry, nil
+	return out, nil
 }
 
 func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.Connector, error) {

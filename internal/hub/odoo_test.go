@@ -71,6 +71,7 @@ func setupOdoo(t *testing.T, opts sqldb.Options, version int, modify func(*confi
 		c.Connectors.Odoo.APIKey = config.Secret(sim.APIKey())
 		c.Connectors.Odoo.Timeout = 5 * time.Second
 		c.Connectors.Odoo.BreakerCooldown = 50 * time.Millisecond
+		c.Connectors.Odoo.PollInterval = 0 // these tests send the events themselves
 		c.Jobs.MaxAttempts = 6
 		if modify != nil {
 			modify(c)
@@ -294,4 +295,52 @@ func deadLetters(t *testing.T, b *bundle) []map[string]any {
 		t.Fatal(err)
 	}
 	return list.DeadLetters
+}
+
+// TestOdooPollerPlansShipments lets the hub find its work in Odoo: a
+// confirmed order's picking becomes a shipment, released when Odoo reserved
+// everything, held with the reason when it did not.
+func TestOdooPollerPlansShipments(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		w := setupOdoo(t, opts, 18, func(c *config.Config) { c.Connectors.Odoo.PollInterval = 50 * time.Millisecond })
+		demo := w.srv.Sim().Demo()
+		short, err := w.client.EnsureSaleOrder(t.Context(), &odoo.SaleOrderParams{PartnerID: demo.Customers[2], ClientRef: "POLL-SHORT", Confirm: true,
+			Lines: []odoo.SaleLine{{ProductID: demo.Products["E-COM11"], Quantity: 5}}}) // 2 in stock
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := func(so odoo.SaleOrder) string {
+			p, err := w.client.Picking(t.Context(), so.PickingIDs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "odoo:" + p.Name
+		}
+		var full, held map[string]any
+		waitFor(t, "the shipments from Odoo", func() bool {
+			full, held = getShipment(t, w.bundle, subject(w.order)), getShipment(t, w.bundle, subject(short))
+			return full != nil && held != nil && full["state"] == "released" && held["state"] == "short"
+		})
+		if full["order"] != "odoo:"+w.order.Name {
+			t.Errorf("shipment order %v, want odoo:%s", full["order"], w.order.Name)
+		}
+		if reason, _ := held["blocked_reason"].(string); !strings.Contains(reason, "available 2 C62 of 5 C62") {
+			t.Errorf("short shipment says %q, want the reserved quantity", reason)
+		}
+		// The released one went out for dispatch; the short one did not.
+		waitFor(t, "the dispatch release", func() bool {
+			for _, d := range w.receiver.deliveries() {
+				if d.Kind == "dispatch.release" && d.Body["shipment_id"] == full["id"] {
+					return true
+				}
+			}
+			return false
+		})
+		for _, d := range w.receiver.deliveries() {
+			if d.Body["shipment_id"] == held["id"] {
+				t.Errorf("short shipment sent out: %s", d.Kind)
+			}
+		}
+	})
 }

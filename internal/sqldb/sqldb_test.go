@@ -114,3 +114,24 @@ func TestClaim(t *testing.T) {
 		}
 	})
 }
+
+func TestCursors(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldb.NewCursors(db)
+		if got, err := c.Get(t.Context(), "odoo/pickings"); err != nil || got != "" {
+			t.Fatalf("Get of a new cursor = %q, %v; want empty", got, err)
+		}
+		for _, v := range []string{"2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z"} {
+			if err := c.Set(t.Context(), "odoo/pickings", v); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := c.Get(t.Context(), "odoo/pickings"); err != nil || got != v {
+				t.Fatalf("Get = %q, %v; want %q", got, err, v)
+			}
+		}
+		if got, _ := c.Get(t.Context(), "other"); got != "" {
+			t.Errorf("another name sees %q", got)
+		}
+	})
+}
