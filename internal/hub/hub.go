@@ -177,6 +177,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
+		OdooHook: h.odooHook(),
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),
@@ -191,6 +192,16 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Addr, err)
 	}
 	return nil
+}
+
+// odooHook is the Odoo webhook doorbell, when Odoo is polled and a token is
+// configured.
+func (h *Hub) odooHook() *server.OdooHook {
+	token := h.cfg.Connectors.Odoo.WebhookToken.Reveal()
+	if h.poller == nil || token == "" {
+		return nil
+	}
+	return &server.OdooHook{Token: token, Wake: h.poller.Wake}
 }
 
 // Addr is the address the hub listens on.

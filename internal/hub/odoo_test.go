@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -343,4 +344,52 @@ func TestOdooPollerPlansShipments(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOdooWebhookWakesThePoller rings the doorbell Odoo's automation rings:
+// with polling an hour apart, the new picking shows up at once.
+func TestOdooWebhookWakesThePoller(t *testing.T) {
+	t.Parallel()
+	const token = "0123456789abcdef-odoo"
+	w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 17, func(c *config.Config) {
+		c.Connectors.Odoo.PollInterval = time.Hour
+		c.Connectors.Odoo.WebhookToken = token
+	})
+	p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first poll runs at start-up; wait for it so the doorbell is what
+	// brings the next picking.
+	waitFor(t, "the start-up poll", func() bool { return getShipment(t, w.bundle, "odoo:"+p.Name) != nil })
+	demo := w.srv.Sim().Demo()
+	so, err := w.client.EnsureSaleOrder(t.Context(), &odoo.SaleOrderParams{PartnerID: demo.Customers[1], ClientRef: "HOOK-1", Confirm: true,
+		Lines: []odoo.SaleLine{{ProductID: demo.Products["DESK0005"], Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := w.client.Picking(t.Context(), so.PickingIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"_model":"stock.picking","_id":` + fmt.Sprint(p2.ID) + `,"_action":"Waybill(#12)"}`)
+	post := func(query string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, w.url+"/v1/sources/odoo/webhook"+query, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Content-Type")
+	}
+	for _, q := range []string{"", "?token=wrong", "?token=" + token + "x"} {
+		if status, ct := post(q); status != http.StatusUnauthorized || ct != "application/problem+json" {
+			t.Errorf("webhook %q: got %d %s, want 401 problem+json", q, status, ct)
+		}
+	}
+	if status, _ := post("?token=" + token); status != http.StatusAccepted {
+		t.Fatalf("webhook with the token: got %d, want 202", status)
+	}
+	waitFor(t, "the picking the doorbell announced", func() bool { return getShipment(t, w.bundle, "odoo:"+p2.Name) != nil })
 }

@@ -38,8 +38,10 @@ type Deps struct {
 	Jobs        *jobqueue.Queue
 	DeadLetters *jobqueue.DeadLetters
 	Gatherer    prometheus.Gatherer
-	Logger      *slog.Logger
-	Version     string
+	// OdooHook enables POST /v1/sources/odoo/webhook; nil leaves it out.
+	OdooHook *OdooHook
+	Logger   *slog.Logger
+	Version  string
 }
 
 // Server is the HTTP API.
@@ -69,7 +71,8 @@ func New(d Deps) *Server {
 	cfg.DocsPath = ""
 	cfg.SchemasPath = ""
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
+		"bearer":    {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
+		"odooToken": {Type: "apiKey", In: "query", Name: "token", Description: "The shared secret of connectors.odoo.webhook_token."},
 	}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
@@ -77,6 +80,7 @@ func New(d Deps) *Server {
 	s.registerReadRoutes()
 	s.registerAdminRoutes()
 	s.registerIntake()
+	s.registerSources()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
