@@ -23,12 +23,15 @@ const (
 	EventsWrite Scope = "events:write"
 	// ShipmentsRead allows reading shipments.
 	ShipmentsRead Scope = "shipments:read"
+	// ReviewWrite allows deciding review items: approving or rejecting
+	// proofs of delivery and exceptions.
+	ReviewWrite Scope = "review:write"
 	// Admin allows everything, including managing keys and dead letters.
 	Admin Scope = "admin"
 )
 
 // allScopes lists every scope, in the order error messages name them.
-var allScopes = []Scope{EventsWrite, ShipmentsRead, Admin}
+var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, Admin}
 
 var (
 	// ErrMalformed is returned by Verify for a string that is not shaped

@@ -18,7 +18,7 @@ func ExampleParseScopes() {
 	fmt.Println(err)
 	// Output:
 	// [events:write shipments:read] <nil>
-	// unknown scope "shipments:write": want events:write, shipments:read, admin
+	// unknown scope "shipments:write": want events:write, shipments:read, review:write, admin
 }
 
 func ExampleKey_Has() {

@@ -74,6 +74,8 @@ const (
 	WorkflowAutoReleaseDefault = true
 	// WorkflowPartialReleaseDefault is the default of workflow.partial_release.
 	WorkflowPartialReleaseDefault = false
+	// WorkflowPODRadiusMetersDefault is the default of workflow.pod_radius_m.
+	WorkflowPODRadiusMetersDefault = 500
 )
 
 // Webhook actions: the values allowed in connectors.webhook.actions.
@@ -84,6 +86,12 @@ const (
 	WebhookActionPickingValidate = "picking.validate"
 	// WebhookActionInvoicePrepare is posted when an invoice is prepared.
 	WebhookActionInvoicePrepare = "invoice.prepare"
+	// WebhookActionPickingReturn is posted when refused or returned goods
+	// are to be taken back.
+	WebhookActionPickingReturn = "picking.return"
+	// WebhookActionStockScrap is posted when damaged goods are to be taken
+	// back and scrapped.
+	WebhookActionStockScrap = "stock.scrap"
 )
 
 // Defaults of the connectors.webhook section. connectors.webhook.url and
@@ -160,7 +168,7 @@ func (o Odoo) ServiceProductMap() map[string]string {
 // OdooActionsDefault returns the default of connectors.odoo.actions: the
 // picking validation and the invoice. Each call returns a new slice.
 func OdooActionsDefault() []string {
-	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
 }
 
 // Defaults of the log section.
@@ -322,6 +330,12 @@ type Workflow struct {
 	// PartialRelease allows a shipment to be released when only some of its
 	// lines are reserved. Defaults to false.
 	PartialRelease bool `koanf:"partial_release" json:"partial_release"`
+
+	// PODRadiusMeters is how far from the delivery stop, in meters, a proof
+	// of delivery may be captured when both have coordinates; farther, it
+	// waits in review instead of going to billing. 0 turns the check off.
+	// Defaults to 500.
+	PODRadiusMeters int `koanf:"pod_radius_m" json:"pod_radius_m"`
 }
 
 // Connectors holds the configuration of each outbound connector.
@@ -388,9 +402,10 @@ type Odoo struct {
 	// probe call through. Must be positive. Defaults to 30s.
 	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
 
-	// Actions lists the actions sent to Odoo, each one of picking.validate
-	// and invoice.prepare, at most once. Defaults to [picking.validate,
-	// invoice.prepare].
+	// Actions lists the actions sent to Odoo, each one of picking.validate,
+	// invoice.prepare, picking.return and stock.scrap, at most once.
+	// Defaults to [picking.validate, invoice.prepare, picking.return,
+	// stock.scrap].
 	Actions []string `koanf:"actions" json:"actions"`
 
 	// Backorder is what validating a partly loaded picking does with the
@@ -441,7 +456,8 @@ type Webhook struct {
 	URL string `koanf:"url" json:"url"`
 
 	// Actions lists the actions posted to the webhook, each one of
-	// dispatch.release, picking.validate and invoice.prepare, at most once,
+	// dispatch.release, picking.validate, invoice.prepare, picking.return and
+	// stock.scrap, at most once,
 	// and none that connectors.odoo.actions lists while Odoo is on. Empty
 	// posts every action no other connector handles. Defaults to [].
 	Actions []string `koanf:"actions" json:"actions"`
@@ -504,8 +520,9 @@ func Default() Config {
 			RetryMax:        JobsRetryMaxDefault,
 		},
 		Workflow: Workflow{
-			AutoRelease:    WorkflowAutoReleaseDefault,
-			PartialRelease: WorkflowPartialReleaseDefault,
+			AutoRelease:     WorkflowAutoReleaseDefault,
+			PartialRelease:  WorkflowPartialReleaseDefault,
+			PODRadiusMeters: WorkflowPODRadiusMetersDefault,
 		},
 		Connectors: Connectors{
 			Odoo: Odoo{

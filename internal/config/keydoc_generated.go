@@ -75,6 +75,8 @@ func docText(path string) string {
 		return "Releases a shipment for dispatch as soon as all its lines are reserved; when false, shipments wait for an explicit release. Defaults to true."
 	case "workflow.partial_release":
 		return "Allows a shipment to be released when only some of its lines are reserved. Defaults to false."
+	case "workflow.pod_radius_m":
+		return "How far from the delivery stop, in meters, a proof of delivery may be captured when both have coordinates; farther, it waits in review instead of going to billing. 0 turns the check off. Defaults to 500."
 	case "connectors.odoo.url":
 		return "The Odoo base URL, such as https://erp.example.com. Empty by default, which turns the Odoo connector off."
 	case "connectors.odoo.database":
@@ -98,7 +100,7 @@ func docText(path string) string {
 	case "connectors.odoo.breaker_cooldown":
 		return "How long the open breaker waits before it lets one probe call through. Must be positive. Defaults to 30s."
 	case "connectors.odoo.actions":
-		return "Lists the actions sent to Odoo, each one of picking.validate and invoice.prepare, at most once. Defaults to [picking.validate, invoice.prepare]."
+		return "Lists the actions sent to Odoo, each one of picking.validate, invoice.prepare, picking.return and stock.scrap, at most once. Defaults to [picking.validate, invoice.prepare, picking.return, stock.scrap]."
 	case "connectors.odoo.backorder":
 		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
 	case "connectors.odoo.invoice_state":
@@ -116,7 +118,7 @@ func docText(path string) string {
 	case "connectors.webhook.url":
 		return "The absolute http or https URL the webhook connector POSTs to. Empty by default, which turns the webhook connector off."
 	case "connectors.webhook.actions":
-		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate and invoice.prepare, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
+		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate, invoice.prepare, picking.return and stock.scrap, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
 	case "connectors.webhook.timeout":
 		return "The longest one webhook request may take, connecting and reading the response included. Must be positive. Defaults to 30s."
 	case "connectors.webhook.secret":

@@ -65,8 +65,8 @@ var (
 	sqliteSynchronousValues = []string{"off", "normal", "full", "extra"}
 	logLevelValues          = []string{"debug", "info", "warn", "error"}
 	logFormatValues         = []string{"json", "text"}
-	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare}
-	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare}
+	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
+	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
 	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
 	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
 	odooInvoiceStateValues  = []string{OdooInvoiceDraft, OdooInvoicePosted}
@@ -128,6 +128,7 @@ func (c Config) validate() []*FieldError {
 		v.add("jobs.retry_max", "must be at least jobs.retry_base")
 	}
 
+	v.atLeast("workflow.pod_radius_m", c.Workflow.PODRadiusMeters, 0)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if c.Connectors.Odoo.URL != "" && c.Connectors.Webhook.URL != "" {

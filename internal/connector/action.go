@@ -19,9 +19,15 @@ const (
 	// KindInvoicePrepare asks the target to prepare the invoice of a
 	// delivered shipment.
 	KindInvoicePrepare = "invoice.prepare"
+	// KindPickingReturn asks the target to take back goods the consignee
+	// refused or returned, so they are not invoiced.
+	KindPickingReturn = "picking.return"
+	// KindStockScrap asks the target to take back damaged goods and scrap
+	// them, so they are neither in stock nor invoiced.
+	KindStockScrap = "stock.scrap"
 )
 
-var kinds = []string{KindDispatchRelease, KindInvoicePrepare, KindPickingValidate}
+var kinds = []string{KindDispatchRelease, KindInvoicePrepare, KindPickingReturn, KindPickingValidate, KindStockScrap}
 
 // Kinds returns every known action kind, sorted. Each call returns a new
 // slice.

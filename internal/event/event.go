@@ -37,6 +37,9 @@ const (
 	ShipmentReturned  Type = "shipment.returned"
 	ShipmentCancelled Type = "shipment.cancelled"
 	ChargesReported   Type = "charges.reported"
+	// ReviewDecided records a person's decision on a review item. Waybill
+	// emits it itself, for decisions taken through the API or the CLI.
+	ReviewDecided Type = "review.decided"
 )
 
 // Types returns every event type, in the order of the constants above. The
@@ -57,6 +60,7 @@ func Types() []Type {
 		ShipmentReturned,
 		ShipmentCancelled,
 		ChargesReported,
+		ReviewDecided,
 	}
 }
 
@@ -66,7 +70,7 @@ func (t Type) Valid() bool {
 	case ShipmentPlanned, OrderConfirmed, InventoryReserved, InventoryShortage,
 		DispatchAssigned, ShipmentLoaded, ShipmentDeparted, ShipmentArrived,
 		ShipmentDelayed, ShipmentDelivered, ShipmentException, ShipmentReturned,
-		ShipmentCancelled, ChargesReported:
+		ShipmentCancelled, ChargesReported, ReviewDecided:
 		return true
 	}
 	return false

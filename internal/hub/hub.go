@@ -143,7 +143,8 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 	backlog.Set(n)
 	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
-		Policy:       shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease},
+		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
+			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters)},
 		BatchSize:    cfg.Processor.BatchSize,
 		PollInterval: cfg.Processor.PollInterval,
 		Backlog:      backlog,
@@ -153,10 +154,11 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
+	emitter := ingest.NewEmitter(validator, h.committer, backlog, int64(cfg.Intake.MaxBacklog))
 	if oc := cfg.Connectors.Odoo; conns.Odoo != nil && oc.PollInterval > 0 {
 		h.poller, err = odoosync.New(odoosync.Options{
 			Client:     conns.Odoo.Connect,
-			Emitter:    ingest.NewEmitter(validator, h.committer, backlog, int64(cfg.Intake.MaxBacklog)),
+			Emitter:    emitter,
 			Cursors:    sqldb.NewCursors(db),
 			System:     oc.System,
 			Database:   oc.Database,
@@ -177,7 +179,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
-		OdooHook: h.odooHook(),
+		OdooHook: h.odooHook(), Emitter: emitter,
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/odoosim"
@@ -392,4 +393,179 @@ func TestOdooWebhookWakesThePoller(t *testing.T) {
 		t.Fatalf("webhook with the token: got %d, want 202", status)
 	}
 	waitFor(t, "the picking the doorbell announced", func() bool { return getShipment(t, w.bundle, "odoo:"+p2.Name) != nil })
+}
+
+// sendAll posts events about subject, each as id suffix, type and data.
+func (w *odooWorld) sendAll(t *testing.T, subject string, evs [][3]string) {
+	t.Helper()
+	for i, e := range evs {
+		at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 10 * time.Minute).Format(time.RFC3339)
+		status, body, _ := w.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce(subject+"/"+e[0], e[1], subject, at, e[2]))
+		if status != http.StatusAccepted {
+			t.Fatalf("%s: got status %d: %s", e[1], status, body)
+		}
+	}
+}
+
+// invoicedQuantities returns the quantity invoiced per product code.
+func (w *odooWorld) invoicedQuantities(t *testing.T, inv odoo.Invoice) map[string]float64 {
+	t.Helper()
+	recs, err := w.client.SearchRead(t.Context(), "account.move.line", odoo.Domain{odoo.Leaf("move_id", "=", inv.ID)},
+		&odoo.SearchOpts{Fields: []string{"product_id", "quantity"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[int]string{}
+	for code, id := range w.srv.Sim().Demo().Products {
+		codes[id] = code
+	}
+	for code, id := range w.srv.Sim().Demo().Services {
+		codes[id] = code
+	}
+	out := map[string]float64{}
+	for _, r := range recs {
+		var p odoo.Many2One
+		var q float64
+		_ = json.Unmarshal(r["product_id"], &p)
+		_ = json.Unmarshal(r["quantity"], &q)
+		if p.ID != 0 {
+			out[codes[p.ID]] += q
+		}
+	}
+	return out
+}
+
+// decide approves or rejects the one open review of the shipment through
+// the API, with a key that may only decide reviews and read.
+func (w *odooWorld) decide(t *testing.T, shipmentID, kind, decision string) {
+	t.Helper()
+	var list struct {
+		Reviews []struct {
+			ID         string `json:"id"`
+			Kind       string `json:"kind"`
+			ShipmentID string `json:"shipment_id"`
+			OwnerRole  string `json:"owner_role"`
+			AgeSeconds *int64 `json:"age_seconds"`
+		} `json:"reviews"`
+	}
+	var id string
+	waitFor(t, "the "+kind+" review", func() bool {
+		status, raw, _ := w.do(t, http.MethodGet, "/v1/review?state=open", "", nil)
+		if status != http.StatusOK {
+			t.Fatalf("review queue: %d %s", status, raw)
+		}
+		_ = json.Unmarshal(raw, &list)
+		for _, r := range list.Reviews {
+			if r.ShipmentID == shipmentID && r.Kind == kind {
+				if r.OwnerRole == "" || r.AgeSeconds == nil {
+					t.Errorf("review %+v: want an owner role and an age", r)
+				}
+				id = r.ID
+				return true
+			}
+		}
+		return false
+	})
+	admin := w.key
+	reviewer, _, err := w.hub.Keys.Create(t.Context(), "cs-desk", []apikey.Scope{apikey.ReviewWrite, apikey.ShipmentsRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.key = reviewer
+	defer func() { w.key = admin }()
+	body := []byte(`{"decision":"` + decision + `","reason":"checked the driver's photos"}`)
+	status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", body)
+	if status != http.StatusAccepted {
+		t.Fatalf("decision: %d %s", status, raw)
+	}
+	// The same decision again is a duplicate; another one a conflict once
+	// applied.
+	if status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", body); status != http.StatusAccepted || !strings.Contains(string(raw), `"duplicate":true`) {
+		t.Errorf("repeated decision: %d %s", status, raw)
+	}
+	waitFor(t, "the decision applied", func() bool {
+		_, raw, _ := w.do(t, http.MethodGet, "/v1/review/"+id, "", nil)
+		return !strings.Contains(string(raw), `"status":"open"`)
+	})
+	other := map[string]string{"approve": "reject", "reject": "approve"}[decision]
+	if status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", []byte(`{"decision":"`+other+`"}`)); status != http.StatusConflict {
+		t.Errorf("contrary decision after the first: %d %s", status, raw)
+	}
+}
+
+// TestOdooExceptionsAndReview takes shipments through the exceptions that
+// change what is invoiced, each decided in the review queue, and checks
+// Odoo's records: returns, scrap and invoiced quantities.
+func TestOdooExceptionsAndReview(t *testing.T) {
+	t.Parallel()
+	two, three, one := `{"value":"2","unit":"C62"}`, `{"value":"3","unit":"C62"}`, `{"value":"1","unit":"C62"}`
+	begin := func(w *odooWorld) [][3]string {
+		lines := `[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `,"lots":[{"lot":"` + w.lot + `","quantity":` + three + `}]}]`
+		return [][3]string{
+			{"plan", "shipment.planned", `{"order":"odoo:` + w.order.Name + `","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict DC"},` +
+				`"lines":[{"line_id":"1","sku":"E-COM07","quantity":` + two + `},{"line_id":"2","sku":"LOT-RESIN","quantity":` + three + `}]}`},
+			{"reserve", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}`},
+			{"load", "shipment.loaded", `{"lines":` + lines + `}`},
+			{"depart", "shipment.departed", `{}`},
+		}
+	}
+	t.Run("damaged goods are returned, scrapped and not billed", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, nil)
+		evs := append(begin(w),
+			[3]string{"damage", "shipment.exception", `{"category":"damaged","exception_id":"EXC-7","description":"crushed cabinet","lines":[{"line_id":"1","quantity":` + one + `}]}`},
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + one + `},{"line_id":"2","quantity":` + three + `}]}}`})
+		w.sendAll(t, "tms:DMG-1", evs)
+		id := w.shipmentID(t, "tms:DMG-1")
+		w.decide(t, id, "exception", "approve")
+		inv := w.invoiced(t, id)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 1 || got["LOT-RESIN"] != 3 {
+			t.Errorf("invoiced %v, want 1 E-COM07 (one damaged) and 3 LOT-RESIN", got)
+		}
+		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/EXC-7")}, &odoo.SearchOpts{Fields: []string{"scrap_qty", "state"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(scraps) != 1 {
+			t.Errorf("%d scraps for the damage, want 1", len(scraps))
+		}
+	})
+	t.Run("refused goods are returned and not billed", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 17, nil)
+		evs := append(begin(w),
+			[3]string{"refuse", "shipment.exception", `{"category":"refused","exception_id":"REF-1","lines":[{"line_id":"2","quantity":` + three + `}]}`},
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":{"value":"0","unit":"C62"}}]}}`})
+		w.sendAll(t, "tms:REF-1", evs)
+		id := w.shipmentID(t, "tms:REF-1")
+		w.decide(t, id, "exception", "approve")
+		inv := w.invoiced(t, id)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 0 {
+			t.Errorf("invoiced %v, want 2 E-COM07 and no LOT-RESIN", got)
+		}
+	})
+	t.Run("a proof of delivery that fails waits for review", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 19, nil)
+		evs := append(begin(w),
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T07:00:00Z","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}}`})
+		w.sendAll(t, "tms:POD-1", evs)
+		id := w.shipmentID(t, "tms:POD-1")
+		var sh map[string]any
+		waitFor(t, "the failed proof", func() bool {
+			sh = getShipment(t, w.bundle, "tms:POD-1")
+			return sh["state"] == "delivered"
+		})
+		if sh["billable"] == true || !strings.Contains(fmt.Sprint(sh["blocked_reason"]), "before departure") {
+			t.Fatalf("shipment %v %v: want not billable because signed before departure", sh["billable"], sh["blocked_reason"])
+		}
+		if _, err := w.client.FindInvoice(t.Context(), "WB-"+id); err == nil {
+			t.Fatal("invoiced before the review")
+		}
+		w.decide(t, id, "pod", "approve")
+		inv := w.invoiced(t, id)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 3 {
+			t.Errorf("invoiced %v", got)
+		}
+	})
 }

@@ -40,11 +40,23 @@ type invoicePrepare struct{}
 func (invoicePrepare) riverKind() string  { return "invoice_prepare" }
 func (invoicePrepare) actionKind() string { return connector.KindInvoicePrepare }
 
+type pickingReturn struct{}
+
+func (pickingReturn) riverKind() string  { return "picking_return" }
+func (pickingReturn) actionKind() string { return connector.KindPickingReturn }
+
+type stockScrap struct{}
+
+func (stockScrap) riverKind() string  { return "stock_scrap" }
+func (stockScrap) actionKind() string { return connector.KindStockScrap }
+
 // riverKinds maps action kinds to River job kinds.
 var riverKinds = map[string]string{
 	connector.KindDispatchRelease: dispatchRelease{}.riverKind(),
 	connector.KindPickingValidate: pickingValidate{}.riverKind(),
 	connector.KindInvoicePrepare:  invoicePrepare{}.riverKind(),
+	connector.KindPickingReturn:   pickingReturn{}.riverKind(),
+	connector.KindStockScrap:      stockScrap{}.riverKind(),
 }
 
 // args are the arguments of every outbound job: the action.
@@ -62,6 +74,10 @@ func newArgs(a connector.Action) (river.JobArgs, error) {
 		return args[pickingValidate]{a}, nil
 	case connector.KindInvoicePrepare:
 		return args[invoicePrepare]{a}, nil
+	case connector.KindPickingReturn:
+		return args[pickingReturn]{a}, nil
+	case connector.KindStockScrap:
+		return args[stockScrap]{a}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -167,6 +183,8 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	river.AddWorker(workers, &worker[dispatchRelease]{q: q})
 	river.AddWorker(workers, &worker[pickingValidate]{q: q})
 	river.AddWorker(workers, &worker[invoicePrepare]{q: q})
+	river.AddWorker(workers, &worker[pickingReturn]{q: q})
+	river.AddWorker(workers, &worker[stockScrap]{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},

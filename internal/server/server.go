@@ -38,6 +38,9 @@ type Deps struct {
 	Jobs        *jobqueue.Queue
 	DeadLetters *jobqueue.DeadLetters
 	Gatherer    prometheus.Gatherer
+	// Emitter stores events Waybill produces itself, such as review
+	// decisions; nil refuses decisions.
+	Emitter *ingest.Emitter
 	// OdooHook enables POST /v1/sources/odoo/webhook; nil leaves it out.
 	OdooHook *OdooHook
 	Logger   *slog.Logger
@@ -81,6 +84,7 @@ func New(d Deps) *Server {
 	s.registerAdminRoutes()
 	s.registerIntake()
 	s.registerSources()
+	s.registerReviewRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

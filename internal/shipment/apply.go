@@ -3,6 +3,7 @@ package shipment
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ type Policy struct {
 	AutoRelease bool
 	// PartialRelease lets a partly reserved shipment be released.
 	PartialRelease bool
+	// PODRadiusMeters is how far from the delivery stop a proof of
+	// delivery may be captured; zero skips the check.
+	PODRadiusMeters float64
 }
 
 // Outcome kinds.
@@ -111,7 +115,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	case event.ShipmentDeparted, event.ShipmentArrived, event.ShipmentDelayed:
 		return s.applyMilestone(in)
 	case event.ShipmentDelivered:
-		return s.applyDelivered(in)
+		return s.applyDelivered(in, p)
 	case event.ShipmentException:
 		return s.applyException(in)
 	case event.ShipmentReturned:
@@ -120,6 +124,8 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 		return s.applyCancelled(in)
 	case event.ChargesReported:
 		return s.applyCharges(in)
+	case event.ReviewDecided:
+		return s.applyDecision(in)
 	}
 	return rejected("event type %s does not apply to a shipment", in.Type)
 }
@@ -445,15 +451,21 @@ func (s *Shipment) late(in Input, why string) Result {
 	return Result{Outcome: OutcomeLate, Reason: "late: " + why}
 }
 
-// applyDelivered validates the proof of delivery: it must name a signer and
-// a time, cover only lines of the shipment, and not deliver more than was
-// loaded.
-func (s *Shipment) applyDelivered(in Input) Result {
+// applyDelivered takes the proof of delivery. One that names lines the
+// shipment does not have, or lines never loaded, is rejected. Otherwise it
+// is validated: delivered quantities not above loaded, signed after
+// departure, captured near the stop. One that fails is kept, and waits in
+// review instead of going to billing. A new proof may replace one that
+// failed or was rejected.
+func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 	if ok, late := s.allowed(in.Type); !ok {
-		if late {
-			return s.late(in, "delivery reported again")
+		replaceable := s.current() == Delivered && s.POD != nil && !s.POD.Validation.Billable()
+		if !replaceable {
+			if late {
+				return s.late(in, "delivery reported again")
+			}
+			return rejected("delivered before the shipment was loaded (it is %s)", s.State)
 		}
-		return rejected("delivered before the shipment was loaded (it is %s)", s.State)
 	}
 	var d struct {
 		POD      *ProofOfDelivery `json:"pod"`
@@ -465,6 +477,7 @@ func (s *Shipment) applyDelivered(in Input) Result {
 	if d.POD == nil || strings.TrimSpace(d.POD.Signer) == "" || d.POD.SignedAt.IsZero() || len(d.POD.Lines) == 0 {
 		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
 	}
+	v := &PODValidation{Status: PODValid}
 	next := slices.Clone(s.Lines)
 	for _, pl := range d.POD.Lines {
 		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == pl.LineID })
@@ -479,20 +492,72 @@ func (s *Shipment) applyDelivered(in Input) Result {
 			return rejected("proof of delivery: line %s: %v", pl.LineID, err)
 		}
 		if c > 0 {
-			return rejected("proof of delivery: line %s delivered %s exceeds the %s loaded", pl.LineID, pl.Quantity, next[i].Loaded)
+			v.Problems = append(v.Problems, fmt.Sprintf("line %s delivered %s exceeds the %s loaded", pl.LineID, pl.Quantity, next[i].Loaded))
 		}
 		q := pl.Quantity
 		next[i].Delivered = &q
 	}
 	if dep := s.milestoneOf(event.ShipmentDeparted); dep != nil && d.POD.SignedAt.Before(dep.At) {
-		return rejected("proof of delivery signed at %s, before departure at %s", d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339))
+		v.Problems = append(v.Problems, fmt.Sprintf("signed at %s, before departure at %s",
+			d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339)))
+	}
+	s.checkPosition(d.POD, v, p.PODRadiusMeters)
+	if len(v.Problems) > 0 {
+		v.Status = PODFailed
 	}
 	s.Lines = next
 	d.POD.EventID = in.EventID
+	d.POD.Validation = v
 	s.POD = d.POD
 	s.milestone(in, false, d.Location, "")
 	s.moveTo(Delivered)
+	// A new proof supersedes the review of the one it replaces.
+	for i := range s.Reviews {
+		if r := &s.Reviews[i]; r.Kind == ReviewPOD && r.Status == ReviewOpen {
+			at := in.Time
+			r.Status, r.Decision, r.Note, r.DecidedAt = ReviewResolved, "superseded", "a new proof of delivery arrived", &at
+		}
+	}
+	if v.Status == PODFailed {
+		s.Reviews = append(s.Reviews, Review{
+			ID: in.EventID, Kind: ReviewPOD, Status: ReviewOpen, OwnerRole: "customer_service", OpenedAt: in.Time,
+			Reason: "proof of delivery failed validation: " + strings.Join(v.Problems, "; "),
+		})
+		s.BlockedReason = "not billable: proof of delivery failed validation: " + strings.Join(v.Problems, "; ")
+		return Result{Outcome: OutcomeApplied}
+	}
 	return s.billing()
+}
+
+// checkPosition compares where the proof was captured with the delivery
+// stop. A check that cannot be made is flagged, not failed.
+func (s *Shipment) checkPosition(pod *ProofOfDelivery, v *PODValidation, radius float64) {
+	if radius <= 0 {
+		return
+	}
+	dest := s.Destination
+	switch {
+	case pod.Position == nil:
+		v.Flags = append(v.Flags, "position not checked: the proof of delivery has no position")
+	case dest == nil || dest.Lat == nil || dest.Lon == nil:
+		v.Flags = append(v.Flags, "position not checked: the delivery stop has no coordinates")
+	default:
+		dist := haversineMeters(*dest.Lat, *dest.Lon, pod.Position.Lat, pod.Position.Lon)
+		dist = math.Round(dist)
+		v.DistanceM = &dist
+		if dist > radius {
+			v.Problems = append(v.Problems, fmt.Sprintf("captured %.0f m from the delivery stop, more than the %.0f m allowed", dist, radius))
+		}
+	}
+}
+
+// haversineMeters is the great-circle distance between two points.
+func haversineMeters(lat1, lon1, lat2, lon2 float64) float64 {
+	const earthRadius = 6371008.8 // mean radius, m
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadius * math.Asin(math.Min(1, math.Sqrt(a)))
 }
 
 func (s *Shipment) milestoneOf(t event.Type) *Milestone {
@@ -513,6 +578,10 @@ func (s *Shipment) billing() Result {
 	}
 	if s.POD == nil {
 		s.BlockedReason = "not billable: no proof of delivery"
+		return res
+	}
+	if !s.POD.Validation.Billable() {
+		s.BlockedReason = "not billable: proof of delivery " + s.POD.Validation.Status
 		return res
 	}
 	if open := s.openExceptions(); len(open) > 0 {
@@ -560,13 +629,9 @@ func (s *Shipment) applyException(in Input) Result {
 		if i < 0 {
 			return rejected("no open exception %s to resolve", id)
 		}
-		at := in.Time
-		s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt = "resolved", &at
+		s.closeException(i, in, "resolved")
+		s.closeReviewOf(id, in, ReviewResolved, "resolved", "", "resolved by "+string(in.Type))
 		s.milestone(in, false, nil, "resolved "+id)
-		if s.State == Exception && len(s.openExceptions()) == 0 {
-			s.State, s.ResumeState = s.ResumeState, ""
-		}
-		s.BlockedReason = ""
 		return s.billing()
 	}
 	for _, l := range d.Lines {
@@ -585,6 +650,12 @@ func (s *Shipment) applyException(in Input) Result {
 		ID: id, Category: d.Category, Status: "open", OwnerRole: owner, Description: d.Description,
 		ReasonCode: d.ReasonCode, Lines: d.Lines, OpenedAt: in.Time, EventID: in.EventID,
 	})
+	reason := "exception " + id + " (" + string(d.Category) + ")"
+	if d.Description != "" {
+		reason += ": " + d.Description
+	}
+	s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewException, Status: ReviewOpen, ExceptionID: id,
+		OwnerRole: owner, OpenedAt: in.Time, Reason: reason})
 	if s.State != Exception {
 		s.ResumeState, s.State = s.State, Exception
 	}
@@ -652,4 +723,112 @@ func (s *Shipment) applyCharges(in Input) Result {
 		s.Charges = append(s.Charges, c)
 	}
 	return Result{Outcome: OutcomeApplied}
+}
+
+// closeException closes exception i, and the exception overlay once no
+// exception is open.
+func (s *Shipment) closeException(i int, in Input, resolution string) {
+	at := in.Time
+	s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt, s.Exceptions[i].Resolution = "resolved", &at, resolution
+	if s.State == Exception && len(s.openExceptions()) == 0 {
+		s.State, s.ResumeState = s.ResumeState, ""
+	}
+	s.BlockedReason = ""
+}
+
+// closeReviewOf closes the open review of exception id, if any.
+func (s *Shipment) closeReviewOf(exceptionID string, in Input, status, decision, actor, note string) {
+	for i := range s.Reviews {
+		r := &s.Reviews[i]
+		if r.Kind == ReviewException && r.ExceptionID == exceptionID && r.Status == ReviewOpen {
+			at := in.Time
+			r.Status, r.Decision, r.Actor, r.Note, r.DecidedAt, r.DecisionEventID = status, decision, actor, note, &at, in.EventID
+		}
+	}
+}
+
+// Review decisions.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+	DecisionResolve = "resolve"
+)
+
+// consequences are the outbound actions an approved exception calls for:
+// damaged goods are taken back from the delivery and scrapped, refused or
+// returned goods are taken back. Both leave the invoiced quantity without
+// them.
+var consequences = map[ExceptionCategory]string{
+	Damaged:      connector.KindStockScrap,
+	Refused:      connector.KindPickingReturn,
+	ReturnedGood: connector.KindPickingReturn,
+}
+
+// applyDecision carries out a person's decision on an open review.
+func (s *Shipment) applyDecision(in Input) Result {
+	var d struct {
+		ReviewID string `json:"review_id"`
+		Decision string `json:"decision"`
+		Actor    string `json:"actor"`
+		Reason   string `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	i := slices.IndexFunc(s.Reviews, func(r Review) bool { return r.ID == d.ReviewID })
+	if i < 0 {
+		return rejected("review %s is not on the shipment", d.ReviewID)
+	}
+	r := &s.Reviews[i]
+	if r.Status != ReviewOpen {
+		return rejected("review %s is already %s", r.ID, r.Status)
+	}
+	status := map[string]string{DecisionApprove: ReviewApproved, DecisionReject: ReviewRejected, DecisionResolve: ReviewResolved}[d.Decision]
+	if status == "" {
+		return rejected("unknown decision %q", d.Decision)
+	}
+	decide := func() {
+		at := in.Time
+		r.Status, r.Decision, r.Actor, r.Note, r.DecidedAt, r.DecisionEventID = status, d.Decision, d.Actor, d.Reason, &at, in.EventID
+	}
+	note := d.Decision + " by " + d.Actor
+	if d.Reason != "" {
+		note += ": " + d.Reason
+	}
+	switch r.Kind {
+	case ReviewPOD:
+		if d.Decision == DecisionResolve {
+			return rejected("a proof of delivery is approved or rejected, not resolved")
+		}
+		if s.POD == nil || s.POD.EventID != r.ID {
+			return rejected("review %s is about a proof of delivery that was replaced", r.ID)
+		}
+		decide()
+		s.milestone(in, false, nil, "proof of delivery "+note)
+		if d.Decision == DecisionReject {
+			s.POD.Validation.Status = PODRejected
+			s.BlockedReason = "not billable: proof of delivery rejected by " + d.Actor + ": send a new one"
+			return Result{Outcome: OutcomeApplied}
+		}
+		s.POD.Validation.Status = PODApproved
+		return s.billing()
+	case ReviewException:
+		j := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == r.ExceptionID && e.Status == "open" })
+		if j < 0 {
+			return rejected("exception %s of review %s is no longer open", r.ExceptionID, r.ID)
+		}
+		decide()
+		e := s.Exceptions[j]
+		resolution := map[string]string{DecisionApprove: "approved", DecisionReject: "dismissed", DecisionResolve: "resolved"}[d.Decision]
+		s.closeException(j, in, resolution)
+		s.milestone(in, false, nil, "exception "+e.ID+" "+note)
+		var actions []string
+		if kind, ok := consequences[e.Category]; ok && d.Decision == DecisionApprove && len(e.Lines) > 0 {
+			actions = append(actions, kind)
+		}
+		res := s.billing()
+		res.Actions = append(actions, res.Actions...)
+		return res
+	}
+	return rejected("review %s has unknown kind %s", r.ID, r.Kind)
 }

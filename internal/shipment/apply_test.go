@@ -118,7 +118,7 @@ func TestGates(t *testing.T) {
 			{in: in(event.ShipmentDelivered, 1, delivered), outcome: "rejected", state: shipment.Planned, reason: "before the shipment was loaded"},
 			{in: in(event.InventoryReserved, 2, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
 			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}]}`), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
-			{in: in(event.ShipmentDelivered, 4, delivered), outcome: "rejected", state: shipment.Loaded, reason: "delivered 12 C62 exceeds the 10 C62 loaded"},
+			{in: in(event.ShipmentDelivered, 4, delivered), outcome: "rejected", state: shipment.Loaded, reason: "line 2 was not loaded"},
 		})
 	})
 	t.Run("open exception blocks billing until resolved", func(t *testing.T) {
@@ -172,5 +172,160 @@ func TestChargesMustAddUp(t *testing.T) {
 		{in: in(event.ChargesReported, 1, `{"charges":[{"code":"400","type":"linehaul","amount":{"minor":58220,"currency":"USD"}},{"code":"FUE","type":"fuel","amount":{"minor":18339,"currency":"USD"}}],"total":{"minor":76559,"currency":"USD"}}`), outcome: "applied", state: shipment.Planned},
 		{in: in(event.ChargesReported, 2, `{"charges":[{"code":"400","amount":{"minor":100,"currency":"USD"}}],"total":{"minor":101,"currency":"USD"}}`), outcome: "rejected", state: shipment.Planned, reason: "add up"},
 		{in: in(event.ChargesReported, 3, `{"charges":[{"code":"400","amount":{"minor":100,"currency":"USD"}},{"code":"X","amount":{"minor":100,"currency":"EUR"}}],"total":{"minor":200,"currency":"USD"}}`), outcome: "rejected", state: shipment.Planned, reason: "currenc"},
+	})
+}
+
+func inID(id string, typ event.Type, minutes int, data string) shipment.Input {
+	x := in(typ, minutes, data)
+	x.EventID = id
+	return x
+}
+
+func decision(review, verdict string) string {
+	return `{"review_id":"` + review + `","decision":"` + verdict + `","actor":"key:cs","reason":"checked the photos"}`
+}
+
+// dest plans a shipment whose stop has coordinates (Utrecht).
+const (
+	loadTen     = `{"lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`
+	deliverOver = `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}}]}}`
+	deliverTen  = `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T15:00:00Z","lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}]}}`
+)
+
+func TestPODReview(t *testing.T) {
+	t.Parallel()
+	start := []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadTen), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: inID("pod-1", event.ShipmentDelivered, 300, deliverOver), outcome: "applied", state: shipment.Delivered},
+	}
+	t.Run("approved", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, append(start,
+			step{in: inID("d1", event.ReviewDecided, 310, decision("pod-1", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("d2", event.ReviewDecided, 311, decision("pod-1", "reject")), outcome: "rejected", state: shipment.Delivered, reason: "already approved"},
+		))
+		r := sh.Reviews[0]
+		if r.ID != "pod-1" || r.Kind != shipment.ReviewPOD || r.Status != shipment.ReviewApproved || r.Actor != "key:cs" || r.DecisionEventID != "d1" {
+			t.Errorf("review %+v", r)
+		}
+		if !sh.Billable || sh.POD.Validation.Status != shipment.PODApproved {
+			t.Errorf("billable %v, validation %+v", sh.Billable, sh.POD.Validation)
+		}
+	})
+	t.Run("rejected, then a valid proof", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, append(start,
+			step{in: inID("d1", event.ReviewDecided, 310, decision("pod-1", "reject")), outcome: "applied", state: shipment.Delivered},
+			step{in: inID("pod-2", event.ShipmentDelivered, 320, deliverTen), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("pod-3", event.ShipmentDelivered, 330, deliverTen), outcome: "late", state: shipment.Delivered, reason: "delivery reported again"},
+		))
+		if !sh.Billable || sh.POD.EventID != "pod-2" || sh.POD.Validation.Status != shipment.PODValid {
+			t.Errorf("billable %v, pod %+v", sh.Billable, sh.POD)
+		}
+	})
+	t.Run("a failed proof is not billable", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, start)
+		if sh.Billable || !strings.Contains(sh.BlockedReason, "delivered 12 C62 exceeds the 10 C62 loaded") {
+			t.Errorf("billable %v, blocked %q", sh.Billable, sh.BlockedReason)
+		}
+		if len(sh.Reviews) != 1 || sh.Reviews[0].Status != shipment.ReviewOpen || sh.Reviews[0].OwnerRole == "" {
+			t.Errorf("reviews %+v", sh.Reviews)
+		}
+	})
+}
+
+func TestPODPosition(t *testing.T) {
+	t.Parallel()
+	planned := strings.Replace(plannedData, `"destination":{"name":"DC"}`, `"destination":{"name":"DC","lat":52.0907,"lon":5.1214}`, 1)
+	pod := func(lat, lon string) string {
+		return `{"pod":{"signer":"J","signed_at":"2026-11-26T15:00:00Z","lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}],"position":{"lat":` + lat + `,"lon":` + lon + `}}}`
+	}
+	for _, tc := range []struct {
+		name, data, plan string
+		status           string
+		flag             bool
+	}{
+		{"at the stop", pod("52.0910", "5.1220"), planned, shipment.PODValid, false},
+		{"across town", pod("52.1300", "5.1214"), planned, shipment.PODFailed, false},
+		{"stop without coordinates", pod("52.1300", "5.1214"), plannedData, shipment.PODValid, true},
+		{"proof without position", deliverTen, planned, shipment.PODValid, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sh, _ := shipment.New("s1", in(event.ShipmentPlanned, 0, tc.plan))
+			p := shipment.Policy{AutoRelease: true, PODRadiusMeters: 500}
+			for _, x := range []shipment.Input{in(event.InventoryReserved, 1, reserveFull), in(event.ShipmentLoaded, 2, loadTen), in(event.ShipmentDelivered, 300, tc.data)} {
+				if res := sh.Apply(x, p); res.Outcome != shipment.OutcomeApplied {
+					t.Fatalf("%s: %+v", x.Type, res)
+				}
+			}
+			v := sh.POD.Validation
+			if v.Status != tc.status || (len(v.Flags) > 0) != tc.flag {
+				t.Errorf("validation %+v, want status %s, flagged %v", v, tc.status, tc.flag)
+			}
+			if tc.status == shipment.PODFailed && (v.DistanceM == nil || *v.DistanceM < 4000 || !strings.Contains(v.Problems[0], "more than the 500 m allowed")) {
+				t.Errorf("distance %v, problems %v", v.DistanceM, v.Problems)
+			}
+		})
+	}
+}
+
+func TestExceptionReview(t *testing.T) {
+	t.Parallel()
+	start := []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+	}
+	damaged := `{"category":"damaged","exception_id":"EXC-1","lines":[{"line_id":"1","quantity":{"value":"2","unit":"C62"}}]}`
+	refused := `{"category":"refused","exception_id":"EXC-2","lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}}]}`
+	t.Run("damaged before billing, approved", func(t *testing.T) {
+		t.Parallel()
+		steps := []step{
+			start[0], start[1],
+			{in: inID("exc", event.ShipmentException, 290, damaged), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Delivered,
+				actions: []string{connector.KindStockScrap, connector.KindInvoicePrepare}},
+		}
+		sh := run(t, shipment.Policy{AutoRelease: true}, steps)
+		if e := sh.Exceptions[0]; e.Status != "resolved" || e.Resolution != "approved" {
+			t.Errorf("exception %+v", e)
+		}
+	})
+	t.Run("refused, dismissed", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			start[0], start[1],
+			{in: inID("exc", event.ShipmentException, 290, refused), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "reject")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		})
+		if e := sh.Exceptions[0]; e.Resolution != "dismissed" {
+			t.Errorf("exception %+v", e)
+		}
+	})
+	t.Run("refused, approved", func(t *testing.T) {
+		t.Parallel()
+		run(t, shipment.Policy{AutoRelease: true}, []step{
+			start[0], start[1],
+			{in: inID("exc", event.ShipmentException, 290, refused), outcome: "applied", state: shipment.Exception},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingReturn}},
+			{in: inID("d2", event.ReviewDecided, 311, decision("nope", "approve")), outcome: "rejected", state: shipment.Loaded, reason: "not on the shipment"},
+		})
+	})
+	t.Run("resolved by event closes the review", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			start[0], start[1],
+			{in: inID("exc", event.ShipmentException, 290, damaged), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentException, 295, `{"category":"damaged","exception_id":"EXC-1","status":"resolved"}`), outcome: "applied", state: shipment.Loaded},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "rejected", state: shipment.Loaded, reason: "already resolved"},
+		})
+		if r := sh.Reviews[0]; r.Status != shipment.ReviewResolved {
+			t.Errorf("review %+v", r)
+		}
 	})
 }

@@ -38,6 +38,7 @@ type Shipment struct {
 	POD            *ProofOfDelivery   `json:"pod,omitempty"`
 	Exceptions     []ExceptionRecord  `json:"exceptions,omitempty"`
 	Charges        []Charge           `json:"charges,omitempty"`
+	Reviews        []Review           `json:"reviews,omitempty"`
 	Invoice        *InvoiceRef        `json:"invoice,omitempty"`
 	// Billable is set once the shipment is delivered with a proof of
 	// delivery and no open exception; the invoice action is then issued
@@ -148,6 +149,37 @@ type ProofOfDelivery struct {
 	Position        *Position `json:"position,omitempty"`
 	Remarks         string    `json:"remarks,omitempty"`
 	EventID         string    `json:"event_id"`
+	// Validation is what Waybill made of it; nil on shipments delivered
+	// before proofs of delivery were validated, which count as valid.
+	Validation *PODValidation `json:"validation,omitempty"`
+}
+
+// Proof-of-delivery validation statuses.
+const (
+	PODValid    = "valid"    // passed every check: billable
+	PODFailed   = "failed"   // failed a check: waits for review
+	PODApproved = "approved" // failed, then approved in review: billable
+	PODRejected = "rejected" // failed, then rejected in review: waits for a new one
+)
+
+// PODValidation is the outcome of checking a proof of delivery against the
+// shipment: delivered quantities not above loaded, signed after departure,
+// captured near the delivery stop.
+type PODValidation struct {
+	Status string `json:"status"`
+	// Problems are the checks it failed.
+	Problems []string `json:"problems,omitempty"`
+	// Flags are checks that could not be made, such as the position check
+	// when the stop or the proof has no coordinates. They do not block.
+	Flags []string `json:"flags,omitempty"`
+	// DistanceM is how far from the delivery stop it was captured, when
+	// both positions are known.
+	DistanceM *float64 `json:"distance_m,omitempty"`
+}
+
+// Billable reports whether v lets the shipment be billed.
+func (v *PODValidation) Billable() bool {
+	return v == nil || v.Status == PODValid || v.Status == PODApproved
 }
 
 // Photo is a photo taken at delivery.
@@ -173,7 +205,49 @@ type ExceptionRecord struct {
 	Lines       []LineQty         `json:"lines,omitempty"`
 	OpenedAt    time.Time         `json:"opened_at"`
 	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
-	EventID     string            `json:"event_id"`
+	// Resolution says how it was closed: approved (its consequences were
+	// carried out, such as returning and scrapping damaged goods),
+	// dismissed (rejected in review: no consequences) or resolved.
+	Resolution string `json:"resolution,omitempty"`
+	EventID    string `json:"event_id"`
+}
+
+// Review kinds.
+const (
+	ReviewPOD       = "pod"       // a proof of delivery failed validation
+	ReviewException = "exception" // an exception was reported
+)
+
+// Review statuses.
+const (
+	ReviewOpen     = "open"
+	ReviewApproved = "approved"
+	ReviewRejected = "rejected"
+	ReviewResolved = "resolved"
+)
+
+// Review is a decision a person has to take before the shipment can be
+// billed: a proof of delivery that failed validation, or an exception.
+type Review struct {
+	// ID identifies the review everywhere: it is the id of the event that
+	// opened it.
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Status is open until decided.
+	Status string `json:"status"`
+	// Reason says what is to be decided.
+	Reason string `json:"reason"`
+	// ExceptionID is the exception a review of kind exception is about.
+	ExceptionID string    `json:"exception_id,omitempty"`
+	OwnerRole   string    `json:"owner_role"`
+	OpenedAt    time.Time `json:"opened_at"`
+	// Decision, Actor, Note and DecidedAt record the decision.
+	Decision  string     `json:"decision,omitempty"`
+	Actor     string     `json:"actor,omitempty"`
+	Note      string     `json:"note,omitempty"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	// DecisionEventID is the review.decided event that decided it.
+	DecisionEventID string `json:"decision_event_id,omitempty"`
 }
 
 // Charge is a charge reported for a shipment (by a carrier) or rated by

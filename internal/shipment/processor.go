@@ -167,6 +167,7 @@ type batchWrite struct {
 	now      time.Time
 	xrefs    []newXref
 	ships    docRows
+	reviews  docRows
 	orders   docRows
 	outcomes []ingest.Outcome
 	actions  []connector.Action
@@ -243,6 +244,9 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 	if w.ships, err = p.store.encodeShipments(ships, w.now); err != nil {
 		return nil, err
 	}
+	if w.reviews, err = p.store.encodeReviews(ships); err != nil {
+		return nil, err
+	}
 	orders := make([]*Order, 0, len(b.changedOr))
 	for id := range b.changedOr {
 		orders = append(orders, b.orders[id])
@@ -263,6 +267,9 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error
 		}
 	}
 	if err := bt.save(ctx, "shipments", w.ships); err != nil {
+		return err
+	}
+	if err := bt.save(ctx, "review_items", w.reviews); err != nil {
 		return err
 	}
 	if err := bt.save(ctx, "orders", w.orders); err != nil {

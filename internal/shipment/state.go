@@ -98,6 +98,7 @@ var transitions = map[event.Type]struct {
 	event.ShipmentCancelled: {From: []State{Planned, Reserved, Short, Released, Assigned}, To: Cancelled},
 	event.ShipmentException: {From: nil},
 	event.ChargesReported:   {From: nil},
+	event.ReviewDecided:     {From: nil},
 }
 
 // Transition describes one row of the transition table, for documentation.

@@ -122,6 +122,10 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 		return c.validate(ctx, cl, a, &sh)
 	case connector.KindInvoicePrepare:
 		return c.invoice(ctx, cl, a, &sh)
+	case connector.KindPickingReturn:
+		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood})
+	case connector.KindStockScrap:
+		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Damaged})
 	default:
 		return connector.Permanent(fmt.Errorf("odoo: action %s is not sent to Odoo", a.Kind))
 	}
@@ -178,6 +182,13 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		}
 	} else {
 		return connector.Permanent(fmt.Errorf("picking %s of shipment %s has no sale order to invoice", p.Name, sh.ID))
+	}
+	// Goods refused, returned or damaged, once approved in review, come
+	// back before the invoice is made: the return lowers the delivered
+	// quantity Odoo invoices. The return jobs may still be running; doing
+	// it here too (every step finds what it did before) keeps the order.
+	if err := c.takeBack(ctx, cl, a, sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood, shipment.Damaged}); err != nil {
+		return err
 	}
 	if charges := c.chargeLines(sh); len(charges) > 0 {
 		if _, err := cl.AddChargeLines(ctx, soID, charges); err != nil {
@@ -283,24 +294,9 @@ func (c *Connector) recordID(ctx context.Context, cl *Client, model, ext string)
 // shipment line's unit, which must be the product's unit of measure in
 // Odoo.
 func shipLines(ctx context.Context, cl *Client, sh *shipment.Shipment, p Picking) ([]ShipLine, error) {
-	var skus []string
-	for _, l := range sh.Lines {
-		if !slices.Contains(skus, l.SKU) {
-			skus = append(skus, l.SKU)
-		}
-	}
-	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
-		&SearchOpts{Fields: []string{"id", "default_code"}})
+	product, err := productIDs(ctx, cl, sh)
 	if err != nil {
-		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
-	}
-	product := make(map[string]int, len(recs))
-	for _, r := range recs {
-		var id int
-		var code string
-		if json.Unmarshal(r["id"], &id) == nil && json.Unmarshal(r["default_code"], &code) == nil {
-			product[code] = id
-		}
+		return nil, err
 	}
 	onPicking := make(map[int]bool)
 	for _, m := range p.Moves {
@@ -369,4 +365,135 @@ func float(r *big.Rat) float64 {
 	}
 	f, _ := r.Float64()
 	return f
+}
+
+// takeBack carries out the approved exceptions of the given categories:
+// goods that left with a validated picking are returned (a return picking
+// with to_refund, validated at once so the delivered quantity Odoo
+// invoices goes down), and damaged goods are then scrapped; damaged goods
+// that never left are scrapped from the picking's source location.
+func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, cats []shipment.ExceptionCategory) error {
+	var todo []shipment.ExceptionRecord
+	for _, e := range sh.Exceptions {
+		if e.Resolution == "approved" && len(e.Lines) > 0 && slices.Contains(cats, e.Category) {
+			todo = append(todo, e)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	p, err := c.picking(ctx, cl, sh)
+	if err != nil {
+		return err
+	}
+	product, err := productIDs(ctx, cl, sh)
+	if err != nil {
+		return err
+	}
+	for _, e := range todo {
+		lines, err := exceptionLines(sh, e, product)
+		if err != nil {
+			return err
+		}
+		scrapFrom := p.Location.ID
+		if p.State == PickingDone {
+			if err := returnLines(ctx, cl, p, lines); err != nil {
+				return fmt.Errorf("taking back exception %s of shipment %s: %w", e.ID, sh.ID, err)
+			}
+		} else if e.Category != shipment.Damaged {
+			continue // refused before it left: nothing went out
+		}
+		if e.Category == shipment.Damaged {
+			for _, l := range lines {
+				if _, err := cl.Scrap(ctx, &ScrapParams{ProductID: l.ProductID, Quantity: l.Quantity, Lot: l.Lot, LocationID: scrapFrom,
+					Origin: "WB-" + sh.ID + "/" + e.ID}); err != nil {
+					return fmt.Errorf("scrapping exception %s of shipment %s: %w", e.ID, sh.ID, err)
+				}
+			}
+		}
+		note := fmt.Sprintf("Waybill took back the goods of exception %s (%s) on shipment %s (correlation id %s).", e.ID, e.Category, sh.ID, a.CorrelationID)
+		if e.Category == shipment.Damaged {
+			note = fmt.Sprintf("Waybill took back and scrapped the damaged goods of exception %s on shipment %s (correlation id %s).", e.ID, sh.ID, a.CorrelationID)
+		}
+		if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
+			return fmt.Errorf("noting exception %s on %s: %w", e.ID, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// returnLines returns lines of done picking p and validates the return.
+func returnLines(ctx context.Context, cl *Client, p Picking, lines []ShipLine) error {
+	var rl []ReturnLine
+	for _, l := range lines {
+		rl = append(rl, ReturnLine{ProductID: l.ProductID, Quantity: l.Quantity})
+	}
+	ret, err := cl.ReturnPicking(ctx, p.ID, rl)
+	if err != nil {
+		return err
+	}
+	if ret.State == PickingDone {
+		return nil
+	}
+	_, err = cl.ValidatePicking(ctx, ret.PickingID, lines, BackorderCancel)
+	return err
+}
+
+// productIDs maps the shipment's SKUs to Odoo product ids.
+func productIDs(ctx context.Context, cl *Client, sh *shipment.Shipment) (map[string]int, error) {
+	var skus []string
+	for _, l := range sh.Lines {
+		if !slices.Contains(skus, l.SKU) {
+			skus = append(skus, l.SKU)
+		}
+	}
+	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
+		&SearchOpts{Fields: []string{"id", "default_code"}})
+	if err != nil {
+		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
+	}
+	product := make(map[string]int, len(recs))
+	for _, r := range recs {
+		var id int
+		var code string
+		if json.Unmarshal(r["id"], &id) == nil && json.Unmarshal(r["default_code"], &code) == nil {
+			product[code] = id
+		}
+	}
+	return product, nil
+}
+
+// exceptionLines are the products and quantities of exception e, with the
+// lots they were loaded from.
+func exceptionLines(sh *shipment.Shipment, e shipment.ExceptionRecord, product map[string]int) ([]ShipLine, error) {
+	var out []ShipLine
+	for _, el := range e.Lines {
+		i := slices.IndexFunc(sh.Lines, func(l shipment.Line) bool { return l.LineID == el.LineID })
+		if i < 0 {
+			return nil, connector.Permanent(fmt.Errorf("exception %s: line %s is not on shipment %s", e.ID, el.LineID, sh.ID))
+		}
+		l := sh.Lines[i]
+		pid, ok := product[l.SKU]
+		if !ok {
+			return nil, connector.Permanent(fmt.Errorf("exception %s line %s: no Odoo product has the internal reference %q", e.ID, l.LineID, l.SKU))
+		}
+		want := float(el.Quantity.Rat())
+		if want <= 0 {
+			continue
+		}
+		// Take the quantity from the lots the line was loaded from, in
+		// order; untracked goods have none.
+		for _, lot := range l.LoadedLots {
+			if want <= 0 {
+				break
+			}
+			q := min(want, float(lot.Quantity.Rat()))
+			out = append(out, ShipLine{ProductID: pid, Quantity: q, Lot: lot.Lot})
+			want -= q
+		}
+		if want > 1e-9 {
+			out = append(out, ShipLine{ProductID: pid, Quantity: want})
+		}
+	}
+	return out, nil
 }
