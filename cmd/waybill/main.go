@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newConfigCmd(),
 		newKeysCmd(),
 		newDeadLettersCmd(),
+		newReviewCmd(),
 		newLoadgenCmd(),
 		&cobra.Command{
 			Use:   "version",
