@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // billing.timezone works where the system has no zone database
 
 	"github.com/spf13/cobra"
 )

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -106,6 +107,46 @@ const (
 // returns a new slice.
 func WebhookActionsDefault() []string { return []string{} }
 
+// Defaults of the billing section. billing.rules_file is empty,
+// billing.pod_sources empty and billing.pod_max_silence 0 by default.
+const (
+	// BillingOperatingHoursDefault is the default of billing.operating_hours.
+	BillingOperatingHoursDefault = "06:00-20:00"
+	// BillingTimezoneDefault is the default of billing.timezone.
+	BillingTimezoneDefault = "UTC"
+	// BillingPODRecoveryEventsDefault is the default of billing.pod_recovery_events.
+	BillingPODRecoveryEventsDefault = 2
+)
+
+// ParseOperatingHours parses HH:MM-HH:MM into minutes after midnight. An
+// end before the start spans midnight.
+func ParseOperatingHours(s string) (from, to int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
+	}
+	parse := func(x string) (int, error) {
+		if strings.TrimSpace(x) == "24:00" {
+			return 24 * 60, nil
+		}
+		t, err := time.Parse("15:04", strings.TrimSpace(x))
+		if err != nil {
+			return 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
+		}
+		return t.Hour()*60 + t.Minute(), nil
+	}
+	if from, err = parse(a); err != nil {
+		return 0, 0, err
+	}
+	if to, err = parse(b); err != nil {
+		return 0, 0, err
+	}
+	if from == to {
+		return 0, 0, fmt.Errorf("%q: empty span", s)
+	}
+	return from, to, nil
+}
+
 // Defaults of the connectors.odoo section. connectors.odoo.url, database,
 // login, api_key and api_key_file are empty by default.
 const (
@@ -197,6 +238,8 @@ type Config struct {
 	Jobs Jobs `koanf:"jobs" json:"jobs"`
 	// Workflow is the workflow section.
 	Workflow Workflow `koanf:"workflow" json:"workflow"`
+	// Connectors is the connectors section.
+	Billing Billing `koanf:"billing" json:"billing"`
 	// Connectors is the connectors section.
 	Connectors Connectors `koanf:"connectors" json:"connectors"`
 	// Log is the log section.
@@ -336,6 +379,41 @@ type Workflow struct {
 	// waits in review instead of going to billing. 0 turns the check off.
 	// Defaults to 500.
 	PODRadiusMeters int `koanf:"pod_radius_m" json:"pod_radius_m"`
+}
+
+// Billing configures how delivered shipments are rated and when invoicing
+// holds.
+type Billing struct {
+	// RulesFile is the rating rules file (YAML with CEL expressions; see
+	// docs/billing.md). Empty by default, which bills only the charges
+	// partners report.
+	RulesFile string `koanf:"rules_file" json:"rules_file"`
+
+	// PODSources lists the event sources whose proofs of delivery are
+	// watched for silence, such as /carriers/vdbt. Defaults to [].
+	PODSources []string `koanf:"pod_sources" json:"pod_sources"`
+
+	// PODMaxSilence is the longest a watched source may go without sending
+	// a proof of delivery while shipments are out for delivery during
+	// operating hours. Beyond it, invoicing of the shipments that source
+	// delivered holds until the feed recovers. 0 turns the watch off.
+	// Defaults to 0s.
+	PODMaxSilence time.Duration `koanf:"pod_max_silence" json:"pod_max_silence"`
+
+	// OperatingHours is when deliveries happen, as HH:MM-HH:MM in
+	// timezone (00:00-24:00 for always; an end before the start spans
+	// midnight); silence outside them does not count. Defaults to
+	// "06:00-20:00".
+	OperatingHours string `koanf:"operating_hours" json:"operating_hours"`
+
+	// Timezone is the IANA time zone of operating_hours. Defaults to "UTC".
+	Timezone string `koanf:"timezone" json:"timezone"`
+
+	// PODRecoveryEvents is how many proofs of delivery a silent source must
+	// send, the last within half of pod_max_silence, before its shipments
+	// are invoiced again: one stray message does not end an outage. At
+	// least 1. Defaults to 2.
+	PODRecoveryEvents int `koanf:"pod_recovery_events" json:"pod_recovery_events"`
 }
 
 // Connectors holds the configuration of each outbound connector.
@@ -523,6 +601,12 @@ func Default() Config {
 			AutoRelease:     WorkflowAutoReleaseDefault,
 			PartialRelease:  WorkflowPartialReleaseDefault,
 			PODRadiusMeters: WorkflowPODRadiusMetersDefault,
+		},
+		Billing: Billing{
+			PODSources:        []string{},
+			OperatingHours:    BillingOperatingHoursDefault,
+			Timezone:          BillingTimezoneDefault,
+			PODRecoveryEvents: BillingPODRecoveryEventsDefault,
 		},
 		Connectors: Connectors{
 			Odoo: Odoo{

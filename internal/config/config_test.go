@@ -94,6 +94,12 @@ func TestDefault(t *testing.T) {
 		{"workflow.auto_release", got.Workflow.AutoRelease, true},
 		{"workflow.partial_release", got.Workflow.PartialRelease, false},
 		{"workflow.pod_radius_m", got.Workflow.PODRadiusMeters, 500},
+		{"billing.rules_file", got.Billing.RulesFile, ""},
+		{"billing.pod_sources", got.Billing.PODSources, []string{}},
+		{"billing.pod_max_silence", got.Billing.PODMaxSilence, time.Duration(0)},
+		{"billing.operating_hours", got.Billing.OperatingHours, "06:00-20:00"},
+		{"billing.timezone", got.Billing.Timezone, "UTC"},
+		{"billing.pod_recovery_events", got.Billing.PODRecoveryEvents, 2},
 		{"connectors.odoo.url", got.Connectors.Odoo.URL, ""},
 		{"connectors.odoo.database", got.Connectors.Odoo.Database, ""},
 		{"connectors.odoo.login", got.Connectors.Odoo.Login, ""},
@@ -642,6 +648,15 @@ func TestValidate(t *testing.T) {
 		{name: "odoo poll interval", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = -time.Second }, key: "connectors.odoo.poll_interval", msg: "must not be negative (0 turns polling off)"},
 		{name: "odoo polling off", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = 0 }},
 		{name: "odoo short webhook token", modify: func(c *Config) { c.Connectors.Odoo.WebhookToken = "short" }, key: "connectors.odoo.webhook_token", msg: "must be at least 16 characters: it is the only thing that guards the route"},
+		{name: "silence watch without sources", modify: func(c *Config) { c.Billing.PODMaxSilence = time.Hour }, key: "billing.pod_sources", msg: "must list the sources to watch when pod_max_silence is set"},
+		{name: "silence watch", modify: func(c *Config) {
+			c.Billing.PODMaxSilence = time.Hour
+			c.Billing.PODSources = []string{"/carriers/vdbt"}
+		}},
+		{name: "operating hours", modify: func(c *Config) { c.Billing.OperatingHours = "6-20" }, key: "billing.operating_hours", msg: `"6-20": want HH:MM-HH:MM`},
+		{name: "night shift", modify: func(c *Config) { c.Billing.OperatingHours = "22:00-06:00" }},
+		{name: "always", modify: func(c *Config) { c.Billing.OperatingHours = "00:00-24:00" }},
+		{name: "time zone", modify: func(c *Config) { c.Billing.Timezone = "Mars/Olympus" }, key: "billing.timezone", msg: `unknown time zone "Mars/Olympus"; use an IANA name such as Europe/Amsterdam`},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)
@@ -689,6 +704,7 @@ func TestValidate(t *testing.T) {
 			"intake.max_backlog", "intake.max_batch_events", "intake.max_body_bytes", "intake.group_commit_max",
 			"processor.batch_size", "processor.poll_interval", "processor.max_attempts",
 			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
+			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout",

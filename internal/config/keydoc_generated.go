@@ -19,6 +19,8 @@ func docText(path string) string {
 		return "Configures the queue of outbound jobs that connectors run."
 	case "workflow":
 		return "Configures when shipments are released for dispatch."
+	case "billing":
+		return "Configures how delivered shipments are rated and when invoicing holds."
 	case "connectors":
 		return "Holds the configuration of each outbound connector."
 	case "connectors.odoo":
@@ -77,6 +79,18 @@ func docText(path string) string {
 		return "Allows a shipment to be released when only some of its lines are reserved. Defaults to false."
 	case "workflow.pod_radius_m":
 		return "How far from the delivery stop, in meters, a proof of delivery may be captured when both have coordinates; farther, it waits in review instead of going to billing. 0 turns the check off. Defaults to 500."
+	case "billing.rules_file":
+		return "The rating rules file (YAML with CEL expressions; see docs/billing.md). Empty by default, which bills only the charges partners report."
+	case "billing.pod_sources":
+		return "Lists the event sources whose proofs of delivery are watched for silence, such as /carriers/vdbt. Defaults to []."
+	case "billing.pod_max_silence":
+		return "The longest a watched source may go without sending a proof of delivery while shipments are out for delivery during operating hours. Beyond it, invoicing of the shipments that source delivered holds until the feed recovers. 0 turns the watch off. Defaults to 0s."
+	case "billing.operating_hours":
+		return "When deliveries happen, as HH:MM-HH:MM in timezone (00:00-24:00 for always; an end before the start spans midnight); silence outside them does not count. Defaults to \"06:00-20:00\"."
+	case "billing.timezone":
+		return "The IANA time zone of operating_hours. Defaults to \"UTC\"."
+	case "billing.pod_recovery_events":
+		return "How many proofs of delivery a silent source must send, the last within half of pod_max_silence, before its shipments are invoiced again: one stray message does not end an outage. At least 1. Defaults to 2."
 	case "connectors.odoo.url":
 		return "The Odoo base URL, such as https://erp.example.com. Empty by default, which turns the Odoo connector off."
 	case "connectors.odoo.database":

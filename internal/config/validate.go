@@ -129,6 +129,20 @@ func (c Config) validate() []*FieldError {
 	}
 
 	v.atLeast("workflow.pod_radius_m", c.Workflow.PODRadiusMeters, 0)
+	b := c.Billing
+	if b.PODMaxSilence < 0 {
+		v.add("billing.pod_max_silence", "must not be negative (0 turns the watch off)")
+	}
+	if b.PODMaxSilence > 0 && len(b.PODSources) == 0 {
+		v.add("billing.pod_sources", "must list the sources to watch when pod_max_silence is set")
+	}
+	if _, _, err := ParseOperatingHours(b.OperatingHours); err != nil {
+		v.add("billing.operating_hours", err.Error())
+	}
+	if _, err := time.LoadLocation(b.Timezone); err != nil || b.Timezone == "" {
+		v.add("billing.timezone", fmt.Sprintf("unknown time zone %q; use an IANA name such as Europe/Amsterdam", b.Timezone))
+	}
+	v.atLeast("billing.pod_recovery_events", b.PODRecoveryEvents, 1)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if c.Connectors.Odoo.URL != "" && c.Connectors.Webhook.URL != "" {

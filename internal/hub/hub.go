@@ -11,6 +11,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/feeds"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/odoosync"
@@ -51,6 +53,7 @@ type Hub struct {
 	reg       *prometheus.Registry
 	processor *shipment.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
+	feeds     *feeds.Monitor   // nil without a silence watch
 	committer *ingest.Committer
 	server    *server.Server
 	httpSrv   *http.Server
@@ -118,7 +121,17 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		logger.InfoContext(ctx, "outbound connectors configured", slog.String("kinds", strings.Join(kinds, ",")))
 	}
 
+	if b := cfg.Billing; b.PODMaxSilence > 0 {
+		from, to, _ := config.ParseOperatingHours(b.OperatingHours)
+		loc, _ := time.LoadLocation(b.Timezone)
+		h.feeds, err = feeds.New(feeds.Options{DB: db, Sources: b.PODSources, MaxSilence: b.PODMaxSilence, From: from, To: to,
+			Location: loc, RecoveryEvents: b.PODRecoveryEvents, Logger: logger, Registerer: h.reg})
+		if err != nil {
+			return err
+		}
+	}
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Opts{
+		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
 		Timeout:         cfg.Jobs.Timeout,
@@ -179,7 +192,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
-		OdooHook: h.odooHook(), Emitter: emitter,
+		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),
@@ -194,6 +207,35 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Addr, err)
 	}
 	return nil
+}
+
+// hold puts off invoicing a shipment whose proof of delivery came from a
+// feed that is silent now.
+func (h *Hub) hold(_ context.Context, a *connector.Action) (time.Duration, string) {
+	if h.feeds == nil || a.Kind != connector.KindInvoicePrepare {
+		return 0, ""
+	}
+	var sh struct {
+		POD *struct {
+			Source string `json:"source"`
+		} `json:"pod"`
+	}
+	if json.Unmarshal(a.Payload, &sh) != nil || sh.POD == nil {
+		return 0, ""
+	}
+	if held, why := h.feeds.Held(sh.POD.Source); held {
+		return min(h.cfg.Billing.PODMaxSilence/4, time.Minute) + time.Second, why
+	}
+	return 0, ""
+}
+
+// feedStatus is the feed watch for the API, nil when there is none (an
+// untyped nil, so the server sees no watch).
+func (h *Hub) feedStatus() server.Feeds {
+	if h.feeds == nil {
+		return nil
+	}
+	return h.feeds
 }
 
 // odooHook is the Odoo webhook doorbell, when Odoo is polled and a token is
@@ -243,6 +285,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Go(func() error { return h.committer.Run(intakeCtx) })
 	if h.poller != nil {
 		g.Go(func() error { return h.poller.Run(intakeCtx) })
+	}
+	if h.feeds != nil {
+		g.Go(func() error { return h.feeds.Run(jobsCtx) })
 	}
 	g.Go(func() error { return h.processor.Run(procCtx) })
 	g.Go(func() error { return h.Queue.Run(jobsCtx) })

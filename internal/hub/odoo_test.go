@@ -569,3 +569,62 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 		}
 	})
 }
+
+// TestOdooPODSilenceHoldsInvoices lets the POD feed go quiet while a truck
+// is out: the invoice of the shipment it then delivers holds, with the
+// reason on the shipment, and goes out by itself once the feed recovers.
+func TestOdooPODSilenceHoldsInvoices(t *testing.T) {
+	t.Parallel()
+	w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, func(c *config.Config) {
+		c.Billing.PODSources = []string{"tms-test"}
+		c.Billing.PODMaxSilence = 2 * time.Second
+		c.Billing.OperatingHours = "00:00-24:00"
+		c.Billing.PODRecoveryEvents = 2
+	})
+	two, three := `{"value":"2","unit":"C62"}`, `{"value":"3","unit":"C62"}`
+	lines := `[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `,"lots":[{"lot":"` + w.lot + `","quantity":` + three + `}]}]`
+	out := [][3]string{
+		{"plan", "shipment.planned", `{"order":"odoo:` + w.order.Name + `","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict DC"},` +
+			`"lines":[{"line_id":"1","sku":"E-COM07","quantity":` + two + `},{"line_id":"2","sku":"LOT-RESIN","quantity":` + three + `}]}`},
+		{"reserve", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}`},
+		{"load", "shipment.loaded", `{"lines":` + lines + `}`},
+		{"depart", "shipment.departed", `{}`},
+	}
+	w.sendAll(t, "tms:SIL-1", out)
+	id := w.shipmentID(t, "tms:SIL-1")
+	feedSilent := func() bool {
+		_, raw, _ := w.do(t, http.MethodGet, "/v1/feeds", "", nil)
+		return strings.Contains(string(raw), `"silent":true`)
+	}
+	waitFor(t, "the feed to go silent", feedSilent)
+
+	pod := func(subject, lines string) {
+		w.sendAll(t, subject, [][3]string{{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":` + lines + `}}`}})
+	}
+	pod("tms:SIL-1", `[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`}]`)
+	var sh map[string]any
+	waitFor(t, "the held shipment", func() bool {
+		sh = getShipment(t, w.bundle, "tms:SIL-1")
+		return sh["billable"] == true && sh["billing_hold"] != nil
+	})
+	if !strings.Contains(fmt.Sprint(sh["billing_hold"]), "tms-test silent since") {
+		t.Errorf("billing hold %q", sh["billing_hold"])
+	}
+	waitFor(t, "a held invoice job", func() bool {
+		_, raw, _ := w.do(t, http.MethodGet, "/metrics", "", nil)
+		return strings.Contains(string(raw), `waybill_jobs_held_total{kind="invoice.prepare"}`)
+	})
+	if _, err := w.client.FindInvoice(t.Context(), "WB-"+id); err == nil {
+		t.Fatal("invoiced while the feed is silent")
+	}
+	// One proof is not a recovery; the second one is. It may be for a
+	// shipment Waybill does not know: the feed is alive either way.
+	pod("tms:UNKNOWN-2", `[{"line_id":"1","quantity":`+two+`}]`)
+	w.invoiced(t, id)
+	if feedSilent() {
+		t.Error("feed still silent after the invoice went out")
+	}
+	if sh := getShipment(t, w.bundle, "tms:SIL-1"); sh["billing_hold"] != nil {
+		t.Errorf("billing hold after recovery: %v", sh["billing_hold"])
+	}
+}

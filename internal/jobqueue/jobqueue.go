@@ -106,6 +106,11 @@ type Opts struct {
 	// a target asking for days from parking a job that long. Defaults to
 	// RetryAfterMaxDefault.
 	RetryAfterMax time.Duration
+	// Hold, when set, is asked before each attempt whether the action must
+	// wait, and why: a held job is snoozed for wait without spending an
+	// attempt, and tries again by itself. Billing uses it to hold invoices
+	// while a proof-of-delivery feed is silent.
+	Hold func(ctx context.Context, a *connector.Action) (wait time.Duration, reason string)
 	// PollInterval is how often idle workers look for jobs (SQLite has no
 	// LISTEN/NOTIFY).
 	PollInterval time.Duration
@@ -126,6 +131,7 @@ type Queue struct {
 	logger   *slog.Logger
 
 	retries *prometheus.CounterVec
+	held    *prometheus.CounterVec
 	deaths  *prometheus.CounterVec
 	skipped *prometheus.CounterVec
 }
@@ -166,6 +172,10 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 		backoff:  newBackoff(opts.RetryBase, opts.RetryMax, opts.RetryAfterMax),
 		opts:     opts,
 		logger:   opts.Logger,
+		held: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_jobs_held_total",
+			Help: "Attempts of outbound jobs put off by a hold (such as a silent proof-of-delivery feed), by kind.",
+		}, []string{"kind"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_job_retries_total",
 			Help: "Outbound job attempts that failed and will be retried, by action kind.",
@@ -205,7 +215,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	}
 	q.client = client
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(q.retries, q.deaths, q.skipped, &stateCollector{db: db})
+		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, &stateCollector{db: db})
 	}
 	return q, nil
 }
@@ -281,6 +291,13 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 	log := w.q.logger.With(slog.Int64("job_id", job.ID), slog.String("job_kind", a.Kind),
 		slog.String("shipment_id", a.ShipmentID), slog.Int("attempt", job.Attempt))
 
+	if hold := w.q.opts.Hold; hold != nil {
+		if wait, why := hold(ctx, &a); wait > 0 {
+			w.q.held.WithLabelValues(a.Kind).Inc()
+			log.InfoContext(ctx, "outbound job held", slog.String("reason", why), slog.Duration("wait", wait))
+			return river.JobSnooze(wait)
+		}
+	}
 	conn, ok := w.q.registry.Lookup(a.Kind)
 	var err error
 	if !ok {

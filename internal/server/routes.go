@@ -28,6 +28,9 @@ type ShipmentView struct {
 	shipment.Shipment
 	Timeline []ingest.TimelineEntry `json:"timeline"`
 	Xrefs    []shipment.Xref        `json:"xrefs"`
+	// BillingHold says why a billable shipment's invoice is held, such as a
+	// silent proof-of-delivery feed.
+	BillingHold string `json:"billing_hold,omitempty"`
 }
 
 type shipmentOutput struct {
@@ -74,6 +77,11 @@ func (s *Server) registerReadRoutes() {
 				return nil, err
 			}
 			out := &shipmentOutput{Body: ShipmentView{Shipment: *sh}}
+			if f := s.deps.Feeds; f != nil && sh.Billable && sh.State == shipment.Delivered && sh.POD != nil {
+				if held, why := f.Held(sh.POD.Source); held {
+					out.Body.BillingHold = why
+				}
+			}
 			if out.Body.Timeline, err = s.deps.Events.Timeline(ctx, sh.ID); err != nil {
 				return nil, err
 			}

@@ -38,6 +38,8 @@ type Deps struct {
 	Jobs        *jobqueue.Queue
 	DeadLetters *jobqueue.DeadLetters
 	Gatherer    prometheus.Gatherer
+	// Feeds reports the proof-of-delivery feeds; nil when none is watched.
+	Feeds Feeds
 	// Emitter stores events Waybill produces itself, such as review
 	// decisions; nil refuses decisions.
 	Emitter *ingest.Emitter
@@ -85,6 +87,7 @@ func New(d Deps) *Server {
 	s.registerIntake()
 	s.registerSources()
 	s.registerReviewRoutes()
+	s.registerFeedRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

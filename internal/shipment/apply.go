@@ -17,9 +17,11 @@ import (
 // Input is one accepted event as Apply sees it.
 type Input struct {
 	EventID string
-	Type    event.Type
-	Time    time.Time
-	Data    json.RawMessage
+	// Source is the event's CloudEvents source.
+	Source string
+	Type   event.Type
+	Time   time.Time
+	Data   json.RawMessage
 }
 
 // Policy holds the workflow settings Apply honours.
@@ -506,7 +508,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		v.Status = PODFailed
 	}
 	s.Lines = next
-	d.POD.EventID = in.EventID
+	d.POD.EventID, d.POD.Source = in.EventID, in.Source
 	d.POD.Validation = v
 	s.POD = d.POD
 	s.milestone(in, false, d.Location, "")

@@ -149,6 +149,9 @@ type ProofOfDelivery struct {
 	Position        *Position `json:"position,omitempty"`
 	Remarks         string    `json:"remarks,omitempty"`
 	EventID         string    `json:"event_id"`
+	// Source is the source of the event that brought it: the feed whose
+	// silence holds the shipment's invoice.
+	Source string `json:"source,omitempty"`
 	// Validation is what Waybill made of it; nil on shipments delivered
 	// before proofs of delivery were validated, which count as valid.
 	Validation *PODValidation `json:"validation,omitempty"`

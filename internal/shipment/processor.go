@@ -304,7 +304,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		o.State, o.Reason = ingest.StateFailed, ev.Err.Error()
 		return o, nil
 	}
-	in := Input{EventID: ev.ID, Type: ev.Type, Time: ev.Time, Data: ev.Data}
+	in := Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
 
 	ref, err := ParseRef(ev.Subject)
 	if err != nil {
