@@ -93,6 +93,9 @@ const (
 	// WebhookActionStockScrap is posted when damaged goods are to be taken
 	// back and scrapped.
 	WebhookActionStockScrap = "stock.scrap"
+	// WebhookActionMilestoneSync is posted when a shipment departs, is
+	// delayed, arrives, is delivered, returned or has an exception.
+	WebhookActionMilestoneSync = "milestone.sync"
 )
 
 // Defaults of the connectors.webhook section. connectors.webhook.url and
@@ -209,7 +212,7 @@ func (o Odoo) ServiceProductMap() map[string]string {
 // OdooActionsDefault returns the default of connectors.odoo.actions: the
 // picking validation and the invoice. Each call returns a new slice.
 func OdooActionsDefault() []string {
-	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
+	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
 }
 
 // Defaults of the log section.
@@ -379,7 +382,31 @@ type Workflow struct {
 	// waits in review instead of going to billing. 0 turns the check off.
 	// Defaults to 500.
 	PODRadiusMeters int `koanf:"pod_radius_m" json:"pod_radius_m"`
+
+	// MilestoneIntervals batches the sync of milestones back to Odoo's
+	// chatter per event type, as type=duration entries such as
+	// shipment.arrived=15m: milestones of that type wait for the end of the
+	// interval and go out together. Types not listed (of
+	// shipment.departed, shipment.delayed, shipment.arrived,
+	// shipment.delivered, shipment.exception, shipment.returned) are synced
+	// at once. Defaults to [].
+	MilestoneIntervals []string `koanf:"milestone_intervals" json:"milestone_intervals"`
 }
+
+// MilestoneIntervalMap returns workflow.milestone_intervals as a map from
+// event type to interval. Call it on a validated configuration.
+func (w Workflow) MilestoneIntervalMap() map[string]time.Duration {
+	m := make(map[string]time.Duration, len(w.MilestoneIntervals))
+	for _, e := range w.MilestoneIntervals {
+		typ, d, _ := strings.Cut(e, "=")
+		dur, _ := time.ParseDuration(strings.TrimSpace(d))
+		m[strings.TrimSpace(typ)] = dur
+	}
+	return m
+}
+
+// milestoneTypes are the event types whose sync can be batched.
+var milestoneTypes = []string{"shipment.departed", "shipment.delayed", "shipment.arrived", "shipment.delivered", "shipment.exception", "shipment.returned"}
 
 // Billing configures how delivered shipments are rated and when invoicing
 // holds.
@@ -481,9 +508,9 @@ type Odoo struct {
 	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
 
 	// Actions lists the actions sent to Odoo, each one of picking.validate,
-	// invoice.prepare, picking.return and stock.scrap, at most once.
-	// Defaults to [picking.validate, invoice.prepare, picking.return,
-	// stock.scrap].
+	// invoice.prepare, picking.return, stock.scrap and milestone.sync, at
+	// most once. Defaults to [picking.validate, invoice.prepare,
+	// picking.return, stock.scrap, milestone.sync].
 	Actions []string `koanf:"actions" json:"actions"`
 
 	// Backorder is what validating a partly loaded picking does with the
@@ -534,8 +561,8 @@ type Webhook struct {
 	URL string `koanf:"url" json:"url"`
 
 	// Actions lists the actions posted to the webhook, each one of
-	// dispatch.release, picking.validate, invoice.prepare, picking.return and
-	// stock.scrap, at most once,
+	// dispatch.release, picking.validate, invoice.prepare, picking.return,
+	// stock.scrap and milestone.sync, at most once,
 	// and none that connectors.odoo.actions lists while Odoo is on. Empty
 	// posts every action no other connector handles. Defaults to [].
 	Actions []string `koanf:"actions" json:"actions"`
@@ -598,9 +625,10 @@ func Default() Config {
 			RetryMax:        JobsRetryMaxDefault,
 		},
 		Workflow: Workflow{
-			AutoRelease:     WorkflowAutoReleaseDefault,
-			PartialRelease:  WorkflowPartialReleaseDefault,
-			PODRadiusMeters: WorkflowPODRadiusMetersDefault,
+			AutoRelease:        WorkflowAutoReleaseDefault,
+			PartialRelease:     WorkflowPartialReleaseDefault,
+			PODRadiusMeters:    WorkflowPODRadiusMetersDefault,
+			MilestoneIntervals: []string{},
 		},
 		Billing: Billing{
 			PODSources:        []string{},

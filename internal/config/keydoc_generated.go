@@ -79,6 +79,8 @@ func docText(path string) string {
 		return "Allows a shipment to be released when only some of its lines are reserved. Defaults to false."
 	case "workflow.pod_radius_m":
 		return "How far from the delivery stop, in meters, a proof of delivery may be captured when both have coordinates; farther, it waits in review instead of going to billing. 0 turns the check off. Defaults to 500."
+	case "workflow.milestone_intervals":
+		return "Batches the sync of milestones back to Odoo's chatter per event type, as type=duration entries such as shipment.arrived=15m: milestones of that type wait for the end of the interval and go out together. Types not listed (of shipment.departed, shipment.delayed, shipment.arrived, shipment.delivered, shipment.exception, shipment.returned) are synced at once. Defaults to []."
 	case "billing.rules_file":
 		return "The rating rules file (YAML with CEL expressions; see docs/billing.md). Empty by default, which bills only the charges partners report."
 	case "billing.pod_sources":
@@ -114,7 +116,7 @@ func docText(path string) string {
 	case "connectors.odoo.breaker_cooldown":
 		return "How long the open breaker waits before it lets one probe call through. Must be positive. Defaults to 30s."
 	case "connectors.odoo.actions":
-		return "Lists the actions sent to Odoo, each one of picking.validate, invoice.prepare, picking.return and stock.scrap, at most once. Defaults to [picking.validate, invoice.prepare, picking.return, stock.scrap]."
+		return "Lists the actions sent to Odoo, each one of picking.validate, invoice.prepare, picking.return, stock.scrap and milestone.sync, at most once. Defaults to [picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync]."
 	case "connectors.odoo.backorder":
 		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
 	case "connectors.odoo.invoice_state":
@@ -132,7 +134,7 @@ func docText(path string) string {
 	case "connectors.webhook.url":
 		return "The absolute http or https URL the webhook connector POSTs to. Empty by default, which turns the webhook connector off."
 	case "connectors.webhook.actions":
-		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate, invoice.prepare, picking.return and stock.scrap, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
+		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate, invoice.prepare, picking.return, stock.scrap and milestone.sync, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
 	case "connectors.webhook.timeout":
 		return "The longest one webhook request may take, connecting and reading the response included. Must be positive. Defaults to 30s."
 	case "connectors.webhook.secret":

@@ -65,8 +65,8 @@ var (
 	sqliteSynchronousValues = []string{"off", "normal", "full", "extra"}
 	logLevelValues          = []string{"debug", "info", "warn", "error"}
 	logFormatValues         = []string{"json", "text"}
-	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
-	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap}
+	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
+	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
 	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
 	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
 	odooInvoiceStateValues  = []string{OdooInvoiceDraft, OdooInvoicePosted}
@@ -129,6 +129,21 @@ func (c Config) validate() []*FieldError {
 	}
 
 	v.atLeast("workflow.pod_radius_m", c.Workflow.PODRadiusMeters, 0)
+	seenTypes := map[string]bool{}
+	for _, e := range c.Workflow.MilestoneIntervals {
+		typ, d, ok := strings.Cut(e, "=")
+		typ = strings.TrimSpace(typ)
+		dur, err := time.ParseDuration(strings.TrimSpace(d))
+		switch {
+		case !ok || err != nil || dur <= 0:
+			v.add("workflow.milestone_intervals", fmt.Sprintf("entry %q must be type=duration, such as shipment.arrived=15m", e))
+		case !slices.Contains(milestoneTypes, typ):
+			v.add("workflow.milestone_intervals", fmt.Sprintf("entry %q: %q is not a milestone; must be %s", e, typ, orList(milestoneTypes)))
+		case seenTypes[typ]:
+			v.add("workflow.milestone_intervals", fmt.Sprintf("sets %q more than once", typ))
+		}
+		seenTypes[typ] = true
+	}
 	b := c.Billing
 	if b.PODMaxSilence < 0 {
 		v.add("billing.pod_max_silence", "must not be negative (0 turns the watch off)")

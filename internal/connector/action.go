@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Action kinds: what a connector is asked to do. An outbound job carries one
@@ -25,9 +26,13 @@ const (
 	// KindStockScrap asks the target to take back damaged goods and scrap
 	// them, so they are neither in stock nor invoiced.
 	KindStockScrap = "stock.scrap"
+	// KindMilestoneSync tells the target about a shipment's milestones
+	// (departed, delayed, arrived, delivered, exceptions) it has not heard
+	// of yet.
+	KindMilestoneSync = "milestone.sync"
 )
 
-var kinds = []string{KindDispatchRelease, KindInvoicePrepare, KindPickingReturn, KindPickingValidate, KindStockScrap}
+var kinds = []string{KindDispatchRelease, KindInvoicePrepare, KindMilestoneSync, KindPickingReturn, KindPickingValidate, KindStockScrap}
 
 // Kinds returns every known action kind, sorted. Each call returns a new
 // slice.
@@ -61,6 +66,9 @@ type Action struct {
 	// Payload is the action's data in canonical JSON; its shape depends on
 	// Kind.
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// NotBefore, when set, is the earliest time the action is carried out:
+	// actions synced in batches wait for the end of their interval.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // Validate reports every problem that makes a unusable by any connector: an

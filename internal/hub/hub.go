@@ -158,11 +158,12 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
 			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters)},
-		BatchSize:    cfg.Processor.BatchSize,
-		PollInterval: cfg.Processor.PollInterval,
-		Backlog:      backlog,
-		Logger:       logger,
-		Registerer:   h.reg,
+		BatchSize:          cfg.Processor.BatchSize,
+		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
+		PollInterval:       cfg.Processor.PollInterval,
+		Backlog:            backlog,
+		Logger:             logger,
+		Registerer:         h.reg,
 	})
 	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
@@ -441,4 +442,12 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		ServiceProducts: oc.ServiceProductMap(),
 		Xrefs:           deps.Shipments.Xrefs,
 	})
+}
+
+func milestoneIntervals(w config.Workflow) map[event.Type]time.Duration {
+	out := map[event.Type]time.Duration{}
+	for typ, d := range w.MilestoneIntervalMap() {
+		out[event.Type(typ)] = d
+	}
+	return out
 }

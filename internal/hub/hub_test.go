@@ -243,6 +243,9 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		waitFor(t, "three outbound deliveries", func() bool { return len(b.receiver.deliveries()) >= 3 })
 		kinds := map[string]string{}
 		for _, d := range b.receiver.deliveries() {
+			if d.Kind == "milestone.sync" {
+				continue // one job per milestone, each with its own key
+			}
 			if prev, ok := kinds[d.Kind]; ok && prev != d.Key {
 				t.Errorf("%s delivered with two keys %s and %s", d.Kind, prev, d.Key)
 			}

@@ -182,6 +182,26 @@ func TestOdooDispatchToInvoice(t *testing.T) {
 		if !detention {
 			t.Errorf("no detention line of 75 on %s", so.Name)
 		}
+		// Each milestone is on the picking's chatter once, however many
+		// sync jobs carried it.
+		var notes []odoo.Record
+		waitFor(t, "the milestones in the chatter", func() bool {
+			notes, err = w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
+				odoo.Leaf("res_id", "=", p.ID), odoo.Leaf("body", "ilike", "[wb:")}, &odoo.SearchOpts{Fields: []string{"body"}})
+			return err == nil && len(notes) >= 2
+		})
+		count := map[string]int{}
+		for _, n := range notes {
+			body := n.String("body")
+			for _, k := range []string{"departed at", "delivered at"} {
+				if strings.Contains(body, k) {
+					count[k]++
+				}
+			}
+		}
+		if count["departed at"] != 1 || count["delivered at"] != 1 {
+			t.Errorf("chatter notes %v, want one departure and one delivery", count)
+		}
 		calls := w.srv.Sim().Calls()
 		if n := calls["stock.picking.button_validate"]; n != 1 {
 			t.Errorf("button_validate called %d times, want 1", n)
@@ -271,7 +291,11 @@ func TestOdooFaults(t *testing.T) {
 		var dl []map[string]any
 		waitFor(t, "dead letters", func() bool {
 			dl = deadLetters(t, w.bundle)
-			return len(dl) == 2
+			kinds := map[any]bool{}
+			for _, d := range dl {
+				kinds[d["kind"]] = true
+			}
+			return kinds["picking.validate"] && kinds["invoice.prepare"]
 		})
 		for _, d := range dl {
 			if d["attempts"] != 1.0 || !strings.Contains(fmt.Sprint(d["error"]), "access_denied") {

@@ -50,6 +50,11 @@ type stockScrap struct{}
 func (stockScrap) riverKind() string  { return "stock_scrap" }
 func (stockScrap) actionKind() string { return connector.KindStockScrap }
 
+type milestoneSync struct{}
+
+func (milestoneSync) riverKind() string  { return "milestone_sync" }
+func (milestoneSync) actionKind() string { return connector.KindMilestoneSync }
+
 // riverKinds maps action kinds to River job kinds.
 var riverKinds = map[string]string{
 	connector.KindDispatchRelease: dispatchRelease{}.riverKind(),
@@ -57,6 +62,7 @@ var riverKinds = map[string]string{
 	connector.KindInvoicePrepare:  invoicePrepare{}.riverKind(),
 	connector.KindPickingReturn:   pickingReturn{}.riverKind(),
 	connector.KindStockScrap:      stockScrap{}.riverKind(),
+	connector.KindMilestoneSync:   milestoneSync{}.riverKind(),
 }
 
 // args are the arguments of every outbound job: the action.
@@ -78,6 +84,8 @@ func newArgs(a connector.Action) (river.JobArgs, error) {
 		return args[pickingReturn]{a}, nil
 	case connector.KindStockScrap:
 		return args[stockScrap]{a}, nil
+	case connector.KindMilestoneSync:
+		return args[milestoneSync]{a}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -195,6 +203,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	river.AddWorker(workers, &worker[invoicePrepare]{q: q})
 	river.AddWorker(workers, &worker[pickingReturn]{q: q})
 	river.AddWorker(workers, &worker[stockScrap]{q: q})
+	river.AddWorker(workers, &worker[milestoneSync]{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
@@ -236,7 +245,11 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, actions []connector.Ac
 		if err != nil {
 			return err
 		}
-		params = append(params, river.InsertManyParams{Args: ja, InsertOpts: q.insertOpts(a.Kind)})
+		opts := q.insertOpts(a.Kind)
+		if !a.NotBefore.IsZero() {
+			opts.ScheduledAt = a.NotBefore
+		}
+		params = append(params, river.InsertManyParams{Args: ja, InsertOpts: opts})
 	}
 	if len(params) == 0 {
 		return nil

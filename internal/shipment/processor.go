@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,11 @@ type ProcessorOpts struct {
 	Policy Policy
 	// BatchSize is the most events applied per transaction.
 	BatchSize int
+	// MilestoneIntervals batches the sync of milestones of a type: a
+	// milestone.sync action for it waits for the end of the current
+	// interval, so those arriving together go out together. Types not
+	// listed are synced at once.
+	MilestoneIntervals map[event.Type]time.Duration
 	// PollInterval is how often the processor looks for events when it is
 	// not woken.
 	PollInterval time.Duration
@@ -235,6 +241,7 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 		}
 		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label})
 	}
+	w.actions = coalesceMilestones(w.actions)
 	w.xrefs = b.newXrefs
 
 	ships := make([]*Shipment, 0, len(b.changed))
@@ -357,24 +364,69 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		o.State = ingest.StateApplied
 	}
 	b.changed[id] = true
-	if len(res.Actions) == 0 {
+	kinds := res.Actions
+	if syncedMilestones[ev.Type] {
+		kinds = append(slices.Clone(kinds), connector.KindMilestoneSync)
+	}
+	if len(kinds) == 0 {
 		return o, nil
 	}
 	snapshot, err := json.Marshal(sh)
 	if err != nil {
 		panic(fmt.Sprintf("encoding shipment %s: %v", id, err))
 	}
-	for _, kind := range res.Actions {
-		actions = append(actions, connector.Action{
+	for _, kind := range kinds {
+		a := connector.Action{
 			Kind:           kind,
 			ShipmentID:     id,
 			EventID:        ev.ID,
 			CorrelationID:  ev.CorrelationID,
 			IdempotencyKey: ev.ID + "/" + kind,
 			Payload:        snapshot,
-		})
+		}
+		if kind == connector.KindMilestoneSync {
+			if d := p.opts.MilestoneIntervals[ev.Type]; d > 0 {
+				a.NotBefore = time.Now().Truncate(d).Add(d)
+			}
+		}
+		actions = append(actions, a)
 	}
 	return o, actions
+}
+
+// syncedMilestones are the event types whose news goes back to the
+// systems that track the shipment (Odoo's chatter).
+var syncedMilestones = map[event.Type]bool{
+	event.ShipmentDeparted: true, event.ShipmentDelayed: true, event.ShipmentArrived: true,
+	event.ShipmentDelivered: true, event.ShipmentException: true, event.ShipmentReturned: true,
+}
+
+// coalesceMilestones keeps one milestone.sync action per shipment in a
+// batch: the last, whose snapshot holds every milestone before it, at the
+// earliest time any of them was due.
+func coalesceMilestones(actions []connector.Action) []connector.Action {
+	last := map[string]int{}
+	due := map[string]time.Time{}
+	for i, a := range actions {
+		if a.Kind != connector.KindMilestoneSync {
+			continue
+		}
+		last[a.ShipmentID] = i
+		if d, ok := due[a.ShipmentID]; !ok || a.NotBefore.Before(d) {
+			due[a.ShipmentID] = a.NotBefore
+		}
+	}
+	out := actions[:0]
+	for i, a := range actions {
+		if a.Kind == connector.KindMilestoneSync {
+			if last[a.ShipmentID] != i {
+				continue
+			}
+			a.NotBefore = due[a.ShipmentID]
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func (p *Processor) applyOrder(b *batch, ref Ref, in Input, o *ingest.Outcome) {

@@ -55,6 +55,48 @@ type Connector struct {
 
 	mu     sync.Mutex
 	client *Client
+
+	// shipments serialises the actions of one shipment. Two jobs of a
+	// shipment running at once (a milestone sync and the invoice, a return
+	// and a scrap) could otherwise both look for a note, a return or a
+	// scrap, both find none, and both create it. One process serves a
+	// database (sqldb.Claim), so an in-process lock is enough.
+	shipments keyedMutex
+}
+
+// keyedMutex is a mutex per key, dropped when nobody holds or waits for it.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = make(map[string]*keyedEntry)
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // NewConnector returns a Connector for the Odoo that cfg describes. It does
@@ -117,6 +159,7 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	if err != nil {
 		return err
 	}
+	defer c.shipments.lock(sh.ID)()
 	switch a.Kind {
 	case connector.KindPickingValidate:
 		return c.validate(ctx, cl, a, &sh)
@@ -126,6 +169,8 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood})
 	case connector.KindStockScrap:
 		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Damaged})
+	case connector.KindMilestoneSync:
+		return c.syncMilestones(ctx, cl, a, &sh)
 	default:
 		return connector.Permanent(fmt.Errorf("odoo: action %s is not sent to Odoo", a.Kind))
 	}
@@ -496,4 +541,78 @@ func exceptionLines(sh *shipment.Shipment, e shipment.ExceptionRecord, product m
 		}
 	}
 	return out, nil
+}
+
+// milestoneMarker starts the key of every milestone note, so one search
+// finds the notes already posted.
+const milestoneMarker = "[wb:"
+
+// syncMilestones posts one chatter note per milestone and exception of the
+// shipment that the picking does not show yet, and sets the carrier
+// tracking reference when it is known. Notes carry the event id as key,
+// so however many sync jobs a shipment has, each milestone is posted once.
+func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
+	p, err := c.picking(ctx, cl, sh)
+	if err != nil {
+		return err
+	}
+	var notes []string
+	for _, m := range sh.Milestones {
+		if note := milestoneNote(sh, m); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	for _, e := range sh.Exceptions {
+		note := fmt.Sprintf("Waybill: exception %s (%s), owner %s", e.ID, e.Category, e.OwnerRole)
+		if e.Description != "" {
+			note += ": " + e.Description
+		}
+		notes = append(notes, note+" "+milestoneMarker+e.EventID+"]")
+	}
+	if sh.TrackingRef != "" && sh.TrackingRef != p.CarrierTrackingRef {
+		if err := cl.SetTrackingRef(ctx, p.ID, sh.TrackingRef); err != nil {
+			return fmt.Errorf("setting the tracking reference of %s: %w", p.Name, err)
+		}
+	}
+	if _, err := cl.PostMessages(ctx, "stock.picking", p.ID, notes, milestoneMarker); err != nil {
+		return fmt.Errorf("syncing milestones of shipment %s to %s: %w", sh.ID, p.Name, err)
+	}
+	return nil
+}
+
+// milestoneNote is the chatter note of one milestone, or "" for the steps
+// Odoo records itself (planning, reservation, loading).
+func milestoneNote(sh *shipment.Shipment, m shipment.Milestone) string {
+	at := m.At.UTC().Format("2006-01-02 15:04 UTC")
+	var text string
+	switch m.Type {
+	case "shipment.departed":
+		text = "departed at " + at
+	case "shipment.arrived":
+		text = "arrived at the delivery stop at " + at
+	case "shipment.delayed":
+		text = "delayed at " + at
+		if m.Reason != "" {
+			text += ": " + m.Reason
+		}
+		if sh.ETA != nil {
+			text += "; new ETA " + sh.ETA.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	case "shipment.delivered":
+		text = "delivered at " + at
+		if sh.POD != nil && sh.POD.EventID == m.EventID {
+			text += ", signed by " + sh.POD.Signer
+			if v := sh.POD.Validation; v != nil && v.Status == shipment.PODFailed {
+				text += " (proof of delivery waits for review: " + strings.Join(v.Problems, "; ") + ")"
+			}
+		}
+	case "shipment.returned":
+		text = "returned at " + at
+	default:
+		return ""
+	}
+	if m.Late {
+		text += " (reported late)"
+	}
+	return "Waybill: " + text + " " + milestoneMarker + m.EventID + "]"
 }

@@ -431,3 +431,48 @@ func (c *Client) PostMessage(ctx context.Context, model string, id int, body str
 	}
 	return ids[0], nil
 }
+
+// PostMessages posts each of bodies as an internal note on record id of
+// model, skipping those already there: a body is taken as posted when an
+// existing message contains its key, the text between the first "[" and
+// the following "]" (such as "[wb:0193…]"), or the whole body when it has
+// none. One search for the record's messages containing marker, then one
+// call per note to post. It returns how many it posted.
+func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies []string, marker string) (int, error) {
+	if model == "" || id <= 0 || marker == "" {
+		return 0, invalidInput("posting messages: need a model, a record id and a marker")
+	}
+	if len(bodies) == 0 {
+		return 0, nil
+	}
+	found, err := c.SearchRead(ctx, "mail.message", Domain{
+		Leaf("model", "=", model), Leaf("res_id", "=", id), Leaf("body", "ilike", html.EscapeString(marker)),
+	}, &SearchOpts{Fields: []string{"body"}})
+	if err != nil {
+		return 0, fmt.Errorf("posting messages on %s(%d): reading earlier ones: %w", model, id, err)
+	}
+	var existing []string
+	for _, r := range found {
+		existing = append(existing, html.UnescapeString(r.String("body")))
+	}
+	n := 0
+	for _, body := range bodies {
+		key := body
+		if i := strings.IndexByte(body, '['); i >= 0 {
+			if j := strings.IndexByte(body[i:], ']'); j > 0 {
+				key = body[i : i+j+1]
+			}
+		}
+		if slices.ContainsFunc(existing, func(e string) bool { return strings.Contains(e, key) }) {
+			continue
+		}
+		if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOpts{Kwargs: map[string]any{
+			"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
+		}}); err != nil {
+			return n, fmt.Errorf("posting message on %s(%d): %w", model, id, err)
+		}
+		existing = append(existing, body)
+		n++
+	}
+	return n, nil
+}
