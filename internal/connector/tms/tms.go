@@ -1,0 +1,431 @@
+package tms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/connector/webhook"
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/event"
+)
+
+// Name is the connector's name in logs and metrics.
+const Name = "tms"
+
+// Headers of a dispatch request, besides Content-Type, User-Agent and
+// correlation.Header. They are the webhook connector's.
+const (
+	// HeaderIdempotencyKey carries the action's idempotency key, which is
+	// also the payload's dispatch_id.
+	HeaderIdempotencyKey = webhook.HeaderIdempotencyKey
+	// HeaderAction carries the action kind, dispatch.release.
+	HeaderAction = webhook.HeaderAction
+	// HeaderAttempt carries the 1-based attempt number.
+	HeaderAttempt = webhook.HeaderAttempt
+	// HeaderSignature carries the request signature when a secret is set.
+	HeaderSignature = webhook.HeaderSignature
+)
+
+// Defaults of Config.
+const (
+	// TimeoutDefault is the default of Config.Timeout.
+	TimeoutDefault = 30 * time.Second
+	// UserAgentDefault is the default of Config.UserAgent.
+	UserAgentDefault = "waybill"
+)
+
+const (
+	// dialTimeout and tlsHandshakeTimeout bound connecting, within the
+	// overall Timeout.
+	dialTimeout         = 10 * time.Second
+	tlsHandshakeTimeout = 10 * time.Second
+	// maxReply is the most of a 2xx reply read for an assignment; the rest
+	// is drained up to maxDrain so the connection can be reused.
+	maxReply = 1 << 20
+	maxDrain = 1 << 20
+	// maxErrorBody is the most response body kept in a StatusError.
+	maxErrorBody = 512
+)
+
+// ErrUnsupportedKind reports an action of a kind other than
+// connector.KindDispatchRelease. Deliver returns it as a permanent error.
+var ErrUnsupportedKind = errors.New("unsupported action kind")
+
+// Config configures the TMS connector.
+type Config struct {
+	// URL is the absolute http or https URL dispatches are POSTed to, such
+	// as https://tms.example.com/dispatches. Required.
+	URL string
+	// Secret is the HMAC key that signs requests, as the webhook connector
+	// does (Waybill-Signature). Empty sends requests unsigned. It is
+	// redacted when Config is logged or formatted.
+	Secret string
+	// Timeout is the longest one request may take, from dialling to reading
+	// the reply. Defaults to 30s.
+	Timeout time.Duration
+	// UserAgent is the User-Agent header, such as "waybill/1.4.0". Defaults
+	// to "waybill".
+	UserAgent string
+}
+
+// WithDefaults returns a copy of c with TimeoutDefault and UserAgentDefault
+// in place of zero fields.
+func (c Config) WithDefaults() Config {
+	if c.Timeout == 0 {
+		c.Timeout = TimeoutDefault
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = UserAgentDefault
+	}
+	return c
+}
+
+// Validate reports every problem with c at once: a URL that is not an
+// absolute http or https URL, and a negative timeout.
+func (c Config) Validate() error {
+	var errs []error
+	// The messages leave the URL out: its path or query may hold a token.
+	switch u, err := url.Parse(c.URL); {
+	case c.URL == "":
+		errs = append(errs, errors.New("url: empty"))
+	case err != nil:
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		errs = append(errs, fmt.Errorf("url: %w", err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("url: scheme %q is not http or https", u.Scheme))
+	case u.Host == "":
+		errs = append(errs, errors.New("url: no host"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout: %v is negative", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue implements slog.LogValuer; the secret shows as REDACTED.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.redactedURL()),
+		slog.String("secret", redactSecret(c.Secret)),
+		slog.Duration("timeout", c.Timeout),
+		slog.String("user_agent", c.UserAgent),
+	)
+}
+
+// String formats c for humans; the secret shows as REDACTED.
+func (c Config) String() string {
+	return fmt.Sprintf("{URL:%s Secret:%s Timeout:%v UserAgent:%s}",
+		c.redactedURL(), redactSecret(c.Secret), c.Timeout, c.UserAgent)
+}
+
+func (c Config) redactedURL() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
+func redactSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// Opts holds the optional dependencies of a Connector. A nil *Opts uses
+// every default.
+type Opts struct {
+	// OnAssigned is called, synchronously within Deliver, when a 2xx reply
+	// carries a valid assignment. a is the action being delivered (the
+	// callback must not modify or keep it) and ctx is Deliver's context. An
+	// error from it makes Deliver return a retryable error: the next attempt
+	// sends the same dispatch again, which the TMS deduplicates by
+	// Idempotency-Key, answering with the same assignment. Nil ignores
+	// assignments.
+	OnAssigned func(ctx context.Context, a *connector.Action, as Assignment) error
+	// Metrics receives one observation per Deliver. Build it once per
+	// process with connector.NewMetrics and share it between connectors.
+	// Nil records nothing.
+	Metrics *connector.Metrics
+	// Logger receives a warning when a TMS accepts a dispatch but replies
+	// with an assignment that is not valid. Nil discards.
+	Logger *slog.Logger
+	// NowFunc returns the current time; it stamps signatures and resolves
+	// Retry-After dates. Nil uses time.Now.
+	NowFunc func() time.Time
+}
+
+// Connector sends dispatch releases to a TMS. It implements
+// connector.Connector and io.Closer. Build it with [New]; it is safe for
+// concurrent use.
+type Connector struct {
+	url        string
+	host       string
+	secret     string
+	timeout    time.Duration
+	userAgent  string
+	onAssigned func(ctx context.Context, a *connector.Action, as Assignment) error
+	metrics    *connector.Metrics
+	log        *slog.Logger
+	now        func() time.Time
+	validator  *event.Validator
+	transport  *http.Transport
+	client     *http.Client
+}
+
+// New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
+// when cfg.Validate does. opts may be nil.
+func New(cfg Config, opts *Opts) (*Connector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuring tms connector: %w", err)
+	}
+	if opts == nil {
+		opts = &Opts{}
+	}
+	v, err := event.NewValidator()
+	if err != nil {
+		return nil, fmt.Errorf("configuring tms connector: compiling event schemas: %w", err)
+	}
+	u, _ := url.Parse(cfg.URL) // checked by Validate
+	c := &Connector{
+		url:        cfg.URL,
+		host:       u.Host,
+		timeout:    cfg.Timeout,
+		userAgent:  cfg.UserAgent,
+		onAssigned: opts.OnAssigned,
+		metrics:    opts.Metrics,
+		log:        opts.Logger,
+		now:        opts.NowFunc,
+		validator:  v,
+		secret:     cfg.Secret,
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.transport = &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: min(dialTimeout, cfg.Timeout), KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   min(tlsHandshakeTimeout, cfg.Timeout),
+		ResponseHeaderTimeout: cfg.Timeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+	}
+	c.client = &http.Client{
+		Transport: c.transport,
+		Timeout:   cfg.Timeout,
+		// A redirect is a misconfigured URL: following it could turn the
+		// POST into a GET or send the body to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// Name returns "tms".
+func (c *Connector) Name() string { return Name }
+
+// Close closes the connector's idle connections. It is idempotent, and
+// requests still in flight are not affected.
+func (c *Connector) Close() error {
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+// Deliver sends the dispatch of a, once, as the package doc describes, and
+// classifies the result. An invalid action, an action of another kind than
+// dispatch.release and a payload that is not a shipment with lines are
+// permanent errors and send nothing.
+func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
+	start := time.Now()
+	err := c.deliver(ctx, a)
+	kind := ""
+	if a != nil {
+		kind = a.Kind
+	}
+	c.metrics.Observe(Name, kind, time.Since(start), err)
+	return err
+}
+
+func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
+	if err := a.Validate(); err != nil {
+		return connector.Permanent(fmt.Errorf("sending dispatch to %s: %w", c.host, err))
+	}
+	if a.Kind != connector.KindDispatchRelease {
+		return connector.Permanent(fmt.Errorf("sending %s to %s: %w", a.Kind, c.host, ErrUnsupportedKind))
+	}
+	correlationID := a.CorrelationID
+	if correlationID == "" {
+		correlationID = correlation.From(ctx)
+	}
+	s, err := decodeShipment(a.Payload)
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("building dispatch of shipment %s: %w", a.ShipmentID, err))
+	}
+	d, err := buildDispatch(s, a.IdempotencyKey, a.ShipmentID, correlationID)
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("building dispatch of shipment %s: %w", a.ShipmentID, err))
+	}
+	body, err := encode(d)
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("encoding dispatch of shipment %s: %w", d.ShipmentID, err))
+	}
+	reply, err := c.post(ctx, a, correlationID, body)
+	if err != nil {
+		return err
+	}
+	return c.assigned(ctx, a, d.ShipmentID, reply)
+}
+
+// encode writes v as compact JSON without HTML escaping.
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// post sends body and returns the start of a 2xx reply, or a classified
+// error.
+func (c *Connector) post(ctx context.Context, a *connector.Action, correlationID string, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	// wrote records that the whole request went out: from then on, a
+	// missing response means the outcome is unknown.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, connector.Permanent(fmt.Errorf("sending dispatch to %s: building request: %w", c.host, err))
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("User-Agent", c.userAgent)
+	h.Set(HeaderIdempotencyKey, a.IdempotencyKey)
+	h.Set(HeaderAction, a.Kind)
+	h.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
+	if correlationID != "" {
+		h.Set(correlation.Header, correlationID)
+	}
+	if c.secret != "" {
+		h.Set(HeaderSignature, webhook.Sign(c.secret, c.now(), body))
+	}
+
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, c.transportError(err, wrote.Load())
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, c.statusError(resp)
+	}
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
+	if err != nil {
+		// The TMS accepted the dispatch but its reply, and any assignment
+		// in it, was lost; the next attempt gets the same reply again.
+		return nil, c.transportError(err, true)
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	return reply, nil
+}
+
+// transportError classifies a failure to get a complete reply: retryable,
+// and wrapping connector.ErrOutcomeUnknown once the request was written.
+func (c *Connector) transportError(err error, wrote bool) error {
+	// url.Error repeats the full URL, which may carry a token.
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	if wrote {
+		return connector.Retryable(fmt.Errorf("sending dispatch to %s: %w: %w", c.host, connector.ErrOutcomeUnknown, err), 0)
+	}
+	return connector.Retryable(fmt.Errorf("sending dispatch to %s: %w", c.host, err), 0)
+}
+
+// assigned reads an assignment from a 2xx reply and hands it to the
+// callback.
+func (c *Connector) assigned(ctx context.Context, a *connector.Action, shipmentID string, reply []byte) error {
+	if c.onAssigned == nil {
+		return nil
+	}
+	as, present, err := c.parseAssignment(reply)
+	if !present {
+		return nil
+	}
+	if err != nil {
+		// The dispatch was accepted: retrying it would get the same reply.
+		c.log.WarnContext(ctx, "tms reply carries an invalid assignment",
+			slog.String("connector", Name), slog.String("shipment_id", shipmentID), slog.Any("err", err))
+		return nil
+	}
+	if err := c.onAssigned(ctx, a, as); err != nil {
+		return connector.Retryable(fmt.Errorf("reporting assignment of shipment %s: %w", shipmentID, err), 0)
+	}
+	return nil
+}
+
+// parseAssignment reads reply as an assignment. present reports whether the
+// reply is a JSON object with at least one assignment member; err, whether
+// that assignment is malformed or fails the dispatch.assigned schema.
+func (c *Connector) parseAssignment(reply []byte) (as Assignment, present bool, err error) {
+	if len(reply) > maxReply {
+		return Assignment{}, false, nil
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(reply, &members) != nil {
+		return Assignment{}, false, nil
+	}
+	for _, k := range assignmentKeys {
+		if _, ok := members[k]; ok {
+			present = true
+			break
+		}
+	}
+	if !present {
+		return Assignment{}, false, nil
+	}
+	if err := json.Unmarshal(reply, &as); err != nil {
+		return Assignment{}, true, fmt.Errorf("decoding assignment: %w", err)
+	}
+	data, err := json.Marshal(as)
+	if err != nil {
+		return Assignment{}, true, fmt.Errorf("encoding assignment: %w", err)
+	}
+	if err := c.validator.Validate(event.DispatchAssigned, data); err != nil {
+		return Assignment{}, true, fmt.Errorf("validating assignment: %w", err)
+	}
+	return as, true, nil
+}
