@@ -447,6 +447,8 @@ type Billing struct {
 type Connectors struct {
 	// Odoo is the connectors.odoo section.
 	Odoo Odoo `koanf:"odoo" json:"odoo"`
+	// TMS is the connectors.tms section.
+	TMS TMS `koanf:"tms" json:"tms"`
 	// Webhook is the connectors.webhook section.
 	Webhook Webhook `koanf:"webhook" json:"webhook"`
 }
@@ -553,6 +555,29 @@ type Odoo struct {
 	System string `koanf:"system" json:"system"`
 }
 
+// TMS configures the TMS connector, which releases reserved shipments for
+// dispatch: it POSTs a dispatch (shipment, lines with reserved quantities
+// and lots, pickup and delivery addresses and windows, weights, handling
+// units, customer, references) with a stable Idempotency-Key, and takes the
+// assignment in the reply (vehicle, driver, route, planned times) as a
+// dispatch.assigned event.
+type TMS struct {
+	// URL is the absolute http or https URL dispatches are POSTed to, such
+	// as https://tms.example.com/dispatches. Empty by default, which turns
+	// the TMS connector off (dispatch.release then goes to the webhook, if
+	// any).
+	URL string `koanf:"url" json:"url"`
+
+	// Timeout is the longest one request may take. Must be positive.
+	// Defaults to 30s.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+
+	// Secret is the key that signs dispatches as the webhook connector signs
+	// its requests (Waybill-Signature). It is a secret: logs and output
+	// show it as REDACTED. Empty by default, which sends them unsigned.
+	Secret Secret `koanf:"secret" json:"secret"`
+}
+
 // Webhook configures the webhook connector, which POSTs selected workflow
 // actions to an HTTP endpoint.
 type Webhook struct {
@@ -650,6 +675,7 @@ func Default() Config {
 				PollOverlap:     OdooPollOverlapDefault,
 				System:          OdooSystemDefault,
 			},
+			TMS: TMS{Timeout: WebhookTimeoutDefault},
 			Webhook: Webhook{
 				Actions: WebhookActionsDefault(),
 				Timeout: WebhookTimeoutDefault,

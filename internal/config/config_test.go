@@ -120,6 +120,9 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
 		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
+		{"connectors.tms.url", got.Connectors.TMS.URL, ""},
+		{"connectors.tms.timeout", got.Connectors.TMS.Timeout, 30 * time.Second},
+		{"connectors.tms.secret", got.Connectors.TMS.Secret, Secret("")},
 		{"connectors.webhook.url", got.Connectors.Webhook.URL, ""},
 		{"connectors.webhook.actions", got.Connectors.Webhook.Actions, []string{}},
 		{"connectors.webhook.timeout", got.Connectors.Webhook.Timeout, 30 * time.Second},
@@ -661,6 +664,12 @@ func TestValidate(t *testing.T) {
 		{name: "milestone interval", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.arrived=15m"} }},
 		{name: "milestone interval entry", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.arrived"} }, key: "workflow.milestone_intervals", msg: `entry "shipment.arrived" must be type=duration, such as shipment.arrived=15m`},
 		{name: "milestone interval type", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.loaded=1m"} }, key: "workflow.milestone_intervals", msg: `entry "shipment.loaded=1m": "shipment.loaded" is not a milestone; must be one of shipment.departed, shipment.delayed, shipment.arrived, shipment.delivered, shipment.exception or shipment.returned`},
+		{name: "tms url", modify: func(c *Config) { c.Connectors.TMS.URL = "tms.example.com" }, key: "connectors.tms.url", msg: "must be an absolute http or https URL, such as https://tms.example.com/dispatches"},
+		{name: "release to tms and webhook", modify: func(c *Config) {
+			c.Connectors.TMS.URL = "https://tms.example.com/dispatches"
+			c.Connectors.Webhook.URL = "https://hooks.example.com"
+			c.Connectors.Webhook.Actions = []string{"dispatch.release"}
+		}, key: "connectors.webhook.actions", msg: `lists "dispatch.release", which connectors.tms sends to the TMS; an action goes to one connector`},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)
@@ -711,7 +720,7 @@ func TestValidate(t *testing.T) {
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
-			"connectors.webhook.timeout",
+			"connectors.webhook.timeout", "connectors.tms.timeout",
 			"log.level", "log.format",
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -796,7 +805,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.webhook.secret"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 

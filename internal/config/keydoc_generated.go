@@ -25,6 +25,8 @@ func docText(path string) string {
 		return "Holds the configuration of each outbound connector."
 	case "connectors.odoo":
 		return "Configures the Odoo connector, which validates pickings and invoices delivered orders in one Odoo database (versions 16 to 19). It is off until url is set; serve --sandbox sets it to the built-in simulator."
+	case "connectors.tms":
+		return "Configures the TMS connector, which releases reserved shipments for dispatch: it POSTs a dispatch (shipment, lines with reserved quantities and lots, pickup and delivery addresses and windows, weights, handling units, customer, references) with a stable Idempotency-Key, and takes the assignment in the reply (vehicle, driver, route, planned times) as a dispatch.assigned event."
 	case "connectors.webhook":
 		return "Configures the webhook connector, which POSTs selected workflow actions to an HTTP endpoint."
 	case "log":
@@ -131,6 +133,12 @@ func docText(path string) string {
 		return "The shared secret of POST /v1/sources/odoo/webhook, which Odoo's \"Send Webhook Notification\" automation calls to make Waybill poll at once (Odoo cannot send a bearer key, so the token goes in the URL: ?token=...). It is a secret: logs and output show it as REDACTED. Empty by default, which turns the route off."
 	case "connectors.odoo.system":
 		return "The cross-reference system that names Odoo records: a shipment whose id is system:WH/OUT/00012 is delivered by that picking, and an order system:S00042 is that sale order. Defaults to \"odoo\"."
+	case "connectors.tms.url":
+		return "The absolute http or https URL dispatches are POSTed to, such as https://tms.example.com/dispatches. Empty by default, which turns the TMS connector off (dispatch.release then goes to the webhook, if any)."
+	case "connectors.tms.timeout":
+		return "The longest one request may take. Must be positive. Defaults to 30s."
+	case "connectors.tms.secret":
+		return "The key that signs dispatches as the webhook connector signs its requests (Waybill-Signature). It is a secret: logs and output show it as REDACTED. Empty by default, which sends them unsigned."
 	case "connectors.webhook.url":
 		return "The absolute http or https URL the webhook connector POSTs to. Empty by default, which turns the webhook connector off."
 	case "connectors.webhook.actions":

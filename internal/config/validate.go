@@ -160,6 +160,16 @@ func (c Config) validate() []*FieldError {
 	v.atLeast("billing.pod_recovery_events", b.PODRecoveryEvents, 1)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
+	if t := c.Connectors.TMS; t.URL != "" {
+		u, err := url.Parse(t.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("connectors.tms.url", "must be an absolute http or https URL, such as https://tms.example.com/dispatches")
+		}
+		if c.Connectors.Webhook.URL != "" && slices.Contains(c.Connectors.Webhook.Actions, WebhookActionDispatchRelease) {
+			v.add("connectors.webhook.actions", `lists "dispatch.release", which connectors.tms sends to the TMS; an action goes to one connector`)
+		}
+	}
+	v.positive("connectors.tms.timeout", c.Connectors.TMS.Timeout)
 	if c.Connectors.Odoo.URL != "" && c.Connectors.Webhook.URL != "" {
 		for _, a := range c.Connectors.Webhook.Actions {
 			if slices.Contains(c.Connectors.Odoo.Actions, a) {

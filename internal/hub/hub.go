@@ -28,6 +28,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
@@ -54,6 +55,7 @@ type Hub struct {
 	processor *shipment.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
+	emitter   *ingest.Emitter
 	committer *ingest.Committer
 	server    *server.Server
 	httpSrv   *http.Server
@@ -109,7 +111,8 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	h.Shipments = shipment.NewStore(db)
-	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger})
+	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
+		OnAssigned: h.assigned})
 	if err != nil {
 		return err
 	}
@@ -169,6 +172,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
 	emitter := ingest.NewEmitter(validator, h.committer, backlog, int64(cfg.Intake.MaxBacklog))
+	h.emitter = emitter
 	if oc := cfg.Connectors.Odoo; conns.Odoo != nil && oc.PollInterval > 0 {
 		h.poller, err = odoosync.New(odoosync.Options{
 			Client:     conns.Odoo.Connect,
@@ -208,6 +212,22 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Addr, err)
 	}
 	return nil
+}
+
+// assigned records the assignment a TMS replied with as a dispatch.assigned
+// event, through intake like any other. Its id is the dispatch's, so the
+// reply to a repeated release is a duplicate.
+func (h *Hub) assigned(ctx context.Context, a *connector.Action, as tms.Assignment) error {
+	raw, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": a.IdempotencyKey + ":assigned", "source": "waybill/tms", "type": "dispatch.assigned",
+		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"correlationid": a.CorrelationID, "data": as,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = h.emitter.Emit(ctx, [][]byte{raw})
+	return err
 }
 
 // hold puts off invoicing a shipment whose proof of delivery came from a
@@ -340,6 +360,9 @@ type ConnectorDeps struct {
 	Version string
 	// Logger receives connector logs; nil discards them.
 	Logger *slog.Logger
+	// OnAssigned receives the assignment a TMS replies with; nil ignores
+	// it.
+	OnAssigned func(ctx context.Context, a *connector.Action, as tms.Assignment) error
 }
 
 // Connectors are the outbound connectors built from the configuration.
@@ -372,13 +395,27 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 			}
 		}
 	}
+	var metrics *connector.Metrics
+	if cfg.Connectors.TMS.URL != "" || cfg.Connectors.Webhook.URL != "" {
+		m, err := connector.NewMetrics(deps.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("registering connector metrics: %w", err)
+		}
+		metrics = m
+	}
+	if tc := cfg.Connectors.TMS; tc.URL != "" {
+		c, err := tms.New(tms.Config{URL: tc.URL, Secret: tc.Secret.Reveal(), Timeout: tc.Timeout, UserAgent: "waybill/" + deps.Version},
+			&tms.Opts{OnAssigned: deps.OnAssigned, Metrics: metrics, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("configuring the tms connector: %w", err)
+		}
+		if err := registry.Register(connector.KindDispatchRelease, c); err != nil {
+			return nil, err
+		}
+	}
 	wc := cfg.Connectors.Webhook
 	if wc.URL == "" {
 		return out, nil
-	}
-	metrics, err := connector.NewMetrics(deps.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("registering connector metrics: %w", err)
 	}
 	wh, err := webhook.New(webhook.Config{
 		Name:      "webhook",

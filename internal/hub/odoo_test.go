@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+	"github.com/waybill/waybill/internal/tmssim"
 )
 
 // odooWorld is a hub whose Odoo connector points at a simulator, with one
@@ -651,4 +655,97 @@ func TestOdooPODSilenceHoldsInvoices(t *testing.T) {
 	if sh := getShipment(t, w.bundle, "tms:SIL-1"); sh["billing_hold"] != nil {
 		t.Errorf("billing hold after recovery: %v", sh["billing_hold"])
 	}
+}
+
+// lateHandler serves with a handler set after it started listening: the
+// TMS simulator needs the hub's URL and key, the hub the simulator's URL.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "starting", http.StatusServiceUnavailable)
+}
+
+// TestOdooToTMSToInvoice runs the whole workflow with nobody sending events
+// by hand: the poller finds a confirmed order in Odoo, the reserved
+// shipment is released to the TMS, the TMS reports loading and delivery
+// with a proof, the picking is validated with the loaded quantities and the
+// invoice is posted in Odoo with the delivered lines.
+func TestOdooToTMSToInvoice(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		late := &lateHandler{}
+		front := httptest.NewServer(late)
+		t.Cleanup(front.Close)
+		w := setupOdoo(t, opts, 18, func(c *config.Config) {
+			c.Connectors.Odoo.PollInterval = 50 * time.Millisecond
+			c.Connectors.Odoo.InvoiceState = config.OdooInvoicePosted
+			c.Connectors.TMS.URL = front.URL + tmssim.PathDispatches
+		})
+		sim, err := tmssim.New(tmssim.Options{Waybill: w.url, Key: w.key, SkipAssignedEvent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sim.Close() })
+		var h http.Handler = sim
+		late.h.Store(&h)
+
+		p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := "odoo:" + p.Name
+		inv := w.invoicedOrder(t)
+		if inv.State != "posted" || inv.Name == "" {
+			t.Errorf("invoice %+v: want posted, with a number", inv)
+		}
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 3 {
+			t.Errorf("invoiced %v, want 2 E-COM07 and 3 LOT-RESIN", got)
+		}
+		if want := 2*320.0 + 3*42.0; inv.AmountTotal < want {
+			t.Errorf("invoice total %v, want at least %v before taxes", inv.AmountTotal, want)
+		}
+		p, err = w.client.Picking(t.Context(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != odoo.PickingDone {
+			t.Errorf("picking %s is %s, want done", p.Name, p.State)
+		}
+		sh := getShipment(t, w.bundle, subject)
+		if sh["vehicle"] == nil {
+			t.Errorf("no vehicle from the TMS assignment on %s", subject)
+		}
+		var types []string
+		for _, e := range sh["timeline"].([]any) {
+			types = append(types, e.(map[string]any)["type"].(string))
+		}
+		for _, want := range []string{"shipment.planned", "inventory.reserved", "dispatch.assigned", "shipment.loaded", "shipment.departed", "shipment.delivered"} {
+			if !slices.Contains(types, want) {
+				t.Errorf("timeline %v lacks %s", types, want)
+			}
+		}
+		if n := len(sim.Releases()); n == 0 {
+			t.Error("the TMS got no release")
+		}
+		calls := w.srv.Sim().Calls()
+		if calls["stock.picking.button_validate"] < 1 || calls["sale.advance.payment.inv.create_invoices"] < 1 {
+			t.Errorf("calls %v", calls)
+		}
+	})
+}
+
+// invoicedOrder waits for the invoice of the world's sale order.
+func (w *odooWorld) invoicedOrder(t *testing.T) odoo.Invoice {
+	t.Helper()
+	var inv odoo.Invoice
+	waitFor(t, "the invoice of "+w.order.Name, func() bool {
+		var err error
+		inv, err = w.client.FindInvoice(t.Context(), w.order.Name)
+		return err == nil && inv.State == "posted"
+	})
+	return inv
 }
