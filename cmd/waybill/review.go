@@ -58,7 +58,7 @@ func newReviewCmd() *cobra.Command {
 						continue
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, it.Status, it.ShipmentID, it.OwnerRole,
-						it.Age(now).Truncate(time.Second), firstLine(it.Reason, 80))
+						shipment.ReviewAge(it.Review, now).Truncate(time.Second), firstLine(it.Reason, 80))
 				}
 				if next == "" {
 					break

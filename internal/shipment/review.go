@@ -139,8 +139,11 @@ func (s *Store) encodeReviews(ships []*Shipment) (docRows, error) {
 	return out, nil
 }
 
-// Age is how long r has been waiting, or took, at now.
-func (r Review) Age(now time.Time) time.Duration {
+// ReviewAge is how long r has been waiting, or took, at now. It is a
+// function rather than a method so that API types can embed Review (huma
+// builds response schemas with reflect.StructOf, which refuses embedded
+// types with methods).
+func ReviewAge(r Review, now time.Time) time.Duration {
 	if r.DecidedAt != nil {
 		return r.DecidedAt.Sub(r.OpenedAt)
 	}

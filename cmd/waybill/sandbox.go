@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/hub"
+	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tmssim"
+)
+
+// Sandbox pacing: orders seeded at start-up reach their invoices within a
+// minute or so.
+const (
+	sandboxPoll = 5 * time.Second
+	sandboxStep = 3 * time.Second
+)
+
+// sandbox is what serve --sandbox runs beside the hub: a simulated Odoo
+// with confirmed orders, and a simulated TMS that drives released
+// shipments through loading and delivery, both on loopback.
+type sandbox struct {
+	odoo  *odoosim.Server
+	tms   *tmssim.Sim
+	front *http.Server // serves the TMS simulator once the hub exists
+	late  atomic.Pointer[http.Handler]
+}
+
+// startSandbox starts the simulators and points cfg's Odoo and TMS
+// connectors at them. The TMS simulator itself starts in attach, once the
+// hub's URL and key exist.
+func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logger *slog.Logger) (*sandbox, error) {
+	if cfg.Storage.DatabaseURL != "" {
+		return nil, errors.New("--sandbox runs on the embedded SQLite database: drop --database")
+	}
+	if err := resetSandboxData(ctx, cfg.Storage.DataDir, logger); err != nil {
+		return nil, err
+	}
+	sb := &sandbox{}
+	srv, err := odoosim.Start(odoosim.Options{Version: odooVersion, Logger: logger.With(slog.String("component", "odoosim"))})
+	if err != nil {
+		return nil, fmt.Errorf("starting the sandbox Odoo: %w", err)
+	}
+	sb.odoo = srv
+	sim := srv.Sim()
+	oc := &cfg.Connectors.Odoo
+	if oc.URL != "" {
+		logger.WarnContext(ctx, "sandbox mode: connectors.odoo is replaced by the built-in simulator", slog.String("configured_url", oc.URL))
+	}
+	oc.URL, oc.Database, oc.Login, oc.APIKey, oc.APIKeyFile = srv.URL(), sim.Database(), sim.Login(), config.Secret(sim.APIKey()), ""
+	oc.Version, oc.Protocol, oc.PollInterval = 0, "", sandboxPoll
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sb.Close()
+		return nil, fmt.Errorf("starting the sandbox TMS: %w", err)
+	}
+	sb.front = &http.Server{Handler: http.HandlerFunc(sb.serveTMS), ReadHeaderTimeout: 10 * time.Second}
+	go sb.front.Serve(ln)
+	if cfg.Connectors.TMS.URL != "" {
+		logger.WarnContext(ctx, "sandbox mode: connectors.tms is replaced by the built-in simulator", slog.String("configured_url", cfg.Connectors.TMS.URL))
+	}
+	cfg.Connectors.TMS.URL, cfg.Connectors.TMS.Secret = "http://"+ln.Addr().String()+tmssim.PathDispatches, ""
+	// The simulators take the Odoo and TMS actions; a webhook keeps the rest.
+	if cfg.Connectors.Webhook.URL != "" {
+		cfg.Connectors.Webhook.Actions = slices.DeleteFunc(slices.Clone(cfg.Connectors.Webhook.Actions), func(a string) bool {
+			return a == config.WebhookActionDispatchRelease || slices.Contains(oc.Actions, a)
+		})
+	}
+	return sb, nil
+}
+
+// resetSandboxData deletes the database of an earlier sandbox run: the
+// simulators keep nothing between runs, and shipments of the last run
+// would collide with the new run's records of the same names. A data
+// directory a sandbox did not create is never touched.
+func resetSandboxData(ctx context.Context, dir string, logger *slog.Logger) error {
+	db := filepath.Join(dir, sqldb.SQLiteFile)
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sandbox.key")); err != nil {
+		return fmt.Errorf("--sandbox starts afresh, but %s holds a database no sandbox made: use another --data directory", dir)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("resetting the sandbox: %w", err)
+		}
+	}
+	logger.InfoContext(ctx, "sandbox mode: the last run's database was reset, as the simulators start afresh", slog.String("data_dir", dir))
+	return nil
+}
+
+// serveTMS answers 503 until the TMS simulator runs; the connector retries.
+func (sb *sandbox) serveTMS(w http.ResponseWriter, r *http.Request) {
+	if h := sb.late.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "the sandbox TMS is starting", http.StatusServiceUnavailable)
+}
+
+// attach makes the sandbox admin key, starts the TMS simulator reporting to
+// the hub with it, seeds orders in the simulated Odoo and says what runs.
+func (sb *sandbox) attach(ctx context.Context, h *hub.Hub, cfg config.Config, logger *slog.Logger) error {
+	key, err := sandboxKey(ctx, h.Keys, cfg, logger)
+	if err != nil {
+		return err
+	}
+	sb.tms, err = tmssim.New(tmssim.Options{Waybill: h.URL(), Key: key, Step: sandboxStep, SkipAssignedEvent: true,
+		Scenario: sandboxScenario, Logger: logger.With(slog.String("component", "tmssim"))})
+	if err != nil {
+		return fmt.Errorf("starting the sandbox TMS: %w", err)
+	}
+	var handler http.Handler = sb.tms
+	sb.late.Store(&handler)
+	orders, err := seedSandboxOrders(ctx, sb.odoo)
+	if err != nil {
+		return fmt.Errorf("seeding the sandbox Odoo: %w", err)
+	}
+	sim := sb.odoo.Sim()
+	logger.WarnContext(ctx, "sandbox mode: local SQLite, a ready-made admin key, a simulated Odoo and a simulated TMS (in memory, reset at every start); not for production",
+		slog.String("odoo_url", sb.odoo.URL()), slog.Int("odoo_version", sim.Version()), slog.String("odoo_database", sim.Database()),
+		slog.String("odoo_login", sim.Login()), slog.String("odoo_api_key", sim.APIKey()), slog.String("tms_url", cfg.Connectors.TMS.URL),
+		slog.String("sale_orders", strings.Join(orders, ", ")))
+	return nil
+}
+
+// sandboxDamaged is the customer reference of the seeded order whose
+// delivery arrives with a damaged unit, so the review queue has something
+// to show.
+const sandboxDamaged = "SANDBOX-3"
+
+// sandboxScenario delivers everything in full, but for one seeded order.
+func sandboxScenario(r tmssim.Release) tmssim.Plan {
+	if r.Dispatch.References["po"] == sandboxDamaged && len(r.Dispatch.Lines) > 0 {
+		return tmssim.Damaged(r.Dispatch.Lines[0].SKU, "1")(r)
+	}
+	return tmssim.FullDelivery()(r)
+}
+
+// Close stops the simulators.
+func (sb *sandbox) Close() error {
+	var errs []error
+	if sb.front != nil {
+		errs = append(errs, sb.front.Close())
+	}
+	if sb.tms != nil {
+		errs = append(errs, sb.tms.Close())
+	}
+	if sb.odoo != nil {
+		errs = append(errs, sb.odoo.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// sandboxKey makes sure a sandbox has an admin key a newcomer can use: it is
+// kept in the data directory and printed at start-up.
+func sandboxKey(ctx context.Context, keys *apikey.Store, cfg config.Config, logger *slog.Logger) (string, error) {
+	path := filepath.Join(cfg.Storage.DataDir, "sandbox.key")
+	if b, err := os.ReadFile(path); err == nil {
+		key := strings.TrimSpace(string(b))
+		if _, err := keys.Verify(ctx, key); err == nil {
+			logger.InfoContext(ctx, "sandbox API key (all scopes) read from "+path, slog.String("key", key))
+			return key, nil
+		}
+	}
+	secret, _, err := keys.Create(ctx, "sandbox", []apikey.Scope{apikey.Admin})
+	if err != nil {
+		return "", fmt.Errorf("creating the sandbox key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("saving the sandbox key: %w", err)
+	}
+	logger.InfoContext(ctx, "sandbox API key (all scopes) created and saved to "+path, slog.String("key", secret))
+	return secret, nil
+}
+
+// seedSandboxOrders confirms sale orders in the simulator, so a newcomer
+// sees them flow to invoices. It returns them as
+// "S00025 (WH/OUT/00015: 5 E-COM07, 2 FURN_7800)".
+func seedSandboxOrders(ctx context.Context, srv *odoosim.Server) ([]string, error) {
+	sim := srv.Sim()
+	cl, err := odoo.New(ctx, odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey()})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	demo := sim.Demo()
+	type line struct {
+		sku string
+		qty float64
+	}
+	plans := [][]line{
+		{{"E-COM07", 5}, {"FURN_7800", 2}},
+		{{"DESK0005", 3}},
+		{{"FURN_0096", 4}, {"E-COM10", 6}},
+	}
+	var out []string
+	for i, plan := range plans {
+		p := &odoo.SaleOrderParams{PartnerID: demo.Customers[i%len(demo.Customers)], ClientRef: fmt.Sprintf("SANDBOX-%d", i+1), Confirm: true}
+		var desc []string
+		for _, l := range plan {
+			p.Lines = append(p.Lines, odoo.SaleLine{ProductID: demo.Products[l.sku], Quantity: l.qty})
+			desc = append(desc, fmt.Sprintf("%g %s", l.qty, l.sku))
+		}
+		so, err := cl.EnsureSaleOrder(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		var pickings []string
+		for _, id := range so.PickingIDs {
+			pk, err := cl.Picking(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			pickings = append(pickings, pk.Name)
+		}
+		out = append(out, fmt.Sprintf("%s (%s: %s)", so.Name, strings.Join(pickings, ", "), strings.Join(desc, ", ")))
+	}
+	return out, nil
+}
