@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newDeadLettersCmd(),
 		newReviewCmd(),
+		newRulesCmd(),
 		newLoadgenCmd(),
 		&cobra.Command{
 			Use:   "version",
