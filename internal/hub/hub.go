@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,8 @@ import (
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/odoosync"
+	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/server"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -158,9 +161,18 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return err
 	}
 	backlog.Set(n)
+	var rate func(*shipment.Shipment) ([]shipment.Charge, error)
+	if path := cfg.Billing.RulesFile; path != "" {
+		rules, err := rating.Load(path)
+		if err != nil {
+			return fmt.Errorf("billing.rules_file: %w", err)
+		}
+		rate = rateWith(rules)
+		logger.InfoContext(ctx, "rating rules loaded", slog.String("file", path), slog.String("version", rules.Version()), slog.Int("rules", rules.Len()))
+	}
 	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
-			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters)},
+			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate},
 		BatchSize:          cfg.Processor.BatchSize,
 		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
 		PollInterval:       cfg.Processor.PollInterval,
@@ -487,4 +499,29 @@ func milestoneIntervals(w config.Workflow) map[event.Type]time.Duration {
 		out[event.Type(typ)] = d
 	}
 	return out
+}
+
+// rateWith rates shipments with rules. The shipment's own rated charges
+// are left out of the facts: rules see what partners reported.
+func rateWith(rules *rating.Rules) func(*shipment.Shipment) ([]shipment.Charge, error) {
+	return func(sh *shipment.Shipment) ([]shipment.Charge, error) {
+		reported := *sh
+		reported.Charges = slices.DeleteFunc(slices.Clone(sh.Charges), func(c shipment.Charge) bool { return c.Source == shipment.ChargeRated })
+		charges, err := rules.Rate(rating.FactsFrom(&reported))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]shipment.Charge, 0, len(charges))
+		for _, c := range charges {
+			sc := shipment.Charge{Code: c.Code, Type: string(c.Type), Description: c.Description, Amount: c.Amount,
+				RuleID: c.RuleID, RulesVersion: c.RulesVersion, Calculation: c.Calculation, Facts: c.Facts}
+			if c.Quantity != nil {
+				if q, err := quantity.Parse(c.Quantity.Value, c.Quantity.Unit); err == nil {
+					sc.Quantity = &q
+				}
+			}
+			out = append(out, sc)
+		}
+		return out, nil
+	}
 }

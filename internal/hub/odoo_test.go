@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -680,7 +682,12 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		late := &lateHandler{}
 		front := httptest.NewServer(late)
 		t.Cleanup(front.Close)
+		rules := filepath.Join(t.TempDir(), "rules.yaml")
+		if err := os.WriteFile(rules, []byte(rulesYAML), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		w := setupOdoo(t, opts, 18, func(c *config.Config) {
+			c.Billing.RulesFile = rules
 			c.Connectors.Odoo.PollInterval = 50 * time.Millisecond
 			c.Connectors.Odoo.InvoiceState = config.OdooInvoicePosted
 			c.Connectors.TMS.URL = front.URL + tmssim.PathDispatches
@@ -702,10 +709,10 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		if inv.State != "posted" || inv.Name == "" {
 			t.Errorf("invoice %+v: want posted, with a number", inv)
 		}
-		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 3 {
-			t.Errorf("invoiced %v, want 2 E-COM07 and 3 LOT-RESIN", got)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 3 || got["FREIGHT"] != 2 {
+			t.Errorf("invoiced %v, want 2 E-COM07, 3 LOT-RESIN and two freight lines (base and fuel)", got)
 		}
-		if want := 2*320.0 + 3*42.0; inv.AmountTotal < want {
+		if want := 2*320.0 + 3*42.0 + 275 + 27.5; inv.AmountTotal < want {
 			t.Errorf("invoice total %v, want at least %v before taxes", inv.AmountTotal, want)
 		}
 		p, err = w.client.Picking(t.Context(), p.ID)
@@ -718,6 +725,19 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		sh := getShipment(t, w.bundle, subject)
 		if sh["vehicle"] == nil {
 			t.Errorf("no vehicle from the TMS assignment on %s", subject)
+		}
+		var rated int
+		for _, c := range sh["charges"].([]any) {
+			c := c.(map[string]any)
+			if c["source"] == "rated" {
+				rated++
+				if c["rules_version"] != "test-1" || c["rule_id"] == "" || c["calculation"] == "" {
+					t.Errorf("rated charge without its evidence: %v", c)
+				}
+			}
+		}
+		if rated != 2 {
+			t.Errorf("%d rated charges on %s, want base freight and fuel", rated, subject)
 		}
 		var types []string
 		for _, e := range sh["timeline"].([]any) {
@@ -737,6 +757,23 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		}
 	})
 }
+
+// rulesYAML rates every customer a flat freight and a fuel surcharge.
+const rulesYAML = `version: "test-1"
+currency: USD
+rules:
+  - id: base-freight
+    kind: freight
+    description: Freight
+    default: true
+    per: shipment
+    rate: 275.00
+  - id: fuel
+    kind: fuel
+    description: Fuel surcharge
+    default: true
+    percent: 10
+`
 
 // invoicedOrder waits for the invoice of the world's sale order.
 func (w *odooWorld) invoicedOrder(t *testing.T) odoo.Invoice {

@@ -33,6 +33,10 @@ type Policy struct {
 	// PODRadiusMeters is how far from the delivery stop a proof of
 	// delivery may be captured; zero skips the check.
 	PODRadiusMeters float64
+	// Rate rates a shipment that has become billable, once; its charges
+	// are added with Source "rated". Nil rates nothing: only the charges
+	// partners report are billed. An error holds billing in review.
+	Rate func(s *Shipment) ([]Charge, error)
 }
 
 // Outcome kinds.
@@ -119,7 +123,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	case event.ShipmentDelivered:
 		return s.applyDelivered(in, p)
 	case event.ShipmentException:
-		return s.applyException(in)
+		return s.applyException(in, p)
 	case event.ShipmentReturned:
 		return s.applyReturned(in)
 	case event.ShipmentCancelled:
@@ -127,7 +131,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	case event.ChargesReported:
 		return s.applyCharges(in)
 	case event.ReviewDecided:
-		return s.applyDecision(in)
+		return s.applyDecision(in, p)
 	}
 	return rejected("event type %s does not apply to a shipment", in.Type)
 }
@@ -528,7 +532,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		s.BlockedReason = "not billable: proof of delivery failed validation: " + strings.Join(v.Problems, "; ")
 		return Result{Outcome: OutcomeApplied}
 	}
-	return s.billing()
+	return s.billing(in, p)
 }
 
 // checkPosition compares where the proof was captured with the delivery
@@ -572,8 +576,9 @@ func (s *Shipment) milestoneOf(t event.Type) *Milestone {
 }
 
 // billing is the billing gate: delivered, with a proof of delivery, and no
-// open exception. It issues the invoice action once.
-func (s *Shipment) billing() Result {
+// open exception. It rates the shipment and issues the invoice action
+// once.
+func (s *Shipment) billing(in Input, p Policy) Result {
 	res := Result{Outcome: OutcomeApplied}
 	if s.current() != Delivered || s.Billable {
 		return res
@@ -589,6 +594,22 @@ func (s *Shipment) billing() Result {
 	if open := s.openExceptions(); len(open) > 0 {
 		s.BlockedReason = "not billable: open exception " + strings.Join(open, ", ")
 		return res
+	}
+	if p.Rate != nil && !s.rated() && !s.ratingWaived() {
+		charges, err := p.Rate(s)
+		if err != nil {
+			reason := "rating failed: " + err.Error()
+			s.BlockedReason = "not billable: " + reason
+			if !slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewRating && r.Status == ReviewOpen }) {
+				s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewRating, Status: ReviewOpen, OwnerRole: "billing",
+					OpenedAt: in.Time, Reason: reason})
+			}
+			return res
+		}
+		for _, c := range charges {
+			c.Source, c.EventID = ChargeRated, in.EventID
+			s.Charges = append(s.Charges, c)
+		}
 	}
 	s.Billable = true
 	s.BlockedReason = ""
@@ -606,7 +627,7 @@ func (s *Shipment) openExceptions() []string {
 	return out
 }
 
-func (s *Shipment) applyException(in Input) Result {
+func (s *Shipment) applyException(in Input, p Policy) Result {
 	var d struct {
 		Category    ExceptionCategory `json:"category"`
 		Status      string            `json:"status"`
@@ -634,7 +655,7 @@ func (s *Shipment) applyException(in Input) Result {
 		s.closeException(i, in, "resolved")
 		s.closeReviewOf(id, in, ReviewResolved, "resolved", "", "resolved by "+string(in.Type))
 		s.milestone(in, false, nil, "resolved "+id)
-		return s.billing()
+		return s.billing(in, p)
 	}
 	for _, l := range d.Lines {
 		if s.line(l.LineID) == nil {
@@ -767,7 +788,7 @@ var consequences = map[ExceptionCategory]string{
 }
 
 // applyDecision carries out a person's decision on an open review.
-func (s *Shipment) applyDecision(in Input) Result {
+func (s *Shipment) applyDecision(in Input, p Policy) Result {
 	var d struct {
 		ReviewID string `json:"review_id"`
 		Decision string `json:"decision"`
@@ -813,7 +834,18 @@ func (s *Shipment) applyDecision(in Input) Result {
 			return Result{Outcome: OutcomeApplied}
 		}
 		s.POD.Validation.Status = PODApproved
-		return s.billing()
+		return s.billing(in, p)
+	case ReviewRating:
+		decide()
+		s.milestone(in, false, nil, "rating "+note)
+		switch d.Decision {
+		case DecisionApprove: // bill without rated charges
+			return s.billing(in, p)
+		case DecisionResolve: // the rules were fixed: rate again
+			return s.billing(in, p)
+		}
+		s.BlockedReason = "not billable: rating rejected by " + d.Actor
+		return Result{Outcome: OutcomeApplied}
 	case ReviewException:
 		j := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == r.ExceptionID && e.Status == "open" })
 		if j < 0 {
@@ -828,9 +860,19 @@ func (s *Shipment) applyDecision(in Input) Result {
 		if kind, ok := consequences[e.Category]; ok && d.Decision == DecisionApprove && len(e.Lines) > 0 {
 			actions = append(actions, kind)
 		}
-		res := s.billing()
+		res := s.billing(in, p)
 		res.Actions = append(actions, res.Actions...)
 		return res
 	}
 	return rejected("review %s has unknown kind %s", r.ID, r.Kind)
+}
+
+// rated reports whether the shipment's charges were rated already.
+func (s *Shipment) rated() bool {
+	return slices.ContainsFunc(s.Charges, func(c Charge) bool { return c.Source == ChargeRated })
+}
+
+// ratingWaived reports whether a person approved billing without rating.
+func (s *Shipment) ratingWaived() bool {
+	return slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewRating && r.Decision == DecisionApprove })
 }

@@ -2,6 +2,8 @@ package shipment_test
 
 import (
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/shipment"
 )
 
@@ -326,6 +329,66 @@ func TestExceptionReview(t *testing.T) {
 		})
 		if r := sh.Reviews[0]; r.Status != shipment.ReviewResolved {
 			t.Errorf("review %+v", r)
+		}
+	})
+}
+
+func TestRating(t *testing.T) {
+	t.Parallel()
+	freight := shipment.Charge{Code: "400", Type: "linehaul", Amount: money.Money{Minor: 41250, Currency: "EUR"}, RuleID: "acme-freight", RulesVersion: "2026.11"}
+	rate := func(*shipment.Shipment) ([]shipment.Charge, error) { return []shipment.Charge{freight}, nil }
+	broken := func(*shipment.Shipment) ([]shipment.Charge, error) { return nil, errors.New("rule acme-freight: no facts.distance_km") }
+	steps := func(p shipment.Policy) []step {
+		return []step{
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		}
+	}
+	t.Run("rated once when billable", func(t *testing.T) {
+		t.Parallel()
+		p := shipment.Policy{AutoRelease: true, Rate: rate}
+		sh := run(t, p, append(steps(p),
+			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: in(event.ChargesReported, 301, `{"charges":[{"code":"DET","type":"detention","amount":{"minor":7500,"currency":"EUR"}}]}`), outcome: "applied", state: shipment.Delivered},
+		))
+		var rated int
+		for _, c := range sh.Charges {
+			if c.Source == shipment.ChargeRated {
+				rated++
+				if c.EventID != "pod" || c.RuleID != "acme-freight" {
+					t.Errorf("rated charge %+v", c)
+				}
+			}
+		}
+		if rated != 1 || len(sh.Charges) != 2 {
+			t.Errorf("charges %+v: want the rated freight once and the reported detention", sh.Charges)
+		}
+	})
+	t.Run("a rating failure waits in review", func(t *testing.T) {
+		t.Parallel()
+		p := shipment.Policy{AutoRelease: true, Rate: broken}
+		sh := run(t, p, append(steps(p),
+			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered},
+		))
+		if sh.Billable || !strings.Contains(sh.BlockedReason, "rating failed: rule acme-freight") || sh.Reviews[0].Kind != shipment.ReviewRating {
+			t.Fatalf("billable %v, blocked %q, reviews %+v", sh.Billable, sh.BlockedReason, sh.Reviews)
+		}
+		// Resolved once the rules are fixed: rated again, then billed.
+		fixed := shipment.Policy{AutoRelease: true, Rate: rate}
+		res := sh.Apply(inID("d1", event.ReviewDecided, 310, decision("pod", "resolve")), fixed)
+		if res.Outcome != shipment.OutcomeApplied || !sh.Billable || len(sh.Charges) != 1 || !slices.Equal(res.Actions, []string{connector.KindInvoicePrepare}) {
+			t.Errorf("after resolve: %+v, billable %v, charges %+v", res, sh.Billable, sh.Charges)
+		}
+	})
+	t.Run("approved without rating", func(t *testing.T) {
+		t.Parallel()
+		p := shipment.Policy{AutoRelease: true, Rate: broken}
+		sh := run(t, p, append(steps(p),
+			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered},
+			step{in: inID("d1", event.ReviewDecided, 310, decision("pod", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		))
+		if !sh.Billable || len(sh.Charges) != 0 {
+			t.Errorf("billable %v, charges %+v", sh.Billable, sh.Charges)
 		}
 	})
 }

@@ -219,6 +219,7 @@ type ExceptionRecord struct {
 const (
 	ReviewPOD       = "pod"       // a proof of delivery failed validation
 	ReviewException = "exception" // an exception was reported
+	ReviewRating    = "rating"    // the rating rules failed for the shipment
 )
 
 // Review statuses.
@@ -263,7 +264,20 @@ type Charge struct {
 	Quantity      *quantity.Quantity `json:"quantity,omitempty"`
 	InvoiceNumber string             `json:"invoice_number,omitempty"`
 	EventID       string             `json:"event_id"`
+	// Source is "rated" for a charge Waybill's rules rated, empty for one a
+	// partner reported.
+	Source string `json:"source,omitempty"`
+	// RuleID, RulesVersion, Calculation and Facts are the evidence of a
+	// rated charge: the rule, the rules file version, how the amount was
+	// worked out and the facts the rule used.
+	RuleID       string         `json:"rule_id,omitempty"`
+	RulesVersion string         `json:"rules_version,omitempty"`
+	Calculation  string         `json:"calculation,omitempty"`
+	Facts        map[string]any `json:"facts,omitempty"`
 }
+
+// ChargeRated is the Source of a charge Waybill rated.
+const ChargeRated = "rated"
 
 // InvoiceRef points at the invoice that billed a shipment.
 type InvoiceRef struct {

@@ -390,6 +390,9 @@ func (c *Connector) chargeLines(sh *shipment.Shipment) []ChargeLine {
 		if desc == "" {
 			desc = strings.TrimSpace(ch.Type + " " + ch.Code)
 		}
+		if ch.RuleID != "" {
+			desc += " (rule " + ch.RuleID + ", rules " + ch.RulesVersion + ")"
+		}
 		amount, _ := new(big.Rat).SetString(ch.Amount.Decimal())
 		out = append(out, ChargeLine{
 			ServiceCode: code,
