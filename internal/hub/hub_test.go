@@ -240,7 +240,13 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		}
 
 		// Each outbound action reached the receiver with a stable key.
-		waitFor(t, "three outbound deliveries", func() bool { return len(b.receiver.deliveries()) >= 3 })
+		waitFor(t, "the three workflow deliveries", func() bool {
+			seen := map[string]bool{}
+			for _, d := range b.receiver.deliveries() {
+				seen[d.Kind] = true
+			}
+			return seen["dispatch.release"] && seen["picking.validate"] && seen["invoice.prepare"]
+		})
 		kinds := map[string]string{}
 		for _, d := range b.receiver.deliveries() {
 			if d.Kind == "milestone.sync" {
