@@ -337,7 +337,9 @@ func TestRating(t *testing.T) {
 	t.Parallel()
 	freight := shipment.Charge{Code: "400", Type: "linehaul", Amount: money.Money{Minor: 41250, Currency: "EUR"}, RuleID: "acme-freight", RulesVersion: "2026.11"}
 	rate := func(*shipment.Shipment) ([]shipment.Charge, error) { return []shipment.Charge{freight}, nil }
-	broken := func(*shipment.Shipment) ([]shipment.Charge, error) { return nil, errors.New("rule acme-freight: no facts.distance_km") }
+	broken := func(*shipment.Shipment) ([]shipment.Charge, error) {
+		return nil, errors.New("rule acme-freight: no facts.distance_km")
+	}
 	steps := func(p shipment.Policy) []step {
 		return []step{
 			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
