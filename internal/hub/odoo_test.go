@@ -574,6 +574,60 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			t.Errorf("invoiced %v, want 2 E-COM07 and no LOT-RESIN", got)
 		}
 	})
+	t.Run("a refused delivery is returned and nothing is billed", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, nil)
+		zero := `{"value":"0","unit":"C62"}`
+		evs := append(begin(w),
+			[3]string{"refuse", "shipment.exception", `{"category":"refused","exception_id":"REF-ALL","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}`},
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","remarks":"refused at the door","lines":[{"line_id":"1","quantity":` + zero + `},{"line_id":"2","quantity":` + zero + `}]}}`})
+		w.sendAll(t, "tms:REF-ALL", evs)
+		id := w.shipmentID(t, "tms:REF-ALL")
+		w.decide(t, id, "exception", "approve")
+		waitFor(t, "the note that nothing is billed", func() bool {
+			notes, err := w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
+				odoo.Leaf("res_id", "=", w.order.PickingIDs[0]), odoo.Leaf("body", "ilike", "nothing to invoice")}, nil)
+			return err == nil && len(notes) == 1
+		})
+		if _, err := w.client.FindInvoice(t.Context(), w.order.Name); err == nil {
+			t.Error("an invoice for a refused delivery")
+		}
+		moves, err := w.client.SearchRead(t.Context(), "stock.move", odoo.Domain{odoo.Leaf("origin_returned_move_id.picking_id", "=", w.order.PickingIDs[0])},
+			&odoo.SearchOpts{Fields: []string{"product_uom_qty", "state"}})
+		if err != nil || len(moves) != 2 {
+			t.Errorf("return moves %v (%v), want both lines returned", moves, err)
+		}
+		if dl := deadLetters(t, w.bundle); len(dl) != 0 {
+			t.Errorf("dead letters: %v", dl)
+		}
+	})
+	t.Run("a partial load leaves a backorder and bills what left", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 16, nil)
+		evs := begin(w)
+		evs[2] = [3]string{"load", "shipment.loaded", `{"lines":[{"line_id":"1","quantity":` + one + `},{"line_id":"2","quantity":` + three + `,"lots":[{"lot":"` + w.lot + `","quantity":` + three + `}]}]}`}
+		evs = append(evs, [3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + one + `},{"line_id":"2","quantity":` + three + `}]}}`})
+		w.sendAll(t, "tms:PART-1", evs)
+		id := w.shipmentID(t, "tms:PART-1")
+		inv := w.invoiced(t, id)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 1 || got["LOT-RESIN"] != 3 {
+			t.Errorf("invoiced %v, want the 1 E-COM07 and 3 LOT-RESIN loaded", got)
+		}
+		p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Backorders) != 1 {
+			t.Fatalf("backorders %v, want one for the E-COM07 left behind", p.Backorders)
+		}
+		bo, err := w.client.Picking(t.Context(), p.Backorders[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bo.Moves) != 1 || bo.Moves[0].Demand != 1 || bo.State == odoo.PickingDone {
+			t.Errorf("backorder %s: %+v", bo.Name, bo.Moves)
+		}
+	})
 	t.Run("a proof of delivery that fails waits for review", func(t *testing.T) {
 		t.Parallel()
 		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 19, nil)

@@ -241,6 +241,15 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		}
 	}
 	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), c.opts.PostInvoices)
+	if errors.Is(err, ErrUser) && allTakenBack(sh) {
+		// Everything loaded came back: there is nothing to bill, which
+		// is the outcome, not a failure.
+		note := fmt.Sprintf("Waybill: nothing to invoice for shipment %s: every loaded unit was refused, returned or damaged (correlation id %s).", sh.ID, a.CorrelationID)
+		if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
+			return fmt.Errorf("noting shipment %s on %s: %w", sh.ID, p.Name, err)
+		}
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("invoicing shipment %s: %w", sh.ID, err)
 	}
@@ -618,4 +627,30 @@ func milestoneNote(sh *shipment.Shipment, m shipment.Milestone) string {
 		text += " (reported late)"
 	}
 	return "Waybill: " + text + " " + milestoneMarker + m.EventID + "]"
+}
+
+// allTakenBack reports whether approved exceptions took back every loaded
+// unit of the shipment.
+func allTakenBack(sh *shipment.Shipment) bool {
+	back := map[string]*big.Rat{}
+	for _, e := range sh.Exceptions {
+		if e.Resolution != "approved" || !slices.Contains([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood, shipment.Damaged}, e.Category) {
+			continue
+		}
+		for _, l := range e.Lines {
+			if back[l.LineID] == nil {
+				back[l.LineID] = new(big.Rat)
+			}
+			back[l.LineID].Add(back[l.LineID], l.Quantity.Rat())
+		}
+	}
+	for _, l := range sh.Lines {
+		if l.Loaded == nil || l.Loaded.Sign() == 0 {
+			continue
+		}
+		if b := back[l.LineID]; b == nil || b.Cmp(l.Loaded.Rat()) < 0 {
+			return false
+		}
+	}
+	return true
 }
