@@ -360,6 +360,11 @@ func TestOdooPollerPlansShipments(t *testing.T) {
 		if reason, _ := held["blocked_reason"].(string); !strings.Contains(reason, "available 2 C62 of 5 C62") {
 			t.Errorf("short shipment says %q, want the reserved quantity", reason)
 		}
+		// The short one waits in the review queue for the warehouse.
+		_, raw, _ := w.do(t, http.MethodGet, "/v1/review?state=open&owner_role=warehouse", "", nil)
+		if !strings.Contains(string(raw), `"kind":"shortage"`) || !strings.Contains(string(raw), fmt.Sprint(held["id"])) {
+			t.Errorf("review queue %s: want the shortage of %v", raw, held["id"])
+		}
 		// The released one went out for dispatch; the short one did not.
 		waitFor(t, "the dispatch release", func() bool {
 			for _, d := range w.receiver.deliveries() {

@@ -228,6 +228,13 @@ func (s *Shipment) applyReserved(in Input, p Policy) Result {
 	if len(short) == 0 {
 		s.moveTo(Reserved)
 		s.BlockedReason = ""
+		// Stock came: the shortage is over.
+		for i := range s.Reviews {
+			if r := &s.Reviews[i]; r.Kind == ReviewShortage && r.Status == ReviewOpen {
+				at := in.Time
+				r.Status, r.Decision, r.Note, r.DecidedAt, r.DecisionEventID = ReviewResolved, "reserved", "fully reserved", &at, in.EventID
+			}
+		}
 	} else {
 		s.moveTo(Short)
 		s.BlockedReason = "awaiting reservation: " + strings.Join(short, "; ")
@@ -313,6 +320,10 @@ func (s *Shipment) applyShortage(in Input) Result {
 	s.milestone(in, false, nil, d.Reason)
 	s.moveTo(Short)
 	s.BlockedReason = reason
+	if !slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewShortage && r.Status == ReviewOpen }) {
+		s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewShortage, Status: ReviewOpen, OwnerRole: ownerRole[ShortShipped],
+			OpenedAt: in.Time, Reason: reason})
+	}
 	return Result{Outcome: OutcomeApplied}
 }
 
@@ -835,6 +846,24 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 		}
 		s.POD.Validation.Status = PODApproved
 		return s.billing(in, p)
+	case ReviewShortage:
+		if d.Decision == DecisionApprove {
+			// Ship what is reserved: a release by hand, for the
+			// shipments the partial-release policy does not cover.
+			if s.State != Short {
+				return rejected("only a short shipment can be released in part (it is %s)", s.State)
+			}
+			if !s.anyReserved() {
+				return rejected("nothing is reserved to release")
+			}
+			decide()
+			s.milestone(in, false, nil, "shortage "+note+": released in part")
+			s.State, s.BlockedReason = Released, ""
+			return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindDispatchRelease}}
+		}
+		decide()
+		s.milestone(in, false, nil, "shortage "+note)
+		return Result{Outcome: OutcomeApplied}
 	case ReviewRating:
 		decide()
 		s.milestone(in, false, nil, "rating "+note)

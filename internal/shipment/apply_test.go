@@ -394,3 +394,31 @@ func TestRating(t *testing.T) {
 		}
 	})
 }
+
+func TestShortageReview(t *testing.T) {
+	t.Parallel()
+	shortage := `{"lines":[{"line_id":"1","required":{"value":"12","unit":"C62"},"available":{"value":"5","unit":"C62"}}]}`
+	t.Run("released in part by hand", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Short},
+			{in: inID("short", event.InventoryShortage, 2, shortage), outcome: "applied", state: shipment.Short},
+			{in: inID("short2", event.InventoryShortage, 3, shortage), outcome: "applied", state: shipment.Short},
+			{in: inID("d1", event.ReviewDecided, 10, decision("short", "approve")), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		})
+		if len(sh.Reviews) != 1 || sh.Reviews[0].OwnerRole != "warehouse" {
+			t.Errorf("reviews %+v: want one, for the warehouse", sh.Reviews)
+		}
+	})
+	t.Run("closed when stock comes", func(t *testing.T) {
+		t.Parallel()
+		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+			{in: inID("short", event.InventoryShortage, 2, shortage), outcome: "applied", state: shipment.Short},
+			{in: inID("d0", event.ReviewDecided, 5, decision("short", "approve")), outcome: "rejected", state: shipment.Short, reason: "nothing is reserved"},
+			{in: in(event.InventoryReserved, 10, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		})
+		if r := sh.Reviews[0]; r.Status != shipment.ReviewResolved || r.Decision != "reserved" {
+			t.Errorf("review %+v", r)
+		}
+	})
+}

@@ -220,6 +220,7 @@ const (
 	ReviewPOD       = "pod"       // a proof of delivery failed validation
 	ReviewException = "exception" // an exception was reported
 	ReviewRating    = "rating"    // the rating rules failed for the shipment
+	ReviewShortage  = "shortage"  // stock could not be fully reserved
 )
 
 // Review statuses.
