@@ -171,6 +171,8 @@ const (
 	OdooPollIntervalDefault = 30 * time.Second
 	// OdooPollOverlapDefault is the default of connectors.odoo.poll_overlap.
 	OdooPollOverlapDefault = 2 * time.Minute
+	// OdooReserveRetryDefault is the default of connectors.odoo.reserve_retry.
+	OdooReserveRetryDefault = 5 * time.Minute
 	// OdooSystemDefault is the default of connectors.odoo.system.
 	OdooSystemDefault = "odoo"
 )
@@ -542,6 +544,11 @@ type Odoo struct {
 	// commit behind the watermark. Defaults to 2m.
 	PollOverlap time.Duration `koanf:"poll_overlap" json:"poll_overlap"`
 
+	// ReserveRetry is how often the pickings Odoo could not fully reserve
+	// are asked to reserve again (action_assign, one call for all). 0 asks
+	// at every poll. Defaults to 5m.
+	ReserveRetry time.Duration `koanf:"reserve_retry" json:"reserve_retry"`
+
 	// WebhookToken is the shared secret of POST /v1/sources/odoo/webhook,
 	// which Odoo's "Send Webhook Notification" automation calls to make
 	// Waybill poll at once (Odoo cannot send a bearer key, so the token
@@ -673,6 +680,7 @@ func Default() Config {
 				ServiceProducts: OdooServiceProductsDefault(),
 				PollInterval:    OdooPollIntervalDefault,
 				PollOverlap:     OdooPollOverlapDefault,
+				ReserveRetry:    OdooReserveRetryDefault,
 				System:          OdooSystemDefault,
 			},
 			TMS: TMS{Timeout: WebhookTimeoutDefault},

@@ -118,6 +118,7 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}},
 		{"connectors.odoo.poll_interval", got.Connectors.Odoo.PollInterval, 30 * time.Second},
 		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
+		{"connectors.odoo.reserve_retry", got.Connectors.Odoo.ReserveRetry, 5 * time.Minute},
 		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.tms.url", got.Connectors.TMS.URL, ""},

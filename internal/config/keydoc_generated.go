@@ -129,6 +129,8 @@ func docText(path string) string {
 		return "The time between two reads of the outgoing pickings changed in Odoo, which become shipments and reservations. 0 turns polling off. Defaults to 30s."
 	case "connectors.odoo.poll_overlap":
 		return "How far before its watermark each poll reads again: Odoo stamps write_date when a transaction starts, so a long one can commit behind the watermark. Defaults to 2m."
+	case "connectors.odoo.reserve_retry":
+		return "How often the pickings Odoo could not fully reserve are asked to reserve again (action_assign, one call for all). 0 asks at every poll. Defaults to 5m."
 	case "connectors.odoo.webhook_token":
 		return "The shared secret of POST /v1/sources/odoo/webhook, which Odoo's \"Send Webhook Notification\" automation calls to make Waybill poll at once (Odoo cannot send a bearer key, so the token goes in the URL: ?token=...). It is a secret: logs and output show it as REDACTED. Empty by default, which turns the route off."
 	case "connectors.odoo.system":

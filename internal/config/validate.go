@@ -240,6 +240,9 @@ func (o Odoo) validate(v *validator, prefix string) {
 	if o.PollInterval < 0 {
 		v.add(prefix+".poll_interval", "must not be negative (0 turns polling off)")
 	}
+	if o.ReserveRetry < 0 {
+		v.add(prefix+".reserve_retry", "must not be negative (0 asks at every poll)")
+	}
 	if o.PollOverlap < 0 {
 		v.add(prefix+".poll_overlap", "must not be negative")
 	}

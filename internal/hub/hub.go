@@ -187,15 +187,16 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.emitter = emitter
 	if oc := cfg.Connectors.Odoo; conns.Odoo != nil && oc.PollInterval > 0 {
 		h.poller, err = odoosync.New(odoosync.Options{
-			Client:     conns.Odoo.Connect,
-			Emitter:    emitter,
-			Cursors:    sqldb.NewCursors(db),
-			System:     oc.System,
-			Database:   oc.Database,
-			Interval:   oc.PollInterval,
-			Overlap:    oc.PollOverlap,
-			Logger:     logger,
-			Registerer: h.reg,
+			Client:       conns.Odoo.Connect,
+			Emitter:      emitter,
+			Cursors:      sqldb.NewCursors(db),
+			System:       oc.System,
+			Database:     oc.Database,
+			Interval:     oc.PollInterval,
+			Overlap:      oc.PollOverlap,
+			ReserveRetry: oc.ReserveRetry,
+			Logger:       logger,
+			Registerer:   h.reg,
 		})
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ type delivery struct {
 	Body                   map[string]any
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{fail: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var body map[string]any
@@ -69,7 +69,7 @@ type bundle struct {
 
 // setup runs a whole hub on a fresh database, on a loopback port, with the
 // webhook connector pointed at a loopback receiver.
-func setup(t *testing.T, opts sqldb.Options, modify func(*config.Config)) *bundle {
+func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundle {
 	t.Helper()
 	rcv := newReceiver(t)
 	cfg := config.Default()
@@ -108,14 +108,14 @@ func setup(t *testing.T, opts sqldb.Options, modify func(*config.Config)) *bundl
 	return &bundle{hub: h, url: h.URL(), key: key, receiver: rcv}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
-func (b *bundle) do(t *testing.T, method, path, contentType string, body []byte) (int, []byte, http.Header) {
+func (b *bundle) do(t testing.TB, method, path, contentType string, body []byte) (int, []byte, http.Header) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, b.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -141,7 +141,7 @@ func ce(id, typ, subject, at string, data string) []byte {
 const plannedData = `{"customer":{"ref":"odoo:res.partner/7","name":"Acme Retail"},"origin":{"name":"WH Rotterdam","country":"NL"},"destination":{"name":"Acme DC","country":"DE"},"lines":[{"line_id":"1","sku":"PAL-EUR","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","sku":"FLOUR","quantity":{"value":"40","unit":"KGM"}}]}`
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -152,7 +152,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func getShipment(t *testing.T, b *bundle, ref string) map[string]any {
+func getShipment(t testing.TB, b *bundle, ref string) map[string]any {
 	t.Helper()
 	status, body, _ := b.do(t, http.MethodGet, "/v1/shipments/"+strings.ReplaceAll(ref, "/", "%2F"), "", nil)
 	if status != http.StatusOK {

@@ -33,7 +33,7 @@ type odooWorld struct {
 	lot    string // the lot reserved for LOT-RESIN
 }
 
-func setupOdoo(t *testing.T, opts sqldb.Options, version int, modify func(*config.Config)) *odooWorld {
+func setupOdoo(t testing.TB, opts sqldb.Options, version int, modify func(*config.Config)) *odooWorld {
 	t.Helper()
 	srv, err := odoosim.Start(odoosim.Options{Version: version})
 	if err != nil {
@@ -41,7 +41,7 @@ func setupOdoo(t *testing.T, opts sqldb.Options, version int, modify func(*confi
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	sim := srv.Sim()
-	cl, err := odoo.New(t.Context(), odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second})
+	cl, err := odoo.New(t.Context(), odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second, RateLimit: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,9 +65,12 @@ type Options struct {
 	// out of order.
 	Interval, Overlap time.Duration
 	// PageSize is the most pickings read per call.
-	PageSize   int
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	PageSize int
+	// ReserveRetry is how often pickings waiting for stock are asked to
+	// reserve again (action_assign); zero asks at every poll.
+	ReserveRetry time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Poller polls one Odoo database. Run it once per database.
@@ -77,6 +80,9 @@ type Poller struct {
 	wake   chan struct{}
 	source string
 	cursor string
+
+	short      map[int]bool // pickings waiting for stock, seen by polls
+	lastAssign time.Time
 
 	polls   *prometheus.CounterVec
 	emitted *prometheus.CounterVec
@@ -102,6 +108,7 @@ func New(opts Options) (*Poller, error) {
 		opts:   opts,
 		log:    log.With(slog.String("component", "odoo-poller"), slog.String("odoo_database", opts.Database)),
 		wake:   make(chan struct{}, 1),
+		short:  map[int]bool{},
 		source: "odoo/" + opts.Database,
 		cursor: "odoo/" + opts.Database + "/pickings",
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -196,12 +203,11 @@ func (p *Poller) poll(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		if len(short) > 0 {
-			// Reservation is checked again at every poll: a picking
-			// that gets stock changes, and the next poll reads it.
-			if _, err := cl.Execute(ctx, "stock.picking", "action_assign", short, nil); err != nil {
-				p.log.WarnContext(ctx, "asking odoo to reserve short pickings failed", slog.Any("err", err), slog.Any("picking_ids", short))
-			}
+		for _, pk := range pickings {
+			delete(p.short, pk.ID)
+		}
+		for _, id := range short {
+			p.short[id] = true
 		}
 		if !next.After(since) {
 			break
@@ -216,7 +222,26 @@ func (p *Poller) poll(ctx context.Context) (int, error) {
 		}
 		since = next
 	}
+	p.reserveShort(ctx, cl)
 	return total, nil
+}
+
+// reserveShort asks Odoo to reserve the pickings waiting for stock again,
+// every ReserveRetry: one that gets stock changes, and the next poll reads
+// it. One call serves them all.
+func (p *Poller) reserveShort(ctx context.Context, cl *odoo.Client) {
+	if len(p.short) == 0 || time.Since(p.lastAssign) < p.opts.ReserveRetry {
+		return
+	}
+	ids := make([]int, 0, len(p.short))
+	for id := range p.short {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	p.lastAssign = time.Now()
+	if _, err := cl.Execute(ctx, "stock.picking", "action_assign", ids, nil); err != nil {
+		p.log.WarnContext(ctx, "asking odoo to reserve short pickings failed", slog.Any("err", err), slog.Any("picking_ids", ids))
+	}
 }
 
 // emit turns pickings into events and stores them. It returns the ids of

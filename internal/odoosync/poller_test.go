@@ -58,8 +58,8 @@ func newWorld(t *testing.T, version int) *world {
 		Cursors:  sqldb.NewCursors(db),
 		System:   "odoo",
 		Database: sim.Database(),
-		Overlap:  time.Minute,
-		PageSize: 2, // several pages with a handful of pickings
+		Overlap:  time.Minute, // ReserveRetry 0: ask at every poll
+		PageSize: 2,           // several pages with a handful of pickings
 	})
 	if err != nil {
 		t.Fatal(err)

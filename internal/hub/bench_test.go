@@ -1,0 +1,165 @@
+package hub_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tmssim"
+)
+
+// BenchmarkPODToInvoiceJob measures how long a proof of delivery takes from
+// its 202 to the committed invoice job: intake, processing with the POD
+// checks and the billing gate, and the outbox insert. Shipments are brought
+// to in_transit first, outside the measurement. Run:
+//
+//	go test ./internal/hub -run '^$' -bench PODToInvoiceJob -benchtime 200x
+func BenchmarkPODToInvoiceJob(b *testing.B) {
+	bb := setup(b, sqldb.Options{DataDir: b.TempDir()}, func(c *config.Config) {
+		c.Storage.SQLiteSynchronous = "full" // as shipped
+		c.Log.Level = "warn"
+	})
+	db := bb.hub.DB
+	post := func(body []byte) {
+		if status, raw, _ := bb.do(b, http.MethodPost, "/v1/events", "application/cloudevents+json", body); status != http.StatusAccepted {
+			b.Fatalf("posting an event: %d %s", status, raw)
+		}
+	}
+	ten := `{"value":"10","unit":"C62"}`
+	subjects := make([]string, b.N)
+	for i := range subjects {
+		subjects[i] = fmt.Sprintf("bench:%d", i)
+		for j, e := range [][2]string{
+			{"shipment.planned", `{"customer":{"name":"Acme"},"origin":{"name":"WH"},"destination":{"name":"DC"},"lines":[{"line_id":"1","sku":"A","quantity":` + ten + `}]}`},
+			{"inventory.reserved", `{"lines":[{"line_id":"1","quantity":` + ten + `}]}`},
+			{"shipment.loaded", `{"lines":[{"line_id":"1","quantity":` + ten + `}]}`},
+			{"shipment.departed", `{}`},
+		} {
+			post(ce(fmt.Sprintf("%s-%d", subjects[i], j), e[0], subjects[i], fmt.Sprintf("2026-11-26T0%d:00:00Z", j+1), e[1]))
+		}
+	}
+	waitFor(b, "every shipment in transit", func() bool {
+		var n int
+		_ = db.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM shipments WHERE state = 'in_transit'`).Scan(&n)
+		return n == b.N
+	})
+	q := `SELECT COUNT(*) FROM river_job WHERE kind = 'invoice_prepare'`
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i, subject := range subjects {
+		start := time.Now()
+		post(ce(subject+"-pod", "shipment.delivered", subject, "2026-11-26T09:00:00Z",
+			`{"pod":{"signer":"A","signed_at":"2026-11-26T09:00:00Z","lines":[{"line_id":"1","quantity":`+ten+`}]}}`))
+		for {
+			var n int
+			if err := db.Reader.QueryRowContext(b.Context(), q).Scan(&n); err != nil {
+				b.Fatal(err)
+			}
+			if n == i+1 {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkOdooCallsPerShipment runs orders through the whole workflow
+// (Odoo poller, TMS, picking validation, milestones, invoice) against the
+// simulators and reports the Odoo calls each shipment cost. Run:
+//
+//	go test ./internal/hub -run '^$' -bench OdooCallsPerShipment -benchtime 10x
+func BenchmarkOdooCallsPerShipment(b *testing.B) {
+	late := &lateHandler{}
+	front := httptest.NewServer(late)
+	b.Cleanup(front.Close)
+	w := setupOdoo(b, sqldb.Options{DataDir: b.TempDir()}, 18, func(c *config.Config) {
+		c.Connectors.Odoo.PollInterval = time.Second
+		c.Connectors.Odoo.RateLimit = 1000
+		c.Connectors.Odoo.InvoiceState = config.OdooInvoicePosted
+		c.Connectors.TMS.URL = front.URL + tmssim.PathDispatches
+		c.Log.Level = "warn"
+	})
+	sim, err := tmssim.New(tmssim.Options{Waybill: w.url, Key: w.key, SkipAssignedEvent: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sim.Close() })
+	var h http.Handler = sim
+	late.h.Store(&h)
+	odooSim := w.srv.Sim()
+
+	// The demo database has deliveries of its own: let the hub finish
+	// them, then measure what polling costs when nothing happens.
+	quiet(b, w)
+	odooSim.ResetCalls()
+	idleStart := time.Now()
+	time.Sleep(2 * time.Second)
+	idleRate := float64(total(odooSim.Calls())) / time.Since(idleStart).Seconds()
+
+	demo := odooSim.Demo()
+	odooSim.ResetCalls()
+	w.client.ResetCalls() // the test's own calls, counted on its side
+	start := time.Now()
+	b.ResetTimer()
+	var names []string
+	for i := range b.N {
+		so, err := w.client.EnsureSaleOrder(b.Context(), &odoo.SaleOrderParams{PartnerID: demo.Customers[i%len(demo.Customers)], ClientRef: fmt.Sprintf("BENCH-%d", i), Confirm: true,
+			Lines: []odoo.SaleLine{{ProductID: demo.Products["E-COM07"], Quantity: 1}, {ProductID: demo.Products["FURN_7800"], Quantity: 2}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, so.Name)
+	}
+	for _, name := range names {
+		waitFor(b, "the invoice of "+name, func() bool {
+			inv, err := w.client.FindInvoice(b.Context(), name)
+			return err == nil && inv.State == "posted"
+		})
+	}
+	quiet(b, w)
+	b.StopTimer()
+	elapsed := time.Since(start).Seconds()
+	calls := odooSim.Calls()
+	hubCalls := float64(total(calls)-total(w.client.Calls())) - idleRate*elapsed
+	b.ReportMetric(hubCalls/float64(b.N), "odoo-calls/shipment")
+	b.Logf("%d shipments in %.1fs, idle %.1f calls/s; calls by method: %v", b.N, elapsed, idleRate, calls)
+	b.ReportMetric(idleRate, "idle-calls/s")
+}
+
+// quiet waits until the hub has no events or jobs left to work.
+func quiet(b *testing.B, w *odooWorld) {
+	b.Helper()
+	db := w.hub.DB
+	stable := 0
+	waitFor(b, "a quiet hub", func() bool {
+		var events, jobs int
+		_ = db.Reader.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM events WHERE state = 'pending'`).Scan(&events)
+		_ = db.Reader.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled')`).Scan(&jobs)
+		if events == 0 && jobs == 0 {
+			stable++
+		} else {
+			stable = 0
+		}
+		time.Sleep(100 * time.Millisecond)
+		return stable >= 5
+	})
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
