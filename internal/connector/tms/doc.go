@@ -106,7 +106,7 @@
 //
 // Deliver classifies failures for connector.Classify:
 //
-//   - 408, 425, 429 and every 5xx are retryable, with the reply's
+//   - 408, 425, 429, 500, 502, 503 and 504 are retryable, with the reply's
 //     Retry-After (seconds or HTTP date, capped at [RetryAfterMax]) as the
 //     hint;
 //   - every other status, redirects included (they are not followed), is

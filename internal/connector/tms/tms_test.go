@@ -431,7 +431,7 @@ func TestStatusClassification(t *testing.T) {
 		{status: http.StatusTooManyRequests, retryAfter: "999999999999999999999", wantAfter: tms.RetryAfterMax},
 		{status: http.StatusTooManyRequests, retryAfter: "soon"},
 		{status: http.StatusInternalServerError},
-		{status: http.StatusNotImplemented},
+		{status: http.StatusNotImplemented, wantPermanent: true},
 		{status: http.StatusBadGateway},
 		{status: http.StatusServiceUnavailable, retryAfter: "1", wantAfter: time.Second},
 		{status: http.StatusGatewayTimeout},

@@ -414,7 +414,7 @@ func TestStatusClassification(t *testing.T) {
 			if !errors.As(err, &serr) {
 				t.Fatalf("Deliver on %d: got error %v, want a *webhook.StatusError", tt.status, err)
 			}
-			want := &webhook.StatusError{StatusCode: tt.status, Body: fmt.Sprintf("status %d", tt.status)}
+			want := &webhook.StatusError{Target: "webhook", StatusCode: tt.status, Body: fmt.Sprintf("status %d", tt.status)}
 			if diff := cmp.Diff(want, serr); diff != "" {
 				t.Errorf("StatusError mismatch (-want +got):\n%s", diff)
 			}
