@@ -96,6 +96,9 @@ const (
 	// WebhookActionMilestoneSync is posted when a shipment departs, is
 	// delayed, arrives, is delivered, returned or has an exception.
 	WebhookActionMilestoneSync = "milestone.sync"
+	// WebhookActionDispatchUpdate is posted when the route of a released
+	// shipment changes.
+	WebhookActionDispatchUpdate = "dispatch.update"
 )
 
 // Defaults of the connectors.webhook section. connectors.webhook.url and
@@ -593,8 +596,8 @@ type Webhook struct {
 	URL string `koanf:"url" json:"url"`
 
 	// Actions lists the actions posted to the webhook, each one of
-	// dispatch.release, picking.validate, invoice.prepare, picking.return,
-	// stock.scrap and milestone.sync, at most once,
+	// dispatch.release, dispatch.update, picking.validate, invoice.prepare,
+	// picking.return, stock.scrap and milestone.sync, at most once,
 	// and none that connectors.odoo.actions lists while Odoo is on. Empty
 	// posts every action no other connector handles. Defaults to [].
 	Actions []string `koanf:"actions" json:"actions"`

@@ -624,7 +624,7 @@ func TestValidate(t *testing.T) {
 		{name: "webhook relative", modify: func(c *Config) { c.Connectors.Webhook.URL = "/hook" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
 		{name: "webhook ftp", modify: func(c *Config) { c.Connectors.Webhook.URL = "ftp://example.com" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
 		{name: "webhook no host", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
-		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, picking.validate, invoice.prepare, picking.return, stock.scrap or milestone.sync`},
+		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, dispatch.update, picking.validate, invoice.prepare, picking.return, stock.scrap or milestone.sync`},
 		{name: "webhook repeated action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"invoice.prepare", "invoice.prepare"} }, key: "connectors.webhook.actions", msg: `lists "invoice.prepare" more than once`},
 		{name: "webhook off without actions", modify: func(c *Config) { c.Connectors.Webhook.Actions = nil }},
 		{name: "webhook on without actions", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://x"; c.Connectors.Webhook.Actions = nil }},

@@ -144,7 +144,7 @@ func docText(path string) string {
 	case "connectors.webhook.url":
 		return "The absolute http or https URL the webhook connector POSTs to. Empty by default, which turns the webhook connector off."
 	case "connectors.webhook.actions":
-		return "Lists the actions posted to the webhook, each one of dispatch.release, picking.validate, invoice.prepare, picking.return, stock.scrap and milestone.sync, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
+		return "Lists the actions posted to the webhook, each one of dispatch.release, dispatch.update, picking.validate, invoice.prepare, picking.return, stock.scrap and milestone.sync, at most once, and none that connectors.odoo.actions lists while Odoo is on. Empty posts every action no other connector handles. Defaults to []."
 	case "connectors.webhook.timeout":
 		return "The longest one webhook request may take, connecting and reading the response included. Must be positive. Defaults to 30s."
 	case "connectors.webhook.secret":

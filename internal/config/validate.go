@@ -65,7 +65,7 @@ var (
 	sqliteSynchronousValues = []string{"off", "normal", "full", "extra"}
 	logLevelValues          = []string{"debug", "info", "warn", "error"}
 	logFormatValues         = []string{"json", "text"}
-	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
+	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionDispatchUpdate, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
 	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
 	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
 	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
@@ -165,8 +165,10 @@ func (c Config) validate() []*FieldError {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add("connectors.tms.url", "must be an absolute http or https URL, such as https://tms.example.com/dispatches")
 		}
-		if c.Connectors.Webhook.URL != "" && slices.Contains(c.Connectors.Webhook.Actions, WebhookActionDispatchRelease) {
-			v.add("connectors.webhook.actions", `lists "dispatch.release", which connectors.tms sends to the TMS; an action goes to one connector`)
+		for _, a := range []string{WebhookActionDispatchRelease, WebhookActionDispatchUpdate} {
+			if c.Connectors.Webhook.URL != "" && slices.Contains(c.Connectors.Webhook.Actions, a) {
+				v.add("connectors.webhook.actions", fmt.Sprintf("lists %q, which connectors.tms sends to the TMS; an action goes to one connector", a))
+			}
 		}
 	}
 	v.positive("connectors.tms.timeout", c.Connectors.TMS.Timeout)

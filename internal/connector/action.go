@@ -30,9 +30,12 @@ const (
 	// (departed, delayed, arrived, delivered, exceptions) it has not heard
 	// of yet.
 	KindMilestoneSync = "milestone.sync"
+	// KindDispatchUpdate sends the target an updated dispatch of a
+	// shipment already released, after its route changed.
+	KindDispatchUpdate = "dispatch.update"
 )
 
-var kinds = []string{KindDispatchRelease, KindInvoicePrepare, KindMilestoneSync, KindPickingReturn, KindPickingValidate, KindStockScrap}
+var kinds = []string{KindDispatchRelease, KindDispatchUpdate, KindInvoicePrepare, KindMilestoneSync, KindPickingReturn, KindPickingValidate, KindStockScrap}
 
 // Kinds returns every known action kind, sorted. Each call returns a new
 // slice.

@@ -12,7 +12,7 @@ import (
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
-	want := []string{"dispatch.release", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap"}
+	want := []string{"dispatch.release", "dispatch.update", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap"}
 	got := connector.Kinds()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Kinds() mismatch (-want +got):\n%s", diff)

@@ -422,8 +422,10 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 		if err != nil {
 			return nil, fmt.Errorf("configuring the tms connector: %w", err)
 		}
-		if err := registry.Register(connector.KindDispatchRelease, c); err != nil {
-			return nil, err
+		for _, kind := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
+			if err := registry.Register(kind, c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	wc := cfg.Connectors.Webhook

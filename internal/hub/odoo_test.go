@@ -845,3 +845,39 @@ func (w *odooWorld) invoicedOrder(t *testing.T) odoo.Invoice {
 	})
 	return inv
 }
+
+// TestRouteChangeUpdatesTheTMS changes the route of a released shipment:
+// the TMS gets the dispatch again, marked as an update with the reason.
+func TestRouteChangeUpdatesTheTMS(t *testing.T) {
+	t.Parallel()
+	late := &lateHandler{}
+	front := httptest.NewServer(late)
+	t.Cleanup(front.Close)
+	b := setup(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) {
+		c.Connectors.TMS.URL = front.URL + tmssim.PathDispatches
+	})
+	// An hour between lifecycle events: the TMS takes the release and
+	// then stays quiet while the route changes.
+	sim, err := tmssim.New(tmssim.Options{Waybill: b.url, Key: b.key, Step: time.Hour, SkipAssignedEvent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	var h http.Handler = sim
+	late.h.Store(&h)
+	send := func(id, typ, data string) {
+		t.Helper()
+		if status, body, _ := b.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce(id, typ, "tms:ROUTE-1", "2026-11-26T08:00:00Z", data)); status != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", typ, status, body)
+		}
+	}
+	send("r1", "shipment.planned", plannedData)
+	send("r2", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`)
+	waitFor(t, "the release at the TMS", func() bool { return len(sim.Releases()) == 1 })
+	send("r3", "shipment.exception", `{"category":"route_changed","exception_id":"RC-1","description":"deliver to the Venlo cross-dock instead"}`)
+	waitFor(t, "the dispatch update", func() bool { return len(sim.Updates()) == 1 })
+	u := sim.Updates()[0]
+	if !u.Update || !strings.Contains(u.UpdateReason, "Venlo cross-dock") || u.ShipmentID != sim.Releases()[0].Dispatch.ShipmentID {
+		t.Errorf("update %+v", u)
+	}
+}

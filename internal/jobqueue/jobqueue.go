@@ -50,6 +50,11 @@ type stockScrap struct{}
 func (stockScrap) riverKind() string  { return "stock_scrap" }
 func (stockScrap) actionKind() string { return connector.KindStockScrap }
 
+type dispatchUpdate struct{}
+
+func (dispatchUpdate) riverKind() string  { return "dispatch_update" }
+func (dispatchUpdate) actionKind() string { return connector.KindDispatchUpdate }
+
 type milestoneSync struct{}
 
 func (milestoneSync) riverKind() string  { return "milestone_sync" }
@@ -63,6 +68,7 @@ var riverKinds = map[string]string{
 	connector.KindPickingReturn:   pickingReturn{}.riverKind(),
 	connector.KindStockScrap:      stockScrap{}.riverKind(),
 	connector.KindMilestoneSync:   milestoneSync{}.riverKind(),
+	connector.KindDispatchUpdate:  dispatchUpdate{}.riverKind(),
 }
 
 // args are the arguments of every outbound job: the action.
@@ -86,6 +92,8 @@ func newArgs(a connector.Action) (river.JobArgs, error) {
 		return args[stockScrap]{a}, nil
 	case connector.KindMilestoneSync:
 		return args[milestoneSync]{a}, nil
+	case connector.KindDispatchUpdate:
+		return args[dispatchUpdate]{a}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -204,6 +212,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	river.AddWorker(workers, &worker[pickingReturn]{q: q})
 	river.AddWorker(workers, &worker[stockScrap]{q: q})
 	river.AddWorker(workers, &worker[milestoneSync]{q: q})
+	river.AddWorker(workers, &worker[dispatchUpdate]{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},

@@ -695,7 +695,12 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 	}
 	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
 	s.milestone(in, false, nil, string(d.Category))
-	return Result{Outcome: OutcomeApplied}
+	res := Result{Outcome: OutcomeApplied}
+	if d.Category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
+		// The TMS planned the old route: send it the dispatch again.
+		res.Actions = []string{connector.KindDispatchUpdate}
+	}
+	return res
 }
 
 func (s *Shipment) applyReturned(in Input) Result {

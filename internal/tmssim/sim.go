@@ -164,6 +164,7 @@ type Sim struct {
 	releases map[string]*release
 	order    []string
 	sent     []SentEvent
+	updates  []tms.Dispatch // dispatch.update requests accepted, in order
 }
 
 // New returns a simulator for opts. It fails when opts.Waybill is not an
@@ -310,6 +311,10 @@ func (s *Sim) release(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256(body)
 
+	if d.Update {
+		s.update(w, r, d)
+		return
+	}
 	if s.repeat(w, r, key, sum, fault) {
 		return
 	}
@@ -370,6 +375,39 @@ func (s *Sim) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, rel.status, rel.reply)
+}
+
+// update takes an updated dispatch of a shipment released before: the
+// plan of a real TMS would change; the simulator records it and answers
+// 200. An update of a shipment it never saw is 404. Updates are idempotent
+// by dispatch id.
+func (s *Sim) update(w http.ResponseWriter, r *http.Request, d *tms.Dispatch) {
+	s.mu.Lock()
+	known := false
+	for _, rel := range s.releases {
+		if rel.Dispatch.ShipmentID == d.ShipmentID {
+			known = true
+			break
+		}
+	}
+	if known && !slices.ContainsFunc(s.updates, func(u tms.Dispatch) bool { return u.DispatchID == d.DispatchID }) {
+		s.updates = append(s.updates, *d)
+	}
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusNotFound, "unknown_shipment", "no release of shipment "+d.ShipmentID+" to update", nil)
+		return
+	}
+	s.log.InfoContext(r.Context(), "tmssim took a dispatch update", slog.String("shipment_id", d.ShipmentID), slog.String("reason", d.UpdateReason))
+	reply, _ := encode(map[string]string{"dispatch_id": d.DispatchID, "status": "updated"})
+	writeJSON(w, http.StatusOK, reply)
+}
+
+// Updates returns the dispatch updates accepted, in order.
+func (s *Sim) Updates() []tms.Dispatch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.updates)
 }
 
 // repeat answers a request whose key was already accepted, as the first

@@ -28,6 +28,10 @@ type Dispatch struct {
 	References    map[string]string  `json:"references,omitempty"`
 	Carrier       *Carrier           `json:"carrier,omitempty"`
 	Vehicle       *Vehicle           `json:"vehicle,omitempty"`
+	// Update marks a dispatch.update: the shipment was released before
+	// and its route changed; UpdateReason says how.
+	Update       bool   `json:"update,omitempty"`
+	UpdateReason string `json:"update_reason,omitempty"`
 }
 
 // Stop is one end of the trip: where, and within which time window.

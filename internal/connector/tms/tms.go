@@ -13,6 +13,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Name is the connector's name in logs and metrics.
@@ -273,7 +275,7 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	if err := a.Validate(); err != nil {
 		return connector.Permanent(fmt.Errorf("sending dispatch to %s: %w", c.host, err))
 	}
-	if a.Kind != connector.KindDispatchRelease {
+	if a.Kind != connector.KindDispatchRelease && a.Kind != connector.KindDispatchUpdate {
 		return connector.Permanent(fmt.Errorf("sending %s to %s: %w", a.Kind, c.host, ErrUnsupportedKind))
 	}
 	correlationID := a.CorrelationID
@@ -287,6 +289,14 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	d, err := buildDispatch(s, a.IdempotencyKey, a.ShipmentID, correlationID)
 	if err != nil {
 		return connector.Permanent(fmt.Errorf("building dispatch of shipment %s: %w", a.ShipmentID, err))
+	}
+	if a.Kind == connector.KindDispatchUpdate {
+		d.Update = true
+		for _, e := range s.Exceptions {
+			if e.Category == shipment.RouteChanged && e.Status == "open" {
+				d.UpdateReason = strings.TrimSpace(e.ID + ": " + e.Description)
+			}
+		}
 	}
 	body, err := encode(d)
 	if err != nil {
