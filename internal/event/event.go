@@ -37,6 +37,9 @@ const (
 	ShipmentReturned  Type = "shipment.returned"
 	ShipmentCancelled Type = "shipment.cancelled"
 	ChargesReported   Type = "charges.reported"
+	// ShipmentInvoiced records the invoice made in the ERP. Waybill emits
+	// it itself, from its ERP connector.
+	ShipmentInvoiced Type = "shipment.invoiced"
 	// ReviewDecided records a person's decision on a review item. Waybill
 	// emits it itself, for decisions taken through the API or the CLI.
 	ReviewDecided Type = "review.decided"
@@ -60,6 +63,7 @@ func Types() []Type {
 		ShipmentReturned,
 		ShipmentCancelled,
 		ChargesReported,
+		ShipmentInvoiced,
 		ReviewDecided,
 	}
 }
@@ -70,7 +74,7 @@ func (t Type) Valid() bool {
 	case ShipmentPlanned, OrderConfirmed, InventoryReserved, InventoryShortage,
 		DispatchAssigned, ShipmentLoaded, ShipmentDeparted, ShipmentArrived,
 		ShipmentDelayed, ShipmentDelivered, ShipmentException, ShipmentReturned,
-		ShipmentCancelled, ChargesReported, ReviewDecided:
+		ShipmentCancelled, ChargesReported, ShipmentInvoiced, ReviewDecided:
 		return true
 	}
 	return false

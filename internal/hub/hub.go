@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 
 	h.Shipments = shipment.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
-		OnAssigned: h.assigned})
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced})
 	if err != nil {
 		return err
 	}
@@ -235,6 +236,31 @@ func (h *Hub) assigned(ctx context.Context, a *connector.Action, as tms.Assignme
 		"specversion": "1.0", "id": a.IdempotencyKey + ":assigned", "source": "waybill/tms", "type": "dispatch.assigned",
 		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"correlationid": a.CorrelationID, "data": as,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = h.emitter.Emit(ctx, [][]byte{raw})
+	return err
+}
+
+// invoiced records the invoice Odoo made as a shipment.invoiced event,
+// through intake like any other; it moves the shipment to invoiced.
+func (h *Hub) invoiced(ctx context.Context, a *connector.Action, inv odoo.Invoice) error {
+	data := map[string]string{"system": h.cfg.Connectors.Odoo.System, "invoice_id": strconv.Itoa(inv.ID), "reference": inv.Ref}
+	if inv.Name != "" && inv.Name != "/" {
+		data["number"] = inv.Name
+	}
+	if inv.State == "draft" || inv.State == "posted" {
+		data["state"] = inv.State
+	}
+	if inv.Ref == "" {
+		delete(data, "reference")
+	}
+	raw, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": "waybill/odoo", "type": "shipment.invoiced",
+		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"correlationid": a.CorrelationID, "data": data,
 	})
 	if err != nil {
 		return err
@@ -376,6 +402,9 @@ type ConnectorDeps struct {
 	// OnAssigned receives the assignment a TMS replies with; nil ignores
 	// it.
 	OnAssigned func(ctx context.Context, a *connector.Action, as tms.Assignment) error
+	// OnInvoiced receives the invoice the Odoo connector made; nil ignores
+	// it.
+	OnInvoiced func(ctx context.Context, a *connector.Action, inv odoo.Invoice) error
 }
 
 // Connectors are the outbound connectors built from the configuration.
@@ -493,6 +522,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
 		ServiceProducts: oc.ServiceProductMap(),
 		Xrefs:           deps.Shipments.Xrefs,
+		OnInvoiced:      deps.OnInvoiced,
 	})
 }
 

@@ -78,6 +78,7 @@ func setupOdoo(t testing.TB, opts sqldb.Options, version int, modify func(*confi
 		c.Connectors.Odoo.Login = sim.Login()
 		c.Connectors.Odoo.APIKey = config.Secret(sim.APIKey())
 		c.Connectors.Odoo.Timeout = 5 * time.Second
+		c.Connectors.Odoo.RateLimit = 1000 // the simulator needs no protection
 		c.Connectors.Odoo.BreakerCooldown = 50 * time.Millisecond
 		c.Connectors.Odoo.PollInterval = 0 // these tests send the events themselves
 		c.Jobs.MaxAttempts = 6
@@ -781,7 +782,14 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		if p.State != odoo.PickingDone {
 			t.Errorf("picking %s is %s, want done", p.Name, p.State)
 		}
-		sh := getShipment(t, w.bundle, subject)
+		var sh map[string]any
+		waitFor(t, "the shipment invoiced", func() bool {
+			sh = getShipment(t, w.bundle, subject)
+			return sh["state"] == "invoiced"
+		})
+		if ref, _ := sh["invoice"].(map[string]any); ref == nil || ref["number"] != inv.Name || ref["external_id"] != fmt.Sprint(inv.ID) {
+			t.Errorf("invoice reference %v, want %s (%d)", sh["invoice"], inv.Name, inv.ID)
+		}
 		if sh["vehicle"] == nil {
 			t.Errorf("no vehicle from the TMS assignment on %s", subject)
 		}
@@ -802,7 +810,7 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 		for _, e := range sh["timeline"].([]any) {
 			types = append(types, e.(map[string]any)["type"].(string))
 		}
-		for _, want := range []string{"shipment.planned", "inventory.reserved", "dispatch.assigned", "shipment.loaded", "shipment.departed", "shipment.delivered"} {
+		for _, want := range []string{"shipment.planned", "inventory.reserved", "dispatch.assigned", "shipment.loaded", "shipment.departed", "shipment.delivered", "shipment.invoiced"} {
 			if !slices.Contains(types, want) {
 				t.Errorf("timeline %v lacks %s", types, want)
 			}

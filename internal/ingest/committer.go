@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +20,14 @@ type Committer struct {
 	maxGroup int
 	logger   *slog.Logger
 	in       chan *request
-	stopped  chan struct{}
-	notify   func()
+
+	// mu guards closed. Submit holds it shared while it checks closed and
+	// queues, without blocking; Run takes it to close intake before its
+	// last drain, so no request can be queued after the drain and wait
+	// forever.
+	mu     sync.RWMutex
+	closed bool
+	notify func()
 
 	groupSize prometheus.Histogram
 }
@@ -50,7 +57,6 @@ func NewCommitter(store *Store, opts *CommitterOpts) *Committer {
 		maxGroup: max(1, opts.MaxGroup),
 		logger:   opts.Logger,
 		in:       make(chan *request, 4096),
-		stopped:  make(chan struct{}),
 		notify:   opts.NotifyFunc,
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "waybill_intake_group_commit_events",
@@ -71,12 +77,16 @@ func NewCommitter(store *Store, opts *CommitterOpts) *Committer {
 // once it is committed: one Result per event, in order.
 func (c *Committer) Submit(ctx context.Context, evs []*Event) ([]Result, error) {
 	r := &request{evs: evs, done: make(chan struct{})}
-	select {
-	case c.in <- r:
-	case <-c.stopped:
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for !c.queue(r) {
+		if c.isClosed() {
+			return nil, ErrClosed
+		}
+		// The queue is full: wait a little for the committer.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
 	}
 	// Once queued, the request is written whatever happens to the caller:
 	// wait for the outcome so a 2xx is only ever sent for what is stored.
@@ -84,10 +94,30 @@ func (c *Committer) Submit(ctx context.Context, evs []*Event) ([]Result, error) 
 	return r.res, r.err
 }
 
+// queue puts r in the queue if intake is open and there is room.
+func (c *Committer) queue(r *request) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	select {
+	case c.in <- r:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Committer) isClosed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.closed
+}
+
 // Run writes submitted events until ctx is done, then writes what is still
 // queued and returns. Requests submitted after that get ErrClosed.
 func (c *Committer) Run(ctx context.Context) error {
-	defer close(c.stopped)
 	group := make([]*request, 0, 64)
 	for {
 		select {
@@ -95,6 +125,9 @@ func (c *Committer) Run(ctx context.Context) error {
 			group = c.collect(append(group[:0], r))
 			c.write(group)
 		case <-ctx.Done():
+			c.mu.Lock()
+			c.closed = true
+			c.mu.Unlock()
 			for {
 				select {
 				case r := <-c.in:

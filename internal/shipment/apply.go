@@ -132,6 +132,8 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 		return s.applyCharges(in)
 	case event.ReviewDecided:
 		return s.applyDecision(in, p)
+	case event.ShipmentInvoiced:
+		return s.applyInvoiced(in)
 	}
 	return rejected("event type %s does not apply to a shipment", in.Type)
 }
@@ -909,4 +911,35 @@ func (s *Shipment) rated() bool {
 // ratingWaived reports whether a person approved billing without rating.
 func (s *Shipment) ratingWaived() bool {
 	return slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewRating && r.Decision == DecisionApprove })
+}
+
+// applyInvoiced records the ERP's invoice of a billable shipment and closes
+// its billing. The invoice is found again by reference, so a second report
+// of the same invoice changes nothing.
+func (s *Shipment) applyInvoiced(in Input) Result {
+	var d struct {
+		System    string `json:"system"`
+		InvoiceID string `json:"invoice_id"`
+		Number    string `json:"number"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if s.Invoice != nil {
+		if s.Invoice.System == d.System && s.Invoice.ExternalID == d.InvoiceID {
+			if d.Number != "" {
+				s.Invoice.Number = d.Number
+			}
+			return Result{Outcome: OutcomeLate, Reason: "invoice already recorded"}
+		}
+		return rejected("shipment already invoiced by %s:%s", s.Invoice.System, s.Invoice.ExternalID)
+	}
+	if s.current() != Delivered || !s.Billable {
+		return rejected("invoiced while not billable (it is %s): %s", s.State, s.BlockedReason)
+	}
+	s.Invoice = &InvoiceRef{System: d.System, ExternalID: d.InvoiceID, Number: d.Number, At: in.Time}
+	s.milestone(in, false, nil, "")
+	s.moveTo(Invoiced)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
 }

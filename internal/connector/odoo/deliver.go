@@ -31,6 +31,10 @@ type ConnectorOpts struct {
 	// type is not in the map is billed with the product whose default_code
 	// is the charge's code.
 	ServiceProducts map[string]string
+	// OnInvoiced, when set, is told about the invoice of each shipment
+	// invoiced (or found invoiced): the hub records it on the shipment. An
+	// error from it makes the job retry, which finds the same invoice.
+	OnInvoiced func(ctx context.Context, a *connector.Action, inv Invoice) error
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
 }
@@ -256,6 +260,11 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 	note := fmt.Sprintf("Waybill invoiced shipment %s, delivered with proof of delivery (correlation id %s).", sh.ID, a.CorrelationID)
 	if _, err := cl.PostMessage(ctx, "account.move", inv.ID, note); err != nil {
 		return fmt.Errorf("noting the invoice of shipment %s: %w", sh.ID, err)
+	}
+	if c.opts.OnInvoiced != nil {
+		if err := c.opts.OnInvoiced(ctx, a, inv); err != nil {
+			return connector.Retryable(fmt.Errorf("recording the invoice of shipment %s: %w", sh.ID, err), 0)
+		}
 	}
 	return nil
 }
