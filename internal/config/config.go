@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -202,6 +203,47 @@ func OdooServiceProductsDefault() []string {
 // connectors.odoo.service_products.
 var ChargeTypes = []string{"linehaul", "fuel", "detention", "liftgate", "residential", "inside_delivery", "redelivery",
 	"layover", "lumper", "accessorial", "tax", "discount", "other"}
+
+// OdooPolicy is one parsed entry of connectors.odoo.policies. Empty
+// fields do not match (Customer, Warehouse) or do not override
+// (Backorder, InvoiceState).
+type OdooPolicy struct {
+	Customer, Warehouse     string
+	Backorder, InvoiceState string
+}
+
+// ParseOdooPolicy parses one entry of connectors.odoo.policies.
+func ParseOdooPolicy(entry string) (OdooPolicy, error) {
+	var p OdooPolicy
+	for _, f := range strings.Fields(entry) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || v == "" {
+			return p, fmt.Errorf("%q is not key=value", f)
+		}
+		switch k {
+		case "customer":
+			p.Customer = v
+		case "warehouse":
+			p.Warehouse = v
+		case "backorder":
+			if v != OdooBackorderCreate && v != OdooBackorderCancel {
+				return p, fmt.Errorf("backorder %q: must be create or cancel", v)
+			}
+			p.Backorder = v
+		case "invoice_state":
+			if v != OdooInvoiceDraft && v != OdooInvoicePosted {
+				return p, fmt.Errorf("invoice_state %q: must be draft or posted", v)
+			}
+			p.InvoiceState = v
+		default:
+			return p, fmt.Errorf("unknown key %q: want customer, warehouse, backorder or invoice_state", k)
+		}
+	}
+	if p.Backorder == "" && p.InvoiceState == "" {
+		return p, errors.New("sets neither backorder nor invoice_state")
+	}
+	return p, nil
+}
 
 // ServiceProductMap returns connectors.odoo.service_products as a map from
 // charge type to product code. Call it on a validated configuration.
@@ -529,6 +571,16 @@ type Odoo struct {
 	// Odoo) or posted. Defaults to "draft".
 	InvoiceState string `koanf:"invoice_state" json:"invoice_state"`
 
+	// Policies override backorder and invoice_state per customer and
+	// warehouse, as entries of space-separated key=value pairs: matchers
+	// customer (the shipment's customer ref, such as odoo:res.partner/42)
+	// and warehouse (the warehouse code its origin location starts with,
+	// such as WH), and settings backorder and invoice_state. The first
+	// entry whose matchers all match applies. Example:
+	// "customer=odoo:res.partner/42 backorder=cancel invoice_state=posted".
+	// Defaults to [].
+	Policies []string `koanf:"policies" json:"policies"`
+
 	// ServiceProducts maps charge types to the Odoo service products that
 	// bill them, as type=CODE entries where CODE is the product's internal
 	// reference (default_code). A charge whose type is not listed is billed
@@ -681,6 +733,7 @@ func Default() Config {
 				Backorder:       OdooBackorderDefault,
 				InvoiceState:    OdooInvoiceStateDefault,
 				ServiceProducts: OdooServiceProductsDefault(),
+				Policies:        []string{},
 				PollInterval:    OdooPollIntervalDefault,
 				PollOverlap:     OdooPollOverlapDefault,
 				ReserveRetry:    OdooReserveRetryDefault,

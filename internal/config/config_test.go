@@ -120,6 +120,7 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
 		{"connectors.odoo.reserve_retry", got.Connectors.Odoo.ReserveRetry, 5 * time.Minute},
 		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
+		{"connectors.odoo.policies", got.Connectors.Odoo.Policies, []string{}},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.tms.url", got.Connectors.TMS.URL, ""},
 		{"connectors.tms.timeout", got.Connectors.TMS.Timeout, 30 * time.Second},
@@ -671,6 +672,11 @@ func TestValidate(t *testing.T) {
 			c.Connectors.Webhook.URL = "https://hooks.example.com"
 			c.Connectors.Webhook.Actions = []string{"dispatch.release"}
 		}, key: "connectors.webhook.actions", msg: `lists "dispatch.release", which connectors.tms sends to the TMS; an action goes to one connector`},
+		{name: "odoo policy", modify: func(c *Config) {
+			c.Connectors.Odoo.Policies = []string{"customer=odoo:res.partner/42 warehouse=WH backorder=cancel invoice_state=posted"}
+		}},
+		{name: "odoo policy key", modify: func(c *Config) { c.Connectors.Odoo.Policies = []string{"customer=x carrier=y backorder=cancel"} }, key: "connectors.odoo.policies", msg: `entry "customer=x carrier=y backorder=cancel": unknown key "carrier": want customer, warehouse, backorder or invoice_state`},
+		{name: "odoo policy empty", modify: func(c *Config) { c.Connectors.Odoo.Policies = []string{"customer=x"} }, key: "connectors.odoo.policies", msg: `entry "customer=x": sets neither backorder nor invoice_state`},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)

@@ -123,6 +123,8 @@ func docText(path string) string {
 		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
 	case "connectors.odoo.invoice_state":
 		return "The state an invoice is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
+	case "connectors.odoo.policies":
+		return "Override backorder and invoice_state per customer and warehouse, as entries of space-separated key=value pairs: matchers customer (the shipment's customer ref, such as odoo:res.partner/42) and warehouse (the warehouse code its origin location starts with, such as WH), and settings backorder and invoice_state. The first entry whose matchers all match applies. Example: \"customer=odoo:res.partner/42 backorder=cancel invoice_state=posted\". Defaults to []."
 	case "connectors.odoo.service_products":
 		return "Maps charge types to the Odoo service products that bill them, as type=CODE entries where CODE is the product's internal reference (default_code). A charge whose type is not listed is billed with the product whose internal reference is the charge's code. Defaults to [\"linehaul=FREIGHT\", \"fuel=FREIGHT\", \"detention=DETENTION\", \"liftgate=LIFTGATE\", \"residential=RESIDENTIAL\", \"lumper=LUMPER\"]."
 	case "connectors.odoo.poll_interval":

@@ -251,6 +251,11 @@ func (o Odoo) validate(v *validator, prefix string) {
 	if t := o.WebhookToken.Reveal(); t != "" && len(t) < 16 {
 		v.add(prefix+".webhook_token", "must be at least 16 characters: it is the only thing that guards the route")
 	}
+	for _, e := range o.Policies {
+		if _, err := ParseOdooPolicy(e); err != nil {
+			v.add(prefix+".policies", fmt.Sprintf("entry %q: %v", e, err))
+		}
+	}
 	seen := make(map[string]bool)
 	for _, e := range o.ServiceProducts {
 		typ, code, ok := strings.Cut(e, "=")

@@ -520,6 +520,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		System:          oc.System,
 		Backorder:       backorder,
 		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
+		Policies:        odooPolicies(oc.Policies),
 		ServiceProducts: oc.ServiceProductMap(),
 		Xrefs:           deps.Shipments.Xrefs,
 		OnInvoiced:      deps.OnInvoiced,
@@ -557,4 +558,31 @@ func rateWith(rules *rating.Rules) func(*shipment.Shipment) ([]shipment.Charge, 
 		}
 		return out, nil
 	}
+}
+
+// odooPolicies turns connectors.odoo.policies (validated) into the Odoo
+// connector's policies.
+func odooPolicies(entries []string) []odoo.Policy {
+	var out []odoo.Policy
+	for _, e := range entries {
+		cp, err := config.ParseOdooPolicy(e)
+		if err != nil {
+			continue // config validation reported it
+		}
+		p := odoo.Policy{Customer: cp.Customer, Warehouse: cp.Warehouse}
+		switch cp.Backorder {
+		case config.OdooBackorderCreate:
+			b := odoo.BackorderCreate
+			p.Backorder = &b
+		case config.OdooBackorderCancel:
+			b := odoo.BackorderCancel
+			p.Backorder = &b
+		}
+		if cp.InvoiceState != "" {
+			post := cp.InvoiceState == config.OdooInvoicePosted
+			p.Post = &post
+		}
+		out = append(out, p)
+	}
+	return out
 }

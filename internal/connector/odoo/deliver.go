@@ -26,6 +26,9 @@ type ConnectorOpts struct {
 	Backorder BackorderPolicy
 	// PostInvoices posts the invoices it creates; false leaves them draft.
 	PostInvoices bool
+	// Policies override Backorder and PostInvoices per customer and
+	// warehouse; the first that matches a shipment applies.
+	Policies []Policy
 	// ServiceProducts maps a charge type (detention, liftgate…) to the
 	// default_code of the Odoo service product that bills it. A charge whose
 	// type is not in the map is billed with the product whose default_code
@@ -37,6 +40,54 @@ type ConnectorOpts struct {
 	OnInvoiced func(ctx context.Context, a *connector.Action, inv Invoice) error
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
+}
+
+// Policy overrides the backorder and invoicing policy for the shipments
+// it matches. An empty Customer or Warehouse matches every shipment; a nil
+// Backorder or Post keeps the connector's own.
+type Policy struct {
+	// Customer is the shipment's customer ref, such as
+	// odoo:res.partner/42.
+	Customer string
+	// Warehouse is the code the origin location's name starts with, such
+	// as WH for WH/Stock.
+	Warehouse string
+	Backorder *BackorderPolicy
+	Post      *bool
+}
+
+func (p Policy) matches(sh *shipment.Shipment) bool {
+	if p.Customer != "" && (sh.Customer == nil || sh.Customer.Ref != p.Customer) {
+		return false
+	}
+	if p.Warehouse != "" {
+		if sh.Origin == nil {
+			return false
+		}
+		name := sh.Origin.Name
+		if name != p.Warehouse && !strings.HasPrefix(name, p.Warehouse+"/") {
+			return false
+		}
+	}
+	return true
+}
+
+// policy returns the backorder policy and whether to post invoices for sh.
+func (c *Connector) policy(sh *shipment.Shipment) (BackorderPolicy, bool) {
+	backorder, post := c.opts.Backorder, c.opts.PostInvoices
+	for _, p := range c.opts.Policies {
+		if !p.matches(sh) {
+			continue
+		}
+		if p.Backorder != nil {
+			backorder = *p.Backorder
+		}
+		if p.Post != nil {
+			post = *p.Post
+		}
+		break
+	}
+	return backorder, post
 }
 
 // Connector performs workflow actions in Odoo: it validates the picking of
@@ -190,7 +241,8 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 	if err != nil {
 		return err
 	}
-	res, err := cl.ValidatePicking(ctx, p.ID, lines, c.opts.Backorder)
+	backorder, _ := c.policy(sh)
+	res, err := cl.ValidatePicking(ctx, p.ID, lines, backorder)
 	if err != nil {
 		return fmt.Errorf("validating picking %s: %w", p.Name, err)
 	}
@@ -244,7 +296,8 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 			return fmt.Errorf("adding the charges of shipment %s: %w", sh.ID, err)
 		}
 	}
-	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), c.opts.PostInvoices)
+	_, post := c.policy(sh)
+	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), post)
 	if errors.Is(err, ErrUser) && allTakenBack(sh) {
 		// Everything loaded came back: there is nothing to bill, which
 		// is the outcome, not a failure.

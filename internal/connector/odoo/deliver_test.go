@@ -269,3 +269,50 @@ func TestDeliverConnectsLazily(t *testing.T) {
 		t.Fatalf("second close: %v", err)
 	}
 }
+
+func TestDeliverPolicyPerCustomer(t *testing.T) {
+	t.Parallel()
+	cancel := BackorderCancel
+	post := true
+	for _, tc := range []struct {
+		customer      string
+		wantBackorder bool
+	}{
+		{"odoo:res.partner/42", false}, // the policy cancels the remainder
+		{"odoo:res.partner/7", true},   // the connector's default creates a backorder
+	} {
+		t.Run(tc.customer, func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, 17, func(o *ConnectorOpts) {
+				o.Policies = []Policy{{Customer: "odoo:res.partner/42", Warehouse: "WH", Backorder: &cancel, Post: &post}}
+			})
+			sh := w.loaded(t, "sh-policy", "3", "2")
+			sh.Customer = &shipment.Party{Ref: tc.customer}
+			sh.Origin = &shipment.Location{Name: "WH/Stock"}
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := w.cl.Picking(t.Context(), w.pick.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(p.Backorders) == 1) != tc.wantBackorder {
+				t.Errorf("backorders %v, want a backorder: %v", p.Backorders, tc.wantBackorder)
+			}
+			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := w.cl.FindInvoice(t.Context(), "WB-sh-policy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantState := "draft"
+			if !tc.wantBackorder {
+				wantState = "posted"
+			}
+			if inv.State != wantState {
+				t.Errorf("invoice %s, want %s", inv.State, wantState)
+			}
+		})
+	}
+}
