@@ -117,6 +117,11 @@ type Connector struct {
 	// scrap, both find none, and both create it. One process serves a
 	// database (sqldb.Claim), so an in-process lock is enough.
 	shipments keyedMutex
+
+	// pickings remembers which picking delivers a shipment (shipment id →
+	// picking id): once found it does not change, and finding it can take
+	// several calls.
+	pickings sync.Map
 }
 
 // keyedMutex is a mutex per key, dropped when nobody holds or waits for it.
@@ -329,6 +334,30 @@ func invoiceRef(sh *shipment.Shipment) string { return "WB-" + sh.ID }
 // picking finds the picking that delivers sh: the one its cross-reference
 // names, else the one delivery of its order.
 func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+	if id, ok := c.pickings.Load(sh.ID); ok {
+		p, err := cl.Picking(ctx, id.(int))
+		if err == nil || !errors.Is(err, ErrMissing) {
+			return p, err
+		}
+		c.pickings.Delete(sh.ID) // deleted in Odoo: look again
+	}
+	p, err := c.findPicking(ctx, cl, sh)
+	if err == nil {
+		c.pickings.Store(sh.ID, p.ID)
+	}
+	return p, err
+}
+
+// pickingID is picking without reading the picking, when it is known.
+func (c *Connector) pickingID(ctx context.Context, cl *Client, sh *shipment.Shipment) (int, error) {
+	if id, ok := c.pickings.Load(sh.ID); ok {
+		return id.(int), nil
+	}
+	p, err := c.picking(ctx, cl, sh)
+	return p.ID, err
+}
+
+func (c *Connector) findPicking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
 	xrefs, err := c.opts.Xrefs(ctx, sh.ID)
 	if err != nil {
 		return Picking{}, fmt.Errorf("reading the cross-references of shipment %s: %w", sh.ID, err)
@@ -626,10 +655,19 @@ const milestoneMarker = "[wb:"
 // tracking reference when it is known. Notes carry the event id as key,
 // so however many sync jobs a shipment has, each milestone is posted once.
 func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
-	p, err := c.picking(ctx, cl, sh)
+	id, err := c.pickingID(ctx, cl, sh)
 	if err != nil {
 		return err
 	}
+	recs, err := cl.Read(ctx, "stock.picking", []int{id}, []string{"name", "carrier_tracking_ref"})
+	if err != nil {
+		return fmt.Errorf("reading picking %d: %w", id, err)
+	}
+	if len(recs) == 0 {
+		c.pickings.Delete(sh.ID)
+		return fmt.Errorf("picking %d of shipment %s: %w", id, sh.ID, ErrMissing)
+	}
+	p := Picking{ID: id, Name: recs[0].String("name"), CarrierTrackingRef: recs[0].String("carrier_tracking_ref")}
 	var notes []string
 	for _, m := range sh.Milestones {
 		if note := milestoneNote(sh, m); note != "" {
