@@ -634,6 +634,33 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			t.Errorf("backorder %s: %+v", bo.Name, bo.Moves)
 		}
 	})
+	t.Run("damage approved after invoicing is credited", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, func(c *config.Config) { c.Connectors.Odoo.InvoiceState = config.OdooInvoicePosted })
+		evs := append(begin(w),
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}}`})
+		w.sendAll(t, "tms:LATE-DMG", evs)
+		id := w.shipmentID(t, "tms:LATE-DMG")
+		waitFor(t, "the shipment invoiced", func() bool { return getShipment(t, w.bundle, "tms:LATE-DMG")["state"] == "invoiced" })
+		w.sendAll(t, "tms:LATE-DMG", [][3]string{{"damage", "shipment.exception",
+			`{"category":"damaged","exception_id":"CLAIM-9","description":"concealed damage found by the customer","lines":[{"line_id":"1","quantity":` + one + `}]}`}})
+		w.decide(t, id, "exception", "approve")
+		var credit odoo.Invoice
+		waitFor(t, "the credit note", func() bool {
+			var err error
+			credit, err = w.client.FindInvoice(t.Context(), "WB-"+id+"/CLAIM-9")
+			return err == nil
+		})
+		if credit.MoveType != "out_refund" || credit.State != "posted" {
+			t.Errorf("credit %+v: want a posted out_refund", credit)
+		}
+		if got := w.invoicedQuantities(t, credit); got["E-COM07"] != 1 || got["LOT-RESIN"] != 0 {
+			t.Errorf("credited %v, want the one damaged E-COM07", got)
+		}
+		if sh := getShipment(t, w.bundle, "tms:LATE-DMG"); sh["state"] != "invoiced" {
+			t.Errorf("state after the credit: %v", sh["state"])
+		}
+	})
 	t.Run("a proof of delivery that fails waits for review", func(t *testing.T) {
 		t.Parallel()
 		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 19, nil)

@@ -106,7 +106,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	if s.State.Terminal() && in.Type != event.ChargesReported {
 		return rejected("shipment is %s", s.State)
 	}
-	if s.State == Invoiced && in.Type != event.ChargesReported && in.Type != event.ShipmentException {
+	if s.State == Invoiced && in.Type != event.ChargesReported && in.Type != event.ShipmentException && in.Type != event.ReviewDecided {
 		return Result{Outcome: OutcomeLate, Reason: "shipment already invoiced"}
 	}
 	switch in.Type {
@@ -895,6 +895,11 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 		var actions []string
 		if kind, ok := consequences[e.Category]; ok && d.Decision == DecisionApprove && len(e.Lines) > 0 {
 			actions = append(actions, kind)
+			if s.current() == Invoiced {
+				// Billed already: invoicing again after the goods came
+				// back credits them.
+				actions = append(actions, connector.KindInvoicePrepare)
+			}
 		}
 		res := s.billing(in, p)
 		res.Actions = append(actions, res.Actions...)

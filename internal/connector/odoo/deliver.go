@@ -302,6 +302,9 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		}
 	}
 	_, post := c.policy(sh)
+	if sh.Invoice != nil {
+		return c.credit(ctx, cl, a, sh, p, soID, post)
+	}
 	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), post)
 	if errors.Is(err, ErrUser) && allTakenBack(sh) {
 		// Everything loaded came back: there is nothing to bill, which
@@ -753,4 +756,33 @@ func allTakenBack(sh *shipment.Shipment) bool {
 		}
 	}
 	return true
+}
+
+// credit invoices a shipment again after goods it was billed for came back
+// (damage or refusal approved after invoicing): Odoo's delivered quantity
+// is now below the invoiced one, so invoicing the order makes a credit
+// note. Its reference names the exception, so each is credited once.
+func (c *Connector) credit(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, p Picking, soID int, post bool) error {
+	var exc string
+	for _, e := range sh.Exceptions {
+		if e.Resolution == "approved" && len(e.Lines) > 0 && e.ResolvedAt != nil && e.ResolvedAt.After(sh.Invoice.At) {
+			exc = e.ID
+		}
+	}
+	if exc == "" {
+		return nil // nothing came back after the invoice
+	}
+	ref := invoiceRef(sh) + "/" + exc
+	cn, err := cl.InvoiceDelivered(ctx, soID, ref, post)
+	if errors.Is(err, ErrUser) {
+		return nil // nothing to credit: the goods were never billed
+	}
+	if err != nil {
+		return fmt.Errorf("crediting shipment %s for exception %s: %w", sh.ID, exc, err)
+	}
+	note := fmt.Sprintf("Waybill credited shipment %s for exception %s (correlation id %s).", sh.ID, exc, a.CorrelationID)
+	if _, err := cl.PostMessage(ctx, "account.move", cn.ID, note); err != nil {
+		return fmt.Errorf("noting the credit of shipment %s on %s: %w", sh.ID, p.Name, err)
+	}
+	return nil
 }
