@@ -166,7 +166,8 @@ func (p *Poller) Run(ctx context.Context) error {
 
 // Poll reads every picking changed since the watermark, emits its events,
 // advances the watermark and asks Odoo to reserve short pickings again. It
-// returns the number of new events.
+// returns the number of new events. Run calls it; it must not run twice at
+// once.
 func (p *Poller) Poll(ctx context.Context) (int, error) {
 	n, err := p.poll(ctx)
 	outcome := "ok"
