@@ -1,9 +1,11 @@
 package connector
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,4 +98,26 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return min(max(t.Sub(now), 0), RetryAfterMax)
+}
+
+// CheckURL reports why raw is not an absolute http or https URL with a
+// host, or nil. The message leaves the URL out: its path or query may hold
+// a token.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return errors.New("url: empty")
+	case err != nil:
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("url: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("url: scheme %q is not http or https", u.Scheme)
+	case u.Host == "":
+		return errors.New("url: no host")
+	}
+	return nil
 }

@@ -99,20 +99,8 @@ func (c Config) WithDefaults() Config {
 // absolute http or https URL, and a negative timeout.
 func (c Config) Validate() error {
 	var errs []error
-	// The messages leave the URL out: its path or query may hold a token.
-	switch u, err := url.Parse(c.URL); {
-	case c.URL == "":
-		errs = append(errs, errors.New("url: empty"))
-	case err != nil:
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		errs = append(errs, fmt.Errorf("url: %w", err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, fmt.Errorf("url: scheme %q is not http or https", u.Scheme))
-	case u.Host == "":
-		errs = append(errs, errors.New("url: no host"))
+	if err := connector.CheckURL(c.URL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %v is negative", c.Timeout))
