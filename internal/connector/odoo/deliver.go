@@ -90,11 +90,19 @@ func (c *Connector) policy(sh *shipment.Shipment) (BackorderPolicy, bool) {
 	return backorder, post
 }
 
-// Connector performs workflow actions in Odoo: it validates the picking of
-// a loaded shipment with the quantities actually loaded
-// (connector.KindPickingValidate) and invoices the delivered order of a
-// billable shipment, with its charges (connector.KindInvoicePrepare). It
-// implements connector.Connector.
+// Connector performs workflow actions in Odoo. It implements
+// connector.Connector for these kinds:
+//
+//   - connector.KindPickingValidate: validate the picking of a loaded
+//     shipment with the quantities and lots actually loaded;
+//   - connector.KindInvoicePrepare: add the shipment's charges to its sale
+//     order and invoice the delivered quantities, once the picking is
+//     validated (or credit what came back after an invoice);
+//   - connector.KindPickingReturn and connector.KindStockScrap: take back
+//     refused, returned or damaged goods of approved exceptions, and scrap
+//     damaged ones;
+//   - connector.KindMilestoneSync: post milestones and exceptions on the
+//     picking's chatter and set the tracking reference.
 //
 // It connects lazily: the first action (or [Connector.Connect]) builds the
 // [Client], so the hub starts and keeps accepting events while Odoo is
