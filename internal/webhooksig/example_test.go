@@ -1,0 +1,32 @@
+package webhooksig_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/waybill/waybill/internal/webhooksig"
+)
+
+func ExampleNew() {
+	// During a rotation, both the old and the new secret are configured.
+	v, err := webhooksig.New(webhooksig.KindAfterShip, []string{"old-secret", "new-secret"}, webhooksig.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body := []byte(`{"event_id":"e1"}` + "\n")
+	h := http.Header{}
+	h.Set("aftership-hmac-sha256", "not-a-valid-signature")
+	err = v.Verify(h, body, time.Now())
+	switch {
+	case errors.Is(err, webhooksig.ErrMalformed), errors.Is(err, webhooksig.ErrBadSignature):
+		fmt.Println("rejected")
+	case err != nil:
+		fmt.Println("retry later:", err)
+	default:
+		fmt.Println("accepted")
+	}
+	// Output: rejected
+}
