@@ -330,10 +330,8 @@ func (s *Shipment) applyShortage(in Input) Result {
 }
 
 func (s *Shipment) applyAssigned(in Input) Result {
-	if ok, late := s.allowed(in.Type); !ok {
-		if late {
-			return s.late(in, "assignment after loading")
-		}
+	ok, late := s.allowed(in.Type)
+	if !ok && !late {
 		return rejected("not released for dispatch: %s", s.waitReason())
 	}
 	var d struct {
@@ -346,25 +344,38 @@ func (s *Shipment) applyAssigned(in Input) Result {
 	if err := json.Unmarshal(in.Data, &d); err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	if d.Vehicle != nil {
-		s.Vehicle = d.Vehicle
+	if late {
+		// The TMS's reply and its first report race: an assignment that
+		// comes after loading still says who carries the goods, but it
+		// does not overwrite what a later report set.
+		s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, false)
+		return s.late(in, "assignment after loading")
 	}
-	if d.Driver != nil {
-		s.Driver = d.Driver
-	}
-	if d.Carrier != nil {
-		s.Carrier = d.Carrier
-	}
-	if d.RouteID != "" {
-		s.RouteID = d.RouteID
-	}
-	if d.TrackingRef != "" {
-		s.TrackingRef = d.TrackingRef
-	}
+	s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, true)
 	s.milestone(in, false, nil, "")
 	s.moveTo(Assigned)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
+}
+
+// assign records who carries the shipment; with overwrite false it only
+// fills what is not known yet.
+func (s *Shipment) assign(v *Vehicle, d *Driver, c *Carrier, route, tracking string, overwrite bool) {
+	if v != nil && (overwrite || s.Vehicle == nil) {
+		s.Vehicle = v
+	}
+	if d != nil && (overwrite || s.Driver == nil) {
+		s.Driver = d
+	}
+	if c != nil && (overwrite || s.Carrier == nil) {
+		s.Carrier = c
+	}
+	if route != "" && (overwrite || s.RouteID == "") {
+		s.RouteID = route
+	}
+	if tracking != "" && (overwrite || s.TrackingRef == "") {
+		s.TrackingRef = tracking
+	}
 }
 
 func (s *Shipment) waitReason() string {

@@ -422,3 +422,16 @@ func TestShortageReview(t *testing.T) {
 		}
 	})
 }
+
+func TestLateAssignmentFillsTheCarrier(t *testing.T) {
+	t.Parallel()
+	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.DispatchAssigned, 3, `{"vehicle":{"plate":"BX-12-CD"},"route_id":"R-7"}`), outcome: "late", state: shipment.Loaded, reason: "assignment after loading"},
+		{in: in(event.DispatchAssigned, 4, `{"vehicle":{"plate":"ZZ-99-ZZ"},"route_id":"R-8"}`), outcome: "late", state: shipment.Loaded},
+	})
+	if sh.Vehicle == nil || sh.Vehicle.Plate != "BX-12-CD" || sh.RouteID != "R-7" {
+		t.Errorf("vehicle %+v route %q: a late assignment fills in, and only once", sh.Vehicle, sh.RouteID)
+	}
+}
