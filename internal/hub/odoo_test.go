@@ -646,13 +646,15 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			`{"category":"damaged","exception_id":"CLAIM-9","description":"concealed damage found by the customer","lines":[{"line_id":"1","quantity":` + one + `}]}`}})
 		w.decide(t, id, "exception", "approve")
 		var credit odoo.Invoice
-		waitFor(t, "the credit note", func() bool {
+		waitFor(t, "the posted credit note", func() bool {
+			// It is created, given its reference, then posted: wait for
+			// the last step.
 			var err error
 			credit, err = w.client.FindInvoice(t.Context(), "WB-"+id+"/CLAIM-9")
-			return err == nil
+			return err == nil && credit.State == "posted"
 		})
-		if credit.MoveType != "out_refund" || credit.State != "posted" {
-			t.Errorf("credit %+v: want a posted out_refund", credit)
+		if credit.MoveType != "out_refund" {
+			t.Errorf("credit %+v: want an out_refund", credit)
 		}
 		if got := w.invoicedQuantities(t, credit); got["E-COM07"] != 1 || got["LOT-RESIN"] != 0 {
 			t.Errorf("credited %v, want the one damaged E-COM07", got)
