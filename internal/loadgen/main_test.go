@@ -1,41 +1,10 @@
 package loadgen
 
 import (
-	"fmt"
-	"os"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/waybill/waybill/internal/leakcheck"
 )
 
-// TestMain fails the package when goroutines outlive its tests.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(before, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines polls until at most want goroutines run, or fails with a
-// dump of them at the deadline. Connections closing after a server shuts down
-// take a moment to end their goroutines.
-func checkGoroutines(want int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("leaked goroutines: got %d, want at most %d:\n%s", n, want, buf)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,30 +18,14 @@ import (
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/leakcheck"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tmssim"
 )
 
 // TestMain fails the package when goroutines outlive its tests: every
 // simulator, connector and server a test starts must be closed by it.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				fmt.Fprintf(os.Stderr, "leaked goroutines: got %d, want at most %d:\n%s", runtime.NumGoroutine(), before, buf)
-				code = 1
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 // testKey is the API key the recording intake expects.
 const testKey = "wb_test_events_key"
