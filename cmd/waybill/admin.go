@@ -173,11 +173,7 @@ func joinScopes(s []apikey.Scope) string {
 }
 
 func keyStore(cmd *cobra.Command) (*apikey.Store, func(), error) {
-	cfg, err := loadConfig(cmd)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := openDB(cmd.Context(), cfg, quietLogger())
+	db, _, err := commandDB(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,11 +187,7 @@ func newDeadLettersCmd() *cobra.Command {
 		Short: "List dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg, quietLogger())
+			db, _, err := commandDB(cmd)
 			if err != nil {
 				return err
 			}
@@ -239,11 +231,7 @@ func newDeadLettersCmd() *cobra.Command {
 		Short: "Replay a dead letter as a new job with the current configuration",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg, quietLogger())
+			db, cfg, err := commandDB(cmd)
 			if err != nil {
 				return err
 			}
@@ -256,10 +244,7 @@ func newDeadLettersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			actor, _ := cmd.Flags().GetString("actor")
-			if actor == "" {
-				actor = "cli:" + os.Getenv("USER")
-			}
+			actor := commandActor(cmd)
 			_, rep, err := q.Replay(cmd.Context(), args[0], actor)
 			if err != nil {
 				return err

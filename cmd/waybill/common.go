@@ -44,6 +44,26 @@ func loadConfig(cmd *cobra.Command) (config.Config, error) {
 }
 
 // openDB opens and migrates the configured database.
+// commandDB loads the configuration and opens (and migrates) its database
+// for a command that reads or writes it; the caller closes it.
+func commandDB(cmd *cobra.Command) (*sqldb.DB, config.Config, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, cfg, err
+	}
+	db, err := openDB(cmd.Context(), cfg, quietLogger())
+	return db, cfg, err
+}
+
+// commandActor is who runs a command, for the record: the --actor flag, or
+// cli:$USER.
+func commandActor(cmd *cobra.Command) string {
+	if actor, _ := cmd.Flags().GetString("actor"); actor != "" {
+		return actor
+	}
+	return "cli:" + os.Getenv("USER")
+}
+
 func openDB(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqldb.DB, error) {
 	db, err := sqldb.Open(ctx, sqldb.Options{
 		DataDir:     cfg.Storage.DataDir,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -26,14 +25,10 @@ func newReviewCmd() *cobra.Command {
 			state, _ := cmd.Flags().GetString("state")
 			role, _ := cmd.Flags().GetString("owner-role")
 			asJSON, _ := cmd.Flags().GetBool("json")
-			if state != "" && !slices.Contains([]string{shipment.ReviewOpen, shipment.ReviewApproved, shipment.ReviewRejected, shipment.ReviewResolved}, state) {
+			if state != "" && !slices.Contains(shipment.ReviewStatuses(), state) {
 				return fmt.Errorf("--state %q: must be open, approved, rejected or resolved", state)
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg, quietLogger())
+			db, _, err := commandDB(cmd)
 			if err != nil {
 				return err
 			}
@@ -79,19 +74,12 @@ func newReviewCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, decision := args[0], args[1]
-			if !slices.Contains([]string{shipment.DecisionApprove, shipment.DecisionReject, shipment.DecisionResolve}, decision) {
+			if !slices.Contains(shipment.Decisions(), decision) {
 				return fmt.Errorf("decision %q: must be approve, reject or resolve", decision)
 			}
 			reason, _ := cmd.Flags().GetString("reason")
-			actor, _ := cmd.Flags().GetString("actor")
-			if actor == "" {
-				actor = "cli:" + os.Getenv("USER")
-			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := openDB(cmd.Context(), cfg, quietLogger())
+			actor := commandActor(cmd)
+			db, _, err := commandDB(cmd)
 			if err != nil {
 				return err
 			}

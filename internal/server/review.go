@@ -42,8 +42,6 @@ type decisionOutput struct {
 	}
 }
 
-var reviewStatuses = []string{shipment.ReviewOpen, shipment.ReviewApproved, shipment.ReviewRejected, shipment.ReviewResolved}
-
 func view(it shipment.ReviewItem, now time.Time) ReviewView {
 	return ReviewView{ReviewItem: it, AgeSeconds: int64(shipment.ReviewAge(it.Review, now) / time.Second)}
 }

@@ -806,6 +806,9 @@ const (
 	DecisionResolve = "resolve"
 )
 
+// Decisions lists every review decision. The caller owns the slice.
+func Decisions() []string { return []string{DecisionApprove, DecisionReject, DecisionResolve} }
+
 // consequences are the outbound actions an approved exception calls for:
 // damaged goods are taken back from the delivery and scrapped, refused or
 // returned goods are taken back. Both leave the invoiced quantity without

@@ -231,6 +231,11 @@ const (
 	ReviewResolved = "resolved"
 )
 
+// ReviewStatuses lists every review status. The caller owns the slice.
+func ReviewStatuses() []string {
+	return []string{ReviewOpen, ReviewApproved, ReviewRejected, ReviewResolved}
+}
+
 // Review is a decision a person has to take before the shipment can be
 // billed: a proof of delivery that failed validation, or an exception.
 type Review struct {
