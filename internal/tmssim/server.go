@@ -3,23 +3,16 @@ package tmssim
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"sync"
-	"time"
+
+	"github.com/waybill/waybill/internal/loopback"
 )
 
 // Server serves a Sim on a loopback port. Down and Up stop and restart
 // listening on the same port; accepted releases and running lifecycles are
-// kept.
+// kept. Up after Close fails with ErrClosed.
 type Server struct {
+	*loopback.Server
 	sim *Sim
-
-	mu     sync.Mutex // guards the fields below; never held while taking Sim's
-	addr   string
-	srv    *http.Server
-	done   chan struct{}
-	closed bool
 }
 
 // Start runs New and serves the simulator on a fresh 127.0.0.1 port.
@@ -28,33 +21,13 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := loopback.Start(sim)
 	if err != nil {
 		_ = sim.Close()
-		return nil, fmt.Errorf("listening for tms simulator: %w", err)
+		return nil, fmt.Errorf("starting the tms simulator: %w", err)
 	}
-	s := &Server{sim: sim, addr: ln.Addr().String()}
-	s.serve(ln)
-	return s, nil
+	return &Server{Server: srv, sim: sim}, nil
 }
-
-func (s *Server) serve(ln net.Listener) {
-	srv := &http.Server{
-		Handler:           s.sim,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	done := make(chan struct{})
-	s.srv, s.done = srv, done
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-}
-
-// URL returns the server's base URL, "http://127.0.0.1:PORT".
-func (s *Server) URL() string { return "http://" + s.addr }
 
 // DispatchURL returns the URL the tms connector posts releases to:
 // URL() + PathDispatches.
@@ -72,58 +45,18 @@ func (s *Server) Releases() []Release { return s.sim.Releases() }
 // Sent returns every lifecycle event whose sending has ended.
 func (s *Server) Sent() []SentEvent { return s.sim.Sent() }
 
-// Down stops accepting connections and closes open ones. Accepted releases
-// are kept and their lifecycles go on sending events to Waybill.
-func (s *Server) Down() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopLocked()
-}
-
-func (s *Server) stopLocked() error {
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	<-s.done
-	s.srv, s.done = nil, nil
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
-
-// Up listens again on the same port after Down. It is a no-op when already
-// up, and fails with ErrClosed after Close.
+// Up listens again on the same port after Down. It fails with ErrClosed
+// after Close.
 func (s *Server) Up() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	err := s.Server.Up()
+	if errors.Is(err, loopback.ErrClosed) {
 		return ErrClosed
 	}
-	if s.srv != nil {
-		return nil
-	}
-	// The old socket may linger briefly; retry for a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	ln, err := net.Listen("tcp", s.addr)
-	for err != nil {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("listening again on %s: %w", s.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-		ln, err = net.Listen("tcp", s.addr)
-	}
-	s.serve(ln)
-	return nil
+	return err
 }
 
 // Close stops the server for good, then closes the simulator: running
 // lifecycles stop. It is idempotent.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	err := s.stopLocked()
-	s.mu.Unlock()
-	return errors.Join(err, s.sim.Close())
+	return errors.Join(s.Server.Close(), s.sim.Close())
 }
