@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -46,15 +45,9 @@ const (
 )
 
 const (
-	// dialTimeout and tlsHandshakeTimeout bound connecting, within the
-	// overall Timeout.
-	dialTimeout         = 10 * time.Second
-	tlsHandshakeTimeout = 10 * time.Second
 	// maxDrain is the most response body read, and discarded, so the
 	// connection can be reused.
-	maxDrain = 1 << 20
-	// maxErrorBody is the most response body kept in a StatusError.
-	maxErrorBody = 512
+	maxDrain = connector.MaxDrain
 )
 
 // Config configures one webhook connector.
@@ -188,24 +181,7 @@ func New(cfg Config, opts *Opts) (*Connector, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.transport = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: min(dialTimeout, cfg.Timeout), KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   min(tlsHandshakeTimeout, cfg.Timeout),
-		ResponseHeaderTimeout: cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
-	}
-	c.client = &http.Client{
-		Transport: c.transport,
-		Timeout:   cfg.Timeout,
-		// A redirect is a misconfigured URL: following it could turn the
-		// POST into a GET or send the body to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c.client, c.transport = connector.NewHTTPClient(cfg.Timeout)
 	return c, nil
 }
 
