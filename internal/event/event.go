@@ -37,6 +37,10 @@ const (
 	ShipmentReturned  Type = "shipment.returned"
 	ShipmentCancelled Type = "shipment.cancelled"
 	ChargesReported   Type = "charges.reported"
+	// ShipmentTracked is a carrier's tracking event in the canonical
+	// vocabulary. Waybill makes it from its sources' payloads (webhooks,
+	// X12, EDIFACT); it can also be sent directly.
+	ShipmentTracked Type = "shipment.tracked"
 	// ShipmentInvoiced records the invoice made in the ERP. Waybill emits
 	// it itself, from its ERP connector.
 	ShipmentInvoiced Type = "shipment.invoiced"
@@ -63,6 +67,7 @@ func Types() []Type {
 		ShipmentReturned,
 		ShipmentCancelled,
 		ChargesReported,
+		ShipmentTracked,
 		ShipmentInvoiced,
 		ReviewDecided,
 	}
@@ -74,7 +79,7 @@ func (t Type) Valid() bool {
 	case ShipmentPlanned, OrderConfirmed, InventoryReserved, InventoryShortage,
 		DispatchAssigned, ShipmentLoaded, ShipmentDeparted, ShipmentArrived,
 		ShipmentDelayed, ShipmentDelivered, ShipmentException, ShipmentReturned,
-		ShipmentCancelled, ChargesReported, ShipmentInvoiced, ReviewDecided:
+		ShipmentCancelled, ChargesReported, ShipmentTracked, ShipmentInvoiced, ReviewDecided:
 		return true
 	}
 	return false

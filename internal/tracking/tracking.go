@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -166,10 +167,17 @@ type Exception struct {
 	ReasonCode string `json:"reason_code,omitempty"`
 }
 
+// ExceptionTypes lists the exception categories, as in the
+// shipment.exception event. The caller owns the slice.
+func ExceptionTypes() []string {
+	return []string{"damaged", "refused", "returned", "short", "lost", "delay", "route_changed",
+		"address", "customs", "weather", "hold", "other"}
+}
+
 // Window is an instant (Start == End) or an interval.
 type Window struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 	// Date is set, instead of Start and End, for a civil date without a
 	// time: an estimated delivery day is not an instant.
 	Date string `json:"date,omitempty"`
@@ -250,6 +258,9 @@ func (e *Event) Validate() error {
 	case KindETA, KindAppointment, KindPosition, KindNote:
 	default:
 		return fmt.Errorf("event %s: kind %q is not canonical", e.SourceEventID, e.Kind)
+	}
+	if e.Exception != nil && !slices.Contains(ExceptionTypes(), e.Exception.Type) {
+		return fmt.Errorf("event %s: exception type %q is not canonical", e.SourceEventID, e.Exception.Type)
 	}
 	return nil
 }
