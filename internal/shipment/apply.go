@@ -130,6 +130,8 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 		return s.applyCancelled(in)
 	case event.ChargesReported:
 		return s.applyCharges(in)
+	case event.ShipmentTracked:
+		return s.applyTracked(in)
 	case event.ReviewDecided:
 		return s.applyDecision(in, p)
 	case event.ShipmentInvoiced:
@@ -171,7 +173,12 @@ func (s *Shipment) moveTo(st State) {
 }
 
 func (s *Shipment) milestone(in Input, late bool, loc *Location, reason string) {
-	m := Milestone{Type: string(in.Type), At: in.Time, EventID: in.EventID, Late: late, Location: loc, Reason: reason}
+	s.insertMilestone(Milestone{Type: string(in.Type), At: in.Time, EventID: in.EventID, Late: late, Location: loc, Reason: reason})
+}
+
+// insertMilestone puts m in the timeline in time order, after any
+// milestone at the same instant.
+func (s *Shipment) insertMilestone(m Milestone) {
 	i, _ := slices.BinarySearchFunc(s.Milestones, m, func(a, b Milestone) int { return a.At.Compare(b.At) })
 	for i < len(s.Milestones) && !s.Milestones[i].At.After(m.At) {
 		i++
@@ -689,24 +696,8 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 	if i >= 0 {
 		return rejected("exception %s is already open", id)
 	}
-	owner := d.OwnerRole
-	if owner == "" {
-		owner = ownerRole[d.Category]
-	}
-	s.Exceptions = append(s.Exceptions, ExceptionRecord{
-		ID: id, Category: d.Category, Status: "open", OwnerRole: owner, Description: d.Description,
-		ReasonCode: d.ReasonCode, Lines: d.Lines, OpenedAt: in.Time, EventID: in.EventID,
-	})
-	reason := "exception " + id + " (" + string(d.Category) + ")"
-	if d.Description != "" {
-		reason += ": " + d.Description
-	}
-	s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewException, Status: ReviewOpen, ExceptionID: id,
-		OwnerRole: owner, OpenedAt: in.Time, Reason: reason})
-	if s.State != Exception {
-		s.ResumeState, s.State = s.State, Exception
-	}
-	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
+	s.openException(in, ExceptionRecord{ID: id, Category: d.Category, OwnerRole: d.OwnerRole,
+		Description: d.Description, ReasonCode: d.ReasonCode, Lines: d.Lines})
 	s.milestone(in, false, nil, string(d.Category))
 	res := Result{Outcome: OutcomeApplied}
 	if d.Category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
@@ -714,6 +705,26 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 		res.Actions = []string{connector.KindDispatchUpdate}
 	}
 	return res
+}
+
+// openException opens exception e, with a review for its owner, and puts
+// the shipment under the exception overlay.
+func (s *Shipment) openException(in Input, e ExceptionRecord) {
+	if e.OwnerRole == "" {
+		e.OwnerRole = ownerRole[e.Category]
+	}
+	e.Status, e.OpenedAt, e.EventID = "open", in.Time, in.EventID
+	s.Exceptions = append(s.Exceptions, e)
+	reason := "exception " + e.ID + " (" + string(e.Category) + ")"
+	if e.Description != "" {
+		reason += ": " + e.Description
+	}
+	s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewException, Status: ReviewOpen, ExceptionID: e.ID,
+		OwnerRole: e.OwnerRole, OpenedAt: in.Time, Reason: reason})
+	if s.State != Exception {
+		s.ResumeState, s.State = s.State, Exception
+	}
+	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
 }
 
 func (s *Shipment) applyReturned(in Input) Result {

@@ -44,6 +44,10 @@ func renderStates() string {
 			to = "`exception` (overlay; `resolved` returns to the interrupted state)"
 		case "charges.reported":
 			to = "unchanged (charges recorded)"
+		case "shipment.tracked":
+			to = "as `shipment.departed` for `picked_up`, `in_transit`, `out_for_delivery`, `available_for_pickup`, `delivery_attempted`; as `shipment.arrived` for `arrived_at_delivery` and `delivered`; otherwise unchanged (see carrier tracking)"
+		case "review.decided":
+			to = "as the decision requires (see billing)"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tr.Event, from, to)
 	}
@@ -55,6 +59,8 @@ func renderStates() string {
 	b.WriteString("- **Billing**: a shipment becomes billable once delivered with a POD and no open exception; `invoice.prepare` is then enqueued exactly once. While an exception is open, `blocked_reason` names it.\n")
 	b.WriteString("\n## Out-of-order milestones\n\n")
 	b.WriteString("A milestone whose target state ranks below the current state (or that happened before the latest applied milestone) is accepted as `late`: it takes its place in the timeline but never moves the state backwards. A milestone that arrives before its prerequisite (say `shipment.delivered` before `shipment.loaded`) is rejected with the reason.\n")
+	b.WriteString("\n## Carrier tracking\n\n")
+	b.WriteString("`shipment.tracked` events, made from carrier webhooks, X12 214 and EDIFACT IFTSTA, all take their place in the timeline with their canonical status. A milestone moves the shipment only through the gates above: a carrier's `in_transit` for a shipment that was never loaded is recorded only, with the reason. A carrier's `delivered` arrives the shipment and records the signer, but billing still waits for the proof of delivery with quantities. An exception overlay or damaged, short or refused lading opens an exception (`carrier-<category>`) for review; a carrier's `delay`, `weather` or `hold` exception is resolved by the carrier's next progress milestone. The same status at the same minute again, from any source and under any event id, is a duplicate and changes nothing.\n")
 	b.WriteString("\n## Exception categories\n\n| category | owner role |\n|---|---|\n")
 	for _, c := range shipment.ExceptionCategories() {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c, shipment.OwnerRole(c))

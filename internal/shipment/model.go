@@ -137,6 +137,11 @@ type Milestone struct {
 	Late     bool      `json:"late,omitempty"`
 	Location *Location `json:"location,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
+	// Status is a carrier's canonical status (shipment.tracked milestones),
+	// or the kind of a tracking event that is not a milestone.
+	Status string `json:"status,omitempty"`
+	// Signer is who signed, as the carrier reports a delivery.
+	Signer string `json:"signer,omitempty"`
 }
 
 // ProofOfDelivery is what the consignee signed for.

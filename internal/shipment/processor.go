@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracking"
 )
 
 // JobInserter enqueues outbound actions inside the processor's
@@ -195,6 +197,9 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 			continue
 		}
 		isOrder := ev.Type == event.OrderConfirmed
+		if ev.Type == event.ShipmentTracked {
+			shipRefs = append(shipRefs, trackedRefs(ev.Data)...)
+		}
 		switch {
 		case r.Canonical != "" && isOrder:
 			orderIDs = append(orderIDs, r.Canonical)
@@ -328,6 +333,15 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		id = b.refs[ref]
 	}
 	sh := b.ships[id]
+	if sh == nil && ev.Type == event.ShipmentTracked {
+		// The partner's other keys: a PRO when the subject is the BOL…
+		for _, r := range trackedRefs(ev.Data) {
+			if other := b.refs[r]; other != "" && b.ships[other] != nil {
+				id, sh = other, b.ships[other]
+				break
+			}
+		}
+	}
 	var res Result
 	switch {
 	case sh == nil && ev.Type == event.ShipmentPlanned:
@@ -364,6 +378,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		o.State = ingest.StateApplied
 	}
 	b.changed[id] = true
+	b.learnKeys(sh, ev)
 	kinds := res.Actions
 	if syncedMilestones[ev.Type] {
 		kinds = append(slices.Clone(kinds), connector.KindMilestoneSync)
@@ -392,6 +407,66 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		actions = append(actions, a)
 	}
 	return o, actions
+}
+
+// trackedRefs are the shipment references a shipment.tracked event's
+// keys give.
+func trackedRefs(data []byte) []Ref {
+	var d struct {
+		Keys tracking.Keys `json:"shipment_keys"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return nil
+	}
+	var out []Ref
+	for _, s := range d.Keys.Refs() {
+		if r, err := ParseRef(s); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// learnKeys records the keys partners know sh by (its BOL, the carrier's
+// PRO or tracking number, and every key a carrier's event matched it
+// with), so their later messages find it. A key already taken by another
+// shipment keeps pointing there.
+func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
+	if sh == nil {
+		return
+	}
+	refs := sh.keyRefs()
+	if ev.Type == event.ShipmentTracked {
+		refs = append(refs, trackedRefs(ev.Data)...)
+	}
+	for _, r := range refs {
+		if _, known := b.refs[r]; known {
+			continue
+		}
+		b.refs[r] = sh.ID
+		b.newXrefs = append(b.newXrefs, newXref{ref: r, kind: KindShipment, id: sh.ID, learned: true})
+	}
+}
+
+// keyRefs are the references partners name the shipment by.
+func (s *Shipment) keyRefs() []Ref {
+	var out []Ref
+	add := func(sys, ext string) {
+		if ext != "" && !strings.ContainsAny(ext, " \t\r\n") {
+			out = append(out, Ref{System: sys, ExternalID: ext})
+		}
+	}
+	add("bol", s.References["bol"])
+	add("tracking", s.TrackingRef)
+	if s.Carrier != nil && s.Carrier.SCAC != "" {
+		if pro := s.References["pro"]; pro != "" {
+			add("pro", s.Carrier.SCAC+"/"+pro)
+		}
+		if s.TrackingRef != "" {
+			add("pro", s.Carrier.SCAC+"/"+s.TrackingRef)
+		}
+	}
+	return out
 }
 
 // syncedMilestones are the event types whose news goes back to the

@@ -98,6 +98,7 @@ var transitions = map[event.Type]struct {
 	event.ShipmentCancelled: {From: []State{Planned, Reserved, Short, Released, Assigned}, To: Cancelled},
 	event.ShipmentException: {From: nil},
 	event.ChargesReported:   {From: nil},
+	event.ShipmentTracked:   {From: nil},
 	event.ShipmentInvoiced:  {From: []State{Delivered}, To: Invoiced},
 	event.ReviewDecided:     {From: nil},
 }

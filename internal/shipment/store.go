@@ -386,9 +386,27 @@ type newXref struct {
 	ref  Ref
 	kind string
 	id   string
+	// learned marks a key learned from a partner's message or a
+	// reference: one another shipment already holds stays with it.
+	learned bool
 }
 
-func (b batchTx) addXrefs(ctx context.Context, xs []newXref, now time.Time) error {
+func (b batchTx) addXrefs(ctx context.Context, all []newXref, now time.Time) error {
+	var strict, learned []newXref
+	for _, x := range all {
+		if x.learned {
+			learned = append(learned, x)
+		} else {
+			strict = append(strict, x)
+		}
+	}
+	if err := b.insertXrefs(ctx, strict, now, ""); err != nil {
+		return err
+	}
+	return b.insertXrefs(ctx, learned, now, " ON CONFLICT (system, kind, external_id) DO NOTHING")
+}
+
+func (b batchTx) insertXrefs(ctx context.Context, xs []newXref, now time.Time, suffix string) error {
 	const cols = 5
 	for start := 0; start < len(xs); start += 500 {
 		part := xs[start:min(start+500, len(xs))]
@@ -396,7 +414,7 @@ func (b batchTx) addXrefs(ctx context.Context, xs []newXref, now time.Time) erro
 		for _, x := range part {
 			args = append(args, x.ref.System, x.kind, x.ref.ExternalID, x.id, now.UnixMicro())
 		}
-		q := b.s.db.Dialect.Rebind(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at) VALUES ` + sqldb.Placeholders(len(part), cols))
+		q := b.s.db.Dialect.Rebind(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at) VALUES ` + sqldb.Placeholders(len(part), cols) + suffix)
 		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
 			if sqldb.IsUniqueViolation(err) {
 				return fmt.Errorf("adding cross-references: %w", sqldb.ErrConflict)
