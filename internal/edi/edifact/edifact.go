@@ -19,8 +19,8 @@ var ErrSyntax = errors.New("edifact syntax error")
 var ErrEnvelope = errors.New("edifact envelope error")
 
 // Error describes a problem at one place in an interchange. Use errors.As to
-// read its fields and errors.Is with [ErrSyntax] or [ErrEnvelope] to classify
-// it.
+// read its fields and errors.Is with [ErrSyntax], [ErrEnvelope] or
+// [ErrContent] to classify it.
 type Error struct {
 	// Pos is the 1-based position of the segment in the interchange, UNA not
 	// counted. It is 0 when the problem is not tied to one segment, such as a
@@ -33,7 +33,9 @@ type Error struct {
 	Element int
 	// Msg says what is wrong, in lower case.
 	Msg string
-	// Err is the class of the problem: ErrSyntax or ErrEnvelope.
+	// Err is the class of the problem: ErrSyntax or ErrEnvelope from Parse
+	// and Statuses; ErrContent from MapIFTSTA, possibly joined with the
+	// cause from the tracking package (such as tracking.ErrNoZone).
 	Err error
 }
 
@@ -59,7 +61,8 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the class of the error, ErrSyntax or ErrEnvelope.
+// Unwrap returns the class of the error: ErrSyntax, ErrEnvelope or
+// ErrContent (with its cause, if any).
 func (e *Error) Unwrap() error { return e.Err }
 
 // Delimiters are the service characters of an interchange, as given by UNA.

@@ -3,8 +3,10 @@ package edifact_test
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/waybill/waybill/internal/edi/edifact"
+	"github.com/waybill/waybill/internal/tracking"
 )
 
 func ExampleParse() {
@@ -48,4 +50,39 @@ func ExampleError() {
 	// Output:
 	// UNT 1 true
 	// segment 3 (UNT), element 1: count 3 does not match the 2 segments of message 1
+}
+
+func ExampleMapIFTSTA() {
+	data := []byte("UNB+UNOC:3+SENDER:ZZZ+RECIPIENT:ZZZ+251112:1800+REF1'" +
+		"UNH+1+IFTSTA:D:01B:UN'" +
+		"NAD+CA+CARRIER'" +
+		"CNI+1+CONS1'" +
+		"STS+1+23+7'" +
+		"RFF+CU:ORDER-9'" +
+		"DTM+334:202511121745:203'" +
+		"LOC+175+BEANR::6'" +
+		"FTX+DEL+++CLOSED 17?:30'" +
+		"UNT+9+1'" +
+		"UNZ+1+REF1'")
+	ic, err := edifact.Parse(data)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	mapped, err := edifact.MapIFTSTA(ic, &tracking.Partner{Zone: "Europe/Amsterdam"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range mapped.Events {
+		fmt.Println(e.Keys.ConsignmentID, e.Keys.CustomerRef, e.Keys.Carrier)
+		fmt.Println(e.Status, e.Reason, e.RawCode, e.RawReason)
+		fmt.Println(e.OccurredAt.Format(time.RFC3339), e.Local, e.TZ, e.TZSource)
+		fmt.Println(e.Remarks)
+	}
+	// Output:
+	// CONS1 ORDER-9 CARRIER
+	// delivery_attempted consignee_closed 23 7
+	// 2025-11-12T16:45:00Z 2025-11-12T17:45:00 Europe/Brussels location
+	// [CLOSED 17:30]
 }

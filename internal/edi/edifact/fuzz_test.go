@@ -2,19 +2,24 @@ package edifact
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/waybill/waybill/internal/tracking"
 )
 
-// FuzzParse checks that Parse and Statuses never panic, that a failure is
-// always a classified *Error with no interchange, and that a success
-// satisfies the envelope invariants. It also checks split against the plain
-// splitReference, with the defaults or the delimiters of a valid UNA. Seeds are every fixture in testdata
+// FuzzParse checks that Parse, Statuses and MapIFTSTA never panic, that a
+// failure is always a classified *Error with no interchange or events, and
+// that a success satisfies the envelope invariants and gives valid events.
+// It also checks split against the plain splitReference, with the defaults
+// or the delimiters of a valid UNA. Seeds are every fixture in testdata
 // (EDIFACT and X12, valid and broken) plus a few edge cases.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.edi"))
@@ -31,6 +36,20 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "UNA", "UNA:+.? '", "UNA:+.? 'UNB'", "?", "'''", "UNB+UNOC:3+A+B+1:2+R'UNZ+0+R'"} {
 		f.Add([]byte(s))
 	}
+	for _, body := range []string{
+		"CNI+1+C1'STS+1+1+7+14'DTM+334:20251112151005?+01?:00:304'LOC+175+NLRTM:139:6:Rotterdam'FTX+DEL+++SIGNED BY A'",
+		"LOC+5+DEDUI::6'NAD+CA+X'CNI+1+C1'LOC+8+NLRTM::6'STS+1+24'RFF+CU:R'DTM+334:202511121000:203'GID+1'MEA+WT+G+KGM:12.5'",
+		"CNI+1'STS+1+21'RFF+BM:B'DTM+334:202511121000UTC:303'EQD+CN+C'MEA+AAE+T+LBR:1'",
+	} {
+		f.Add(interchange("", body))
+		f.Add(interchange("UNA:+,? '", body))
+	}
+	partners := []*tracking.Partner{nil, {
+		Zone:         "Europe/Amsterdam",
+		StatusCodes:  map[string]tracking.Status{"24": tracking.PickedUp, "99": tracking.StatusException, "98": "not canonical"},
+		ReasonCodes:  map[string]string{"7": "hold"},
+		SignerRemark: "POD",
+	}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, body := defaultDelimiters(), data
 		if len(data) >= 9 && string(data[:3]) == "UNA" {
@@ -81,7 +100,48 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		for _, p := range partners {
+			checkMapped(t, ic, p)
+		}
 	})
+}
+
+// checkMapped runs MapIFTSTA on ic and checks that a failure is an *Error
+// with no output, and that every event of a success is valid, in UTC, has a
+// unique iftsta- id and encodes as JSON.
+func checkMapped(t *testing.T, ic *Interchange, p *tracking.Partner) {
+	t.Helper()
+	got, err := MapIFTSTA(ic, p)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("MapIFTSTA error %v is %T, want *Error", err, err)
+		}
+		if !errors.Is(err, ErrEnvelope) && !errors.Is(err, ErrContent) {
+			t.Fatalf("MapIFTSTA error %v wraps neither ErrEnvelope nor ErrContent", err)
+		}
+		if !cmp.Equal(tracking.Mapped{}, got) {
+			t.Fatalf("MapIFTSTA returned output with error %v", err)
+		}
+		return
+	}
+	ids := make(map[string]bool)
+	for i := range got.Events {
+		e := &got.Events[i]
+		if err := e.Validate(); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if e.Format != FormatIFTSTA || !strings.HasPrefix(e.SourceEventID, "iftsta-") || ids[e.SourceEventID] {
+			t.Fatalf("event %d: format %q, id %q (seen before: %v)", i, e.Format, e.SourceEventID, ids[e.SourceEventID])
+		}
+		ids[e.SourceEventID] = true
+		if e.OccurredAt.Location() != time.UTC {
+			t.Fatalf("event %d: OccurredAt %v is not in UTC", i, e.OccurredAt)
+		}
+	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Fatalf("encoding events: %v", err)
+	}
 }
 
 // BenchmarkParse parses the IFTSTA fixture, and an interchange holding its
