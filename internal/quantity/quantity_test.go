@@ -183,6 +183,8 @@ func TestIn(t *testing.T) {
 		{name: "1 FTQ in LTR", value: "1", from: "FTQ", to: quantity.LTR, want: "28.316846592 LTR"},
 		{name: "LTR in DMQ", value: "3.5", from: "LTR", to: quantity.DMQ, want: "3.5 DMQ"},
 		{name: "CMQ in MTQ", value: "250000", from: "CMQ", to: quantity.MTQ, want: "0.25 MTQ"},
+		{name: "MIN in HUR", value: "150", from: "MIN", to: quantity.HUR, want: "2.5 HUR"},
+		{name: "CWA in LBR", value: "20.5", from: "CWA", to: quantity.LBR, want: "2050 LBR"},
 		{name: "12 INH in FOT", value: "12", from: "INH", to: quantity.FOT, want: "1 FOT"},
 		{name: "1 INH in CMT", value: "1", from: "INH", to: quantity.CMT, want: "2.54 CMT"},
 		{name: "KMT in MMT", value: "-0.5", from: "KMT", to: quantity.MMT, want: "-500000 MMT"},

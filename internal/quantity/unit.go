@@ -31,6 +31,7 @@ const (
 	TNE Unit = "TNE" // tonne (metric ton)
 	LBR Unit = "LBR" // pound, exactly 0.45359237 kg
 	ONZ Unit = "ONZ" // ounce, exactly 0.028349523125 kg
+	CWA Unit = "CWA" // hundredweight (US), 100 lb, exactly 45.359237 kg
 
 	// Volume.
 	MTQ Unit = "MTQ" // cubic metre; base unit of the volume dimension
@@ -47,6 +48,11 @@ const (
 	INH Unit = "INH" // inch, exactly 0.0254 m
 	FOT Unit = "FOT" // foot, exactly 0.3048 m
 
+	// Time, for charges billed by the hour (detention, waiting).
+	SEC Unit = "SEC" // second; base unit of the time dimension
+	MIN Unit = "MIN" // minute
+	HUR Unit = "HUR" // hour
+	DAY Unit = "DAY" // day
 	// Handling units, each its own dimension.
 	XPX Unit = "XPX" // pallet
 	XCT Unit = "XCT" // carton
@@ -60,6 +66,7 @@ const (
 	dimMass   = "mass"
 	dimVolume = "volume"
 	dimLength = "length"
+	dimTime   = "time"
 	dimPallet = "pallet"
 	dimCarton = "carton"
 	dimBox    = "box"
@@ -88,6 +95,7 @@ var units = map[Unit]unitInfo{
 	TNE: {dimMass, 1_000, 1},
 	LBR: {dimMass, 45_359_237, 100_000_000},
 	ONZ: {dimMass, 28_349_523_125, 1_000_000_000_000},
+	CWA: {dimMass, 45_359_237, 1_000_000},
 
 	MTQ: {dimVolume, 1, 1},
 	LTR: {dimVolume, 1, 1_000},
@@ -101,6 +109,11 @@ var units = map[Unit]unitInfo{
 	KMT: {dimLength, 1_000, 1},
 	INH: {dimLength, 254, 10_000},
 	FOT: {dimLength, 3_048, 10_000},
+
+	SEC: {dimTime, 1, 1},
+	MIN: {dimTime, 60, 1},
+	HUR: {dimTime, 3_600, 1},
+	DAY: {dimTime, 86_400, 1},
 
 	XPX: {dimPallet, 1, 1},
 	XCT: {dimCarton, 1, 1},

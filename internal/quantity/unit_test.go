@@ -94,8 +94,8 @@ func TestKnown(t *testing.T) {
 
 	got := quantity.Known()
 	want := []quantity.Unit{
-		"C62", "CMQ", "CMT", "DMQ", "EA", "FOT", "FTQ", "GRM", "H87", "INH", "KGM", "KMT", "LBR",
-		"LTR", "MGM", "MMT", "MTQ", "MTR", "ONZ", "TNE", "XBX", "XCS", "XCT", "XPX",
+		"C62", "CMQ", "CMT", "CWA", "DAY", "DMQ", "EA", "FOT", "FTQ", "GRM", "H87", "HUR", "INH", "KGM", "KMT", "LBR",
+		"LTR", "MGM", "MIN", "MMT", "MTQ", "MTR", "ONZ", "SEC", "TNE", "XBX", "XCS", "XCT", "XPX",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Known() mismatch (-want +got):\n%s", diff)

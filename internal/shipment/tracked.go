@@ -64,9 +64,14 @@ func (s *Shipment) applyTracked(in Input) Result {
 	if to, ok := trackedMoves[d.Status]; ok && d.Kind == tracking.KindMilestone {
 		allowed, late := s.allowed(to)
 		older := newest != nil && in.Time.Before(newest.At) && tracking.Rank(d.Status) <= tracking.Rank(tracking.Status(newest.Status))
+		// Carrier progress past the newest carrier status, in a state the
+		// step already reached (delivered after arrived_at_delivery).
+		further := newest == nil || tracking.Rank(d.Status) > tracking.Rank(tracking.Status(newest.Status))
 		switch {
 		case allowed && !older:
 			s.moveTo(transitions[to].To)
+			progressed = true
+		case late && !older && further && s.current() == transitions[to].To:
 			progressed = true
 		case late || older:
 			m.Late = true

@@ -140,3 +140,17 @@ func permutations(n int) [][]int {
 	}
 	return out
 }
+
+// TestTrackedDeliveryAfterArrival: the carrier's delivery after its
+// arrival at the consignee is progress, not a late event, though the
+// shipment is arrived already.
+func TestTrackedDeliveryAfterArrival(t *testing.T) {
+	t.Parallel()
+	run(t, shipment.Policy{AutoRelease: true}, []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: tracked("a", 10, tracking.Event{Status: tracking.ArrivedAtDelivery}), outcome: "applied", state: shipment.Arrived},
+		{in: tracked("d", 20, tracking.Event{Status: tracking.Delivered}), outcome: "applied", state: shipment.Arrived},
+		{in: tracked("x", 15, tracking.Event{Status: tracking.ArrivedAtDelivery}), outcome: "late", state: shipment.Arrived, reason: "late"},
+	})
+}
