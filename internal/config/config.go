@@ -42,6 +42,8 @@ const (
 	IntakeMaxBodyBytesDefault = 8 << 20
 	// IntakeGroupCommitMaxDefault is the default of intake.group_commit_max.
 	IntakeGroupCommitMaxDefault = 1000
+	// IntakeEDIPollIntervalDefault is the default of intake.edi_poll_interval.
+	IntakeEDIPollIntervalDefault = 5 * time.Second
 )
 
 // Defaults of the processor section.
@@ -367,6 +369,24 @@ type Intake struct {
 	// GroupCommitMax is the most events written in one group-commit
 	// transaction, from 1 to 10000. Defaults to 1000.
 	GroupCommitMax int `koanf:"group_commit_max" json:"group_commit_max"`
+
+	// SourcesFile is the source profiles file (YAML; see docs/sources.md):
+	// the carriers, visibility platforms and EDI partners that send their
+	// own formats to /v1/sources/{source}/webhooks and
+	// /v1/sources/{source}/edi. Without it there are no source profiles.
+	// Empty by default.
+	SourcesFile string `koanf:"sources_file" json:"sources_file"`
+
+	// EDIDirs lists watched folders of EDI files, as source=directory
+	// entries, such as xktl=/var/spool/waybill/xktl. Each file is received
+	// like a POST to the source's EDI endpoint, then moved to done/ or
+	// failed/ (with an .error.txt beside it) under the directory. Defaults
+	// to [].
+	EDIDirs []string `koanf:"edi_dirs" json:"edi_dirs"`
+
+	// EDIPollInterval is how often the EDI folders are read. Positive.
+	// Defaults to 5s.
+	EDIPollInterval time.Duration `koanf:"edi_poll_interval" json:"edi_poll_interval"`
 }
 
 // Processor configures how accepted events are applied to shipments and orders.
@@ -693,10 +713,12 @@ func Default() Config {
 			PostgresMaxConns:  StoragePostgresMaxConnsDefault,
 		},
 		Intake: Intake{
-			MaxBacklog:     IntakeMaxBacklogDefault,
-			MaxBatchEvents: IntakeMaxBatchEventsDefault,
-			MaxBodyBytes:   IntakeMaxBodyBytesDefault,
-			GroupCommitMax: IntakeGroupCommitMaxDefault,
+			MaxBacklog:      IntakeMaxBacklogDefault,
+			MaxBatchEvents:  IntakeMaxBatchEventsDefault,
+			MaxBodyBytes:    IntakeMaxBodyBytesDefault,
+			GroupCommitMax:  IntakeGroupCommitMaxDefault,
+			EDIDirs:         []string{},
+			EDIPollInterval: IntakeEDIPollIntervalDefault,
 		},
 		Processor: Processor{
 			BatchSize:    ProcessorBatchSizeDefault,

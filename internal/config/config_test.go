@@ -95,6 +95,9 @@ func TestDefault(t *testing.T) {
 		{"workflow.partial_release", got.Workflow.PartialRelease, false},
 		{"workflow.pod_radius_m", got.Workflow.PODRadiusMeters, 500},
 		{"workflow.milestone_intervals", got.Workflow.MilestoneIntervals, []string{}},
+		{"intake.sources_file", got.Intake.SourcesFile, ""},
+		{"intake.edi_dirs", got.Intake.EDIDirs, []string{}},
+		{"intake.edi_poll_interval", got.Intake.EDIPollInterval, 5 * time.Second},
 		{"billing.rules_file", got.Billing.RulesFile, ""},
 		{"billing.pod_sources", got.Billing.PODSources, []string{}},
 		{"billing.pod_max_silence", got.Billing.PODMaxSilence, time.Duration(0)},
@@ -721,7 +724,7 @@ func TestValidate(t *testing.T) {
 		want := []string{
 			"server.addr", "server.read_timeout", "server.write_timeout", "server.idle_timeout", "server.shutdown_timeout",
 			"storage.data_dir", "storage.sqlite_synchronous", "storage.postgres_max_conns",
-			"intake.max_backlog", "intake.max_batch_events", "intake.max_body_bytes", "intake.group_commit_max",
+			"intake.max_backlog", "intake.max_batch_events", "intake.max_body_bytes", "intake.group_commit_max", "intake.edi_poll_interval",
 			"processor.batch_size", "processor.poll_interval", "processor.max_attempts",
 			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",

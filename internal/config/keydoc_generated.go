@@ -57,6 +57,12 @@ func docText(path string) string {
 		return "The largest request body intake reads, in bytes; larger requests are rejected. At least 1. Defaults to 8388608 (8 MiB)."
 	case "intake.group_commit_max":
 		return "The most events written in one group-commit transaction, from 1 to 10000. Defaults to 1000."
+	case "intake.sources_file":
+		return "The source profiles file (YAML; see docs/sources.md): the carriers, visibility platforms and EDI partners that send their own formats to /v1/sources/{source}/webhooks and /v1/sources/{source}/edi. Without it there are no source profiles. Empty by default."
+	case "intake.edi_dirs":
+		return "Lists watched folders of EDI files, as source=directory entries, such as xktl=/var/spool/waybill/xktl. Each file is received like a POST to the source's EDI endpoint, then moved to done/ or failed/ (with an .error.txt beside it) under the directory. Defaults to []."
+	case "intake.edi_poll_interval":
+		return "How often the EDI folders are read. Positive. Defaults to 5s."
 	case "processor.batch_size":
 		return "The most events applied in one transaction, from 1 to 10000. Defaults to 500."
 	case "processor.poll_interval":

@@ -112,6 +112,15 @@ func (c Config) validate() []*FieldError {
 	v.between("intake.max_batch_events", in.MaxBatchEvents, 1, 1000)
 	v.atLeast("intake.max_body_bytes", in.MaxBodyBytes, 1)
 	v.between("intake.group_commit_max", in.GroupCommitMax, 1, 10000)
+	v.positive("intake.edi_poll_interval", in.EDIPollInterval)
+	if len(in.EDIDirs) > 0 && in.SourcesFile == "" {
+		v.add("intake.edi_dirs", "needs intake.sources_file: each entry names a source profile")
+	}
+	for _, e := range in.EDIDirs {
+		if id, dir, ok := strings.Cut(e, "="); !ok || strings.TrimSpace(id) == "" || strings.TrimSpace(dir) == "" {
+			v.add("intake.edi_dirs", fmt.Sprintf("%q must be source=directory", e))
+		}
+	}
 
 	p := c.Processor
 	v.between("processor.batch_size", p.BatchSize, 1, 10000)

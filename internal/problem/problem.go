@@ -33,6 +33,8 @@ const (
 	CodeNotFound             Code = "not-found"
 	CodeConflict             Code = "conflict"
 	CodeInternal             Code = "internal"
+	CodeRejectedPayload      Code = "rejected-payload"
+	CodeUnknownSource        Code = "unknown-source"
 )
 
 // Entry documents one code.
@@ -53,6 +55,8 @@ var Codes = []Entry{
 	{CodeConflict, 409, "Conflict", "The request collides with the current state (e.g. replaying a dead letter whose connector is no longer configured)."},
 	{CodeTooLarge, 413, "Payload too large", "The body exceeds intake.max_body_bytes."},
 	{CodeUnsupportedMediaType, 415, "Unsupported media type", "POST /v1/events takes application/cloudevents+json, application/json or application/cloudevents-batch+json."},
+	{CodeUnknownSource, 404, "Unknown source", "No source profile in intake.sources_file has the id in /v1/sources/{source}/…."},
+	{CodeRejectedPayload, 422, "Rejected payload", "Nothing could be taken from a source's payload: an EDI envelope or segment error, a mapping error, no key to deduplicate or correlate it. The payload is stored (payload_id) for inspection and replay; errors locate the problem; an X12 payload's 997 rejecting it is in ack."},
 	{CodeInvalidEvent, 422, "Invalid event", "The event breaks the CloudEvents envelope rules or its type's JSON Schema; errors lists every problem with its JSON pointer."},
 	{CodeBacklogFull, 429, "Backlog full", "More than intake.max_backlog accepted events wait to be processed. Nothing was stored; retry after Retry-After seconds."},
 	{CodeInternal, 500, "Internal error", "A defect; the log has the details under the request's correlation id."},
@@ -77,6 +81,10 @@ type Details struct {
 	Instance string       `json:"instance,omitempty"`
 	Code     Code         `json:"code"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// PayloadID names the stored payload of a source request.
+	PayloadID string `json:"payload_id,omitempty"`
+	// Ack is the X12 997 of a rejected X12 payload.
+	Ack string `json:"ack,omitempty"`
 }
 
 func (d *Details) Error() string { return string(d.Code) + ": " + d.Detail }

@@ -116,7 +116,8 @@ func (inv *Invoice) CloudEvent(profile, correlationID string) ([]byte, error) {
 	})
 }
 
-// CloudEvent returns the event a tender response becomes: an accepted
+// CloudEvent returns the event a tender response becomes, at the
+// response's date or, without one, when it was received: an accepted
 // tender assigns the carrier (dispatch.assigned); a declined one opens an
 // exception for the dispatcher (shipment.exception), since the load has
 // no carrier any more.
@@ -125,8 +126,14 @@ func (r *TenderResponse) CloudEvent(profile, correlationID string, received time
 	if len(refs) == 0 {
 		return nil, fmt.Errorf("tender response %s: %w", r.SourceEventID, ErrNoShipmentKey)
 	}
+	// The response's own date when it has one, so that the same response
+	// received again is the same event.
+	at := received.UTC()
+	if d, err := time.Parse(time.DateOnly, r.Date); err == nil {
+		at = d
+	}
 	ce := cloudEvent{SpecVersion: "1.0", ID: r.SourceEventID, Source: SourceURI(profile), Subject: refs[0],
-		Time: received.UTC().Format(time.RFC3339), DataContentType: "application/json", CorrelationID: correlationID}
+		Time: at.Format(time.RFC3339), DataContentType: "application/json", CorrelationID: correlationID}
 	carrier := map[string]string{}
 	if r.Keys.SCAC != "" {
 		carrier["scac"] = r.Keys.SCAC

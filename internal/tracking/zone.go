@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,8 +52,25 @@ var x12Fixed = map[string]int{
 	"ED": -4, "CD": -5, "MD": -6, "PD": -7, "AD": -8,
 }
 
+// zones caches loaded zones: time.LoadLocation reads the zone database
+// on every call.
+var zones sync.Map // name → *time.Location
+
+// loadZone is time.LoadLocation, cached.
+func loadZone(name string) (*time.Location, error) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, l)
+	return l, nil
+}
+
 func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+	loc, err := loadZone(name)
 	if err != nil {
 		// The zone database is embedded (time/tzdata in main); a missing
 		// zone is a build defect, not bad input.
@@ -100,7 +118,7 @@ func Resolve(local time.Time, zone *time.Location, zoneSource string, at *Locati
 		if name := ZoneOf(at); name != "" {
 			loc, source = mustZone(name), TZLocation
 		} else if def != "" {
-			l, lerr := time.LoadLocation(def)
+			l, lerr := loadZone(def)
 			if lerr != nil {
 				return time.Time{}, "", "", fmt.Errorf("default zone %q: %w", def, lerr)
 			}
