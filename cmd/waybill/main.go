@@ -54,6 +54,7 @@ func newRootCmd() *cobra.Command {
 		newReviewCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),
+		newIntakeCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

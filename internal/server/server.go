@@ -23,6 +23,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -45,8 +46,13 @@ type Deps struct {
 	Emitter *ingest.Emitter
 	// OdooHook enables POST /v1/sources/odoo/webhook; nil leaves it out.
 	OdooHook *OdooHook
-	Logger   *slog.Logger
-	Version  string
+	// Sources receives the payloads of source profiles on
+	// /v1/sources/{source}/webhooks and /edi; nil leaves them out.
+	Sources *source.Intake
+	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
+	MaxBodyBytes int
+	Logger       *slog.Logger
+	Version      string
 }
 
 // Server is the HTTP API.
@@ -78,6 +84,8 @@ func New(d Deps) *Server {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":    {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
 		"odooToken": {Type: "apiKey", In: "query", Name: "token", Description: "The shared secret of connectors.odoo.webhook_token."},
+		"webhookSignature": {Type: "apiKey", In: "header", Name: "webhook-signature",
+			Description: "The source's HMAC signature over the raw body, as its vendor defines it: X-Hmac-Signature (EasyPost), aftership-hmac-sha256 (AfterShip), or webhook-id/webhook-timestamp/webhook-signature (Standard Webhooks). Secrets come from the source profile."},
 	}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
@@ -86,6 +94,7 @@ func New(d Deps) *Server {
 	s.registerAdminRoutes()
 	s.registerIntake()
 	s.registerSources()
+	s.registerSourceIntake()
 	s.registerReviewRoutes()
 	s.registerFeedRoutes()
 

@@ -1,0 +1,318 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/tracking"
+	"github.com/waybill/waybill/internal/webhooksig"
+)
+
+// ErrUnknownSource is returned for a source id no profile has.
+var ErrUnknownSource = errors.New("unknown source")
+
+// ErrUnauthenticated wraps the reason a webhook's signature was refused
+// (one of webhooksig's verification errors).
+var ErrUnauthenticated = errors.New("webhook not authenticated")
+
+// Intake receives the payloads of configured sources: it verifies them,
+// stores them as received, maps them and hands the events to the same
+// intake path as POST /v1/events. Create it with NewIntake; it is safe for
+// concurrent use.
+type Intake struct {
+	profiles  *Profiles
+	store     *Store
+	emitter   *ingest.Emitter
+	validator *event.Validator
+	logger    *slog.Logger
+	now       func() time.Time
+	verifiers map[string]webhooksig.Verifier
+
+	payloads     *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+	events       *prometheus.CounterVec
+}
+
+// IntakeOpts configures an Intake.
+type IntakeOpts struct {
+	// Registerer registers the intake's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// NowFunc is the clock of signature checks. Defaults to time.Now.
+	NowFunc func() time.Time
+}
+
+// NewIntake returns the intake of profiles, storing payloads in store and
+// events through emitter.
+func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, v *event.Validator, opts *IntakeOpts) (*Intake, error) {
+	if opts == nil {
+		opts = &IntakeOpts{}
+	}
+	in := &Intake{profiles: profiles, store: store, emitter: emitter, validator: v, logger: opts.Logger, now: opts.NowFunc,
+		verifiers: map[string]webhooksig.Verifier{},
+		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_source_payloads_total",
+			Help: "Payloads received from configured sources, by source, channel and status (accepted, rejected, deferred).",
+		}, []string{"source", "channel", "status"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_source_auth_failures_total",
+			Help: "Webhooks refused for their signature or key, by source and reason (missing, bad_signature, stale, replayed, malformed, bad_key).",
+		}, []string{"source", "reason"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_source_events_total",
+			Help: "Events made from source payloads, by source and outcome (new, repeat, conflict, invalid, dropped_in_payload).",
+		}, []string{"source", "outcome"}),
+	}
+	if in.logger == nil {
+		in.logger = slog.New(slog.DiscardHandler)
+	}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	var seen webhooksig.Seen
+	if store != nil {
+		seen = store
+	}
+	for _, p := range profiles.All() {
+		v, err := p.Verifier(seen)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", p.ID, err)
+		}
+		if v != nil {
+			in.verifiers[p.ID] = v
+		}
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(in.payloads, in.authFailures, in.events)
+	}
+	return in, nil
+}
+
+// Profile returns the profile of id, or an error wrapping ErrUnknownSource.
+func (in *Intake) Profile(id string) (*Profile, error) {
+	p := in.profiles.Get(id)
+	if p == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownSource, id)
+	}
+	return p, nil
+}
+
+// Verify checks a webhook's signature with its source's secrets. A
+// refusal is counted and logged, and wraps ErrUnauthenticated and the
+// webhooksig reason. An api_key source is checked by the caller.
+func (in *Intake) Verify(ctx context.Context, p *Profile, h http.Header, body []byte) error {
+	v := in.verifiers[p.ID]
+	if v == nil {
+		return nil
+	}
+	var err error
+	if cv, ok := v.(webhooksig.ContextVerifier); ok {
+		err = cv.VerifyContext(ctx, h, body, in.now())
+	} else {
+		err = v.Verify(h, body, in.now())
+	}
+	if err == nil {
+		return nil
+	}
+	reason := ""
+	switch {
+	case errors.Is(err, webhooksig.ErrMissingSignature):
+		reason = "missing"
+	case errors.Is(err, webhooksig.ErrBadSignature):
+		reason = "bad_signature"
+	case errors.Is(err, webhooksig.ErrTimestampOutOfTolerance):
+		reason = "stale"
+	case errors.Is(err, webhooksig.ErrReplayed):
+		reason = "replayed"
+	case errors.Is(err, webhooksig.ErrMalformed):
+		reason = "malformed"
+	default:
+		// The replay store failed: unknown, not refused.
+		return fmt.Errorf("verifying webhook of %s: %w", p.ID, err)
+	}
+	in.AuthFailed(ctx, p.ID, reason, err)
+	return fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+}
+
+// AuthFailed counts and logs a refused request of source.
+func (in *Intake) AuthFailed(ctx context.Context, source, reason string, err error) {
+	in.authFailures.WithLabelValues(source, reason).Inc()
+	in.logger.WarnContext(ctx, "source request refused", slog.String("source", source), slog.String("reason", reason), slog.Any("err", err))
+}
+
+// PayloadReceipt says what became of a payload.
+type PayloadReceipt struct {
+	PayloadID string `json:"payload_id" doc:"The stored payload: GET /v1/payloads/{id}."`
+	Source    string `json:"source"`
+	Status    string `json:"status" enum:"accepted,rejected,deferred"`
+	// Events are the events made from the payload, new or repeated.
+	Events []PayloadEvent `json:"events"`
+	// Dropped counts duplicates inside the payload itself.
+	Dropped  int      `json:"dropped"`
+	Problems []string `json:"problems,omitempty" doc:"Parts of the payload that failed while others were accepted, located."`
+	// Ack is the X12 997 for an X12 payload.
+	Ack           string `json:"ack,omitempty" doc:"The X12 997 functional acknowledgement of an X12 payload."`
+	CorrelationID string `json:"correlation_id"`
+}
+
+// PayloadEvent is one event made from a payload.
+type PayloadEvent struct {
+	// ID is Waybill's id of the event (the original's, for a repeat);
+	// SourceID is its CloudEvents id in the source /sources/{source}.
+	ID        string `json:"id"`
+	SourceID  string `json:"source_id"`
+	Type      string `json:"type"`
+	Subject   string `json:"subject"`
+	Duplicate bool   `json:"duplicate,omitempty" doc:"The event was already accepted, from this payload's earlier delivery or another."`
+	Conflict  bool   `json:"conflict,omitempty" doc:"An earlier event has this id with other content; the earlier one is kept."`
+}
+
+// RejectedError is returned by Receive for a payload nothing could be
+// taken from. The payload is stored, with the reason.
+type RejectedError struct {
+	Receipt *PayloadReceipt
+	Err     error
+}
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Delivery is one payload to receive.
+type Delivery struct {
+	Channel       string
+	Name          string // the file name, for folder deliveries
+	ContentType   string
+	Body          []byte
+	CorrelationID string
+}
+
+// Receive stores the payload, maps it and submits its events. It returns
+// the receipt; a *RejectedError when nothing could be taken from the
+// payload; ingest.ErrBacklogFull (wrapped) when intake is full, so the
+// sender should retry; another error when storing failed.
+func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*PayloadReceipt, error) {
+	now := in.now().UTC()
+	pl := &Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: p.ID, Channel: d.Channel, Name: d.Name,
+		ContentType: d.ContentType, Body: d.Body, ReceivedAt: now, CorrelationID: d.CorrelationID}
+	if err := in.store.Insert(ctx, pl); err != nil {
+		return nil, err
+	}
+	rc := &PayloadReceipt{PayloadID: pl.ID, Source: p.ID, Events: []PayloadEvent{}, CorrelationID: d.CorrelationID}
+	ctl, err := in.control(ctx, p, now)
+	if err != nil {
+		return nil, err
+	}
+	m, mapErr := p.Map(d.Body, ctl)
+	rc.Ack, rc.Dropped, rc.Problems = string(m.Ack), m.Dropped, m.Problems
+	if mapErr != nil {
+		return nil, in.reject(ctx, pl, rc, mapErr)
+	}
+	raws, problems := p.CloudEvents(m.Mapped, d.CorrelationID, now)
+	rc.Problems = append(rc.Problems, problems...)
+	// Check each event alone, so one bad event cannot hold back the rest.
+	valid := raws[:0]
+	var parsed []*ingest.Event
+	for _, raw := range raws {
+		ev, err := ingest.Parse(raw, in.validator, ingest.Hints{})
+		if err != nil {
+			rc.Problems = append(rc.Problems, err.Error())
+			in.events.WithLabelValues(p.ID, "invalid").Inc()
+			continue
+		}
+		valid, parsed = append(valid, raw), append(parsed, ev)
+	}
+	if len(valid) == 0 {
+		return nil, in.reject(ctx, pl, rc, fmt.Errorf("%w: no event could be made from it", ErrRejected))
+	}
+	results, err := in.emitter.Emit(ctx, valid)
+	if err != nil {
+		pl.Status, pl.Error = StatusDeferred, err.Error()
+		if ferr := in.store.Finish(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); ferr != nil {
+			in.logger.ErrorContext(ctx, "recording deferred payload", slog.String("payload_id", pl.ID), slog.Any("err", ferr))
+		}
+		in.payloads.WithLabelValues(p.ID, d.Channel, StatusDeferred).Inc()
+		return nil, fmt.Errorf("submitting events of payload %s: %w", pl.ID, err)
+	}
+	for i, r := range results {
+		ev := parsed[i]
+		er := PayloadEvent{ID: r.EventID, SourceID: ev.SourceID, Type: string(ev.Type), Subject: ev.Subject, Duplicate: r.Duplicate}
+		outcome := "new"
+		switch {
+		case errors.Is(r.Err, ingest.ErrConflict):
+			er.Conflict, outcome = true, "conflict"
+			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.ID, r.Err))
+		case r.Duplicate:
+			outcome = "repeat"
+			pl.Duplicates++
+		}
+		in.events.WithLabelValues(p.ID, outcome).Inc()
+		rc.Events = append(rc.Events, er)
+		pl.EventIDs = append(pl.EventIDs, ev.SourceID)
+	}
+	if rc.Dropped > 0 {
+		in.events.WithLabelValues(p.ID, "dropped_in_payload").Add(float64(rc.Dropped))
+	}
+	pl.Status, pl.Events = StatusAccepted, len(results)
+	rc.Status = StatusAccepted
+	if err := in.store.Finish(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); err != nil {
+		return nil, err
+	}
+	in.payloads.WithLabelValues(p.ID, d.Channel, StatusAccepted).Inc()
+	return rc, nil
+}
+
+func (in *Intake) reject(ctx context.Context, pl *Payload, rc *PayloadReceipt, err error) error {
+	pl.Status, pl.Error = StatusRejected, err.Error()
+	rc.Status = StatusRejected
+	if ferr := in.store.Finish(context.WithoutCancel(ctx), pl, ""); ferr != nil {
+		return ferr
+	}
+	in.payloads.WithLabelValues(pl.Source, pl.Channel, StatusRejected).Inc()
+	in.logger.InfoContext(ctx, "source payload rejected", slog.String("source", pl.Source), slog.String("payload_id", pl.ID), slog.Any("err", err))
+	return &RejectedError{Receipt: rc, Err: err}
+}
+
+// control takes the 997 control numbers of an X12 payload.
+func (in *Intake) control(ctx context.Context, p *Profile, now time.Time) (Control, error) {
+	if p.Format != FormatX12 {
+		return Control{}, nil
+	}
+	n, err := in.store.NextControl(ctx, "x12:"+p.ID)
+	if err != nil {
+		return Control{}, err
+	}
+	return Control{InterchangeControl: n, GroupControl: n, Time: now}, nil
+}
+
+// Payload returns a stored payload with its body and event links.
+func (in *Intake) Payload(ctx context.Context, id string) (*Payload, error) {
+	return in.store.Get(ctx, id)
+}
+
+// sweepEvery is how often Run forgets expired webhook ids.
+const sweepEvery = 10 * time.Minute
+
+// Run forgets expired webhook ids now and then, until ctx is done.
+func (in *Intake) Run(ctx context.Context) error {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := in.store.SweepSeen(ctx, in.now()); err != nil && ctx.Err() == nil {
+				in.logger.WarnContext(ctx, "sweeping webhook ids", slog.Any("err", err))
+			}
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// Payload statuses.
+const (
+	// StatusReceived: stored, not yet mapped (or interrupted while being
+	// mapped: the payload is kept and can be replayed).
+	StatusReceived = "received"
+	// StatusAccepted: mapped, and its events are accepted.
+	StatusAccepted = "accepted"
+	// StatusRejected: nothing could be taken from it; Error says why.
+	StatusRejected = "rejected"
+	// StatusDeferred: intake was full; the sender retries.
+	StatusDeferred = "deferred"
+	// StatusSent: an outbound payload (a 204 load tender) handed to its
+	// carrier's outbox.
+	StatusSent = "sent"
+)
+
+// Channels a payload arrives by.
+const (
+	ChannelWebhook = "webhook"
+	ChannelEDI     = "edi"
+	ChannelFolder  = "folder"
+	// ChannelOutbound is what Waybill sends a partner (a 204 load tender).
+	ChannelOutbound = "outbound"
+)
+
+// ErrNotFound is returned for a payload that does not exist.
+var ErrNotFound = errors.New("payload not found")
+
+// Payload is one stored payload.
+type Payload struct {
+	ID            string    `json:"id"`
+	Source        string    `json:"source"`
+	Channel       string    `json:"channel"`
+	Name          string    `json:"name,omitempty"`
+	ContentType   string    `json:"content_type,omitempty"`
+	SHA256        string    `json:"sha256"`
+	Body          []byte    `json:"-"`
+	ReceivedAt    time.Time `json:"received_at"`
+	CorrelationID string    `json:"correlation_id"`
+	Status        string    `json:"status"`
+	Error         string    `json:"error,omitempty"`
+	Events        int       `json:"events"`
+	Duplicates    int       `json:"duplicates"`
+	// EventIDs are the CloudEvents ids of the events made from it, in
+	// the source /sources/{source}.
+	EventIDs []string `json:"event_ids"`
+}
+
+// Store owns the source_payloads, source_payload_events, webhook_ids and
+// control_numbers tables. It is safe for concurrent use.
+type Store struct {
+	db *sqldb.DB
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *sqldb.DB) *Store { return &Store{db: db} }
+
+// Insert stores a payload as received, in its own short transaction, so
+// that it is durable before anything is made of it. It fills in SHA256.
+func (s *Store) Insert(ctx context.Context, p *Payload) error {
+	sum := sha256.Sum256(p.Body)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	if p.Status == "" {
+		p.Status = StatusReceived
+	}
+	q := s.db.Dialect.Rebind(`INSERT INTO source_payloads
+		(id, source, channel, name, content_type, sha256, body, received_at, correlation_id, status, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if _, err := s.db.ExecContext(ctx, q, p.ID, p.Source, p.Channel, p.Name, p.ContentType, p.SHA256, p.Body,
+		p.ReceivedAt.UnixMicro(), p.CorrelationID, p.Status, p.Error); err != nil {
+		return fmt.Errorf("storing payload: %w", err)
+	}
+	return nil
+}
+
+// Finish records what became of a payload and links it to the events made
+// from it (eventSource is their CloudEvents source).
+func (s *Store) Finish(ctx context.Context, p *Payload, eventSource string) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		q := s.db.Dialect.Rebind(`UPDATE source_payloads SET status = ?, error = ?, events = ?, duplicates = ? WHERE id = ?`)
+		if _, err := tx.ExecContext(ctx, q, p.Status, p.Error, p.Events, p.Duplicates, p.ID); err != nil {
+			return fmt.Errorf("recording payload outcome: %w", err)
+		}
+		const cols = 3
+		ids := p.EventIDs
+		for start := 0; start < len(ids); start += 500 {
+			part := ids[start:min(start+500, len(ids))]
+			args := make([]any, 0, len(part)*cols)
+			for _, id := range part {
+				args = append(args, p.ID, eventSource, id)
+			}
+			q := s.db.Dialect.Rebind(`INSERT INTO source_payload_events (payload_id, event_source, event_id) VALUES ` +
+				sqldb.Placeholders(len(part), cols) + ` ON CONFLICT DO NOTHING`)
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("linking payload to its events: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Get returns a payload with its body and event links.
+func (s *Store) Get(ctx context.Context, id string) (*Payload, error) {
+	q := s.db.Dialect.Rebind(`SELECT id, source, channel, name, content_type, sha256, body, received_at, correlation_id,
+		status, error, events, duplicates FROM source_payloads WHERE id = ?`)
+	var p Payload
+	var at int64
+	err := s.db.Reader.QueryRowContext(ctx, q, id).Scan(&p.ID, &p.Source, &p.Channel, &p.Name, &p.ContentType, &p.SHA256,
+		&p.Body, &at, &p.CorrelationID, &p.Status, &p.Error, &p.Events, &p.Duplicates)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading payload %s: %w", id, err)
+	}
+	p.ReceivedAt = time.UnixMicro(at).UTC()
+	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(
+		`SELECT event_id FROM source_payload_events WHERE payload_id = ? ORDER BY event_id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("reading payload %s events: %w", id, err)
+	}
+	defer rows.Close()
+	p.EventIDs = []string{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, fmt.Errorf("reading payload %s events: %w", id, err)
+		}
+		p.EventIDs = append(p.EventIDs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading payload %s events: %w", id, err)
+	}
+	return &p, nil
+}
+
+// PayloadsOf returns the ids of the payloads an event was made from.
+func (s *Store) PayloadsOf(ctx context.Context, eventSource, eventID string) ([]string, error) {
+	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(
+		`SELECT payload_id FROM source_payload_events WHERE event_source = ? AND event_id = ? ORDER BY payload_id`), eventSource, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("reading payloads of event %s: %w", eventID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("reading payloads of event %s: %w", eventID, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Seen implements webhooksig.Seen on the webhook_ids table, so replay
+// protection holds across restarts and across processes sharing the
+// database. An id is new when it is absent or its record has expired.
+func (s *Store) Seen(ctx context.Context, source, id string, until time.Time) (bool, error) {
+	now := time.Now().UnixMicro()
+	q := s.db.Dialect.Rebind(`INSERT INTO webhook_ids (source, id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (source, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at < ?`)
+	res, err := s.db.ExecContext(ctx, q, source, id, until.UnixMicro(), now)
+	if err != nil {
+		return false, fmt.Errorf("recording webhook id: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("recording webhook id: %w", err)
+	}
+	return n == 0, nil
+}
+
+// SweepSeen deletes webhook ids whose tolerance window has passed.
+func (s *Store) SweepSeen(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Dialect.Rebind(`DELETE FROM webhook_ids WHERE expires_at < ?`), now.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("sweeping webhook ids: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// maxControl is the largest X12 control number (nine digits).
+const maxControl = 999999999
+
+// NextControl hands out the next control number of name, from 1 and
+// wrapping after 999999999.
+func (s *Store) NextControl(ctx context.Context, name string) (int, error) {
+	var v int64
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		q := s.db.Dialect.Rebind(`INSERT INTO control_numbers (name, value) VALUES (?, 1)
+			ON CONFLICT (name) DO UPDATE SET value = CASE WHEN control_numbers.value >= ? THEN 1 ELSE control_numbers.value + 1 END
+			RETURNING value`)
+		return tx.QueryRowContext(ctx, q, name, maxControl).Scan(&v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("taking control number %s: %w", name, err)
+	}
+	return int(v), nil
+}
+
+// Outbound returns the outbound payload of source stored under name (the
+// idempotency key of the action that made it), or ErrNotFound.
+func (s *Store) Outbound(ctx context.Context, source, name string) (*Payload, error) {
+	q := s.db.Dialect.Rebind(`SELECT id FROM source_payloads WHERE source = ? AND channel = ? AND name = ?`)
+	var id string
+	err := s.db.QueryRowContext(ctx, q, source, ChannelOutbound, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: outbound %s of %s", ErrNotFound, name, source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading outbound payload: %w", err)
+	}
+	return s.Get(ctx, id)
+}

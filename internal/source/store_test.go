@@ -1,0 +1,180 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+func TestStore(t *testing.T) {
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := source.NewStore(db)
+
+		// Replay protection survives a new Store (a restart).
+		until := time.Now().Add(time.Minute)
+		if seen, err := s.Seen(ctx, "p44", "msg_1", until); err != nil || seen {
+			t.Fatalf("first delivery: seen %v err %v", seen, err)
+		}
+		if seen, err := source.NewStore(db).Seen(ctx, "p44", "msg_1", until); err != nil || !seen {
+			t.Fatalf("replay: seen %v err %v", seen, err)
+		}
+		if seen, _ := s.Seen(ctx, "other", "msg_1", until); seen {
+			t.Error("an id of another source counted as seen")
+		}
+		// Expired records let the id in again, and are swept.
+		if seen, _ := s.Seen(ctx, "p44", "msg_old", time.Now().Add(-time.Second)); seen {
+			t.Fatal("new id seen")
+		}
+		if seen, _ := s.Seen(ctx, "p44", "msg_old", until); seen {
+			t.Error("an expired id still counted as seen")
+		}
+		if n, err := s.SweepSeen(ctx, time.Now().Add(2*time.Minute)); err != nil || n != 3 {
+			t.Errorf("swept %d (%v), want 3", n, err)
+		}
+
+		// Control numbers count per name.
+		for want := 1; want <= 3; want++ {
+			if n, err := s.NextControl(ctx, "x12:xktl"); err != nil || n != want {
+				t.Fatalf("control %d: got %d %v", want, n, err)
+			}
+		}
+		if n, _ := s.NextControl(ctx, "x12:other"); n != 1 {
+			t.Errorf("another partner's first control number is %d", n)
+		}
+
+		p := &source.Payload{ID: "0193f0d2-6c1e-7a4b-9f2d-8e5c3b1a7d60", Source: "xktl", Channel: source.ChannelEDI,
+			Body: []byte("ISA*\x00binary"), ReceivedAt: time.Now(), CorrelationID: "c1"}
+		if err := s.Insert(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		p.Status, p.Events, p.EventIDs = source.StatusAccepted, 2, []string{"b", "a", "a"}
+		if err := s.Finish(ctx, p, "/sources/xktl"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Body) != string(p.Body) || got.Status != source.StatusAccepted || strings.Join(got.EventIDs, ",") != "a,b" || got.SHA256 == "" {
+			t.Errorf("got %+v", got)
+		}
+		if ids, _ := s.PayloadsOf(ctx, "/sources/xktl", "a"); len(ids) != 1 || ids[0] != p.ID {
+			t.Errorf("payloads of a: %v", ids)
+		}
+		if _, err := s.Get(ctx, "nope"); !errors.Is(err, source.ErrNotFound) {
+			t.Errorf("missing payload: %v", err)
+		}
+	})
+}
+
+// intakeOn builds an Intake over a real store and committer.
+func intakeOn(t *testing.T, db *sqldb.DB, profiles *source.Profiles) (*source.Intake, *ingest.Store) {
+	t.Helper()
+	v, err := event.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlog := &ingest.Backlog{}
+	events := ingest.NewStore(db, backlog)
+	c := ingest.NewCommitter(events, &ingest.CommitterOpts{MaxGroup: 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(v, c, backlog, 1<<20), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, events
+}
+
+func TestWatcher(t *testing.T) {
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		ps, err := source.Load([]byte("sources:\n  - id: xktl\n    format: x12\n    auth: {scheme: api_key}\n"), "s.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, _ := intakeOn(t, db, ps)
+		dir := t.TempDir()
+		copyFile := func(name, as string) {
+			b, err := os.ReadFile(filepath.Join("../edi/x12/testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, as), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Minute)
+			os.Chtimes(filepath.Join(dir, as), old, old)
+		}
+		copyFile("x12-214-01-in-transit.edi", "in.edi")
+		copyFile("neg-x12-wrong-se-count.edi", "bad.edi")
+		copyFile("neg-x12-truncated-segment.edi", "cut.edi")
+		copyFile("x12-214-04-exception-delay.edi", "still-writing.edi.part")
+		os.WriteFile(filepath.Join(dir, "fresh.edi"), []byte("ISA"), 0o600) // not settled yet
+
+		folders, err := source.ParseFolders([]string{"xktl=" + dir}, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &source.Watcher{Intake: in, Folders: folders, Interval: time.Hour, Settle: 10 * time.Second, Logger: testLogger(t)}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }() // the first poll runs at once
+		deadline := time.Now().Add(20 * time.Second)
+		for !exists(filepath.Join(dir, "done", "in.edi")) || !exists(filepath.Join(dir, "failed", "cut.edi.error.txt")) || !exists(filepath.Join(dir, "failed", "bad.edi.error.txt")) {
+			if time.Now().After(deadline) {
+				t.Fatal("files not moved")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if ack, err := os.ReadFile(filepath.Join(dir, "done", "in.edi.997")); err != nil || !strings.Contains(string(ack), "AK9*A") {
+			t.Errorf("997 of in.edi: %q %v", ack, err)
+		}
+		if ack, _ := os.ReadFile(filepath.Join(dir, "failed", "bad.edi.997")); !strings.Contains(string(ack), "AK5*R*4") {
+			t.Errorf("997 of bad.edi: %q", ack)
+		}
+		msg, _ := os.ReadFile(filepath.Join(dir, "failed", "cut.edi.error.txt"))
+		if !strings.Contains(string(msg), "segment") {
+			t.Errorf("error file of cut.edi: %q", msg)
+		}
+		for _, left := range []string{"still-writing.edi.part", "fresh.edi"} {
+			if !exists(filepath.Join(dir, left)) {
+				t.Errorf("%s was taken before it was complete", left)
+			}
+		}
+		_, err = source.ParseFolders([]string{"nobody=/x", "xktl", "xktl=" + dir, "xktl=" + dir}, ps)
+		for _, want := range []string{`unknown source "nobody"`, `"xktl" must be source=directory`, "directory listed twice"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("folder entries: %v, want %q", err, want)
+			}
+		}
+	})
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(logWriter{t}, nil))
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func exists(path string) bool { _, err := os.Stat(path); return err == nil }
