@@ -49,6 +49,15 @@ func (r *Registry) Register(kind string, c Connector) error {
 	return nil
 }
 
+// Replace makes c the connector of kind, in place of any other: for a
+// connector that routes some actions itself and passes the rest to the one
+// it replaces.
+func (r *Registry) Replace(kind string, c Connector) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.connectors[kind] = c
+}
+
 // Lookup returns the connector of kind, and whether there is one.
 func (r *Registry) Lookup(kind string) (Connector, bool) {
 	r.mu.RLock()

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/connector/tender"
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/event"
@@ -41,6 +43,7 @@ import (
 	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/server"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -59,6 +62,8 @@ type Hub struct {
 	processor *shipment.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
+	sources   *source.Intake   // nil without source profiles
+	watcher   *source.Watcher  // nil without EDI folders
 	emitter   *ingest.Emitter
 	committer *ingest.Committer
 	server    *server.Server
@@ -115,8 +120,16 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	h.Shipments = shipment.NewStore(db)
+	var profiles *source.Profiles
+	if path := cfg.Intake.SourcesFile; path != "" {
+		var err error
+		if profiles, err = source.LoadFile(path, os.Environ()); err != nil {
+			return fmt.Errorf("intake.sources_file: %w", err)
+		}
+	}
+	sourceStore := source.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
-		OnAssigned: h.assigned, OnInvoiced: h.invoiced})
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced, Tenders: tenders(profiles), TenderStore: sourceStore})
 	if err != nil {
 		return err
 	}
@@ -207,11 +220,17 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Logger: logger, Registerer: h.reg,
 	})
+	if profiles != nil {
+		if err := h.buildSources(ctx, profiles, sourceStore, emitter, validator); err != nil {
+			return err
+		}
+	}
 	h.Keys = apikey.NewStore(db)
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
+		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes,
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),
@@ -226,6 +245,45 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Addr, err)
 	}
 	return nil
+}
+
+// buildSources loads the source profiles and, when folders are listed,
+// the EDI folder watch.
+func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *ingest.Emitter, validator *event.Validator) error {
+	var err error
+	h.sources, err = source.NewIntake(profiles, store, emitter, validator,
+		&source.IntakeOpts{Registerer: h.reg, Logger: h.logger})
+	if err != nil {
+		return fmt.Errorf("intake.sources_file: %w", err)
+	}
+	ids := make([]string, 0, len(profiles.All()))
+	for _, p := range profiles.All() {
+		ids = append(ids, p.ID+" ("+p.Format+")")
+	}
+	h.logger.InfoContext(ctx, "source profiles loaded", slog.String("file", h.cfg.Intake.SourcesFile), slog.String("sources", strings.Join(ids, ", ")))
+	if len(h.cfg.Intake.EDIDirs) == 0 {
+		return nil
+	}
+	folders, err := source.ParseFolders(h.cfg.Intake.EDIDirs, profiles)
+	if err != nil {
+		return err
+	}
+	h.watcher = &source.Watcher{Intake: h.sources, Folders: folders, Interval: h.cfg.Intake.EDIPollInterval,
+		Settle: time.Second, Logger: h.logger}
+	return nil
+}
+
+// tenders are the carriers of profiles that take 204 load tenders.
+func tenders(profiles *source.Profiles) []tender.Carrier {
+	var out []tender.Carrier
+	for _, p := range profiles.All() {
+		if p.TenderDir == "" {
+			continue
+		}
+		out = append(out, tender.Carrier{Source: p.ID, SCAC: p.SCAC, Dir: p.TenderDir,
+			SenderID: p.InterchangeID, SenderQualifier: p.Qualifier, ReceiverID: p.PartnerID, ReceiverQualifier: p.PartnerQualifier})
+	}
+	return out
 }
 
 // assigned records the assignment a TMS replied with as a dispatch.assigned
@@ -349,6 +407,12 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.feeds != nil {
 		g.Go(func() error { return h.feeds.Run(jobsCtx) })
 	}
+	if h.sources != nil {
+		g.Go(func() error { return h.sources.Run(intakeCtx) })
+	}
+	if h.watcher != nil {
+		g.Go(func() error { return h.watcher.Run(intakeCtx) })
+	}
 	g.Go(func() error { return h.processor.Run(procCtx) })
 	g.Go(func() error { return h.Queue.Run(jobsCtx) })
 	serveErr := make(chan error, 1)
@@ -405,6 +469,10 @@ type ConnectorDeps struct {
 	// OnInvoiced receives the invoice the Odoo connector made; nil ignores
 	// it.
 	OnInvoiced func(ctx context.Context, a *connector.Action, inv odoo.Invoice) error
+	// Tenders are the carriers that take load tenders by EDI (X12 204),
+	// and TenderStore keeps the tenders and their control numbers.
+	Tenders     []tender.Carrier
+	TenderStore tender.Store
 }
 
 // Connectors are the outbound connectors built from the configuration.
@@ -457,9 +525,30 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 			}
 		}
 	}
+	if err := registerWebhook(cfg, deps, registry, metrics); err != nil {
+		return nil, err
+	}
+	if len(deps.Tenders) > 0 {
+		// Shipments of EDI carriers are tendered by 204; the others go
+		// where dispatch went before.
+		for _, kind := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
+			next, _ := registry.Lookup(kind)
+			t, err := tender.New(deps.Tenders, next, deps.TenderStore)
+			if err != nil {
+				return nil, err
+			}
+			registry.Replace(kind, t)
+		}
+	}
+	return out, nil
+}
+
+// registerWebhook registers the webhook connector for its actions or, when
+// it lists none, for every kind not yet taken.
+func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.Registry, metrics *connector.Metrics) error {
 	wc := cfg.Connectors.Webhook
 	if wc.URL == "" {
-		return out, nil
+		return nil
 	}
 	wh, err := webhook.New(webhook.Config{
 		Name:      "webhook",
@@ -469,7 +558,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 		UserAgent: "waybill/" + deps.Version,
 	}, &webhook.Opts{Metrics: metrics})
 	if err != nil {
-		return nil, fmt.Errorf("configuring the webhook connector: %w", err)
+		return fmt.Errorf("configuring the webhook connector: %w", err)
 	}
 	kinds := wc.Actions
 	if len(kinds) == 0 {
@@ -481,10 +570,10 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 	}
 	for _, kind := range kinds {
 		if err := registry.Register(kind, wh); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.Connector, error) {
