@@ -358,3 +358,101 @@ func metric(t *testing.T, a *apiHub, sample string) float64 {
 	}
 	return 0
 }
+
+// TestSourcesPODApp takes the two proof-of-delivery fixtures of a driver
+// app through intake: the full delivery bills; the partial one with
+// damage, a shortage and a position far from the stop waits in review.
+func TestSourcesPODApp(t *testing.T) {
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		path := filepath.Join(t.TempDir(), "sources.yaml")
+		if err := os.WriteFile(path, []byte("sources:\n  - id: driver\n    format: pod_app\n    auth: {scheme: api_key}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a := startAPIHub(t, opts, func(c *config.Config) {
+			c.Intake.SourcesFile = path
+			c.Workflow.PODRadiusMeters = 150
+		}, nil)
+		plan := func(picking string, lines [][2]string) {
+			var pl, ql []string
+			for i, l := range lines {
+				pl = append(pl, fmt.Sprintf(`{"line_id":"%d","sku":%q,"quantity":{"value":%q,"unit":"C62"}}`, i+1, l[0], l[1]))
+				ql = append(ql, fmt.Sprintf(`{"line_id":"%d","quantity":{"value":%q,"unit":"C62"}}`, i+1, l[1]))
+			}
+			planned := `{"customer":{"name":"Pinecrest Hardware"},"origin":{"name":"Larkspur Reno","country":"US"},"destination":{"name":"Store","country":"US"},"lines":[` + strings.Join(pl, ",") + `]}`
+			qty := `{"lines":[` + strings.Join(ql, ",") + `]}`
+			for i, ev := range [][]byte{
+				cloudEvent(picking+"-p", "shipment.planned", "odoo:"+picking, planned),
+				cloudEvent(picking+"-r", "inventory.reserved", "odoo:"+picking, qty),
+				cloudEvent(picking+"-l", "shipment.loaded", "odoo:"+picking, qty),
+			} {
+				if status, _, body := a.call(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ev); status != http.StatusAccepted {
+					t.Fatalf("event %d: %d %s", i, status, body)
+				}
+			}
+			waitShipment(t, a, "loaded", "odoo:"+picking, func(v shipmentView) bool { return v.State == "loaded" })
+		}
+		plan("WH/OUT/00431", [][2]string{{"CAB-OUT-48", "6"}, {"SHELF-KIT-4", "12"}})
+		plan("WH/OUT/00436", [][2]string{{"LAMP-FLR-02", "10"}, {"BULB-LED-6PK", "24"}})
+
+		rc := a.postReceipt(t, "pod-01", "/v1/sources/driver/webhooks", fixture(t, "tracking/podapp", "pod-01-full-delivery.json"), nil)
+		if len(rc.Events) != 1 || rc.Events[0].Type != "shipment.delivered" {
+			t.Fatalf("pod-01 receipt %+v", rc)
+		}
+		var full struct {
+			State    string `json:"state"`
+			Billable bool   `json:"billable"`
+			POD      struct {
+				Signer     string `json:"signer"`
+				Validation struct {
+					Status    string   `json:"status"`
+					DistanceM *float64 `json:"distance_m"`
+				} `json:"validation"`
+			} `json:"pod"`
+		}
+		waitShipment(t, a, "pod-01 delivered", "odoo:WH/OUT/00431", func(v shipmentView) bool { return v.State == "delivered" })
+		a.getJSON(t, refPath("odoo:WH/OUT/00431"), &full)
+		if !full.Billable || full.POD.Signer != "Dana Whitfield" || full.POD.Validation.DistanceM == nil || *full.POD.Validation.DistanceM != 34 {
+			t.Errorf("pod-01: %+v", full)
+		}
+
+		rc = a.postReceipt(t, "pod-02", "/v1/sources/driver/webhooks", fixture(t, "tracking/podapp", "pod-02-partial-damaged.json"), nil)
+		if len(rc.Events) != 3 {
+			t.Fatalf("pod-02 receipt %+v", rc)
+		}
+		var part struct {
+			State       string `json:"state"`
+			ResumeState string `json:"resume_state"`
+			Billable    bool   `json:"billable"`
+			Lines       []struct {
+				SKU       string `json:"sku"`
+				Delivered *struct {
+					Value string `json:"value"`
+				} `json:"delivered"`
+			} `json:"lines"`
+			Exceptions []struct {
+				Category string `json:"category"`
+				Status   string `json:"status"`
+			} `json:"exceptions"`
+			POD struct {
+				Remarks    string `json:"remarks"`
+				Validation struct {
+					Status    string   `json:"status"`
+					DistanceM *float64 `json:"distance_m"`
+				} `json:"validation"`
+			} `json:"pod"`
+		}
+		waitShipment(t, a, "pod-02 delivered", "odoo:WH/OUT/00436", func(v shipmentView) bool { return v.State == "exception" })
+		pollUntil(t, "pod-02 proof", func() bool {
+			a.getJSON(t, refPath("odoo:WH/OUT/00436"), &part)
+			return part.ResumeState == "delivered"
+		})
+		if part.Billable || len(part.Exceptions) != 2 || part.POD.Validation.Status != "failed" || part.POD.Validation.DistanceM == nil ||
+			*part.POD.Validation.DistanceM < 400 || *part.POD.Validation.DistanceM > 500 ||
+			!strings.Contains(part.POD.Remarks, "RECEIVED SUBJECT TO INSPECTION") {
+			t.Errorf("pod-02: %+v", part)
+		}
+		if part.Lines[0].SKU != "LAMP-FLR-02" || part.Lines[0].Delivered == nil || part.Lines[0].Delivered.Value != "8" {
+			t.Errorf("pod-02 lines: %+v", part.Lines)
+		}
+	})
+}

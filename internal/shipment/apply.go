@@ -186,6 +186,32 @@ func (s *Shipment) insertMilestone(m Milestone) {
 	s.Milestones = slices.Insert(s.Milestones, i, m)
 }
 
+// resolveSKUs fills in the line id of lines named by SKU: the one line
+// of the shipment with that SKU.
+func (s *Shipment) resolveSKUs(lines []LineQty) error {
+	for i := range lines {
+		l := &lines[i]
+		if l.LineID != "" || l.SKU == "" {
+			continue
+		}
+		var found []string
+		for _, sl := range s.Lines {
+			if sl.SKU == l.SKU {
+				found = append(found, sl.LineID)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return fmt.Errorf("no line of the shipment has SKU %s", l.SKU)
+		case 1:
+			l.LineID = found[0]
+		default:
+			return fmt.Errorf("SKU %s is on lines %s: name the line by line_id", l.SKU, strings.Join(found, ", "))
+		}
+	}
+	return nil
+}
+
 func (s *Shipment) line(id string) *Line {
 	for i := range s.Lines {
 		if s.Lines[i].LineID == id {
@@ -514,6 +540,9 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 	if d.POD == nil || strings.TrimSpace(d.POD.Signer) == "" || d.POD.SignedAt.IsZero() || len(d.POD.Lines) == 0 {
 		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
 	}
+	if err := s.resolveSKUs(d.POD.Lines); err != nil {
+		return rejected("proof of delivery: %v", err)
+	}
 	v := &PODValidation{Status: PODValid}
 	next := slices.Clone(s.Lines)
 	for _, pl := range d.POD.Lines {
@@ -538,7 +567,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		v.Problems = append(v.Problems, fmt.Sprintf("signed at %s, before departure at %s",
 			d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339)))
 	}
-	s.checkPosition(d.POD, v, p.PODRadiusMeters)
+	s.checkPosition(d.POD, d.Location, v, p.PODRadiusMeters)
 	if len(v.Problems) > 0 {
 		v.Status = PODFailed
 	}
@@ -568,11 +597,15 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 
 // checkPosition compares where the proof was captured with the delivery
 // stop. A check that cannot be made is flagged, not failed.
-func (s *Shipment) checkPosition(pod *ProofOfDelivery, v *PODValidation, radius float64) {
+func (s *Shipment) checkPosition(pod *ProofOfDelivery, stop *Location, v *PODValidation, radius float64) {
 	if radius <= 0 {
 		return
 	}
 	dest := s.Destination
+	if (dest == nil || dest.Lat == nil || dest.Lon == nil) && stop != nil {
+		// The stop the sender reports, when the plan has no coordinates.
+		dest = stop
+	}
 	switch {
 	case pod.Position == nil:
 		v.Flags = append(v.Flags, "position not checked: the proof of delivery has no position")
@@ -687,6 +720,9 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 		s.closeReviewOf(id, in, ReviewResolved, "resolved", "", "resolved by "+string(in.Type))
 		s.milestone(in, false, nil, "resolved "+id)
 		return s.billing(in, p)
+	}
+	if err := s.resolveSKUs(d.Lines); err != nil {
+		return rejected("%v", err)
 	}
 	for _, l := range d.Lines {
 		if s.line(l.LineID) == nil {

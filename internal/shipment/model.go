@@ -198,7 +198,10 @@ type Photo struct {
 
 // LineQty is a quantity of one line.
 type LineQty struct {
-	LineID   string            `json:"line_id"`
+	LineID string `json:"line_id"`
+	// SKU names the line when the sender does not know line ids; it is
+	// resolved to LineID when the event applies.
+	SKU      string            `json:"sku,omitempty"`
 	Quantity quantity.Quantity `json:"quantity"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/waybill/waybill/internal/edi/edifact"
 	"github.com/waybill/waybill/internal/edi/x12"
 	"github.com/waybill/waybill/internal/tracking"
+	"github.com/waybill/waybill/internal/tracking/podapp"
 )
 
 // ErrRejected is wrapped by the error of a payload that gave nothing:
@@ -42,6 +43,12 @@ func (p *Profile) Map(body []byte, ctl Control) (Mapped, error) {
 			return Mapped{}, fmt.Errorf("%w: %w", ErrRejected, err)
 		}
 		m, err := edifact.MapIFTSTA(ic, &p.Partner)
+		if err != nil {
+			return Mapped{}, fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		return Mapped{Mapped: m}, nil
+	case FormatPODApp:
+		m, err := podapp.Map(body, &p.Partner)
 		if err != nil {
 			return Mapped{}, fmt.Errorf("%w: %w", ErrRejected, err)
 		}
@@ -127,6 +134,14 @@ func (p *Profile) CloudEvents(m tracking.Mapped, correlationID string, received 
 			continue
 		}
 		events = append(events, raw)
+	}
+	for i := range m.Deliveries {
+		raws, err := m.Deliveries[i].CloudEvents(p.ID, correlationID)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		events = append(events, raws...)
 	}
 	for i := range m.Responses {
 		raw, err := m.Responses[i].CloudEvent(p.ID, correlationID, received)

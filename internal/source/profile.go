@@ -27,11 +27,13 @@ const (
 	FormatJSON      = "json"
 	FormatX12       = "x12"
 	FormatEDIFACT   = "edifact"
+	// FormatPODApp is a driver app's "stop completed" proof of delivery.
+	FormatPODApp = "pod_app"
 )
 
 // Formats lists the formats, JSON ones first. The caller owns the slice.
 func Formats() []string {
-	return []string{FormatEasyPost, FormatAfterShip, FormatProject44, FormatJSON, FormatX12, FormatEDIFACT}
+	return []string{FormatEasyPost, FormatAfterShip, FormatProject44, FormatJSON, FormatX12, FormatEDIFACT, FormatPODApp}
 }
 
 // Authentication schemes of a source profile.

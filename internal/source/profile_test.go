@@ -115,7 +115,7 @@ func TestLoadProfiles(t *testing.T) {
 		`envless.auth.secrets_env: environment variable NOT_SET is not set`,
 		`hmacedi.auth.scheme: EDI sources authenticate with api_key`,
 		`nosecret.id: defined twice (first at line 5)`,
-		`fmt.format: must be one of easypost, aftership, project44, json, x12, edifact, got "csv"`,
+		`fmt.format: must be one of easypost, aftership, project44, json, x12, edifact, pod_app, got "csv"`,
 		`fmt.auth.scheme: must be one of api_key`,
 	} {
 		if !strings.Contains(msg, want) {

@@ -67,11 +67,13 @@ type TenderResponse struct {
 	Date string `json:"date,omitempty"`
 }
 
-// Mapped is what one message gives: its events, invoices and tender
-// responses, and how many duplicates inside it were dropped.
+// Mapped is what one message gives: its events, invoices, tender
+// responses and proofs of delivery, and how many duplicates inside it
+// were dropped.
 type Mapped struct {
-	Events    []Event          `json:"events,omitempty"`
-	Invoices  []Invoice        `json:"invoices,omitempty"`
-	Responses []TenderResponse `json:"responses,omitempty"`
-	Dropped   int              `json:"dropped,omitempty"`
+	Events     []Event          `json:"events,omitempty"`
+	Invoices   []Invoice        `json:"invoices,omitempty"`
+	Responses  []TenderResponse `json:"responses,omitempty"`
+	Deliveries []Delivery       `json:"deliveries,omitempty"`
+	Dropped    int              `json:"dropped,omitempty"`
 }
