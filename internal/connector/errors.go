@@ -101,3 +101,45 @@ func Classify(err error) (permanent bool, retryAfter time.Duration) {
 	}
 	return false, 0
 }
+
+// WaitingError marks an action that cannot be done yet because another
+// one it depends on is not done (an invoice whose picking validation is
+// still retrying). The runner puts the job off without spending an
+// attempt, up to a limit, instead of counting the wait as failures. Build
+// one with [Waiting].
+type WaitingError struct {
+	Err error
+	// After is how long to put the job off; zero lets the runner choose.
+	After time.Duration
+}
+
+// Error returns the underlying error's message.
+func (e *WaitingError) Error() string {
+	if e.Err == nil {
+		return "waiting"
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *WaitingError) Unwrap() error { return e.Err }
+
+func (e *WaitingError) class() (bool, time.Duration) { return false, max(e.After, 0) }
+
+// Waiting returns err marked as waiting for another action, or nil when
+// err is nil. Past the runner's limit it counts as retryable.
+func Waiting(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &WaitingError{Err: err, After: max(after, 0)}
+}
+
+// IsWaiting reports whether err is a [WaitingError], and its After.
+func IsWaiting(err error) (bool, time.Duration) {
+	var w *WaitingError
+	if errors.As(err, &w) {
+		return true, w.After
+	}
+	return false, 0
+}

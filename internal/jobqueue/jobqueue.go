@@ -127,6 +127,11 @@ type Opts struct {
 	// attempt, and tries again by itself. Billing uses it to hold invoices
 	// while a proof-of-delivery feed is silent.
 	Hold func(ctx context.Context, a *connector.Action) (wait time.Duration, reason string)
+	// MaxWait bounds how long a job whose connector says it is waiting for
+	// another action (connector.Waiting) is put off without spending
+	// attempts, counted from the job's creation; past it the wait counts
+	// as a failed attempt. Defaults to MaxWaitDefault.
+	MaxWait time.Duration
 	// PollInterval is how often idle workers look for jobs (SQLite has no
 	// LISTEN/NOTIFY).
 	PollInterval time.Duration
@@ -136,6 +141,13 @@ type Opts struct {
 
 // RetryAfterMaxDefault is the default of Opts.RetryAfterMax.
 const RetryAfterMaxDefault = time.Hour
+
+// MaxWaitDefault is the default of Opts.MaxWait.
+const MaxWaitDefault = 24 * time.Hour
+
+// waitingSnooze is how long a waiting job is put off when its connector
+// gives no time.
+const waitingSnooze = 5 * time.Second
 
 // Queue is the outbound job queue.
 type Queue struct {
@@ -190,7 +202,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 		logger:   opts.Logger,
 		held: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_jobs_held_total",
-			Help: "Attempts of outbound jobs put off by a hold (such as a silent proof-of-delivery feed), by kind.",
+			Help: "Attempts of outbound jobs put off by a hold (such as a silent proof-of-delivery feed) or while waiting for another action, by kind.",
 		}, []string{"kind"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_job_retries_total",
@@ -331,6 +343,14 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 		log.InfoContext(ctx, "outbound job done", slog.String("connector", conn.Name()))
 		return nil
 	}
+	if waiting, after := connector.IsWaiting(err); waiting && time.Since(job.CreatedAt) < w.q.maxWait() {
+		if after <= 0 {
+			after = waitingSnooze
+		}
+		w.q.held.WithLabelValues(a.Kind).Inc()
+		log.InfoContext(ctx, "outbound job waiting", slog.Duration("wait", after), slog.Any("reason", err))
+		return river.JobSnooze(after)
+	}
 	permanent, retryAfter := connector.Classify(err)
 	if !permanent && job.Attempt < job.MaxAttempts {
 		// River asks the retry policy for the next attempt's time once Work
@@ -352,6 +372,13 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 	w.q.deaths.WithLabelValues(a.Kind, reason).Inc()
 	log.ErrorContext(ctx, "outbound job is a dead letter", slog.String("reason", reason), slog.Any("err", err))
 	return river.JobCancel(err)
+}
+
+func (q *Queue) maxWait() time.Duration {
+	if q.opts.MaxWait > 0 {
+		return q.opts.MaxWait
+	}
+	return MaxWaitDefault
 }
 
 // Timeout lets a job's deadline follow the queue's option.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,5 +204,89 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// dependent is a connector whose action waits for another one: it says so
+// until ready is closed.
+type dependent struct {
+	ready chan struct{}
+	calls atomic.Int32
+}
+
+func (d *dependent) Name() string { return "dependent" }
+
+func (d *dependent) Deliver(context.Context, *connector.Action) error {
+	d.calls.Add(1)
+	select {
+	case <-d.ready:
+		return nil
+	default:
+		return connector.Waiting(errors.New("waits for its picking to be validated"), 20*time.Millisecond)
+	}
+}
+
+// TestWaitingSpendsNoAttempts: a job waiting for another action is put
+// off many more times than it has attempts, and still completes; past
+// MaxWait, waiting counts as failing.
+func TestWaitingSpendsNoAttempts(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		testWaiting(t, db, time.Hour)
+	})
+	t.Run("past max wait", func(t *testing.T) {
+		t.Parallel()
+		testWaiting(t, sqldbtest.SQLite(t), time.Millisecond)
+	})
+}
+
+func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
+	{
+		run := func(maxWait time.Duration) (*Queue, *dependent) {
+			d := &dependent{ready: make(chan struct{})}
+			reg := connector.NewRegistry()
+			if err := reg.Register(connector.KindInvoicePrepare, d); err != nil {
+				t.Fatal(err)
+			}
+			q, err := New(db, reg, Opts{Workers: 1, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+				PollInterval: 10 * time.Millisecond, MaxWait: maxWait, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- q.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			return q, d
+		}
+		insert := func(q *Queue, key string) {
+			a := connector.Action{Kind: connector.KindInvoicePrepare, ShipmentID: "shp_" + key, EventID: "evt_" + key,
+				IdempotencyKey: key, Payload: json.RawMessage(`{}`)}
+			if err := db.InTx(t.Context(), func(tx *sql.Tx) error { return q.InsertTx(t.Context(), tx, []connector.Action{a}) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q, d := run(maxWait)
+		insert(q, "wait-1")
+		if maxWait < time.Second {
+			// Waiting is failing now: two attempts, then a dead letter.
+			waitFor(t, "a dead letter", func() bool {
+				dl, _, err := q.DeadLetters().List(t.Context(), 10, "")
+				return err == nil && len(dl) == 1
+			})
+			if n := d.calls.Load(); n != 2 {
+				t.Errorf("%d attempts, want 2", n)
+			}
+			return
+		}
+		waitFor(t, "five waits", func() bool { return d.calls.Load() >= 5 })
+		close(d.ready)
+		waitFor(t, "the job to complete", func() bool {
+			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(invoicePrepare{}.riverKind()).States(rivertype.JobStateCompleted))
+			return err == nil && len(res.Jobs) == 1
+		})
+		if dl, _, _ := q.DeadLetters().List(t.Context(), 10, ""); len(dl) != 0 {
+			t.Errorf("%d dead letters, want none", len(dl))
+		}
 	}
 }

@@ -285,7 +285,7 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		return err
 	}
 	if p.State != PickingDone {
-		return connector.Retryable(fmt.Errorf("invoicing shipment %s waits for its picking %s to be validated (it is %s)", sh.ID, p.Name, p.State), 0)
+		return connector.Waiting(fmt.Errorf("invoicing shipment %s waits for its picking %s to be validated (it is %s)", sh.ID, p.Name, p.State), 0)
 	}
 	soID := 0
 	if p.Sale != nil {
