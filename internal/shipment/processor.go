@@ -435,6 +435,11 @@ func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
 	if sh == nil {
 		return
 	}
+	switch ev.Type {
+	case event.ShipmentPlanned, event.DispatchAssigned, event.ShipmentTracked:
+	default:
+		return // only these events bring keys
+	}
 	refs := sh.keyRefs()
 	if ev.Type == event.ShipmentTracked {
 		refs = append(refs, trackedRefs(ev.Data)...)
