@@ -287,6 +287,17 @@ func TestSourcesEndToEnd(t *testing.T) {
 		a.postReceipt(t, "aftership", "/v1/sources/aftership/webhooks", as, map[string]string{"Authorization": "-",
 			"aftership-hmac-sha256": sign(t, "fixture-only-aftership-secret", as)})
 
+		// Signed, but nothing identifies or correlates it: 422, kept.
+		noID := fixture(t, "tracking/jsonmap", "neg-json-missing-id.json")
+		status, h, body = a.post(t, "/v1/sources/aftership/webhooks", noID, map[string]string{"Authorization": "-",
+			"aftership-hmac-sha256": sign(t, "fixture-only-aftership-secret", noID)})
+		p = wantProblem(t, "missing id", status, h, body, http.StatusUnprocessableEntity, problem.CodeRejectedPayload)
+		for _, ptr := range []string{"/event_id", "/msg/id", "/msg/tracking_number"} {
+			if !strings.Contains(p.Detail, ptr) {
+				t.Errorf("missing id: detail %q does not name %s", p.Detail, ptr)
+			}
+		}
+
 		// Standard Webhooks: fresh, then replayed.
 		p44 := fixture(t, "tracking/jsonmap", "webhook-03-project44-ftl-tracking.json")
 		hdr := standardHeaders(t, "msg_e2e_1", time.Now(), p44)

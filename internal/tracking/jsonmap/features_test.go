@@ -1,6 +1,7 @@
 package jsonmap_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -101,5 +102,18 @@ events:
 	}
 	if diff := cmp.Diff(&tracking.Exception{Type: "weather", ReasonCode: "AO"}, got2.Events[0].Exception); diff != "" {
 		t.Errorf("exception from the partner's reason code (-want +got):\n%s", diff)
+	}
+}
+
+// TestHugeEpochIsRefused: an epoch time with an exponent, which big.Rat
+// would expand for ever, is refused as not a plain number.
+func TestHugeEpochIsRefused(t *testing.T) {
+	m, err := jsonmap.Load([]byte("format: json\nevents:\n  - id: '\"x\"'\n    keys: {tracking_number: $/t}\n    status: {code: '\"a\"', table: {a: delivered}}\n    time: /at\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Apply([]byte(`{"t":"T1","at":1e999999999}`), nil)
+	if err == nil || !strings.Contains(err.Error(), "not a plain number") {
+		t.Errorf("got %v", err)
 	}
 }

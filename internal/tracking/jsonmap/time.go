@@ -72,6 +72,11 @@ func readTime(v any, epoch int) (reading, error) {
 }
 
 func readEpoch(s string, milliseconds bool) (reading, error) {
+	// Digits and one point only: big.Rat would expand an exponent such
+	// as 1e999999999 for ever.
+	if len(s) > 24 || strings.Trim(s, "0123456789.") != "" || strings.Count(s, ".") > 1 {
+		return reading{}, fmt.Errorf("epoch time %q is not a plain number", s)
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return reading{}, fmt.Errorf("epoch time %q is not a number", s)

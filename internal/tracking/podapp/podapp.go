@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -190,7 +191,7 @@ func Map(body []byte, _ *tracking.Partner) (tracking.Mapped, error) {
 			if n == nil {
 				continue
 			}
-			r, ok := new(big.Rat).SetString(n.String())
+			r, ok := quantity(*n)
 			if !ok || r.Sign() < 0 {
 				bad("%s/%s: %s is not a quantity", at, name, n)
 				continue
@@ -242,7 +243,7 @@ func Map(body []byte, _ *tracking.Partner) (tracking.Mapped, error) {
 			bad("%s: needs sku and qty", at)
 			continue
 		}
-		r, ok := new(big.Rat).SetString(e.Qty.String())
+		r, ok := quantity(*e.Qty)
 		if !ok || r.Sign() <= 0 {
 			bad("%s/qty: %s is not a positive quantity", at, e.Qty)
 			continue
@@ -281,6 +282,19 @@ func Map(body []byte, _ *tracking.Partner) (tracking.Mapped, error) {
 		return tracking.Mapped{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(probs, "; "))
 	}
 	return tracking.Mapped{Deliveries: []tracking.Delivery{d}}, nil
+}
+
+// quantityPattern is a plain decimal of sensible size: no exponent, which
+// big.Rat would expand (1e999999999 takes forever), no more digits than a
+// count of goods needs.
+var quantityPattern = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,6})?$`)
+
+// quantity reads a JSON number as an exact decimal.
+func quantity(n json.Number) (*big.Rat, bool) {
+	if !quantityPattern.MatchString(n.String()) {
+		return nil, false
+	}
+	return new(big.Rat).SetString(n.String())
 }
 
 // instant reads an RFC 3339 time that must carry its offset.

@@ -139,6 +139,12 @@ func TestInvalid(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
+	// A number big.Rat would take forever to expand is refused at once.
+	_, err = podapp.Map([]byte(`{"pod_id":"p","references":{"odoo_picking":"WH/OUT/1"},"outcome":"delivered","completed_at":"2025-11-14T11:32:18-08:00",
+		"signature":{"signer_name":"A","captured_at":"2025-11-14T11:32:18-08:00"},"items":[{"sku":"A","qty_delivered":1e999999999}]}`), nil)
+	if err == nil || !strings.Contains(err.Error(), "/items/0/qty_delivered: 1e999999999 is not a quantity") {
+		t.Errorf("huge exponent: %v", err)
+	}
 	// Quantities that do not add up are flagged, not refused.
 	body, _ := os.ReadFile(filepath.Join("testdata", "pod-01-full-delivery.json"))
 	body = []byte(strings.Replace(string(body), `"qty_delivered": 6,`, `"qty_delivered": 5,`, 1))
