@@ -16,6 +16,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/loadgen"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/source"
 )
 
 func newMigrateCmd() *cobra.Command {
@@ -59,7 +60,14 @@ func newConfigCmd() *cobra.Command {
 		Short: "Check the configuration file and WAYBILL_* environment without starting anything",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := loadConfig(cmd)
+			cfg, err := loadConfig(cmd)
+			if err == nil && cfg.Intake.SourcesFile != "" {
+				// The source profiles are part of the configuration.
+				var ps *source.Profiles
+				if ps, err = source.LoadFile(cfg.Intake.SourcesFile, os.Environ()); err == nil {
+					_, err = source.ParseFolders(cfg.Intake.EDIDirs, ps)
+				}
+			}
 			if err != nil {
 				for _, line := range strings.Split(oneLine(err), "; ") {
 					fmt.Fprintln(cmd.ErrOrStderr(), line)

@@ -122,3 +122,24 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+// TestConfigValidateChecksSources: the source profiles are part of the
+// configuration that config validate checks.
+func TestConfigValidateChecksSources(t *testing.T) {
+	t.Parallel()
+	sources := writeFile(t, "sources.yaml", "sources:\n  - id: xktl\n    format: x12\n    auth: {scheme: easypost, secrets: [s]}\n")
+	cfg := writeFile(t, "waybill.yaml", "intake:\n  sources_file: "+sources+"\n  edi_dirs: [nobody=/tmp/x]\n")
+	root := &cobra.Command{Use: "waybill", SilenceUsage: true, SilenceErrors: true}
+	root.PersistentFlags().String("config", "", "")
+	root.AddCommand(newConfigCmd())
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"config", "validate", "--config", cfg})
+	if err := root.ExecuteContext(t.Context()); err == nil {
+		t.Fatalf("a bad sources file passed: %s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "xktl.auth.scheme: EDI sources authenticate with api_key") {
+		t.Errorf("stderr: %s", errOut.String())
+	}
+}
