@@ -801,6 +801,10 @@ func (s *Shipment) applyCharges(in Input) Result {
 		Charges []Charge     `json:"charges"`
 		Invoice string       `json:"invoice_number"`
 		Total   *money.Money `json:"total"`
+		Weights []struct {
+			KG   string `json:"kg"`
+			Kind string `json:"kind"`
+		} `json:"weights"`
 	}
 	if err := json.Unmarshal(in.Data, &d); err != nil {
 		return rejected("invalid data: %v", err)
@@ -820,6 +824,16 @@ func (s *Shipment) applyCharges(in Input) Result {
 	for _, c := range d.Charges {
 		c.InvoiceNumber, c.EventID = d.Invoice, in.EventID
 		s.Charges = append(s.Charges, c)
+	}
+	// The weight the carrier billed after a reweigh is the measured weight
+	// that weight reconciliation compares with the declared one.
+	for _, w := range d.Weights {
+		if w.Kind != "billed" {
+			continue
+		}
+		if q, err := quantity.Parse(w.KG, string(quantity.KGM)); err == nil {
+			s.MeasuredWeight = &q
+		}
 	}
 	return Result{Outcome: OutcomeApplied}
 }

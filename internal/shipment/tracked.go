@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/tracking"
 )
 
@@ -84,6 +85,15 @@ func (s *Shipment) applyTracked(in Input) Result {
 		m.Late = true
 	}
 	s.insertMilestone(m)
+	// A carrier's scale weight is the measured weight when nothing
+	// measured the shipment before.
+	for _, w := range d.Weights {
+		if w.Kind == tracking.WeightActual && s.MeasuredWeight == nil {
+			if q, err := quantity.Parse(w.KG, string(quantity.KGM)); err == nil {
+				s.MeasuredWeight = &q
+			}
+		}
+	}
 	if progressed {
 		s.clearCarrierExceptions(in)
 	}

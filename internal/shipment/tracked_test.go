@@ -154,3 +154,24 @@ func TestTrackedDeliveryAfterArrival(t *testing.T) {
 		{in: tracked("x", 15, tracking.Event{Status: tracking.ArrivedAtDelivery}), outcome: "late", state: shipment.Arrived, reason: "late"},
 	})
 }
+
+// TestCarrierWeights: a carrier's scale weight fills the measured weight
+// when none was measured; the weight its invoice billed after a reweigh
+// replaces it, for weight reconciliation.
+func TestCarrierWeights(t *testing.T) {
+	t.Parallel()
+	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: tracked("w1", 10, tracking.Event{Status: tracking.InTransit,
+			Weights: []tracking.Weight{{KG: "1868.801", RawValue: "4120", RawUnit: "L", Kind: tracking.WeightActual}}}), outcome: "applied", state: shipment.InTransit},
+	})
+	if sh.MeasuredWeight == nil || sh.MeasuredWeight.String() != "1868.801 KGM" {
+		t.Fatalf("measured weight after the 214: %v", sh.MeasuredWeight)
+	}
+	res := sh.Apply(in(event.ChargesReported, 20, `{"charges":[{"code":"400","amount":{"minor":100,"currency":"USD"}}],
+		"weights":[{"kg":"816.466","raw_value":"1800","raw_unit":"L","kind":"declared"},{"kg":"929.864","raw_value":"2050","raw_unit":"L","kind":"billed"}]}`), shipment.Policy{})
+	if res.Outcome != shipment.OutcomeApplied || sh.MeasuredWeight.String() != "929.864 KGM" {
+		t.Errorf("after the 210: %+v, measured %v", res, sh.MeasuredWeight)
+	}
+}
