@@ -81,7 +81,62 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 			return a == config.WebhookActionDispatchRelease || slices.Contains(oc.Actions, a)
 		})
 	}
+	if err := sandboxSources(cfg); err != nil {
+		sb.Close()
+		return nil, err
+	}
 	return sb, nil
+}
+
+// sandboxSourceProfiles are the source profiles of a sandbox: a carrier
+// that sends X12 (by POST or into a watched folder), an EDIFACT partner, an
+// EasyPost account and a driver app, to try carrier intake with the
+// fixtures of docs/sources.md.
+const sandboxSourceProfiles = `# Written by waybill serve --sandbox; see docs/sources.md.
+sources:
+  - id: sandbox-x12
+    name: Sandbox X12 carrier
+    format: x12
+    auth: {scheme: api_key}
+    timezone: America/Chicago
+    x12: {interchange_id: WAYBILLSBX, qualifier: ZZ}
+  - id: sandbox-edifact
+    name: Sandbox EDIFACT partner
+    format: edifact
+    auth: {scheme: api_key}
+    timezone: Europe/Amsterdam
+  - id: sandbox-easypost
+    name: Sandbox EasyPost account
+    format: easypost
+    auth: {scheme: easypost, secrets: [` + sandboxEasyPostSecret + `]}
+  - id: sandbox-pod
+    name: Sandbox driver app
+    format: pod_app
+    auth: {scheme: api_key}
+`
+
+// sandboxEasyPostSecret signs the sandbox's EasyPost webhooks.
+const sandboxEasyPostSecret = "sandbox-easypost-secret"
+
+// sandboxSources gives a sandbox its source profiles and an EDI folder,
+// unless the configuration names its own.
+func sandboxSources(cfg *config.Config) error {
+	if cfg.Intake.SourcesFile != "" {
+		return nil
+	}
+	dir := cfg.Storage.DataDir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("preparing the sandbox: %w", err)
+	}
+	path := filepath.Join(dir, "sandbox-sources.yaml")
+	if err := os.WriteFile(path, []byte(sandboxSourceProfiles), 0o600); err != nil {
+		return fmt.Errorf("preparing the sandbox: %w", err)
+	}
+	cfg.Intake.SourcesFile = path
+	if len(cfg.Intake.EDIDirs) == 0 {
+		cfg.Intake.EDIDirs = []string{"sandbox-x12=" + filepath.Join(dir, "edi", "sandbox-x12")}
+	}
+	return nil
 }
 
 // resetSandboxData deletes the database of an earlier sandbox run: the
@@ -137,8 +192,20 @@ func (sb *sandbox) attach(ctx context.Context, h *hub.Hub, cfg config.Config, lo
 	logger.WarnContext(ctx, "sandbox mode: local SQLite, a ready-made admin key, a simulated Odoo and a simulated TMS (in memory, reset at every start); not for production",
 		slog.String("odoo_url", sb.odoo.URL()), slog.Int("odoo_version", sim.Version()), slog.String("odoo_database", sim.Database()),
 		slog.String("odoo_login", sim.Login()), slog.String("odoo_api_key", sim.APIKey()), slog.String("tms_url", cfg.Connectors.TMS.URL),
-		slog.String("sale_orders", strings.Join(orders, ", ")))
+		slog.String("sale_orders", strings.Join(orders, ", ")),
+		slog.String("sources", "sandbox-x12 (X12: POST /v1/sources/sandbox-x12/edi, or files into "+sandboxFolder(cfg)+"), "+
+			"sandbox-edifact (EDIFACT: POST /v1/sources/sandbox-edifact/edi), sandbox-easypost (POST /v1/sources/sandbox-easypost/webhooks signed with "+
+			sandboxEasyPostSecret+"), sandbox-pod (driver app: POST /v1/sources/sandbox-pod/webhooks); profiles in "+cfg.Intake.SourcesFile))
 	return nil
+}
+
+// sandboxFolder is the first watched EDI folder, or "" without one.
+func sandboxFolder(cfg config.Config) string {
+	if len(cfg.Intake.EDIDirs) == 0 {
+		return ""
+	}
+	_, dir, _ := strings.Cut(cfg.Intake.EDIDirs[0], "=")
+	return dir
 }
 
 // sandboxDamaged is the customer reference of the seeded order whose

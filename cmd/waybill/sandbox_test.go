@@ -97,6 +97,40 @@ func TestSandbox(t *testing.T) {
 	}
 	key := strings.TrimSpace(string(keyBytes))
 
+	// The sandbox's carrier takes X12 by POST and from its folder.
+	if !strings.Contains(fmt.Sprint(banner["sources"]), "POST /v1/sources/sandbox-x12/edi") {
+		t.Errorf("banner sources %q", banner["sources"])
+	}
+	edi, err := os.ReadFile(filepath.Join(x12Testdata, "x12-214-01-in-transit.edi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/sources/sandbox-x12/edi", strings.NewReader(string(edi)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), "AK9*A") {
+		t.Errorf("POST 214 to the sandbox: %d %s", resp.StatusCode, body)
+	}
+	folder := filepath.Join(data, "edi", "sandbox-x12")
+	if err := os.WriteFile(filepath.Join(folder, "214.edi"), edi, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(folder, "done", "214.edi.997")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sandbox did not take the file from its EDI folder")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// Nobody sends an event: the poller finds the seeded order in Odoo,
 	// the simulated TMS takes the release and reports loading and delivery,
 	// and the order is invoiced in Odoo.
