@@ -59,13 +59,19 @@ func newIntakeCmd() *cobra.Command {
 					out.WriteByte('\n')
 				}
 			}
-			for _, pr := range m.Problems {
-				fmt.Fprintln(stderr, "problem:", pr)
+			if mapErr == nil {
+				for _, pr := range m.Problems {
+					fmt.Fprintln(stderr, "problem:", pr)
+				}
 			}
 			if m.Dropped > 0 {
 				fmt.Fprintf(stderr, "dropped %d duplicate(s) inside the file\n", m.Dropped)
 			}
-			return mapErr
+			if mapErr != nil {
+				// One line: the file and where in it the problem is.
+				return fmt.Errorf("%s: %s", args[0], strings.TrimPrefix(mapErr.Error(), source.ErrRejected.Error()+": "))
+			}
+			return nil
 		},
 	}
 	mapCmd.Flags().String("format", "", "the payload's format: "+strings.Join(source.Formats(), ", "))

@@ -84,6 +84,11 @@ func TestIntakeMap(t *testing.T) {
 		if err == nil || !strings.Contains(out, "AK5*R*4") {
 			t.Errorf("wrong count: err %v, out %q", err, out)
 		}
+		// A broken ISA header leaves no envelope a 997 could answer.
+		out, _, err = runIntake(t, "map", "--format", "x12", filepath.Join(x12Testdata, "neg-x12-bad-isa-width.edi"))
+		if err == nil || !strings.Contains(err.Error(), "element 6: ISA06 is 14 characters, want 15") || out != "" {
+			t.Errorf("bad ISA width: err %v, out %q", err, out)
+		}
 	})
 	t.Run("json mapping with a zone", func(t *testing.T) {
 		t.Parallel()
