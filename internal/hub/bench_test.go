@@ -1,16 +1,25 @@
 package hub_test
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 	"github.com/waybill/waybill/internal/tmssim"
 )
 
@@ -162,4 +171,64 @@ func total(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// BenchmarkSourceWebhook measures signed carrier webhooks end to end on
+// the shipped SQLite settings: signature check, the raw payload stored,
+// the EasyPost mapping, and the four events each makes accepted through
+// intake. Each payload has its own tracking code, so its events are new.
+// Run (WAYBILL_BENCH_POSTGRES=1 with WAYBILL_TEST_POSTGRES_URL for
+// PostgreSQL):
+//
+//	go test ./internal/hub -run '^$' -bench SourceWebhook -benchtime 2000x
+func BenchmarkSourceWebhook(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("..", "tracking", "jsonmap", "testdata", "webhook-01-easypost-tracker-updated.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "sources.yaml")
+	if err := os.WriteFile(path, []byte("sources:\n  - id: easypost\n    format: easypost\n    auth: {scheme: easypost, secrets: [bench-secret]}\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	opts := sqldb.Options{DataDir: b.TempDir()}
+	if os.Getenv("WAYBILL_BENCH_POSTGRES") != "" {
+		opts = sqldb.Options{DatabaseURL: sqldbtest.PostgresSchemaURL(b), MaxConns: 8}
+	}
+	bb := setup(b, opts, func(c *config.Config) {
+		c.Storage.SQLiteSynchronous = "full" // as shipped
+		c.Log.Level = "warn"
+		c.Intake.SourcesFile = path
+	})
+	bodies := make([][]byte, b.N)
+	sigs := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = bytes.ReplaceAll(body, []byte("9261290100830112345678"), fmt.Appendf(nil, "92612901%014d", i))
+		m := hmac.New(sha256.New, []byte("bench-secret"))
+		m.Write(bodies[i])
+		sigs[i] = "hmac-sha256-hex=" + hex.EncodeToString(m.Sum(nil))
+	}
+	var next atomic.Int64
+	b.SetParallelism(8) // 16 clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			req, _ := http.NewRequest(http.MethodPost, bb.url+"/v1/sources/easypost/webhooks", bytes.NewReader(bodies[i]))
+			req.Header.Set("X-Hmac-Signature", sigs[i])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Errorf("payload %d: %d", i, resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	b.ReportMetric(4*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

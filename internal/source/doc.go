@@ -10,12 +10,12 @@
 // the sources file ([LoadFile]), validated when loaded.
 //
 // [Intake] is the path every payload takes, whether it came by webhook,
-// by POST of an EDI file or from a watched folder: verify, store the raw
-// bytes as received (durable before anything is made of them), map with
-// [Profile.Map], and submit the resulting events through the same
+// by POST of an EDI file or from a watched folder: verify, map with
+// [Profile.Map], submit the resulting events through the same
 // ingest.Emitter as every other event, so they get the same idempotency,
-// correlation and per-shipment ordering. The stored payload is linked to
-// the events made from it ([Store]). [Watcher] polls folders of EDI files
+// correlation and per-shipment ordering, then store the raw bytes with
+// what became of them, linked to the events ([Store]). The sender hears
+// success only when both are durable. [Watcher] polls folders of EDI files
 // and moves each one to done/ or failed/.
 //
 // [Profile.Map] is pure: `waybill intake map` uses it to show what a file

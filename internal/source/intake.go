@@ -195,17 +195,20 @@ type Delivery struct {
 	CorrelationID string
 }
 
-// Receive stores the payload, maps it and submits its events. It returns
-// the receipt; a *RejectedError when nothing could be taken from the
-// payload; ingest.ErrBacklogFull (wrapped) when intake is full, so the
-// sender should retry; another error when storing failed.
+// Receive maps the payload, submits its events, then stores the payload
+// with what became of it and its links to those events. The sender hears
+// success only once both are durable; after a crash between the two it
+// resends, its events are repeats, and the payload is stored then, so a
+// payload is never lost and its events never doubled. (Storing the
+// payload first would cost a third synchronous write per payload.) It
+// returns the receipt; a *RejectedError when nothing could be taken from
+// the payload, which is stored with the reason; ingest.ErrBacklogFull
+// (wrapped) when intake is full, so the sender should retry; another error
+// when storing failed.
 func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*PayloadReceipt, error) {
 	now := in.now().UTC()
 	pl := &Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: p.ID, Channel: d.Channel, Name: d.Name,
 		ContentType: d.ContentType, Body: d.Body, ReceivedAt: now, CorrelationID: d.CorrelationID}
-	if err := in.store.Insert(ctx, pl); err != nil {
-		return nil, err
-	}
 	rc := &PayloadReceipt{PayloadID: pl.ID, Source: p.ID, Events: []PayloadEvent{}, CorrelationID: d.CorrelationID}
 	ctl, err := in.control(ctx, p, now)
 	if err != nil {
@@ -236,7 +239,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	results, err := in.emitter.Emit(ctx, valid)
 	if err != nil {
 		pl.Status, pl.Error = StatusDeferred, err.Error()
-		if ferr := in.store.Finish(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); ferr != nil {
+		if ferr := in.store.Save(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); ferr != nil {
 			in.logger.ErrorContext(ctx, "recording deferred payload", slog.String("payload_id", pl.ID), slog.Any("err", ferr))
 		}
 		in.payloads.WithLabelValues(p.ID, d.Channel, StatusDeferred).Inc()
@@ -263,7 +266,9 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	}
 	pl.Status, pl.Events = StatusAccepted, len(results)
 	rc.Status = StatusAccepted
-	if err := in.store.Finish(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); err != nil {
+	if err := in.store.Save(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); err != nil {
+		// The events are accepted but the sender is told otherwise: it
+		// resends, its events are repeats, and the payload is stored then.
 		return nil, err
 	}
 	in.payloads.WithLabelValues(p.ID, d.Channel, StatusAccepted).Inc()
@@ -273,7 +278,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 func (in *Intake) reject(ctx context.Context, pl *Payload, rc *PayloadReceipt, err error) error {
 	pl.Status, pl.Error = StatusRejected, err.Error()
 	rc.Status = StatusRejected
-	if ferr := in.store.Finish(context.WithoutCancel(ctx), pl, ""); ferr != nil {
+	if ferr := in.store.Save(context.WithoutCancel(ctx), pl, ""); ferr != nil {
 		return ferr
 	}
 	in.payloads.WithLabelValues(pl.Source, pl.Channel, StatusRejected).Inc()

@@ -14,9 +14,6 @@ import (
 
 // Payload statuses.
 const (
-	// StatusReceived: stored, not yet mapped (or interrupted while being
-	// mapped: the payload is kept and can be replayed).
-	StatusReceived = "received"
 	// StatusAccepted: mapped, and its events are accepted.
 	StatusAccepted = "accepted"
 	// StatusRejected: nothing could be taken from it; Error says why.
@@ -69,31 +66,28 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *sqldb.DB) *Store { return &Store{db: db} }
 
-// Insert stores a payload as received, in its own short transaction, so
-// that it is durable before anything is made of it. It fills in SHA256.
+// Insert stores a payload, in its own short transaction. It fills in
+// SHA256.
 func (s *Store) Insert(ctx context.Context, p *Payload) error {
+	return s.Save(ctx, p, "")
+}
+
+// Save stores a payload with what became of it and its links to the
+// events made from it (eventSource is their CloudEvents source), in one
+// transaction. It fills in SHA256.
+func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error {
 	sum := sha256.Sum256(p.Body)
 	p.SHA256 = hex.EncodeToString(sum[:])
 	if p.Status == "" {
-		p.Status = StatusReceived
+		return fmt.Errorf("storing payload %s: no status", p.ID)
 	}
-	q := s.db.Dialect.Rebind(`INSERT INTO source_payloads
-		(id, source, channel, name, content_type, sha256, body, received_at, correlation_id, status, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if _, err := s.db.ExecContext(ctx, q, p.ID, p.Source, p.Channel, p.Name, p.ContentType, p.SHA256, p.Body,
-		p.ReceivedAt.UnixMicro(), p.CorrelationID, p.Status, p.Error); err != nil {
-		return fmt.Errorf("storing payload: %w", err)
-	}
-	return nil
-}
-
-// Finish records what became of a payload and links it to the events made
-// from it (eventSource is their CloudEvents source).
-func (s *Store) Finish(ctx context.Context, p *Payload, eventSource string) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		q := s.db.Dialect.Rebind(`UPDATE source_payloads SET status = ?, error = ?, events = ?, duplicates = ? WHERE id = ?`)
-		if _, err := tx.ExecContext(ctx, q, p.Status, p.Error, p.Events, p.Duplicates, p.ID); err != nil {
-			return fmt.Errorf("recording payload outcome: %w", err)
+		q := s.db.Dialect.Rebind(`INSERT INTO source_payloads
+			(id, source, channel, name, content_type, sha256, body, received_at, correlation_id, status, error, events, duplicates)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if _, err := tx.ExecContext(ctx, q, p.ID, p.Source, p.Channel, p.Name, p.ContentType, p.SHA256, p.Body,
+			p.ReceivedAt.UnixMicro(), p.CorrelationID, p.Status, p.Error, p.Events, p.Duplicates); err != nil {
+			return fmt.Errorf("storing payload: %w", err)
 		}
 		const cols = 3
 		ids := p.EventIDs

@@ -56,11 +56,8 @@ func TestStore(t *testing.T) {
 
 		p := &source.Payload{ID: "0193f0d2-6c1e-7a4b-9f2d-8e5c3b1a7d60", Source: "xktl", Channel: source.ChannelEDI,
 			Body: []byte("ISA*\x00binary"), ReceivedAt: time.Now(), CorrelationID: "c1"}
-		if err := s.Insert(ctx, p); err != nil {
-			t.Fatal(err)
-		}
 		p.Status, p.Events, p.EventIDs = source.StatusAccepted, 2, []string{"b", "a", "a"}
-		if err := s.Finish(ctx, p, "/sources/xktl"); err != nil {
+		if err := s.Save(ctx, p, "/sources/xktl"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Get(ctx, p.ID)
