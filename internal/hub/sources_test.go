@@ -302,8 +302,15 @@ func TestSourcesEndToEnd(t *testing.T) {
 		p44 := fixture(t, "tracking/jsonmap", "webhook-03-project44-ftl-tracking.json")
 		hdr := standardHeaders(t, "msg_e2e_1", time.Now(), p44)
 		first := a.postReceipt(t, "project44", "/v1/sources/p44/webhooks", p44, hdr)
-		status, h, body = a.post(t, "/v1/sources/p44/webhooks", p44, hdr)
-		wantProblem(t, "replayed", status, h, body, http.StatusUnauthorized, problem.CodeUnauthorized)
+		payloads := countPayloads(t, a)
+		status, _, body = a.post(t, "/v1/sources/p44/webhooks", p44, hdr)
+		var dup source.PayloadReceipt
+		if err := json.Unmarshal(body, &dup); status != http.StatusOK || err != nil || dup.Status != source.StatusDuplicate || len(dup.Events) != 0 {
+			t.Errorf("replayed: %d %s", status, body)
+		}
+		if n := countPayloads(t, a); n != payloads {
+			t.Errorf("a replay was stored: %d payloads, then %d", payloads, n)
+		}
 		// The next push repeats the whole history under a new id: every
 		// event is a repeat.
 		next := a.postReceipt(t, "project44 next push", "/v1/sources/p44/webhooks", p44, standardHeaders(t, "msg_e2e_2", time.Now(), p44))

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -97,7 +99,9 @@ func (in *sourceInput) header() http.Header {
 }
 
 type receiptOutput struct {
-	Body *source.PayloadReceipt
+	// Status is 202, or 200 for a delivery handled before.
+	Status int
+	Body   *source.PayloadReceipt
 }
 
 type payloadOutput struct {
@@ -193,6 +197,12 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 			return nil, pd.Fill()
 		}
 	} else if err := in.Verify(ctx, p, req.header(), req.RawBody); err != nil {
+		if errors.Is(err, source.ErrAlreadyHandled) {
+			// A retry after a lost answer, or a replay: nothing to do, and
+			// the sender must not retry again.
+			return &receiptOutput{Status: http.StatusOK, Body: &source.PayloadReceipt{Source: p.ID, Status: source.StatusDuplicate,
+				Events: []source.PayloadEvent{}, CorrelationID: correlation.From(ctx)}}, nil
+		}
 		if errors.Is(err, source.ErrUnauthenticated) {
 			return nil, (&problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: err.Error()}).Fill()
 		}
@@ -203,7 +213,13 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 	if corr == "" {
 		corr = correlation.New()
 	}
-	rc, err := in.Receive(ctx, p, source.Delivery{Channel: channel, ContentType: req.ContentType, Body: req.RawBody, CorrelationID: corr})
+	d := source.Delivery{Channel: channel, ContentType: req.ContentType, Body: req.RawBody, CorrelationID: corr}
+	if p.Auth.Scheme == source.AuthStandard {
+		// Verified above: the timestamp parses.
+		ts, _ := strconv.ParseInt(req.WebhookTime, 10, 64)
+		d.WebhookID, d.WebhookTime = req.WebhookID, time.Unix(ts, 0)
+	}
+	rc, err := in.Receive(ctx, p, d)
 	var rej *source.RejectedError
 	switch {
 	case errors.As(err, &rej):
@@ -222,5 +238,5 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 	case err != nil:
 		return nil, err
 	}
-	return &receiptOutput{Body: rc}, nil
+	return &receiptOutput{Status: http.StatusAccepted, Body: rc}, nil
 }

@@ -24,6 +24,25 @@ var ErrUnknownSource = errors.New("unknown source")
 // (one of webhooksig's verification errors).
 var ErrUnauthenticated = errors.New("webhook not authenticated")
 
+// ErrAlreadyHandled is returned by Verify for a correctly signed Standard
+// Webhooks delivery whose id was handled before: a sender's retry after a
+// lost answer, or a replay. Either way it must change nothing, and the
+// sender should stop retrying: the caller answers it as a duplicate.
+var ErrAlreadyHandled = errors.New("webhook id already handled")
+
+// askOnly is the replay store the Standard Webhooks verifier consults: it
+// asks whether an id was handled, and records nothing. Receive records the
+// id once the payload is handled, so a delivery that failed on Waybill's
+// side (intake full, database down) can be retried under the same id.
+type askOnly struct {
+	store *Store
+	now   func() time.Time
+}
+
+func (a askOnly) Seen(ctx context.Context, source, id string, _ time.Time) (bool, error) {
+	return a.store.Known(ctx, source, id, a.now())
+}
+
 // Intake receives the payloads of configured sources: it verifies them,
 // stores them as received, maps them and hands the events to the same
 // intake path as POST /v1/events. Create it with NewIntake; it is safe for
@@ -61,11 +80,11 @@ func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, v *eve
 		verifiers: map[string]webhooksig.Verifier{},
 		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_payloads_total",
-			Help: "Payloads received from configured sources, by source, channel and status (accepted, rejected, deferred).",
+			Help: "Payloads received from configured sources, by source, channel and status (accepted, rejected, deferred, duplicate).",
 		}, []string{"source", "channel", "status"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_auth_failures_total",
-			Help: "Webhooks refused for their signature or key, by source and reason (missing, bad_signature, stale, replayed, malformed, bad_key).",
+			Help: "Webhooks refused for their signature or key, by source and reason (missing, bad_signature, stale, malformed, bad_key).",
 		}, []string{"source", "reason"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_events_total",
@@ -80,7 +99,7 @@ func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, v *eve
 	}
 	var seen webhooksig.Seen
 	if store != nil {
-		seen = store
+		seen = askOnly{store: store, now: in.now}
 	}
 	for _, p := range profiles.All() {
 		v, err := p.Verifier(seen)
@@ -132,7 +151,9 @@ func (in *Intake) Verify(ctx context.Context, p *Profile, h http.Header, body []
 	case errors.Is(err, webhooksig.ErrTimestampOutOfTolerance):
 		reason = "stale"
 	case errors.Is(err, webhooksig.ErrReplayed):
-		reason = "replayed"
+		in.payloads.WithLabelValues(p.ID, ChannelWebhook, StatusDuplicate).Inc()
+		in.logger.InfoContext(ctx, "webhook already handled", slog.String("source", p.ID), slog.String("webhook_id", h.Get("webhook-id")))
+		return fmt.Errorf("%w: %s", ErrAlreadyHandled, h.Get("webhook-id"))
 	case errors.Is(err, webhooksig.ErrMalformed):
 		reason = "malformed"
 	default:
@@ -153,7 +174,7 @@ func (in *Intake) AuthFailed(ctx context.Context, source, reason string, err err
 type PayloadReceipt struct {
 	PayloadID string `json:"payload_id" doc:"The stored payload: GET /v1/payloads/{id}."`
 	Source    string `json:"source"`
-	Status    string `json:"status" enum:"accepted,rejected,deferred"`
+	Status    string `json:"status" enum:"accepted,rejected,deferred,duplicate"`
 	// Events are the events made from the payload, new or repeated.
 	Events []PayloadEvent `json:"events"`
 	// Dropped counts duplicates inside the payload itself.
@@ -193,6 +214,11 @@ type Delivery struct {
 	ContentType   string
 	Body          []byte
 	CorrelationID string
+	// WebhookID and WebhookTime are a Standard Webhooks delivery's
+	// webhook-id and signed time: the id is remembered once the payload is
+	// handled, until the time is out of tolerance.
+	WebhookID   string
+	WebhookTime time.Time
 }
 
 // Receive maps the payload, submits its events, then stores the payload
@@ -217,7 +243,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	m, mapErr := p.Map(d.Body, ctl)
 	rc.Ack, rc.Dropped, rc.Problems = string(m.Ack), m.Dropped, m.Problems
 	if mapErr != nil {
-		return nil, in.reject(ctx, pl, rc, mapErr)
+		return nil, in.reject(ctx, pl, d, rc, mapErr)
 	}
 	raws, problems := p.CloudEvents(m.Mapped, d.CorrelationID, now)
 	rc.Problems = append(rc.Problems, problems...)
@@ -234,7 +260,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 		valid, parsed = append(valid, raw), append(parsed, ev)
 	}
 	if len(valid) == 0 {
-		return nil, in.reject(ctx, pl, rc, fmt.Errorf("%w: no event could be made from it", ErrRejected))
+		return nil, in.reject(ctx, pl, d, rc, fmt.Errorf("%w: no event could be made from it", ErrRejected))
 	}
 	results, err := in.emitter.Emit(ctx, valid)
 	if err != nil {
@@ -272,16 +298,37 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 		return nil, err
 	}
 	in.payloads.WithLabelValues(p.ID, d.Channel, StatusAccepted).Inc()
+	in.handled(ctx, p, d)
 	return rc, nil
 }
 
-func (in *Intake) reject(ctx context.Context, pl *Payload, rc *PayloadReceipt, err error) error {
+// handled remembers a Standard Webhooks id once its payload is handled,
+// accepted or rejected: the same delivery again changes nothing.
+func (in *Intake) handled(ctx context.Context, p *Profile, d Delivery) {
+	if d.WebhookID == "" {
+		return
+	}
+	tol := p.Auth.Tolerance
+	if tol <= 0 {
+		tol = webhooksig.ToleranceDefault
+	}
+	if _, err := in.store.Seen(context.WithoutCancel(ctx), p.ID, d.WebhookID, d.WebhookTime.Add(tol)); err != nil {
+		// Not remembered: a replay would be handled again, and its events
+		// are repeats.
+		in.logger.WarnContext(ctx, "remembering webhook id", slog.String("source", p.ID), slog.Any("err", err))
+	}
+}
+
+func (in *Intake) reject(ctx context.Context, pl *Payload, d Delivery, rc *PayloadReceipt, err error) error {
 	pl.Status, pl.Error = StatusRejected, err.Error()
 	rc.Status = StatusRejected
 	if ferr := in.store.Save(context.WithoutCancel(ctx), pl, ""); ferr != nil {
 		return ferr
 	}
 	in.payloads.WithLabelValues(pl.Source, pl.Channel, StatusRejected).Inc()
+	if p := in.profiles.Get(pl.Source); p != nil {
+		in.handled(ctx, p, d)
+	}
 	in.logger.InfoContext(ctx, "source payload rejected", slog.String("source", pl.Source), slog.String("payload_id", pl.ID), slog.Any("err", err))
 	return &RejectedError{Receipt: rc, Err: err}
 }

@@ -20,6 +20,9 @@ const (
 	StatusRejected = "rejected"
 	// StatusDeferred: intake was full; the sender retries.
 	StatusDeferred = "deferred"
+	// StatusDuplicate: a Standard Webhooks delivery whose id was handled
+	// before; not stored again.
+	StatusDuplicate = "duplicate"
 	// StatusSent: an outbound payload (a 204 load tender) handed to its
 	// carrier's outbox.
 	StatusSent = "sent"
@@ -177,6 +180,21 @@ func (s *Store) Seen(ctx context.Context, source, id string, until time.Time) (b
 		return false, fmt.Errorf("recording webhook id: %w", err)
 	}
 	return n == 0, nil
+}
+
+// Known reports whether id was recorded for source and is still
+// remembered at now. Unlike Seen it records nothing.
+func (s *Store) Known(ctx context.Context, source, id string, now time.Time) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, s.db.Dialect.Rebind(`SELECT 1 FROM webhook_ids WHERE source = ? AND id = ? AND expires_at >= ?`),
+		source, id, now.UnixMicro()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up webhook id: %w", err)
+	}
+	return true, nil
 }
 
 // SweepSeen deletes webhook ids whose tolerance window has passed.

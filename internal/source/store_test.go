@@ -2,10 +2,15 @@ package source_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +83,10 @@ func TestStore(t *testing.T) {
 
 // intakeOn builds an Intake over a real store and committer.
 func intakeOn(t *testing.T, db *sqldb.DB, profiles *source.Profiles) (*source.Intake, *ingest.Store) {
+	return intakeWith(t, db, profiles, 1<<20)
+}
+
+func intakeWith(t *testing.T, db *sqldb.DB, profiles *source.Profiles, maxBacklog int64) (*source.Intake, *ingest.Store) {
 	t.Helper()
 	v, err := event.NewValidator()
 	if err != nil {
@@ -90,7 +99,7 @@ func intakeOn(t *testing.T, db *sqldb.DB, profiles *source.Profiles) (*source.In
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(v, c, backlog, 1<<20), v, nil)
+	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(v, c, backlog, maxBacklog), v, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,3 +184,49 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }
+
+// TestStandardWebhookRetry: a delivery Waybill could not take (intake
+// full) is taken when the sender retries it under the same webhook-id;
+// once handled, the same id again is a duplicate.
+func TestStandardWebhookRetry(t *testing.T) {
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		ps, err := source.Load([]byte("sources:\n  - id: p44\n    format: project44\n    auth: {scheme: standard_webhooks, secrets: [whsec_Zml4dHVyZS1vbmx5LXN0YW5kYXJkLXdlYmhvb2tzISE=]}\n"), "s.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := os.ReadFile("../tracking/jsonmap/testdata/webhook-03-project44-ftl-tracking.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := base64.StdEncoding.DecodeString("Zml4dHVyZS1vbmx5LXN0YW5kYXJkLXdlYmhvb2tzISE=")
+		now := time.Now()
+		ts := strconv.FormatInt(now.Unix(), 10)
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("msg_retry." + ts + "."))
+		m.Write(body)
+		h := http.Header{}
+		h.Set("webhook-id", "msg_retry")
+		h.Set("webhook-timestamp", ts)
+		h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		d := source.Delivery{Channel: source.ChannelWebhook, Body: body, CorrelationID: "c", WebhookID: "msg_retry", WebhookTime: time.Unix(now.Unix(), 0)}
+
+		full, _ := intakeWith(t, db, ps, 0)
+		p, _ := full.Profile("p44")
+		if err := full.Verify(t.Context(), p, h, body); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := full.Receive(t.Context(), p, d); !errors.Is(err, ingest.ErrBacklogFull) {
+			t.Fatalf("full intake: %v", err)
+		}
+		in, _ := intakeOn(t, db, ps)
+		if err := in.Verify(t.Context(), p, h, body); err != nil {
+			t.Fatalf("the retry was refused: %v", err)
+		}
+		if _, err := in.Receive(t.Context(), p, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Verify(t.Context(), p, h, body); !errors.Is(err, source.ErrAlreadyHandled) {
+			t.Errorf("the same id after it was handled: %v", err)
+		}
+	})
+}
