@@ -474,3 +474,113 @@ func TestSourcesPODApp(t *testing.T) {
 		}
 	})
 }
+
+// TestTenderRoundTrip: a shipment whose carrier takes EDI is tendered by
+// a 204 written to the carrier's outbox; the carrier's 990 accepting it
+// assigns the carrier, whose PRO then finds the shipment.
+func TestTenderRoundTrip(t *testing.T) {
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		outbox := filepath.Join(t.TempDir(), "out")
+		path := filepath.Join(t.TempDir(), "sources.yaml")
+		if err := os.WriteFile(path, []byte("sources:\n  - id: xktl\n    format: x12\n    auth: {scheme: api_key}\n"+
+			"    x12: {interchange_id: LARKSPURSUP, qualifier: ZZ, scac: XKTL, tender_dir: "+outbox+"}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = path; c.Jobs.RetryBase = 10 * time.Millisecond }, nil)
+		planned := `{"customer":{"name":"Pinecrest Hardware"},"carrier":{"scac":"XKTL"},` +
+			`"origin":{"name":"Larkspur Supply Co","city":"Reno","region":"NV","postal_code":"89502","country":"US"},` +
+			`"destination":{"name":"Pinecrest Hardware","city":"Columbus","region":"OH","postal_code":"43215","country":"US"},` +
+			`"lines":[{"line_id":"1","sku":"CAB-OUT-48","quantity":{"value":"6","unit":"C62"}}],"references":{"bol":"BOL-550193"},` +
+			`"pickup_window":{"start":"2025-11-10T15:00:00Z","end":"2025-11-10T17:00:00Z"},"delivery_window":{"start":"2025-11-14T14:00:00Z","end":"2025-11-14T18:00:00Z"}}`
+		for i, ev := range [][]byte{
+			cloudEvent("t-p", "shipment.planned", "odoo:WH/OUT/00500", planned),
+			cloudEvent("t-r", "inventory.reserved", "odoo:WH/OUT/00500", `{"lines":[{"line_id":"1","quantity":{"value":"6","unit":"C62"}}]}`),
+		} {
+			if status, _, body := a.call(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ev); status != http.StatusAccepted {
+				t.Fatalf("event %d: %d %s", i, status, body)
+			}
+		}
+		var files []string
+		pollUntil(t, "the 204 in the outbox", func() bool {
+			files, _ = filepath.Glob(filepath.Join(outbox, "204-*.edi"))
+			return len(files) == 1
+		})
+		tender, _ := os.ReadFile(files[0])
+		for _, want := range []string{"ST*204*0001", "B2**XKTL**BOL-550193**PP", "N4*Columbus*OH*43215*US"} {
+			if !strings.Contains(string(tender), want) {
+				t.Errorf("204 lacks %q:\n%s", want, tender)
+			}
+		}
+		rc := a.postReceipt(t, "990", "/v1/sources/xktl/edi", fixture(t, "edi/x12", "x12-990-01-tender-responses.edi"), nil)
+		if len(rc.Events) != 2 || rc.Events[0].Type != "dispatch.assigned" || rc.Events[1].Type != "shipment.exception" {
+			t.Fatalf("990 receipt: %+v", rc)
+		}
+		waitShipment(t, a, "assigned", "odoo:WH/OUT/00500", func(v shipmentView) bool { return v.State == "assigned" })
+		if v := a.shipment(t, "pro:XKTL/KT4471902"); v.State != "assigned" {
+			t.Errorf("by the PRO of the 990: state %q", v.State)
+		}
+	})
+}
+
+// TestSourcesOrderIndependence applies 214-02 before 214-01 to one
+// shipment and in order to another: both end in the same state with the
+// same carrier timeline.
+func TestSourcesOrderIndependence(t *testing.T) {
+	t.Setenv("TEST_AFTERSHIP_SECRET", "fixture-only-aftership-secret")
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = sourcesFile(t) }, nil)
+		first, second := fixture(t, "edi/x12", "x12-214-01-in-transit.edi"), fixture(t, "edi/x12", "x12-214-02-delivered-pod.edi")
+		// The second shipment's copies: same length, other BOL and PRO.
+		other := func(b []byte) []byte {
+			return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("BOL-550193"), []byte("BOL-550194")), []byte("KT4471902"), []byte("KT4471903"))
+		}
+		timeline := map[string]string{}
+		for _, s := range []struct {
+			picking, bol string
+			files        [][]byte
+		}{
+			{"WH/OUT/00601", "BOL-550193", [][]byte{first, second}},
+			{"WH/OUT/00602", "BOL-550194", [][]byte{other(second), other(first)}},
+		} {
+			planned := `{"customer":{"name":"Pinecrest"},"carrier":{"scac":"XKTL"},"origin":{"name":"Reno"},"destination":{"name":"Columbus"},` +
+				`"lines":[{"line_id":"1","sku":"A","quantity":{"value":"6","unit":"C62"}}],"references":{"bol":"` + s.bol + `"}}`
+			for i, ev := range [][]byte{
+				cloudEvent(s.picking+"p", "shipment.planned", "odoo:"+s.picking, planned),
+				cloudEvent(s.picking+"r", "inventory.reserved", "odoo:"+s.picking, `{"lines":[{"line_id":"1","quantity":{"value":"6","unit":"C62"}}]}`),
+				cloudEvent(s.picking+"l", "shipment.loaded", "odoo:"+s.picking, `{"lines":[{"line_id":"1","quantity":{"value":"6","unit":"C62"}}]}`),
+			} {
+				if status, _, body := a.call(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ev); status != http.StatusAccepted {
+					t.Fatalf("event %d: %d %s", i, status, body)
+				}
+			}
+			waitShipment(t, a, "loaded", "odoo:"+s.picking, func(v shipmentView) bool { return v.State == "loaded" })
+			for i, f := range s.files {
+				a.postReceipt(t, fmt.Sprintf("%s file %d", s.picking, i), "/v1/sources/xktl/edi", f, nil)
+				// One at a time, so the second really comes second.
+				n := 2 * (i + 1)
+				waitShipment(t, a, "processed", "odoo:"+s.picking, func(v shipmentView) bool { return countTracked(v) == n })
+			}
+			v := a.shipment(t, "odoo:"+s.picking)
+			var got []string
+			for _, m := range v.Milestones {
+				if m.Type == "shipment.tracked" {
+					got = append(got, m.Status+"/"+m.Signer)
+				}
+			}
+			timeline[s.picking] = v.State + ": " + strings.Join(got, ", ")
+		}
+		if timeline["WH/OUT/00601"] != timeline["WH/OUT/00602"] || !strings.HasPrefix(timeline["WH/OUT/00601"], "arrived: ") {
+			t.Errorf("order changed the outcome:\nin order:  %s\nreversed:  %s", timeline["WH/OUT/00601"], timeline["WH/OUT/00602"])
+		}
+	})
+}
+
+func countTracked(v shipmentView) int {
+	n := 0
+	for _, m := range v.Milestones {
+		if m.Type == "shipment.tracked" {
+			n++
+		}
+	}
+	return n
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // ErrNoShipmentKey is returned for a message that names no shipment.
@@ -132,7 +134,16 @@ func (r *TenderResponse) CloudEvent(profile, correlationID string, received time
 	if d, err := time.Parse(time.DateOnly, r.Date); err == nil {
 		at = d
 	}
-	ce := cloudEvent{SpecVersion: "1.0", ID: r.SourceEventID, Source: SourceURI(profile), Subject: refs[0],
+	// B1-02 quotes the shipment id of the tender: Waybill's own id when
+	// the shipment had no BOL, else the BOL.
+	subject := refs[0]
+	if b := r.Keys.BOL; b != "" {
+		subject = "bol:" + b
+		if _, err := uuid.Parse(b); err == nil && len(b) == 36 {
+			subject = b
+		}
+	}
+	ce := cloudEvent{SpecVersion: "1.0", ID: r.SourceEventID, Source: SourceURI(profile), Subject: subject,
 		Time: at.Format(time.RFC3339), DataContentType: "application/json", CorrelationID: correlationID}
 	carrier := map[string]string{}
 	if r.Keys.SCAC != "" {
@@ -142,7 +153,12 @@ func (r *TenderResponse) CloudEvent(profile, correlationID string, received time
 		if len(carrier) == 0 {
 			return nil, fmt.Errorf("tender response %s accepts but names no carrier", r.SourceEventID)
 		}
-		ce.Type, ce.Data = "dispatch.assigned", map[string]any{"carrier": carrier}
+		data := map[string]any{"carrier": carrier}
+		if r.Keys.PRO != "" {
+			// The carrier's PRO: its 214s and 210s will quote it.
+			data["tracking_ref"] = r.Keys.PRO
+		}
+		ce.Type, ce.Data = "dispatch.assigned", data
 		return json.Marshal(ce)
 	}
 	desc := "the carrier declined the load tender"
