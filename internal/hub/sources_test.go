@@ -243,6 +243,14 @@ func TestSourcesEndToEnd(t *testing.T) {
 			t.Errorf("stored 214-01 payload: %+v", stored)
 		}
 
+		// A stored payload received again: its events are repeats.
+		replayed := a.postReceipt(t, "replay", "/v1/payloads/"+rc.PayloadID+"/replay", nil, nil)
+		if len(replayed.Events) != 2 || !replayed.Events[0].Duplicate || replayed.PayloadID == rc.PayloadID {
+			t.Errorf("replay: %+v", replayed)
+		}
+		status, h, body = a.post(t, "/v1/payloads/nope/replay", nil, nil)
+		wantProblem(t, "replaying nothing", status, h, body, http.StatusNotFound, problem.CodeNotFound)
+
 		// Wrong endpoint, unknown source, no key.
 		status, h, body = a.post(t, "/v1/sources/xktl/webhooks", []byte("{}"), nil)
 		wantProblem(t, "EDI source on webhooks", status, h, body, http.StatusNotFound, problem.CodeNotFound)

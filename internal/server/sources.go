@@ -156,6 +156,7 @@ func (s *Server) registerSourceIntake() {
 	}, func(ctx context.Context, req *sourceInput) (*receiptOutput, error) {
 		return s.receiveSource(ctx, in, req, source.ChannelEDI, true)
 	})
+	s.registerPayloadReplay(in)
 	huma.Register(s.api, op("get-payload", http.MethodGet, "/v1/payloads/{id}", "Get a stored source payload", apikey.Admin, "sources"),
 		func(ctx context.Context, req *struct {
 			ID string `path:"id" doc:"The payload id from a receipt or an event's payloads."`
@@ -176,6 +177,52 @@ func (s *Server) registerSourceIntake() {
 			}
 			return out, nil
 		})
+}
+
+// answerReceive turns what Intake.Receive returned into the answer.
+func answerReceive(rc *source.PayloadReceipt, err error) (*receiptOutput, error) {
+	var rej *source.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		pd := &problem.Details{Status: 422, Code: problem.CodeRejectedPayload, Detail: rej.Err.Error(),
+			PayloadID: rej.Receipt.PayloadID, Ack: rej.Receipt.Ack}
+		if errors.Is(err, jsonmap.ErrInvalidJSON) {
+			pd.Status, pd.Code = 400, problem.CodeBadRequest
+		}
+		for _, pr := range rej.Receipt.Problems {
+			pd.Errors = append(pd.Errors, problem.FieldError{Location: "body", Message: pr})
+		}
+		return nil, pd.Fill()
+	case errors.Is(err, ingest.ErrBacklogFull):
+		return nil, (&problem.Details{Status: 429, Code: problem.CodeBacklogFull,
+			Detail: "intake backlog is full; the payload's events were not accepted: retry"}).Fill()
+	case err != nil:
+		return nil, err
+	}
+	return &receiptOutput{Status: http.StatusAccepted, Body: rc}, nil
+}
+
+func (s *Server) registerPayloadReplay(in *source.Intake) {
+	replay := op("replay-payload", http.MethodPost, "/v1/payloads/{id}/replay", "Receive a stored source payload again", apikey.Admin, "sources")
+	replay.Description = "Maps a stored payload again with its source's profile as configured now — after a code table or mapping was fixed, " +
+		"a payload rejected before gives its events — and submits them like a new delivery. The replay is stored as a payload of its own " +
+		"(channel replay, named after the original). Events the payload had given already are repeats."
+	replay.DefaultStatus = http.StatusAccepted
+	replay.Errors = append(replay.Errors, 404, 409, 422, 429)
+	huma.Register(s.api, replay, func(ctx context.Context, req *struct {
+		ID string `path:"id" doc:"The payload to receive again."`
+	}) (*receiptOutput, error) {
+		rc, err := in.Replay(ctx, req.ID)
+		switch {
+		case errors.Is(err, source.ErrNotFound):
+			return nil, (&problem.Details{Status: 404, Code: problem.CodeNotFound, Detail: "no payload " + req.ID}).Fill()
+		case errors.Is(err, source.ErrUnknownSource):
+			return nil, (&problem.Details{Status: 409, Code: problem.CodeConflict, Detail: err.Error() + ": its profile is no longer configured"}).Fill()
+		case errors.Is(err, source.ErrNotReplayable):
+			return nil, (&problem.Details{Status: 409, Code: problem.CodeConflict, Detail: err.Error()}).Fill()
+		}
+		return answerReceive(rc, err)
+	})
 }
 
 func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sourceInput, channel string, edi bool) (*receiptOutput, error) {
@@ -219,24 +266,5 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 		ts, _ := strconv.ParseInt(req.WebhookTime, 10, 64)
 		d.WebhookID, d.WebhookTime = req.WebhookID, time.Unix(ts, 0)
 	}
-	rc, err := in.Receive(ctx, p, d)
-	var rej *source.RejectedError
-	switch {
-	case errors.As(err, &rej):
-		pd := &problem.Details{Status: 422, Code: problem.CodeRejectedPayload, Detail: rej.Err.Error(),
-			PayloadID: rej.Receipt.PayloadID, Ack: rej.Receipt.Ack}
-		if errors.Is(err, jsonmap.ErrInvalidJSON) {
-			pd.Status, pd.Code = 400, problem.CodeBadRequest
-		}
-		for _, pr := range rej.Receipt.Problems {
-			pd.Errors = append(pd.Errors, problem.FieldError{Location: "body", Message: pr})
-		}
-		return nil, pd.Fill()
-	case errors.Is(err, ingest.ErrBacklogFull):
-		return nil, (&problem.Details{Status: 429, Code: problem.CodeBacklogFull,
-			Detail: "intake backlog is full; the payload is kept but its events were not accepted: retry"}).Fill()
-	case err != nil:
-		return nil, err
-	}
-	return &receiptOutput{Status: http.StatusAccepted, Body: rc}, nil
+	return answerReceive(in.Receive(ctx, p, d))
 }

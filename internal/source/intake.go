@@ -368,3 +368,28 @@ func (in *Intake) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// ErrNotReplayable is returned by Replay for a payload Waybill sent, not
+// received.
+var ErrNotReplayable = errors.New("payload cannot be replayed")
+
+// Replay receives a stored payload again, as its source's profile maps it
+// now: after a code table or mapping was fixed, a payload rejected before
+// gives its events. It is stored anew (channel replay, named after the
+// original) and keeps the original's correlation id; events it had given
+// already are repeats. Its signature was checked when it first came.
+func (in *Intake) Replay(ctx context.Context, id string) (*PayloadReceipt, error) {
+	orig, err := in.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if orig.Channel == ChannelOutbound {
+		return nil, fmt.Errorf("%w: %s is an outbound %s", ErrNotReplayable, id, orig.ContentType)
+	}
+	p, err := in.Profile(orig.Source)
+	if err != nil {
+		return nil, err
+	}
+	return in.Receive(ctx, p, Delivery{Channel: ChannelReplay, Name: orig.ID, ContentType: orig.ContentType,
+		Body: orig.Body, CorrelationID: orig.CorrelationID})
+}

@@ -33,6 +33,9 @@ const (
 	ChannelWebhook = "webhook"
 	ChannelEDI     = "edi"
 	ChannelFolder  = "folder"
+	// ChannelReplay is a stored payload received again (Intake.Replay);
+	// its name is the original's id.
+	ChannelReplay = "replay"
 	// ChannelOutbound is what Waybill sends a partner (a 204 load tender).
 	ChannelOutbound = "outbound"
 )

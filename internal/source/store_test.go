@@ -230,3 +230,67 @@ func TestStandardWebhookRetry(t *testing.T) {
 		}
 	})
 }
+
+// TestReplay: a payload rejected for a code its mapping did not know gives
+// its events once the mapping knows it.
+func TestReplay(t *testing.T) {
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		dir := t.TempDir()
+		mapping, err := os.ReadFile("../tracking/jsonmap/testdata/ternvalley.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(mapping), "DLV: delivered") {
+			t.Fatal("the mapping changed: fix the test")
+		}
+		partial := strings.Replace(string(mapping), "DLV: delivered", "", 1)
+		os.WriteFile(filepath.Join(dir, "full.yaml"), mapping, 0o600)
+		os.WriteFile(filepath.Join(dir, "partial.yaml"), []byte(partial), 0o600)
+		profiles := func(file string) *source.Profiles {
+			ps, err := source.Load([]byte("sources:\n  - id: tern\n    format: json\n    mapping: "+file+"\n    auth: {scheme: api_key}\n    timezone: America/Denver\n"),
+				filepath.Join(dir, "sources.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ps
+		}
+		body, err := os.ReadFile("../tracking/jsonmap/testdata/webhook-04-quirky-local-time-no-zone.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := intakeOn(t, db, profiles("partial.yaml"))
+		p, _ := before.Profile("tern")
+		_, err = before.Receive(t.Context(), p, source.Delivery{Channel: source.ChannelWebhook, Body: body, CorrelationID: "corr-1"})
+		var rej *source.RejectedError
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "DLV") {
+			t.Fatalf("the unknown code: %v", err)
+		}
+		after, _ := intakeOn(t, db, profiles("full.yaml"))
+		rc, err := after.Replay(t.Context(), rej.Receipt.PayloadID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.Status != source.StatusAccepted || len(rc.Events) != 2 || rc.CorrelationID != "corr-1" {
+			t.Fatalf("replay: %+v", rc)
+		}
+		again, err := after.Replay(t.Context(), rej.Receipt.PayloadID)
+		if err != nil || again.Events[0].Duplicate != true || again.Events[1].Duplicate != true {
+			t.Errorf("a second replay: %+v %v", again, err)
+		}
+		stored, err := source.NewStore(db).Get(t.Context(), rc.PayloadID)
+		if err != nil || stored.Channel != source.ChannelReplay || stored.Name != rej.Receipt.PayloadID || len(stored.EventIDs) != 2 {
+			t.Errorf("the replay's payload: %+v %v", stored, err)
+		}
+		out := &source.Payload{ID: "01a21bf0-0000-7000-8000-000000000001", Source: "tern", Channel: source.ChannelOutbound,
+			Body: []byte("ISA"), ReceivedAt: time.Now(), Status: source.StatusSent}
+		if err := source.NewStore(db).Insert(t.Context(), out); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := after.Replay(t.Context(), out.ID); !errors.Is(err, source.ErrNotReplayable) {
+			t.Errorf("replaying an outbound payload: %v", err)
+		}
+		if _, err := after.Replay(t.Context(), "nope"); !errors.Is(err, source.ErrNotFound) {
+			t.Errorf("replaying nothing: %v", err)
+		}
+	})
+}
