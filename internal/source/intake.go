@@ -278,7 +278,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 		switch {
 		case errors.Is(r.Err, ingest.ErrConflict):
 			er.Conflict, outcome = true, "conflict"
-			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.ID, r.Err))
+			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, r.Err))
 		case r.Duplicate:
 			outcome = "repeat"
 			pl.Duplicates++
