@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // the zones of partners' times, wherever Waybill runs
 )
 
 // ErrNoZone is returned when a local time has no zone to resolve it in: no
@@ -72,8 +73,8 @@ func loadZone(name string) (*time.Location, error) {
 func mustZone(name string) *time.Location {
 	loc, err := loadZone(name)
 	if err != nil {
-		// The zone database is embedded (time/tzdata in main); a missing
-		// zone is a build defect, not bad input.
+		// The zone database is embedded (time/tzdata above) and the names
+		// are this package's own: a missing zone is a defect, not input.
 		panic(fmt.Sprintf("loading zone %s: %v", name, err))
 	}
 	return loc
