@@ -269,7 +269,7 @@ func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store
 		return err
 	}
 	h.watcher = &source.Watcher{Intake: h.sources, Folders: folders, Interval: h.cfg.Intake.EDIPollInterval,
-		Settle: time.Second, Logger: h.logger}
+		Settle: time.Second, MaxBytes: int64(h.cfg.Intake.MaxBodyBytes), Logger: h.logger}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -129,18 +130,21 @@ func TestWatcher(t *testing.T) {
 		copyFile("neg-x12-wrong-se-count.edi", "bad.edi")
 		copyFile("neg-x12-truncated-segment.edi", "cut.edi")
 		copyFile("x12-214-04-exception-delay.edi", "still-writing.edi.part")
+		os.WriteFile(filepath.Join(dir, "huge.edi"), bytes.Repeat([]byte("X"), 5000), 0o600) // above MaxBytes below
+		old := time.Now().Add(-time.Minute)
+		os.Chtimes(filepath.Join(dir, "huge.edi"), old, old)
 		os.WriteFile(filepath.Join(dir, "fresh.edi"), []byte("ISA"), 0o600) // not settled yet
 
 		folders, err := source.ParseFolders([]string{"xktl=" + dir}, ps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := &source.Watcher{Intake: in, Folders: folders, Interval: time.Hour, Settle: 10 * time.Second, Logger: testLogger(t)}
+		w := &source.Watcher{Intake: in, Folders: folders, Interval: time.Hour, Settle: 10 * time.Second, MaxBytes: 1000, Logger: testLogger(t)}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- w.Run(ctx) }() // the first poll runs at once
 		deadline := time.Now().Add(20 * time.Second)
-		for !exists(filepath.Join(dir, "done", "in.edi")) || !exists(filepath.Join(dir, "failed", "cut.edi.error.txt")) || !exists(filepath.Join(dir, "failed", "bad.edi.error.txt")) {
+		for !exists(filepath.Join(dir, "done", "in.edi")) || !exists(filepath.Join(dir, "failed", "huge.edi.error.txt")) || !exists(filepath.Join(dir, "failed", "cut.edi.error.txt")) || !exists(filepath.Join(dir, "failed", "bad.edi.error.txt")) {
 			if time.Now().After(deadline) {
 				t.Fatal("files not moved")
 			}

@@ -33,6 +33,9 @@ type Watcher struct {
 	Folders  []Folder
 	Interval time.Duration
 	Settle   time.Duration
+	// MaxBytes is the largest file taken, as intake.max_body_bytes for
+	// POSTs; a larger one goes to failed/. Zero means no limit.
+	MaxBytes int64
 	Logger   *slog.Logger
 }
 
@@ -86,6 +89,13 @@ func (w *Watcher) pollFolder(ctx context.Context, f Folder) error {
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if w.MaxBytes > 0 && info.Size() > w.MaxBytes {
+			if dest := w.move(ctx, filepath.Join(f.Dir, name), filepath.Join(f.Dir, "failed"), name); dest != "" {
+				w.write(ctx, dest+".error.txt", fmt.Appendf(nil, "%d bytes, more than the %d taken (intake.max_body_bytes)\n", info.Size(), w.MaxBytes))
+				w.Logger.WarnContext(ctx, "EDI file too large", slog.String("source", p.ID), slog.String("file", dest), slog.Int64("bytes", info.Size()))
+			}
+			continue
 		}
 		w.receiveFile(ctx, p, f, name)
 	}
