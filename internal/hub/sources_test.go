@@ -243,6 +243,15 @@ func TestSourcesEndToEnd(t *testing.T) {
 			t.Errorf("stored 214-01 payload: %+v", stored)
 		}
 
+		// From an event of the timeline back to the payloads it came from.
+		var of struct {
+			PayloadIDs []string `json:"payload_ids"`
+		}
+		a.getJSON(t, "/v1/payloads?source=%2Fsources%2Fxktl&event_id="+rc.Events[0].SourceID, &of)
+		if len(of.PayloadIDs) != 2 || of.PayloadIDs[0] != rc.PayloadID || of.PayloadIDs[1] != again.PayloadID {
+			t.Errorf("payloads of event %s: %v, want %s and %s", rc.Events[0].SourceID, of.PayloadIDs, rc.PayloadID, again.PayloadID)
+		}
+
 		// A stored payload received again: its events are repeats.
 		replayed := a.postReceipt(t, "replay", "/v1/payloads/"+rc.PayloadID+"/replay", nil, nil)
 		if len(replayed.Events) != 2 || !replayed.Events[0].Duplicate || replayed.PayloadID == rc.PayloadID {

@@ -104,6 +104,12 @@ type receiptOutput struct {
 	Body   *source.PayloadReceipt
 }
 
+type payloadListOutput struct {
+	Body struct {
+		PayloadIDs []string `json:"payload_ids" doc:"Oldest first; one event may come from several payloads (a retried webhook, a full-history push, a replay)."`
+	}
+}
+
 type payloadOutput struct {
 	Body struct {
 		*source.Payload
@@ -157,6 +163,19 @@ func (s *Server) registerSourceIntake() {
 		return s.receiveSource(ctx, in, req, source.ChannelEDI, true)
 	})
 	s.registerPayloadReplay(in)
+	huma.Register(s.api, op("list-payloads-of-event", http.MethodGet, "/v1/payloads", "Find the stored payloads an event was made from", apikey.Admin, "sources"),
+		func(ctx context.Context, req *struct {
+			Source  string `query:"source" required:"true" doc:"The event's CloudEvents source, as in a shipment's timeline: /sources/{id}."`
+			EventID string `query:"event_id" required:"true" doc:"The event's CloudEvents id (source_event_id in a shipment's timeline)."`
+		}) (*payloadListOutput, error) {
+			ids, err := in.PayloadsOf(ctx, req.Source, req.EventID)
+			if err != nil {
+				return nil, err
+			}
+			out := &payloadListOutput{}
+			out.Body.PayloadIDs = append([]string{}, ids...)
+			return out, nil
+		})
 	huma.Register(s.api, op("get-payload", http.MethodGet, "/v1/payloads/{id}", "Get a stored source payload", apikey.Admin, "sources"),
 		func(ctx context.Context, req *struct {
 			ID string `path:"id" doc:"The payload id from a receipt or an event's payloads."`

@@ -345,6 +345,12 @@ func (in *Intake) control(ctx context.Context, p *Profile, now time.Time) (Contr
 	return Control{InterchangeControl: n, GroupControl: n, Time: now}, nil
 }
 
+// PayloadsOf returns the ids of the stored payloads an event was made
+// from, oldest first.
+func (in *Intake) PayloadsOf(ctx context.Context, eventSource, eventID string) ([]string, error) {
+	return in.store.PayloadsOf(ctx, eventSource, eventID)
+}
+
 // Payload returns a stored payload with its body and event links.
 func (in *Intake) Payload(ctx context.Context, id string) (*Payload, error) {
 	return in.store.Get(ctx, id)
