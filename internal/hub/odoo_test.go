@@ -566,6 +566,24 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			t.Errorf("%d scraps for the damage, want 1", len(scraps))
 		}
 	})
+	t.Run("goods missing at delivery are written off and not billed", func(t *testing.T) {
+		t.Parallel()
+		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, nil)
+		evs := append(begin(w),
+			[3]string{"short", "shipment.exception", `{"category":"short","exception_id":"SHORT-1","description":"not on the truck at the stop","lines":[{"line_id":"2","quantity":` + one + `}]}`},
+			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + two + `}]}}`})
+		w.sendAll(t, "tms:SHORT-1", evs)
+		id := w.shipmentID(t, "tms:SHORT-1")
+		w.decide(t, id, "exception", "approve")
+		inv := w.invoiced(t, id)
+		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 2 {
+			t.Errorf("invoiced %v, want 2 E-COM07 and 2 LOT-RESIN (one missing)", got)
+		}
+		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/SHORT-1")}, &odoo.SearchOpts{Fields: []string{"scrap_qty"}})
+		if err != nil || len(scraps) != 1 {
+			t.Errorf("write-off of the missing unit: %v %v", scraps, err)
+		}
+	})
 	t.Run("refused goods are returned and not billed", func(t *testing.T) {
 		t.Parallel()
 		w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 17, nil)

@@ -871,14 +871,20 @@ const (
 func Decisions() []string { return []string{DecisionApprove, DecisionReject, DecisionResolve} }
 
 // consequences are the outbound actions an approved exception calls for:
-// damaged goods are taken back from the delivery and scrapped, refused or
-// returned goods are taken back. Both leave the invoiced quantity without
-// them.
+// damaged goods, and goods missing at delivery (short, lost), are taken
+// back from the delivery and written off (scrapped); refused or returned
+// goods are taken back into stock. Either way they are not invoiced.
 var consequences = map[ExceptionCategory]string{
 	Damaged:      connector.KindStockScrap,
+	ShortShipped: connector.KindStockScrap,
+	Lost:         connector.KindStockScrap,
 	Refused:      connector.KindPickingReturn,
 	ReturnedGood: connector.KindPickingReturn,
 }
+
+// WrittenOff are the exception categories whose goods, once approved, are
+// taken back from the delivery and scrapped: damaged, or missing.
+func WrittenOff() []ExceptionCategory { return []ExceptionCategory{Damaged, ShortShipped, Lost} }
 
 // applyDecision carries out a person's decision on an open review.
 func (s *Shipment) applyDecision(in Input, p Policy) Result {

@@ -298,6 +298,17 @@ func TestExceptionReview(t *testing.T) {
 			t.Errorf("exception %+v", e)
 		}
 	})
+	t.Run("missing at delivery, approved: written off", func(t *testing.T) {
+		t.Parallel()
+		short := `{"category":"short","exception_id":"EXC-3","lines":[{"line_id":"1","quantity":{"value":"1","unit":"C62"}}]}`
+		run(t, shipment.Policy{AutoRelease: true}, []step{
+			start[0], start[1],
+			{in: inID("exc", event.ShipmentException, 290, short), outcome: "applied", state: shipment.Exception},
+			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Delivered,
+				actions: []string{connector.KindStockScrap, connector.KindInvoicePrepare}},
+		})
+	})
 	t.Run("refused, dismissed", func(t *testing.T) {
 		t.Parallel()
 		sh := run(t, shipment.Policy{AutoRelease: true}, []step{

@@ -236,7 +236,7 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	case connector.KindPickingReturn:
 		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood})
 	case connector.KindStockScrap:
-		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Damaged})
+		return c.takeBack(ctx, cl, a, &sh, shipment.WrittenOff())
 	case connector.KindMilestoneSync:
 		return c.syncMilestones(ctx, cl, a, &sh)
 	default:
@@ -301,7 +301,7 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 	// back before the invoice is made: the return lowers the delivered
 	// quantity Odoo invoices. The return jobs may still be running; doing
 	// it here too (every step finds what it did before) keeps the order.
-	if err := c.takeBack(ctx, cl, a, sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood, shipment.Damaged}); err != nil {
+	if err := c.takeBack(ctx, cl, a, sh, append([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood}, shipment.WrittenOff()...)); err != nil {
 		return err
 	}
 	if charges := c.chargeLines(sh); len(charges) > 0 {
@@ -555,14 +555,15 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 			return err
 		}
 		scrapFrom := p.Location.ID
+		writeOff := slices.Contains(shipment.WrittenOff(), e.Category)
 		if p.State == PickingDone {
 			if err := returnLines(ctx, cl, p, lines); err != nil {
 				return fmt.Errorf("taking back exception %s of shipment %s: %w", e.ID, sh.ID, err)
 			}
 		} else if e.Category != shipment.Damaged {
-			continue // refused before it left: nothing went out
+			continue // refused or missing before it left: nothing went out
 		}
-		if e.Category == shipment.Damaged {
+		if writeOff {
 			for _, l := range lines {
 				if _, err := cl.Scrap(ctx, &ScrapParams{ProductID: l.ProductID, Quantity: l.Quantity, Lot: l.Lot, LocationID: scrapFrom,
 					Origin: "WB-" + sh.ID + "/" + e.ID}); err != nil {
@@ -571,8 +572,11 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 			}
 		}
 		note := fmt.Sprintf("Waybill took back the goods of exception %s (%s) on shipment %s (correlation id %s).", e.ID, e.Category, sh.ID, a.CorrelationID)
-		if e.Category == shipment.Damaged {
+		switch {
+		case e.Category == shipment.Damaged:
 			note = fmt.Sprintf("Waybill took back and scrapped the damaged goods of exception %s on shipment %s (correlation id %s).", e.ID, sh.ID, a.CorrelationID)
+		case writeOff:
+			note = fmt.Sprintf("Waybill took back and wrote off the goods missing at delivery, exception %s (%s) on shipment %s (correlation id %s).", e.ID, e.Category, sh.ID, a.CorrelationID)
 		}
 		if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
 			return fmt.Errorf("noting exception %s on %s: %w", e.ID, p.Name, err)
@@ -745,7 +749,7 @@ func milestoneNote(sh *shipment.Shipment, m shipment.Milestone) string {
 func allTakenBack(sh *shipment.Shipment) bool {
 	back := map[string]*big.Rat{}
 	for _, e := range sh.Exceptions {
-		if e.Resolution != "approved" || !slices.Contains([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood, shipment.Damaged}, e.Category) {
+		if e.Resolution != "approved" || !slices.Contains(append([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood}, shipment.WrittenOff()...), e.Category) {
 			continue
 		}
 		for _, l := range e.Lines {
