@@ -221,7 +221,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Logger: logger, Registerer: h.reg,
 	})
 	if profiles != nil {
-		if err := h.buildSources(ctx, profiles, sourceStore, emitter, validator); err != nil {
+		if err := h.buildSources(ctx, profiles, sourceStore, emitter); err != nil {
 			return err
 		}
 	}
@@ -249,9 +249,9 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 
 // buildSources loads the source profiles and, when folders are listed,
 // the EDI folder watch.
-func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *ingest.Emitter, validator *event.Validator) error {
+func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *ingest.Emitter) error {
 	var err error
-	h.sources, err = source.NewIntake(profiles, store, emitter, validator,
+	h.sources, err = source.NewIntake(profiles, store, emitter,
 		&source.IntakeOpts{Registerer: h.reg, Logger: h.logger})
 	if err != nil {
 		return fmt.Errorf("intake.sources_file: %w", err)

@@ -40,11 +40,25 @@ func (e *Emitter) Emit(ctx context.Context, raws [][]byte) ([]Result, error) {
 	}
 	evs := make([]*Event, len(raws))
 	for i, raw := range raws {
-		ev, err := Parse(raw, e.validator, Hints{})
+		ev, err := e.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
 		evs[i] = ev
+	}
+	return e.Submit(ctx, evs)
+}
+
+// Parse parses and validates one CloudEvent as Emit does, for a producer
+// that sorts out invalid events itself before Submit.
+func (e *Emitter) Parse(raw []byte) (*Event, error) {
+	return Parse(raw, e.validator, Hints{})
+}
+
+// Submit stores events made by Parse in one group, as Emit does.
+func (e *Emitter) Submit(ctx context.Context, evs []*Event) ([]Result, error) {
+	if len(evs) == 0 {
+		return nil, nil
 	}
 	if e.backlog.Load()+int64(len(evs)) > e.maxBacklog {
 		return nil, ErrBacklogFull

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/webhooksig"
@@ -51,7 +50,6 @@ type Intake struct {
 	profiles  *Profiles
 	store     *Store
 	emitter   *ingest.Emitter
-	validator *event.Validator
 	logger    *slog.Logger
 	now       func() time.Time
 	verifiers map[string]webhooksig.Verifier
@@ -72,11 +70,11 @@ type IntakeOpts struct {
 
 // NewIntake returns the intake of profiles, storing payloads in store and
 // events through emitter.
-func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, v *event.Validator, opts *IntakeOpts) (*Intake, error) {
+func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, opts *IntakeOpts) (*Intake, error) {
 	if opts == nil {
 		opts = &IntakeOpts{}
 	}
-	in := &Intake{profiles: profiles, store: store, emitter: emitter, validator: v, logger: opts.Logger, now: opts.NowFunc,
+	in := &Intake{profiles: profiles, store: store, emitter: emitter, logger: opts.Logger, now: opts.NowFunc,
 		verifiers: map[string]webhooksig.Verifier{},
 		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_payloads_total",
@@ -248,21 +246,20 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	raws, problems := p.CloudEvents(m.Mapped, d.CorrelationID, now)
 	rc.Problems = append(rc.Problems, problems...)
 	// Check each event alone, so one bad event cannot hold back the rest.
-	valid := raws[:0]
 	var parsed []*ingest.Event
 	for _, raw := range raws {
-		ev, err := ingest.Parse(raw, in.validator, ingest.Hints{})
+		ev, err := in.emitter.Parse(raw)
 		if err != nil {
 			rc.Problems = append(rc.Problems, err.Error())
 			in.events.WithLabelValues(p.ID, "invalid").Inc()
 			continue
 		}
-		valid, parsed = append(valid, raw), append(parsed, ev)
+		parsed = append(parsed, ev)
 	}
-	if len(valid) == 0 {
+	if len(parsed) == 0 {
 		return nil, in.reject(ctx, pl, d, rc, fmt.Errorf("%w: no event could be made from it", ErrRejected))
 	}
-	results, err := in.emitter.Emit(ctx, valid)
+	results, err := in.emitter.Submit(ctx, parsed)
 	if err != nil {
 		pl.Status, pl.Error = StatusDeferred, err.Error()
 		if ferr := in.store.Save(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); ferr != nil {
