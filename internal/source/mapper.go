@@ -3,7 +3,6 @@ package source
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/waybill/waybill/internal/edi/edifact"
@@ -83,12 +82,7 @@ func (p *Profile) mapX12(body []byte, ctl Control) (Mapped, error) {
 	if ctl.GroupControl == 0 {
 		ctl.GroupControl = ctl.InterchangeControl
 	}
-	out := Mapped{Mapped: m}
-	// A 997 answers functional groups; an interchange whose ISA header is
-	// wrong has no trustworthy envelope to answer (that is a TA1's job).
-	if !slices.ContainsFunc(errs, func(e *x12.Error) bool { return e.Segment == "ISA" }) {
-		out.Ack = x12.Ack997(p.ackAs(ic), errs, ctl)
-	}
+	out := Mapped{Mapped: m, Ack: x12.Ack997(p.ackAs(ic), errs, ctl)}
 	for _, e := range errs {
 		out.Problems = append(out.Problems, e.Error())
 	}
