@@ -165,7 +165,8 @@ type batch struct {
 	orders    map[string]*Order
 	changed   map[string]bool
 	changedOr map[string]bool
-	refs      map[Ref]string // external shipment refs → ids
+	refs      map[Ref]string  // external shipment refs → ids
+	tracked   map[int64][]Ref // the keys of shipment.tracked events, by seq
 	orderRefs map[Ref]string
 	newXrefs  []newXref
 }
@@ -186,7 +187,7 @@ type batchWrite struct {
 // events in memory and encodes the results.
 func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*batchWrite, error) {
 	bt := batchTx{s: p.store, tx: p.db.Reader}
-	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}}
+	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]Ref{}}
 
 	// Resolve every subject and load every shipment and order named.
 	var shipRefs, orderRefs []Ref
@@ -198,7 +199,9 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 		}
 		isOrder := ev.Type == event.OrderConfirmed
 		if ev.Type == event.ShipmentTracked {
-			shipRefs = append(shipRefs, trackedRefs(ev.Data)...)
+			refs := trackedRefs(ev.Data)
+			b.tracked[ev.Seq] = refs
+			shipRefs = append(shipRefs, refs...)
 		}
 		switch {
 		case r.Canonical != "" && isOrder:
@@ -335,7 +338,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 	sh := b.ships[id]
 	if sh == nil && ev.Type == event.ShipmentTracked {
 		// The partner's other keys: a PRO when the subject is the BOL…
-		for _, r := range trackedRefs(ev.Data) {
+		for _, r := range b.tracked[ev.Seq] {
 			if other := b.refs[r]; other != "" && b.ships[other] != nil {
 				id, sh = other, b.ships[other]
 				break
@@ -442,7 +445,7 @@ func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
 	}
 	refs := sh.keyRefs()
 	if ev.Type == event.ShipmentTracked {
-		refs = append(refs, trackedRefs(ev.Data)...)
+		refs = append(refs, b.tracked[ev.Seq]...)
 	}
 	for _, r := range refs {
 		if _, known := b.refs[r]; known {
