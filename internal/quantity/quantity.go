@@ -241,6 +241,26 @@ var (
 	bigTen = big.NewInt(10)
 )
 
+// Fixed writes the value rounded half-even to exactly places decimals,
+// trailing zeros kept: "1868.801", "2.400". places must not be negative.
+func (q Quantity) Fixed(places int) string {
+	r := q.rat()
+	scale := new(big.Int).Exp(bigTen, big.NewInt(int64(places)), nil)
+	v := roundHalfEven(new(big.Int).Mul(r.Num(), scale), r.Denom())
+	abs := new(big.Int).Abs(v).String()
+	if len(abs) <= places {
+		abs = strings.Repeat("0", places-len(abs)+1) + abs
+	}
+	out := abs
+	if places > 0 {
+		out = abs[:len(abs)-places] + "." + abs[len(abs)-places:]
+	}
+	if v.Sign() < 0 {
+		out = "-" + out
+	}
+	return out
+}
+
 // formatRat writes r in decimal as described for [Quantity.Decimal].
 func formatRat(r *big.Rat) string {
 	den := new(big.Int).Set(r.Denom())

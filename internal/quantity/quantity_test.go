@@ -422,3 +422,27 @@ func TestZeroQuantity(t *testing.T) {
 		t.Errorf("Cmp with zero Quantity: got error %v, want %v", err, quantity.ErrUnknownUnit)
 	}
 }
+
+func TestFixed(t *testing.T) {
+	for _, tt := range []struct {
+		value  string
+		places int
+		want   string
+	}{
+		{"1868.80098", 3, "1868.801"},
+		{"2.4", 3, "2.400"},
+		{"0.0005", 3, "0.000"}, // a tie goes to even
+		{"0.0015", 3, "0.002"},
+		{"-1.25", 1, "-1.2"},
+		{"7", 0, "7"},
+		{"0.04", 1, "0.0"},
+	} {
+		q, err := quantity.Parse(tt.value, "KGM")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := q.Fixed(tt.places); got != tt.want {
+			t.Errorf("Fixed(%s, %d) = %s, want %s", tt.value, tt.places, got, tt.want)
+		}
+	}
+}

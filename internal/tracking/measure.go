@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/waybill/waybill/internal/quantity"
 )
 
 // ErrBadNumber is returned for a number that cannot be read exactly.
@@ -59,14 +61,14 @@ func digits(s string) bool {
 	return true
 }
 
-// Mass units a partner may send, to kilograms, exactly.
-var massUnits = map[string]*big.Rat{
-	"KG": big.NewRat(1, 1), "KGS": big.NewRat(1, 1), "KGM": big.NewRat(1, 1), "K": big.NewRat(1, 1),
-	"LB": big.NewRat(45359237, 100000000), "LBS": big.NewRat(45359237, 100000000),
-	"LBR": big.NewRat(45359237, 100000000), "L": big.NewRat(45359237, 100000000),
-	"OZ": big.NewRat(28349523125, 1000000000000), "ONZ": big.NewRat(28349523125, 1000000000000),
-	"G": big.NewRat(1, 1000), "GRM": big.NewRat(1, 1000),
-	"T": big.NewRat(1000, 1), "TNE": big.NewRat(1000, 1),
+// massUnits are the unit words partners send for weights, as UN/ECE
+// Rec 20 units: X12 L and K, abbreviations, and the Rec 20 codes.
+var massUnits = map[string]quantity.Unit{
+	"KG": quantity.KGM, "KGS": quantity.KGM, "KGM": quantity.KGM, "K": quantity.KGM,
+	"LB": quantity.LBR, "LBS": quantity.LBR, "LBR": quantity.LBR, "L": quantity.LBR,
+	"OZ": quantity.ONZ, "ONZ": quantity.ONZ,
+	"G": quantity.GRM, "GRM": quantity.GRM,
+	"T": quantity.TNE, "TNE": quantity.TNE,
 }
 
 // ErrBadUnit is returned for a mass unit ParseWeight does not know.
@@ -91,38 +93,18 @@ func ParseWeight(value, unit, kind string) (Weight, error) {
 	if r.Sign() < 0 {
 		return Weight{}, fmt.Errorf("weight %q: negative", value)
 	}
-	f, ok := massUnits[strings.ToUpper(u)]
+	mu, ok := massUnits[strings.ToUpper(u)]
 	if !ok {
 		return Weight{}, fmt.Errorf("weight %q: %q: %w", value, unit, ErrBadUnit)
 	}
-	kg := new(big.Rat).Mul(r, f)
-	return Weight{KG: Decimal3(kg), RawValue: strings.TrimSpace(value), RawUnit: unit, Kind: kind}, nil
-}
-
-// Decimal3 formats r rounded half-even to exactly 3 decimals.
-func Decimal3(r *big.Rat) string {
-	scaled := new(big.Rat).Mul(r, big.NewRat(1000, 1))
-	q, m := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int))
-	// Round half to even on the remainder.
-	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
-	switch c := twice.Cmp(scaled.Denom()); {
-	case c > 0, c == 0 && q.Bit(0) == 1:
-		if scaled.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
+	q, err := quantity.New(r, mu)
+	if err == nil {
+		q, err = q.In(quantity.KGM)
 	}
-	neg := q.Sign() < 0
-	s := new(big.Int).Abs(q).String()
-	for len(s) < 4 {
-		s = "0" + s
+	if err != nil {
+		return Weight{}, fmt.Errorf("weight %q: %w", value, err)
 	}
-	out := s[:len(s)-3] + "." + s[len(s)-3:]
-	if neg {
-		out = "-" + out
-	}
-	return out
+	return Weight{KG: q.Fixed(3), RawValue: strings.TrimSpace(value), RawUnit: unit, Kind: kind}, nil
 }
 
 // Country returns the ISO 3166-1 alpha-2 code for an alpha-2 or alpha-3
