@@ -21,7 +21,9 @@
 // and idempotency key, run with the code and configuration of the moment,
 // and the replay is recorded.
 //
-// Lifecycle: [New], then [Queue.Run] until its context ends; Run stops
-// fetching, gives in-flight jobs the soft-stop timeout, then cancels them
-// and waits for them.
+// Lifecycle: [New], then [Queue.Rescue] once the server owns the database,
+// then [Queue.Run] until its context ends; Run stops fetching, gives
+// in-flight jobs the soft-stop timeout, then cancels them and waits for
+// them. Rescue makes the jobs a killed server left running runnable at
+// once, instead of after River's stuck-job timeout.
 package jobqueue

@@ -162,6 +162,7 @@ type Queue struct {
 	held    *prometheus.CounterVec
 	deaths  *prometheus.CounterVec
 	skipped *prometheus.CounterVec
+	rescued *prometheus.CounterVec
 }
 
 // New builds a Queue on db. Jobs of kinds with no connector in registry
@@ -216,6 +217,10 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 			Name: "waybill_jobs_unrouted_total",
 			Help: "Outbound actions not enqueued because no connector serves their kind.",
 		}, []string{"kind"}),
+		rescued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_jobs_rescued_total",
+			Help: "Outbound jobs left running by a server that ended (such as one killed) and made runnable again at start-up, by action kind.",
+		}, []string{"kind"}),
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker[dispatchRelease]{q: q})
@@ -245,7 +250,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) 
 	}
 	q.client = client
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, &stateCollector{db: db})
+		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, &stateCollector{db: db})
 	}
 	return q, nil
 }
