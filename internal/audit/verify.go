@@ -1,0 +1,153 @@
+package audit
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrBroken matches every *BrokenError.
+var ErrBroken = errors.New("audit trail broken")
+
+// BrokenError names the first entry of the chain that fails verification,
+// and why. It matches ErrBroken.
+type BrokenError struct {
+	// Seq is the first bad entry: changed, missing, or badly signed.
+	Seq int64
+	// Reason says what is wrong with it, in a few words.
+	Reason string
+}
+
+func (e *BrokenError) Error() string { return fmt.Sprintf("entry %d: %s", e.Seq, e.Reason) }
+
+// Is reports whether target is ErrBroken.
+func (e *BrokenError) Is(target error) bool { return target == ErrBroken }
+
+// Anchor is a (seq, hash) pair recorded outside the database, such as the
+// head hash a verify printed last week. Verification fails when the entry
+// at Seq is gone or has another hash: that catches entries removed from the
+// end, which the chain alone cannot show.
+type Anchor struct {
+	Seq  int64
+	Hash string
+}
+
+// ParseAnchor parses "SEQ:HASH".
+func ParseAnchor(s string) (Anchor, error) {
+	seqText, hash, ok := strings.Cut(s, ":")
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if !ok || err != nil || seq < 1 {
+		return Anchor{}, fmt.Errorf("anchor %q: want SEQ:HASH, such as 120:3f9a…", s)
+	}
+	if _, err := hex.DecodeString(hash); err != nil || len(hash) != 64 {
+		return Anchor{}, fmt.Errorf("anchor %q: the hash must be 64 hex digits", s)
+	}
+	return Anchor{Seq: seq, Hash: strings.ToLower(hash)}, nil
+}
+
+// Report is what a successful Verify saw.
+type Report struct {
+	// Entries is how many entries were checked.
+	Entries int64
+	// LastSeq is the last entry's seq (0 for an empty trail).
+	LastSeq int64
+	// HeadHash is the last entry's hash (GenesisHash for an empty trail):
+	// record it elsewhere and pass it back as an Anchor later.
+	HeadHash string
+}
+
+// String renders the report on one line.
+func (r *Report) String() string {
+	return fmt.Sprintf("ok: %d entries, last seq %d, head hash %s", r.Entries, r.LastSeq, r.HeadHash)
+}
+
+// verifyPage is how many entries Verify reads per query.
+const verifyPage = 1000
+
+// Verify walks the whole chain in seq order and checks each entry: its seq
+// follows the one before (a gap is a removed entry), its prev_hash is the
+// hash before, its hash is that of its content, and its signature verifies
+// with its key from ring. Then it checks the last entry against the head
+// row and against anchors. The first failure is returned as a
+// *BrokenError; other errors are the database's.
+func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*Report, error) {
+	rep := &Report{HeadHash: GenesisHash}
+	want := map[int64]string{}
+	for _, a := range anchors {
+		want[a.Seq] = a.Hash
+	}
+	prevHash := GenesisHash
+	after := int64(0)
+	for {
+		rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(qChainPage), after, verifyPage)
+		if err != nil {
+			return nil, fmt.Errorf("reading the audit trail: %w", err)
+		}
+		page, err := scanEntries(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading the audit trail: %w", err)
+		}
+		for i := range page {
+			e := &page[i]
+			if err := checkEntry(e, after+1, prevHash, ring); err != nil {
+				return nil, err
+			}
+			if h, ok := want[e.Seq]; ok && h != e.Hash {
+				return nil, &BrokenError{Seq: e.Seq, Reason: "its hash is not the anchored one " + h}
+			}
+			after, prevHash = e.Seq, e.Hash
+			rep.Entries++
+		}
+		if len(page) < verifyPage {
+			break
+		}
+	}
+	rep.LastSeq, rep.HeadHash = after, prevHash
+	var headSeq int64
+	var headHash string
+	if err := s.db.Reader.QueryRowContext(ctx, qReadHead).Scan(&headSeq, &headHash); err != nil {
+		return nil, fmt.Errorf("reading the audit head: %w", err)
+	}
+	switch {
+	case headSeq > after:
+		return nil, &BrokenError{Seq: after + 1, Reason: fmt.Sprintf("missing (removed?): the head records seq %d", headSeq)}
+	case headSeq < after:
+		return nil, &BrokenError{Seq: headSeq + 1, Reason: fmt.Sprintf("beyond the head, which records seq %d (added around the chain?)", headSeq)}
+	case headHash != prevHash:
+		return nil, &BrokenError{Seq: after, Reason: "its hash is not the one the head records"}
+	}
+	for _, a := range anchors {
+		if a.Seq > after {
+			return nil, &BrokenError{Seq: after + 1, Reason: fmt.Sprintf("missing (removed?): the anchor records seq %d", a.Seq)}
+		}
+	}
+	return rep, nil
+}
+
+// checkEntry checks one entry against the chain so far.
+func checkEntry(e *Entry, wantSeq int64, prevHash string, ring *KeyRing) error {
+	switch {
+	case e.Seq != wantSeq:
+		return &BrokenError{Seq: wantSeq, Reason: fmt.Sprintf("missing (removed?): the chain goes on at seq %d", e.Seq)}
+	case e.PrevHash != prevHash:
+		return &BrokenError{Seq: e.Seq, Reason: "its prev_hash is not the hash of the entry before"}
+	case e.CanonicalHash() != e.Hash:
+		return &BrokenError{Seq: e.Seq, Reason: "changed: its hash does not match its content"}
+	}
+	raw, _ := hex.DecodeString(e.Hash)
+	sig, err := hex.DecodeString(e.Signature)
+	if err != nil {
+		return &BrokenError{Seq: e.Seq, Reason: "its signature is not hex"}
+	}
+	known, ok := ring.verify(e.KeyID, raw, sig)
+	switch {
+	case !known:
+		return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("signed by key %s, which the key file does not hold", e.KeyID)}
+	case !ok:
+		return &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("its signature does not verify with key %s (hash rewritten?)", e.KeyID)}
+	}
+	return nil
+}
