@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
@@ -23,8 +24,7 @@ var ErrInUse = errors.New("another waybill serve is using this database")
 // or add keys do not claim.
 func (db *DB) Claim(ctx context.Context) (release func() error, err error) {
 	if db.Dialect.Engine == SQLite {
-		path := filepath.Join(db.dir, "waybill.lock")
-		release, err := lockFile(path)
+		release, err := lockFile(filepath.Join(db.dir, lockFileName))
 		if err != nil {
 			return nil, fmt.Errorf("claiming %s: %w", db.Location, err)
 		}
@@ -50,4 +50,29 @@ func (db *DB) Claim(ctx context.Context) (release func() error, err error) {
 		_, uerr := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+key+`)`)
 		return errors.Join(uerr, conn.Close())
 	}, nil
+}
+
+// lockFileName is the file in the data directory whose lock is the claim
+// on an SQLite database.
+const lockFileName = "waybill.lock"
+
+// ClaimDir claims the SQLite database in the data directory dir ("" is
+// ./waybill-data, as for Open) before it is opened, with the lock that
+// [DB.Claim] takes. A command that changes the directory's files before it
+// opens the database, as serve --sandbox resets it, claims it first, so it
+// never touches the database of a running serve: a second one gets
+// [ErrInUse]. The claim is the same as DB.Claim's, so the process must not
+// claim the database again while it holds this one.
+func ClaimDir(dir string) (release func() error, err error) {
+	if dir == "" {
+		dir = "./waybill-data"
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("claiming %s: %w", dir, err)
+	}
+	release, err = lockFile(filepath.Join(dir, lockFileName))
+	if err != nil {
+		return nil, fmt.Errorf("claiming %s: %w", filepath.Join(dir, SQLiteFile), err)
+	}
+	return release, nil
 }
