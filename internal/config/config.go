@@ -296,6 +296,10 @@ type Config struct {
 	Connectors Connectors `koanf:"connectors" json:"connectors"`
 	// Log is the log section.
 	Log Log `koanf:"log" json:"log"`
+	// Audit is the audit section.
+	Audit Audit `koanf:"audit" json:"audit"`
+	// Changes is the changes section.
+	Changes Changes `koanf:"changes" json:"changes"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -685,6 +689,41 @@ type Webhook struct {
 	Secret Secret `koanf:"secret" json:"secret"`
 }
 
+// Defaults of the changes section. audit.signing_key_file is empty and
+// changes.allow_self_approval false by default.
+const (
+	// ChangesWhatIfShipmentsDefault is the default of
+	// changes.what_if_shipments.
+	ChangesWhatIfShipmentsDefault = 50
+)
+
+// Audit configures the audit trail (docs/audit.md).
+type Audit struct {
+	// SigningKeyFile is the PEM file of the Ed25519 key that signs the audit
+	// trail: one PRIVATE KEY block (PKCS #8, as `openssl genpkey -algorithm
+	// ed25519` writes it), then any PUBLIC KEY blocks of retired keys, so that
+	// the entries they signed still verify. When set, the file must exist;
+	// when empty, the key is audit-signing.key in storage.data_dir, created
+	// (mode 0600) on first start. PostgreSQL deployments should mount a key
+	// file here, the same on every host. Empty by default.
+	SigningKeyFile string `koanf:"signing_key_file" json:"signing_key_file"`
+}
+
+// Changes configures the approval of changed rating rules, JSON mappings and
+// source profiles (docs/changes.md).
+type Changes struct {
+	// AllowSelfApproval lets the proposer of a change approve it. By default
+	// an approval by the proposer is refused, so that two people see every
+	// change before it moves money (the two-person rule); set it only where
+	// one person runs everything. Defaults to false.
+	AllowSelfApproval bool `koanf:"allow_self_approval" json:"allow_self_approval"`
+
+	// WhatIfShipments is how many of the most recently billed shipments a
+	// changed rules file is tried on, old rules against new, in the change's
+	// what-if report. From 1 to 10000. Defaults to 50.
+	WhatIfShipments int `koanf:"what_if_shipments" json:"what_if_shipments"`
+}
+
 // Log configures Waybill's log output.
 type Log struct {
 	// Level is the lowest level that is logged: debug, info, warn or error.
@@ -770,6 +809,9 @@ func Default() Config {
 		Log: Log{
 			Level:  LogLevelDefault,
 			Format: LogFormatDefault,
+		},
+		Changes: Changes{
+			WhatIfShipments: ChangesWhatIfShipmentsDefault,
 		},
 	}
 }

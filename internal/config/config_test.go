@@ -134,6 +134,9 @@ func TestDefault(t *testing.T) {
 		{"connectors.webhook.secret", got.Connectors.Webhook.Secret, Secret("")},
 		{"log.level", got.Log.Level, "info"},
 		{"log.format", got.Log.Format, "json"},
+		{"audit.signing_key_file", got.Audit.SigningKeyFile, ""},
+		{"changes.allow_self_approval", got.Changes.AllowSelfApproval, false},
+		{"changes.what_if_shipments", got.Changes.WhatIfShipments, 50},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -731,7 +734,7 @@ func TestValidate(t *testing.T) {
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",
-			"log.level", "log.format",
+			"log.level", "log.format", "changes.what_if_shipments",
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("keys differ (-want +got):\n%s", diff)

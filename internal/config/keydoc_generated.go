@@ -31,6 +31,10 @@ func docText(path string) string {
 		return "Configures the webhook connector, which POSTs selected workflow actions to an HTTP endpoint."
 	case "log":
 		return "Configures Waybill's log output."
+	case "audit":
+		return "Configures the audit trail (docs/audit.md)."
+	case "changes":
+		return "Configures the approval of changed rating rules, JSON mappings and source profiles (docs/changes.md)."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -161,6 +165,12 @@ func docText(path string) string {
 		return "The lowest level that is logged: debug, info, warn or error. Defaults to \"info\"."
 	case "log.format":
 		return "The log format: json (one JSON object per line) or text (key=value pairs). Defaults to \"json\"."
+	case "audit.signing_key_file":
+		return "The PEM file of the Ed25519 key that signs the audit trail: one PRIVATE KEY block (PKCS #8, as `openssl genpkey -algorithm ed25519` writes it), then any PUBLIC KEY blocks of retired keys, so that the entries they signed still verify. When set, the file must exist; when empty, the key is audit-signing.key in storage.data_dir, created (mode 0600) on first start. PostgreSQL deployments should mount a key file here, the same on every host. Empty by default."
+	case "changes.allow_self_approval":
+		return "Lets the proposer of a change approve it. By default an approval by the proposer is refused, so that two people see every change before it moves money (the two-person rule); set it only where one person runs everything. Defaults to false."
+	case "changes.what_if_shipments":
+		return "How many of the most recently billed shipments a changed rules file is tried on, old rules against new, in the change's what-if report. From 1 to 10000. Defaults to 50."
 	}
 	return ""
 }
