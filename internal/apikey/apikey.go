@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,12 @@ var (
 	// ErrRevoked is returned by Verify for a revoked key presented with its
 	// correct secret.
 	ErrRevoked = errors.New("API key revoked")
+	// ErrExpired is returned by Verify for an expired key presented with its
+	// correct secret.
+	ErrExpired = errors.New("API key expired")
+	// ErrNameTaken is returned (as a *NameTakenError) by Create when an
+	// active key already has the name.
+	ErrNameTaken = errors.New("API key name taken")
 	// ErrNotFound is returned by Revoke when no key has the given id or
 	// name. It is sqldb.ErrNotFound.
 	ErrNotFound = sqldb.ErrNotFound
@@ -77,6 +85,22 @@ func (e *AmbiguousError) Error() string {
 
 // Unwrap returns ErrAmbiguous.
 func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// NameTakenError is returned by Create when an active key (neither revoked
+// nor expired) already has the name. It matches ErrNameTaken.
+type NameTakenError struct {
+	// Name is the name asked for.
+	Name string
+	// ID is the id of the active key that has it.
+	ID string
+}
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("an active key is already named %s (%s): revoke it first or choose another name", e.Name, e.ID)
+}
+
+// Unwrap returns ErrNameTaken.
+func (e *NameTakenError) Unwrap() error { return ErrNameTaken }
 
 // ParseScopes parses a comma-separated list of scopes such as
 // "events:write,shipments:read". Blanks around names are ignored and
@@ -130,6 +154,71 @@ type Key struct {
 	CreatedAt time.Time `json:"created_at"`
 	// RevokedAt is when the key was revoked, or nil while it is active.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Label names the environment the key belongs to, such as prod or
+	// test, or is empty. It is part of the key's plaintext.
+	Label string `json:"label"`
+	// ExpiresAt is when the key stops working, in UTC, or nil when it does
+	// not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Limit is the key's own rate limit, or nil when the server's default
+	// (server.key_rate, server.key_burst) applies.
+	Limit *Limit `json:"rate_limit,omitempty"`
+	// LastUsedAt is when a request last authenticated with the key, in UTC,
+	// or nil when none has. It is recorded at most once a minute
+	// (LastUseInterval), so it may be up to that much behind.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Limit is a rate limit: a token bucket refilled at Rate tokens a second
+// that holds at most Burst. Each request takes one token.
+type Limit struct {
+	// Rate is the sustained number of requests a second. Zero means
+	// unlimited.
+	Rate float64 `json:"rate"`
+	// Burst is how many requests may come at once, at least 1 when Rate is
+	// positive; 0 when Rate is zero.
+	Burst int `json:"burst"`
+}
+
+// Unlimited reports whether l lets every request through.
+func (l Limit) Unlimited() bool { return l.Rate <= 0 }
+
+// String returns "50/s burst 100", or "unlimited".
+func (l Limit) String() string {
+	if l.Unlimited() {
+		return "unlimited"
+	}
+	return strconv.FormatFloat(l.Rate, 'f', -1, 64) + "/s burst " + strconv.Itoa(l.Burst)
+}
+
+// MaxRate is the highest rate a Limit may have, in requests a second.
+const MaxRate = 1e6
+
+// CheckLimit validates l and fills in a missing burst: a positive Rate with
+// Burst 0 gets Burst = Rate rounded up, one second's worth. A zero Rate
+// (unlimited) must have Burst 0. Errors match ErrInvalid.
+func CheckLimit(l Limit) (Limit, error) {
+	switch {
+	case math.IsNaN(l.Rate) || l.Rate < 0 || l.Rate > MaxRate:
+		return l, invalidError(fmt.Sprintf("rate %v: want 0 (unlimited) to %g requests a second", l.Rate, MaxRate))
+	case l.Burst < 0 || l.Burst > int(MaxRate):
+		return l, invalidError(fmt.Sprintf("burst %d: want 1 to %d", l.Burst, int(MaxRate)))
+	case l.Rate == 0 && l.Burst != 0:
+		return l, invalidError("burst without a rate: a zero rate is unlimited and takes no burst")
+	case l.Rate > 0 && l.Burst == 0:
+		l.Burst = int(math.Ceil(l.Rate))
+	}
+	return l, nil
+}
+
+// Expired reports whether k has expired at now.
+func (k Key) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+}
+
+// Active reports whether k is neither revoked nor expired at now.
+func (k Key) Active(now time.Time) bool {
+	return k.RevokedAt == nil && !k.Expired(now)
 }
 
 // Has reports whether k carries scope s. Admin carries every scope.
@@ -140,14 +229,21 @@ func (k Key) Has(s Scope) bool {
 // clone returns a copy of k that shares no memory with it.
 func (k Key) clone() *Key {
 	k.Scopes = slices.Clone(k.Scopes)
-	if k.RevokedAt != nil {
-		t := *k.RevokedAt
-		k.RevokedAt = &t
+	for _, p := range []**time.Time{&k.RevokedAt, &k.ExpiresAt, &k.LastUsedAt} {
+		if *p != nil {
+			t := **p
+			*p = &t
+		}
+	}
+	if k.Limit != nil {
+		l := *k.Limit
+		k.Limit = &l
 	}
 	return &k
 }
 
-// The plaintext format: "wb_" + id + "_" + secret.
+// The plaintext format: "wb_" + id + "_" + secret for a key without a
+// label, "wb_" + label + "_" + id + "_" + secret for one with a label.
 const (
 	keyPrefix    = "wb_"
 	idBytes      = 6
@@ -155,7 +251,16 @@ const (
 	secretBytes  = 32
 	secretLen    = (secretBytes*8 + 5) / 6 // base64 without padding: 43
 	plaintextLen = len(keyPrefix) + idLen + 1 + secretLen
+	maxLabelLen  = 16
 )
+
+// plaintext assembles a key's plaintext.
+func plaintext(label, id, secret string) string {
+	if label == "" {
+		return keyPrefix + id + "_" + secret
+	}
+	return keyPrefix + label + "_" + id + "_" + secret
+}
 
 // newPlaintext returns a fresh id, secret and the SHA-256 of the secret.
 // crypto/rand.Read never returns an error (since Go 1.24 it crashes the
@@ -183,32 +288,43 @@ func hashSecret(secret string) [sha256.Size]byte {
 	return sha256.Sum256(buf[:])
 }
 
-// parsePlaintext splits a presented key into id and secret, checking its
-// shape strictly: lowercase hex id, canonical unpadded base64url secret of
-// 32 bytes. It does not allocate.
-func parsePlaintext(s string) (id, secret string, ok bool) {
-	if len(s) != plaintextLen || !strings.HasPrefix(s, keyPrefix) || s[len(keyPrefix)+idLen] != '_' {
-		return "", "", false
+// parsePlaintext splits a presented key into label, id and secret, checking
+// its shape strictly: a label as checkLabel wants it (or none), lowercase hex
+// id, canonical unpadded base64url secret of 32 bytes. It does not allocate.
+func parsePlaintext(s string) (label, id, secret string, ok bool) {
+	if len(s) < plaintextLen || len(s) > plaintextLen+maxLabelLen+1 || !strings.HasPrefix(s, keyPrefix) {
+		return "", "", "", false
 	}
-	id = s[len(keyPrefix) : len(keyPrefix)+idLen]
-	secret = s[len(keyPrefix)+idLen+1:]
+	// The id and secret are at fixed offsets from the end.
+	rest := s[len(s)-idLen-1-secretLen:]
+	if rest[idLen] != '_' {
+		return "", "", "", false
+	}
+	if head := s[len(keyPrefix) : len(s)-len(rest)]; head != "" {
+		label, ok = strings.CutSuffix(head, "_")
+		if !ok || label == "" || !validLabel(label) {
+			return "", "", "", false
+		}
+	}
+	id = rest[:idLen]
+	secret = rest[idLen+1:]
 	for i := range len(id) {
 		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return "", "", false
+			return "", "", "", false
 		}
 	}
 	for i := range len(secret) {
 		v := b64Value(secret[i])
 		if v < 0 {
-			return "", "", false
+			return "", "", "", false
 		}
 		// 43 characters carry 258 bits; the last character's low two bits
 		// are padding and must be zero in the canonical encoding.
 		if i == len(secret)-1 && v&3 != 0 {
-			return "", "", false
+			return "", "", "", false
 		}
 	}
-	return id, secret, true
+	return label, id, secret, true
 }
 
 // b64Value returns the value of a base64url character, or -1.
@@ -240,4 +356,29 @@ func checkName(name string) error {
 		return invalidError(fmt.Sprintf("key name %q: want 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'", name))
 	}
 	return nil
+}
+
+// checkLabel validates a key label: empty, or 1 to 16 characters of a-z and
+// 0-9, such as prod or test. Labels go into the key's plaintext, so they
+// are kept short and plain.
+func checkLabel(label string) error {
+	if !validLabel(label) {
+		return invalidError(fmt.Sprintf("key label %q: want 1 to %d characters of a-z and 0-9, such as prod or test", label, maxLabelLen))
+	}
+	return nil
+}
+
+// CheckLabel validates a key label as Create does; the error matches
+// ErrInvalid. Configuration uses it to check server.key_label_default.
+func CheckLabel(label string) error { return checkLabel(label) }
+
+// validLabel reports whether label is empty or 1 to maxLabelLen characters
+// of a-z and 0-9. It does not allocate.
+func validLabel(label string) bool {
+	ok := len(label) <= maxLabelLen
+	for i := 0; ok && i < len(label); i++ {
+		c := label[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+	}
+	return ok
 }

@@ -96,12 +96,14 @@ func TestCheckName(t *testing.T) {
 func TestNewPlaintext(t *testing.T) {
 	t.Parallel()
 	seen := make(map[string]bool)
-	for range 100 {
+	labels := []string{"", "prod", "test", "a", strings.Repeat("z", maxLabelLen)}
+	for i := range 100 {
 		id, secret, hash := newPlaintext()
-		plain := keyPrefix + id + "_" + secret
-		gotID, gotSecret, ok := parsePlaintext(plain)
-		if !ok || gotID != id || gotSecret != secret {
-			t.Fatalf("parsePlaintext(%q) = %q, %q, %t; want %q, %q, true", plain, gotID, gotSecret, ok, id, secret)
+		label := labels[i%len(labels)]
+		plain := plaintext(label, id, secret)
+		gotLabel, gotID, gotSecret, ok := parsePlaintext(plain)
+		if !ok || gotLabel != label || gotID != id || gotSecret != secret {
+			t.Fatalf("parsePlaintext(%q) = %q, %q, %q, %t; want %q, %q, %q, true", plain, gotLabel, gotID, gotSecret, ok, label, id, secret)
 		}
 		if hashSecret(secret) != hash {
 			t.Fatalf("newPlaintext hash differs from hashSecret(%q)", secret)
@@ -118,15 +120,20 @@ func TestNewPlaintext(t *testing.T) {
 func FuzzParsePlaintext(f *testing.F) {
 	id, secret, _ := newPlaintext()
 	f.Add(keyPrefix + id + "_" + secret)
+	f.Add(plaintext("prod", id, secret))
 	f.Add("wb_")
 	f.Add("wb_0123456789ab_" + strings.Repeat("_", secretLen))
+	f.Add("wb__0123456789ab_" + strings.Repeat("A", secretLen))
 	f.Fuzz(func(t *testing.T, s string) {
-		id, secret, ok := parsePlaintext(s)
+		label, id, secret, ok := parsePlaintext(s)
 		if !ok {
 			return
 		}
-		if got := keyPrefix + id + "_" + secret; got != s {
-			t.Fatalf("parsePlaintext(%q) split into %q and %q", s, id, secret)
+		if got := plaintext(label, id, secret); got != s {
+			t.Fatalf("parsePlaintext(%q) split into %q, %q and %q", s, label, id, secret)
+		}
+		if err := checkLabel(label); err != nil {
+			t.Fatalf("parsePlaintext(%q) accepted label %q: %v", s, label, err)
 		}
 		b, err := base64.RawURLEncoding.Strict().DecodeString(secret)
 		if err != nil || len(b) != secretBytes || base64.RawURLEncoding.EncodeToString(b) != secret {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +30,7 @@ const createAttempts = 3
 var errDuplicateID = errors.New("key id already taken")
 
 // keyColumns are the columns scanKey reads, in order.
-const keyColumns = `id, name, scopes, created_at, revoked_at`
+const keyColumns = `id, name, scopes, created_at, revoked_at, label, expires_at, rate, burst, last_used_at`
 
 // Store owns the api_keys table and verifies presented keys against a cached
 // copy of it. Create one with NewStore; it is safe for concurrent use.
@@ -39,11 +41,38 @@ type Store struct {
 	// sets it to CacheTTLDefault.
 	CacheTTL time.Duration
 
+	// DefaultLimit is the rate limit of keys that have none of their own
+	// (Key.Limit nil); a zero Rate is unlimited. Set it before first use.
+	DefaultLimit Limit
+
+	// DefaultLabel is the label Create gives a key when none is asked for.
+	// Set it before first use; it must satisfy CheckLabel.
+	DefaultLabel string
+
+	// Logger receives Run's warnings; nil discards them. Set it before Run.
+	Logger *slog.Logger
+
 	db  *sqldb.DB
 	now func() time.Time // the clock; tests replace it
 	q   struct {
-		insert, byID, byName, list, revoke, load string
+		insert, byID, byName, list, revoke, load, touch string
 	}
+
+	// limiters holds a *rate.Limiter per key id that has been allowed a
+	// request; reloads drop those of keys no longer active.
+	limiters sync.Map
+	// uses holds a *useState per key id that has been verified; reloads
+	// drop those of keys no longer in the table.
+	uses sync.Map
+	// usesMu guards pendingUses.
+	usesMu sync.Mutex
+	// pendingUses are last-use times (Unix microseconds) waiting for Run to
+	// write them, by key id.
+	pendingUses map[string]int64
+	// useSignal wakes Run when a use is pending.
+	useSignal chan struct{}
+	// useWrites counts last-use updates written, for tests.
+	useWrites atomic.Uint64
 
 	// snap is the cached key table; it is never modified once stored.
 	snap atomic.Pointer[snapshot]
@@ -62,13 +91,20 @@ type Store struct {
 // NewStore returns a Store on db's api_keys table.
 func NewStore(db *sqldb.DB) *Store {
 	s := &Store{
-		CacheTTL:  CacheTTLDefault,
-		db:        db,
-		now:       time.Now,
-		reloading: make(chan struct{}, 1),
+		CacheTTL:    CacheTTLDefault,
+		db:          db,
+		now:         time.Now,
+		reloading:   make(chan struct{}, 1),
+		pendingUses: make(map[string]int64),
+		useSignal:   make(chan struct{}, 1),
 	}
 	r := db.Dialect.Rebind
-	s.q.insert = r(`INSERT INTO api_keys (id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)`)
+	// The insert is refused (no row) when an active key has the name.
+	s.q.insert = r(`INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, label, expires_at, rate, burst)
+		SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),
+			CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER)
+		WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?))`)
+	s.q.touch = r(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`)
 	s.q.byID = r(`SELECT ` + keyColumns + ` FROM api_keys WHERE id = ?`)
 	s.q.byName = r(`SELECT ` + keyColumns + ` FROM api_keys WHERE name = ? ORDER BY created_at, id`)
 	s.q.list = `SELECT ` + keyColumns + ` FROM api_keys ORDER BY created_at, id`
@@ -77,32 +113,113 @@ func NewStore(db *sqldb.DB) *Store {
 	return s
 }
 
-// Create makes a key named name with the given scopes and returns its
-// plaintext, which cannot be recovered later, and its description. name is
-// 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-' and need not be
-// unique. A bad name or scope list is an error matching ErrInvalid.
+// CreateParams are what Store.CreateWith makes a key from.
+type CreateParams struct {
+	// Name says who or what uses the key: 1 to 64 characters of A-Z, a-z,
+	// 0-9, '.', '_' or '-'. No active key may have it already.
+	Name string
+	// Scopes are the key's permissions; at least one.
+	Scopes []Scope
+	// Label names the key's environment (prod, test, …): empty, or 1 to 16
+	// characters of a-z and 0-9. Empty takes the Store's DefaultLabel.
+	Label string
+	// ExpiresAt is when the key stops working; it must be in the future.
+	// The zero time means never.
+	ExpiresAt time.Time
+	// Limit is the key's own rate limit (see CheckLimit); nil leaves the
+	// Store's DefaultLimit in force.
+	Limit *Limit
+}
+
+// Create makes a key named name with the given scopes, the default label,
+// no expiry and the default rate limit. It is CreateWith with only those.
 func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (string, *Key, error) {
-	if err := checkName(name); err != nil {
+	return s.CreateWith(ctx, &CreateParams{Name: name, Scopes: scopes})
+}
+
+// CreateWith makes a key and returns its plaintext, which cannot be
+// recovered later, and its description. Bad parameters are an error
+// matching ErrInvalid; a name an active key (neither revoked nor expired)
+// already has is a *NameTakenError matching ErrNameTaken. The name of a
+// revoked or expired key may be used again.
+//
+// The name check and the insert are one statement. On PostgreSQL two
+// creations racing with the same name may still both succeed; Revoke then
+// asks for an id.
+func (s *Store) CreateWith(ctx context.Context, p *CreateParams) (string, *Key, error) {
+	if err := checkName(p.Name); err != nil {
 		return "", nil, err
 	}
-	scopes, err := checkScopes(scopes)
+	scopes, err := checkScopes(p.Scopes)
 	if err != nil {
 		return "", nil, err
 	}
+	label := p.Label
+	if label == "" {
+		label = s.DefaultLabel
+	}
+	if err := checkLabel(label); err != nil {
+		return "", nil, err
+	}
 	created := s.now().UTC().Truncate(time.Microsecond)
+	k := &Key{Name: p.Name, Scopes: scopes, CreatedAt: created, Label: label}
+	var expires, rate, burst any
+	if !p.ExpiresAt.IsZero() {
+		t := p.ExpiresAt.UTC().Truncate(time.Microsecond)
+		if !t.After(created) {
+			return "", nil, invalidError(fmt.Sprintf("expiry %s is not in the future", t.Format(time.RFC3339)))
+		}
+		k.ExpiresAt, expires = &t, t.UnixMicro()
+	}
+	if p.Limit != nil {
+		l, err := CheckLimit(*p.Limit)
+		if err != nil {
+			return "", nil, err
+		}
+		k.Limit, rate, burst = &l, l.Rate, l.Burst
+	}
 	for range createAttempts {
 		id, secret, hash := newPlaintext()
-		_, err = s.db.ExecContext(ctx, s.q.insert, id, name, hex.EncodeToString(hash[:]), joinScopes(scopes), created.UnixMicro())
+		var res sql.Result
+		res, err = s.db.ExecContext(ctx, s.q.insert, id, p.Name, hex.EncodeToString(hash[:]), joinScopes(scopes), created.UnixMicro(),
+			label, expires, rate, burst, p.Name, created.UnixMicro())
 		if err = interpretError(err); err == nil {
+			if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
+				err = s.nameTaken(ctx, p.Name, created)
+				break
+			}
 			s.gen.Add(1)
-			k := &Key{ID: id, Name: name, Scopes: scopes, CreatedAt: created}
-			return keyPrefix + id + "_" + secret, k, nil
+			k.ID = id
+			return plaintext(label, id, secret), k, nil
 		}
 		if !errors.Is(err, errDuplicateID) {
 			break
 		}
 	}
-	return "", nil, fmt.Errorf("creating key %s: %w", name, err)
+	return "", nil, fmt.Errorf("creating key %s: %w", p.Name, err)
+}
+
+// nameTaken returns the *NameTakenError that refused a key named name.
+func (s *Store) nameTaken(ctx context.Context, name string, now time.Time) error {
+	rows, err := s.db.Reader.QueryContext(ctx, s.q.byName, name)
+	if err != nil {
+		return interpretError(err)
+	}
+	defer rows.Close()
+	taken := &NameTakenError{Name: name}
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return err
+		}
+		if k.Active(now) {
+			taken.ID = k.ID
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return interpretError(err)
+	}
+	return taken
 }
 
 // List returns every key, active and revoked, oldest first. Keys carry no
@@ -176,6 +293,7 @@ func (s *Store) resolve(ctx context.Context, tx *sql.Tx, idOrName string) (Key, 
 		return Key{}, interpretError(err)
 	}
 	defer rows.Close()
+	now := s.now()
 	var all, active []Key
 	for rows.Next() {
 		k, err := scanKey(rows)
@@ -183,7 +301,7 @@ func (s *Store) resolve(ctx context.Context, tx *sql.Tx, idOrName string) (Key, 
 			return Key{}, err
 		}
 		all = append(all, k)
-		if k.RevokedAt == nil {
+		if k.Active(now) {
 			active = append(active, k)
 		}
 	}
@@ -215,12 +333,14 @@ type scanner interface {
 // scanKey reads keyColumns, then extra, from sc.
 func scanKey(sc scanner, extra ...any) (Key, error) {
 	var (
-		k       Key
-		scopes  string
-		created int64
-		revoked sql.NullInt64
+		k                      Key
+		scopes                 string
+		created                int64
+		revoked, expires, used sql.NullInt64
+		rate                   sql.NullFloat64
+		burst                  sql.NullInt64
 	)
-	dest := append([]any{&k.ID, &k.Name, &scopes, &created, &revoked}, extra...)
+	dest := append([]any{&k.ID, &k.Name, &scopes, &created, &revoked, &k.Label, &expires, &rate, &burst, &used}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return Key{}, interpretError(err)
 	}
@@ -233,11 +353,20 @@ func scanKey(sc scanner, extra ...any) (Key, error) {
 		k.Scopes = []Scope{}
 	}
 	k.CreatedAt = time.UnixMicro(created).UTC()
-	if revoked.Valid {
-		t := time.UnixMicro(revoked.Int64).UTC()
-		k.RevokedAt = &t
+	k.RevokedAt, k.ExpiresAt, k.LastUsedAt = microTime(revoked), microTime(expires), microTime(used)
+	if rate.Valid {
+		k.Limit = &Limit{Rate: rate.Float64, Burst: int(burst.Int64)}
 	}
 	return k, nil
+}
+
+// microTime turns a nullable Unix-microsecond column into a time.
+func microTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMicro(v.Int64).UTC()
+	return &t
 }
 
 func joinScopes(scopes []Scope) string {

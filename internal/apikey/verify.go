@@ -38,15 +38,17 @@ var noHash [sha256.Size]byte
 
 // Verify checks a presented plaintext key and returns the key it names.
 // Errors: ErrMalformed when presented is not shaped like a key, ErrUnknown
-// when no key has its id or the secret is wrong, ErrRevoked when the key is
-// revoked (checked after the secret). Any other error means the key table
-// could not be read (or ctx ended while waiting for it).
+// when no key has its id, the secret is wrong or the plaintext's label is
+// not the key's, ErrRevoked when the key is revoked and ErrExpired when it
+// has expired (both checked after the secret). Any other error means the
+// key table could not be read (or ctx ended while waiting for it).
 //
 // Verify answers from the Store's cache (see the package documentation) and
-// does not touch the database while the cache is fresh. The returned Key is
-// the caller's own copy.
+// does not touch the database while the cache is fresh. A successful
+// verification is noted as the key's last use, which Run writes later. The
+// returned Key is the caller's own copy.
 func (s *Store) Verify(ctx context.Context, presented string) (*Key, error) {
-	id, secret, ok := parsePlaintext(presented)
+	label, id, secret, ok := parsePlaintext(presented)
 	if !ok {
 		return nil, ErrMalformed
 	}
@@ -61,12 +63,17 @@ func (s *Store) Verify(ctx context.Context, presented string) (*Key, error) {
 	}
 	// The comparison takes constant time, so a client cannot learn the
 	// stored hash byte by byte.
-	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || e == nil || !e.ok {
+	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || e == nil || !e.ok || e.key.Label != label {
 		return nil, ErrUnknown
 	}
 	if e.key.RevokedAt != nil {
 		return nil, ErrRevoked
 	}
+	now := s.now()
+	if e.key.Expired(now) {
+		return nil, ErrExpired
+	}
+	s.noteUse(id, now)
 	return e.key.clone(), nil
 }
 
@@ -141,6 +148,7 @@ func (s *Store) reload(ctx context.Context, good func(*snapshot) bool) (*snapsho
 	}
 	s.failure = nil
 	s.snap.Store(snap)
+	s.prune(snap)
 	return snap, nil
 }
 

@@ -35,6 +35,7 @@ const (
 	CodeInternal             Code = "internal"
 	CodeRejectedPayload      Code = "rejected-payload"
 	CodeUnknownSource        Code = "unknown-source"
+	CodeRateLimited          Code = "rate-limited"
 )
 
 // Entry documents one code.
@@ -48,7 +49,7 @@ type Entry struct {
 // Codes is the catalogue, in documentation order.
 var Codes = []Entry{
 	{CodeBadRequest, 400, "Bad request", "The request is malformed: not JSON, a batch that is not an array, a bad query parameter or cursor."},
-	{CodeUnauthorized, 401, "Unauthorized", "No API key, a malformed, unknown or revoked key. The response carries WWW-Authenticate: Bearer."},
+	{CodeUnauthorized, 401, "Unauthorized", "No API key, a malformed, unknown, revoked or expired key (the detail says which of the last two). The response carries WWW-Authenticate: Bearer."},
 	{CodeForbidden, 403, "Forbidden", "The key is valid but lacks the scope the route needs."},
 	{CodeNotFound, 404, "Not found", "The shipment, schema, dead letter or key does not exist."},
 	{CodeIdempotencyConflict, 409, "Idempotency conflict", "An event's (source, id) was already accepted with a different payload."},
@@ -59,6 +60,7 @@ var Codes = []Entry{
 	{CodeRejectedPayload, 422, "Rejected payload", "Nothing could be taken from a source's payload: an EDI envelope or segment error, a mapping error, no key to deduplicate or correlate it. The payload is stored (payload_id) for inspection and replay; errors locate the problem; an X12 payload's 997 rejecting it is in ack."},
 	{CodeInvalidEvent, 422, "Invalid event", "The event breaks the CloudEvents envelope rules or its type's JSON Schema; errors lists every problem with its JSON pointer."},
 	{CodeBacklogFull, 429, "Backlog full", "More than intake.max_backlog accepted events wait to be processed. Nothing was stored; retry after Retry-After seconds."},
+	{CodeRateLimited, 429, "Rate limited", "The API key sent more requests than its rate limit allows (its own, or server.key_rate and server.key_burst). Nothing was done; retry after Retry-After seconds. Other keys are not affected."},
 	{CodeInternal, 500, "Internal error", "A defect; the log has the details under the request's correlation id."},
 	{CodeShuttingDown, 503, "Shutting down", "The server is stopping; nothing was stored. Retry after Retry-After seconds (another instance or after restart)."},
 	{CodeStorageUnavailable, 503, "Storage unavailable", "The database could not store the event; nothing was acknowledged. Retry."},
