@@ -20,6 +20,10 @@ const (
 	ServerIdleTimeoutDefault = 120 * time.Second
 	// ServerShutdownTimeoutDefault is the default of server.shutdown_timeout.
 	ServerShutdownTimeoutDefault = 30 * time.Second
+	// ServerKeyRateDefault is the default of server.key_rate.
+	ServerKeyRateDefault = 100.0
+	// ServerKeyBurstDefault is the default of server.key_burst.
+	ServerKeyBurstDefault = 200
 )
 
 // Defaults of the storage section. storage.database_url is empty by default.
@@ -44,6 +48,12 @@ const (
 	IntakeGroupCommitMaxDefault = 1000
 	// IntakeEDIPollIntervalDefault is the default of intake.edi_poll_interval.
 	IntakeEDIPollIntervalDefault = 5 * time.Second
+	// IntakeMaxEventAgeDefault is the default of intake.max_event_age: a
+	// year.
+	IntakeMaxEventAgeDefault = 365 * 24 * time.Hour
+	// IntakeMaxEventLeadDefault is the default of intake.max_event_lead: a
+	// day.
+	IntakeMaxEventLeadDefault = 24 * time.Hour
 )
 
 // Defaults of the processor section.
@@ -326,6 +336,24 @@ type Server struct {
 	// intake, letting jobs finish and closing connectors and the database. Must
 	// be positive. Defaults to 30s.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout" json:"shutdown_timeout"`
+
+	// KeyRate is the rate limit, in requests a second, of every API key
+	// created without one of its own (keys create --rate): a token bucket
+	// per key, refilled at this rate and holding key_burst. A key over its
+	// limit gets 429 rate-limited with Retry-After; other keys are not
+	// affected. 0 means unlimited. At most 1000000. Defaults to 100.
+	KeyRate float64 `koanf:"key_rate" json:"key_rate"`
+
+	// KeyBurst is how many requests a key without a limit of its own may
+	// send at once before key_rate paces it. At least 1 when key_rate is
+	// positive. Defaults to 200.
+	KeyBurst int `koanf:"key_burst" json:"key_burst"`
+
+	// KeyLabelDefault is the label keys get when created without --label
+	// (or the API's label): the environment they belong to, such as prod or
+	// test, 1 to 16 characters of a-z and 0-9. It is shown wherever the key
+	// is and starts the key itself (wb_prod_…). Empty by default: no label.
+	KeyLabelDefault string `koanf:"key_label_default" json:"key_label_default"`
 }
 
 // Storage configures where Waybill keeps its data: an embedded SQLite database
@@ -391,6 +419,17 @@ type Intake struct {
 	// EDIPollInterval is how often the EDI folders are read. Positive.
 	// Defaults to 5s.
 	EDIPollInterval time.Duration `koanf:"edi_poll_interval" json:"edi_poll_interval"`
+
+	// MaxEventAge is how long before its receipt an event may have happened.
+	// An older event is refused with its reason on every intake path (the
+	// API, source profiles, EDI folders, the Odoo poller), so that a clock or
+	// parsing fault (year 0001) never becomes a shipment's timestamps.
+	// Positive. Defaults to 8760h (a year).
+	MaxEventAge time.Duration `koanf:"max_event_age" json:"max_event_age"`
+
+	// MaxEventLead is how far after its receipt an event may be dated; a
+	// later one is refused like a too old one. Positive. Defaults to 24h.
+	MaxEventLead time.Duration `koanf:"max_event_lead" json:"max_event_lead"`
 }
 
 // Processor configures how accepted events are applied to shipments and orders.
@@ -745,6 +784,8 @@ func Default() Config {
 			WriteTimeout:    ServerWriteTimeoutDefault,
 			IdleTimeout:     ServerIdleTimeoutDefault,
 			ShutdownTimeout: ServerShutdownTimeoutDefault,
+			KeyRate:         ServerKeyRateDefault,
+			KeyBurst:        ServerKeyBurstDefault,
 		},
 		Storage: Storage{
 			DataDir:           StorageDataDirDefault,
@@ -758,6 +799,8 @@ func Default() Config {
 			GroupCommitMax:  IntakeGroupCommitMaxDefault,
 			EDIDirs:         []string{},
 			EDIPollInterval: IntakeEDIPollIntervalDefault,
+			MaxEventAge:     IntakeMaxEventAgeDefault,
+			MaxEventLead:    IntakeMaxEventLeadDefault,
 		},
 		Processor: Processor{
 			BatchSize:    ProcessorBatchSizeDefault,

@@ -67,6 +67,10 @@ func docText(path string) string {
 		return "Lists watched folders of EDI files, as source=directory entries, such as xktl=/var/spool/waybill/xktl. Each file is received like a POST to the source's EDI endpoint, then moved to done/ or failed/ (with an .error.txt beside it) under the directory. Defaults to []."
 	case "intake.edi_poll_interval":
 		return "How often the EDI folders are read. Positive. Defaults to 5s."
+	case "intake.max_event_age":
+		return "How long before its receipt an event may have happened. An older event is refused with its reason on every intake path (the API, source profiles, EDI folders, the Odoo poller), so that a clock or parsing fault (year 0001) never becomes a shipment's timestamps. Positive. Defaults to 8760h (a year)."
+	case "intake.max_event_lead":
+		return "How far after its receipt an event may be dated; a later one is refused like a too old one. Positive. Defaults to 24h."
 	case "processor.batch_size":
 		return "The most events applied in one transaction, from 1 to 10000. Defaults to 500."
 	case "processor.poll_interval":

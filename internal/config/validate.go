@@ -3,14 +3,20 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// keyLabelPattern is what an API key label may be (apikey.CheckLabel; a
+// test there checks that the two agree).
+var keyLabelPattern = regexp.MustCompile(`^[a-z0-9]{0,16}$`)
 
 // FieldError is one problem with the configuration. Load and Validate return
 // them joined with errors.Join; get them back with errors.As, or with the
@@ -96,6 +102,15 @@ func (c Config) validate() []*FieldError {
 	v.positive("server.write_timeout", s.WriteTimeout)
 	v.positive("server.idle_timeout", s.IdleTimeout)
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
+	if math.IsNaN(s.KeyRate) || s.KeyRate < 0 || s.KeyRate > 1e6 {
+		v.add("server.key_rate", fmt.Sprintf("must be 0 (unlimited) to 1000000 requests a second, got %v", s.KeyRate))
+	}
+	if s.KeyRate > 0 && (s.KeyBurst < 1 || s.KeyBurst > 1e6) {
+		v.add("server.key_burst", fmt.Sprintf("must be 1 to 1000000 when server.key_rate is set, got %d", s.KeyBurst))
+	}
+	if !keyLabelPattern.MatchString(s.KeyLabelDefault) {
+		v.add("server.key_label_default", fmt.Sprintf("must be empty or 1 to 16 characters of a-z and 0-9, such as prod or test, got %q", s.KeyLabelDefault))
+	}
 
 	st := c.Storage
 	if st.DataDir == "" && st.DatabaseURL == "" {
@@ -113,6 +128,8 @@ func (c Config) validate() []*FieldError {
 	v.atLeast("intake.max_body_bytes", in.MaxBodyBytes, 1)
 	v.between("intake.group_commit_max", in.GroupCommitMax, 1, 10000)
 	v.positive("intake.edi_poll_interval", in.EDIPollInterval)
+	v.positive("intake.max_event_age", in.MaxEventAge)
+	v.positive("intake.max_event_lead", in.MaxEventLead)
 	if len(in.EDIDirs) > 0 && in.SourcesFile == "" {
 		v.add("intake.edi_dirs", "needs intake.sources_file: each entry names a source profile")
 	}

@@ -50,30 +50,39 @@ func New() string {
 }
 
 // FromTraceparent returns the trace id of a W3C traceparent value
-// ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"), or "" when
-// the value is malformed or the trace id is all zeros.
+// ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"), or "" when the
+// value breaks the Trace Context rules
+// (https://www.w3.org/TR/trace-context/#traceparent-header): hex must be
+// lowercase, the version must not be ff, neither id may be all zeros,
+// version 00 has exactly four fields, and a later version may only add
+// fields after a dash.
 func FromTraceparent(tp string) string {
-	parts := strings.Split(strings.TrimSpace(tp), "-")
-	if len(parts) < 4 || len(parts[0]) != 2 || parts[0] == "ff" || len(parts[1]) != 32 || len(parts[2]) != 16 {
+	// version "-" trace-id "-" parent-id "-" trace-flags
+	const n = 2 + 1 + 32 + 1 + 16 + 1 + 2
+	if len(tp) < n || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
 		return ""
 	}
-	trace := strings.ToLower(parts[1])
-	zero := true
-	for _, c := range trace {
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-		default:
-			return ""
-		}
-		if c != '0' {
-			zero = false
-		}
+	version, trace, parent, flags := tp[0:2], tp[3:35], tp[36:52], tp[53:55]
+	if !lowerHex(version) || version == "ff" || !lowerHex(trace) || !lowerHex(parent) || !lowerHex(flags) ||
+		allZero(trace) || allZero(parent) {
+		return ""
 	}
-	if zero {
+	if len(tp) > n && (version == "00" || tp[n] != '-') {
 		return ""
 	}
 	return trace
 }
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(s string) bool { return strings.Trim(s, "0") == "" }
 
 // Valid reports whether id is acceptable as a correlation id: 1 to MaxLen
 // printable ASCII characters without spaces.

@@ -49,41 +49,71 @@ const (
 	ReviewDecided Type = "review.decided"
 )
 
+// Sender says who may send events of a type to Waybill.
+type Sender uint8
+
+const (
+	// SenderAny types may be sent by any producer: clients of the API with
+	// the events:write scope, source profiles, and Waybill itself.
+	SenderAny Sender = iota + 1
+	// SenderWaybill types record what Waybill itself did or was told
+	// through its own authorised routes (an invoice made in the ERP, a
+	// reviewer's decision): only Waybill emits them, and intake refuses
+	// them from outside.
+	SenderWaybill
+)
+
+// catalogue lists every event type once, in lifecycle order, with who may
+// send it. Types, Valid and Type.Sender derive from it.
+var catalogue = []struct {
+	typ    Type
+	sender Sender
+}{
+	{ShipmentPlanned, SenderAny},
+	{OrderConfirmed, SenderAny},
+	{InventoryReserved, SenderAny},
+	{InventoryShortage, SenderAny},
+	{DispatchAssigned, SenderAny},
+	{ShipmentLoaded, SenderAny},
+	{ShipmentDeparted, SenderAny},
+	{ShipmentArrived, SenderAny},
+	{ShipmentDelayed, SenderAny},
+	{ShipmentDelivered, SenderAny},
+	{ShipmentException, SenderAny},
+	{ShipmentReturned, SenderAny},
+	{ShipmentCancelled, SenderAny},
+	{ChargesReported, SenderAny},
+	{ShipmentTracked, SenderAny},
+	{ShipmentInvoiced, SenderWaybill},
+	{ReviewDecided, SenderWaybill},
+}
+
 // Types returns every event type, in the order of the constants above. The
 // caller owns the returned slice.
 func Types() []Type {
-	return []Type{
-		ShipmentPlanned,
-		OrderConfirmed,
-		InventoryReserved,
-		InventoryShortage,
-		DispatchAssigned,
-		ShipmentLoaded,
-		ShipmentDeparted,
-		ShipmentArrived,
-		ShipmentDelayed,
-		ShipmentDelivered,
-		ShipmentException,
-		ShipmentReturned,
-		ShipmentCancelled,
-		ChargesReported,
-		ShipmentTracked,
-		ShipmentInvoiced,
-		ReviewDecided,
+	out := make([]Type, len(catalogue))
+	for i, c := range catalogue {
+		out[i] = c.typ
 	}
+	return out
 }
 
 // Valid reports whether t is one of the types listed by [Types].
-func (t Type) Valid() bool {
-	switch t {
-	case ShipmentPlanned, OrderConfirmed, InventoryReserved, InventoryShortage,
-		DispatchAssigned, ShipmentLoaded, ShipmentDeparted, ShipmentArrived,
-		ShipmentDelayed, ShipmentDelivered, ShipmentException, ShipmentReturned,
-		ShipmentCancelled, ChargesReported, ShipmentTracked, ShipmentInvoiced, ReviewDecided:
-		return true
+func (t Type) Valid() bool { return t.Sender() != 0 }
+
+// Sender reports who may send events of type t; 0 for an unknown type.
+func (t Type) Sender() Sender {
+	for _, c := range catalogue {
+		if c.typ == t {
+			return c.sender
+		}
 	}
-	return false
+	return 0
 }
+
+// External reports whether t may come from outside Waybill: from an API
+// client or a source profile.
+func (t Type) External() bool { return t.Sender() == SenderAny }
 
 // schemaURL is the $id of t's schema.
 func (t Type) schemaURL() string {

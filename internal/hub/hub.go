@@ -76,6 +76,11 @@ type Hub struct {
 type Opts struct {
 	Logger  *slog.Logger
 	Version string
+	// Claimed, when set, releases a claim on the SQLite data directory
+	// the caller took before the database was opened (sqldb.ClaimDir):
+	// New takes it over instead of claiming, and gives it up when the hub
+	// closes or New fails.
+	Claimed func() error
 }
 
 // New opens and migrates the database, builds every component and listens
@@ -93,13 +98,18 @@ func New(ctx context.Context, cfg config.Config, opts Opts) (*Hub, error) {
 		MaxConns:    cfg.Storage.PostgresMaxConns,
 	})
 	if err != nil {
+		if opts.Claimed != nil {
+			_ = opts.Claimed()
+		}
 		return nil, err
 	}
 	h.DB = db
-	release, err := db.Claim(ctx)
-	if err != nil {
-		db.Close()
-		return nil, err
+	release := opts.Claimed
+	if release == nil {
+		if release, err = db.Claim(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	h.release = release
 	if err := h.build(ctx, opts); err != nil {
@@ -164,6 +174,11 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	if err != nil {
 		return err
 	}
+	// This server owns the database (the claim): a job still running was
+	// left by a server that ended, and runs again now.
+	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
+		return err
+	}
 	validator, err := event.NewValidator()
 	if err != nil {
 		return fmt.Errorf("loading event schemas: %w", err)
@@ -197,7 +212,10 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
-	emitter := ingest.NewEmitter(validator, h.committer, backlog, int64(cfg.Intake.MaxBacklog))
+	window := ingest.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
+	emitter := ingest.NewEmitter(h.committer, &ingest.EmitterOpts{
+		Validator: validator, Backlog: backlog, MaxBacklog: int64(cfg.Intake.MaxBacklog), Window: window,
+	})
 	h.emitter = emitter
 	if oc := cfg.Connectors.Odoo; conns.Odoo != nil && oc.PollInterval > 0 {
 		h.poller, err = odoosync.New(odoosync.Options{
@@ -218,7 +236,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOpts{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
-		MaxBody: int64(cfg.Intake.MaxBodyBytes), Logger: logger, Registerer: h.reg,
+		MaxBody: int64(cfg.Intake.MaxBodyBytes), Window: window, Logger: logger, Registerer: h.reg,
 	})
 	if profiles != nil {
 		if err := h.buildSources(ctx, profiles, sourceStore, emitter); err != nil {

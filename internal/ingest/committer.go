@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/sqldb"
 )
 
 // ErrClosed is returned by Submit once the committer has stopped.
@@ -30,6 +33,7 @@ type Committer struct {
 	notify func()
 
 	groupSize prometheus.Histogram
+	isolated  prometheus.Counter
 }
 
 type request struct {
@@ -63,12 +67,16 @@ func NewCommitter(store *Store, opts *CommitterOpts) *Committer {
 			Help:    "Events written per group-commit transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
 		}),
+		isolated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "waybill_intake_group_splits_total",
+			Help: "Group-commit transactions that failed for something in their events and were written again in parts, so that only the events the database refused failed.",
+		}),
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(c.groupSize)
+		opts.Registerer.MustRegister(c.groupSize, c.isolated)
 	}
 	return c
 }
@@ -170,26 +178,78 @@ func (c *Committer) write(group []*request) {
 	defer cancel()
 	res, err := c.store.Append(ctx, all)
 	c.groupSize.Observe(float64(len(all)))
-	if err != nil {
+	var errs []error // per event, when the group had to be split
+	switch {
+	case err == nil:
+	case sqldb.IsUnavailable(err):
 		c.logger.ErrorContext(ctx, "group commit failed", slog.Int("events", len(all)), slog.Any("err", err))
+	case len(all) == 1:
+		res, err = []Result{c.refused(ctx, all[0], err)}, nil
+	default:
+		// One event the database refuses must not fail the others
+		// sharing its transaction: split the group until it stands alone.
+		c.isolated.Inc()
+		res, errs = make([]Result, len(all)), make([]error, len(all))
+		c.split(ctx, all, res, errs)
+		err = nil
 	}
 	fresh := false
 	off := 0
 	for _, r := range group {
-		if err != nil {
+		n := len(r.evs)
+		switch {
+		case err != nil:
 			r.err = err
-		} else {
-			r.res = res[off : off+len(r.evs)]
+		case errs != nil && errors.Join(errs[off:off+n]...) != nil:
+			// Part of the request could not be written for want of the
+			// database: the client retries it all, and what was stored
+			// answers as a duplicate then.
+			r.err = errors.Join(errs[off : off+n]...)
+		default:
+			r.res = res[off : off+n]
 			for _, x := range r.res {
-				if !x.Duplicate {
+				if !x.Duplicate && x.Err == nil {
 					fresh = true
 				}
 			}
 		}
-		off += len(r.evs)
+		off += n
 		close(r.done)
 	}
 	if fresh && c.notify != nil {
 		c.notify()
 	}
+}
+
+// split writes evs in two halves, and each half that fails in halves
+// again, until an event that fails alone is known to be refused. It stops
+// splitting where the database is unavailable: those events get the error
+// in errs. It writes at most about 2·k·log2(n) transactions for k refused
+// events among n.
+func (c *Committer) split(ctx context.Context, evs []*Event, res []Result, errs []error) {
+	mid := len(evs) / 2
+	for _, part := range [2][2]int{{0, mid}, {mid, len(evs)}} {
+		lo, hi := part[0], part[1]
+		r, err := c.store.Append(ctx, evs[lo:hi])
+		switch {
+		case err == nil:
+			copy(res[lo:hi], r)
+		case sqldb.IsUnavailable(err):
+			c.logger.ErrorContext(ctx, "group commit failed", slog.Int("events", hi-lo), slog.Any("err", err))
+			for i := lo; i < hi; i++ {
+				errs[i] = err
+			}
+		case hi-lo == 1:
+			res[lo] = c.refused(ctx, evs[lo], err)
+		default:
+			c.split(ctx, evs[lo:hi], res[lo:hi], errs[lo:hi])
+		}
+	}
+}
+
+// refused is the outcome of an event the database refused on its own.
+func (c *Committer) refused(ctx context.Context, ev *Event, err error) Result {
+	c.logger.WarnContext(correlation.With(ctx, ev.CorrelationID), "the database refused an event",
+		slog.String("source", ev.Source), slog.String("source_event_id", ev.SourceID), slog.String("type", string(ev.Type)), slog.Any("err", err))
+	return Result{CorrelationID: ev.CorrelationID, Err: &RefusedError{Err: err}}
 }

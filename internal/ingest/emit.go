@@ -16,19 +16,36 @@ var ErrBacklogFull = errors.New("intake backlog is full")
 // poller, through the same validation, deduplication, group commit and
 // back-pressure as events received over HTTP.
 type Emitter struct {
-	validator  *event.Validator
+	own        *Parser // Waybill's own events
+	outside    *Parser // events mapped from sources' payloads
 	committer  *Committer
 	backlog    *Backlog
 	maxBacklog int64
 }
 
-// NewEmitter returns an Emitter that validates with v, stores through c and
-// refuses events while backlog exceeds maxBacklog.
-func NewEmitter(v *event.Validator, c *Committer, backlog *Backlog, maxBacklog int64) *Emitter {
-	return &Emitter{validator: v, committer: c, backlog: backlog, maxBacklog: maxBacklog}
+// EmitterOpts configures an Emitter.
+type EmitterOpts struct {
+	// Validator checks event data; required.
+	Validator *event.Validator
+	// Backlog is the count of unprocessed events, and MaxBacklog the count
+	// above which events are refused with ErrBacklogFull.
+	Backlog    *Backlog
+	MaxBacklog int64
+	// Window bounds event times around now, as for events over HTTP.
+	Window TimeWindow
 }
 
-// Emit parses raw CloudEvents (structured JSON) and stores them in one
+// NewEmitter returns an Emitter that stores through c.
+func NewEmitter(c *Committer, opts *EmitterOpts) *Emitter {
+	return &Emitter{
+		own:       &Parser{Validator: opts.Validator, Internal: true, Window: opts.Window},
+		outside:   &Parser{Validator: opts.Validator, Window: opts.Window},
+		committer: c, backlog: opts.Backlog, maxBacklog: opts.MaxBacklog,
+	}
+}
+
+// Emit parses raw CloudEvents (structured JSON) made by Waybill itself,
+// which may be of the types only Waybill emits, and stores them in one
 // group. Every event must be valid: an invalid one is a defect of its
 // producer, and Emit stores nothing and returns the *InvalidError with the
 // event's index. It returns ErrBacklogFull, storing nothing, when the
@@ -40,7 +57,7 @@ func (e *Emitter) Emit(ctx context.Context, raws [][]byte) ([]Result, error) {
 	}
 	evs := make([]*Event, len(raws))
 	for i, raw := range raws {
-		ev, err := e.Parse(raw)
+		ev, err := e.own.Parse(raw, Hints{})
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
@@ -49,10 +66,12 @@ func (e *Emitter) Emit(ctx context.Context, raws [][]byte) ([]Result, error) {
 	return e.Submit(ctx, evs)
 }
 
-// Parse parses and validates one CloudEvent as Emit does, for a producer
-// that sorts out invalid events itself before Submit.
+// Parse parses and validates one CloudEvent made from what a producer
+// outside Waybill sent (a source profile's payload), for a caller that sorts
+// out invalid events itself before Submit. Types that only Waybill emits
+// are refused with a *ForbiddenTypeError, as over HTTP.
 func (e *Emitter) Parse(raw []byte) (*Event, error) {
-	return Parse(raw, e.validator, Hints{})
+	return e.outside.Parse(raw, Hints{})
 }
 
 // Submit stores events made by Parse in one group, as Emit does.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -85,16 +86,76 @@ const (
 	maxSubjectLen = 200
 )
 
-// Parse parses and validates one CloudEvent. On bad input it returns a
-// *InvalidError listing every problem found.
+// TimeWindow bounds the times of the events intake accepts around the
+// time it receives them, so that a clock or parsing fault at a producer
+// (year 0001, year 9999) cannot become a shipment's timestamps.
+type TimeWindow struct {
+	// Past is how long ago an event may have happened; 0 leaves it open.
+	Past time.Duration
+	// Future is how far ahead of now an event may be dated; 0 leaves it
+	// open.
+	Future time.Duration
+}
+
+// ForbiddenTypeError reports an event of a type that only Waybill itself
+// emits, sent from outside. Nothing of such an event is stored.
+type ForbiddenTypeError struct {
+	Type event.Type
+}
+
+func (e *ForbiddenTypeError) Error() string {
+	return fmt.Sprintf("events of type %s are emitted by Waybill itself and are not accepted from outside", e.Type)
+}
+
+// Parser parses and validates CloudEvents for one kind of producer. The
+// zero value is not usable: Validator is required. A Parser is immutable
+// and safe for concurrent use.
+type Parser struct {
+	// Validator checks event data against its type's schema.
+	Validator *event.Validator
+	// Internal accepts the types that only Waybill emits
+	// (event.SenderWaybill). It is set for Waybill's own producers only:
+	// events from API clients and source profiles are refused with a
+	// *ForbiddenTypeError.
+	Internal bool
+	// Window bounds the event's time around now.
+	Window TimeWindow
+	// NowFunc returns the current time; nil means time.Now.
+	NowFunc func() time.Time
+}
+
+// Parse parses and validates one CloudEvent from outside Waybill, with no
+// time window. On bad input it returns a *InvalidError listing every
+// problem found, or a *ForbiddenTypeError.
 func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
+	return (&Parser{Validator: v}).Parse(raw, hints)
+}
+
+// Parse parses and validates one CloudEvent. On bad input it returns a
+// *InvalidError listing every problem found, or a *ForbiddenTypeError for a
+// type the producer may not send.
+func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
+	// Text that a database cannot store as given must never reach one:
+	// PostgreSQL refuses NUL and invalid UTF-8, and SQLite would store
+	// invalid UTF-8 altered, so that distinct ids could collide.
+	if !utf8.Valid(raw) {
+		return nil, &InvalidError{Errors: []FieldError{{Pointer: "", Message: fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))}}}
+	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		ptr, msg := jsonProblem(err)
 		return nil, &InvalidError{Errors: []FieldError{{Pointer: ptr, Message: msg}}}
 	}
+	if env.Type != nil {
+		if t := event.Type(*env.Type); t.Valid() && !t.External() && !p.Internal {
+			return nil, &ForbiddenTypeError{Type: t}
+		}
+	}
 	var errs []FieldError
 	bad := func(ptr, msg string) { errs = append(errs, FieldError{Pointer: ptr, Message: msg}) }
+	if hasNUL(raw) {
+		nulProblems(&env, bad)
+	}
 	str := func(p *string, ptr string, maxLen int) string {
 		switch {
 		case p == nil:
@@ -132,6 +193,8 @@ func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
 		bad("/time", "required")
 	} else if t, err := parseTime(*env.Time); err != nil {
 		bad("/time", "must be an RFC 3339 date-time with a UTC offset")
+	} else if msg := p.outsideWindow(t); msg != "" {
+		bad("/time", msg)
 	} else {
 		_, off := t.Zone()
 		ev.Time, ev.Offset = t.UTC(), off
@@ -148,7 +211,7 @@ func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
 	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
 		bad("/data", "required")
 	} else if typ != "" {
-		if err := v.Validate(typ, env.Data); err != nil {
+		if err := p.Validator.Validate(typ, env.Data); err != nil {
 			var ve *event.ValidationError
 			if !errors.As(err, &ve) {
 				return nil, fmt.Errorf("validating data: %w", err)
@@ -192,7 +255,112 @@ func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
 	return ev, nil
 }
 
+// outsideWindow says why t is outside p.Window, or "" when it is inside.
+func (p *Parser) outsideWindow(t time.Time) string {
+	w := p.Window
+	if w.Past <= 0 && w.Future <= 0 {
+		return ""
+	}
+	now := time.Now()
+	if p.NowFunc != nil {
+		now = p.NowFunc()
+	}
+	switch {
+	case w.Past > 0 && t.Before(now.Add(-w.Past)):
+		return fmt.Sprintf("%s is more than %s before the time of receipt: events may be at most %s old", t.Format(time.RFC3339), durationText(w.Past), durationText(w.Past))
+	case w.Future > 0 && t.After(now.Add(w.Future)):
+		return fmt.Sprintf("%s is more than %s after the time of receipt: events may be dated at most %s ahead", t.Format(time.RFC3339), durationText(w.Future), durationText(w.Future))
+	}
+	return ""
+}
+
+// durationText writes whole days as days ("365 days", "1 day") and other
+// durations as Go does.
+func durationText(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}
+
+// nulEscape is how JSON writes the NUL character.
+var nulEscape = []byte(`\u0000`)
+
+// hasNUL reports whether the JSON text raw holds a NUL character: JSON
+// cannot hold a raw NUL byte outside strings, and inside them it must be
+// escaped, so it is enough to find an escape whose backslash is not itself
+// escaped.
+func hasNUL(raw []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], nulEscape)
+		if j < 0 {
+			return bytes.IndexByte(raw, 0) >= 0
+		}
+		at := i + j
+		n := 0 // backslashes ending at at
+		for k := at; k >= 0 && raw[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = at + len(nulEscape)
+	}
+}
+
+// nulProblems locates the NUL characters of an event that hasNUL found
+// one in.
+func nulProblems(env *envelope, bad func(ptr, msg string)) {
+	const msg = "must not contain the NUL character (\\u0000)"
+	found := false
+	for _, f := range []struct {
+		v   *string
+		ptr string
+	}{{env.ID, "/id"}, {env.Source, "/source"}, {env.Subject, "/subject"}, {env.Type, "/type"}, {env.Time, "/time"},
+		{env.DataContentType, "/datacontenttype"}, {env.CorrelationID, "/correlationid"}, {env.Traceparent, "/traceparent"}} {
+		if f.v != nil && strings.IndexByte(*f.v, 0) >= 0 {
+			bad(f.ptr, msg)
+			found = true
+		}
+	}
+	if hasNUL(env.Data) {
+		bad("/data", msg)
+		found = true
+	}
+	if !found {
+		bad("", msg)
+	}
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not part
+// of valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// resolveCorrelation picks an event's correlation id: its correlationid,
+// else its traceparent's trace id, else the request's traceparent header,
+// else its X-Correlation-ID header, else a new one. The event's own
+// attributes are checked whenever present; an invalid traceparent header
+// is ignored, as Trace Context asks of a receiver.
 func resolveCorrelation(env envelope, hints Hints, bad func(ptr, msg string)) string {
+	var trace string
+	if env.Traceparent != nil {
+		if trace = correlation.FromTraceparent(*env.Traceparent); trace == "" {
+			bad("/traceparent", "must be a W3C traceparent: 00-<32 lowercase hex trace id>-<16 lowercase hex parent id>-<2 hex flags>, ids not all zeros")
+		}
+	}
 	if env.CorrelationID != nil {
 		if !correlation.Valid(*env.CorrelationID) {
 			bad("/correlationid", fmt.Sprintf("must be 1 to %d printable characters without spaces", correlation.MaxLen))
@@ -201,11 +369,7 @@ func resolveCorrelation(env envelope, hints Hints, bad func(ptr, msg string)) st
 		return *env.CorrelationID
 	}
 	if env.Traceparent != nil {
-		if id := correlation.FromTraceparent(*env.Traceparent); id != "" {
-			return id
-		}
-		bad("/traceparent", "must be a W3C traceparent")
-		return ""
+		return trace
 	}
 	if id := correlation.FromTraceparent(hints.Traceparent); id != "" {
 		return id

@@ -55,13 +55,15 @@ type HandlerOpts struct {
 	MaxBacklog int64
 	MaxBatch   int
 	MaxBody    int64
+	// Window bounds event times around the time of receipt.
+	Window     TimeWindow
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
 // Handler serves POST /v1/events. Authentication happens before it.
 type Handler struct {
-	validator *event.Validator
+	parser    *Parser
 	committer *Committer
 	backlog   *Backlog
 	opts      HandlerOpts
@@ -74,10 +76,10 @@ type Handler struct {
 // NewHandler returns the intake handler.
 func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *HandlerOpts) *Handler {
 	h := &Handler{
-		validator: v, committer: c, backlog: backlog, opts: *opts, logger: opts.Logger,
+		parser: &Parser{Validator: v, Window: opts.Window}, committer: c, backlog: backlog, opts: *opts, logger: opts.Logger,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_events_total",
-			Help: "Events received by intake, by type, source and outcome (accepted, duplicate, rejected, conflict).",
+			Help: "Events received by intake, by type, source and outcome (accepted, duplicate, rejected, conflict, refused).",
 		}, []string{"type", "source", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "waybill_intake_request_seconds",
@@ -155,7 +157,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := Parse(body, h.validator, hints(r))
+	ev, err := h.parser.Parse(body, hints(r))
 	if err != nil {
 		h.events.WithLabelValues("", "", "rejected").Inc()
 		problem.Write(w, r, invalidProblem(err))
@@ -173,6 +175,9 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
 	ctx := correlation.With(r.Context(), x.CorrelationID)
 	w.Header().Set(correlation.Header, x.CorrelationID)
 	switch {
+	case errors.Is(x.Err, ErrRefused):
+		h.events.WithLabelValues(string(ev.Type), ev.Source, "refused").Inc()
+		problem.Write(w, r, refusedProblem(ev))
 	case x.Err != nil:
 		h.events.WithLabelValues(string(ev.Type), ev.Source, "conflict").Inc()
 		h.logger.InfoContext(ctx, "event id reused with another payload", slog.String("source", ev.Source), slog.String("source_event_id", ev.SourceID))
@@ -209,7 +214,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 	hs := hints(r)
 	for i, raw := range raws {
 		out.Results[i].Index = i
-		ev, err := Parse(raw, h.validator, hs)
+		ev, err := h.parser.Parse(raw, hs)
 		if err != nil {
 			p := invalidProblem(err)
 			out.Results[i].Status, out.Results[i].Problem = p.Status, p
@@ -232,6 +237,11 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 			ev, br := evs[j], &out.Results[idx[j]]
 			br.EventID, br.CorrelationID = x.EventID, x.CorrelationID
 			switch {
+			case errors.Is(x.Err, ErrRefused):
+				p := refusedProblem(ev)
+				br.Status, br.Problem, br.EventID = p.Status, p, ""
+				out.Rejected++
+				h.events.WithLabelValues(string(ev.Type), ev.Source, "refused").Inc()
 			case x.Err != nil:
 				p := conflictProblem(ev)
 				br.Status, br.Problem, br.EventID, br.CorrelationID = p.Status, p, "", ""
@@ -265,6 +275,11 @@ func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error)
 }
 
 func invalidProblem(err error) *problem.Details {
+	var fe *ForbiddenTypeError
+	if errors.As(err, &fe) {
+		return (&problem.Details{Status: http.StatusForbidden, Code: problem.CodeForbidden,
+			Detail: fe.Error() + forbiddenHint(fe.Type)}).Fill()
+	}
 	var ie *InvalidError
 	if !errors.As(err, &ie) {
 		return &problem.Details{Status: http.StatusInternalServerError, Code: problem.CodeInternal, Detail: "validating the event failed"}
@@ -275,6 +290,22 @@ func invalidProblem(err error) *problem.Details {
 		p.Errors = append(p.Errors, problem.FieldError{Location: fe.Pointer, Message: fe.Message})
 	}
 	return p.Fill()
+}
+
+// forbiddenHint names the route that does what an event of type t records.
+func forbiddenHint(t event.Type) string {
+	switch t {
+	case event.ReviewDecided:
+		return ": decide a review with POST /v1/review/{id}/decision (scope review:write)"
+	case event.ShipmentInvoiced:
+		return ": Waybill records an invoice when its ERP connector has made it"
+	}
+	return ""
+}
+
+func refusedProblem(ev *Event) *problem.Details {
+	return (&problem.Details{Status: http.StatusUnprocessableEntity, Code: problem.CodeInvalidEvent,
+		Detail: fmt.Sprintf("the database refused to store event %q from source %q, and it was not stored: the server log has the reason under its correlation id; sending it again fails again", ev.SourceID, ev.Source)}).Fill()
 }
 
 func conflictProblem(ev *Event) *problem.Details {

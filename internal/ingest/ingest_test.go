@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -196,4 +197,112 @@ func TestConcurrentDuplicates(t *testing.T) {
 			t.Errorf("same event twice in one group: got %+v, want a duplicate of %s", res[3], res[1].EventID)
 		}
 	})
+}
+
+// envelope builds a CloudEvent with the given JSON-encoded fields.
+func envelope(id, source, subject, at, data string) []byte {
+	return []byte(`{"specversion":"1.0","id":` + id + `,"source":` + source + `,"type":"shipment.cancelled","subject":` + subject +
+		`,"time":` + at + `,"data":` + data + `}`)
+}
+
+// TestParseRefusesWhatStorageCannotHold covers text a database cannot
+// store as given: it is refused at validation, on both engines alike.
+func TestParseRefusesWhatStorageCannotHold(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	const at = `"2026-11-26T08:00:00Z"`
+	tests := []struct {
+		name     string
+		body     []byte
+		pointers []string
+	}{
+		{"NUL in id", envelope(`"a\u0000b"`, `"s"`, `"x:1"`, at, `{}`), []string{"/id"}},
+		{"NUL in source", envelope(`"a"`, `"s\u0000"`, `"x:1"`, at, `{}`), []string{"/source"}},
+		{"NUL in subject", envelope(`"a"`, `"s"`, `"x:\u00001"`, at, `{}`), []string{"/subject"}},
+		{"NUL in data", envelope(`"a"`, `"s"`, `"x:1"`, at, `{"reason":"x\u0000"}`), []string{"/data"}},
+		{"NUL in an extension attribute", []byte(`{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":` + at + `,"ext":"\u0000","data":{}}`), []string{""}},
+		{"invalid UTF-8 in id", envelope("\"a\xff\"", `"s"`, `"x:1"`, at, `{}`), []string{""}},
+		{"invalid UTF-8 in data", envelope(`"a"`, `"s"`, `"x:1"`, at, "{\"reason\":\"\xc3\x28\"}"), []string{""}},
+		{"an escaped backslash before u0000 is text", envelope(`"a\\u0000"`, `"s"`, `"x:1"`, at, `{"reason":"\\\\u0000"}`), nil},
+		{"three backslashes are an escaped backslash and a NUL", envelope(`"a\\\u0000"`, `"s"`, `"x:1"`, at, `{}`), []string{"/id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ingest.Parse(tt.body, v, ingest.Hints{})
+			if tt.pointers == nil {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			var ie *ingest.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("got %v, want *InvalidError", err)
+			}
+			var got []string
+			for _, fe := range ie.Errors {
+				got = append(got, fe.Pointer)
+			}
+			if diff := cmp.Diff(tt.pointers, got); diff != "" {
+				t.Errorf("pointers (-want +got):\n%s\n%v", diff, ie.Errors)
+			}
+		})
+	}
+}
+
+// TestParseSenders checks that the types only Waybill emits are refused
+// from outside and accepted from Waybill's own producers.
+func TestParseSenders(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	own := &ingest.Parser{Validator: v, Internal: true}
+	for _, typ := range event.Types() {
+		body := []byte(`{"specversion":"1.0","id":"a","source":"s","type":"` + string(typ) + `","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`)
+		_, err := ingest.Parse(body, v, ingest.Hints{})
+		var fe *ingest.ForbiddenTypeError
+		if got := errors.As(err, &fe); got == typ.External() {
+			t.Errorf("%s from outside: got %v, want forbidden = %v", typ, err, !typ.External())
+		}
+		if _, err := own.Parse(body, ingest.Hints{}); errors.As(err, &fe) {
+			t.Errorf("%s from Waybill: got %v, want no ForbiddenTypeError", typ, err)
+		}
+	}
+}
+
+func TestParseTimeWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	p := &ingest.Parser{Validator: validator(t), Window: ingest.TimeWindow{Past: 365 * 24 * time.Hour, Future: 24 * time.Hour},
+		NowFunc: func() time.Time { return now }}
+	for _, tt := range []struct {
+		at string
+		ok bool
+	}{
+		{"0001-01-01T00:00:00Z", false},
+		{"9999-12-31T23:59:59Z", false},
+		{"2025-12-04T11:59:59Z", false},
+		{"2025-12-04T12:00:01Z", true},
+		{"2026-12-05T12:00:00+01:00", true},
+		{"2026-12-05T12:00:01Z", false},
+	} {
+		_, err := p.Parse(envelope(`"a"`, `"s"`, `"x:1"`, `"`+tt.at+`"`, `{}`), ingest.Hints{})
+		var ie *ingest.InvalidError
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%s: %v", tt.at, err)
+		case !tt.ok && (!errors.As(err, &ie) || ie.Errors[0].Pointer != "/time"):
+			t.Errorf("%s: got %v, want a problem at /time", tt.at, err)
+		}
+	}
+}
+
+func TestParseChecksTraceparentAttribute(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","correlationid":"c-1","traceparent":"00-XYZ","data":{}}`)
+	_, err := ingest.Parse(body, validator(t), ingest.Hints{})
+	var ie *ingest.InvalidError
+	if !errors.As(err, &ie) || ie.Errors[0].Pointer != "/traceparent" {
+		t.Fatalf("got %v, want a problem at /traceparent", err)
+	}
 }

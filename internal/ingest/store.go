@@ -29,13 +29,30 @@ type Result struct {
 	EventID       string
 	CorrelationID string
 	Duplicate     bool
-	// Err is ErrConflict when (source, id) is taken by another payload.
+	// Err is ErrConflict when (source, id) is taken by another payload,
+	// and a *RefusedError (ErrRefused) when the database refused the event
+	// itself; the event is not stored then.
 	Err error
 }
 
 // ErrConflict means the (source, id) of an event is already taken by a
 // different payload.
 var ErrConflict = errors.New("event id already used with a different payload")
+
+// ErrRefused means the database refused to store an event that passed
+// validation (a constraint, a value it cannot hold). The event was written
+// alone, so nothing else failed with it; sending it again fails again.
+var ErrRefused = errors.New("the database refused to store the event")
+
+// RefusedError is a Result's Err for an event the database refused; it
+// matches ErrRefused and wraps the database's error, which is for the log,
+// not for clients.
+type RefusedError struct {
+	Err error
+}
+
+func (e *RefusedError) Error() string   { return ErrRefused.Error() + ": " + e.Err.Error() }
+func (e *RefusedError) Unwrap() []error { return []error{ErrRefused, e.Err} }
 
 // Store owns the events table. It is safe for concurrent use.
 type Store struct {

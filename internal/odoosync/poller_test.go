@@ -54,7 +54,7 @@ func newWorld(t *testing.T, version int) *world {
 	}
 	p, err := odoosync.New(odoosync.Options{
 		Client:   func(context.Context) (*odoo.Client, error) { return cl, nil },
-		Emitter:  ingest.NewEmitter(v, committer, backlog, 100000),
+		Emitter:  ingest.NewEmitter(committer, &ingest.EmitterOpts{Validator: v, Backlog: backlog, MaxBacklog: 100000}),
 		Cursors:  sqldb.NewCursors(db),
 		System:   "odoo",
 		Database: sim.Database(),

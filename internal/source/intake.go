@@ -193,6 +193,7 @@ type PayloadEvent struct {
 	Subject   string `json:"subject"`
 	Duplicate bool   `json:"duplicate,omitempty" doc:"The event was already accepted, from this payload's earlier delivery or another."`
 	Conflict  bool   `json:"conflict,omitempty" doc:"An earlier event has this id with other content; the earlier one is kept."`
+	Refused   bool   `json:"refused,omitempty" doc:"The database refused to store this event; it was not stored, and the payload's other events were."`
 }
 
 // RejectedError is returned by Receive for a payload nothing could be
@@ -273,6 +274,9 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 		er := PayloadEvent{ID: r.EventID, SourceID: ev.SourceID, Type: string(ev.Type), Subject: ev.Subject, Duplicate: r.Duplicate}
 		outcome := "new"
 		switch {
+		case errors.Is(r.Err, ingest.ErrRefused):
+			er.Refused, outcome = true, "refused"
+			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, ingest.ErrRefused))
 		case errors.Is(r.Err, ingest.ErrConflict):
 			er.Conflict, outcome = true, "conflict"
 			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, r.Err))

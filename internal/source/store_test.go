@@ -100,7 +100,7 @@ func intakeWith(t *testing.T, db *sqldb.DB, profiles *source.Profiles, maxBacklo
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(v, c, backlog, maxBacklog), nil)
+	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(c, &ingest.EmitterOpts{Validator: v, Backlog: backlog, MaxBacklog: maxBacklog}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

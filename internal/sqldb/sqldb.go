@@ -3,8 +3,11 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +17,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/waybill/waybill/internal/seal"
 )
 
 // Engine names the database engine behind a DB.
@@ -62,6 +67,9 @@ type DB struct {
 	// Location is a human-readable description of where the data lives,
 	// without credentials.
 	Location string
+	// Keyring seals the values stores keep encrypted at rest; nil stores
+	// them in plaintext (encryption off). Set it once, right after Open.
+	Keyring *seal.Keyring
 
 	dir string // SQLite's data directory; empty on PostgreSQL
 }
@@ -274,6 +282,49 @@ func Placeholders(rows, cols int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// IsUnavailable reports whether err says that the database could not be
+// used at all — a lost or refused connection, a shutdown, a full disk, a
+// busy lock, a serialization failure, a cancelled or expired context —
+// rather than that it refused the data of a statement. A write that failed
+// for such a reason fails for any data and is worth retrying later.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) {
+		switch class := pgErr.SQLState()[:2]; class {
+		case "08", // connection exception
+			"40", // transaction rollback: serialization failure, deadlock
+			"53", // insufficient resources
+			"57", // operator intervention: shutdown, cancel
+			"58": // system error
+			return true
+		}
+		return false
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff { // the primary result code
+		case 5, // SQLITE_BUSY
+			6,  // SQLITE_LOCKED
+			7,  // SQLITE_NOMEM
+			8,  // SQLITE_READONLY
+			10, // SQLITE_IOERR
+			13, // SQLITE_FULL
+			14: // SQLITE_CANTOPEN
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation on

@@ -119,3 +119,31 @@ func EngineOptions(t *testing.T, fn func(t *testing.T, opts sqldb.Options)) {
 		fn(t, sqldb.Options{DatabaseURL: PostgresSchemaURL(t), MaxConns: 8})
 	})
 }
+
+// RefuseEvents installs a trigger that makes db refuse to insert an event
+// whose source_id starts with prefix, with a real error of the database
+// (a data exception on PostgreSQL, a constraint failure on SQLite). Fault
+// isolation tests use it for an event that passes validation but that the
+// database will not store.
+func RefuseEvents(t testing.TB, db *sqldb.DB, prefix string) {
+	t.Helper()
+	var stmts []string
+	switch db.Dialect.Engine {
+	case sqldb.SQLite:
+		stmts = []string{`CREATE TRIGGER refuse_events BEFORE INSERT ON events WHEN NEW.source_id LIKE '` + prefix + `%'
+BEGIN SELECT RAISE(ABORT, 'event refused by the test trigger'); END`}
+	case sqldb.Postgres:
+		stmts = []string{`CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.source_id LIKE '` + prefix + `%' THEN
+    RAISE EXCEPTION 'event refused by the test trigger' USING ERRCODE = '22023';
+  END IF;
+  RETURN NEW;
+END $$`, `CREATE TRIGGER refuse_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_events()`}
+	}
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("installing the refusing trigger: %v", err)
+		}
+	}
+}
