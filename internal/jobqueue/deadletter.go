@@ -51,9 +51,9 @@ type DeadLetters struct {
 func NewDeadLetters(db *sqldb.DB) *DeadLetters {
 	d := &DeadLetters{db: db}
 	r := db.Dialect.Rebind
-	d.q.record = r(`INSERT INTO dead_letters (id, job_id, kind, shipment_id, correlation_id, idempotency_key, args, error, attempts, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET error = excluded.error, attempts = excluded.attempts`)
-	const cols = `id, job_id, kind, shipment_id, correlation_id, idempotency_key, args, error, attempts, created_at`
+	d.q.record = r(`INSERT INTO dead_letters (id, job_id, kind, shipment_id, correlation_id, idempotency_key, args, error, key_id, attempts, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET args = excluded.args, error = excluded.error, key_id = excluded.key_id, attempts = excluded.attempts`)
+	const cols = `id, job_id, kind, shipment_id, correlation_id, idempotency_key, args, error, key_id, attempts, created_at`
 	d.q.list = r(`SELECT ` + cols + ` FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?`)
 	d.q.get = r(`SELECT ` + cols + ` FROM dead_letters WHERE id = ?`)
 	d.q.replays = r(`SELECT id, job_id, actor, replayed_at FROM dead_letter_replays WHERE dead_letter_id = ? ORDER BY replayed_at, id`)
@@ -62,7 +62,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET error =
 }
 
 // Record stores a dead letter for a job (again, idempotently, if the job
-// was already recorded).
+// was already recorded). Its arguments and error are sealed at rest when
+// the database has a keyring.
 func (d *DeadLetters) Record(ctx context.Context, job *rivertype.JobRow, a connector.Action, cause error) error {
 	id, _ := uuid.NewV7()
 	a.Attempt = 0
@@ -70,8 +71,12 @@ func (d *DeadLetters) Record(ctx context.Context, job *rivertype.JobRow, a conne
 	if err != nil {
 		return fmt.Errorf("encoding dead letter: %w", err)
 	}
+	args, errText, keyID, err := d.seal(job.ID, raw, []byte(truncate(cause.Error(), 4000)))
+	if err != nil {
+		return fmt.Errorf("recording dead letter for job %d: %w", job.ID, err)
+	}
 	_, err = d.db.ExecContext(ctx, d.q.record, id.String(), job.ID, a.Kind, a.ShipmentID, a.CorrelationID,
-		a.IdempotencyKey, string(raw), truncate(cause.Error(), 4000), job.Attempt, time.Now().UnixMicro())
+		a.IdempotencyKey, args, errText, keyID, job.Attempt, time.Now().UnixMicro())
 	if err != nil {
 		return fmt.Errorf("recording dead letter for job %d: %w", job.ID, err)
 	}
@@ -87,15 +92,20 @@ func truncate(s string, n int) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanDeadLetter(row scanner) (*DeadLetter, error) {
+func (d *DeadLetters) scan(row scanner) (*DeadLetter, error) {
 	var dl DeadLetter
-	var raw string
+	var rawArgs, rawErr, keyID string
 	var at int64
-	if err := row.Scan(&dl.ID, &dl.JobID, &dl.Kind, &dl.ShipmentID, &dl.CorrelationID, &dl.IdempotencyKey, &raw, &dl.Error, &dl.Attempts, &at); err != nil {
+	if err := row.Scan(&dl.ID, &dl.JobID, &dl.Kind, &dl.ShipmentID, &dl.CorrelationID, &dl.IdempotencyKey, &rawArgs, &rawErr, &keyID, &dl.Attempts, &at); err != nil {
 		return nil, err
 	}
 	dl.CreatedAt = time.UnixMicro(at).UTC()
-	if err := json.Unmarshal([]byte(raw), &dl.Action); err != nil {
+	raw, errText, err := d.open(dl.JobID, keyID, rawArgs, rawErr)
+	if err != nil {
+		return nil, fmt.Errorf("opening dead letter %s: %w", dl.ID, err)
+	}
+	dl.Error = string(errText)
+	if err := json.Unmarshal(raw, &dl.Action); err != nil {
 		return nil, fmt.Errorf("decoding dead letter %s: %w", dl.ID, err)
 	}
 	dl.Replays = []Replay{}
@@ -119,7 +129,7 @@ func (d *DeadLetters) List(ctx context.Context, limit int, cursor string) ([]*De
 	}
 	var out []*DeadLetter
 	for rows.Next() {
-		dl, err := scanDeadLetter(rows)
+		dl, err := d.scan(rows)
 		if err != nil {
 			rows.Close()
 			return nil, "", fmt.Errorf("listing dead letters: %w", err)
@@ -151,7 +161,7 @@ var ErrNotFound = sqldb.ErrNotFound
 
 // Get returns one dead letter with its replays.
 func (d *DeadLetters) Get(ctx context.Context, id string) (*DeadLetter, error) {
-	dl, err := scanDeadLetter(d.db.Reader.QueryRowContext(ctx, d.q.get, id))
+	dl, err := d.scan(d.db.Reader.QueryRowContext(ctx, d.q.get, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("dead letter %s: %w", id, ErrNotFound)
 	}
@@ -198,7 +208,7 @@ func (q *Queue) Replay(ctx context.Context, id, actor string) (*DeadLetter, *Rep
 	if _, ok := q.registry.Lookup(dl.Kind); !ok {
 		return nil, nil, fmt.Errorf("replaying %s (%s): %w", id, dl.Kind, ErrNoConnector)
 	}
-	ja, err := newArgs(dl.Action)
+	ja, err := newArgs(q.dead.db.Keyring, dl.Action)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -71,29 +72,40 @@ var riverKinds = map[string]string{
 	connector.KindDispatchUpdate:  dispatchUpdate{}.riverKind(),
 }
 
-// args are the arguments of every outbound job: the action.
+// args are the arguments of every outbound job: the action. With a
+// keyring its payload is sealed at rest: KeyID names the data key, Sealed
+// holds the payload and Payload is empty; the action's kind, ids and time
+// stay in plaintext (the stored form is storedArgs).
 type args[K kind] struct {
 	connector.Action
+	KeyID  string `json:"kid,omitempty"`
+	Sealed string `json:"sealed,omitempty"`
 }
 
 func (args[K]) Kind() string { var k K; return k.riverKind() }
 
-func newArgs(a connector.Action) (river.JobArgs, error) {
+// newArgs returns the job arguments of a, its payload sealed under kr
+// (nil for none).
+func newArgs(kr *seal.Keyring, a connector.Action) (river.JobArgs, error) {
+	a, kid, sealed, err := sealAction(kr, a)
+	if err != nil {
+		return nil, err
+	}
 	switch a.Kind {
 	case connector.KindDispatchRelease:
-		return args[dispatchRelease]{a}, nil
+		return args[dispatchRelease]{a, kid, sealed}, nil
 	case connector.KindPickingValidate:
-		return args[pickingValidate]{a}, nil
+		return args[pickingValidate]{a, kid, sealed}, nil
 	case connector.KindInvoicePrepare:
-		return args[invoicePrepare]{a}, nil
+		return args[invoicePrepare]{a, kid, sealed}, nil
 	case connector.KindPickingReturn:
-		return args[pickingReturn]{a}, nil
+		return args[pickingReturn]{a, kid, sealed}, nil
 	case connector.KindStockScrap:
-		return args[stockScrap]{a}, nil
+		return args[stockScrap]{a, kid, sealed}, nil
 	case connector.KindMilestoneSync:
-		return args[milestoneSync]{a}, nil
+		return args[milestoneSync]{a, kid, sealed}, nil
 	case connector.KindDispatchUpdate:
-		return args[dispatchUpdate]{a}, nil
+		return args[dispatchUpdate]{a, kid, sealed}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -267,7 +279,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, actions []connector.Ac
 			q.skipped.WithLabelValues(a.Kind).Inc()
 			continue
 		}
-		ja, err := newArgs(a)
+		ja, err := newArgs(q.dead.db.Keyring, a)
 		if err != nil {
 			return err
 		}
@@ -324,7 +336,13 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 	// A hint left by an earlier attempt that River never asked about must
 	// not delay this one's retry.
 	w.q.backoff.forget(job.ID)
-	a := job.Args.Action
+	a, err := openAction(w.q.dead.db.Keyring, job.Args.Action, job.Args.KeyID, job.Args.Sealed)
+	if err != nil {
+		// A missing data key or a damaged value: retried (an operator can
+		// restore the key), and a dead letter without its payload once
+		// attempts run out.
+		return w.q.fail(ctx, job.JobRow, job.Args.Action, err)
+	}
 	a.Attempt = job.Attempt
 	ctx = correlation.With(ctx, a.CorrelationID)
 	log := w.q.logger.With(slog.Int64("job_id", job.ID), slog.String("job_kind", a.Kind),
@@ -338,7 +356,6 @@ func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
 		}
 	}
 	conn, ok := w.q.registry.Lookup(a.Kind)
-	var err error
 	if !ok {
 		err = connector.Permanent(fmt.Errorf("no connector serves %s", a.Kind))
 	} else {

@@ -256,3 +256,19 @@ func (k *Keyring) OpenText(stored string, place string) ([]byte, error) {
 // Place names where a value lives, for its associated data: table, column
 // and row key, e.g. Place("events", "body", id).
 func Place(table, column, rowKey string) string { return table + "." + column + "/" + rowKey }
+
+// Batch is what one step of re-encryption did to a table.
+type Batch struct {
+	// Moved counts the values now sealed under the current key.
+	Moved int
+	// Failed counts the values that could not be opened and stay as they
+	// are; Err is the last such error.
+	Failed int
+	Err    error
+	// Next is where the next step starts; "" when the table is done.
+	Next string
+}
+
+// Adopt makes k hold other's keys and current key, at once: a keyring
+// shared by a server's stores takes keys freshly loaded into another.
+func (k *Keyring) Adopt(other *Keyring) { k.set.Store(other.set.Load()) }

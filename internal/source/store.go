@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -80,18 +81,23 @@ func (s *Store) Insert(ctx context.Context, p *Payload) error {
 
 // Save stores a payload with what became of it and its links to the
 // events made from it (eventSource is their CloudEvents source), in one
-// transaction. It fills in SHA256.
+// transaction. It fills in SHA256, the digest of the plaintext body. The
+// body is sealed at rest when the database has a keyring.
 func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error {
 	sum := sha256.Sum256(p.Body)
 	p.SHA256 = hex.EncodeToString(sum[:])
 	if p.Status == "" {
 		return fmt.Errorf("storing payload %s: no status", p.ID)
 	}
+	body, keyID, err := s.sealBody(p.ID, p.Body)
+	if err != nil {
+		return fmt.Errorf("storing payload %s: %w", p.ID, err)
+	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		q := s.db.Dialect.Rebind(`INSERT INTO source_payloads
-			(id, source, channel, name, content_type, sha256, body, received_at, correlation_id, status, error, events, duplicates)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if _, err := tx.ExecContext(ctx, q, p.ID, p.Source, p.Channel, p.Name, p.ContentType, p.SHA256, p.Body,
+			(id, source, channel, name, content_type, sha256, body, key_id, received_at, correlation_id, status, error, events, duplicates)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if _, err := tx.ExecContext(ctx, q, p.ID, p.Source, p.Channel, p.Name, p.ContentType, p.SHA256, body, keyID,
 			p.ReceivedAt.UnixMicro(), p.CorrelationID, p.Status, p.Error, p.Events, p.Duplicates); err != nil {
 			return fmt.Errorf("storing payload: %w", err)
 		}
@@ -115,16 +121,20 @@ func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error 
 
 // Get returns a payload with its body and event links.
 func (s *Store) Get(ctx context.Context, id string) (*Payload, error) {
-	q := s.db.Dialect.Rebind(`SELECT id, source, channel, name, content_type, sha256, body, received_at, correlation_id,
+	q := s.db.Dialect.Rebind(`SELECT id, source, channel, name, content_type, sha256, body, key_id, received_at, correlation_id,
 		status, error, events, duplicates FROM source_payloads WHERE id = ?`)
 	var p Payload
 	var at int64
+	var keyID string
 	err := s.db.Reader.QueryRowContext(ctx, q, id).Scan(&p.ID, &p.Source, &p.Channel, &p.Name, &p.ContentType, &p.SHA256,
-		&p.Body, &at, &p.CorrelationID, &p.Status, &p.Error, &p.Events, &p.Duplicates)
+		&p.Body, &keyID, &at, &p.CorrelationID, &p.Status, &p.Error, &p.Events, &p.Duplicates)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("reading payload %s: %w", id, err)
+	}
+	if p.Body, err = s.openBody(p.ID, keyID, p.Body); err != nil {
 		return nil, fmt.Errorf("reading payload %s: %w", id, err)
 	}
 	p.ReceivedAt = time.UnixMicro(at).UTC()
@@ -241,4 +251,109 @@ func (s *Store) Outbound(ctx context.Context, source, name string) (*Payload, er
 		return nil, fmt.Errorf("reading outbound payload: %w", err)
 	}
 	return s.Get(ctx, id)
+}
+
+// bodyPlace is where a payload body lives, for its seal.
+func bodyPlace(id string) string { return seal.Place("source_payloads", "body", id) }
+
+// sealBody seals a payload body for storage and returns it with its key
+// id; with encryption off it returns the body and "".
+func (s *Store) sealBody(id string, body []byte) ([]byte, string, error) {
+	kr := s.db.Keyring
+	if kr == nil {
+		return body, "", nil
+	}
+	sealed, err := kr.Seal(body, bodyPlace(id))
+	if err != nil {
+		return nil, "", err
+	}
+	keyID, _ := seal.KeyID(sealed)
+	return sealed, keyID, nil
+}
+
+// openBody opens a stored payload body: sealed when keyID is set,
+// plaintext otherwise.
+func (s *Store) openBody(id, keyID string, stored []byte) ([]byte, error) {
+	if keyID == "" {
+		return stored, nil
+	}
+	return s.db.Keyring.OpenSealed(stored, bodyPlace(id))
+}
+
+// SealedTable implements datakey.Table.
+func (s *Store) SealedTable() string { return "source_payloads" }
+
+// CountByKey implements datakey.Table: payloads by the data key of their
+// body, "" for plaintext.
+func (s *Store) CountByKey(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.Reader.QueryContext(ctx, `SELECT key_id, COUNT(*) FROM source_payloads GROUP BY key_id`)
+	if err != nil {
+		return nil, fmt.Errorf("counting payloads by data key: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("counting payloads by data key: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// Reseal implements datakey.Table: it seals under the current key up to
+// limit payload bodies that are not, in id order after cursor, in one
+// transaction. A body that does not open is counted and left alone.
+func (s *Store) Reseal(ctx context.Context, cursor string, limit int) (seal.Batch, error) {
+	var b seal.Batch
+	cur := s.db.Keyring.Current()
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		b = seal.Batch{}
+		rows, err := tx.QueryContext(ctx, s.db.Dialect.Rebind(
+			`SELECT id, key_id, body FROM source_payloads WHERE id > ? AND key_id <> ? ORDER BY id LIMIT ?`), cursor, cur, limit)
+		if err != nil {
+			return fmt.Errorf("reading payloads to re-seal: %w", err)
+		}
+		type row struct {
+			id, keyID string
+			body      []byte
+		}
+		var todo []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.keyID, &r.body); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading payloads to re-seal: %w", err)
+			}
+			todo = append(todo, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading payloads to re-seal: %w", err)
+		}
+		if len(todo) == limit {
+			b.Next = todo[len(todo)-1].id
+		}
+		upd := s.db.Dialect.Rebind(`UPDATE source_payloads SET body = ?, key_id = ? WHERE id = ? AND key_id = ?`)
+		for _, r := range todo {
+			plain, err := s.openBody(r.id, r.keyID, r.body)
+			if err != nil {
+				b.Failed++
+				b.Err = fmt.Errorf("payload %s: %w", r.id, err)
+				continue
+			}
+			body, keyID, err := s.sealBody(r.id, plain)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, upd, body, keyID, r.id, r.keyID); err != nil {
+				return fmt.Errorf("re-sealing payload %s: %w", r.id, err)
+			}
+			b.Moved++
+		}
+		return nil
+	})
+	return b, err
 }
