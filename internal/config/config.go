@@ -21,7 +21,7 @@ const (
 	// ServerShutdownTimeoutDefault is the default of server.shutdown_timeout.
 	ServerShutdownTimeoutDefault = 30 * time.Second
 	// ServerKeyRateDefault is the default of server.key_rate.
-	ServerKeyRateDefault = 100.0
+	ServerKeyRateDefault = 100
 	// ServerKeyBurstDefault is the default of server.key_burst.
 	ServerKeyBurstDefault = 200
 )
@@ -341,8 +341,9 @@ type Server struct {
 	// created without one of its own (keys create --rate): a token bucket
 	// per key, refilled at this rate and holding key_burst. A key over its
 	// limit gets 429 rate-limited with Retry-After; other keys are not
-	// affected. 0 means unlimited. At most 1000000. Defaults to 100.
-	KeyRate float64 `koanf:"key_rate" json:"key_rate"`
+	// affected. A whole number; 0 means unlimited. At most 1000000. Defaults
+	// to 100.
+	KeyRate int `koanf:"key_rate" json:"key_rate"`
 
 	// KeyBurst is how many requests a key without a limit of its own may
 	// send at once before key_rate paces it. At least 1 when key_rate is
@@ -352,7 +353,8 @@ type Server struct {
 	// KeyLabelDefault is the label keys get when created without --label
 	// (or the API's label): the environment they belong to, such as prod or
 	// test, 1 to 16 characters of a-z and 0-9. It is shown wherever the key
-	// is and starts the key itself (wb_prod_…). Empty by default: no label.
+	// is and starts the key itself (wb_prod_…). Empty means no label. Empty by
+	// default.
 	KeyLabelDefault string `koanf:"key_label_default" json:"key_label_default"`
 }
 

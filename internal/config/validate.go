@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"os"
@@ -102,8 +101,8 @@ func (c Config) validate() []*FieldError {
 	v.positive("server.write_timeout", s.WriteTimeout)
 	v.positive("server.idle_timeout", s.IdleTimeout)
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
-	if math.IsNaN(s.KeyRate) || s.KeyRate < 0 || s.KeyRate > 1e6 {
-		v.add("server.key_rate", fmt.Sprintf("must be 0 (unlimited) to 1000000 requests a second, got %v", s.KeyRate))
+	if s.KeyRate < 0 || s.KeyRate > 1e6 {
+		v.add("server.key_rate", fmt.Sprintf("must be 0 (unlimited) to 1000000 requests a second, got %d", s.KeyRate))
 	}
 	if s.KeyRate > 0 && (s.KeyBurst < 1 || s.KeyBurst > 1e6) {
 		v.add("server.key_burst", fmt.Sprintf("must be 1 to 1000000 when server.key_rate is set, got %d", s.KeyBurst))
