@@ -38,21 +38,36 @@ type sandbox struct {
 	tms   *tmssim.Sim
 	front *http.Server // serves the TMS simulator once the hub exists
 	late  atomic.Pointer[http.Handler]
+	// release gives up the claim on the data directory, until the hub
+	// takes it over (claim).
+	release func() error
 }
 
-// startSandbox starts the simulators and points cfg's Odoo and TMS
-// connectors at them. The TMS simulator itself starts in attach, once the
-// hub's URL and key exist.
+// startSandbox claims the data directory, resets it, starts the
+// simulators and points cfg's Odoo and TMS connectors at them. The TMS
+// simulator itself starts in attach, once the hub's URL and key exist. The
+// hub takes over the claim (claim); Close gives it up if it did not.
 func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logger *slog.Logger) (*sandbox, error) {
 	if cfg.Storage.DatabaseURL != "" {
 		return nil, errors.New("--sandbox runs on the embedded SQLite database: drop --database")
 	}
-	if err := resetSandboxData(ctx, cfg.Storage.DataDir, logger); err != nil {
+	// The claim comes first: the reset must never delete the database of
+	// a sandbox that is running on this directory.
+	release, err := sqldb.ClaimDir(cfg.Storage.DataDir)
+	if errors.Is(err, sqldb.ErrInUse) {
+		return nil, fmt.Errorf("%w: %s is in use; stop that serve, or give this sandbox another --data directory", sqldb.ErrInUse, cfg.Storage.DataDir)
+	}
+	if err != nil {
 		return nil, err
 	}
-	sb := &sandbox{}
+	sb := &sandbox{release: release}
+	if err := resetSandboxData(ctx, cfg.Storage.DataDir, logger); err != nil {
+		sb.Close()
+		return nil, err
+	}
 	srv, err := odoosim.Start(odoosim.Options{Version: odooVersion, Logger: logger.With(slog.String("component", "odoosim"))})
 	if err != nil {
+		sb.Close()
 		return nil, fmt.Errorf("starting the sandbox Odoo: %w", err)
 	}
 	sb.odoo = srv
@@ -221,7 +236,16 @@ func sandboxScenario(r tmssim.Release) tmssim.Plan {
 	return tmssim.FullDelivery()(r)
 }
 
-// Close stops the simulators.
+// claim hands the claim on the data directory to the hub
+// (hub.Opts.Claimed), which gives it up when it closes.
+func (sb *sandbox) claim() func() error {
+	release := sb.release
+	sb.release = nil
+	return release
+}
+
+// Close stops the simulators and gives up the claim on the data directory
+// unless the hub took it.
 func (sb *sandbox) Close() error {
 	var errs []error
 	if sb.front != nil {
@@ -232,6 +256,10 @@ func (sb *sandbox) Close() error {
 	}
 	if sb.odoo != nil {
 		errs = append(errs, sb.odoo.Close())
+	}
+	if sb.release != nil {
+		errs = append(errs, sb.release())
+		sb.release = nil
 	}
 	return errors.Join(errs...)
 }

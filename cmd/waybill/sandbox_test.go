@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/sqldb"
 )
 
 // TestSandbox runs the README's first command, serve --sandbox, as a real
@@ -180,6 +183,99 @@ func TestSandbox(t *testing.T) {
 	sh := shipment()
 	if sh["vehicle"] == nil || sh["pod"] == nil {
 		t.Errorf("shipment %s: vehicle %v, pod %v; want both from the simulated TMS", picking, sh["vehicle"], sh["pod"])
+	}
+}
+
+// TestSecondSandbox runs serve --sandbox, then a second one on the same
+// data directory: the second fails at once with a one-line error, before
+// its reset touches the directory, and the first keeps serving from the
+// database it started on.
+func TestSecondSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two sandboxes")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	conf := filepath.Join(dir, "waybill.yaml")
+	if err := os.WriteFile(conf, []byte("log:\n  level: error\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := func(ctx context.Context, addr string) error {
+		cmd := newRootCmd()
+		cmd.SetArgs([]string{"serve", "--sandbox", "--config", conf, "--data", data, "--addr", addr})
+		return cmd.ExecuteContext(ctx)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, addr) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("first sandbox: %v", err)
+		}
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("first sandbox stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("first sandbox did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(data, "sandbox.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(keyBytes))
+	db := filepath.Join(data, sqldb.SQLiteFile)
+	before, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = serve(t.Context(), "127.0.0.1:0")
+	if !errors.Is(err, sqldb.ErrInUse) {
+		t.Fatalf("second sandbox on the same directory: got %v, want ErrInUse", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, data) || !strings.Contains(msg, "--data") {
+		t.Errorf("second sandbox: error %q, want one line naming %s and --data", msg, data)
+	}
+	after, err := os.Stat(db)
+	if err != nil {
+		t.Fatalf("the first sandbox's database after the second started: %v", err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the first sandbox's database was replaced by the second's reset")
+	}
+	// The first still answers with the key kept in its database.
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/openapi.json", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("first sandbox after the second: GET /v1/openapi.json with its key: %d, want 200", resp.StatusCode)
 	}
 }
 
