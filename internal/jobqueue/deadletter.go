@@ -71,10 +71,7 @@ func (d *DeadLetters) Record(ctx context.Context, job *rivertype.JobRow, a conne
 	if err != nil {
 		return fmt.Errorf("encoding dead letter: %w", err)
 	}
-	args, errText, keyID, err := d.seal(job.ID, raw, []byte(truncate(cause.Error(), 4000)))
-	if err != nil {
-		return fmt.Errorf("recording dead letter for job %d: %w", job.ID, err)
-	}
+	args, errText, keyID := d.seal(job.ID, raw, []byte(truncate(cause.Error(), 4000)))
 	_, err = d.db.ExecContext(ctx, d.q.record, id.String(), job.ID, a.Kind, a.ShipmentID, a.CorrelationID,
 		a.IdempotencyKey, args, errText, keyID, job.Attempt, time.Now().UnixMicro())
 	if err != nil {

@@ -25,20 +25,12 @@ func deadLetterPlace(column string, jobID int64) string {
 
 // seal seals a dead letter's arguments and error text; with encryption off
 // they stay as they are and the key id is "".
-func (d *DeadLetters) seal(jobID int64, args, errText []byte) (string, string, string, error) {
+func (d *DeadLetters) seal(jobID int64, args, errText []byte) (string, string, string) {
 	kr := d.db.Keyring
 	if kr == nil {
-		return string(args), string(errText), "", nil
+		return string(args), string(errText), ""
 	}
-	sa, err := kr.SealText(args, deadLetterPlace("args", jobID))
-	if err != nil {
-		return "", "", "", err
-	}
-	se, err := kr.SealText(errText, deadLetterPlace("error", jobID))
-	if err != nil {
-		return "", "", "", err
-	}
-	return sa, se, kr.Current(), nil
+	return kr.SealText(args, deadLetterPlace("args", jobID)), kr.SealText(errText, deadLetterPlace("error", jobID)), kr.Current()
 }
 
 // open opens a dead letter's stored arguments and error.
@@ -126,10 +118,7 @@ func (d *DeadLetters) Reseal(ctx context.Context, cursor string, limit int) (sea
 				b.Err = fmt.Errorf("dead letter %s: %w", r.id, err)
 				continue
 			}
-			sa, se, keyID, err := d.seal(r.jobID, a, e)
-			if err != nil {
-				return err
-			}
+			sa, se, keyID := d.seal(r.jobID, a, e)
 			if _, err := tx.ExecContext(ctx, upd, sa, se, keyID, r.id, r.keyID); err != nil {
 				return fmt.Errorf("re-sealing dead letter %s: %w", r.id, err)
 			}
@@ -149,16 +138,13 @@ func argsPlace(a *connector.Action) string {
 
 // sealAction moves a's payload into sealed form under kr; with encryption
 // off (kr nil) or no payload it leaves a as it is.
-func sealAction(kr *seal.Keyring, a connector.Action) (connector.Action, string, string, error) {
+func sealAction(kr *seal.Keyring, a connector.Action) (connector.Action, string, string) {
 	if kr == nil || len(a.Payload) == 0 {
-		return a, "", "", nil
+		return a, "", ""
 	}
-	sealed, err := kr.SealText(a.Payload, argsPlace(&a))
-	if err != nil {
-		return a, "", "", fmt.Errorf("sealing job arguments: %w", err)
-	}
+	sealed := kr.SealText(a.Payload, argsPlace(&a))
 	a.Payload = nil
-	return a, kr.Current(), sealed, nil
+	return a, kr.Current(), sealed
 }
 
 // openAction returns the action of stored job arguments with its payload
@@ -223,7 +209,8 @@ type querier interface {
 // scan calls fn for up to limit outbound jobs after id after, in id
 // order.
 func (j *JobArgs) scan(ctx context.Context, q querier, after int64, limit int, fn func(id int64, sa *storedArgs) error) error {
-	rows, err := q.QueryContext(ctx, j.db.Dialect.Rebind(`SELECT id, kind, args FROM river_job WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
+	d := j.db.Dialect
+	rows, err := q.QueryContext(ctx, d.Rebind(`SELECT id, kind, `+d.JSONText("args")+` FROM river_job WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
 		return err
 	}
@@ -288,10 +275,7 @@ func (j *JobArgs) Reseal(ctx context.Context, cursor string, limit int) (seal.Ba
 				b.Err = fmt.Errorf("job %d: %w", id, err)
 				return nil
 			}
-			a, keyID, sealed, err := sealAction(kr, a)
-			if err != nil {
-				return err
-			}
+			a, keyID, sealed := sealAction(kr, a)
 			raw, err := json.Marshal(storedArgs{Action: a, KeyID: keyID, Sealed: sealed})
 			if err != nil {
 				return err
@@ -305,9 +289,9 @@ func (j *JobArgs) Reseal(ctx context.Context, cursor string, limit int) (seal.Ba
 		if seen == limit {
 			b.Next = strconv.FormatInt(last, 10)
 		}
-		q := j.db.Dialect.Rebind(`UPDATE river_job SET args = ? WHERE id = ?`)
+		q := j.db.Dialect.Rebind(`UPDATE river_job SET args = ` + j.db.Dialect.JSONParam() + ` WHERE id = ?`)
 		for _, u := range todo {
-			if _, err := tx.ExecContext(ctx, q, u.args, u.id); err != nil {
+			if _, err := tx.ExecContext(ctx, q, string(u.args), u.id); err != nil {
 				return fmt.Errorf("re-sealing job %d: %w", u.id, err)
 			}
 			b.Moved++

@@ -151,34 +151,30 @@ func (k *Keyring) Has(id string) bool {
 func Header(id string) string { return Version1 + id + ":" }
 
 // Seal encrypts plaintext under the current key for place, in binary
-// form. A nil keyring returns plaintext unchanged.
-func (k *Keyring) Seal(plaintext []byte, place string) ([]byte, error) {
+// form. A nil keyring returns plaintext unchanged. It cannot fail:
+// AES-GCM does not, and crypto/rand never returns an error.
+func (k *Keyring) Seal(plaintext []byte, place string) []byte {
 	if k == nil {
-		return plaintext, nil
+		return plaintext
 	}
 	set := k.set.Load()
 	hdr := Header(set.current)
 	out := make([]byte, 0, len(hdr)+nonceSize+len(plaintext)+16)
 	out = append(out, hdr...)
-	nonce := out[len(hdr) : len(hdr)+nonceSize]
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("drawing a nonce: %w", err)
-	}
 	out = out[:len(hdr)+nonceSize]
-	return set.aeads[set.current].Seal(out, nonce, plaintext, ad(hdr, place)), nil
+	nonce := out[len(hdr):]
+	_, _ = rand.Read(nonce)
+	return set.aeads[set.current].Seal(out, nonce, plaintext, ad(hdr, place))
 }
 
 // SealText encrypts plaintext under the current key for place, in text
-// form. A nil keyring returns plaintext unchanged.
-func (k *Keyring) SealText(plaintext []byte, place string) (string, error) {
+// form. A nil keyring returns plaintext unchanged. It cannot fail.
+func (k *Keyring) SealText(plaintext []byte, place string) string {
 	if k == nil {
-		return string(plaintext), nil
+		return string(plaintext)
 	}
-	b, err := k.Seal(plaintext, place)
-	if err != nil {
-		return "", err
-	}
-	return string(b[:HeaderLen]) + base64.RawStdEncoding.EncodeToString(b[HeaderLen:]), nil
+	b := k.Seal(plaintext, place)
+	return string(b[:HeaderLen]) + base64.RawStdEncoding.EncodeToString(b[HeaderLen:])
 }
 
 // ad is the associated data of a value: its header and its place.

@@ -89,10 +89,7 @@ func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error 
 	if p.Status == "" {
 		return fmt.Errorf("storing payload %s: no status", p.ID)
 	}
-	body, keyID, err := s.sealBody(p.ID, p.Body)
-	if err != nil {
-		return fmt.Errorf("storing payload %s: %w", p.ID, err)
-	}
+	body, keyID := s.sealBody(p.ID, p.Body)
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		q := s.db.Dialect.Rebind(`INSERT INTO source_payloads
 			(id, source, channel, name, content_type, sha256, body, key_id, received_at, correlation_id, status, error, events, duplicates)
@@ -258,17 +255,14 @@ func bodyPlace(id string) string { return seal.Place("source_payloads", "body", 
 
 // sealBody seals a payload body for storage and returns it with its key
 // id; with encryption off it returns the body and "".
-func (s *Store) sealBody(id string, body []byte) ([]byte, string, error) {
+func (s *Store) sealBody(id string, body []byte) ([]byte, string) {
 	kr := s.db.Keyring
 	if kr == nil {
-		return body, "", nil
+		return body, ""
 	}
-	sealed, err := kr.Seal(body, bodyPlace(id))
-	if err != nil {
-		return nil, "", err
-	}
+	sealed := kr.Seal(body, bodyPlace(id))
 	keyID, _ := seal.KeyID(sealed)
-	return sealed, keyID, nil
+	return sealed, keyID
 }
 
 // openBody opens a stored payload body: sealed when keyID is set,
@@ -344,10 +338,7 @@ func (s *Store) Reseal(ctx context.Context, cursor string, limit int) (seal.Batc
 				b.Err = fmt.Errorf("payload %s: %w", r.id, err)
 				continue
 			}
-			body, keyID, err := s.sealBody(r.id, plain)
-			if err != nil {
-				return err
-			}
+			body, keyID := s.sealBody(r.id, plain)
 			if _, err := tx.ExecContext(ctx, upd, body, keyID, r.id, r.keyID); err != nil {
 				return fmt.Errorf("re-sealing payload %s: %w", r.id, err)
 			}
