@@ -35,6 +35,10 @@ const (
 // allScopes lists every scope, in the order error messages name them.
 var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, Admin}
 
+// Scopes returns every scope a key can carry, in the order error messages
+// name them. The caller owns the returned slice.
+func Scopes() []Scope { return slices.Clone(allScopes) }
+
 var (
 	// ErrMalformed is returned by Verify for a string that is not shaped
 	// like a key.

@@ -310,6 +310,8 @@ type Config struct {
 	Audit Audit `koanf:"audit" json:"audit"`
 	// Changes is the changes section.
 	Changes Changes `koanf:"changes" json:"changes"`
+	// Encryption is the encryption section.
+	Encryption Encryption `koanf:"encryption" json:"encryption"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -432,6 +434,13 @@ type Intake struct {
 	// MaxEventLead is how far after its receipt an event may be dated; a
 	// later one is refused like a too old one. Positive. Defaults to 24h.
 	MaxEventLead time.Duration `koanf:"max_event_lead" json:"max_event_lead"`
+	// MetricSources lists event sources (the CloudEvents source attribute,
+	// such as a TMS's) that get their own value of the source label of the
+	// intake metrics. Every other source a client sends is counted as
+	// "other", so that clients cannot grow the number of time series;
+	// source profiles (/sources/<id>) and Waybill's own sources are always
+	// labelled. Defaults to [].
+	MetricSources []string `koanf:"metric_sources" json:"metric_sources"`
 }
 
 // Processor configures how accepted events are applied to shipments and orders.
@@ -776,6 +785,30 @@ type Log struct {
 	Format string `koanf:"format" json:"format"`
 }
 
+// Encryption configures encryption at rest (docs/encryption.md): source
+// payloads, event bodies, outbound job payloads and dead letters are sealed
+// with AES-256-GCM under data keys kept in the database, each wrapped by a
+// key-encryption key (KEK) from key_file or WAYBILL_ENCRYPTION_KEY.
+type Encryption struct {
+	// Enabled seals values at rest. Turning it off is for benchmarks and
+	// tests, not for production: new values are then stored in plaintext
+	// (values sealed before stay sealed and unreadable until it is turned
+	// on again). Defaults to true.
+	Enabled bool `koanf:"enabled" json:"enabled"`
+
+	// KeyFile is a file holding the key-encryption key: 32 random bytes in
+	// standard base64 on one line (waybill keys new-kek writes one). When
+	// neither it nor key is set, an SQLite data directory gets its own
+	// encryption.key (mode 0600) on first start, and PostgreSQL refuses to
+	// start. Empty by default.
+	KeyFile string `koanf:"key_file" json:"key_file"`
+
+	// Key is the key-encryption key itself, in standard base64 (32 bytes),
+	// usually from WAYBILL_ENCRYPTION_KEY. It is a secret: logs and output
+	// show it as REDACTED. Set key_file or key, not both. Empty by default.
+	Key Secret `koanf:"key" json:"key"`
+}
+
 // Default returns the configuration with every key at its default, as Load
 // returns it when no file and no environment variables are given.
 func Default() Config {
@@ -803,6 +836,7 @@ func Default() Config {
 			EDIPollInterval: IntakeEDIPollIntervalDefault,
 			MaxEventAge:     IntakeMaxEventAgeDefault,
 			MaxEventLead:    IntakeMaxEventLeadDefault,
+			MetricSources:   []string{},
 		},
 		Processor: Processor{
 			BatchSize:    ProcessorBatchSizeDefault,
@@ -858,6 +892,7 @@ func Default() Config {
 		Changes: Changes{
 			WhatIfShipments: ChangesWhatIfShipmentsDefault,
 		},
+		Encryption: Encryption{Enabled: true},
 	}
 }
 

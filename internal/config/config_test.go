@@ -103,6 +103,7 @@ func TestDefault(t *testing.T) {
 		{"intake.edi_poll_interval", got.Intake.EDIPollInterval, 5 * time.Second},
 		{"intake.max_event_age", got.Intake.MaxEventAge, 365 * 24 * time.Hour},
 		{"intake.max_event_lead", got.Intake.MaxEventLead, 24 * time.Hour},
+		{"intake.metric_sources", got.Intake.MetricSources, []string{}},
 		{"billing.rules_file", got.Billing.RulesFile, ""},
 		{"billing.pod_sources", got.Billing.PODSources, []string{}},
 		{"billing.pod_max_silence", got.Billing.PODMaxSilence, time.Duration(0)},
@@ -142,6 +143,9 @@ func TestDefault(t *testing.T) {
 		{"audit.signing_key_file", got.Audit.SigningKeyFile, ""},
 		{"changes.allow_self_approval", got.Changes.AllowSelfApproval, false},
 		{"changes.what_if_shipments", got.Changes.WhatIfShipments, 50},
+		{"encryption.enabled", got.Encryption.Enabled, true},
+		{"encryption.key_file", got.Encryption.KeyFile, ""},
+		{"encryption.key", got.Encryption.Key, Secret("")},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -172,7 +176,7 @@ func TestWithDefaults(t *testing.T) {
 		{
 			name: "zero config gets every default but booleans",
 			in:   Config{},
-			want: func(c *Config) { c.Workflow.AutoRelease = false },
+			want: func(c *Config) { c.Workflow.AutoRelease, c.Encryption.Enabled = false, false },
 		},
 		{
 			name: "set values are kept",
@@ -183,6 +187,7 @@ func TestWithDefaults(t *testing.T) {
 				Workflow:   Workflow{AutoRelease: true, PartialRelease: true},
 				Connectors: Connectors{Webhook: Webhook{Actions: []string{"invoice.prepare"}}},
 				Log:        Log{Level: "debug"},
+				Encryption: Encryption{Enabled: true},
 			},
 			want: func(c *Config) {
 				c.Server.Addr = ":9000"
@@ -196,7 +201,7 @@ func TestWithDefaults(t *testing.T) {
 		},
 		{
 			name: "empty non-nil list gets the default",
-			in:   Config{Workflow: Workflow{AutoRelease: true}, Connectors: Connectors{Webhook: Webhook{Actions: []string{}}}},
+			in:   Config{Workflow: Workflow{AutoRelease: true}, Connectors: Connectors{Webhook: Webhook{Actions: []string{}}}, Encryption: Encryption{Enabled: true}},
 			want: func(*Config) {},
 		},
 	}
@@ -829,7 +834,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret", "encryption.key"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 

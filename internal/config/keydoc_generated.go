@@ -35,6 +35,8 @@ func docText(path string) string {
 		return "Configures the audit trail (docs/audit.md)."
 	case "changes":
 		return "Configures the approval of changed rating rules, JSON mappings and source profiles (docs/changes.md)."
+	case "encryption":
+		return "Configures encryption at rest (docs/encryption.md): source payloads, event bodies, outbound job payloads and dead letters are sealed with AES-256-GCM under data keys kept in the database, each wrapped by a key-encryption key (KEK) from key_file or WAYBILL_ENCRYPTION_KEY."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -77,6 +79,8 @@ func docText(path string) string {
 		return "How long before its receipt an event may have happened. An older event is refused with its reason on every intake path (the API, source profiles, EDI folders, the Odoo poller), so that a clock or parsing fault (year 0001) never becomes a shipment's timestamps. Positive. Defaults to 8760h (a year)."
 	case "intake.max_event_lead":
 		return "How far after its receipt an event may be dated; a later one is refused like a too old one. Positive. Defaults to 24h."
+	case "intake.metric_sources":
+		return "Lists event sources (the CloudEvents source attribute, such as a TMS's) that get their own value of the source label of the intake metrics. Every other source a client sends is counted as \"other\", so that clients cannot grow the number of time series; source profiles (/sources/<id>) and Waybill's own sources are always labelled. Defaults to []."
 	case "processor.batch_size":
 		return "The most events applied in one transaction, from 1 to 10000. Defaults to 500."
 	case "processor.poll_interval":
@@ -181,6 +185,12 @@ func docText(path string) string {
 		return "Lets the proposer of a change approve it. By default an approval by the proposer is refused, so that two people see every change before it moves money (the two-person rule); set it only where one person runs everything. Defaults to false."
 	case "changes.what_if_shipments":
 		return "How many of the most recently billed shipments a changed rules file is tried on, old rules against new, in the change's what-if report. From 1 to 10000. Defaults to 50."
+	case "encryption.enabled":
+		return "Seals values at rest. Turning it off is for benchmarks and tests, not for production: new values are then stored in plaintext (values sealed before stay sealed and unreadable until it is turned on again). Defaults to true."
+	case "encryption.key_file":
+		return "A file holding the key-encryption key: 32 random bytes in standard base64 on one line (waybill keys new-kek writes one). When neither it nor key is set, an SQLite data directory gets its own encryption.key (mode 0600) on first start, and PostgreSQL refuses to start. Defaults to \"\"."
+	case "encryption.key":
+		return "The key-encryption key itself, in standard base64 (32 bytes), usually from WAYBILL_ENCRYPTION_KEY. It is a secret: logs and output show it as REDACTED. Set key_file or key, not both. Defaults to \"\"."
 	}
 	return ""
 }

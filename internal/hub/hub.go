@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
@@ -45,6 +46,13 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracking"
+)
+
+// The sources of the events the hub emits from its connectors' reports.
+const (
+	tmsAssignedSource  = "waybill/tms"
+	odooInvoicedSource = "waybill/odoo"
 )
 
 // Hub is an assembled Waybill.
@@ -57,6 +65,9 @@ type Hub struct {
 	Events    *ingest.Store
 	Queue     *jobqueue.Queue
 	Registry  *connector.Registry
+	// Audit is the audit trail: decisions, replays, keys and the
+	// configuration of each start-up.
+	Audit *audit.Store
 
 	reg       *prometheus.Registry
 	processor *shipment.Processor
@@ -237,18 +248,27 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOpts{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Window: window, Logger: logger, Registerer: h.reg,
+		SourceLabelFunc: sourceLabels(cfg, profiles),
 	})
 	if profiles != nil {
 		if err := h.buildSources(ctx, profiles, sourceStore, emitter); err != nil {
 			return err
 		}
 	}
+	if h.Audit, err = OpenAudit(ctx, cfg, db, logger); err != nil {
+		return err
+	}
+	if err := h.recordStartup(ctx, profiles); err != nil {
+		return err
+	}
 	h.Keys = apikey.NewStore(db)
+	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
+	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
-		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes,
+		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit,
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),
@@ -309,7 +329,7 @@ func tenders(profiles *source.Profiles) []tender.Carrier {
 // reply to a repeated release is a duplicate.
 func (h *Hub) assigned(ctx context.Context, a *connector.Action, as tms.Assignment) error {
 	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":assigned", "source": "waybill/tms", "type": "dispatch.assigned",
+		"specversion": "1.0", "id": a.IdempotencyKey + ":assigned", "source": tmsAssignedSource, "type": "dispatch.assigned",
 		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"correlationid": a.CorrelationID, "data": as,
 	})
@@ -334,7 +354,7 @@ func (h *Hub) invoiced(ctx context.Context, a *connector.Action, inv odoo.Invoic
 		delete(data, "reference")
 	}
 	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": "waybill/odoo", "type": "shipment.invoiced",
+		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": odooInvoicedSource, "type": "shipment.invoiced",
 		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"correlationid": a.CorrelationID, "data": data,
 	})
@@ -419,6 +439,7 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	var g errgroup.Group
 	g.Go(func() error { return h.committer.Run(intakeCtx) })
+	g.Go(func() error { return h.Keys.Run(intakeCtx) }) // records keys' last use
 	if h.poller != nil {
 		g.Go(func() error { return h.poller.Run(intakeCtx) })
 	}
@@ -632,6 +653,30 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		Xrefs:           deps.Shipments.Xrefs,
 		OnInvoiced:      deps.OnInvoiced,
 	})
+}
+
+// sourceLabels returns the source label function of the intake metrics:
+// configured source profiles, Waybill's own sources and
+// intake.metric_sources keep their name, every other source is "other".
+func sourceLabels(cfg config.Config, profiles *source.Profiles) func(string) string {
+	known := map[string]bool{shipment.DecisionSource: true, tmsAssignedSource: true, odooInvoicedSource: true}
+	if db := cfg.Connectors.Odoo.Database; db != "" {
+		known[odoosync.Source(db)] = true
+	}
+	for _, s := range cfg.Intake.MetricSources {
+		known[s] = true
+	}
+	if profiles != nil {
+		for _, p := range profiles.All() {
+			known[tracking.SourceURI(p.ID)] = true
+		}
+	}
+	return func(s string) string {
+		if known[s] {
+			return s
+		}
+		return ingest.OtherSource
+	}
 }
 
 func milestoneIntervals(w config.Workflow) map[event.Type]time.Duration {

@@ -87,4 +87,3 @@ func sendPoison(t *testing.T, a *apiHub, i int) {
 		t.Errorf("poisoned batch: got %+v, want the two good events accepted and the poison refused with 422", br)
 	}
 }
-

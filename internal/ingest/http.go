@@ -50,15 +50,24 @@ type BatchReceipt struct {
 	Results    []BatchResult `json:"results"`
 }
 
+// OtherSource is the metric label value of the sources a
+// HandlerOpts.SourceLabelFunc does not name.
+const OtherSource = "other"
+
 // HandlerOpts configures a Handler.
 type HandlerOpts struct {
 	MaxBacklog int64
 	MaxBatch   int
 	MaxBody    int64
 	// Window bounds event times around the time of receipt.
-	Window     TimeWindow
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Window TimeWindow
+	// SourceLabelFunc maps an event's source to the value of the source
+	// label of the intake metrics. It must return a value from a small,
+	// fixed set, since every distinct value is a time series: sources are
+	// chosen by clients. Nil labels every source as "other".
+	SourceLabelFunc func(source string) string
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
 }
 
 // Handler serves POST /v1/events. Authentication happens before it.
@@ -79,7 +88,7 @@ func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *Handle
 		parser: &Parser{Validator: v, Window: opts.Window}, committer: c, backlog: backlog, opts: *opts, logger: opts.Logger,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_events_total",
-			Help: "Events received by intake, by type, source and outcome (accepted, duplicate, rejected, conflict, refused).",
+			Help: "Events received by intake, by type, source (a source profile, one of Waybill's own sources, one listed in intake.metric_sources, or other) and outcome (accepted, duplicate, rejected, conflict, refused).",
 		}, []string{"type", "source", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "waybill_intake_request_seconds",
@@ -89,6 +98,9 @@ func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *Handle
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.opts.SourceLabelFunc == nil {
+		h.opts.SourceLabelFunc = func(string) string { return OtherSource }
 	}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(h.events, h.latency,
@@ -176,17 +188,17 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(correlation.Header, x.CorrelationID)
 	switch {
 	case errors.Is(x.Err, ErrRefused):
-		h.events.WithLabelValues(string(ev.Type), ev.Source, "refused").Inc()
+		h.count(ev, "refused")
 		problem.Write(w, r, refusedProblem(ev))
 	case x.Err != nil:
-		h.events.WithLabelValues(string(ev.Type), ev.Source, "conflict").Inc()
+		h.count(ev, "conflict")
 		h.logger.InfoContext(ctx, "event id reused with another payload", slog.String("source", ev.Source), slog.String("source_event_id", ev.SourceID))
 		problem.Write(w, r, conflictProblem(ev))
 	case x.Duplicate:
-		h.events.WithLabelValues(string(ev.Type), ev.Source, "duplicate").Inc()
+		h.count(ev, "duplicate")
 		writeJSON(w, http.StatusOK, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID, Duplicate: true})
 	default:
-		h.events.WithLabelValues(string(ev.Type), ev.Source, "accepted").Inc()
+		h.count(ev, "accepted")
 		h.logger.DebugContext(ctx, "event accepted", slog.String("event_id", x.EventID), slog.String("type", string(ev.Type)))
 		writeJSON(w, http.StatusAccepted, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID})
 	}
@@ -241,24 +253,29 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 				p := refusedProblem(ev)
 				br.Status, br.Problem, br.EventID = p.Status, p, ""
 				out.Rejected++
-				h.events.WithLabelValues(string(ev.Type), ev.Source, "refused").Inc()
+				h.count(ev, "refused")
 			case x.Err != nil:
 				p := conflictProblem(ev)
 				br.Status, br.Problem, br.EventID, br.CorrelationID = p.Status, p, "", ""
 				out.Rejected++
-				h.events.WithLabelValues(string(ev.Type), ev.Source, "conflict").Inc()
+				h.count(ev, "conflict")
 			case x.Duplicate:
 				br.Status, br.Duplicate = http.StatusOK, true
 				out.Duplicates++
-				h.events.WithLabelValues(string(ev.Type), ev.Source, "duplicate").Inc()
+				h.count(ev, "duplicate")
 			default:
 				br.Status = http.StatusAccepted
 				out.Accepted++
-				h.events.WithLabelValues(string(ev.Type), ev.Source, "accepted").Inc()
+				h.count(ev, "accepted")
 			}
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// count counts one outcome of ev in the events metric.
+func (h *Handler) count(ev *Event, outcome string) {
+	h.events.WithLabelValues(string(ev.Type), h.opts.SourceLabelFunc(ev.Source), outcome).Inc()
 }
 
 func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error) {

@@ -50,6 +50,10 @@ type Cursors interface {
 	Set(ctx context.Context, name, cursor string) error
 }
 
+// Source is the CloudEvents source of the events the poller emits for the
+// Odoo database db.
+func Source(db string) string { return "odoo/" + db }
+
 // Options configure a Poller.
 type Options struct {
 	// Client returns the Odoo client, connecting on first use.
@@ -109,7 +113,7 @@ func New(opts Options) (*Poller, error) {
 		log:    log.With(slog.String("component", "odoo-poller"), slog.String("odoo_database", opts.Database)),
 		wake:   make(chan struct{}, 1),
 		short:  map[int]bool{},
-		source: "odoo/" + opts.Database,
+		source: Source(opts.Database),
 		cursor: "odoo/" + opts.Database + "/pickings",
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_odoo_polls_total", Help: "Polls of Odoo for changed pickings, by outcome (ok, error).",

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
@@ -145,7 +147,9 @@ type replayOutput struct {
 }
 
 type keyCreateOutput struct {
-	Body struct {
+	// CacheControl keeps the secret out of caches: no-store.
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
 		Key    *apikey.Key `json:"key"`
 		Secret string      `json:"secret" doc:"The API key. It is shown this once and cannot be recovered."`
 	}
@@ -205,37 +209,63 @@ func (s *Server) registerAdminRoutes() {
 		case err != nil:
 			return nil, err
 		}
+		if err := s.record(ctx, audit.ActionDeadLetterReplayed, dl.ID, map[string]any{"kind": dl.Kind, "shipment_id": dl.ShipmentID,
+			"replay_id": rep.ID, "job_id": rep.JobID}); err != nil {
+			return nil, err
+		}
 		out := &replayOutput{}
 		out.Body.DeadLetter, out.Body.Replay = dl, rep
 		return out, nil
 	})
 
 	create := op("create-key", http.MethodPost, "/v1/keys", "Create an API key (the secret is shown once)", apikey.Admin, "keys")
+	create.Description = "The name must not be one an active key (neither revoked nor expired) has: 409 conflict. The answer carries Cache-Control: no-store."
 	create.DefaultStatus = http.StatusCreated
+	create.Errors = append(create.Errors, http.StatusConflict)
 	huma.Register(s.api, create, func(ctx context.Context, in *struct {
 		Body struct {
-			Name   string   `json:"name" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9._-]+$"`
+			Name   string   `json:"name" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9._-]+$" doc:"Who or what uses the key; unique among active keys"`
 			Scopes []string `json:"scopes" minItems:"1"`
+			Label  string   `json:"label,omitempty" maxLength:"16" pattern:"^[a-z0-9]*$" doc:"The key's environment, such as prod or test; it starts the key (wb_prod_…). Defaults to server.key_label_default."`
+			ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the key stops working (RFC 3339); never when absent"`
+			Rate      *float64   `json:"rate,omitempty" minimum:"0" maximum:"1000000" doc:"The key's own rate limit in requests a second; 0 is unlimited. Absent: server.key_rate and server.key_burst apply."`
+			Burst     int        `json:"burst,omitempty" minimum:"0" maximum:"1000000" doc:"Requests the key may send at once; needs rate. Defaults to rate rounded up."`
 		}
 	}) (*keyCreateOutput, error) {
-		scopes := make([]apikey.Scope, len(in.Body.Scopes))
+		p := &apikey.CreateParams{Name: in.Body.Name, Label: in.Body.Label, Scopes: make([]apikey.Scope, len(in.Body.Scopes))}
 		for i, sc := range in.Body.Scopes {
-			scopes[i] = apikey.Scope(sc)
+			p.Scopes[i] = apikey.Scope(sc)
 		}
-		secret, key, err := s.deps.Keys.Create(ctx, in.Body.Name, scopes)
+		if in.Body.ExpiresAt != nil {
+			p.ExpiresAt = *in.Body.ExpiresAt
+		}
+		switch {
+		case in.Body.Rate != nil:
+			p.Limit = &apikey.Limit{Rate: *in.Body.Rate, Burst: in.Body.Burst}
+		case in.Body.Burst != 0:
+			return nil, badRequest("burst needs a rate", "body.burst")
+		}
+		secret, key, err := s.deps.Keys.CreateWith(ctx, p)
+		var taken *apikey.NameTakenError
 		switch {
 		case errors.Is(err, apikey.ErrInvalid):
 			// The message says what is wrong and is meant for the caller.
 			return nil, badRequest(err.Error(), "")
+		case errors.As(err, &taken):
+			// It names the active key's id, which is not secret.
+			return nil, (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict, Detail: taken.Error()}).Fill()
 		case err != nil:
 			return nil, err
 		}
-		out := &keyCreateOutput{}
+		if err := s.record(ctx, audit.ActionKeyCreated, key.ID, map[string]any{"name": key.Name, "scopes": key.Scopes}); err != nil {
+			return nil, err
+		}
+		out := &keyCreateOutput{CacheControl: "no-store"}
 		out.Body.Key, out.Body.Secret = key, secret
 		return out, nil
 	})
 
-	huma.Register(s.api, op("list-keys", http.MethodGet, "/v1/keys", "List API keys (never their secrets)", apikey.Admin, "keys"),
+	huma.Register(s.api, op("list-keys", http.MethodGet, "/v1/keys", "List API keys (never their secrets) with their labels, expiry, rate limits and last use", apikey.Admin, "keys"),
 		func(ctx context.Context, _ *struct{}) (*keyListOutput, error) {
 			keys, err := s.deps.Keys.List(ctx)
 			if err != nil {
@@ -267,6 +297,9 @@ func (s *Server) registerAdminRoutes() {
 				return nil, (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict,
 					Detail: "several keys have this name: revoke one by id"}).Fill()
 			case err != nil:
+				return nil, err
+			}
+			if err := s.record(ctx, audit.ActionKeyRevoked, k.ID, map[string]any{"name": k.Name}); err != nil {
 				return nil, err
 			}
 			return &keyOutput{Body: k}, nil
@@ -305,7 +338,7 @@ func (s *Server) registerIntake() {
 		OperationID: "post-events", Method: http.MethodPost, Path: "/v1/events", Tags: []string{"events"},
 		Summary:     "Accept one event or a batch, durably and at most once per (source, id)",
 		Description: "A single event answers 202 (accepted) or 200 (a duplicate: the original receipt). A batch answers 200 with one result per event; valid events are accepted even when others are rejected. 429 with Retry-After means the processing backlog is full and nothing was stored.",
-		Security:    []map[string][]string{{"bearer": {}}},
+		Security:    []map[string][]string{{"bearer": {string(apikey.EventsWrite)}}},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 			ingest.ContentTypeCloudEvent: {Schema: event},
 			ingest.ContentTypeJSON:       {Schema: event},
@@ -316,7 +349,7 @@ func (s *Server) registerIntake() {
 			"200": {Description: "A duplicate (single event), or the per-event results of a batch.", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{OneOf: []*huma.Schema{receipt, batch}}}}},
 			"400": probResp("Malformed request."),
 			"401": probResp("Missing or invalid API key."),
-			"403": probResp("The key lacks events:write."),
+			"403": probResp("The key lacks events:write, or the event is of a type only Waybill emits (shipment.invoiced, review.decided)."),
 			"409": probResp("The (source, id) was used with a different payload."),
 			"413": probResp("Body too large."),
 			"415": probResp("Unsupported Content-Type."),
@@ -327,10 +360,13 @@ func (s *Server) registerIntake() {
 	})
 }
 
+// eventTypes lists the types a client may send.
 func eventTypes() []any {
 	var out []any
 	for _, t := range event.Types() {
-		out = append(out, string(t))
+		if t.External() {
+			out = append(out, string(t))
+		}
 	}
 	return out
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
@@ -49,6 +52,9 @@ type Deps struct {
 	// Sources receives the payloads of source profiles on
 	// /v1/sources/{source}/webhooks and /edi; nil leaves them out.
 	Sources *source.Intake
+	// Audit records decisions, replays and key changes made over the API,
+	// and serves GET /v1/audit; nil records nothing and lists no entry.
+	Audit *audit.Store
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
 	MaxBodyBytes int
 	Logger       *slog.Logger
@@ -97,6 +103,7 @@ func New(d Deps) *Server {
 	s.registerSourceIntake()
 	s.registerReviewRoutes()
 	s.registerFeedRoutes()
+	s.registerAuditRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -180,33 +187,46 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-type keyContextKey struct{}
-
 // keyFrom returns the authenticated key of a request.
-func keyFrom(ctx context.Context) *apikey.Key {
-	k, _ := ctx.Value(keyContextKey{}).(*apikey.Key)
-	return k
-}
+func keyFrom(ctx context.Context) *apikey.Key { return apikey.FromContext(ctx) }
 
-// authenticate checks the bearer key and scope. It returns a problem when
-// access is refused.
-func (s *Server) authenticate(ctx context.Context, header string, scope apikey.Scope) (*apikey.Key, *problem.Details) {
+// authenticate checks the bearer key, its rate limit and its scope, in that
+// order. It returns a problem when access is refused, and sets the headers
+// that go with it through setHeader: WWW-Authenticate on 401, Retry-After
+// (whole seconds, at least 1) on 429.
+func (s *Server) authenticate(ctx context.Context, header string, scope apikey.Scope, setHeader func(name, value string)) (*apikey.Key, *problem.Details) {
 	token, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok {
 		token, ok = strings.CutPrefix(header, "bearer ")
 	}
+	unauthorized := func(detail string) (*apikey.Key, *problem.Details) {
+		setHeader("WWW-Authenticate", `Bearer realm="waybill"`)
+		return nil, &problem.Details{Status: http.StatusUnauthorized, Code: problem.CodeUnauthorized, Detail: detail}
+	}
 	if !ok || strings.TrimSpace(token) == "" {
-		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "missing API key: send Authorization: Bearer <key>"}
+		return unauthorized("missing API key: send Authorization: Bearer <key>")
 	}
 	key, err := s.deps.Keys.Verify(ctx, strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, apikey.ErrRevoked):
-		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "API key revoked"}
+		return unauthorized("API key revoked")
+	case errors.Is(err, apikey.ErrExpired):
+		return unauthorized("API key expired: ask for a new one (waybill keys create)")
 	case errors.Is(err, apikey.ErrMalformed), errors.Is(err, apikey.ErrUnknown):
-		return nil, &problem.Details{Status: 401, Code: problem.CodeUnauthorized, Detail: "invalid API key"}
+		return unauthorized("invalid API key")
 	case err != nil:
 		s.logger.ErrorContext(ctx, "verifying API key failed", slog.Any("err", err))
 		return nil, &problem.Details{Status: 503, Code: problem.CodeStorageUnavailable, Detail: "cannot verify the API key now"}
+	}
+	if wait, ok := s.deps.Keys.Allow(key); !ok {
+		secs := max(int64(math.Ceil(wait.Seconds())), 1)
+		setHeader("Retry-After", strconv.FormatInt(secs, 10))
+		limit := s.deps.Keys.DefaultLimit
+		if key.Limit != nil {
+			limit = *key.Limit
+		}
+		return nil, &problem.Details{Status: http.StatusTooManyRequests, Code: problem.CodeRateLimited,
+			Detail: fmt.Sprintf("API key %s is over its rate limit of %s: retry after %d s", key.ID, limit, secs)}
 	}
 	if scope != "" && !key.Has(scope) {
 		return nil, &problem.Details{Status: 403, Code: problem.CodeForbidden, Detail: fmt.Sprintf("this key lacks the %s scope", scope)}
@@ -218,15 +238,12 @@ func (s *Server) authenticate(ctx context.Context, header string, scope apikey.S
 // admits any valid key.
 func (s *Server) requireScope(scope apikey.Scope, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, p := s.authenticate(r.Context(), r.Header.Get("Authorization"), scope)
+		key, p := s.authenticate(r.Context(), r.Header.Get("Authorization"), scope, w.Header().Set)
 		if p != nil {
-			if p.Status == 401 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="waybill"`)
-			}
 			problem.Write(w, r, p)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyContextKey{}, key)))
+		next.ServeHTTP(w, r.WithContext(apikey.NewContext(r.Context(), key)))
 	})
 }
 
@@ -246,11 +263,8 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	key, p := s.authenticate(ctx.Context(), ctx.Header("Authorization"), scope)
+	key, p := s.authenticate(ctx.Context(), ctx.Header("Authorization"), scope, ctx.SetHeader)
 	if p != nil {
-		if p.Status == 401 {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="waybill"`)
-		}
 		p.Fill()
 		p.Instance = ctx.URL().Path
 		ctx.SetHeader("Content-Type", problem.ContentType)
@@ -258,14 +272,25 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		json.NewEncoder(ctx.BodyWriter()).Encode(p)
 		return
 	}
-	next(huma.WithValue(ctx, keyContextKey{}, key))
+	next(huma.WithContext(ctx, apikey.NewContext(ctx.Context(), key)))
 }
 
 // op builds a huma operation that needs scope.
+// scopeRoles lists the scope an operation needs, if any, as the roles of
+// its bearer security requirement.
+func scopeRoles(scope apikey.Scope) []string {
+	if scope == "" {
+		return []string{}
+	}
+	return []string{string(scope)}
+}
+
 func op(id, method, path, summary string, scope apikey.Scope, tags ...string) huma.Operation {
 	return huma.Operation{
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,
-		Security: []map[string][]string{{"bearer": {}}},
+		// OpenAPI 3.1 lets a security requirement of any scheme name the
+		// roles it needs: the scope a key must carry.
+		Security: []map[string][]string{{"bearer": scopeRoles(scope)}},
 		Metadata: map[string]any{scopeMeta: scope},
 		Errors:   []int{400, 401, 403},
 	}
@@ -320,6 +345,12 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 	}
 	if status == 422 {
 		status = 400 // huma's 422 is a bad parameter or body, not an invalid event
+	}
+	if status == 415 {
+		// The routes huma serves take JSON, with or without a Content-Type
+		// header (huma reads a body without one as JSON). The usual cause
+		// is curl -d, which sends application/x-www-form-urlencoded.
+		msg = "the body must be JSON: send Content-Type: application/json or none (curl -d sends application/x-www-form-urlencoded unless told otherwise)"
 	}
 	d := &problem.Details{Status: status, Code: code, Detail: msg}
 	for _, e := range errs {

@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/problem"
@@ -138,7 +139,7 @@ func (s *Server) registerSourceIntake() {
 			"and nothing is stored. A verified payload is stored as received, mapped to canonical events and accepted through the same " +
 			"path as POST /v1/events: a repeated event is answered as a duplicate, never applied twice.",
 		Tags:          []string{"sources"},
-		Security:      []map[string][]string{{"bearer": {}}, {"webhookSignature": {}}},
+		Security:      []map[string][]string{{"bearer": {string(apikey.EventsWrite)}}, {"webhookSignature": {}}},
 		DefaultStatus: http.StatusAccepted,
 		Errors:        []int{400, 401, 403, 404, 413, 422, 429, 503},
 		MaxBodyBytes:  int64(maxBody),
@@ -155,7 +156,7 @@ func (s *Server) registerSourceIntake() {
 			"The answer carries the X12 997 acknowledging every functional group, accepted or rejected with its error codes. " +
 			"The payload is stored as received and linked to the events made from it.",
 		Tags:          []string{"sources"},
-		Security:      []map[string][]string{{"bearer": {}}},
+		Security:      []map[string][]string{{"bearer": {string(apikey.EventsWrite)}}},
 		DefaultStatus: http.StatusAccepted,
 		Errors:        []int{401, 403, 404, 413, 422, 429, 503},
 		MaxBodyBytes:  int64(maxBody),
@@ -240,6 +241,12 @@ func (s *Server) registerPayloadReplay(in *source.Intake) {
 		case errors.Is(err, source.ErrNotReplayable):
 			return nil, (&problem.Details{Status: 409, Code: problem.CodeConflict, Detail: err.Error()}).Fill()
 		}
+		if err == nil {
+			if err := s.record(ctx, audit.ActionPayloadReplayed, req.ID, map[string]any{"source": rc.Source, "replay_payload_id": rc.PayloadID,
+				"status": rc.Status, "events": len(rc.Events)}); err != nil {
+				return nil, err
+			}
+		}
 		return answerReceive(rc, err)
 	})
 }
@@ -258,9 +265,10 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 			Detail: fmt.Sprintf("source %s sends %s: use %s", p.ID, p.Format, want)}).Fill()
 	}
 	if p.Auth.Scheme == source.AuthAPIKey {
-		if _, pd := s.authenticate(ctx, req.Authorization, apikey.EventsWrite); pd != nil {
+		hdr := http.Header{}
+		if _, pd := s.authenticate(ctx, req.Authorization, apikey.EventsWrite, hdr.Set); pd != nil {
 			in.AuthFailed(ctx, p.ID, "bad_key", errors.New(pd.Detail))
-			return nil, pd.Fill()
+			return nil, huma.ErrorWithHeaders(pd.Fill(), hdr)
 		}
 	} else if err := in.Verify(ctx, p, req.header(), req.RawBody); err != nil {
 		if errors.Is(err, source.ErrAlreadyHandled) {
