@@ -415,3 +415,50 @@ func TestParseAnchor(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordStartup(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		signer := newSigner(t)
+		s := audit.NewStore(db, signer, nil)
+		st := audit.Startup{Config: []byte(`{"a":1}`), Files: map[string]audit.ConfigFile{
+			"billing.rules_file":  {Path: "rules.yaml", SHA256: "aa"},
+			"intake.sources_file": {Path: "sources.yaml", SHA256: "bb"},
+		}}
+		steps := []struct {
+			name   string
+			change func(*audit.Startup)
+			want   []string
+		}{
+			{"first start", func(*audit.Startup) {}, nil},
+			{"same again", func(*audit.Startup) {}, nil},
+			{"rules changed", func(st *audit.Startup) { st.Files["billing.rules_file"] = audit.ConfigFile{Path: "rules.yaml", SHA256: "cc"} }, []string{"billing.rules_file"}},
+			{"config changed, mapping added, sources gone", func(st *audit.Startup) {
+				st.Config = []byte(`{"a":2}`)
+				st.Files["mapping:acme"] = audit.ConfigFile{Path: "acme.yaml", SHA256: "dd"}
+				delete(st.Files, "intake.sources_file")
+			}, []string{"configuration", "intake.sources_file", "mapping:acme"}},
+		}
+		for _, step := range steps {
+			step.change(&st)
+			got, err := s.RecordStartup(t.Context(), st)
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if diff := cmp.Diff(step.want, got); diff != "" {
+				t.Errorf("%s: changed (-want +got):\n%s", step.name, diff)
+			}
+		}
+		changed, _, err := s.List(t.Context(), audit.ListParams{Action: audit.ActionConfigChanged})
+		if err != nil || len(changed) != 2 {
+			t.Fatalf("config.changed entries: %d, %v; want 2", len(changed), err)
+		}
+		want := `{"changed":["billing.rules_file"],"previous_seq":2,"before":{"billing.rules_file":"aa"},"after":{"billing.rules_file":"cc"}}`
+		if got := string(changed[1].Details); got != want {
+			t.Errorf("details:\n got %s\nwant %s", got, want)
+		}
+		if _, err := s.Verify(t.Context(), audit.NewKeyRing(signer.Public())); err != nil {
+			t.Error(err)
+		}
+	})
+}

@@ -188,9 +188,9 @@ func docText(path string) string {
 	case "encryption.enabled":
 		return "Seals values at rest. Turning it off is for benchmarks and tests, not for production: new values are then stored in plaintext (values sealed before stay sealed and unreadable until it is turned on again). Defaults to true."
 	case "encryption.key_file":
-		return "A file holding the key-encryption key: 32 random bytes in standard base64 on one line (waybill keys new-kek writes one). When neither it nor key is set, an SQLite data directory gets its own encryption.key (mode 0600) on first start, and PostgreSQL refuses to start. Defaults to \"\"."
+		return "A file holding the key-encryption key: 32 random bytes in standard base64 on one line (waybill keys new-kek writes one). When neither it nor key is set, an SQLite data directory gets its own encryption.key (mode 0600) on first start, and PostgreSQL refuses to start. Empty by default."
 	case "encryption.key":
-		return "The key-encryption key itself, in standard base64 (32 bytes), usually from WAYBILL_ENCRYPTION_KEY. It is a secret: logs and output show it as REDACTED. Set key_file or key, not both. Defaults to \"\"."
+		return "The key-encryption key itself, in standard base64 (32 bytes), usually from WAYBILL_ENCRYPTION_KEY. It is a secret: logs and output show it as REDACTED. Set key_file or key, not both. Empty by default."
 	}
 	return ""
 }

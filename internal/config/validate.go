@@ -208,6 +208,7 @@ func (c Config) validate() []*FieldError {
 	v.oneOf("log.level", c.Log.Level, logLevelValues)
 	v.oneOf("log.format", c.Log.Format, logFormatValues)
 	v.between("changes.what_if_shipments", c.Changes.WhatIfShipments, 1, 10000)
+	c.Encryption.validate(&v)
 	return v.errs
 }
 

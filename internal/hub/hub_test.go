@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -353,6 +354,9 @@ func TestAuthAndDeadLetterReplay(t *testing.T) {
 		_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
 		if !strings.Contains(string(raw), `"actor":"key:test"`) {
 			t.Errorf("replay not recorded with its actor: %s", raw)
+		}
+		if got := auditOf(t, b.hub, audit.ActionDeadLetterReplayed); len(got) != 1 || got[0].Subject != list.DeadLetters[0].ID || got[0].Actor != "key:test" {
+			t.Errorf("dead_letter.replayed audit entries: %+v", got)
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/odoosim"
@@ -523,6 +524,15 @@ func (w *odooWorld) decide(t *testing.T, shipmentID, kind, decision string) {
 		_, raw, _ := w.do(t, http.MethodGet, "/v1/review/"+id, "", nil)
 		return !strings.Contains(string(raw), `"status":"open"`)
 	})
+	var decided []audit.Entry // the repeat is not recorded again
+	for _, e := range auditOf(t, w.hub, audit.ActionReviewDecided) {
+		if e.Subject == id {
+			decided = append(decided, e)
+		}
+	}
+	if len(decided) != 1 || decided[0].Actor != "key:cs-desk" || !strings.Contains(string(decided[0].Details), `"decision":"`+decision+`"`) {
+		t.Errorf("review.decided audit entries of %s: %+v", id, decided)
+	}
 	other := map[string]string{"approve": "reject", "reject": "approve"}[decision]
 	if status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", []byte(`{"decision":"`+other+`"}`)); status != http.StatusConflict {
 		t.Errorf("contrary decision after the first: %d %s", status, raw)

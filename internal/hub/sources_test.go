@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/source"
@@ -256,6 +257,10 @@ func TestSourcesEndToEnd(t *testing.T) {
 		replayed := a.postReceipt(t, "replay", "/v1/payloads/"+rc.PayloadID+"/replay", nil, nil)
 		if len(replayed.Events) != 2 || !replayed.Events[0].Duplicate || replayed.PayloadID == rc.PayloadID {
 			t.Errorf("replay: %+v", replayed)
+		}
+		if got := auditOf(t, a.hub, audit.ActionPayloadReplayed); len(got) != 1 || got[0].Subject != rc.PayloadID ||
+			!strings.Contains(string(got[0].Details), `"replay_payload_id":"`+replayed.PayloadID+`"`) {
+			t.Errorf("payload.replayed audit entries: %+v", got)
 		}
 		status, h, body = a.post(t, "/v1/payloads/nope/replay", nil, nil)
 		wantProblem(t, "replaying nothing", status, h, body, http.StatusNotFound, problem.CodeNotFound)

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
@@ -127,6 +128,12 @@ func (s *Server) registerReviewRoutes() {
 		}
 		// The same decision sent again (with the same or another reason,
 		// at another time) is a repeat: the first one stands.
+		if !res[0].Duplicate {
+			if err := s.record(ctx, audit.ActionReviewDecided, it.ID, map[string]string{"decision": in.Body.Decision, "reason": in.Body.Reason,
+				"kind": it.Kind, "shipment_id": it.ShipmentID, "event_id": res[0].EventID}); err != nil {
+				return nil, err
+			}
+		}
 		out := &decisionOutput{}
 		out.Body.ReviewID, out.Body.Decision = it.ID, in.Body.Decision
 		out.Body.EventID, out.Body.CorrelationID, out.Body.Duplicate = res[0].EventID, res[0].CorrelationID, res[0].Duplicate
