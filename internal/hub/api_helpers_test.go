@@ -37,6 +37,7 @@ func startAPIHub(t *testing.T, opts sqldb.Options, modify func(*config.Config), 
 	cfg.Server.ShutdownTimeout = 10 * time.Second
 	cfg.Storage.DatabaseURL = config.Secret(opts.DatabaseURL)
 	cfg.Storage.DataDir = opts.DataDir
+	cfg.Encryption.Key = testKEK(opts)
 	cfg.Storage.SQLiteSynchronous = "normal"
 	cfg.Processor.PollInterval = 20 * time.Millisecond
 	if modify != nil {

@@ -190,6 +190,7 @@ func apiConfig(opts sqldb.Options, modify func(*config.Config)) config.Config {
 	cfg.Processor.PollInterval = 20 * time.Millisecond
 	cfg.Storage.DatabaseURL = config.Secret(opts.DatabaseURL)
 	cfg.Storage.DataDir = opts.DataDir
+	cfg.Encryption.Key = testKEK(opts)
 	cfg.Storage.SQLiteSynchronous = "normal"
 	if modify != nil {
 		modify(&cfg)

@@ -21,6 +21,7 @@ func TestOneServePerDatabase(t *testing.T) {
 		cfg.Server.Addr = "127.0.0.1:0"
 		cfg.Storage.DatabaseURL = config.Secret(opts.DatabaseURL)
 		cfg.Storage.DataDir = opts.DataDir
+		cfg.Encryption.Key = testKEK(opts)
 		cfg.Jobs.SoftStopTimeout = time.Second
 		h, err := hub.New(t.Context(), cfg, hub.Opts{})
 		if err == nil {

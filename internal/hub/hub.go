@@ -35,6 +35,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/tender"
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/connector/webhook"
+	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
 	"github.com/waybill/waybill/internal/ingest"
@@ -81,6 +82,9 @@ type Hub struct {
 	httpSrv   *http.Server
 	ln        net.Listener
 	release   func() error // gives up the claim on the database
+	// reencrypt keeps the data keys current and re-seals older rows;
+	// nil with encryption off.
+	reencrypt *datakey.Reencryptor
 }
 
 // Opts are what the command line adds to the configuration.
@@ -139,6 +143,10 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 
 	h.reg = prometheus.NewRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	if h.reencrypt, err = SetupEncryption(ctx, db, cfg, datakey.ReencryptorOpts{Logger: logger, Registerer: h.reg}); err != nil {
+		return err
+	}
 
 	h.Shipments = shipment.NewStore(db)
 	var profiles *source.Profiles
@@ -454,6 +462,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return h.processor.Run(procCtx) })
 	g.Go(func() error { return h.Queue.Run(jobsCtx) })
+	if h.reencrypt != nil {
+		g.Go(func() error { return h.reencrypt.Run(jobsCtx) })
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		err := h.httpSrv.Serve(h.ln)

@@ -78,6 +78,7 @@ func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundl
 	cfg.Server.ShutdownTimeout = 10 * time.Second
 	cfg.Storage.DatabaseURL = config.Secret(opts.DatabaseURL)
 	cfg.Storage.DataDir = opts.DataDir
+	cfg.Encryption.Key = testKEK(opts)
 	cfg.Storage.SQLiteSynchronous = "normal"
 	cfg.Connectors.Webhook.URL = rcv.srv.URL
 	cfg.Connectors.Webhook.Timeout = 5 * time.Second
