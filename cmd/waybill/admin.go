@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -93,9 +94,7 @@ func newKeysCmd() *cobra.Command {
 		Short: "Create an API key; the key is printed once, as the last line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, _ := cmd.Flags().GetString("name")
-			scopesFlag, _ := cmd.Flags().GetString("scopes")
-			scopes, err := apikey.ParseScopes(scopesFlag)
+			p, err := keyCreateParams(cmd)
 			if err != nil {
 				return err
 			}
@@ -104,19 +103,26 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			secret, key, err := keys.Create(cmd.Context(), name, scopes)
+			secret, key, err := keys.CreateWith(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "created key %s (%s) with scopes %s\n", key.ID, key.Name, joinScopes(key.Scopes))
+			fmt.Fprintf(out, "label %s, expires %s, rate limit %s\n", orDash(key.Label), keyTime(key.ExpiresAt, "never"), keyLimit(key, keys.DefaultLimit))
 			fmt.Fprintln(out, "store it now: it cannot be shown again")
 			fmt.Fprintln(out, secret)
 			return nil
 		},
 	}
-	create.Flags().String("name", "", "name of the key (who or what uses it)")
-	create.Flags().String("scopes", "", "comma-separated scopes: events:write, shipments:read, admin")
+	create.Flags().String("name", "", "name of the key (who or what uses it); no active key may have it already")
+	create.Flags().String("scopes", "", "comma-separated scopes: events:write, shipments:read, review:write, admin")
+	create.Flags().String("label", "", "the key's environment, such as prod or test (a-z, 0-9, up to 16); it starts the key (default server.key_label_default)")
+	create.Flags().Duration("expires-in", 0, "the key stops working after this long, such as 720h")
+	create.Flags().String("expires-at", "", "the key stops working at this time (RFC 3339, such as 2027-01-31T00:00:00Z)")
+	create.Flags().Float64("rate", 0, "the key's own rate limit in requests a second; 0 is unlimited (default server.key_rate and server.key_burst)")
+	create.Flags().Int("burst", 0, "requests the key may send at once; needs --rate (default --rate rounded up)")
+	create.MarkFlagsMutuallyExclusive("expires-in", "expires-at")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("scopes")
 	storageFlags(create)
@@ -136,13 +142,11 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tLABEL\tSCOPES\tCREATED\tEXPIRES\tRATE LIMIT\tLAST USED\tREVOKED")
 			for _, k := range all {
-				revoked := "-"
-				if k.RevokedAt != nil {
-					revoked = k.RevokedAt.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339), revoked)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, orDash(k.Label), joinScopes(k.Scopes),
+					k.CreatedAt.Format(time.RFC3339), keyTime(k.ExpiresAt, "never"), keyLimit(&k, keys.DefaultLimit),
+					keyTime(k.LastUsedAt, "never"), keyTime(k.RevokedAt, "-"))
 			}
 			return tw.Flush()
 		},
@@ -180,12 +184,65 @@ func joinScopes(s []apikey.Scope) string {
 	return strings.Join(parts, ",")
 }
 
+// keyStore opens the key table with the configuration's default label and
+// rate limit.
 func keyStore(cmd *cobra.Command) (*apikey.Store, func(), error) {
-	db, _, err := commandDB(cmd)
+	db, cfg, err := commandDB(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	return apikey.NewStore(db), func() { db.Close() }, nil
+	s := apikey.NewStore(db)
+	s.DefaultLabel = cfg.Server.KeyLabelDefault
+	s.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
+	return s, func() { db.Close() }, nil
+}
+
+// keyCreateParams reads the flags of keys create.
+func keyCreateParams(cmd *cobra.Command) (*apikey.CreateParams, error) {
+	f := cmd.Flags()
+	name, _ := f.GetString("name")
+	scopesFlag, _ := f.GetString("scopes")
+	scopes, err := apikey.ParseScopes(scopesFlag)
+	if err != nil {
+		return nil, err
+	}
+	p := &apikey.CreateParams{Name: name, Scopes: scopes}
+	p.Label, _ = f.GetString("label")
+	if in, _ := f.GetDuration("expires-in"); f.Changed("expires-in") {
+		if in <= 0 {
+			return nil, fmt.Errorf("--expires-in %s: want a positive duration, such as 720h", in)
+		}
+		p.ExpiresAt = time.Now().Add(in)
+	}
+	if at, _ := f.GetString("expires-at"); at != "" {
+		if p.ExpiresAt, err = time.Parse(time.RFC3339, at); err != nil {
+			return nil, fmt.Errorf("--expires-at %q: want an RFC 3339 time, such as 2027-01-31T00:00:00Z", at)
+		}
+	}
+	burst, _ := f.GetInt("burst")
+	switch rate, _ := f.GetFloat64("rate"); {
+	case f.Changed("rate"):
+		p.Limit = &apikey.Limit{Rate: rate, Burst: burst}
+	case f.Changed("burst"):
+		return nil, errors.New("--burst needs --rate")
+	}
+	return p, nil
+}
+
+// keyTime formats an optional time of a key, or none when it is nil.
+func keyTime(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Format(time.RFC3339)
+}
+
+// keyLimit describes k's rate limit, marking the server default.
+func keyLimit(k *apikey.Key, def apikey.Limit) string {
+	if k.Limit == nil {
+		return def.String() + " (default)"
+	}
+	return k.Limit.String()
 }
 
 func newDeadLettersCmd() *cobra.Command {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -78,6 +79,10 @@ func openDB(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqldb
 		db.Close()
 		return nil, err
 	}
+	if err := encryptDB(ctx, db, cfg, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -91,7 +96,9 @@ func newLogger(cfg config.Config, w *os.File) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(correlation.NewHandler(h))
+	// Records carry the request's correlation id and, for an authenticated
+	// request, its API key (key_id, key_name, key_label).
+	return slog.New(correlation.NewHandler(apikey.NewLogHandler(h)))
 }
 
 // oneLine renders an error on one line: joined errors are separated by

@@ -3,9 +3,13 @@ package hub_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -98,11 +102,23 @@ func TestAPIRevokeKey(t *testing.T) {
 			}
 			return k
 		}
-		first, second := create("dup"), create("dup")
+		first := create("dup")
 
-		// Two active keys share the name: revoking by name is ambiguous.
-		status, h, body := a.call(t, http.MethodDelete, "/v1/keys/dup", "", nil)
-		p := wantProblem(t, "revoking an ambiguous name", status, h, body, http.StatusConflict, problem.CodeConflict)
+		// No two active keys may share a name.
+		status, h, body := a.call(t, http.MethodPost, "/v1/keys", "application/json", []byte(`{"name":"dup","scopes":["admin"]}`))
+		p := wantProblem(t, "creating a second key named dup", status, h, body, http.StatusConflict, problem.CodeConflict)
+		if !strings.Contains(p.Detail, first.Key.ID) {
+			t.Errorf("refused duplicate: got detail %q, want it to name key %s", p.Detail, first.Key.ID)
+		}
+
+		// Tables from before that rule may hold two; revoking by name is
+		// then ambiguous.
+		second := create("dup-legacy")
+		if _, err := a.hub.DB.ExecContext(t.Context(), a.hub.DB.Dialect.Rebind(`UPDATE api_keys SET name = ? WHERE id = ?`), "dup", second.Key.ID); err != nil {
+			t.Fatalf("renaming key %s: %v", second.Key.ID, err)
+		}
+		status, h, body = a.call(t, http.MethodDelete, "/v1/keys/dup", "", nil)
+		p = wantProblem(t, "revoking an ambiguous name", status, h, body, http.StatusConflict, problem.CodeConflict)
 		for _, id := range []string{first.Key.ID, second.Key.ID} {
 			if !strings.Contains(p.Detail, id) {
 				t.Errorf("ambiguous revoke: got detail %q, want it to name key %s", p.Detail, id)
@@ -140,5 +156,165 @@ func TestAPIRevokeKey(t *testing.T) {
 
 		status, h, body = a.call(t, http.MethodDelete, "/v1/keys/nobody", "", nil)
 		wantProblem(t, "revoking an unknown key", status, h, body, http.StatusNotFound, problem.CodeNotFound)
+
+		// Once no active key has it, a name may be used again.
+		create("dup")
 	})
+}
+
+// keyView is a key as the API shows it.
+type keyView struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Label      string     `json:"label"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RateLimit  *struct {
+		Rate  float64 `json:"rate"`
+		Burst int     `json:"burst"`
+	} `json:"rate_limit"`
+}
+
+// createKey POSTs body to /v1/keys with contentType, wants 201 and returns
+// the key and its secret.
+func createKey(t *testing.T, a *apiHub, contentType, body string) (keyView, string, http.Header) {
+	t.Helper()
+	status, h, out := a.call(t, http.MethodPost, "/v1/keys", contentType, []byte(body))
+	if status != http.StatusCreated {
+		t.Fatalf("POST /v1/keys %s: got %d %s, want 201", body, status, out)
+	}
+	var made struct {
+		Key    keyView `json:"key"`
+		Secret string  `json:"secret"`
+	}
+	if err := json.Unmarshal(out, &made); err != nil {
+		t.Fatalf("decoding %s: %v", out, err)
+	}
+	return made.Key, made.Secret, h
+}
+
+func TestAPIKeyOptions(t *testing.T) {
+	t.Parallel()
+	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) { c.Server.KeyLabelDefault = "test" }, nil)
+	expires := time.Now().Add(720 * time.Hour).UTC().Truncate(time.Second)
+
+	// No Content-Type: the body is JSON all the same.
+	k, secret, h := createKey(t, a, "", `{"name":"tms","scopes":["events:write"],"label":"prod","expires_at":"`+
+		expires.Format(time.RFC3339)+`","rate":50,"burst":100}`)
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("key creation: got Cache-Control %q, want no-store", cc)
+	}
+	if k.Label != "prod" || k.ExpiresAt == nil || !k.ExpiresAt.Equal(expires) || k.RateLimit == nil || k.RateLimit.Rate != 50 || k.RateLimit.Burst != 100 {
+		t.Errorf("created key: got %+v, want label prod, expiry %v, rate 50 burst 100", k, expires)
+	}
+	if !strings.HasPrefix(secret, "wb_prod_"+k.ID+"_") {
+		t.Errorf("created key: got secret %q, want wb_prod_%s_…", secret, k.ID)
+	}
+	// The configured default label, and no limit of its own.
+	def, defSecret, _ := createKey(t, a, "application/json", `{"name":"ci","scopes":["shipments:read"]}`)
+	if def.Label != "test" || def.RateLimit != nil || def.ExpiresAt != nil || !strings.HasPrefix(defSecret, "wb_test_") {
+		t.Errorf("key created without options: got %+v (%s…), want label test and no expiry or limit", def, defSecret[:8])
+	}
+
+	for _, tt := range []struct{ name, body, want string }{
+		{"bad label", `{"name":"x","scopes":["admin"],"label":"Prod"}`, "label"},
+		{"past expiry", `{"name":"x","scopes":["admin"],"expires_at":"2001-01-01T00:00:00Z"}`, "not in the future"},
+		{"burst without rate", `{"name":"x","scopes":["admin"],"burst":5}`, "burst needs a rate"},
+		{"negative rate", `{"name":"x","scopes":["admin"],"rate":-1}`, "rate"},
+	} {
+		status, h, body := a.call(t, http.MethodPost, "/v1/keys", "application/json", []byte(tt.body))
+		p := wantProblem(t, "POST /v1/keys with a "+tt.name, status, h, body, http.StatusBadRequest, problem.CodeBadRequest)
+		text := p.Detail
+		for _, e := range p.Errors {
+			text += " " + e.Location + " " + e.Message
+		}
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("POST /v1/keys with a %s: got %q, want it to mention %q", tt.name, text, tt.want)
+		}
+	}
+
+	// The list shows the same, and the last use once the key is used.
+	user := &apiHub{hub: a.hub, url: a.url, key: defSecret}
+	if status, _, body := user.call(t, http.MethodGet, "/v1/shipments", "", nil); status != http.StatusOK {
+		t.Fatalf("using the new key: got %d %s", status, body)
+	}
+	var list struct {
+		Keys []keyView `json:"keys"`
+	}
+	byName := func() map[string]keyView {
+		a.getJSON(t, "/v1/keys", &list)
+		m := map[string]keyView{}
+		for _, k := range list.Keys {
+			m[k.Name] = k
+		}
+		return m
+	}
+	pollUntil(t, "the key's last use in the list", func() bool { return byName()["ci"].LastUsedAt != nil })
+	got := byName()
+	if tms := got["tms"]; tms.Label != "prod" || tms.ExpiresAt == nil || tms.RateLimit == nil || tms.LastUsedAt != nil {
+		t.Errorf("listed key tms: got %+v, want label, expiry and limit, never used", tms)
+	}
+	if ci := got["ci"]; time.Since(*ci.LastUsedAt) > time.Minute {
+		t.Errorf("listed key ci: got last use %v, want just now", ci.LastUsedAt)
+	}
+
+	// The review decision route reads JSON without a Content-Type too: an
+	// unknown item is 404, not 415.
+	status, h, body := a.call(t, http.MethodPost, "/v1/review/nope/decision", "", []byte(`{"decision":"approve","reason":"ok"}`))
+	wantProblem(t, "deciding an unknown review item without Content-Type", status, h, body, http.StatusNotFound, problem.CodeNotFound)
+}
+
+// TestAPIKeyRateLimitIsolation hammers one key past its limit while another
+// key sends requests at the same time: the first gets 429s with
+// Retry-After, the second none.
+func TestAPIKeyRateLimitIsolation(t *testing.T) {
+	t.Parallel()
+	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, nil, nil)
+	_, hammered, _ := createKey(t, a, "application/json", `{"name":"hammered","scopes":["shipments:read"],"rate":1,"burst":2}`)
+	_, calm, _ := createKey(t, a, "application/json", `{"name":"calm","scopes":["shipments:read"],"rate":1,"burst":40}`)
+
+	type answer struct {
+		key        string
+		status     int
+		retryAfter string
+		body       string
+	}
+	answers := make(chan answer, 200)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		key := hammered
+		if i%2 == 0 {
+			key = calm
+		}
+		wg.Go(func() {
+			for range 10 {
+				c := &apiHub{url: a.url, key: key}
+				status, h, body := c.call(t, http.MethodGet, "/v1/shipments?limit=1", "", nil)
+				answers <- answer{key, status, h.Get("Retry-After"), string(body)}
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	limited := 0
+	for ans := range answers {
+		switch {
+		case ans.key == calm && ans.status != http.StatusOK:
+			t.Errorf("the calm key, within its limit: got %d %s, want 200", ans.status, ans.body)
+		case ans.key == hammered && ans.status == http.StatusTooManyRequests:
+			limited++
+			if secs, err := strconv.Atoi(ans.retryAfter); err != nil || secs < 1 {
+				t.Errorf("a 429: got Retry-After %q, want whole seconds, at least 1", ans.retryAfter)
+			}
+			if !strings.Contains(ans.body, `"code":"rate-limited"`) {
+				t.Errorf("a 429: got %s, want code rate-limited", ans.body)
+			}
+		case ans.key == hammered && ans.status != http.StatusOK:
+			t.Errorf("the hammered key: got %d %s, want 200 or 429", ans.status, ans.body)
+		}
+	}
+	// 40 requests at a rate of 1/s and a burst of 2: most are refused.
+	if limited < 30 {
+		t.Errorf("the hammered key: got %d answers 429 of 40, want at least 30", limited)
+	}
 }
