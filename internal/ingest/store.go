@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -121,7 +122,7 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 			for _, i := range chunk {
 				ev := evs[i]
 				args = append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
-					ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, string(ev.Body))
+					ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
 			}
 			q := s.db.Dialect.Rebind(insertPrefix + sqldb.Placeholders(len(chunk), insertColumns) + insertSuffix)
 			rows, err := tx.QueryContext(ctx, q, args...)
@@ -216,7 +217,14 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
 		var env struct {
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal([]byte(body), &env); err != nil {
+		raw, err := s.openBody(p.ID, body)
+		if missing := (*seal.MissingKeyError)(nil); errors.As(err, &missing) {
+			// Not this event's fault: processing waits for the key.
+			return nil, fmt.Errorf("reading pending event %s: %w", p.ID, err)
+		}
+		if err != nil {
+			p.Err = fmt.Errorf("opening stored event: %w", err)
+		} else if err := json.Unmarshal(raw, &env); err != nil {
 			// Keep going: the processor marks this one event failed.
 			p.Err = fmt.Errorf("decoding stored event: %w", err)
 		}
