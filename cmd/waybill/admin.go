@@ -173,6 +173,7 @@ func newKeysCmd() *cobra.Command {
 	}
 	storageFlags(revoke)
 	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(dataKeyCmds()...)
 	return cmd
 }
 
