@@ -30,7 +30,13 @@ type Receipt struct {
 	EventID       string `json:"event_id"`
 	CorrelationID string `json:"correlation_id"`
 	Duplicate     bool   `json:"duplicate"`
+	// EventURL is where to see what became of the event: applied to its
+	// shipment, or rejected and why.
+	EventURL string `json:"event_url"`
 }
+
+// EventURL is the path of the status of the event with canonical id id.
+func EventURL(id string) string { return "/v1/events/" + id }
 
 // BatchResult is the answer for one event of a batch.
 type BatchResult struct {
@@ -39,6 +45,7 @@ type BatchResult struct {
 	EventID       string           `json:"event_id,omitempty"`
 	CorrelationID string           `json:"correlation_id,omitempty"`
 	Duplicate     bool             `json:"duplicate"`
+	EventURL      string           `json:"event_url,omitempty"`
 	Problem       *problem.Details `json:"problem,omitempty"`
 }
 
@@ -196,11 +203,13 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, conflictProblem(ev))
 	case x.Duplicate:
 		h.count(ev, "duplicate")
-		writeJSON(w, http.StatusOK, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID, Duplicate: true})
+		w.Header().Set("Location", EventURL(x.EventID))
+		writeJSON(w, http.StatusOK, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID, Duplicate: true, EventURL: EventURL(x.EventID)})
 	default:
 		h.count(ev, "accepted")
 		h.logger.DebugContext(ctx, "event accepted", slog.String("event_id", x.EventID), slog.String("type", string(ev.Type)))
-		writeJSON(w, http.StatusAccepted, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID})
+		w.Header().Set("Location", EventURL(x.EventID))
+		writeJSON(w, http.StatusAccepted, Receipt{EventID: x.EventID, CorrelationID: x.CorrelationID, EventURL: EventURL(x.EventID)})
 	}
 }
 
@@ -247,16 +256,16 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		for j, x := range res {
 			ev, br := evs[j], &out.Results[idx[j]]
-			br.EventID, br.CorrelationID = x.EventID, x.CorrelationID
+			br.EventID, br.CorrelationID, br.EventURL = x.EventID, x.CorrelationID, EventURL(x.EventID)
 			switch {
 			case errors.Is(x.Err, ErrRefused):
 				p := refusedProblem(ev)
-				br.Status, br.Problem, br.EventID = p.Status, p, ""
+				br.Status, br.Problem, br.EventID, br.EventURL = p.Status, p, "", ""
 				out.Rejected++
 				h.count(ev, "refused")
 			case x.Err != nil:
 				p := conflictProblem(ev)
-				br.Status, br.Problem, br.EventID, br.CorrelationID = p.Status, p, "", ""
+				br.Status, br.Problem, br.EventID, br.CorrelationID, br.EventURL = p.Status, p, "", "", ""
 				out.Rejected++
 				h.count(ev, "conflict")
 			case x.Duplicate:

@@ -243,6 +243,9 @@ type Outcome struct {
 	State      string // StateApplied, StateRejected or StateFailed
 	Reason     string
 	ShipmentID string
+	// Cause classifies a rejection or failure for metrics, from a small
+	// fixed set (such as "unknown_shipment"); Reason says it in full.
+	Cause string
 }
 
 // MarkTx records outcomes inside the processor's transaction.

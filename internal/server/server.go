@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,7 @@ func New(d Deps) *Server {
 	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
 
 	s.registerReadRoutes()
+	s.registerEventRoutes()
 	s.registerAdminRoutes()
 	s.registerIntake()
 	s.registerSources()
@@ -258,12 +260,24 @@ func (s *Server) loggerMiddleware(ctx huma.Context, next func(huma.Context)) {
 }
 
 func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
-	scope, ok := ctx.Operation().Metadata[scopeMeta].(apikey.Scope)
-	if !ok {
+	var anyOf []apikey.Scope
+	switch v := ctx.Operation().Metadata[scopeMeta].(type) {
+	case apikey.Scope:
+		anyOf = []apikey.Scope{v}
+	case []apikey.Scope:
+		anyOf = v
+	default:
 		next(ctx)
 		return
 	}
+	scope := apikey.Scope("")
+	if len(anyOf) == 1 {
+		scope = anyOf[0]
+	}
 	key, p := s.authenticate(ctx.Context(), ctx.Header("Authorization"), scope, ctx.SetHeader)
+	if p == nil && len(anyOf) > 1 && !slices.ContainsFunc(anyOf, key.Has) {
+		p = &problem.Details{Status: http.StatusForbidden, Code: problem.CodeForbidden, Detail: fmt.Sprintf("this key lacks one of the scopes %s", joinScopes(anyOf))}
+	}
 	if p != nil {
 		p.Fill()
 		p.Instance = ctx.URL().Path
@@ -275,7 +289,25 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithContext(ctx, apikey.NewContext(ctx.Context(), key)))
 }
 
-// op builds a huma operation that needs scope.
+// opAnyOf builds a huma operation that a key with any of scopes may call.
+func opAnyOf(id, method, path, summary string, scopes []apikey.Scope, tags ...string) huma.Operation {
+	o := op(id, method, path, summary, "", tags...)
+	o.Security = nil
+	for _, sc := range scopes {
+		o.Security = append(o.Security, map[string][]string{"bearer": {string(sc)}})
+	}
+	o.Metadata[scopeMeta] = scopes
+	return o
+}
+
+func joinScopes(scopes []apikey.Scope) string {
+	parts := make([]string, len(scopes))
+	for i, sc := range scopes {
+		parts[i] = string(sc)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // scopeRoles lists the scope an operation needs, if any, as the roles of
 // its bearer security requirement.
 func scopeRoles(scope apikey.Scope) []string {
@@ -285,6 +317,7 @@ func scopeRoles(scope apikey.Scope) []string {
 	return []string{string(scope)}
 }
 
+// op builds a huma operation that needs scope.
 func op(id, method, path, summary string, scope apikey.Scope, tags ...string) huma.Operation {
 	return huma.Operation{
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,

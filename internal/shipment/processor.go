@@ -57,6 +57,7 @@ type Processor struct {
 	logger *slog.Logger
 
 	applied *prometheus.CounterVec
+	refused *prometheus.CounterVec
 	batches prometheus.Histogram
 }
 
@@ -71,6 +72,10 @@ func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInse
 			Name: "waybill_events_processed_total",
 			Help: "Events applied to shipments, by type and outcome (applied, late, rejected, failed).",
 		}, []string{"type", "outcome"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_events_refused_total",
+			Help: "Accepted events that were not applied, by type, outcome (rejected, failed) and reason: unknown_shipment, workflow (a gate or the state table), invalid_data, bad_subject, undecodable, internal. GET /v1/events?state=rejected lists them.",
+		}, []string{"type", "outcome", "reason"}),
 		batches: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "waybill_processor_batch_seconds",
 			Help:    "Time to apply and commit one batch of events.",
@@ -87,7 +92,7 @@ func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInse
 		p.opts.PollInterval = 250 * time.Millisecond
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(p.applied, p.batches)
+		opts.Registerer.MustRegister(p.applied, p.refused, p.batches)
 	}
 	return p
 }
@@ -147,6 +152,9 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	p.batches.Observe(time.Since(start).Seconds())
 	for _, c := range w.counts {
 		p.applied.WithLabelValues(string(c.typ), c.outcome).Inc()
+		if c.cause != "" {
+			p.refused.WithLabelValues(string(c.typ), c.outcome, c.cause).Inc()
+		}
 	}
 	if p.opts.Backlog != nil {
 		p.opts.Backlog.Add(-int64(len(pending)))
@@ -157,7 +165,19 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 type outcomeCount struct {
 	typ     event.Type
 	outcome string
+	cause   string
 }
+
+// Causes of events that were not applied: the reason label of
+// waybill_events_refused_total.
+const (
+	CauseUnknownShipment = "unknown_shipment"
+	CauseWorkflow        = "workflow"
+	CauseInvalidData     = "invalid_data"
+	CauseBadSubject      = "bad_subject"
+	CauseUndecodable     = "undecodable"
+	CauseInternal        = "internal"
+)
 
 // batch is the in-memory state of one batch.
 type batch struct {
@@ -247,7 +267,7 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 		if o.State == ingest.StateApplied && o.Reason != "" {
 			label = OutcomeLate
 		}
-		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label})
+		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label, cause: o.Cause})
 	}
 	w.actions = coalesceMilestones(w.actions)
 	w.xrefs = b.newXrefs
@@ -311,19 +331,19 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 	defer func() {
 		if r := recover(); r != nil {
 			p.logger.ErrorContext(ctx, "applying event panicked", slog.String("event_id", ev.ID), slog.Any("panic", r))
-			o.State, o.Reason, actions = ingest.StateFailed, fmt.Sprintf("internal error: %v", r), nil
+			o.State, o.Reason, o.Cause, actions = ingest.StateFailed, fmt.Sprintf("internal error: %v", r), CauseInternal, nil
 		}
 	}()
 	if ev.Err != nil {
 		p.logger.ErrorContext(ctx, "event cannot be applied", slog.String("event_id", ev.ID), slog.Any("err", ev.Err))
-		o.State, o.Reason = ingest.StateFailed, ev.Err.Error()
+		o.State, o.Reason, o.Cause = ingest.StateFailed, ev.Err.Error(), CauseUndecodable
 		return o, nil
 	}
 	in := Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
 
 	ref, err := ParseRef(ev.Subject)
 	if err != nil {
-		o.State, o.Reason = ingest.StateRejected, err.Error()
+		o.State, o.Reason, o.Cause = ingest.StateRejected, err.Error(), CauseBadSubject
 		return o, nil
 	}
 	if ev.Type == event.OrderConfirmed {
@@ -361,7 +381,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 			}
 		}
 	case sh == nil:
-		o.State, o.Reason = ingest.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject)
+		o.State, o.Reason, o.Cause = ingest.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject), CauseUnknownShipment
 		return o, nil
 	default:
 		res = sh.Apply(in, p.opts.Policy)
@@ -369,7 +389,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 	o.ShipmentID = id
 	switch res.Outcome {
 	case OutcomeRejected:
-		o.State, o.Reason = ingest.StateRejected, res.Reason
+		o.State, o.Reason, o.Cause = ingest.StateRejected, res.Reason, CauseWorkflow
 		p.logger.InfoContext(ctx, "event rejected", slog.String("event_id", ev.ID), slog.String("shipment_id", id), slog.String("type", string(ev.Type)), slog.String("reason", res.Reason))
 		if sh == nil || b.ships[id] == nil {
 			o.ShipmentID = ""
@@ -520,7 +540,7 @@ func (p *Processor) applyOrder(b *batch, ref Ref, in Input, o *ingest.Outcome) {
 		Shipments []string    `json:"shipments"`
 	}
 	if err := json.Unmarshal(in.Data, &d); err != nil {
-		o.State, o.Reason = ingest.StateRejected, "invalid data: "+err.Error()
+		o.State, o.Reason, o.Cause = ingest.StateRejected, "invalid data: "+err.Error(), CauseInvalidData
 		return
 	}
 	id := ref.Canonical
