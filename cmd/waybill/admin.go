@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/jobqueue"
@@ -112,7 +113,7 @@ func newKeysCmd() *cobra.Command {
 			fmt.Fprintf(out, "label %s, expires %s, rate limit %s\n", orDash(key.Label), keyTime(key.ExpiresAt, "never"), keyLimit(key, keys.DefaultLimit))
 			fmt.Fprintln(out, "store it now: it cannot be shown again")
 			fmt.Fprintln(out, secret)
-			return nil
+			return recordAudit(cmd, audit.ActionKeyCreated, key.ID, map[string]any{"name": key.Name, "scopes": key.Scopes})
 		},
 	}
 	create.Flags().String("name", "", "name of the key (who or what uses it); no active key may have it already")
@@ -168,7 +169,7 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked key %s (%s)\n", k.ID, k.Name)
-			return nil
+			return recordAudit(cmd, audit.ActionKeyRevoked, k.ID, map[string]any{"name": k.Name})
 		},
 	}
 	storageFlags(revoke)
@@ -311,12 +312,13 @@ func newDeadLettersCmd() *cobra.Command {
 				return err
 			}
 			actor := commandActor(cmd)
-			_, rep, err := q.Replay(cmd.Context(), args[0], actor)
+			dl, rep, err := q.Replay(cmd.Context(), args[0], actor)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "replayed %s as job %d (replay %s by %s); a running server will work it\n", args[0], rep.JobID, rep.ID, rep.Actor)
-			return nil
+			return recordAudit(cmd, audit.ActionDeadLetterReplayed, dl.ID, map[string]any{"kind": dl.Kind, "shipment_id": dl.ShipmentID,
+				"replay_id": rep.ID, "job_id": rep.JobID})
 		},
 	}
 	replay.Flags().String("actor", "", "who replays it, for the record (default cli:$USER)")

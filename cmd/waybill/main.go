@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newDeadLettersCmd(),
 		newReviewCmd(),
+		newAuditCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),
 		newIntakeCmd(),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/shipment"
@@ -117,7 +118,8 @@ func newReviewCmd() *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "review %s: %s recorded as event %s (correlation %s); a running server applies it\n", id, decision, res[0].EventID, res[0].CorrelationID)
-			return nil
+			return recordAudit(cmd, audit.ActionReviewDecided, it.ID, map[string]string{"decision": decision, "reason": reason,
+				"kind": it.Kind, "shipment_id": it.ShipmentID, "event_id": res[0].EventID})
 		},
 	}
 	decide.Flags().String("reason", "", "why, for the record")

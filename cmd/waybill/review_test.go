@@ -112,6 +112,10 @@ func TestReviewCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "approve recorded as event") {
 		t.Fatalf("decide: %q %v", out, err)
 	}
+	if out, err := run("audit", "list", "--json", "--action", "review.decided", "--data", dir); err != nil ||
+		!strings.Contains(out, `"actor":"cli:ops"`) || !strings.Contains(out, `"subject":"`+item.ID+`"`) {
+		t.Errorf("the decision in the audit trail: %q %v", out, err)
+	}
 	deadline = time.Now().Add(10 * time.Second)
 	for get("/v1/shipments/tms:CLI-1")["billable"] != true {
 		if time.Now().After(deadline) {
