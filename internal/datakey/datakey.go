@@ -24,6 +24,15 @@ const KEKFileName = "encryption.key"
 var ErrNoKEK = errors.New("encryption: PostgreSQL needs a key-encryption key: set encryption.key_file or WAYBILL_ENCRYPTION_KEY " +
 	"(waybill keys new-kek makes one), or encryption.enabled: false (not for production)")
 
+// ErrKEKFileMissing is returned when the database has data keys but the
+// KEK file of its SQLite data directory is gone: creating another would
+// leave every sealed value unreadable.
+var ErrKEKFileMissing = errors.New("encryption: the database has data keys but their key-encryption key file is missing")
+
+// ErrWrongKEK is returned when a data key was wrapped by another
+// key-encryption key than the configured one.
+var ErrWrongKEK = errors.New("wrapped by another key-encryption key")
+
 // Key is one data key as stored.
 type Key struct {
 	ID        string
@@ -113,7 +122,7 @@ func Load(ctx context.Context, db *sqldb.DB, w seal.KeyWrapper, logger *slog.Log
 		var key []byte
 		var err error
 		if k.KEKID != w.ID() {
-			err = fmt.Errorf("wrapped by key-encryption key %s, but the configured one is %s", k.KEKID, w.ID())
+			err = fmt.Errorf("%w: %s, but the configured one is %s", ErrWrongKEK, k.KEKID, w.ID())
 		} else if key, err = w.Unwrap(ctx, k.Wrapped); err != nil {
 			err = fmt.Errorf("unwrapping: %w", err)
 		}
@@ -204,8 +213,7 @@ func dataDirKEK(ctx context.Context, db *sqldb.DB, dir string, logger *slog.Logg
 		return nil, err
 	}
 	if n > 0 {
-		return nil, fmt.Errorf("encryption: the database has data keys but their key-encryption key file %s is missing: "+
-			"restore it, or point encryption.key_file or WAYBILL_ENCRYPTION_KEY at the key", path)
+		return nil, fmt.Errorf("%w: restore %s, or point encryption.key_file or WAYBILL_ENCRYPTION_KEY at the key", ErrKEKFileMissing, path)
 	}
 	key, err = seal.CreateKEKFile(path)
 	if err != nil {
