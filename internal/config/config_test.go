@@ -903,6 +903,10 @@ func TestOdooReadAPIKey(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	blank := filepath.Join(dir, "blank.key")
+	if err := os.WriteFile(blank, []byte(" \t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name    string
 		o       Odoo
@@ -911,7 +915,8 @@ func TestOdooReadAPIKey(t *testing.T) {
 	}{
 		{name: "inline", o: Odoo{APIKey: "abc"}, want: "abc"},
 		{name: "file trimmed", o: Odoo{APIKeyFile: file}, want: "s3cret"},
-		{name: "empty file", o: Odoo{APIKeyFile: empty}, wantErr: "connectors.odoo.api_key_file: " + empty + " is empty"},
+		{name: "empty file", o: Odoo{APIKeyFile: empty}, wantErr: "connectors.odoo.api_key_file: secret file " + empty + " is empty"},
+		{name: "blank file", o: Odoo{APIKeyFile: blank}, wantErr: "connectors.odoo.api_key_file: secret file " + blank + " is empty"},
 		{name: "missing file", o: Odoo{APIKeyFile: filepath.Join(dir, "nope")}, wantErr: "no such file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

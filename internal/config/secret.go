@@ -2,7 +2,10 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 )
 
 // redacted is what a non-empty Secret shows instead of its value.
@@ -39,4 +42,22 @@ func (s Secret) shown() string {
 		return ""
 	}
 	return redacted
+}
+
+// ReadSecretFile reads a secret from a file, such as a mounted container or
+// Kubernetes secret. One trailing newline (LF or CRLF), which editors and
+// echo add, is dropped; anything else is the secret. A missing, unreadable
+// or empty file is an error that names the file but never holds its
+// contents.
+func ReadSecretFile(path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading secret file: %w", err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	s = strings.TrimSuffix(s, "\r")
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return Secret(s), nil
 }

@@ -3,8 +3,11 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,4 +101,50 @@ func TestSecretRedaction(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestReadSecretFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tt := range []struct {
+		name, content, want, wantErr string
+	}{
+		{name: "no newline", content: "whsec_abc", want: "whsec_abc"},
+		{name: "one newline", content: "whsec_abc\n", want: "whsec_abc"},
+		{name: "CRLF", content: "whsec_abc\r\n", want: "whsec_abc"},
+		{name: "only one newline dropped", content: "abc\n\n", want: "abc\n"},
+		{name: "spaces kept", content: " a b \n", want: " a b "},
+		{name: "empty", content: "", wantErr: "is empty"},
+		{name: "only a newline", content: "\n", wantErr: "is empty"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := write(strings.ReplaceAll(tt.name, " ", "_"), tt.content)
+			got, err := ReadSecretFile(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("ReadSecretFile = %v, want an error naming %s and saying it %s", err, path, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Reveal() != tt.want {
+				t.Fatalf("ReadSecretFile = %q, %v; want %q", got.Reveal(), err, tt.want)
+			}
+			if fmt.Sprint(got) != "REDACTED" {
+				t.Errorf("a secret read from a file prints as %q, want REDACTED", fmt.Sprint(got))
+			}
+		})
+	}
+	missing := filepath.Join(dir, "nope")
+	if _, err := ReadSecretFile(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadSecretFile(missing file) = %v, want an error naming %s that matches os.ErrNotExist", err, missing)
+	}
 }

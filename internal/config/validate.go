@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -302,19 +301,20 @@ func (o Odoo) validate(v *validator, prefix string) {
 	}
 }
 
-// ReadAPIKey returns the API key: api_key, or the trimmed contents of
-// api_key_file.
+// ReadAPIKey returns the API key: api_key, or the contents of api_key_file
+// (ReadSecretFile) without surrounding white space, which an Odoo key never
+// has. Errors name the file, never its contents.
 func (o Odoo) ReadAPIKey() (string, error) {
 	if o.APIKeyFile == "" {
 		return o.APIKey.Reveal(), nil
 	}
-	b, err := os.ReadFile(o.APIKeyFile)
+	s, err := ReadSecretFile(o.APIKeyFile)
 	if err != nil {
 		return "", fmt.Errorf("connectors.odoo.api_key_file: %w", err)
 	}
-	key := strings.TrimSpace(string(b))
+	key := strings.TrimSpace(s.Reveal())
 	if key == "" {
-		return "", fmt.Errorf("connectors.odoo.api_key_file: %s is empty", o.APIKeyFile)
+		return "", fmt.Errorf("connectors.odoo.api_key_file: secret file %s is empty", o.APIKeyFile)
 	}
 	return key, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/tracking/jsonmap"
@@ -141,7 +142,10 @@ type fileAuth struct {
 	Scheme     string   `yaml:"scheme"`
 	Secrets    []string `yaml:"secrets"`
 	SecretsEnv []string `yaml:"secrets_env"`
-	Tolerance  string   `yaml:"tolerance"`
+	// SecretsFile names files that hold one secret each (mounted
+	// secrets), relative to the sources file unless absolute.
+	SecretsFile []string `yaml:"secrets_file"`
+	Tolerance   string   `yaml:"tolerance"`
 }
 
 type fileX12 struct {
@@ -172,8 +176,10 @@ type fileProfile struct {
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // LoadFile reads the sources file at path. Secrets named by secrets_env
-// are read from environ ("NAME=value" each, as from os.Environ). Mapping
-// files are relative to the sources file. Every problem is reported at
+// are read from environ ("NAME=value" each, as from os.Environ), those
+// named by secrets_file from their files (config.ReadSecretFile: one
+// trailing newline dropped). Mapping and secret files are relative to the
+// sources file. Every problem is reported at
 // once, each a *FileError with its line, joined with errors.Join.
 func LoadFile(path string, environ []string) (*Profiles, error) {
 	data, err := os.ReadFile(path)
@@ -311,6 +317,18 @@ func (fp *fileProfile) profile(dir string, env map[string]string) (*Profile, []f
 		}
 		secrets = append(secrets, v)
 	}
+	for _, name := range a.SecretsFile {
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		v, err := config.ReadSecretFile(path)
+		if err != nil {
+			bad("auth.secrets_file", "%v", err)
+			continue
+		}
+		secrets = append(secrets, v.Reveal())
+	}
 	p.Auth.Secrets = secrets
 	envMissing := len(probs) > 0
 	if a.Tolerance != "" {
@@ -329,7 +347,7 @@ func (fp *fileProfile) profile(dir string, env map[string]string) (*Profile, []f
 		switch {
 		case envMissing:
 		case len(secrets) == 0:
-			bad("auth.secrets", "%s needs one secret, or two during a rotation (secrets or secrets_env)", a.Scheme)
+			bad("auth.secrets", "%s needs one secret, or two during a rotation (secrets, secrets_env or secrets_file)", a.Scheme)
 		case len(secrets) > 2:
 			bad("auth.secrets", "at most two secrets are valid at once (the old and the new during a rotation), got %d", len(secrets))
 		default:
