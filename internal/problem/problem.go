@@ -55,7 +55,7 @@ var Codes = []Entry{
 	{CodeIdempotencyConflict, 409, "Idempotency conflict", "An event's (source, id) was already accepted with a different payload."},
 	{CodeConflict, 409, "Conflict", "The request collides with the current state (e.g. replaying a dead letter whose connector is no longer configured)."},
 	{CodeTooLarge, 413, "Payload too large", "The body exceeds intake.max_body_bytes."},
-	{CodeUnsupportedMediaType, 415, "Unsupported media type", "POST /v1/events takes application/cloudevents+json, application/json or application/cloudevents-batch+json."},
+	{CodeUnsupportedMediaType, 415, "Unsupported media type", "POST /v1/events takes application/cloudevents+json, application/json or application/cloudevents-batch+json. Other routes with a body take JSON, sent as application/json or with no Content-Type (curl -d alone sends application/x-www-form-urlencoded)."},
 	{CodeUnknownSource, 404, "Unknown source", "No source profile in intake.sources_file has the id in /v1/sources/{source}/…."},
 	{CodeRejectedPayload, 422, "Rejected payload", "Nothing could be taken from a source's payload: an EDI envelope or segment error, a mapping error, no key to deduplicate or correlate it. The payload is stored (payload_id) for inspection and replay; errors locate the problem; an X12 payload's 997 rejecting it is in ack."},
 	{CodeInvalidEvent, 422, "Invalid event", "The event breaks the CloudEvents envelope rules or its type's JSON Schema; errors lists every problem with its JSON pointer."},
