@@ -70,7 +70,7 @@ func TestKeysCreateList(t *testing.T) {
 			t.Errorf("keys list row of tms does not show %q: %q", want, rows[1])
 		}
 	}
-	for _, want := range []string{"ci", "100/s burst 200 (default)", "never"} {
+	for _, want := range []string{"ci", "1000/s burst 2000 (default)", "never"} {
 		if !strings.Contains(rows[2], want) {
 			t.Errorf("keys list row of ci does not show %q: %q", want, rows[2])
 		}

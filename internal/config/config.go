@@ -21,9 +21,9 @@ const (
 	// ServerShutdownTimeoutDefault is the default of server.shutdown_timeout.
 	ServerShutdownTimeoutDefault = 30 * time.Second
 	// ServerKeyRateDefault is the default of server.key_rate.
-	ServerKeyRateDefault = 100
+	ServerKeyRateDefault = 1000
 	// ServerKeyBurstDefault is the default of server.key_burst.
-	ServerKeyBurstDefault = 200
+	ServerKeyBurstDefault = 2000
 )
 
 // Defaults of the storage section. storage.database_url is empty by default.
@@ -343,13 +343,15 @@ type Server struct {
 	// created without one of its own (keys create --rate): a token bucket
 	// per key, refilled at this rate and holding key_burst. A key over its
 	// limit gets 429 rate-limited with Retry-After; other keys are not
-	// affected. A whole number; 0 means unlimited. At most 1000000. Defaults
-	// to 100.
+	// affected. The default stops a runaway client from taking the whole
+	// server without holding up a busy integration; a load test's key wants
+	// its own --rate 0. A whole number; 0 means unlimited. At most 1000000.
+	// Defaults to 1000.
 	KeyRate int `koanf:"key_rate" json:"key_rate"`
 
 	// KeyBurst is how many requests a key without a limit of its own may
 	// send at once before key_rate paces it. At least 1 when key_rate is
-	// positive. Defaults to 200.
+	// positive. Defaults to 2000.
 	KeyBurst int `koanf:"key_burst" json:"key_burst"`
 
 	// KeyLabelDefault is the label keys get when created without --label
