@@ -28,12 +28,15 @@ const (
 	// ReviewWrite allows deciding review items: approving or rejecting
 	// proofs of delivery and exceptions.
 	ReviewWrite Scope = "review:write"
+	// ChangesApprove allows listing, approving and rejecting pending
+	// changes of rating rules, source profiles and JSON mappings.
+	ChangesApprove Scope = "changes:approve"
 	// Admin allows everything, including managing keys and dead letters.
 	Admin Scope = "admin"
 )
 
 // allScopes lists every scope, in the order error messages name them.
-var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, Admin}
+var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, Admin}
 
 // Scopes returns every scope a key can carry, in the order error messages
 // name them. The caller owns the returned slice.
