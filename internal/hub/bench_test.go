@@ -178,7 +178,7 @@ func total(m map[string]int) int {
 // the EasyPost mapping, and the four events each makes accepted through
 // intake. Each payload has its own tracking code, so its events are new.
 // Run (WAYBILL_BENCH_POSTGRES=1 with WAYBILL_TEST_POSTGRES_URL for
-// PostgreSQL):
+// PostgreSQL, WAYBILL_BENCH_ENCRYPTION=off without encryption at rest):
 //
 //	go test ./internal/hub -run '^$' -bench SourceWebhook -benchtime 2000x
 func BenchmarkSourceWebhook(b *testing.B) {
@@ -198,6 +198,7 @@ func BenchmarkSourceWebhook(b *testing.B) {
 		c.Storage.SQLiteSynchronous = "full" // as shipped
 		c.Log.Level = "warn"
 		c.Intake.SourcesFile = path
+		c.Encryption.Enabled = os.Getenv("WAYBILL_BENCH_ENCRYPTION") != "off" // docs/encryption.md
 	})
 	bodies := make([][]byte, b.N)
 	sigs := make([]string, b.N)
