@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type apiHub struct {
 	url string
 	key string
 }
+
+// contracts holds the OpenAPI document each running test hub published.
+var contracts sync.Map // *hub.Hub → *apiContract
 
 // startAPIHub builds a hub on a fresh database with no outbound connector,
 // lets modify change the configuration and beforeRun act on the built hub,
@@ -65,7 +69,15 @@ func startAPIHub(t *testing.T, opts sqldb.Options, modify func(*config.Config), 
 			t.Errorf("running hub: %v", err)
 		}
 	})
-	return &apiHub{hub: h, url: h.URL(), key: key}
+	a := &apiHub{hub: h, url: h.URL(), key: key}
+	// Every answer of call must follow the published OpenAPI document.
+	status, _, doc := a.call(t, http.MethodGet, "/v1/openapi.json", "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /v1/openapi.json: got %d %s", status, doc)
+	}
+	contracts.Store(h, newAPIContract(t, doc))
+	t.Cleanup(func() { contracts.Delete(h) })
+	return a
 }
 
 type apiLogWriter struct{ t *testing.T }
@@ -96,8 +108,14 @@ func (a *apiHub) call(t *testing.T, method, path, contentType string, body []byt
 	if err != nil {
 		t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
+	if c, ok := contracts.Load(a.hub); ok {
+		if err := c.(*apiContract).check(method, path, resp.StatusCode, resp.Header, out); err != nil {
+			t.Error(err)
+		}
+	}
 	return resp.StatusCode, resp.Header, out
 }
+
 
 // getJSON GETs path, wants 200 and decodes the body into v.
 func (a *apiHub) getJSON(t *testing.T, path string, v any) http.Header {

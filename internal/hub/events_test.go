@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -116,4 +119,54 @@ func TestEventOutcomes(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	})
+}
+
+// TestEventTimeWindow checks that event times outside the configured
+// window are refused, with the reason, on the API and on a source
+// profile's path, and that nothing of them is stored.
+func TestEventTimeWindow(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sources.yaml")
+	if err := os.WriteFile(path, []byte("sources:\n  - id: xktl\n    format: x12\n    auth: {scheme: api_key}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) { c.Intake.SourcesFile = path }, nil)
+	for _, at := range []string{"0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", time.Now().Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339), time.Now().Add(25 * time.Hour).UTC().Format(time.RFC3339)} {
+		body := `{"specversion":"1.0","id":"t-` + at + `","source":"tms-window","type":"shipment.cancelled","subject":"x:1","time":"` + at + `","data":{}}`
+		status, h, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(body))
+		p := wantProblem(t, at, status, h, out, http.StatusUnprocessableEntity, problem.CodeInvalidEvent)
+		if len(p.Errors) != 1 || p.Errors[0].Location != "/time" || !strings.Contains(p.Errors[0].Message, "time of receipt") {
+			t.Errorf("%s: got %+v, want the time refused with its reason", at, p.Errors)
+		}
+	}
+	// The carrier's sample 214 is dated November 2025: over a year old.
+	status, _, out := a.post(t, "/v1/sources/xktl/edi", fixture(t, "edi/x12", "x12-214-01-in-transit.edi"), nil)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(string(out), "before the time of receipt") {
+		t.Errorf("an EDI file of old events: got %d %s, want 422 naming the times", status, out)
+	}
+	if n := countEvents(t, a); n != 0 {
+		t.Errorf("%d events stored, want none", n)
+	}
+}
+
+// TestMethodNotAllowed checks that a route asked with a method it does
+// not take answers 405 with the methods it does take, and an unknown path
+// 404.
+func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
+	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, nil, nil)
+	for _, tt := range []struct{ method, path, allow string }{
+		{http.MethodOptions, "/v1/shipments", "GET, HEAD"},
+		{http.MethodDelete, "/v1/events", "GET, HEAD, POST"},
+		{http.MethodPut, "/v1/events/some-id", "GET, HEAD"},
+		{http.MethodOptions, "/v1/keys", "GET, HEAD, POST"},
+	} {
+		status, h, out := a.call(t, tt.method, tt.path, "", nil)
+		wantProblem(t, tt.method+" "+tt.path, status, h, out, http.StatusMethodNotAllowed, problem.CodeMethodNotAllowed)
+		if got := h.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+	status, h, out := a.call(t, http.MethodPut, "/v1/nothing-here", "", nil)
+	wantProblem(t, "an unknown path", status, h, out, http.StatusNotFound, problem.CodeNotFound)
 }

@@ -70,6 +70,12 @@ func sourcesFile(t *testing.T) string {
 	return path
 }
 
+// fixtureDates widens the event time window to take the partners' sample
+// files, which are dated November 2025.
+func fixtureDates(c *config.Config) {
+	c.Intake.MaxEventAge = time.Since(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) + 365*24*time.Hour
+}
+
 // post sends body to path with extra headers and the hub's admin key
 // unless headers set Authorization ("-" sends none).
 func (a *apiHub) post(t *testing.T, path string, body []byte, headers map[string]string) (int, http.Header, []byte) {
@@ -160,7 +166,7 @@ func (a *apiHub) shipment(t *testing.T, ref string) shipmentView {
 func TestSourcesEndToEnd(t *testing.T) {
 	t.Setenv("TEST_AFTERSHIP_SECRET", "fixture-only-aftership-secret")
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
-		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = sourcesFile(t) }, nil)
+		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = sourcesFile(t); fixtureDates(c) }, nil)
 
 		// A shipment Waybill knows by its picking; the carrier will know it
 		// by BOL and PRO.
@@ -409,6 +415,7 @@ func TestSourcesPODApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := startAPIHub(t, opts, func(c *config.Config) {
+			fixtureDates(c)
 			c.Intake.SourcesFile = path
 			c.Workflow.PODRadiusMeters = 150
 		}, nil)
@@ -508,7 +515,11 @@ func TestTenderRoundTrip(t *testing.T) {
 			"    x12: {interchange_id: LARKSPURSUP, qualifier: ZZ, scac: XKTL, tender_dir: "+outbox+"}\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = path; c.Jobs.RetryBase = 10 * time.Millisecond }, nil)
+		a := startAPIHub(t, opts, func(c *config.Config) {
+			c.Intake.SourcesFile = path
+			c.Jobs.RetryBase = 10 * time.Millisecond
+			fixtureDates(c)
+		}, nil)
 		planned := `{"customer":{"name":"Pinecrest Hardware"},"carrier":{"scac":"XKTL"},` +
 			`"origin":{"name":"Larkspur Supply Co","city":"Reno","region":"NV","postal_code":"89502","country":"US"},` +
 			`"destination":{"name":"Pinecrest Hardware","city":"Columbus","region":"OH","postal_code":"43215","country":"US"},` +
@@ -550,7 +561,7 @@ func TestTenderRoundTrip(t *testing.T) {
 func TestSourcesOrderIndependence(t *testing.T) {
 	t.Setenv("TEST_AFTERSHIP_SECRET", "fixture-only-aftership-secret")
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
-		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = sourcesFile(t) }, nil)
+		a := startAPIHub(t, opts, func(c *config.Config) { c.Intake.SourcesFile = sourcesFile(t); fixtureDates(c) }, nil)
 		first, second := fixture(t, "edi/x12", "x12-214-01-in-transit.edi"), fixture(t, "edi/x12", "x12-214-02-delivered-pod.edi")
 		// The second shipment's copies: same length, other BOL and PRO.
 		other := func(b []byte) []byte {

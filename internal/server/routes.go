@@ -21,11 +21,8 @@ import (
 // ShipmentView is a shipment as the API shows it: the shipment's fields,
 // then its timeline and cross-references.
 //
-// The shipment is embedded by value, not by pointer. Huma's schema-link
-// transformer copies a response body's fields into a new struct type (with
-// a $schema field first) using reflect.StructOf, which cannot embed a type
-// with methods anywhere but first; *shipment.Shipment has methods (Apply),
-// shipment.Shipment has none, since all of them take a pointer receiver.
+// The shipment is embedded by value, not by pointer, so that its fields
+// sit at the top level of the JSON object and of its schema.
 type ShipmentView struct {
 	shipment.Shipment
 	Timeline []ingest.TimelineEntry `json:"timeline"`

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +23,12 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
+	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
+	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -56,10 +59,20 @@ type Deps struct {
 	// Audit records decisions, replays and key changes made over the API,
 	// and serves GET /v1/audit; nil records nothing and lists no entry.
 	Audit *audit.Store
+	// Changes serves /v1/changes, the approval of changed rules, profiles
+	// and mappings; nil leaves the routes out.
+	Changes *changes.Store
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
 	MaxBodyBytes int
 	Logger       *slog.Logger
 	Version      string
+}
+
+// quantitySchema is the JSON form of a quantity.Quantity, as its
+// MarshalJSON writes it, for the OpenAPI document.
+type quantitySchema struct {
+	Value string `json:"value" pattern:"^-?[0-9]+(\\.[0-9]+)?$" example:"12.5" doc:"The exact decimal value, as text"`
+	Unit  string `json:"unit" example:"KGM" doc:"UN/ECE Recommendation 20 unit code, such as C62 (piece), KGM, LBR, MTQ"`
 }
 
 // Server is the HTTP API.
@@ -88,12 +101,17 @@ func New(d Deps) *Server {
 	cfg.OpenAPIPath = ""
 	cfg.DocsPath = ""
 	cfg.SchemasPath = ""
+	// No $schema members or describedBy links: the schemas live in the
+	// OpenAPI document (GET /v1/openapi.json), not at URLs of their own.
+	cfg.CreateHooks = nil
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":    {Type: "http", Scheme: "bearer", Description: "An API key made with `waybill keys create`."},
 		"odooToken": {Type: "apiKey", In: "query", Name: "token", Description: "The shared secret of connectors.odoo.webhook_token."},
 		"webhookSignature": {Type: "apiKey", In: "header", Name: "webhook-signature",
 			Description: "The source's HMAC signature over the raw body, as its vendor defines it: X-Hmac-Signature (EasyPost), aftership-hmac-sha256 (AfterShip), or webhook-id/webhook-timestamp/webhook-signature (Standard Webhooks). Secrets come from the source profile."},
 	}
+	// Quantities marshal themselves: tell the schema generator their form.
+	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[quantity.Quantity](), reflect.TypeFor[quantitySchema]())
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
 
@@ -106,6 +124,7 @@ func New(d Deps) *Server {
 	s.registerReviewRoutes()
 	s.registerFeedRoutes()
 	s.registerAuditRoutes()
+	s.registerChangeRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -116,10 +135,30 @@ func New(d Deps) *Server {
 	if d.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, r, &problem.Details{Status: http.StatusNotFound, Code: problem.CodeNotFound, Detail: "no route " + r.Method + " " + r.URL.Path})
-	})
+	s.mux.HandleFunc("/", s.serveNoRoute)
 	return s
+}
+
+// routeMethods are the methods the API's routes use, in Allow order.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// serveNoRoute answers what no route takes: 405 with Allow when the path
+// has routes for other methods, 404 otherwise.
+func (s *Server) serveNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range routeMethods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		problem.Write(w, r, &problem.Details{Status: http.StatusNotFound, Code: problem.CodeNotFound, Detail: "no route " + r.Method + " " + r.URL.Path})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	problem.Write(w, r, &problem.Details{Status: http.StatusMethodNotAllowed, Code: problem.CodeMethodNotAllowed,
+		Detail: fmt.Sprintf("%s %s: the route takes %s", r.Method, r.URL.Path, strings.Join(allow, ", "))})
 }
 
 // Handler returns the root handler with correlation and recovery
@@ -319,13 +358,20 @@ func scopeRoles(scope apikey.Scope) []string {
 
 // op builds a huma operation that needs scope.
 func op(id, method, path, summary string, scope apikey.Scope, tags ...string) huma.Operation {
+	// Every route may refuse the key (401, 403), throttle it (429) or find
+	// the database unavailable (503); one with a path parameter may find
+	// nothing there (404).
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	if strings.Contains(path, "{") {
+		errs = append(errs, http.StatusNotFound)
+	}
 	return huma.Operation{
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags,
 		// OpenAPI 3.1 lets a security requirement of any scheme name the
 		// roles it needs: the scope a key must carry.
 		Security: []map[string][]string{{"bearer": scopeRoles(scope)}},
 		Metadata: map[string]any{scopeMeta: scope},
-		Errors:   []int{400, 401, 403},
+		Errors:   errs,
 	}
 }
 
