@@ -54,9 +54,11 @@ const ToleranceDefault = 5 * time.Minute
 
 // Header names, as the providers document them.
 const (
-	headerEasyPost           = "X-Hmac-Signature"
-	headerAfterShip          = "aftership-hmac-sha256"
-	headerStandardID         = "webhook-id"
+	headerEasyPost   = "X-Hmac-Signature"
+	headerAfterShip  = "aftership-hmac-sha256"
+	headerStandardID = "webhook-id"
+	// maxStandardID bounds a webhook-id: it is stored to refuse replays.
+	maxStandardID            = 256
 	headerStandardTimestamp  = "webhook-timestamp"
 	headerStandardSignature  = "webhook-signature"
 	easyPostSignaturePrefix  = "hmac-sha256-hex="
@@ -261,6 +263,12 @@ func (v *standardVerifier) VerifyContext(ctx context.Context, h http.Header, bod
 	id := h.Get(headerStandardID)
 	if id == "" {
 		return fmt.Errorf("%w: no %s header", ErrMalformed, headerStandardID)
+	}
+	if len(id) > maxStandardID {
+		return fmt.Errorf("%w: header %s is %d bytes long, at most %d", ErrMalformed, headerStandardID, len(id), maxStandardID)
+	}
+	if strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return fmt.Errorf("%w: header %s must be visible ASCII characters", ErrMalformed, headerStandardID)
 	}
 	tsText := h.Get(headerStandardTimestamp)
 	if tsText == "" {

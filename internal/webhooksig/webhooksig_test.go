@@ -540,6 +540,9 @@ func TestMissingAndMalformed(t *testing.T) {
 		{"standard signature without version", KindStandard, hdr("webhook-id", "msg_1", "webhook-timestamp", ts, "webhook-signature", strings.TrimPrefix(goodStd, "v1,")), ErrMalformed},
 		{"standard signature not base64", KindStandard, hdr("webhook-id", "msg_1", "webhook-timestamp", ts, "webhook-signature", "v1,%%%"), ErrMalformed},
 		{"standard valid", KindStandard, hdr("webhook-id", "msg_1", "webhook-timestamp", ts, "webhook-signature", goodStd), nil},
+		{"standard id over 256 bytes", KindStandard, hdr("webhook-id", strings.Repeat("m", 257), "webhook-timestamp", ts, "webhook-signature", goodStd), ErrMalformed},
+		{"standard id not ASCII", KindStandard, hdr("webhook-id", "msg_ÿ", "webhook-timestamp", ts, "webhook-signature", goodStd), ErrMalformed},
+		{"standard id with a space", KindStandard, hdr("webhook-id", "msg 1", "webhook-timestamp", ts, "webhook-signature", goodStd), ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
