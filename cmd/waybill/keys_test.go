@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/sqldb"
 )
 
 func runKeys(t *testing.T, dir string, args ...string) (stdout string, err error) {
@@ -54,6 +57,23 @@ func TestKeysCreateList(t *testing.T) {
 		t.Errorf("keys create with a taken name: got %v, want one line saying the name is taken", err)
 	}
 
+	// A server authenticates a request with tms and records the use.
+	db, err := sqldb.Open(t.Context(), sqldb.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := apikey.NewStore(db)
+	used := time.Now().UTC().Truncate(time.Second)
+	if _, err := server.Verify(t.Context(), secret); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	stopped, stop := context.WithCancel(t.Context())
+	stop()
+	if err := server.Run(stopped); err != nil { // writes what is pending, then returns
+		t.Fatalf("Run: %v", err)
+	}
+	db.Close()
+
 	out, err = runKeys(t, dir, "list")
 	if err != nil {
 		t.Fatalf("keys list: %v\n%s", err, out)
@@ -65,10 +85,14 @@ func TestKeysCreateList(t *testing.T) {
 	if h := strings.Fields(rows[0]); strings.Join(h, " ") != "ID NAME LABEL SCOPES CREATED EXPIRES RATE LIMIT LAST USED REVOKED" {
 		t.Errorf("keys list header: got %q", rows[0])
 	}
-	for _, want := range []string{"tms", "prod", "2099-01-31T00:00:00Z", "5/s burst 10", "never"} {
+	for _, want := range []string{"tms", "prod", "2099-01-31T00:00:00Z", "5/s burst 10"} {
 		if !strings.Contains(rows[1], want) {
 			t.Errorf("keys list row of tms does not show %q: %q", want, rows[1])
 		}
+	}
+	// The last use is the column before REVOKED.
+	if f := strings.Fields(rows[1]); f[len(f)-2] != used.Format(time.RFC3339) && f[len(f)-2] != used.Add(time.Second).Format(time.RFC3339) {
+		t.Errorf("keys list row of tms: got %q, want last use %s", rows[1], used.Format(time.RFC3339))
 	}
 	for _, want := range []string{"ci", "1000/s burst 2000 (default)", "never"} {
 		if !strings.Contains(rows[2], want) {
