@@ -37,6 +37,9 @@ const RefreshIntervalDefault = 5 * time.Second
 // under older keys when nothing changed.
 const RecheckIntervalDefault = time.Hour
 
+// progressEvery is how often a long re-encryption pass logs its progress.
+const progressEvery = 10 * time.Second
+
 // BatchSizeDefault is how many rows one re-encryption transaction moves.
 const BatchSizeDefault = 100
 
@@ -162,6 +165,7 @@ func (r *Reencryptor) pass(ctx context.Context) {
 		log.InfoContext(ctx, "re-encryption started", slog.String("table", name), slog.String("key_id", cur), slog.Int64("rows_pending", left))
 		moved, failed := 0, 0
 		cursor := ""
+		lastLog := time.Now()
 		for {
 			b, err := t.Reseal(ctx, cursor, r.opts.BatchSize)
 			if err != nil {
@@ -177,6 +181,11 @@ func (r *Reencryptor) pass(ctx context.Context) {
 					slog.Int("rows", b.Failed), slog.Any("err", b.Err))
 			}
 			r.pending.WithLabelValues(name).Set(float64(max(left-int64(moved), 0)))
+			if time.Since(lastLog) >= progressEvery {
+				lastLog = time.Now()
+				log.InfoContext(ctx, "re-encryption progress", slog.String("table", name), slog.Int("rows_moved", moved),
+					slog.Int64("rows_pending", max(left-int64(moved), 0)))
+			}
 			if b.Next == "" {
 				break
 			}
