@@ -30,20 +30,20 @@ type ShipmentWhatIf struct {
 	Changed bool `json:"changed"`
 	// Old and New are the charges with the approved and the proposed
 	// rules.
-	Old Rating `json:"old"`
-	New Rating `json:"new"`
+	Old WhatIfRating `json:"old"`
+	New WhatIfRating `json:"new"`
 }
 
-// Rating is one rating of a shipment: its charge lines and totals per
+// WhatIfRating is one rating of a shipment: its charge lines and totals per
 // currency, or the error that stopped it.
-type Rating struct {
-	Lines  []Line        `json:"lines"`
+type WhatIfRating struct {
+	Lines  []WhatIfLine  `json:"lines"`
 	Totals []money.Money `json:"totals"`
 	Error  string        `json:"error,omitempty"`
 }
 
-// Line is one charge line.
-type Line struct {
+// WhatIfLine is one charge line.
+type WhatIfLine struct {
 	RuleID      string      `json:"rule_id"`
 	Code        string      `json:"code"`
 	Type        string      `json:"type"`
@@ -72,14 +72,14 @@ func TryRules(old, new *rating.Rules, ships []*shipment.Shipment) *WhatIf {
 	return w
 }
 
-func rate(rules *rating.Rules, facts rating.Facts) Rating {
+func rate(rules *rating.Rules, facts rating.Facts) WhatIfRating {
 	charges, err := rules.Rate(facts)
 	if err != nil {
-		return Rating{Lines: []Line{}, Totals: []money.Money{}, Error: err.Error()}
+		return WhatIfRating{Lines: []WhatIfLine{}, Totals: []money.Money{}, Error: err.Error()}
 	}
-	r := Rating{Lines: make([]Line, 0, len(charges)), Totals: []money.Money{}}
+	r := WhatIfRating{Lines: make([]WhatIfLine, 0, len(charges)), Totals: []money.Money{}}
 	for _, c := range charges {
-		r.Lines = append(r.Lines, Line{RuleID: c.RuleID, Code: c.Code, Type: string(c.Type), Description: c.Description,
+		r.Lines = append(r.Lines, WhatIfLine{RuleID: c.RuleID, Code: c.Code, Type: string(c.Type), Description: c.Description,
 			Amount: c.Amount, Calculation: c.Calculation})
 		i := slices.IndexFunc(r.Totals, func(m money.Money) bool { return m.Currency == c.Amount.Currency })
 		if i < 0 {
@@ -88,7 +88,7 @@ func rate(rules *rating.Rules, facts rating.Facts) Rating {
 		}
 		sum, err := r.Totals[i].Add(c.Amount)
 		if err != nil {
-			return Rating{Lines: []Line{}, Totals: []money.Money{}, Error: "totalling charges: " + err.Error()}
+			return WhatIfRating{Lines: []WhatIfLine{}, Totals: []money.Money{}, Error: "totalling charges: " + err.Error()}
 		}
 		r.Totals[i] = sum
 	}
@@ -97,7 +97,7 @@ func rate(rules *rating.Rules, facts rating.Facts) Rating {
 
 // sameRating compares what is billed: amounts, codes and types, not the
 // explanations.
-func sameRating(a, b Rating) bool {
+func sameRating(a, b WhatIfRating) bool {
 	if a.Error != b.Error || !slices.Equal(a.Totals, b.Totals) || len(a.Lines) != len(b.Lines) {
 		return false
 	}

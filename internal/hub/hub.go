@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
+	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
@@ -69,6 +69,9 @@ type Hub struct {
 	// Audit is the audit trail: decisions, replays, keys and the
 	// configuration of each start-up.
 	Audit *audit.Store
+	// Changes keeps the versions of the rules, source profiles and
+	// mappings; the hub runs with the approved ones.
+	Changes *changes.Store
 
 	reg       *prometheus.Registry
 	processor *shipment.Processor
@@ -149,13 +152,14 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 
 	h.Shipments = shipment.NewStore(db)
-	var profiles *source.Profiles
-	if path := cfg.Intake.SourcesFile; path != "" {
-		var err error
-		if profiles, err = source.LoadFile(path, os.Environ()); err != nil {
-			return fmt.Errorf("intake.sources_file: %w", err)
-		}
+	if h.Audit, err = OpenAudit(ctx, cfg, db, logger); err != nil {
+		return err
 	}
+	approved, err := h.loadApproved(ctx)
+	if err != nil {
+		return err
+	}
+	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
 		OnAssigned: h.assigned, OnInvoiced: h.invoiced, Tenders: tenders(profiles), TenderStore: sourceStore})
@@ -210,13 +214,9 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 	backlog.Set(n)
 	var rate func(*shipment.Shipment) ([]shipment.Charge, error)
-	if path := cfg.Billing.RulesFile; path != "" {
-		rules, err := rating.Load(path)
-		if err != nil {
-			return fmt.Errorf("billing.rules_file: %w", err)
-		}
+	if rules := approved.Rules; rules != nil {
 		rate = rateWith(rules)
-		logger.InfoContext(ctx, "rating rules loaded", slog.String("file", path), slog.String("version", rules.Version()), slog.Int("rules", rules.Len()))
+		logger.InfoContext(ctx, "rating rules loaded", slog.String("file", cfg.Billing.RulesFile), slog.String("version", rules.Version()), slog.Int("rules", rules.Len()))
 	}
 	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
@@ -263,9 +263,6 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 			return err
 		}
 	}
-	if h.Audit, err = OpenAudit(ctx, cfg, db, logger); err != nil {
-		return err
-	}
 	if err := h.recordStartup(ctx, profiles); err != nil {
 		return err
 	}
@@ -276,7 +273,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
-		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit,
+		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes,
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),
