@@ -153,7 +153,8 @@ func scopeList() string {
 type Key struct {
 	// ID names the key; it is the <id> part of the plaintext and not secret.
 	ID string `json:"id"`
-	// Name says who or what uses the key. Names need not be unique.
+	// Name says who or what uses the key. No two active keys (neither
+	// revoked nor expired) share a name; Create refuses a taken one.
 	Name string `json:"name"`
 	// Scopes are the key's permissions.
 	Scopes []Scope `json:"scopes"`

@@ -245,9 +245,11 @@ func (s *Store) List(ctx context.Context) ([]Key, error) {
 }
 
 // Revoke revokes a key and returns it. idOrName is a key id or, when no key
-// has that id, a name: the one active key with that name, or the one key
-// with that name when none is active. Revoking a revoked key changes nothing
-// and returns it. Errors: ErrNotFound when nothing matches, an
+// has that id, a name: the one active key (neither revoked nor expired)
+// with that name, or the one key with that name when none is active. Names
+// are unique among active keys, but tables from before that rule may hold
+// several. Revoking a revoked key changes nothing and returns it; an
+// expired key can be revoked. Errors: ErrNotFound when nothing matches, an
 // *AmbiguousError (matching ErrAmbiguous) when a name matches several keys.
 func (s *Store) Revoke(ctx context.Context, idOrName string) (*Key, error) {
 	var out *Key
