@@ -303,7 +303,7 @@ func newDeadLettersCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			conns, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: version})
+			conns, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: moduleVersion()})
 			if err != nil {
 				return err
 			}
