@@ -3,6 +3,8 @@ package hub_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -316,5 +318,26 @@ func TestAPIKeyRateLimitIsolation(t *testing.T) {
 	// 40 requests at a rate of 1/s and a burst of 2: most are refused.
 	if limited < 30 {
 		t.Errorf("the hammered key: got %d answers 429 of 40, want at least 30", limited)
+	}
+}
+
+// TestAPIKeyRateLimitOnSourceRoutes checks that a source profile that takes
+// Waybill keys applies their rate limit too, with Retry-After.
+func TestAPIKeyRateLimitOnSourceRoutes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sources.yaml")
+	if err := os.WriteFile(path, []byte("sources:\n  - id: driver\n    format: pod_app\n    auth: {scheme: api_key}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) { c.Intake.SourcesFile = path }, nil)
+	_, secret, _ := createKey(t, a, "application/json", `{"name":"driver-app","scopes":["events:write"],"rate":0.001,"burst":1}`)
+	driver := &apiHub{url: a.url, key: secret}
+	if status, _, body := driver.call(t, http.MethodPost, "/v1/sources/driver/webhooks", "application/json", []byte(`{}`)); status == http.StatusTooManyRequests {
+		t.Fatalf("the first request: got %d %s, want it let through", status, body)
+	}
+	status, h, body := driver.call(t, http.MethodPost, "/v1/sources/driver/webhooks", "application/json", []byte(`{}`))
+	wantProblem(t, "the second request in 1000 s", status, h, body, http.StatusTooManyRequests, problem.CodeRateLimited)
+	if secs, err := strconv.Atoi(h.Get("Retry-After")); err != nil || secs < 990 {
+		t.Errorf("the second request: got Retry-After %q, want about 1000", h.Get("Retry-After"))
 	}
 }
