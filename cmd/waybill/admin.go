@@ -168,7 +168,7 @@ func newKeysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked key %s (%s)\n", k.ID, k.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked key %s (%s, label %s)\n", k.ID, k.Name, orDash(k.Label))
 			return recordAudit(cmd, audit.ActionKeyRevoked, k.ID, map[string]any{"name": k.Name})
 		},
 	}

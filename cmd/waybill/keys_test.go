@@ -101,6 +101,22 @@ func TestKeysCreateList(t *testing.T) {
 	}
 }
 
+func TestKeysRevokeShowsLabel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if out, err := runKeys(t, dir, "create", "--name", "tms", "--scopes", "events:write", "--label", "test"); err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	out, err := runKeys(t, dir, "revoke", "tms")
+	if err != nil || !strings.Contains(out, "(tms, label test)") {
+		t.Errorf("keys revoke: got %q, %v; want it to name the key and its label", out, err)
+	}
+	// The name is free again.
+	if out, err := runKeys(t, dir, "create", "--name", "tms", "--scopes", "events:write"); err != nil {
+		t.Errorf("keys create with a revoked key's name: %v\n%s", err, out)
+	}
+}
+
 func TestKeysCreateBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
