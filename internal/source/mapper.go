@@ -82,7 +82,10 @@ func (p *Profile) mapX12(body []byte, ctl Control) (Mapped, error) {
 	if ctl.GroupControl == 0 {
 		ctl.GroupControl = ctl.InterchangeControl
 	}
-	out := Mapped{Mapped: m, Ack: x12.Ack997(p.ackAs(ic), errs, ctl)}
+	// The 997 comes from Waybill's own X12 id when the profile names it,
+	// whatever the partner addressed.
+	ctl.SenderID, ctl.SenderQualifier = p.InterchangeID, p.Qualifier
+	out := Mapped{Mapped: m, Ack: x12.Ack997(ic, errs, ctl)}
 	for _, e := range errs {
 		out.Problems = append(out.Problems, e.Error())
 	}
@@ -90,21 +93,6 @@ func (p *Profile) mapX12(body []byte, ctl Control) (Mapped, error) {
 		return out, fmt.Errorf("%w: %w", ErrRejected, errors.Join(asErrors(errs)...))
 	}
 	return out, nil
-}
-
-// ackAs returns ic as the 997 should see it: when the profile names
-// Waybill's own X12 id, the acknowledgement comes from that id whatever
-// the partner addressed.
-func (p *Profile) ackAs(ic *x12.Interchange) *x12.Interchange {
-	if p.InterchangeID == "" {
-		return ic
-	}
-	c := *ic
-	c.ReceiverID, c.ReceiverQualifier = p.InterchangeID, p.Qualifier
-	if c.ReceiverQualifier == "" {
-		c.ReceiverQualifier = "ZZ"
-	}
-	return &c
 }
 
 func asErrors(errs []*x12.Error) []error {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waybill/waybill/internal/source"
 )
@@ -144,5 +145,34 @@ func TestDefaultProfile(t *testing.T) {
 	}
 	if _, err := p.WithZone("Nowhere/Else"); err == nil {
 		t.Error("bad zone accepted")
+	}
+}
+
+// TestAckFromOwnID checks that a 997 is sent under the X12 id the profile
+// configures for Waybill, not the one the partner happened to address.
+func TestAckFromOwnID(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("../edi/x12/testdata/x12-214-01-in-transit.edi") // addressed to ZZ*LARKSPURSUP
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ name, config, isa, gs string }{
+		{"configured id", "x12: {interchange_id: WAYBILLHUB, qualifier: '01'}", "*01*WAYBILLHUB     *02*XKTL           *", "GS*FA*WAYBILLHUB*XKTL*"},
+		{"configured id, default qualifier", "x12: {interchange_id: WAYBILLHUB}", "*ZZ*WAYBILLHUB     *02*XKTL           *", "GS*FA*WAYBILLHUB*XKTL*"},
+		{"no id: as addressed", "", "*ZZ*LARKSPURSUP    *02*XKTL           *", "GS*FA*LARKSPURSUP*XKTL*"},
+	} {
+		ps, err := source.Load([]byte("sources:\n  - id: xktl\n    format: x12\n    auth: {scheme: api_key}\n    "+tt.config+"\n"), "sources.yaml", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		m, err := ps.Get("xktl").Map(body, source.Control{InterchangeControl: 7, GroupControl: 7, Time: at})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		ack := string(m.Ack)
+		if !strings.HasPrefix(ack, "ISA*00*          *00*          "+tt.isa) || !strings.Contains(ack, "~"+tt.gs) {
+			t.Errorf("%s: got 997 %q, want ISA …%s and %s", tt.name, ack, tt.isa, tt.gs)
+		}
 	}
 }

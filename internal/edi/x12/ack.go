@@ -1,6 +1,7 @@
 package x12
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,6 +17,11 @@ type AckControl struct {
 	// Time is the interchange and group date and time (ISA09/10, GS04/05),
 	// written in its own location.
 	Time time.Time
+	// SenderID and SenderQualifier are who sends the acknowledgement
+	// (ISA06 and GS02, ISA05): the receiver's own configured X12 id. Empty
+	// SenderID answers as whoever in addressed (its ISA08 and GS03); an
+	// empty qualifier with a SenderID is "ZZ" (mutually defined).
+	SenderID, SenderQualifier string
 }
 
 // maxAckCodes is the number of syntax error codes AK5 and AK9 can carry.
@@ -66,9 +72,13 @@ func Ack997(in *Interchange, errs []*Error, ctl AckControl) []byte {
 			version = g.Version
 		}
 	}
+	isaSenderQual, isaSender := in.ISA.Element(7), in.ISA.Element(8)
+	if ctl.SenderID != "" {
+		gsSender, isaSender, isaSenderQual = ctl.SenderID, fmt.Sprintf("%-15s", ctl.SenderID), cmp.Or(ctl.SenderQualifier, "ZZ")
+	}
 	isaCtl := fmt.Sprintf("%09d", ctl.InterchangeControl%1_000_000_000)
 	w.seg("ISA", "00", strings.Repeat(" ", 10), "00", strings.Repeat(" ", 10),
-		in.ISA.Element(7), in.ISA.Element(8), in.ISA.Element(5), in.ISA.Element(6),
+		isaSenderQual, isaSender, in.ISA.Element(5), in.ISA.Element(6),
 		ctl.Time.Format("060102"), ctl.Time.Format("1504"), in.ISA.Element(11), in.ISA.Element(12),
 		isaCtl, "0", in.ISA.Element(15), string(d.Component))
 	gsCtl := strconv.Itoa(ctl.GroupControl % 1_000_000_000)
