@@ -89,7 +89,7 @@ func newConfigCmd() *cobra.Command {
 }
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys, and the data keys of encryption at rest"}
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key; the key is printed once, as the last line",
