@@ -14,10 +14,8 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
-	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/loadgen"
-	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 )
 
@@ -298,16 +296,15 @@ func newDeadLettersCmd() *cobra.Command {
 		Short: "Replay a dead letter as a new job with the current configuration",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, cfg, err := commandDB(cmd)
+			db, _, err := commandDB(cmd)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			conns, err := hub.BuildConnectors(cfg, hub.ConnectorDeps{Shipments: shipment.NewStore(db), Version: moduleVersion()})
-			if err != nil {
-				return err
-			}
-			q, err := jobqueue.New(db, conns.Registry, jobqueue.Opts{Logger: quietLogger()})
+			// The job is for the server that owns the database: its
+			// connectors (a sandbox's simulators among them) decide how it
+			// runs, not this command's configuration.
+			q, err := jobqueue.New(db, nil, jobqueue.Opts{Logger: quietLogger()})
 			if err != nil {
 				return err
 			}

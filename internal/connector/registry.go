@@ -60,6 +60,9 @@ func (r *Registry) Replace(kind string, c Connector) {
 
 // Lookup returns the connector of kind, and whether there is one.
 func (r *Registry) Lookup(kind string) (Connector, bool) {
+	if r == nil {
+		return nil, false
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	c, ok := r.connectors[kind]

@@ -202,7 +202,9 @@ func (q *Queue) Replay(ctx context.Context, id, actor string) (*DeadLetter, *Rep
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, ok := q.registry.Lookup(dl.Kind); !ok {
+	// A queue without a registry only enqueues for the server that runs
+	// the jobs (the CLI): that server's connectors decide.
+	if _, ok := q.registry.Lookup(dl.Kind); q.registry != nil && !ok {
 		return nil, nil, fmt.Errorf("replaying %s (%s): %w", id, dl.Kind, ErrNoConnector)
 	}
 	ja, err := newArgs(q.dead.db.Keyring, dl.Action)

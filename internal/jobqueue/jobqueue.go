@@ -175,7 +175,9 @@ type Queue struct {
 }
 
 // New builds a Queue on db. Jobs of kinds with no connector in registry
-// are not enqueued (InsertTx skips them and counts them).
+// are not enqueued (InsertTx skips them and counts them). A nil registry
+// makes a queue that only replays dead letters for the server that runs
+// the jobs, whose connectors then decide; it must not Run or InsertTx.
 func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
