@@ -116,7 +116,6 @@ func (a *apiHub) call(t *testing.T, method, path, contentType string, body []byt
 	return resp.StatusCode, resp.Header, out
 }
 
-
 // getJSON GETs path, wants 200 and decodes the body into v.
 func (a *apiHub) getJSON(t *testing.T, path string, v any) http.Header {
 	t.Helper()
