@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newDeadLettersCmd(),
 		newReviewCmd(),
 		newAuditCmd(),
+		newChangesCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),
 		newIntakeCmd(),
