@@ -419,6 +419,9 @@ func TestCrashResumesRunningJobs(t *testing.T) {
 		drain := time.Since(restart)
 		drains = append(drains, drain)
 		t.Logf("rep %d: %d jobs running at the kill; no job left %v after the restart", rep, running, drain.Round(time.Millisecond))
+		// With nothing left to run, the restarted server may not listen
+		// yet: the next load waits for it.
+		ready(url)
 	}
 	if runningAtKills == 0 {
 		t.Fatal("no job was running at any kill: the test did not exercise the rescue")
