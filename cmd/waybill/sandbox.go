@@ -96,6 +96,14 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 			return a == config.WebhookActionDispatchRelease || slices.Contains(oc.Actions, a)
 		})
 	}
+	// The sample partner files to try (README) are dated November 2025:
+	// unless the configuration says otherwise, take events up to that far
+	// back. The simulated TMS is the sandbox's client: its events keep a
+	// source label of their own in the metrics.
+	if cfg.Intake.MaxEventAge == config.IntakeMaxEventAgeDefault {
+		cfg.Intake.MaxEventAge = max(cfg.Intake.MaxEventAge, time.Since(sandboxSamplesFrom)+config.IntakeMaxEventAgeDefault)
+	}
+	cfg.Intake.MetricSources = append(cfg.Intake.MetricSources, tmssim.Source)
 	if err := sandboxSources(cfg); err != nil {
 		sb.Close()
 		return nil, err
@@ -132,6 +140,9 @@ sources:
 
 // sandboxEasyPostSecret signs the sandbox's EasyPost webhooks.
 const sandboxEasyPostSecret = "sandbox-easypost-secret"
+
+// sandboxSamplesFrom is the date of the oldest sample partner file.
+var sandboxSamplesFrom = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // sandboxSources gives a sandbox its source profiles and an EDI folder,
 // unless the configuration names its own.
