@@ -334,7 +334,7 @@ func (s *Server) registerIntake() {
 	s.api.OpenAPI().AddOperation(&huma.Operation{
 		OperationID: "post-events", Method: http.MethodPost, Path: "/v1/events", Tags: []string{"events"},
 		Summary:     "Accept one event or a batch, durably and at most once per (source, id)",
-		Description: "A single event answers 202 (accepted) or 200 (a duplicate: the original receipt). A batch answers 200 with one result per event; valid events are accepted even when others are rejected. 429 with Retry-After means the processing backlog is full and nothing was stored.",
+		Description: "A single event answers 202 (accepted) or 200 (a duplicate: the original receipt). A batch answers 200 with one result per event; valid events are accepted even when others are rejected. 429 with Retry-After means the processing backlog is full, or the key is over its rate limit, and nothing was stored.",
 		Security:    []map[string][]string{{"bearer": {string(apikey.EventsWrite)}}},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 			ingest.ContentTypeCloudEvent: {Schema: event},
@@ -351,7 +351,7 @@ func (s *Server) registerIntake() {
 			"413": probResp("Body too large."),
 			"415": probResp("Unsupported Content-Type."),
 			"422": probResp("Invalid event: every problem with its JSON pointer."),
-			"429": probResp("Backlog full: retry after Retry-After seconds."),
+			"429": probResp("Backlog full (backlog-full), or the key over its rate limit (rate-limited): retry after Retry-After seconds."),
 			"503": probResp("Shutting down or storage unavailable: nothing was stored."),
 		},
 	})
