@@ -78,6 +78,9 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 	}
 	oc.URL, oc.Database, oc.Login, oc.APIKey, oc.APIKeyFile = srv.URL(), sim.Database(), sim.Login(), config.Secret(sim.APIKey()), ""
 	oc.Version, oc.Protocol, oc.PollInterval = 0, "", sandboxPoll
+	if oc.WebhookToken == "" {
+		oc.WebhookToken = sandboxDoorbellToken
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,6 +143,10 @@ sources:
 
 // sandboxEasyPostSecret signs the sandbox's EasyPost webhooks.
 const sandboxEasyPostSecret = "sandbox-easypost-secret"
+
+// sandboxDoorbellToken is the sandbox's connectors.odoo.webhook_token, for
+// trying the Odoo webhook doorbell.
+const sandboxDoorbellToken = "sandbox-doorbell-token"
 
 // sandboxSamplesFrom is the date of the oldest sample partner file.
 var sandboxSamplesFrom = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -219,6 +226,7 @@ func (sb *sandbox) attach(ctx context.Context, h *hub.Hub, cfg config.Config, lo
 		slog.String("odoo_url", sb.odoo.URL()), slog.Int("odoo_version", sim.Version()), slog.String("odoo_database", sim.Database()),
 		slog.String("odoo_login", sim.Login()), slog.String("odoo_api_key", sim.APIKey()), slog.String("tms_url", cfg.Connectors.TMS.URL),
 		slog.String("sale_orders", strings.Join(orders, ", ")),
+		slog.String("odoo_doorbell", "POST /v1/sources/odoo/webhook?token="+cfg.Connectors.Odoo.WebhookToken.Reveal()),
 		slog.String("sources", "sandbox-x12 (X12: POST /v1/sources/sandbox-x12/edi, or files into "+sandboxFolder(cfg)+"), "+
 			"sandbox-edifact (EDIFACT: POST /v1/sources/sandbox-edifact/edi), sandbox-easypost (POST /v1/sources/sandbox-easypost/webhooks signed with "+
 			sandboxEasyPostSecret+"), sandbox-pod (driver app: POST /v1/sources/sandbox-pod/webhooks); profiles in "+cfg.Intake.SourcesFile))

@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,6 +122,56 @@ func TestSandbox(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), "AK9*A") {
 		t.Errorf("POST 214 to the sandbox: %d %s", resp.StatusCode, body)
 	}
+	// The sample file names shipments the sandbox does not have: the
+	// README shows where to see that its events were rejected, and why.
+	var rejected struct {
+		Events []struct {
+			State, Reason string
+		} `json:"events"`
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for len(rejected.Events) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the 214's events are not listed as rejected: %+v", rejected)
+		}
+		time.Sleep(50 * time.Millisecond)
+		rejected.Events = nil
+		getJSON(t, base+"/v1/events?source=/sources/sandbox-x12&state=rejected", key, &rejected)
+	}
+	if !strings.Contains(rejected.Events[0].Reason, "unknown shipment pro:XKTL/KT4471902") {
+		t.Errorf("rejected 214 event: got %+v, want the unknown shipment named", rejected.Events[0])
+	}
+
+	// The EasyPost sample, signed with the secret the banner names, and
+	// the Odoo doorbell with the token it names, as the README does them.
+	ep, err := os.ReadFile("../../internal/tracking/jsonmap/testdata/webhook-01-easypost-tracker-updated.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte("sandbox-easypost-secret"))
+	mac.Write(ep)
+	if !strings.Contains(fmt.Sprint(banner["sources"]), "signed with sandbox-easypost-secret") {
+		t.Errorf("banner sources %q: want the EasyPost secret named", banner["sources"])
+	}
+	req, _ = http.NewRequest(http.MethodPost, base+"/v1/sources/sandbox-easypost/webhooks", strings.NewReader(string(ep)))
+	req.Header.Set("X-Hmac-Signature", "hmac-sha256-hex="+hex.EncodeToString(mac.Sum(nil)))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("signed EasyPost webhook: %d %s", resp.StatusCode, body)
+	}
+	doorbell, _ := strings.CutPrefix(fmt.Sprint(banner["odoo_doorbell"]), "POST ")
+	if resp, err = http.Post(base+doorbell, "application/json", strings.NewReader(`{"_model":"stock.picking","_id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("the doorbell %q: got %d, want 202", doorbell, resp.StatusCode)
+	}
+
 	folder := filepath.Join(data, "edi", "sandbox-x12")
 	if err := os.WriteFile(filepath.Join(folder, "214.edi"), edi, 0o600); err != nil {
 		t.Fatal(err)
@@ -183,6 +236,25 @@ func TestSandbox(t *testing.T) {
 	sh := shipment()
 	if sh["vehicle"] == nil || sh["pod"] == nil {
 		t.Errorf("shipment %s: vehicle %v, pod %v; want both from the simulated TMS", picking, sh["vehicle"], sh["pod"])
+	}
+}
+
+// getJSON GETs url with key and decodes the answer into v.
+func getJSON(t *testing.T, url, key string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 
