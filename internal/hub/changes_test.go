@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -136,6 +137,71 @@ func TestChangesAPI(t *testing.T) {
 		}
 		if _, err := a.hub.Audit.Verify(t.Context(), kf.Ring); err != nil {
 			t.Errorf("audit verify: %v", err)
+		}
+	})
+}
+
+// A rules change is tried on the shipments billed with the approved rules:
+// here one delivered and rated at the default 275.00 USD per shipment plus
+// the fuel surcharge.
+func TestChangesWhatIfOnBilledShipments(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		rules := filepath.Join(t.TempDir(), "rules.yaml")
+		writeExampleRules(t, rules, "r1", "0.32")
+		cfgOf := func(c *config.Config) {
+			c.Audit.SigningKeyFile = auditKeyFile(t)
+			c.Billing.RulesFile = rules
+		}
+		a := startAPIHub(t, opts, cfgOf, nil)
+		ten := `{"value":"10","unit":"C62"}`
+		for i, e := range [][2]string{
+			{"shipment.planned", `{"customer":{"ref":"odoo:res.partner/301","name":"Corner Deli"},"origin":{"name":"WH"},"destination":{"name":"DC"},"lines":[{"line_id":"1","sku":"A","quantity":` + ten + `}]}`},
+			{"inventory.reserved", `{"lines":[{"line_id":"1","quantity":` + ten + `}]}`},
+			{"shipment.loaded", `{"lines":[{"line_id":"1","quantity":` + ten + `}]}`},
+			{"shipment.delivered", `{"pod":{"signer":"A","signed_at":"2026-11-26T13:00:00Z","lines":[{"line_id":"1","quantity":` + ten + `}]}}`},
+		} {
+			body := `{"specversion":"1.0","id":"wi-` + strconv.Itoa(i) + `","source":"test","type":"` + e[0] + `","subject":"tms:WI-1","time":"2026-11-26T1` + strconv.Itoa(i) + `:00:00Z","data":` + e[1] + `}`
+			if status, _, out := a.call(t, http.MethodPost, "/v1/events", "application/cloudevents+json", []byte(body)); status != http.StatusAccepted {
+				t.Fatalf("%s: %d %s", e[0], status, out)
+			}
+		}
+		var sh struct {
+			State   string `json:"state"`
+			Charges []struct {
+				Source string `json:"source"`
+			} `json:"charges"`
+		}
+		pollUntil(t, "the shipment rated", func() bool {
+			status, _, body := a.call(t, http.MethodGet, "/v1/shipments/tms:WI-1", "", nil)
+			if status != http.StatusOK || json.Unmarshal(body, &sh) != nil {
+				return false
+			}
+			return sh.State == "delivered" && len(sh.Charges) > 0 && sh.Charges[0].Source == "rated"
+		})
+
+		// The default freight goes from 275.00 to 300.00 per shipment.
+		data, err := os.ReadFile(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Replace(strings.Replace(string(data), "    rate: 275.00\n", "    rate: 300.00\n", 1), `version: "r1"`, `version: "r2"`, 1)
+		if err := os.WriteFile(rules, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := apiConfig(opts, cfgOf)
+		eff, err := a.hub.Changes.Load(t.Context(), hub.ChangePaths(cfg), "cli:alice")
+		if err != nil || len(eff.Pending) != 1 {
+			t.Fatalf("proposing r2: %v, %+v", err, eff)
+		}
+		w := eff.Pending[0].WhatIf
+		if w == nil || w.Sampled != 1 || w.Changed != 1 {
+			t.Fatalf("what-if: %+v, want one shipment, changed", w)
+		}
+		got := w.Shipments[0]
+		// Freight and 29 % fuel: 354.75 USD, then 387.00 USD.
+		if got.Old.Totals[0].String() != "354.75 USD" || got.New.Totals[0].String() != "387.00 USD" || len(got.New.Lines) != 2 {
+			t.Errorf("what-if: %v → %v, lines %+v; want 354.75 USD → 387.00 USD in two lines", got.Old.Totals, got.New.Totals, got.New.Lines)
 		}
 	})
 }
