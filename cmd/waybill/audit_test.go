@@ -10,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/waybill/waybill/internal/audit"
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -154,5 +158,40 @@ func TestAuditVerifyRefuses(t *testing.T) {
 	}
 	if _, _, err := runWaybill(t, "audit", "list", "--data", dir, "--since", "yesterday"); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
 		t.Errorf("bad --since: %v", err)
+	}
+}
+
+// A dead letter replayed from the command line is recorded with its actor.
+func TestAuditDeadLetterReplayCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "waybill.yaml")
+	if err := os.WriteFile(conf, []byte("connectors:\n  webhook:\n    url: http://127.0.0.1:9/never-called\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	db, err := sqldb.Open(t.Context(), sqldb.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(t.Context(), quietLogger()); err != nil {
+		t.Fatal(err)
+	}
+	a := connector.Action{Kind: connector.KindDispatchRelease, ShipmentID: "s-1", IdempotencyKey: "s-1:release", Payload: json.RawMessage(`{}`)}
+	if err := jobqueue.NewDeadLetters(db).Record(t.Context(), &rivertype.JobRow{ID: 7, Attempt: 12}, a, errors.New("refused")); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := jobqueue.NewDeadLetters(db).List(t.Context(), 10, "")
+	db.Close()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("dead letters: %v %v", list, err)
+	}
+	if out, stderr, err := runWaybill(t, "dead-letters", "replay", list[0].ID, "--actor", "cli:ops", "--config", conf, "--data", data); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, out, stderr)
+	}
+	out, _, err := runWaybill(t, "audit", "list", "--json", "--config", conf, "--data", data)
+	var e audit.Entry
+	if err != nil || json.Unmarshal([]byte(out), &e) != nil || e.Action != audit.ActionDeadLetterReplayed || e.Actor != "cli:ops" || e.Subject != list[0].ID {
+		t.Errorf("audit after the replay: %q %v", out, err)
 	}
 }
