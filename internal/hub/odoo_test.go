@@ -510,6 +510,10 @@ func (w *odooWorld) decide(t *testing.T, shipmentID, kind, decision string) {
 	}
 	w.key = reviewer
 	defer func() { w.key = admin }()
+	// A reason with a NUL character is refused, not a server error.
+	if status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", []byte(`{"decision":"`+decision+`","reason":"x\u0000y"}`)); status != http.StatusBadRequest {
+		t.Errorf("a reason with NUL: got %d %s, want 400", status, raw)
+	}
 	body := []byte(`{"decision":"` + decision + `","reason":"checked the driver's photos"}`)
 	status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", body)
 	if status != http.StatusAccepted {

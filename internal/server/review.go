@@ -94,7 +94,7 @@ func (s *Server) registerReviewRoutes() {
 		ID   string `path:"id"`
 		Body struct {
 			Decision string `json:"decision" enum:"approve,reject,resolve" doc:"approve: bill the proof of delivery, or carry out the exception's consequences; reject: refuse the proof, or dismiss the exception; resolve: the exception was settled outside Waybill."`
-			Reason   string `json:"reason,omitempty" maxLength:"2000"`
+			Reason   string `json:"reason,omitempty" maxLength:"2000" pattern:"^[^\\x00]*$" patternDescription:"text without NUL characters"`
 		}
 	}) (*decisionOutput, error) {
 		if s.deps.Emitter == nil {
@@ -124,6 +124,12 @@ func (s *Server) registerReviewRoutes() {
 		case errors.Is(err, ingest.ErrBacklogFull):
 			return nil, (&problem.Details{Status: http.StatusTooManyRequests, Code: problem.CodeBacklogFull, Detail: "too many events wait to be processed: retry later"}).Fill()
 		case err != nil:
+			var ie *ingest.InvalidError
+			if errors.As(err, &ie) {
+				// A value the decision event cannot carry.
+				p := &problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest, Detail: "the decision cannot be recorded: " + ie.Error()}
+				return nil, p.Fill()
+			}
 			return nil, err
 		}
 		// The same decision sent again (with the same or another reason,
