@@ -187,6 +187,9 @@ func TestSourcesEndToEnd(t *testing.T) {
 		if len(rc.Events) != 2 || rc.Status != source.StatusAccepted || !strings.Contains(rc.Ack, "AK9*A*1*1*1") {
 			t.Fatalf("214-01 receipt: %+v", rc)
 		}
+		if e := rc.Events[0]; e.EventURL != "/v1/events/"+e.ID {
+			t.Errorf("214-01 receipt: event %s links to %q", e.ID, e.EventURL)
+		}
 		if !strings.Contains(rc.Ack, "*ZZ*LARKSPURSUP    *") {
 			t.Errorf("the 997 is not sent as the configured interchange id:\n%s", rc.Ack)
 		}

@@ -187,8 +187,10 @@ type PayloadReceipt struct {
 type PayloadEvent struct {
 	// ID is Waybill's id of the event (the original's, for a repeat);
 	// SourceID is its CloudEvents id in the source /sources/{source}.
-	ID        string `json:"id"`
-	SourceID  string `json:"source_id"`
+	ID       string `json:"id"`
+	SourceID string `json:"source_id"`
+	// EventURL shows what became of the event (GET /v1/events/{id}).
+	EventURL  string `json:"event_url,omitempty"`
 	Type      string `json:"type"`
 	Subject   string `json:"subject"`
 	Duplicate bool   `json:"duplicate,omitempty" doc:"The event was already accepted, from this payload's earlier delivery or another."`
@@ -272,6 +274,9 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	for i, r := range results {
 		ev := parsed[i]
 		er := PayloadEvent{ID: r.EventID, SourceID: ev.SourceID, Type: string(ev.Type), Subject: ev.Subject, Duplicate: r.Duplicate}
+		if r.EventID != "" {
+			er.EventURL = ingest.EventURL(r.EventID)
+		}
 		outcome := "new"
 		switch {
 		case errors.Is(r.Err, ingest.ErrRefused):
