@@ -77,18 +77,25 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			var ie *ingest.InvalidError
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *InvalidError", err)
-			}
-			var got []string
-			for _, fe := range ie.Errors {
-				got = append(got, fe.Pointer)
-			}
-			if diff := cmp.Diff(tt.pointers, got); diff != "" {
-				t.Errorf("pointers (-want +got):\n%s\n%v", diff, ie.Errors)
-			}
+			wantPointers(t, err, tt.pointers)
 		})
+	}
+}
+
+// wantPointers checks that err is an *InvalidError locating its problems at
+// want.
+func wantPointers(t *testing.T, err error, want []string) {
+	t.Helper()
+	var ie *ingest.InvalidError
+	if !errors.As(err, &ie) {
+		t.Fatalf("got %v, want *InvalidError", err)
+	}
+	var got []string
+	for _, fe := range ie.Errors {
+		got = append(got, fe.Pointer)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pointers (-want +got):\n%s\n%v", diff, ie.Errors)
 	}
 }
 
@@ -236,17 +243,7 @@ func TestParseRefusesWhatStorageCannotHold(t *testing.T) {
 				}
 				return
 			}
-			var ie *ingest.InvalidError
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *InvalidError", err)
-			}
-			var got []string
-			for _, fe := range ie.Errors {
-				got = append(got, fe.Pointer)
-			}
-			if diff := cmp.Diff(tt.pointers, got); diff != "" {
-				t.Errorf("pointers (-want +got):\n%s\n%v", diff, ie.Errors)
-			}
+			wantPointers(t, err, tt.pointers)
 		})
 	}
 }
