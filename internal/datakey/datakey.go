@@ -83,27 +83,41 @@ func (s *Store) LatestSeq(ctx context.Context) (int64, error) {
 }
 
 // create stores a new data key wrapped by w, after every other one, so it
-// becomes current.
-func (s *Store) create(ctx context.Context, w seal.KeyWrapper) (Key, error) {
+// becomes current. With first set it stores one only when there is none
+// yet, and reports whether it did: two processes starting on a fresh
+// database at once end with one first key.
+func (s *Store) create(ctx context.Context, w seal.KeyWrapper, first bool) (Key, bool, error) {
 	wrapped, err := w.Wrap(ctx, seal.NewKey())
 	if err != nil {
-		return Key{}, fmt.Errorf("wrapping a new data key: %w", err)
+		return Key{}, false, fmt.Errorf("wrapping a new data key: %w", err)
 	}
 	k := Key{ID: seal.NewKeyID(), KEKID: w.ID(), Wrapped: wrapped, CreatedAt: time.Now().UTC()}
+	stored := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var n sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(seq) FROM data_keys`).Scan(&n); err != nil {
 			return fmt.Errorf("reading data keys: %w", err)
 		}
+		if first && n.Int64 > 0 {
+			return nil
+		}
 		k.Seq = n.Int64 + 1
-		_, err := tx.ExecContext(ctx, s.db.Dialect.Rebind(`INSERT INTO data_keys (id, seq, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?)`),
+		res, err := tx.ExecContext(ctx, s.db.Dialect.Rebind(`INSERT INTO data_keys (id, seq, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (seq) DO NOTHING`),
 			k.ID, k.Seq, k.KEKID, base64.StdEncoding.EncodeToString(wrapped), k.CreatedAt.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("storing data key: %w", err)
 		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if first {
+				return nil // another process stored the first key
+			}
+			return errors.New("storing data key: another rotation took the same place; try again")
+		}
+		stored = true
 		return nil
 	})
-	return k, err
+	return k, stored, err
 }
 
 // Load unwraps the stored data keys into a keyring whose current key is
@@ -143,7 +157,8 @@ func Load(ctx context.Context, db *sqldb.DB, w seal.KeyWrapper, logger *slog.Log
 // key. Values sealed under older keys stay readable; a Reencryptor moves
 // them to the new key.
 func Rotate(ctx context.Context, db *sqldb.DB, w seal.KeyWrapper) (Key, error) {
-	return NewStore(db).create(ctx, w)
+	k, _, err := NewStore(db).create(ctx, w, false)
+	return k, err
 }
 
 // Opts says how Setup finds the key-encryption key.
@@ -216,6 +231,9 @@ func dataDirKEK(ctx context.Context, db *sqldb.DB, dir string, logger *slog.Logg
 		return nil, fmt.Errorf("%w: restore %s, or point encryption.key_file or WAYBILL_ENCRYPTION_KEY at the key", ErrKEKFileMissing, path)
 	}
 	key, err = seal.CreateKEKFile(path)
+	if errors.Is(err, os.ErrExist) {
+		return seal.ReadKEKFile(path) // another process made it just now
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -242,13 +260,18 @@ func Setup(ctx context.Context, db *sqldb.DB, opts Opts) (seal.KeyWrapper, error
 		return nil, err
 	}
 	if kr == nil {
-		k, err := NewStore(db).create(ctx, w)
+		k, stored, err := NewStore(db).create(ctx, w, true)
 		if err != nil {
 			return nil, err
 		}
-		logger.InfoContext(ctx, "created the first data key", slog.String("key_id", k.ID))
+		if stored {
+			logger.InfoContext(ctx, "created the first data key", slog.String("key_id", k.ID))
+		}
 		if kr, err = Load(ctx, db, w, logger); err != nil {
 			return nil, err
+		}
+		if kr == nil {
+			return nil, errors.New("encryption: no data key after creating the first one")
 		}
 	}
 	db.Keyring = kr

@@ -218,3 +218,45 @@ func assertPendingGauge(t *testing.T, reg *prometheus.Registry, want float64) {
 		t.Errorf("waybill_encryption_rows_pending has %d tables, want 4", seen)
 	}
 }
+
+// TestSetupConcurrentFirstStart starts two processes' Setup on one fresh
+// database at once: both end with the same first data key.
+func TestSetupConcurrentFirstStart(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		key := ""
+		if opts.DatabaseURL != "" {
+			key = kek(t)
+		}
+		var dbs [2]*sqldb.DB
+		for i := range dbs {
+			db, err := sqldb.Open(t.Context(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		if _, err := dbs[0].Migrate(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, len(dbs))
+		for _, db := range dbs {
+			go func() {
+				_, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: true, Key: key, DataDir: opts.DataDir})
+				errs <- err
+			}()
+		}
+		for range dbs {
+			if err := <-errs; err != nil {
+				t.Errorf("Setup: %v", err)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		if a, b := dbs[0].Keyring.Current(), dbs[1].Keyring.Current(); a != b {
+			t.Errorf("current data keys %s and %s: want one first key", a, b)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -104,25 +105,32 @@ func ReadKEKFile(path string) ([]byte, error) {
 }
 
 // CreateKEKFile writes a new random key-encryption key to path, readable
-// by its owner only (0600), and returns it. It fails when path exists.
+// by its owner only (0600), and returns it. It fails when path exists. The
+// file appears whole or not at all: it is written beside path and then
+// linked to it, so a process that finds it can read it.
 func CreateKEKFile(path string) ([]byte, error) {
 	key := NewKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), ".kek-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating key-encryption key file: %w", err)
 	}
-	if _, err := f.WriteString(FormatKEK(key)); err != nil {
-		f.Close()
-		os.Remove(path)
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(FormatKEK(key))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("writing key-encryption key file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("writing key-encryption key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("writing key-encryption key file: %w", err)
+	if err := os.Link(tmp, path); err != nil {
+		return nil, fmt.Errorf("creating key-encryption key file: %w", err)
 	}
 	return key, nil
 }
