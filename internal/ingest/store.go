@@ -218,8 +218,9 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
 			Data json.RawMessage `json:"data"`
 		}
 		raw, err := s.openBody(p.ID, body)
-		if missing := (*seal.MissingKeyError)(nil); errors.As(err, &missing) {
-			// Not this event's fault: processing waits for the key.
+		if missing := (*seal.MissingKeyError)(nil); errors.As(err, &missing) || errors.Is(err, seal.ErrUnknownVersion) {
+			// Not this event's fault: processing waits for the key (or
+			// for the newer Waybill that wrote it).
 			return nil, fmt.Errorf("reading pending event %s: %w", p.ID, err)
 		}
 		if err != nil {

@@ -36,6 +36,23 @@ var ErrTampered = errors.New("sealed value failed authentication (changed, copie
 // be a sealed value of a known version.
 var ErrMalformed = errors.New("malformed sealed value")
 
+// ErrUnknownVersion is returned for a value sealed in a format newer than
+// this version of Waybill knows ("wb2:" and on).
+var ErrUnknownVersion = errors.New("value sealed in an unknown format version (written by a newer Waybill)")
+
+// otherVersion reports whether stored starts with the header of a format
+// version other than 1: "wb", digits, ":".
+func otherVersion(stored []byte) bool {
+	if len(stored) < 4 || stored[0] != 'w' || stored[1] != 'b' || bytes.HasPrefix(stored, []byte(Version1)) {
+		return false
+	}
+	i := 2
+	for i < len(stored) && stored[i] >= '0' && stored[i] <= '9' {
+		i++
+	}
+	return i > 2 && i < len(stored) && stored[i] == ':'
+}
+
 // MissingKeyError is returned when a value is sealed under a data key the
 // keyring does not hold.
 type MissingKeyError struct {
@@ -199,6 +216,9 @@ func IsSealed(stored []byte) bool {
 // seal header is plaintext and is returned as it is; use OpenSealed where
 // the caller knows from elsewhere that the value is sealed.
 func (k *Keyring) Open(stored []byte, place string) ([]byte, error) {
+	if otherVersion(stored) {
+		return nil, ErrUnknownVersion
+	}
 	if !IsSealed(stored) {
 		return stored, nil
 	}
@@ -208,6 +228,9 @@ func (k *Keyring) Open(stored []byte, place string) ([]byte, error) {
 // OpenSealed decrypts a value sealed in binary form for place; a value
 // without a seal header is ErrMalformed.
 func (k *Keyring) OpenSealed(stored []byte, place string) ([]byte, error) {
+	if otherVersion(stored) {
+		return nil, ErrUnknownVersion
+	}
 	id, ok := KeyID(stored)
 	if !ok || !ValidID(id) {
 		return nil, ErrMalformed
@@ -233,6 +256,9 @@ func (k *Keyring) OpenSealed(stored []byte, place string) ([]byte, error) {
 // OpenText decrypts a value sealed in text form for place. A value
 // without a seal header is plaintext and is returned as it is.
 func (k *Keyring) OpenText(stored string, place string) ([]byte, error) {
+	if otherVersion([]byte(stored)) {
+		return nil, ErrUnknownVersion
+	}
 	if !IsSealed([]byte(stored)) {
 		return []byte(stored), nil
 	}

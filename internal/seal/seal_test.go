@@ -70,7 +70,7 @@ func TestSealOpen(t *testing.T) {
 func TestOpenPlaintext(t *testing.T) {
 	t.Parallel()
 	k, _ := keyring(t, idA)
-	for _, v := range []string{`{"id":"x"}`, "ISA*00*", "", "wb2:not ours"} {
+	for _, v := range []string{`{"id":"x"}`, "ISA*00*", "", "wb", "wbx:", "wb:1"} {
 		got, err := k.OpenText(v, "p")
 		if err != nil || string(got) != v {
 			t.Errorf("OpenText(%q) = %q, %v; want it unchanged", v, got, err)
@@ -141,6 +141,16 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("newer version", func(t *testing.T) {
+		for _, v := range []string{"wb2:" + idA + ":AAAA", "wb10:anything"} {
+			if got, err := k.OpenText(v, place); !errors.Is(err, seal.ErrUnknownVersion) || got != nil {
+				t.Errorf("OpenText(%q) = %q, %v; want ErrUnknownVersion", v, got, err)
+			}
+			if _, err := k.OpenSealed([]byte(v), place); !errors.Is(err, seal.ErrUnknownVersion) {
+				t.Errorf("OpenSealed(%q): %v, want ErrUnknownVersion", v, err)
+			}
+		}
+	})
 	t.Run("text tampered", func(t *testing.T) {
 		b := []byte(text)
 		i := len(b) - 3
