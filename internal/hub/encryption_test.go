@@ -2,7 +2,9 @@ package hub_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,4 +139,65 @@ func assertSealedAtRest(t *testing.T, db *sqldb.DB, secrets ...string) {
 			t.Errorf("%s: no rows", q)
 		}
 	}
+}
+
+// TestEncryptedJobsAndDeadLetters delivers an outbound job and keeps a
+// dead letter with encryption on: the connector and the dead-letter API
+// see the payload, River's job rows and the dead-letter table do not.
+func TestEncryptedJobsAndDeadLetters(t *testing.T) {
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		b := setup(t, opts, nil)
+		const customer = "Rotterdam Secret Retail"
+		b.receiver.mu.Lock()
+		b.receiver.fail["dispatch.release"] = http.StatusBadRequest
+		b.receiver.mu.Unlock()
+		for i, e := range [][2]string{
+			{"shipment.planned", strings.Replace(plannedData, "Acme Retail", customer, 1)},
+			{"inventory.reserved", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`},
+		} {
+			if status, body, _ := b.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json",
+				ce(strconv.Itoa(i), e[0], "odoo:WH/OUT/77", "2026-11-26T08:00:00Z", e[1])); status != http.StatusAccepted {
+				t.Fatalf("%s: %d %s", e[0], status, body)
+			}
+		}
+		var raw []byte
+		waitFor(t, "a dead letter", func() bool {
+			_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
+			return bytes.Contains(raw, []byte(`"dead_letters":[{`))
+		})
+		if !bytes.Contains(raw, []byte(customer)) {
+			t.Errorf("GET /v1/dead-letters does not show the action's payload: %s", raw)
+		}
+		delivered := false
+		for _, d := range b.receiver.deliveries() {
+			if d.Kind == "dispatch.release" && strings.Contains(fmt.Sprint(d.Body), customer) {
+				delivered = true
+			}
+		}
+		if !delivered {
+			t.Error("the connector did not get the opened payload")
+		}
+		db := b.hub.DB
+		for _, q := range []string{`SELECT ` + db.Dialect.JSONText("args") + ` FROM river_job`, `SELECT args || error FROM dead_letters`} {
+			rows, err := db.QueryContext(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if strings.Contains(v, customer) {
+					t.Errorf("%s: stored in plaintext: %s", q, v)
+				}
+			}
+			rows.Close()
+			if n == 0 {
+				t.Errorf("%s: no rows", q)
+			}
+		}
+	})
 }
