@@ -60,6 +60,7 @@ type MissingKeyError struct {
 	KeyID string
 }
 
+// Error names the missing key and the usual reasons it is missing.
 func (e *MissingKeyError) Error() string {
 	return "data key " + e.KeyID + " is not available (deleted from data_keys, or encryption turned off or given another key-encryption key)"
 }
