@@ -432,7 +432,9 @@ func TestRecordStartup(t *testing.T) {
 		}{
 			{"first start", func(*audit.Startup) {}, nil},
 			{"same again", func(*audit.Startup) {}, nil},
-			{"rules changed", func(st *audit.Startup) { st.Files["billing.rules_file"] = audit.ConfigFile{Path: "rules.yaml", SHA256: "cc"} }, []string{"billing.rules_file"}},
+			{"rules changed", func(st *audit.Startup) {
+				st.Files["billing.rules_file"] = audit.ConfigFile{Path: "rules.yaml", SHA256: "cc"}
+			}, []string{"billing.rules_file"}},
 			{"config changed, mapping added, sources gone", func(st *audit.Startup) {
 				st.Config = []byte(`{"a":2}`)
 				st.Files["mapping:acme"] = audit.ConfigFile{Path: "acme.yaml", SHA256: "dd"}
