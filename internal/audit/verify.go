@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -79,10 +80,18 @@ func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*
 	for _, a := range anchors {
 		want[a.Seq] = a.Hash
 	}
+	// One snapshot for the chain and the head, so that entries appended
+	// meanwhile neither show as beyond the head nor go missing from it.
+	// SQLite's read transaction is a snapshot whatever the level.
+	tx, err := s.db.Reader.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	defer tx.Rollback()
 	prevHash := GenesisHash
 	after := int64(0)
 	for {
-		rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(qChainPage), after, verifyPage)
+		rows, err := tx.QueryContext(ctx, s.db.Dialect.Rebind(qChainPage), after, verifyPage)
 		if err != nil {
 			return nil, fmt.Errorf("reading the audit trail: %w", err)
 		}
@@ -108,7 +117,7 @@ func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*
 	rep.LastSeq, rep.HeadHash = after, prevHash
 	var headSeq int64
 	var headHash string
-	if err := s.db.Reader.QueryRowContext(ctx, qReadHead).Scan(&headSeq, &headHash); err != nil {
+	if err := tx.QueryRowContext(ctx, qReadHead).Scan(&headSeq, &headHash); err != nil {
 		return nil, fmt.Errorf("reading the audit head: %w", err)
 	}
 	switch {
