@@ -228,6 +228,11 @@ func dataDirKEK(ctx context.Context, db *sqldb.DB, dir string, logger *slog.Logg
 		return nil, err
 	}
 	if n > 0 {
+		// A process that started at the same moment made both: the file
+		// comes before the key.
+		if key, err := seal.ReadKEKFile(path); err == nil {
+			return key, nil
+		}
 		return nil, fmt.Errorf("%w: restore %s, or point encryption.key_file or WAYBILL_ENCRYPTION_KEY at the key", ErrKEKFileMissing, path)
 	}
 	key, err = seal.CreateKEKFile(path)
