@@ -128,5 +128,45 @@ func dataKeyCmds() []*cobra.Command {
 		},
 	}
 	newKEK.Flags().String("out", "", "write the key to this new file (mode 0600) instead of printing it")
-	return []*cobra.Command{rotate, status, newKEK}
+
+	rewrap := &cobra.Command{
+		Use:   "rewrap-data-keys --new-key-file FILE",
+		Short: "Wrap every data key with another key-encryption key; then restart every process with it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, cfg, err := commandDB(cmd)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			e := cfg.Encryption
+			from, err := datakey.Wrapper(cmd.Context(), db, datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(),
+				DataDir: cfg.Storage.DataDir})
+			if err != nil {
+				return err
+			}
+			if from == nil {
+				return errors.New("encryption is off (encryption.enabled: false): there are no data keys to rewrap")
+			}
+			path, _ := cmd.Flags().GetString("new-key-file")
+			key, err := seal.ReadKEKFile(path)
+			if err != nil {
+				return err
+			}
+			to, err := seal.NewLocalKEK(key)
+			if err != nil {
+				return err
+			}
+			n, err := datakey.Rewrap(cmd.Context(), db, from, to)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d data keys are wrapped by %s now: set encryption.key_file to %s and restart every process\n", n, to.ID(), path)
+			return nil
+		},
+	}
+	rewrap.Flags().String("new-key-file", "", "the new key-encryption key (waybill keys new-kek --out FILE)")
+	_ = rewrap.MarkFlagRequired("new-key-file")
+	storageFlags(rewrap)
+	return []*cobra.Command{rotate, status, newKEK, rewrap}
 }

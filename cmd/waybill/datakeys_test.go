@@ -91,6 +91,23 @@ func TestDataKeyCommands(t *testing.T) {
 		t.Errorf("the error line %q does not name the key on one line", line)
 	}
 
+	// A new KEK: the data keys move to it, the old file no longer opens them.
+	newKEK := filepath.Join(t.TempDir(), "new.kek")
+	if _, err := run("keys", "new-kek", "--out", newKEK); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("keys", "rewrap-data-keys", "--new-key-file", newKEK, "--data", dir); err != nil || !strings.HasPrefix(out, "1 data keys") {
+		t.Fatalf("rewrap-data-keys: %v\n%s", err, out)
+	}
+	if _, err := run("keys", "data-key-status", "--data", dir); !errors.Is(err, datakey.ErrWrongKEK) {
+		t.Errorf("data-key-status with the old KEK: %v, want ErrWrongKEK", err)
+	}
+	t.Setenv("WAYBILL_ENCRYPTION_KEY_FILE", newKEK)
+	if out, err := run("keys", "data-key-status", "--data", dir); err != nil || !strings.Contains(out, second) {
+		t.Errorf("data-key-status with the new KEK: %v\n%s", err, out)
+	}
+	t.Setenv("WAYBILL_ENCRYPTION_KEY_FILE", "")
+
 	// The KEK file gone: refused, and no new one is made.
 	if err := os.Rename(filepath.Join(dir, datakey.KEKFileName), filepath.Join(dir, "kek.bak")); err != nil {
 		t.Fatal(err)

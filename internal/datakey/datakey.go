@@ -124,8 +124,11 @@ ON CONFLICT (seq) DO NOTHING`),
 // the newest. Keys wrapped by another KEK, or that fail to unwrap, are
 // left out and named in a warning (values sealed under them will not
 // open); the current key must unwrap. With no key stored, Load returns
-// nil and no error.
+// nil and no error. A nil logger discards the warnings.
 func Load(ctx context.Context, db *sqldb.DB, w seal.KeyWrapper, logger *slog.Logger) (*seal.Keyring, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	keys, err := NewStore(db).List(ctx)
 	if err != nil || len(keys) == 0 {
 		return nil, err
@@ -281,4 +284,50 @@ func Setup(ctx context.Context, db *sqldb.DB, opts Opts) (seal.KeyWrapper, error
 	}
 	db.Keyring = kr
 	return w, nil
+}
+
+// Rewrap wraps every data key with to instead of from, in one
+// transaction, for a change of key-encryption key (a new key file, or a
+// KMS). Sealed values do not change. Processes running with from keep
+// their loaded keys until they restart, and must restart with to.
+func Rewrap(ctx context.Context, db *sqldb.DB, from, to seal.KeyWrapper) (int, error) {
+	keys, err := NewStore(db).List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	type rewrapped struct {
+		id, wrapped string
+	}
+	out := make([]rewrapped, 0, len(keys))
+	for _, k := range keys {
+		if k.KEKID != from.ID() {
+			return 0, fmt.Errorf("data key %s: %w: %s, not the configured %s", k.ID, ErrWrongKEK, k.KEKID, from.ID())
+		}
+		key, err := from.Unwrap(ctx, k.Wrapped)
+		if err != nil {
+			return 0, fmt.Errorf("unwrapping data key %s: %w", k.ID, err)
+		}
+		w, err := to.Wrap(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("wrapping data key %s: %w", k.ID, err)
+		}
+		out = append(out, rewrapped{k.ID, base64.StdEncoding.EncodeToString(w)})
+	}
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		q := db.Dialect.Rebind(`UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ? AND kek_id = ?`)
+		for _, r := range out {
+			res, err := tx.ExecContext(ctx, q, to.ID(), r.wrapped, r.id, from.ID())
+			if err != nil {
+				return fmt.Errorf("storing data key %s: %w", r.id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return fmt.Errorf("storing data key %s: changed meanwhile; try again", r.id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(out), nil
 }

@@ -260,3 +260,46 @@ func TestSetupConcurrentFirstStart(t *testing.T) {
 		}
 	})
 }
+
+// TestRewrap moves the data keys to another key-encryption key: the old
+// one no longer loads them, the new one does, and sealed values open.
+func TestRewrap(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		oldKEK, newKEK := kek(t), kek(t)
+		from, err := datakey.Setup(ctx, db, datakey.Opts{Enabled: true, Key: oldKEK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := datakey.Rotate(ctx, db, from); err != nil {
+			t.Fatal(err)
+		}
+		kr, err := datakey.Load(ctx, db, from, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed := kr.SealText([]byte("value"), "p")
+
+		to, err := datakey.Wrapper(ctx, db, datakey.Opts{Enabled: true, Key: newKEK})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := datakey.Rewrap(ctx, db, from, to); err != nil || n != 2 {
+			t.Fatalf("Rewrap = %d, %v; want 2 keys", n, err)
+		}
+		if _, err := datakey.Load(ctx, db, from, nil); !errors.Is(err, datakey.ErrWrongKEK) {
+			t.Errorf("Load with the old KEK: %v, want ErrWrongKEK", err)
+		}
+		kr2, err := datakey.Load(ctx, db, to, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := kr2.OpenText(sealed, "p"); err != nil || string(got) != "value" {
+			t.Errorf("OpenText after rewrapping = %q, %v", got, err)
+		}
+		if _, err := datakey.Rewrap(ctx, db, from, to); !errors.Is(err, datakey.ErrWrongKEK) {
+			t.Errorf("Rewrap again from the old KEK: %v, want ErrWrongKEK", err)
+		}
+	})
+}
