@@ -12,7 +12,7 @@
 // (within [RefreshIntervalDefault]), and re-seals rows in small batches of
 // short transactions, reporting progress in a log line and the
 // waybill_encryption_rows_pending gauge. [Rotate] adds a new current key;
-// [Status] counts rows per key.
+// [Status] counts rows per key; [Rewrap] moves the keys to another KEK.
 //
 // The tables with sealed values implement [Table]; the package knows none
 // of them.
