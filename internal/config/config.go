@@ -21,7 +21,7 @@ const (
 	// ServerShutdownTimeoutDefault is the default of server.shutdown_timeout.
 	ServerShutdownTimeoutDefault = 30 * time.Second
 	// ServerKeyRateDefault is the default of server.key_rate.
-	ServerKeyRateDefault = 1000
+	ServerKeyRateDefault = 0
 	// ServerKeyBurstDefault is the default of server.key_burst.
 	ServerKeyBurstDefault = 2000
 )
@@ -343,10 +343,10 @@ type Server struct {
 	// created without one of its own (keys create --rate): a token bucket
 	// per key, refilled at this rate and holding key_burst. A key over its
 	// limit gets 429 rate-limited with Retry-After; other keys are not
-	// affected. The default stops a runaway client from taking the whole
-	// server without holding up a busy integration; a load test's key wants
-	// its own --rate 0. A whole number; 0 means unlimited. At most 1000000.
-	// Defaults to 1000.
+	// affected. Unlimited by default, so that neither an upgrade nor a load
+	// test is throttled by surprise: give each partner's key its own limit
+	// (keys create --rate), or set one here for every key without one. A
+	// whole number; 0 means unlimited. At most 1000000. Defaults to 0.
 	KeyRate int `koanf:"key_rate" json:"key_rate"`
 
 	// KeyBurst is how many requests a key without a limit of its own may

@@ -48,7 +48,7 @@ func docText(path string) string {
 	case "server.shutdown_timeout":
 		return "How long graceful shutdown may take in all: stopping intake, letting jobs finish and closing connectors and the database. Must be positive. Defaults to 30s."
 	case "server.key_rate":
-		return "The rate limit, in requests a second, of every API key created without one of its own (keys create --rate): a token bucket per key, refilled at this rate and holding key_burst. A key over its limit gets 429 rate-limited with Retry-After; other keys are not affected. The default stops a runaway client from taking the whole server without holding up a busy integration; a load test's key wants its own --rate 0. A whole number; 0 means unlimited. At most 1000000. Defaults to 1000."
+		return "The rate limit, in requests a second, of every API key created without one of its own (keys create --rate): a token bucket per key, refilled at this rate and holding key_burst. A key over its limit gets 429 rate-limited with Retry-After; other keys are not affected. Unlimited by default, so that neither an upgrade nor a load test is throttled by surprise: give each partner's key its own limit (keys create --rate), or set one here for every key without one. A whole number; 0 means unlimited. At most 1000000. Defaults to 0."
 	case "server.key_burst":
 		return "How many requests a key without a limit of its own may send at once before key_rate paces it. At least 1 when key_rate is positive. Defaults to 2000."
 	case "server.key_label_default":

@@ -199,6 +199,7 @@ func BenchmarkSourceWebhook(b *testing.B) {
 		c.Log.Level = "warn"
 		c.Intake.SourcesFile = path
 		c.Encryption.Enabled = os.Getenv("WAYBILL_BENCH_ENCRYPTION") != "off" // docs/encryption.md
+		fixtureDates(c)
 	})
 	bodies := make([][]byte, b.N)
 	sigs := make([]string, b.N)
