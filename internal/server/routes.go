@@ -221,9 +221,9 @@ func (s *Server) registerAdminRoutes() {
 	create.Errors = append(create.Errors, http.StatusConflict)
 	huma.Register(s.api, create, func(ctx context.Context, in *struct {
 		Body struct {
-			Name   string   `json:"name" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9._-]+$" doc:"Who or what uses the key; unique among active keys"`
-			Scopes []string `json:"scopes" minItems:"1"`
-			Label  string   `json:"label,omitempty" maxLength:"16" pattern:"^[a-z0-9]*$" doc:"The key's environment, such as prod or test; it starts the key (wb_prod_…). Defaults to server.key_label_default."`
+			Name      string     `json:"name" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9._-]+$" doc:"Who or what uses the key; unique among active keys"`
+			Scopes    []string   `json:"scopes" minItems:"1"`
+			Label     string     `json:"label,omitempty" maxLength:"16" pattern:"^[a-z0-9]*$" doc:"The key's environment, such as prod or test; it starts the key (wb_prod_…). Defaults to server.key_label_default."`
 			ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the key stops working (RFC 3339); never when absent"`
 			Rate      *float64   `json:"rate,omitempty" minimum:"0" maximum:"1000000" doc:"The key's own rate limit in requests a second; 0 is unlimited. Absent: server.key_rate and server.key_burst apply."`
 			Burst     int        `json:"burst,omitempty" minimum:"0" maximum:"1000000" doc:"Requests the key may send at once; needs rate. Defaults to rate rounded up."`
