@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -62,7 +64,16 @@ func commandActor(cmd *cobra.Command) string {
 	if actor, _ := cmd.Flags().GetString("actor"); actor != "" {
 		return actor
 	}
-	return "cli:" + os.Getenv("USER")
+	name := os.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = "uid-" + strconv.Itoa(os.Getuid())
+	}
+	return "cli:" + name
 }
 
 func openDB(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqldb.DB, error) {

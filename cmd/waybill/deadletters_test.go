@@ -62,3 +62,18 @@ func TestDeadLetterReplayCommand(t *testing.T) {
 		t.Errorf("the replayed job: kind %q, %v", kind, err)
 	}
 }
+
+// TestCommandActor checks that a command run without $USER still names
+// who ran it, for the audit trail.
+func TestCommandActor(t *testing.T) {
+	t.Setenv("USER", "")
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"version"})
+	if got := commandActor(cmd); got == "cli:" || !strings.HasPrefix(got, "cli:") {
+		t.Errorf("without $USER: got %q, want cli:<the user>", got)
+	}
+	t.Setenv("USER", "ana")
+	if got := commandActor(cmd); got != "cli:ana" {
+		t.Errorf("with $USER: got %q, want cli:ana", got)
+	}
+}
