@@ -53,7 +53,8 @@ func TestPoisonIsolation(t *testing.T) {
 		if poisonSent < 5 {
 			t.Errorf("only %d poison rounds ran beside the load", poisonSent)
 		}
-		t.Logf("%d events at %.0f/s beside %d poison rounds", res.Accepted, res.EventsPerSecond, poisonSent)
+		t.Logf("%d events at %.0f/s beside %d poison rounds (%d requests); %.0f group commits split to isolate a refused event",
+			res.Accepted, res.EventsPerSecond, poisonSent, 5*poisonSent, metric(t, a, "waybill_intake_group_splits_total"))
 	})
 }
 
