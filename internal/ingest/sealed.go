@@ -31,22 +31,12 @@ func (s *Store) SealedTable() string { return "events" }
 // CountByKey implements datakey.Table: events by the data key of their
 // body, "" for plaintext.
 func (s *Store) CountByKey(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.Reader.QueryContext(ctx, `SELECT CASE WHEN substr(body, 1, 4) = 'wb1:' THEN substr(body, 5, 16) ELSE '' END AS key_id, COUNT(*)
+	out, err := s.db.CountGroups(ctx, `SELECT CASE WHEN substr(body, 1, 4) = 'wb1:' THEN substr(body, 5, 16) ELSE '' END AS key_id, COUNT(*)
 FROM events GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("counting events by data key: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("counting events by data key: %w", err)
-		}
-		out[id] += n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Reseal implements datakey.Table: it seals under the current key up to

@@ -56,25 +56,11 @@ func (d *DeadLetters) SealedTable() string { return "dead_letters" }
 // CountByKey implements datakey.Table: dead letters by data key, ""
 // for plaintext.
 func (d *DeadLetters) CountByKey(ctx context.Context) (map[string]int64, error) {
-	return countByKeyColumn(ctx, d.db, `SELECT key_id, COUNT(*) FROM dead_letters GROUP BY key_id`)
-}
-
-func countByKeyColumn(ctx context.Context, db *sqldb.DB, q string) (map[string]int64, error) {
-	rows, err := db.Reader.QueryContext(ctx, q)
+	out, err := d.db.CountGroups(ctx, `SELECT key_id, COUNT(*) FROM dead_letters GROUP BY key_id`)
 	if err != nil {
-		return nil, fmt.Errorf("counting rows by data key: %w", err)
+		return nil, fmt.Errorf("counting dead letters by data key: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("counting rows by data key: %w", err)
-		}
-		out[id] += n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Reseal implements datakey.Table: it seals under the current key up to

@@ -280,21 +280,11 @@ func (s *Store) SealedTable() string { return "source_payloads" }
 // CountByKey implements datakey.Table: payloads by the data key of their
 // body, "" for plaintext.
 func (s *Store) CountByKey(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.Reader.QueryContext(ctx, `SELECT key_id, COUNT(*) FROM source_payloads GROUP BY key_id`)
+	out, err := s.db.CountGroups(ctx, `SELECT key_id, COUNT(*) FROM source_payloads GROUP BY key_id`)
 	if err != nil {
 		return nil, fmt.Errorf("counting payloads by data key: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("counting payloads by data key: %w", err)
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Reseal implements datakey.Table: it seals under the current key up to

@@ -284,6 +284,26 @@ func Placeholders(rows, cols int) string {
 	return b.String()
 }
 
+// CountGroups runs query on the read pool, which must return rows of a
+// text key and a count, and sums the counts by key.
+func (db *DB) CountGroups(ctx context.Context, query string, args ...any) (map[string]int64, error) {
+	rows, err := db.Reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var key string
+		var n int64
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, err
+		}
+		out[key] += n
+	}
+	return out, rows.Err()
+}
+
 // IsUnavailable reports whether err says that the database could not be
 // used at all — a lost or refused connection, a shutdown, a full disk, a
 // busy lock, a serialization failure, a cancelled or expired context —
