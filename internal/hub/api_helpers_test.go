@@ -149,18 +149,6 @@ func wantProblem(t *testing.T, what string, status int, h http.Header, body []by
 	return &p
 }
 
-// pollUntil polls cond until it holds or a generous deadline passes.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // cloudEvent returns a structured-mode CloudEvent from source tms-api-test.
 func cloudEvent(id, typ, subject, data string) []byte {
 	return []byte(fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"tms-api-test","type":%q,"subject":%q,"time":"2026-11-26T08:00:00Z","datacontenttype":"application/json","data":%s}`,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -251,7 +252,7 @@ func TestAPIKeyOptions(t *testing.T) {
 		}
 		return m
 	}
-	pollUntil(t, "the key's last use in the list", func() bool { return byName()["ci"].LastUsedAt != nil })
+	poll.Until(t, "the key's last use in the list", func() bool { return byName()["ci"].LastUsedAt != nil })
 	got := byName()
 	if tms := got["tms"]; tms.Label != "prod" || tms.ExpiresAt == nil || tms.RateLimit == nil || tms.LastUsedAt != nil {
 		t.Errorf("listed key tms: got %+v, want label, expiry and limit, never used", tms)

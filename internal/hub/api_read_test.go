@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -43,7 +44,7 @@ func planShipments(t *testing.T, a *apiHub, subjects []string) {
 			t.Fatalf("planning %s: got %d %s, want 202", subject, status, body)
 		}
 	}
-	pollUntil(t, fmt.Sprintf("%d shipments", len(subjects)), func() bool {
+	poll.Until(t, fmt.Sprintf("%d shipments", len(subjects)), func() bool {
 		var page shipmentPage
 		a.getJSON(t, "/v1/shipments?limit=500", &page)
 		return len(page.Shipments) == len(subjects)
@@ -284,7 +285,7 @@ func TestAPIIntakeBackPressure(t *testing.T) {
 				t.Fatalf("storing the canary event: %v", err)
 			}
 		})
-		pollUntil(t, "the canary shipment", func() bool {
+		poll.Until(t, "the canary shipment", func() bool {
 			status, _, _ := a.call(t, http.MethodGet, refPath("odoo:WH/OUT/CANARY"), "", nil)
 			return status == http.StatusOK
 		})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 	"github.com/waybill/waybill/internal/tmssim"
@@ -53,7 +54,7 @@ func BenchmarkPODToInvoiceJob(b *testing.B) {
 			post(ce(fmt.Sprintf("%s-%d", subjects[i], j), e[0], subjects[i], fmt.Sprintf("2026-11-26T0%d:00:00Z", j+1), e[1]))
 		}
 	}
-	waitFor(b, "every shipment in transit", func() bool {
+	poll.Until(b, "every shipment in transit", func() bool {
 		var n int
 		_ = db.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM shipments WHERE state = 'in_transit'`).Scan(&n)
 		return n == b.N
@@ -131,7 +132,7 @@ func BenchmarkOdooCallsPerShipment(b *testing.B) {
 		names = append(names, so.Name)
 	}
 	for _, name := range names {
-		waitFor(b, "the invoice of "+name, func() bool {
+		poll.Until(b, "the invoice of "+name, func() bool {
 			inv, err := w.client.FindInvoice(b.Context(), name)
 			return err == nil && inv.State == "posted"
 		})
@@ -151,7 +152,7 @@ func quiet(b *testing.B, w *odooWorld) {
 	b.Helper()
 	db := w.hub.DB
 	stable := 0
-	waitFor(b, "a quiet hub", func() bool {
+	poll.Until(b, "a quiet hub", func() bool {
 		var events, jobs int
 		_ = db.Reader.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM events WHERE state = 'pending'`).Scan(&events)
 		_ = db.Reader.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled')`).Scan(&jobs)

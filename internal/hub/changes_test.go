@@ -16,6 +16,7 @@ import (
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/hub"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -172,7 +173,7 @@ func TestChangesWhatIfOnBilledShipments(t *testing.T) {
 				Source string `json:"source"`
 			} `json:"charges"`
 		}
-		pollUntil(t, "the shipment rated", func() bool {
+		poll.Until(t, "the shipment rated", func() bool {
 			status, _, body := a.call(t, http.MethodGet, "/v1/shipments/tms:WI-1", "", nil)
 			if status != http.StatusOK || json.Unmarshal(body, &sh) != nil {
 				return false

@@ -11,6 +11,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/hub"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -45,7 +46,7 @@ func TestEncryptionAtRest(t *testing.T) {
 			cloudEvent("enc-1", "shipment.planned", "odoo:WH/OUT/00900", planned)); status != http.StatusAccepted {
 			t.Fatalf("event: %d %s", status, body)
 		}
-		pollUntil(t, "the sealed event applied", func() bool { return a.shipment(t, "odoo:WH/OUT/00900").State == "planned" })
+		poll.Until(t, "the sealed event applied", func() bool { return a.shipment(t, "odoo:WH/OUT/00900").State == "planned" })
 
 		// A rejected file is stored as received too.
 		edi := fixture(t, "edi/x12", "neg-x12-wrong-se-count.edi")
@@ -71,7 +72,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pollUntil(t, "every row under the rotated key", func() bool {
+		poll.Until(t, "every row under the rotated key", func() bool {
 			_, tables, err := datakey.Status(t.Context(), db, hub.SealedTables(db))
 			if err != nil {
 				t.Fatal(err)
@@ -161,7 +162,7 @@ func TestEncryptedJobsAndDeadLetters(t *testing.T) {
 			}
 		}
 		var raw []byte
-		waitFor(t, "a dead letter", func() bool {
+		poll.Until(t, "a dead letter", func() bool {
 			_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
 			return bytes.Contains(raw, []byte(`"dead_letters":[{`))
 		})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -56,14 +57,14 @@ func TestEventOutcomes(t *testing.T) {
 		bad := post("cancel-unknown", "shipment.cancelled", "tms:NOPE-9", `{}`)
 
 		var st eventStatus
-		pollUntil(t, "the rejection", func() bool {
+		poll.Until(t, "the rejection", func() bool {
 			a.getJSON(t, bad.EventURL, &st)
 			return st.State != ingest.StatePending
 		})
 		if st.State != ingest.StateRejected || !strings.Contains(st.Reason, "unknown shipment tms:NOPE-9") || st.ProcessedAt == nil || st.Links.Self != bad.EventURL {
 			t.Errorf("rejected event: got %+v", st)
 		}
-		pollUntil(t, "the planned shipment", func() bool {
+		poll.Until(t, "the planned shipment", func() bool {
 			st = eventStatus{}
 			a.getJSON(t, good.EventURL, &st)
 			return st.State == ingest.StateApplied

@@ -18,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/hub"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -142,18 +143,6 @@ func ce(id, typ, subject, at string, data string) []byte {
 
 const plannedData = `{"customer":{"ref":"odoo:res.partner/7","name":"Acme Retail"},"origin":{"name":"WH Rotterdam","country":"NL"},"destination":{"name":"Acme DC","country":"DE"},"lines":[{"line_id":"1","sku":"PAL-EUR","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","sku":"FLOUR","quantity":{"value":"40","unit":"KGM"}}]}`
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func getShipment(t testing.TB, b *bundle, ref string) map[string]any {
 	t.Helper()
 	status, body, _ := b.do(t, http.MethodGet, "/v1/shipments/"+strings.ReplaceAll(ref, "/", "%2F"), "", nil)
@@ -197,7 +186,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		// Loading before reservation is rejected by the gate, and visible.
 		send("e2", "shipment.loaded", "2026-11-26T08:05:00+01:00", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}}]}`, http.StatusAccepted)
 		send("e3", "inventory.reserved", "2026-11-26T08:10:00+01:00", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40000","unit":"GRM"}}]}`, http.StatusAccepted)
-		waitFor(t, "release", func() bool {
+		poll.Until(t, "release", func() bool {
 			sh := getShipment(t, b, subject)
 			return sh != nil && sh["state"] == "released"
 		})
@@ -209,7 +198,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		send("e8", "shipment.arrived", "2026-11-26T13:50:00+01:00", `{}`, http.StatusAccepted)
 
 		var sh map[string]any
-		waitFor(t, "delivery processed", func() bool {
+		poll.Until(t, "delivery processed", func() bool {
 			sh = getShipment(t, b, subject)
 			tl, _ := sh["timeline"].([]any)
 			return len(tl) == 8
@@ -242,7 +231,7 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		}
 
 		// Each outbound action reached the receiver with a stable key.
-		waitFor(t, "the three workflow deliveries", func() bool {
+		poll.Until(t, "the three workflow deliveries", func() bool {
 			seen := map[string]bool{}
 			for _, d := range b.receiver.deliveries() {
 				seen[d.Kind] = true
@@ -321,7 +310,7 @@ func TestAuthAndDeadLetterReplay(t *testing.T) {
 			} `json:"dead_letters"`
 		}
 		var raw []byte
-		waitFor(t, "a dead letter", func() bool {
+		poll.Until(t, "a dead letter", func() bool {
 			_, raw, _ = b.do(t, http.MethodGet, "/v1/dead-letters", "", nil)
 			_ = json.Unmarshal(raw, &list)
 			return len(list.DeadLetters) == 1
@@ -333,7 +322,7 @@ func TestAuthAndDeadLetterReplay(t *testing.T) {
 		if status != http.StatusAccepted {
 			t.Fatalf("replay: got %d %s", status, body)
 		}
-		waitFor(t, "the replayed delivery", func() bool {
+		poll.Until(t, "the replayed delivery", func() bool {
 			n := 0
 			for _, d := range b.receiver.deliveries() {
 				if d.Kind == "dispatch.release" {

@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 	"github.com/waybill/waybill/internal/tmssim"
@@ -116,7 +117,7 @@ func (w *odooWorld) ship(t *testing.T, subject string) {
 func (w *odooWorld) shipmentID(t *testing.T, subject string) string {
 	t.Helper()
 	var id string
-	waitFor(t, "shipment "+subject, func() bool {
+	poll.Until(t, "shipment "+subject, func() bool {
 		sh := getShipment(t, w.bundle, subject)
 		id, _ = sh["id"].(string)
 		return id != ""
@@ -128,7 +129,7 @@ func (w *odooWorld) shipmentID(t *testing.T, subject string) string {
 func (w *odooWorld) invoiced(t *testing.T, shipmentID string) odoo.Invoice {
 	t.Helper()
 	var inv odoo.Invoice
-	waitFor(t, "the invoice in Odoo", func() bool {
+	poll.Until(t, "the invoice in Odoo", func() bool {
 		// Errors other than not found are injected faults: look again.
 		var err error
 		inv, err = w.client.FindInvoice(t.Context(), "WB-"+shipmentID)
@@ -193,7 +194,7 @@ func TestOdooDispatchToInvoice(t *testing.T) {
 		// Each milestone is on the picking's chatter once, however many
 		// sync jobs carried it.
 		var notes []odoo.Record
-		waitFor(t, "the milestones in the chatter", func() bool {
+		poll.Until(t, "the milestones in the chatter", func() bool {
 			notes, err = w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
 				odoo.Leaf("res_id", "=", p.ID), odoo.Leaf("body", "ilike", "[wb:")}, &odoo.SearchOpts{Fields: []string{"body"}})
 			return err == nil && len(notes) >= 2
@@ -277,7 +278,7 @@ func TestOdooFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.ship(t, "tms:FLAKY-1")
-		waitFor(t, "a retry while Odoo is down", func() bool {
+		poll.Until(t, "a retry while Odoo is down", func() bool {
 			_, raw, _ := w.do(t, http.MethodGet, "/metrics", "", nil)
 			return strings.Contains(string(raw), `waybill_job_retries_total{kind="picking.validate"}`)
 		})
@@ -297,7 +298,7 @@ func TestOdooFaults(t *testing.T) {
 		})
 		w.ship(t, "tms:DENIED-1")
 		var dl []map[string]any
-		waitFor(t, "dead letters", func() bool {
+		poll.Until(t, "dead letters", func() bool {
 			dl = deadLetters(t, w.bundle)
 			kinds := map[any]bool{}
 			for _, d := range dl {
@@ -352,7 +353,7 @@ func TestOdooPollerPlansShipments(t *testing.T) {
 			return "odoo:" + p.Name
 		}
 		var full, held map[string]any
-		waitFor(t, "the shipments from Odoo", func() bool {
+		poll.Until(t, "the shipments from Odoo", func() bool {
 			full, held = getShipment(t, w.bundle, subject(w.order)), getShipment(t, w.bundle, subject(short))
 			return full != nil && held != nil && full["state"] == "released" && held["state"] == "short"
 		})
@@ -368,7 +369,7 @@ func TestOdooPollerPlansShipments(t *testing.T) {
 			t.Errorf("review queue %s: want the shortage of %v", raw, held["id"])
 		}
 		// The released one went out for dispatch; the short one did not.
-		waitFor(t, "the dispatch release", func() bool {
+		poll.Until(t, "the dispatch release", func() bool {
 			for _, d := range w.receiver.deliveries() {
 				if d.Kind == "dispatch.release" && d.Body["shipment_id"] == full["id"] {
 					return true
@@ -399,7 +400,7 @@ func TestOdooWebhookWakesThePoller(t *testing.T) {
 	}
 	// The first poll runs at start-up; wait for it so the doorbell is what
 	// brings the next picking.
-	waitFor(t, "the start-up poll", func() bool { return getShipment(t, w.bundle, "odoo:"+p.Name) != nil })
+	poll.Until(t, "the start-up poll", func() bool { return getShipment(t, w.bundle, "odoo:"+p.Name) != nil })
 	demo := w.srv.Sim().Demo()
 	so, err := w.client.EnsureSaleOrder(t.Context(), &odoo.SaleOrderParams{PartnerID: demo.Customers[1], ClientRef: "HOOK-1", Confirm: true,
 		Lines: []odoo.SaleLine{{ProductID: demo.Products["DESK0005"], Quantity: 1}}})
@@ -429,7 +430,7 @@ func TestOdooWebhookWakesThePoller(t *testing.T) {
 	if status, _ := post("?token=" + token); status != http.StatusAccepted {
 		t.Fatalf("webhook with the token: got %d, want 202", status)
 	}
-	waitFor(t, "the picking the doorbell announced", func() bool { return getShipment(t, w.bundle, "odoo:"+p2.Name) != nil })
+	poll.Until(t, "the picking the doorbell announced", func() bool { return getShipment(t, w.bundle, "odoo:"+p2.Name) != nil })
 }
 
 // sendAll posts events about subject, each as id suffix, type and data.
@@ -486,7 +487,7 @@ func (w *odooWorld) decide(t *testing.T, shipmentID, kind, decision string) {
 		} `json:"reviews"`
 	}
 	var id string
-	waitFor(t, "the "+kind+" review", func() bool {
+	poll.Until(t, "the "+kind+" review", func() bool {
 		status, raw, _ := w.do(t, http.MethodGet, "/v1/review?state=open", "", nil)
 		if status != http.StatusOK {
 			t.Fatalf("review queue: %d %s", status, raw)
@@ -524,7 +525,7 @@ func (w *odooWorld) decide(t *testing.T, shipmentID, kind, decision string) {
 	if status, raw, _ := w.do(t, http.MethodPost, "/v1/review/"+id+"/decision", "application/json", body); status != http.StatusAccepted || !strings.Contains(string(raw), `"duplicate":true`) {
 		t.Errorf("repeated decision: %d %s", status, raw)
 	}
-	waitFor(t, "the decision applied", func() bool {
+	poll.Until(t, "the decision applied", func() bool {
 		_, raw, _ := w.do(t, http.MethodGet, "/v1/review/"+id, "", nil)
 		return !strings.Contains(string(raw), `"status":"open"`)
 	})
@@ -622,7 +623,7 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 		w.sendAll(t, "tms:REF-ALL", evs)
 		id := w.shipmentID(t, "tms:REF-ALL")
 		w.decide(t, id, "exception", "approve")
-		waitFor(t, "the note that nothing is billed", func() bool {
+		poll.Until(t, "the note that nothing is billed", func() bool {
 			notes, err := w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
 				odoo.Leaf("res_id", "=", w.order.PickingIDs[0]), odoo.Leaf("body", "ilike", "nothing to invoice")}, nil)
 			return err == nil && len(notes) == 1
@@ -673,12 +674,12 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			[3]string{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}}`})
 		w.sendAll(t, "tms:LATE-DMG", evs)
 		id := w.shipmentID(t, "tms:LATE-DMG")
-		waitFor(t, "the shipment invoiced", func() bool { return getShipment(t, w.bundle, "tms:LATE-DMG")["state"] == "invoiced" })
+		poll.Until(t, "the shipment invoiced", func() bool { return getShipment(t, w.bundle, "tms:LATE-DMG")["state"] == "invoiced" })
 		w.sendAll(t, "tms:LATE-DMG", [][3]string{{"damage", "shipment.exception",
 			`{"category":"damaged","exception_id":"CLAIM-9","description":"concealed damage found by the customer","lines":[{"line_id":"1","quantity":` + one + `}]}`}})
 		w.decide(t, id, "exception", "approve")
 		var credit odoo.Invoice
-		waitFor(t, "the posted credit note", func() bool {
+		poll.Until(t, "the posted credit note", func() bool {
 			// It is created, given its reference, then posted: wait for
 			// the last step.
 			var err error
@@ -703,7 +704,7 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 		w.sendAll(t, "tms:POD-1", evs)
 		id := w.shipmentID(t, "tms:POD-1")
 		var sh map[string]any
-		waitFor(t, "the failed proof", func() bool {
+		poll.Until(t, "the failed proof", func() bool {
 			sh = getShipment(t, w.bundle, "tms:POD-1")
 			return sh["state"] == "delivered"
 		})
@@ -747,21 +748,21 @@ func TestOdooPODSilenceHoldsInvoices(t *testing.T) {
 		_, raw, _ := w.do(t, http.MethodGet, "/v1/feeds", "", nil)
 		return strings.Contains(string(raw), `"silent":true`)
 	}
-	waitFor(t, "the feed to go silent", feedSilent)
+	poll.Until(t, "the feed to go silent", feedSilent)
 
 	pod := func(subject, lines string) {
 		w.sendAll(t, subject, [][3]string{{"deliver", "shipment.delivered", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":` + lines + `}}`}})
 	}
 	pod("tms:SIL-1", `[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`}]`)
 	var sh map[string]any
-	waitFor(t, "the held shipment", func() bool {
+	poll.Until(t, "the held shipment", func() bool {
 		sh = getShipment(t, w.bundle, "tms:SIL-1")
 		return sh["billable"] == true && sh["billing_hold"] != nil
 	})
 	if !strings.Contains(fmt.Sprint(sh["billing_hold"]), "tms-test silent since") {
 		t.Errorf("billing hold %q", sh["billing_hold"])
 	}
-	waitFor(t, "a held invoice job", func() bool {
+	poll.Until(t, "a held invoice job", func() bool {
 		_, raw, _ := w.do(t, http.MethodGet, "/metrics", "", nil)
 		return strings.Contains(string(raw), `waybill_jobs_held_total{kind="invoice.prepare"}`)
 	})
@@ -844,7 +845,7 @@ func TestOdooToTMSToInvoice(t *testing.T) {
 			t.Errorf("picking %s is %s, want done", p.Name, p.State)
 		}
 		var sh map[string]any
-		waitFor(t, "the shipment invoiced", func() bool {
+		poll.Until(t, "the shipment invoiced", func() bool {
 			sh = getShipment(t, w.bundle, subject)
 			return sh["state"] == "invoiced"
 		})
@@ -907,7 +908,7 @@ rules:
 func (w *odooWorld) invoicedOrder(t *testing.T) odoo.Invoice {
 	t.Helper()
 	var inv odoo.Invoice
-	waitFor(t, "the invoice of "+w.order.Name, func() bool {
+	poll.Until(t, "the invoice of "+w.order.Name, func() bool {
 		var err error
 		inv, err = w.client.FindInvoice(t.Context(), w.order.Name)
 		return err == nil && inv.State == "posted"
@@ -942,9 +943,9 @@ func TestRouteChangeUpdatesTheTMS(t *testing.T) {
 	}
 	send("r1", "shipment.planned", plannedData)
 	send("r2", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`)
-	waitFor(t, "the release at the TMS", func() bool { return len(sim.Releases()) == 1 })
+	poll.Until(t, "the release at the TMS", func() bool { return len(sim.Releases()) == 1 })
 	send("r3", "shipment.exception", `{"category":"route_changed","exception_id":"RC-1","description":"deliver to the Venlo cross-dock instead"}`)
-	waitFor(t, "the dispatch update", func() bool { return len(sim.Updates()) == 1 })
+	poll.Until(t, "the dispatch update", func() bool { return len(sim.Updates()) == 1 })
 	u := sim.Updates()[0]
 	if !u.Update || !strings.Contains(u.UpdateReason, "Venlo cross-dock") || u.ShipmentID != sim.Releases()[0].Dispatch.ShipmentID {
 		t.Errorf("update %+v", u)

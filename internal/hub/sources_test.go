@@ -18,6 +18,7 @@ import (
 
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -180,7 +181,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 				t.Fatalf("event %d: %d %s", i, status, body)
 			}
 		}
-		pollUntil(t, "loaded", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "loaded" })
+		poll.Until(t, "loaded", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "loaded" })
 
 		// 214-01: in transit at Joplin, found by BOL, learns the PRO.
 		rc := a.postReceipt(t, "214-01", "/v1/sources/xktl/edi", fixture(t, "edi/x12", "x12-214-01-in-transit.edi"), nil)
@@ -193,7 +194,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 		if !strings.Contains(rc.Ack, "*ZZ*LARKSPURSUP    *") {
 			t.Errorf("the 997 is not sent as the configured interchange id:\n%s", rc.Ack)
 		}
-		pollUntil(t, "in transit", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "in_transit" })
+		poll.Until(t, "in transit", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "in_transit" })
 		// The carrier's PRO now finds the shipment.
 		if v := a.shipment(t, "pro:XKTL/KT4471902"); v.State != "in_transit" {
 			t.Errorf("by PRO: state %s", v.State)
@@ -209,7 +210,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 
 		// 214-02: arrival and the carrier's delivery with its signer.
 		a.postReceipt(t, "214-02", "/v1/sources/xktl/edi", fixture(t, "edi/x12", "x12-214-02-delivered-pod.edi"), nil)
-		pollUntil(t, "arrived", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "arrived" })
+		poll.Until(t, "arrived", func() bool { return a.shipment(t, "odoo:WH/OUT/00412").State == "arrived" })
 		v := a.shipment(t, "odoo:WH/OUT/00412")
 		signer := ""
 		for _, m := range v.Milestones {
@@ -492,7 +493,7 @@ func TestSourcesPODApp(t *testing.T) {
 			} `json:"pod"`
 		}
 		waitShipment(t, a, "pod-02 delivered", "odoo:WH/OUT/00436", func(v shipmentView) bool { return v.State == "exception" })
-		pollUntil(t, "pod-02 proof", func() bool {
+		poll.Until(t, "pod-02 proof", func() bool {
 			a.getJSON(t, refPath("odoo:WH/OUT/00436"), &part)
 			return part.ResumeState == "delivered"
 		})
@@ -537,7 +538,7 @@ func TestTenderRoundTrip(t *testing.T) {
 			}
 		}
 		var files []string
-		pollUntil(t, "the 204 in the outbox", func() bool {
+		poll.Until(t, "the 204 in the outbox", func() bool {
 			files, _ = filepath.Glob(filepath.Join(outbox, "204-*.edi"))
 			return len(files) == 1
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/connectortest"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -120,7 +121,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 
 		var job *rivertype.JobRow
-		waitFor(t, "the first attempt to fail", func() bool {
+		poll.Until(t, "the first attempt to fail", func() bool {
 			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(dispatchRelease{}.riverKind()))
 			if err != nil {
 				t.Fatalf("listing jobs: %v", err)
@@ -195,18 +196,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // dependent is a connector whose action waits for another one: it says so
 // until ready is closed.
 type dependent struct {
@@ -270,7 +259,7 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 		insert(q, "wait-1")
 		if maxWait < time.Second {
 			// Waiting is failing now: two attempts, then a dead letter.
-			waitFor(t, "a dead letter", func() bool {
+			poll.Until(t, "a dead letter", func() bool {
 				dl, _, err := q.DeadLetters().List(t.Context(), 10, "")
 				return err == nil && len(dl) == 1
 			})
@@ -279,9 +268,9 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 			}
 			return
 		}
-		waitFor(t, "five waits", func() bool { return d.calls.Load() >= 5 })
+		poll.Until(t, "five waits", func() bool { return d.calls.Load() >= 5 })
 		close(d.ready)
-		waitFor(t, "the job to complete", func() bool {
+		poll.Until(t, "the job to complete", func() bool {
 			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(invoicePrepare{}.riverKind()).States(rivertype.JobStateCompleted))
 			return err == nil && len(res.Jobs) == 1
 		})

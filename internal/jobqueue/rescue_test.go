@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -193,7 +194,7 @@ func TestRescue(t *testing.T) {
 				wantDelivered[r.key] = 1
 			}
 		}
-		waitFor(t, "the rescued jobs to be worked", func() bool {
+		poll.Until(t, "the rescued jobs to be worked", func() bool {
 			res, err := q.client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateCompleted).First(100))
 			return err == nil && len(res.Jobs) == len(wantDelivered)
 		})

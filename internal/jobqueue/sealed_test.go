@@ -17,6 +17,7 @@ import (
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/connectortest"
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -58,7 +59,7 @@ func TestSealedJobsAndDeadLetters(t *testing.T) {
 		}
 
 		insert(action("idem-ok"))
-		waitFor(t, "the job to be delivered", func() bool { return len(rcv.Requests()) == 1 })
+		poll.Until(t, "the job to be delivered", func() bool { return len(rcv.Requests()) == 1 })
 		if body := rcv.Requests()[0].Body; !bytes.Contains(body, []byte(secret)) {
 			t.Errorf("delivered body %s: want the opened payload", body)
 		}
@@ -66,7 +67,7 @@ func TestSealedJobsAndDeadLetters(t *testing.T) {
 		rcv.SetAnswer(connectortest.AnswerReject)
 		insert(action("idem-dead"))
 		var dead []*DeadLetter
-		waitFor(t, "a dead letter", func() bool {
+		poll.Until(t, "a dead letter", func() bool {
 			dead, _, err = q.DeadLetters().List(ctx, 10, "")
 			return err == nil && len(dead) == 1
 		})
@@ -117,7 +118,7 @@ func TestSealedJobsAndDeadLetters(t *testing.T) {
 		if _, err := q.client.JobRetry(ctx, res.Jobs[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the re-sealed job to be delivered", func() bool { return len(rcv.Requests()) == 3 })
+		poll.Until(t, "the re-sealed job to be delivered", func() bool { return len(rcv.Requests()) == 3 })
 		if body := rcv.Requests()[2].Body; !bytes.Contains(body, []byte(secret)) {
 			t.Errorf("re-sealed job delivered %s: want the opened payload", body)
 		}
