@@ -1,0 +1,136 @@
+package shipment
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/money"
+	"github.com/waybill/waybill/internal/quantity"
+)
+
+// billing is the billing gate: delivered, with a proof of delivery, and no
+// open exception. It rates the shipment and issues the invoice action
+// once.
+func (s *Shipment) billing(in Input, p Policy) Result {
+	res := Result{Outcome: OutcomeApplied}
+	if s.current() != Delivered || s.Billable {
+		return res
+	}
+	if s.POD == nil {
+		s.BlockedReason = "not billable: no proof of delivery"
+		return res
+	}
+	if !s.POD.Validation.Billable() {
+		s.BlockedReason = "not billable: proof of delivery " + s.POD.Validation.Status
+		return res
+	}
+	if open := s.openExceptions(); len(open) > 0 {
+		s.BlockedReason = "not billable: open exception " + strings.Join(open, ", ")
+		return res
+	}
+	if p.Rate != nil && !s.rated() && !s.ratingWaived() {
+		charges, err := p.Rate(s)
+		if err != nil {
+			reason := "rating failed: " + err.Error()
+			s.BlockedReason = "not billable: " + reason
+			if !slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewRating && r.Status == ReviewOpen }) {
+				s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewRating, Status: ReviewOpen, OwnerRole: "billing",
+					OpenedAt: in.Time, Reason: reason})
+			}
+			return res
+		}
+		for _, c := range charges {
+			c.Source, c.EventID = ChargeRated, in.EventID
+			s.Charges = append(s.Charges, c)
+		}
+	}
+	s.Billable = true
+	s.BlockedReason = ""
+	res.Actions = append(res.Actions, connector.KindInvoicePrepare)
+	return res
+}
+
+func (s *Shipment) applyCharges(in Input) Result {
+	var d struct {
+		Charges []Charge     `json:"charges"`
+		Invoice string       `json:"invoice_number"`
+		Total   *money.Money `json:"total"`
+		Weights []struct {
+			KG   string `json:"kg"`
+			Kind string `json:"kind"`
+		} `json:"weights"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if d.Total != nil {
+		sum := money.Money{Currency: d.Total.Currency}
+		for _, c := range d.Charges {
+			var err error
+			if sum, err = sum.Add(c.Amount); err != nil {
+				return rejected("charges: %v", err)
+			}
+		}
+		if sum != *d.Total {
+			return rejected("charges add up to %s, not the total %s", sum, d.Total)
+		}
+	}
+	for _, c := range d.Charges {
+		c.InvoiceNumber, c.EventID = d.Invoice, in.EventID
+		s.Charges = append(s.Charges, c)
+	}
+	// The weight the carrier billed after a reweigh is the measured weight
+	// that weight reconciliation compares with the declared one.
+	for _, w := range d.Weights {
+		if w.Kind != "billed" {
+			continue
+		}
+		if q, err := quantity.Parse(w.KG, string(quantity.KGM)); err == nil {
+			s.MeasuredWeight = &q
+		}
+	}
+	return Result{Outcome: OutcomeApplied}
+}
+
+// rated reports whether the shipment's charges were rated already.
+func (s *Shipment) rated() bool {
+	return slices.ContainsFunc(s.Charges, func(c Charge) bool { return c.Source == ChargeRated })
+}
+
+// ratingWaived reports whether a person approved billing without rating.
+func (s *Shipment) ratingWaived() bool {
+	return slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewRating && r.Decision == DecisionApprove })
+}
+
+// applyInvoiced records the ERP's invoice of a billable shipment and closes
+// its billing. The invoice is found again by reference, so a second report
+// of the same invoice changes nothing.
+func (s *Shipment) applyInvoiced(in Input) Result {
+	var d struct {
+		System    string `json:"system"`
+		InvoiceID string `json:"invoice_id"`
+		Number    string `json:"number"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if s.Invoice != nil {
+		if s.Invoice.System == d.System && s.Invoice.ExternalID == d.InvoiceID {
+			if d.Number != "" {
+				s.Invoice.Number = d.Number
+			}
+			return Result{Outcome: OutcomeLate, Reason: "invoice already recorded"}
+		}
+		return rejected("shipment already invoiced by %s:%s", s.Invoice.System, s.Invoice.ExternalID)
+	}
+	if s.current() != Delivered || !s.Billable {
+		return rejected("invoiced while not billable (it is %s): %s", s.State, s.BlockedReason)
+	}
+	s.Invoice = &InvoiceRef{System: d.System, ExternalID: d.InvoiceID, Number: d.Number, At: in.Time}
+	s.milestone(in, false, nil, "")
+	s.moveTo(Invoiced)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}

@@ -1,0 +1,303 @@
+package shipment
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/quantity"
+)
+
+func (s *Shipment) applyAssigned(in Input) Result {
+	ok, late := s.allowed(in.Type)
+	if !ok && !late {
+		return rejected("not released for dispatch: %s", s.waitReason())
+	}
+	var d struct {
+		Vehicle     *Vehicle `json:"vehicle"`
+		Driver      *Driver  `json:"driver"`
+		Carrier     *Carrier `json:"carrier"`
+		RouteID     string   `json:"route_id"`
+		TrackingRef string   `json:"tracking_ref"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if late {
+		// The TMS's reply and its first report race: an assignment that
+		// comes after loading still says who carries the goods, but it
+		// does not overwrite what a later report set.
+		s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, false)
+		return s.late(in, "assignment after loading")
+	}
+	s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, true)
+	s.milestone(in, false, nil, "")
+	s.moveTo(Assigned)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}
+
+// assign records who carries the shipment; with overwrite false it only
+// fills what is not known yet.
+func (s *Shipment) assign(v *Vehicle, d *Driver, c *Carrier, route, tracking string, overwrite bool) {
+	if v != nil && (overwrite || s.Vehicle == nil) {
+		s.Vehicle = v
+	}
+	if d != nil && (overwrite || s.Driver == nil) {
+		s.Driver = d
+	}
+	if c != nil && (overwrite || s.Carrier == nil) {
+		s.Carrier = c
+	}
+	if route != "" && (overwrite || s.RouteID == "") {
+		s.RouteID = route
+	}
+	if tracking != "" && (overwrite || s.TrackingRef == "") {
+		s.TrackingRef = tracking
+	}
+}
+
+func (s *Shipment) waitReason() string {
+	if s.BlockedReason != "" {
+		return s.BlockedReason
+	}
+	return "shipment is " + string(s.State)
+}
+
+// applyLoaded records actual loaded quantities: the gate refuses more than
+// was reserved; less is allowed (the remainder follows a backorder or is
+// cancelled by the ERP connector, per policy).
+func (s *Shipment) applyLoaded(in Input) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		if late {
+			return s.late(in, "loading reported again after departure")
+		}
+		return rejected("cannot load: not released for dispatch: %s", s.waitReason())
+	}
+	var d struct {
+		Lines  []lineQtyData      `json:"lines"`
+		Weight *quantity.Quantity `json:"weight"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	next := slices.Clone(s.Lines)
+	for _, r := range d.Lines {
+		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == r.LineID })
+		if i < 0 {
+			return rejected("line %s is not on the shipment", r.LineID)
+		}
+		if next[i].Reserved == nil {
+			return rejected("line %s: loaded %s but nothing was reserved", r.LineID, r.Quantity)
+		}
+		c, err := r.Quantity.Cmp(*next[i].Reserved)
+		if err != nil {
+			return rejected("line %s: %v", r.LineID, err)
+		}
+		if c > 0 {
+			return rejected("line %s: loaded %s exceeds the %s reserved", r.LineID, r.Quantity, next[i].Reserved)
+		}
+		q := r.Quantity
+		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, r.Lots, r.Serials
+	}
+	s.Lines = next
+	if d.Weight != nil {
+		s.MeasuredWeight = d.Weight
+	}
+	s.milestone(in, false, nil, "")
+	s.moveTo(Loaded)
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindPickingValidate}}
+}
+
+func (s *Shipment) applyMilestone(in Input) Result {
+	var d struct {
+		Location *Location  `json:"location"`
+		ETA      *time.Time `json:"eta"`
+		Reason   string     `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	ok, late := s.allowed(in.Type)
+	if !ok && !late {
+		return rejected("%s before the shipment was loaded (it is %s)", in.Type, s.State)
+	}
+	if d.ETA != nil && (!late || s.ETA == nil) {
+		eta := d.ETA.UTC()
+		s.ETA = &eta
+	}
+	if late {
+		s.milestone(in, true, d.Location, d.Reason)
+		return Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("late: shipment is already %s", s.current())}
+	}
+	// A milestone older than the newest applied one takes its place in the
+	// timeline but does not move the state.
+	if last := s.lastProgress(); last != nil && in.Time.Before(last.At) && rank[transitions[in.Type].To] <= rank[s.current()] {
+		s.milestone(in, true, d.Location, d.Reason)
+		return Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("late: happened before %s", last.Type)}
+	}
+	s.milestone(in, false, d.Location, d.Reason)
+	s.moveTo(transitions[in.Type].To)
+	return Result{Outcome: OutcomeApplied}
+}
+
+func (s *Shipment) lastProgress() *Milestone {
+	for i := len(s.Milestones) - 1; i >= 0; i-- {
+		m := &s.Milestones[i]
+		switch event.Type(m.Type) {
+		case event.ShipmentDeparted, event.ShipmentArrived, event.ShipmentDelayed, event.ShipmentDelivered:
+			if !m.Late {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// applyDelivered takes the proof of delivery. One that names lines the
+// shipment does not have, or lines never loaded, is rejected. Otherwise it
+// is validated: delivered quantities not above loaded, signed after
+// departure, captured near the stop. One that fails is kept, and waits in
+// review instead of going to billing. A new proof may replace one that
+// failed or was rejected.
+func (s *Shipment) applyDelivered(in Input, p Policy) Result {
+	if ok, late := s.allowed(in.Type); !ok {
+		replaceable := s.current() == Delivered && s.POD != nil && !s.POD.Validation.Billable()
+		if !replaceable {
+			if late {
+				return s.late(in, "delivery reported again")
+			}
+			return rejected("delivered before the shipment was loaded (it is %s)", s.State)
+		}
+	}
+	var d struct {
+		POD      *ProofOfDelivery `json:"pod"`
+		Location *Location        `json:"location"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if d.POD == nil || strings.TrimSpace(d.POD.Signer) == "" || d.POD.SignedAt.IsZero() || len(d.POD.Lines) == 0 {
+		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
+	}
+	if err := s.resolveSKUs(d.POD.Lines); err != nil {
+		return rejected("proof of delivery: %v", err)
+	}
+	v := &PODValidation{Status: PODValid}
+	next := slices.Clone(s.Lines)
+	for _, pl := range d.POD.Lines {
+		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == pl.LineID })
+		if i < 0 {
+			return rejected("proof of delivery: line %s is not on the shipment", pl.LineID)
+		}
+		if next[i].Loaded == nil {
+			return rejected("proof of delivery: line %s was not loaded", pl.LineID)
+		}
+		c, err := pl.Quantity.Cmp(*next[i].Loaded)
+		if err != nil {
+			return rejected("proof of delivery: line %s: %v", pl.LineID, err)
+		}
+		if c > 0 {
+			v.Problems = append(v.Problems, fmt.Sprintf("line %s delivered %s exceeds the %s loaded", pl.LineID, pl.Quantity, next[i].Loaded))
+		}
+		q := pl.Quantity
+		next[i].Delivered = &q
+	}
+	if dep := s.milestoneOf(event.ShipmentDeparted); dep != nil && d.POD.SignedAt.Before(dep.At) {
+		v.Problems = append(v.Problems, fmt.Sprintf("signed at %s, before departure at %s",
+			d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339)))
+	}
+	s.checkPosition(d.POD, d.Location, v, p.PODRadiusMeters)
+	if len(v.Problems) > 0 {
+		v.Status = PODFailed
+	}
+	s.Lines = next
+	d.POD.EventID, d.POD.Source = in.EventID, in.Source
+	d.POD.Validation = v
+	s.POD = d.POD
+	s.milestone(in, false, d.Location, "")
+	s.moveTo(Delivered)
+	// A new proof supersedes the review of the one it replaces.
+	for i := range s.Reviews {
+		if r := &s.Reviews[i]; r.Kind == ReviewPOD && r.Status == ReviewOpen {
+			at := in.Time
+			r.Status, r.Decision, r.Note, r.DecidedAt = ReviewResolved, "superseded", "a new proof of delivery arrived", &at
+		}
+	}
+	if v.Status == PODFailed {
+		s.Reviews = append(s.Reviews, Review{
+			ID: in.EventID, Kind: ReviewPOD, Status: ReviewOpen, OwnerRole: "customer_service", OpenedAt: in.Time,
+			Reason: "proof of delivery failed validation: " + strings.Join(v.Problems, "; "),
+		})
+		s.BlockedReason = "not billable: proof of delivery failed validation: " + strings.Join(v.Problems, "; ")
+		return Result{Outcome: OutcomeApplied}
+	}
+	return s.billing(in, p)
+}
+
+// checkPosition compares where the proof was captured with the delivery
+// stop. A check that cannot be made is flagged, not failed.
+func (s *Shipment) checkPosition(pod *ProofOfDelivery, stop *Location, v *PODValidation, radius float64) {
+	if radius <= 0 {
+		return
+	}
+	dest := s.Destination
+	if (dest == nil || dest.Lat == nil || dest.Lon == nil) && stop != nil {
+		// The stop the sender reports, when the plan has no coordinates.
+		dest = stop
+	}
+	switch {
+	case pod.Position == nil:
+		v.Flags = append(v.Flags, "position not checked: the proof of delivery has no position")
+	case dest == nil || dest.Lat == nil || dest.Lon == nil:
+		v.Flags = append(v.Flags, "position not checked: the delivery stop has no coordinates")
+	default:
+		dist := haversineMeters(*dest.Lat, *dest.Lon, pod.Position.Lat, pod.Position.Lon)
+		dist = math.Round(dist)
+		v.DistanceM = &dist
+		if dist > radius {
+			v.Problems = append(v.Problems, fmt.Sprintf("captured %.0f m from the delivery stop, more than the %.0f m allowed", dist, radius))
+		}
+	}
+}
+
+// haversineMeters is the great-circle distance between two points.
+func haversineMeters(lat1, lon1, lat2, lon2 float64) float64 {
+	const earthRadius = 6371008.8 // mean radius, m
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadius * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+func (s *Shipment) milestoneOf(t event.Type) *Milestone {
+	for i := range s.Milestones {
+		if s.Milestones[i].Type == string(t) && !s.Milestones[i].Late {
+			return &s.Milestones[i]
+		}
+	}
+	return nil
+}
+
+func (s *Shipment) applyReturned(in Input) Result {
+	if ok, _ := s.allowed(in.Type); !ok {
+		return rejected("cannot return a shipment that is %s", s.State)
+	}
+	var d struct {
+		Reason string    `json:"reason"`
+		Lines  []LineQty `json:"lines"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	s.milestone(in, false, nil, d.Reason)
+	s.State, s.ResumeState = Returned, ""
+	s.BlockedReason = ""
+	return Result{Outcome: OutcomeApplied}
+}

@@ -1,0 +1,243 @@
+package shipment
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/waybill/waybill/internal/connector"
+)
+
+func (s *Shipment) openExceptions() []string {
+	var out []string
+	for _, e := range s.Exceptions {
+		if e.Status == "open" {
+			out = append(out, fmt.Sprintf("%s (%s)", e.ID, e.Category))
+		}
+	}
+	return out
+}
+
+func (s *Shipment) applyException(in Input, p Policy) Result {
+	var d struct {
+		Category    ExceptionCategory `json:"category"`
+		Status      string            `json:"status"`
+		ExceptionID string            `json:"exception_id"`
+		Description string            `json:"description"`
+		ReasonCode  string            `json:"reason_code"`
+		Lines       []LineQty         `json:"lines"`
+		OwnerRole   string            `json:"owner_role"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if !slices.Contains(ExceptionCategories(), d.Category) {
+		return rejected("unknown exception category %q", d.Category)
+	}
+	id := d.ExceptionID
+	if id == "" {
+		id = string(d.Category)
+	}
+	i := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" })
+	if d.Status == "resolved" {
+		if i < 0 {
+			return rejected("no open exception %s to resolve", id)
+		}
+		s.closeException(i, in, "resolved")
+		s.closeReviewOf(id, in, ReviewResolved, "resolved", "", "resolved by "+string(in.Type))
+		s.milestone(in, false, nil, "resolved "+id)
+		return s.billing(in, p)
+	}
+	if err := s.resolveSKUs(d.Lines); err != nil {
+		return rejected("%v", err)
+	}
+	for _, l := range d.Lines {
+		if s.line(l.LineID) == nil {
+			return rejected("line %s is not on the shipment", l.LineID)
+		}
+	}
+	if i >= 0 {
+		return rejected("exception %s is already open", id)
+	}
+	s.openException(in, ExceptionRecord{ID: id, Category: d.Category, OwnerRole: d.OwnerRole,
+		Description: d.Description, ReasonCode: d.ReasonCode, Lines: d.Lines})
+	s.milestone(in, false, nil, string(d.Category))
+	res := Result{Outcome: OutcomeApplied}
+	if d.Category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
+		// The TMS planned the old route: send it the dispatch again.
+		res.Actions = []string{connector.KindDispatchUpdate}
+	}
+	return res
+}
+
+// openException opens exception e, with a review for its owner, and puts
+// the shipment under the exception overlay.
+func (s *Shipment) openException(in Input, e ExceptionRecord) {
+	if e.OwnerRole == "" {
+		e.OwnerRole = ownerRole[e.Category]
+	}
+	e.Status, e.OpenedAt, e.EventID = "open", in.Time, in.EventID
+	s.Exceptions = append(s.Exceptions, e)
+	reason := "exception " + e.ID + " (" + string(e.Category) + ")"
+	if e.Description != "" {
+		reason += ": " + e.Description
+	}
+	s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewException, Status: ReviewOpen, ExceptionID: e.ID,
+		OwnerRole: e.OwnerRole, OpenedAt: in.Time, Reason: reason})
+	if s.State != Exception {
+		s.ResumeState, s.State = s.State, Exception
+	}
+	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
+}
+
+// closeException closes exception i, and the exception overlay once no
+// exception is open.
+func (s *Shipment) closeException(i int, in Input, resolution string) {
+	at := in.Time
+	s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt, s.Exceptions[i].Resolution = "resolved", &at, resolution
+	if s.State == Exception && len(s.openExceptions()) == 0 {
+		s.State, s.ResumeState = s.ResumeState, ""
+	}
+	s.BlockedReason = ""
+}
+
+// closeReviewOf closes the open review of exception id, if any.
+func (s *Shipment) closeReviewOf(exceptionID string, in Input, status, decision, actor, note string) {
+	for i := range s.Reviews {
+		r := &s.Reviews[i]
+		if r.Kind == ReviewException && r.ExceptionID == exceptionID && r.Status == ReviewOpen {
+			at := in.Time
+			r.Status, r.Decision, r.Actor, r.Note, r.DecidedAt, r.DecisionEventID = status, decision, actor, note, &at, in.EventID
+		}
+	}
+}
+
+// Review decisions.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+	DecisionResolve = "resolve"
+)
+
+// Decisions lists every review decision. The caller owns the slice.
+func Decisions() []string { return []string{DecisionApprove, DecisionReject, DecisionResolve} }
+
+// consequences are the outbound actions an approved exception calls for:
+// damaged goods, and goods missing at delivery (short, lost), are taken
+// back from the delivery and written off (scrapped); refused or returned
+// goods are taken back into stock. Either way they are not invoiced.
+var consequences = map[ExceptionCategory]string{
+	Damaged:      connector.KindStockScrap,
+	ShortShipped: connector.KindStockScrap,
+	Lost:         connector.KindStockScrap,
+	Refused:      connector.KindPickingReturn,
+	ReturnedGood: connector.KindPickingReturn,
+}
+
+// WrittenOff are the exception categories whose goods, once approved, are
+// taken back from the delivery and scrapped: damaged, or missing.
+func WrittenOff() []ExceptionCategory { return []ExceptionCategory{Damaged, ShortShipped, Lost} }
+
+// applyDecision carries out a person's decision on an open review.
+func (s *Shipment) applyDecision(in Input, p Policy) Result {
+	var d struct {
+		ReviewID string `json:"review_id"`
+		Decision string `json:"decision"`
+		Actor    string `json:"actor"`
+		Reason   string `json:"reason"`
+	}
+	if err := json.Unmarshal(in.Data, &d); err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	i := slices.IndexFunc(s.Reviews, func(r Review) bool { return r.ID == d.ReviewID })
+	if i < 0 {
+		return rejected("review %s is not on the shipment", d.ReviewID)
+	}
+	r := &s.Reviews[i]
+	if r.Status != ReviewOpen {
+		return rejected("review %s is already %s", r.ID, r.Status)
+	}
+	status := map[string]string{DecisionApprove: ReviewApproved, DecisionReject: ReviewRejected, DecisionResolve: ReviewResolved}[d.Decision]
+	if status == "" {
+		return rejected("unknown decision %q", d.Decision)
+	}
+	decide := func() {
+		at := in.Time
+		r.Status, r.Decision, r.Actor, r.Note, r.DecidedAt, r.DecisionEventID = status, d.Decision, d.Actor, d.Reason, &at, in.EventID
+	}
+	note := d.Decision + " by " + d.Actor
+	if d.Reason != "" {
+		note += ": " + d.Reason
+	}
+	switch r.Kind {
+	case ReviewPOD:
+		if d.Decision == DecisionResolve {
+			return rejected("a proof of delivery is approved or rejected, not resolved")
+		}
+		if s.POD == nil || s.POD.EventID != r.ID {
+			return rejected("review %s is about a proof of delivery that was replaced", r.ID)
+		}
+		decide()
+		s.milestone(in, false, nil, "proof of delivery "+note)
+		if d.Decision == DecisionReject {
+			s.POD.Validation.Status = PODRejected
+			s.BlockedReason = "not billable: proof of delivery rejected by " + d.Actor + ": send a new one"
+			return Result{Outcome: OutcomeApplied}
+		}
+		s.POD.Validation.Status = PODApproved
+		return s.billing(in, p)
+	case ReviewShortage:
+		if d.Decision == DecisionApprove {
+			// Ship what is reserved: a release by hand, for the
+			// shipments the partial-release policy does not cover.
+			if s.State != Short {
+				return rejected("only a short shipment can be released in part (it is %s)", s.State)
+			}
+			if !s.anyReserved() {
+				return rejected("nothing is reserved to release")
+			}
+			decide()
+			s.milestone(in, false, nil, "shortage "+note+": released in part")
+			s.State, s.BlockedReason = Released, ""
+			return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindDispatchRelease}}
+		}
+		decide()
+		s.milestone(in, false, nil, "shortage "+note)
+		return Result{Outcome: OutcomeApplied}
+	case ReviewRating:
+		decide()
+		s.milestone(in, false, nil, "rating "+note)
+		switch d.Decision {
+		case DecisionApprove: // bill without rated charges
+			return s.billing(in, p)
+		case DecisionResolve: // the rules were fixed: rate again
+			return s.billing(in, p)
+		}
+		s.BlockedReason = "not billable: rating rejected by " + d.Actor
+		return Result{Outcome: OutcomeApplied}
+	case ReviewException:
+		j := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == r.ExceptionID && e.Status == "open" })
+		if j < 0 {
+			return rejected("exception %s of review %s is no longer open", r.ExceptionID, r.ID)
+		}
+		decide()
+		e := s.Exceptions[j]
+		resolution := map[string]string{DecisionApprove: "approved", DecisionReject: "dismissed", DecisionResolve: "resolved"}[d.Decision]
+		s.closeException(j, in, resolution)
+		s.milestone(in, false, nil, "exception "+e.ID+" "+note)
+		var actions []string
+		if kind, ok := consequences[e.Category]; ok && d.Decision == DecisionApprove && len(e.Lines) > 0 {
+			actions = append(actions, kind)
+			if s.current() == Invoiced {
+				// Billed already: invoicing again after the goods came
+				// back credits them.
+				actions = append(actions, connector.KindInvoicePrepare)
+			}
+		}
+		res := s.billing(in, p)
+		res.Actions = append(actions, res.Actions...)
+		return res
+	}
+	return rejected("review %s has unknown kind %s", r.ID, r.Kind)
+}
