@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Client talks to one Odoo database. Build it with [New]. It is safe for
@@ -23,7 +25,7 @@ type Client struct {
 	login   string
 	hc      *http.Client
 	ownHC   bool
-	lim     *limiter
+	lim     *rate.Limiter
 	brk     *breaker
 	log     *slog.Logger
 	now     func() time.Time
@@ -60,7 +62,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			_ = c.Close()
 		}
 	}()
-	c.lim = newLimiter(cfg.RateLimit, cfg.Burst, c.now)
+	c.lim = rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.Burst)
 	c.brk = newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown, c.now)
 	base := strings.TrimRight(cfg.URL, "/")
 
@@ -193,7 +195,7 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 		c.cfg.Metrics.failed(model, method, e.Kind)
 		return classify(e)
 	}
-	if err := c.lim.wait(ctx); err != nil {
+	if err := waitRate(ctx, c.lim, c.now); err != nil {
 		c.brk.release()
 		return fmt.Errorf("waiting for the odoo rate limiter: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/waybill/waybill/internal/connector"
 )
@@ -174,25 +175,40 @@ func TestBreakerHalfOpenFailure(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{t: time.Unix(0, 0)}
-	l := newLimiter(1000, 2, clk.now)
+	l := rate.NewLimiter(1000, 2)
 	for range 2 {
-		if err := l.wait(t.Context()); err != nil {
+		if err := waitRate(t.Context(), l, clk.now); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	if err := l.wait(t.Context()); err != nil { // waits ~1ms of real time
+	if err := waitRate(t.Context(), l, clk.now); err != nil { // waits ~1ms of real time
 		t.Fatal(err)
 	}
 	if time.Since(start) > time.Second {
 		t.Error("limiter waited far too long")
 	}
-	slow := newLimiter(0.001, 1, clk.now)
-	_ = slow.wait(t.Context())
+
+	slow := rate.NewLimiter(0.001, 1)
+	_ = waitRate(t.Context(), slow, clk.now)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := slow.wait(ctx); !errors.Is(err, context.Canceled) {
+	if err := waitRate(ctx, slow, clk.now); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
+	}
+	// A deadline shorter than the wait ends it with the ctx's own error, as
+	// for any call that runs out of time, and gives the token back.
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if err := waitRate(ctx, slow, clk.now); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want context.DeadlineExceeded", err)
+	}
+	if got := slow.TokensAt(clk.now()); got < -0.001 || got > 0.001 {
+		t.Errorf("got %g tokens after the waiter gave up, want 0 (its reservation given back)", got)
+	}
+	clk.advance(1000 * time.Second) // the rate's one token
+	if err := waitRate(t.Context(), slow, clk.now); err != nil {
+		t.Errorf("got %v once the clock gave a token, want nil", err)
 	}
 }
 

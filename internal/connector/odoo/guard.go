@@ -2,53 +2,40 @@ package odoo
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket: rate tokens per second, at most burst stored.
-// Waiters reserve a token (the balance may go negative) and then sleep
-// until it is theirs, so they are served in arrival order.
-type limiter struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-	now    func() time.Time
-}
-
-func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), tokens: float64(burst), last: now(), now: now}
-}
-
-// wait blocks until a token is available or ctx is done. A token reserved
-// by a waiter whose ctx ends is given back.
-func (l *limiter) wait(ctx context.Context) error {
-	l.mu.Lock()
-	now := l.now()
-	if elapsed := now.Sub(l.last); elapsed > 0 {
-		l.tokens = min(l.burst, l.tokens+elapsed.Seconds()*l.rate)
-		l.last = now
+// waitRate blocks until lim grants one call or ctx is done, reading time
+// from now (the client's clock). Waiters reserve their token at once (the
+// balance may go negative) and are served in arrival order; a waiter whose
+// ctx ends gives its reservation back and gets ctx.Err(). Unlike
+// [rate.Limiter.Wait] it does not fail early when the wait would outlast
+// ctx's deadline: the deadline ends the wait, so the caller sees
+// context.DeadlineExceeded as for any other call that ran out of time.
+func waitRate(ctx context.Context, lim *rate.Limiter, now func() time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	l.tokens--
-	var delay time.Duration
-	if l.tokens < 0 {
-		delay = time.Duration(-l.tokens / l.rate * float64(time.Second))
+	t := now()
+	r := lim.ReserveN(t, 1)
+	if !r.OK() { // only when the burst is below 1, which Config.Validate refuses
+		return fmt.Errorf("rate limiter with burst %d refuses a call", lim.Burst())
 	}
-	l.mu.Unlock()
+	delay := r.DelayFrom(t)
 	if delay <= 0 {
 		return nil
 	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
 	select {
-	case <-t.C:
+	case <-timer.C:
 		return nil
 	case <-ctx.Done():
-		l.mu.Lock()
-		l.tokens = min(l.burst, l.tokens+1)
-		l.mu.Unlock()
+		r.CancelAt(now())
 		return ctx.Err()
 	}
 }
