@@ -5,13 +5,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
-	"time"
 
-	"github.com/waybill/waybill/internal/leakcheck"
 	"github.com/waybill/waybill/internal/loopback"
 )
-
-func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 func TestDownUpClose(t *testing.T) {
 	srv, err := loopback.Start(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))

@@ -18,14 +18,9 @@ import (
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
-	"github.com/waybill/waybill/internal/leakcheck"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tmssim"
 )
-
-// TestMain fails the package when goroutines outlive its tests: every
-// simulator, connector and server a test starts must be closed by it.
-func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 // testKey is the API key the recording intake expects.
 const testKey = "wb_test_events_key"

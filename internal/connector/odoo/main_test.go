@@ -2,9 +2,10 @@ package odoo
 
 import (
 	"testing"
-	"time"
 
-	"github.com/waybill/waybill/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
+// TestMain fails the package when goroutines outlive its tests: every
+// server, pool, queue and worker a test starts must be stopped by it.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
