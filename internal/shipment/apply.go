@@ -100,10 +100,12 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	if in.Type == event.ShipmentPlanned {
 		return rejected("shipment already planned")
 	}
-	if s.State.Terminal() && in.Type != event.ChargesReported {
+	// Only the events the table lets apply in a terminal state, or once
+	// invoiced (charges, exceptions, review decisions), go further.
+	if s.State.Terminal() && !appliesIn(in.Type, s.State) {
 		return rejected("shipment is %s", s.State)
 	}
-	if s.State == Invoiced && in.Type != event.ChargesReported && in.Type != event.ShipmentException && in.Type != event.ReviewDecided {
+	if s.State == Invoiced && !appliesIn(in.Type, Invoiced) {
 		return Result{Outcome: OutcomeLate, Reason: "shipment already invoiced"}
 	}
 	switch in.Type {
@@ -146,15 +148,14 @@ func (s *Shipment) current() State {
 	return s.State
 }
 
-// allowed reports whether t may apply in the current state; late reports
-// that the state is already past t's target.
-func (s *Shipment) allowed(t event.Type) (ok, late bool) {
-	tr := transitions[t]
+// allowed reports whether row tr applies in the current state; late
+// reports that the state is already past tr's target.
+func (s *Shipment) allowed(tr Transition) (ok, late bool) {
 	cur := s.current()
 	if slices.Contains(tr.From, cur) {
 		return true, false
 	}
-	if tr.To != "" && rank[cur] >= rank[tr.To] {
+	if rank[tr.To] > 0 && rank[cur] >= rank[tr.To] {
 		return false, true
 	}
 	return false, false

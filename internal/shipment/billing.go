@@ -125,12 +125,12 @@ func (s *Shipment) applyInvoiced(in Input) Result {
 		}
 		return rejected("shipment already invoiced by %s:%s", s.Invoice.System, s.Invoice.ExternalID)
 	}
-	if s.current() != Delivered || !s.Billable {
+	if !slices.Contains(trInvoiced.From, s.current()) || !s.Billable {
 		return rejected("invoiced while not billable (it is %s): %s", s.State, s.BlockedReason)
 	}
 	s.Invoice = &InvoiceRef{System: d.System, ExternalID: d.InvoiceID, Number: d.Number, At: in.Time}
 	s.milestone(in, false, nil, "")
-	s.moveTo(Invoiced)
+	s.moveTo(trInvoiced.To)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Shipment) applyAssigned(in Input) Result {
-	ok, late := s.allowed(in.Type)
+	ok, late := s.allowed(trAssigned)
 	if !ok && !late {
 		return rejected("not released for dispatch: %s", s.waitReason())
 	}
@@ -37,7 +37,7 @@ func (s *Shipment) applyAssigned(in Input) Result {
 	}
 	s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, true)
 	s.milestone(in, false, nil, "")
-	s.moveTo(Assigned)
+	s.moveTo(trAssigned.To)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
 }
@@ -73,7 +73,7 @@ func (s *Shipment) waitReason() string {
 // was reserved; less is allowed (the remainder follows a backorder or is
 // cancelled by the ERP connector, per policy).
 func (s *Shipment) applyLoaded(in Input) Result {
-	if ok, late := s.allowed(in.Type); !ok {
+	if ok, late := s.allowed(trLoaded); !ok {
 		if late {
 			return s.late(in, "loading reported again after departure")
 		}
@@ -110,12 +110,20 @@ func (s *Shipment) applyLoaded(in Input) Result {
 		s.MeasuredWeight = d.Weight
 	}
 	s.milestone(in, false, nil, "")
-	s.moveTo(Loaded)
+	s.moveTo(trLoaded.To)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindPickingValidate}}
 }
 
+// milestoneMoves are the rows of the milestones applyMilestone takes.
+var milestoneMoves = map[event.Type]Transition{
+	event.ShipmentDeparted: trDeparted,
+	event.ShipmentArrived:  trArrived,
+	event.ShipmentDelayed:  trDelayed,
+}
+
 func (s *Shipment) applyMilestone(in Input) Result {
+	tr := milestoneMoves[in.Type]
 	var d struct {
 		Location *Location  `json:"location"`
 		ETA      *time.Time `json:"eta"`
@@ -124,7 +132,7 @@ func (s *Shipment) applyMilestone(in Input) Result {
 	if err := json.Unmarshal(in.Data, &d); err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	ok, late := s.allowed(in.Type)
+	ok, late := s.allowed(tr)
 	if !ok && !late {
 		return rejected("%s before the shipment was loaded (it is %s)", in.Type, s.State)
 	}
@@ -138,12 +146,12 @@ func (s *Shipment) applyMilestone(in Input) Result {
 	}
 	// A milestone older than the newest applied one takes its place in the
 	// timeline but does not move the state.
-	if last := s.lastProgress(); last != nil && in.Time.Before(last.At) && rank[transitions[in.Type].To] <= rank[s.current()] {
+	if last := s.lastProgress(); last != nil && in.Time.Before(last.At) && rank[tr.To] <= rank[s.current()] {
 		s.milestone(in, true, d.Location, d.Reason)
 		return Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("late: happened before %s", last.Type)}
 	}
 	s.milestone(in, false, d.Location, d.Reason)
-	s.moveTo(transitions[in.Type].To)
+	s.moveTo(tr.To)
 	return Result{Outcome: OutcomeApplied}
 }
 
@@ -167,14 +175,16 @@ func (s *Shipment) lastProgress() *Milestone {
 // review instead of going to billing. A new proof may replace one that
 // failed or was rejected.
 func (s *Shipment) applyDelivered(in Input, p Policy) Result {
-	if ok, late := s.allowed(in.Type); !ok {
-		replaceable := s.current() == Delivered && s.POD != nil && !s.POD.Validation.Billable()
+	tr := trDelivered
+	if ok, late := s.allowed(tr); !ok {
+		replaceable := slices.Contains(trRedelivered.From, s.current()) && s.POD != nil && !s.POD.Validation.Billable()
 		if !replaceable {
 			if late {
 				return s.late(in, "delivery reported again")
 			}
 			return rejected("delivered before the shipment was loaded (it is %s)", s.State)
 		}
+		tr = trRedelivered
 	}
 	var d struct {
 		POD      *ProofOfDelivery `json:"pod"`
@@ -222,7 +232,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 	d.POD.Validation = v
 	s.POD = d.POD
 	s.milestone(in, false, d.Location, "")
-	s.moveTo(Delivered)
+	s.moveTo(tr.To)
 	// A new proof supersedes the review of the one it replaces.
 	for i := range s.Reviews {
 		if r := &s.Reviews[i]; r.Kind == ReviewPOD && r.Status == ReviewOpen {
@@ -286,7 +296,7 @@ func (s *Shipment) milestoneOf(t event.Type) *Milestone {
 }
 
 func (s *Shipment) applyReturned(in Input) Result {
-	if ok, _ := s.allowed(in.Type); !ok {
+	if ok, _ := s.allowed(trReturned); !ok {
 		return rejected("cannot return a shipment that is %s", s.State)
 	}
 	var d struct {
@@ -297,7 +307,7 @@ func (s *Shipment) applyReturned(in Input) Result {
 		return rejected("invalid data: %v", err)
 	}
 	s.milestone(in, false, nil, d.Reason)
-	s.State, s.ResumeState = Returned, ""
+	s.State, s.ResumeState = trReturned.To, ""
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,35 +24,14 @@ func renderStates() string {
 	for _, s := range shipment.States() {
 		fmt.Fprintf(&b, "- `%s`\n", s)
 	}
-	b.WriteString("\n## Transitions\n\n| event | applies in | leads to |\n|---|---|---|\n")
+	b.WriteString("\n## Transitions\n\n")
+	b.WriteString("Every event type has its rows: applied while the shipment is in one of the states a row applies in, the event leads where the row says. ")
+	b.WriteString("Under an open exception, a step is matched against the state the exception interrupted.\n\n")
+	b.WriteString("| event | case | applies in | leads to |\n|---|---|---|---|\n")
 	for _, tr := range shipment.Transitions() {
-		from := "any state that is not terminal"
-		if len(tr.From) > 0 {
-			var parts []string
-			for _, f := range tr.From {
-				parts = append(parts, "`"+string(f)+"`")
-			}
-			from = strings.Join(parts, ", ")
-		}
-		if tr.Event == "shipment.planned" {
-			from = "(creates the shipment)"
-		}
-		to := "`" + string(tr.To) + "`"
-		switch tr.Event {
-		case "inventory.reserved":
-			to = "`reserved` when every line is fully reserved, else `short`; then `released` (see gates)"
-		case "shipment.exception":
-			to = "`exception` (overlay; `resolved` returns to the interrupted state)"
-		case "charges.reported":
-			to = "unchanged (charges recorded)"
-		case "shipment.tracked":
-			to = "as `shipment.departed` for `picked_up`, `in_transit`, `out_for_delivery`, `available_for_pickup`, `delivery_attempted`; as `shipment.arrived` for `arrived_at_delivery` and `delivered`; otherwise unchanged (see carrier tracking)"
-		case "review.decided":
-			to = "as the decision requires (see billing)"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tr.Event, from, to)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", tr.Event, tr.When, fromStates(tr.From), stateName(tr.To))
 	}
-	b.WriteString("\n`invoiced` and `closed` are entered by the billing step once the ERP confirms the invoice; no v1 event leads there.\n")
+	b.WriteString("\n`invoiced` is entered by `shipment.invoiced`, which Waybill emits once the ERP confirms the invoice; no v1 event leads to `closed`.\n")
 	b.WriteString("\n## Gates\n\n")
 	b.WriteString("- **Dispatch release**: a shipment is released (and the `dispatch.release` action enqueued) only when every line is fully reserved, or when `workflow.partial_release` is on and some quantity is reserved. Until then `blocked_reason` lists the lines it waits for. `dispatch.assigned` and `shipment.loaded` before release are rejected with that reason.\n")
 	b.WriteString("- **Loading**: loaded quantities may not exceed reserved quantities (compared exactly across compatible units); less is allowed. `shipment.loaded` enqueues `picking.validate`.\n")
@@ -67,6 +47,50 @@ func renderStates() string {
 	}
 	b.WriteString("\nAn open exception holds the shipment in `exception` and blocks billing; milestones still record progress underneath. `shipment.exception` with `status: resolved` (and the same `exception_id`, which defaults to the category) closes it.\n")
 	return b.String()
+}
+
+// stateName renders a state, or a pseudo-state of the transition table.
+func stateName(s shipment.State) string {
+	switch s {
+	case shipment.NoShipment:
+		return "no shipment"
+	case shipment.Unchanged:
+		return "unchanged"
+	case shipment.Resumed:
+		return "the state the exception interrupted"
+	}
+	return "`" + string(s) + "`"
+}
+
+// fromStates renders the states a row applies in, naming the common sets.
+func fromStates(from []shipment.State) string {
+	var notTerminal, notInvoiced []shipment.State
+	for _, s := range shipment.States() {
+		if !s.Terminal() {
+			notTerminal = append(notTerminal, s)
+			if s != shipment.Invoiced {
+				notInvoiced = append(notInvoiced, s)
+			}
+		}
+	}
+	sorted := slices.Sorted(slices.Values(from))
+	for _, set := range []struct {
+		states []shipment.State
+		name   string
+	}{
+		{shipment.States(), "any state"},
+		{notTerminal, "any state that is not terminal"},
+		{notInvoiced, "any state that is not terminal or `invoiced`"},
+	} {
+		if slices.Equal(sorted, slices.Sorted(slices.Values(set.states))) {
+			return set.name
+		}
+	}
+	parts := make([]string, len(from))
+	for i, s := range from {
+		parts[i] = stateName(s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func TestStatesDocCurrent(t *testing.T) {

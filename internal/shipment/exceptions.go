@@ -85,8 +85,8 @@ func (s *Shipment) openException(in Input, e ExceptionRecord) {
 	}
 	s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewException, Status: ReviewOpen, ExceptionID: e.ID,
 		OwnerRole: e.OwnerRole, OpenedAt: in.Time, Reason: reason})
-	if s.State != Exception {
-		s.ResumeState, s.State = s.State, Exception
+	if s.State != trExceptionOpened.To {
+		s.ResumeState, s.State = s.State, trExceptionOpened.To
 	}
 	s.BlockedReason = "open exception " + strings.Join(s.openExceptions(), ", ")
 }
@@ -191,7 +191,7 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 		if d.Decision == DecisionApprove {
 			// Ship what is reserved: a release by hand, for the
 			// shipments the partial-release policy does not cover.
-			if s.State != Short {
+			if !slices.Contains(trDecidedPartRelease.From, s.State) {
 				return rejected("only a short shipment can be released in part (it is %s)", s.State)
 			}
 			if !s.anyReserved() {
@@ -199,7 +199,7 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 			}
 			decide()
 			s.milestone(in, false, nil, "shortage "+note+": released in part")
-			s.State, s.BlockedReason = Released, ""
+			s.State, s.BlockedReason = trDecidedPartRelease.To, ""
 			return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindDispatchRelease}}
 		}
 		decide()

@@ -11,10 +11,7 @@ import (
 )
 
 func (s *Shipment) applyReserved(in Input, p Policy) Result {
-	if ok, late := s.allowed(in.Type); !ok {
-		if late {
-			return s.late(in, "reservation after the shipment was released")
-		}
+	if ok, _ := s.allowed(trReservedFull); !ok {
 		return rejected("cannot reserve a shipment that is %s", s.State)
 	}
 	var d struct {
@@ -43,7 +40,7 @@ func (s *Shipment) applyReserved(in Input, p Policy) Result {
 	short := s.shortLines()
 	s.milestone(in, false, nil, "")
 	if len(short) == 0 {
-		s.moveTo(Reserved)
+		s.moveTo(trReservedFull.To)
 		s.BlockedReason = ""
 		// Stock came: the shortage is over.
 		for i := range s.Reviews {
@@ -53,7 +50,7 @@ func (s *Shipment) applyReserved(in Input, p Policy) Result {
 			}
 		}
 	} else {
-		s.moveTo(Short)
+		s.moveTo(trReservedShort.To)
 		s.BlockedReason = "awaiting reservation: " + strings.Join(short, "; ")
 	}
 	return s.release(p)
@@ -81,16 +78,13 @@ func (s *Shipment) release(p Policy) Result {
 	if !p.AutoRelease || s.State == Exception {
 		return res
 	}
-	switch s.State {
-	case Reserved:
-	case Short:
-		if !p.PartialRelease || !s.anyReserved() {
-			return res
-		}
-	default:
+	if !slices.Contains(trReleased.From, s.State) {
 		return res
 	}
-	s.State = Released
+	if s.State == Short && (!p.PartialRelease || !s.anyReserved()) {
+		return res
+	}
+	s.State = trReleased.To
 	s.BlockedReason = ""
 	res.Actions = append(res.Actions, connector.KindDispatchRelease)
 	return res
@@ -106,7 +100,7 @@ func (s *Shipment) anyReserved() bool {
 }
 
 func (s *Shipment) applyShortage(in Input) Result {
-	if ok, late := s.allowed(in.Type); !ok {
+	if ok, late := s.allowed(trShortage); !ok {
 		if late {
 			return s.late(in, "shortage reported after the shipment was released")
 		}
@@ -135,7 +129,7 @@ func (s *Shipment) applyShortage(in Input) Result {
 		reason += " (" + d.Reason + ")"
 	}
 	s.milestone(in, false, nil, d.Reason)
-	s.moveTo(Short)
+	s.moveTo(trShortage.To)
 	s.BlockedReason = reason
 	if !slices.ContainsFunc(s.Reviews, func(r Review) bool { return r.Kind == ReviewShortage && r.Status == ReviewOpen }) {
 		s.Reviews = append(s.Reviews, Review{ID: in.EventID, Kind: ReviewShortage, Status: ReviewOpen, OwnerRole: ownerRole[ShortShipped],
@@ -145,7 +139,7 @@ func (s *Shipment) applyShortage(in Input) Result {
 }
 
 func (s *Shipment) applyCancelled(in Input) Result {
-	if ok, _ := s.allowed(in.Type); !ok {
+	if ok, _ := s.allowed(trCancelled); !ok {
 		return rejected("cannot cancel a shipment that is %s: return it instead", s.State)
 	}
 	var d struct {
@@ -155,7 +149,7 @@ func (s *Shipment) applyCancelled(in Input) Result {
 		return rejected("invalid data: %v", err)
 	}
 	s.milestone(in, false, nil, d.Reason)
-	s.State, s.ResumeState = Cancelled, ""
+	s.State, s.ResumeState = trCancelled.To, ""
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
 }

@@ -1,6 +1,10 @@
 package shipment
 
-import "github.com/waybill/waybill/internal/event"
+import (
+	"slices"
+
+	"github.com/waybill/waybill/internal/event"
+)
 
 // State is where a shipment stands in the dispatch-to-invoice workflow.
 type State string
@@ -77,48 +81,124 @@ var ownerRole = map[ExceptionCategory]string{
 	Address: "customer_service", Customs: "customs", Weather: "dispatch", Hold: "dispatch", Other: "operations",
 }
 
-// transitions is the transition table: for each event type, the states it
-// may be applied in and the state it leads to. Reservation, delivery and
-// exception events compute their target (and gates) in Apply; To is then
-// empty. Milestones arriving in a later state are late, not rejected.
-var transitions = map[event.Type]struct {
-	From []State
-	To   State
-}{
-	event.ShipmentPlanned:   {From: nil, To: Planned},
-	event.InventoryReserved: {From: []State{Planned, Short, Reserved}},
-	event.InventoryShortage: {From: []State{Planned, Short, Reserved}, To: Short},
-	event.DispatchAssigned:  {From: []State{Released, Assigned}, To: Assigned},
-	event.ShipmentLoaded:    {From: []State{Released, Assigned}, To: Loaded},
-	event.ShipmentDeparted:  {From: []State{Loaded, InTransit, Delayed}, To: InTransit},
-	event.ShipmentDelayed:   {From: []State{Loaded, InTransit, Delayed}, To: Delayed},
-	event.ShipmentArrived:   {From: []State{Loaded, InTransit, Delayed}, To: Arrived},
-	event.ShipmentDelivered: {From: []State{Loaded, InTransit, Delayed, Arrived}, To: Delivered},
-	event.ShipmentReturned:  {From: []State{Loaded, InTransit, Delayed, Arrived, Delivered}, To: Returned},
-	event.ShipmentCancelled: {From: []State{Planned, Reserved, Short, Released, Assigned}, To: Cancelled},
-	event.ShipmentException: {From: nil},
-	event.ChargesReported:   {From: nil},
-	event.ShipmentTracked:   {From: nil},
-	event.ShipmentInvoiced:  {From: []State{Delivered}, To: Invoiced},
-	event.ReviewDecided:     {From: nil},
-}
+// Pseudo-states name the ends of rows of the transition table that are not
+// a state a shipment can be in; no shipment ever has one.
+const (
+	// NoShipment is where an event that does not apply to an existing
+	// shipment starts: shipment.planned creates one, order.confirmed
+	// applies to the order.
+	NoShipment State = "(no shipment)"
+	// Unchanged is where an event that only records something leads: the
+	// state stays as it is.
+	Unchanged State = "(unchanged)"
+	// Resumed is where closing the last open exception leads: back to the
+	// state the exception overlay interrupted.
+	Resumed State = "(resumed)"
+)
 
-// Transition describes one row of the transition table, for documentation.
+// Transition is one row of the transition table: an event of type Event,
+// applied while the shipment is in one of the From states, leads to To.
+// An event type with several rows tells them apart by When.
 type Transition struct {
 	Event event.Type
-	From  []State
-	To    State
+	// When is the case of the event the row covers; empty on an event
+	// type's only or main row.
+	When string
+	From []State
+	To   State
 }
 
-// Transitions returns the transition table in event-type order.
+// State sets the rows share.
+var (
+	// notTerminal is every state an event other than charges can apply in.
+	notTerminal = []State{Planned, Reserved, Short, Released, Assigned, Loaded, InTransit, Delayed, Arrived, Delivered, Exception, Invoiced}
+	// notInvoiced is every state that is not terminal and not invoiced yet.
+	notInvoiced = []State{Planned, Reserved, Short, Released, Assigned, Loaded, InTransit, Delayed, Arrived, Delivered, Exception}
+)
+
+// The rows of the transition table. Apply moves a shipment only to a row's
+// To, and checks its From; each row is also listed in transitions.
+var (
+	trPlanned        = Transition{Event: event.ShipmentPlanned, When: "creates the shipment", From: []State{NoShipment}, To: Planned}
+	trOrderConfirmed = Transition{Event: event.OrderConfirmed, When: "applies to the order, not to a shipment", From: []State{NoShipment}, To: Unchanged}
+	trReservedFull   = Transition{Event: event.InventoryReserved, When: "every line is fully reserved",
+		From: []State{Planned, Short, Reserved}, To: Reserved}
+	trReservedShort = Transition{Event: event.InventoryReserved, When: "some line is not fully reserved",
+		From: []State{Planned, Short, Reserved}, To: Short}
+	trReleased = Transition{Event: event.InventoryReserved, When: "then, when the dispatch-release gate opens (see gates)",
+		From: []State{Reserved, Short}, To: Released}
+	trShortage    = Transition{Event: event.InventoryShortage, From: []State{Planned, Short, Reserved}, To: Short}
+	trAssigned    = Transition{Event: event.DispatchAssigned, From: []State{Released, Assigned}, To: Assigned}
+	trLoaded      = Transition{Event: event.ShipmentLoaded, From: []State{Released, Assigned}, To: Loaded}
+	trDeparted    = Transition{Event: event.ShipmentDeparted, From: []State{Loaded, InTransit, Delayed}, To: InTransit}
+	trArrived     = Transition{Event: event.ShipmentArrived, From: []State{Loaded, InTransit, Delayed}, To: Arrived}
+	trDelayed     = Transition{Event: event.ShipmentDelayed, From: []State{Loaded, InTransit, Delayed}, To: Delayed}
+	trDelivered   = Transition{Event: event.ShipmentDelivered, From: []State{Loaded, InTransit, Delayed, Arrived}, To: Delivered}
+	trRedelivered = Transition{Event: event.ShipmentDelivered, When: "a new proof replaces one that failed validation or was rejected",
+		From: []State{Delivered}, To: Delivered}
+	trExceptionOpened = Transition{Event: event.ShipmentException, When: "opens an exception: an overlay over the state it interrupts",
+		From: notTerminal, To: Exception}
+	trExceptionResolved = Transition{Event: event.ShipmentException, When: "`status: resolved` closes the last open exception",
+		From: []State{Exception}, To: Resumed}
+	trReturned  = Transition{Event: event.ShipmentReturned, From: []State{Loaded, InTransit, Delayed, Arrived, Delivered}, To: Returned}
+	trCancelled = Transition{Event: event.ShipmentCancelled, From: []State{Planned, Reserved, Short, Released, Assigned}, To: Cancelled}
+	trCharges   = Transition{Event: event.ChargesReported, When: "records the charges, in any state", From: States(), To: Unchanged}
+	// A carrier's milestones move the shipment as the lifecycle step they
+	// stand for (trackedMoves).
+	trTrackedDeparted = Transition{Event: event.ShipmentTracked,
+		When: "`picked_up`, `in_transit`, `out_for_delivery`, `available_for_pickup` or `delivery_attempted`: as `shipment.departed`",
+		From: trDeparted.From, To: trDeparted.To}
+	trTrackedArrived = Transition{Event: event.ShipmentTracked, When: "`arrived_at_delivery` or `delivered`: as `shipment.arrived`",
+		From: trArrived.From, To: trArrived.To}
+	trTrackedException = Transition{Event: event.ShipmentTracked, When: "reports an exception, or damaged, short or refused lading",
+		From: notInvoiced, To: Exception}
+	trTrackedCleared = Transition{Event: event.ShipmentTracked, When: "progress resolves the last open carrier `delay`, `weather` or `hold` exception",
+		From: []State{Exception}, To: Resumed}
+	trTrackedOther = Transition{Event: event.ShipmentTracked, When: "any other status (see carrier tracking)",
+		From: notInvoiced, To: Unchanged}
+	trInvoiced           = Transition{Event: event.ShipmentInvoiced, From: []State{Delivered}, To: Invoiced}
+	trDecidedPartRelease = Transition{Event: event.ReviewDecided, When: "approves a shortage review: the reserved part is released",
+		From: []State{Short}, To: Released}
+	trDecidedException = Transition{Event: event.ReviewDecided, When: "decides the review of the last open exception",
+		From: []State{Exception}, To: Resumed}
+	trDecidedOther = Transition{Event: event.ReviewDecided, When: "any other decision (see billing)",
+		From: notTerminal, To: Unchanged}
+)
+
+// transitions is the transition table: every row, in event-type order.
+// Milestones arriving in a later state are late, not rejected.
+var transitions = []Transition{
+	trPlanned, trOrderConfirmed,
+	trReservedFull, trReservedShort, trReleased,
+	trShortage, trAssigned, trLoaded,
+	trDeparted, trArrived, trDelayed,
+	trDelivered, trRedelivered,
+	trExceptionOpened, trExceptionResolved,
+	trReturned, trCancelled, trCharges,
+	trTrackedDeparted, trTrackedArrived, trTrackedException, trTrackedCleared, trTrackedOther,
+	trInvoiced,
+	trDecidedPartRelease, trDecidedException, trDecidedOther,
+}
+
+// Transitions returns the transition table in event-type order. The caller
+// owns the returned slice.
 func Transitions() []Transition {
-	var out []Transition
-	for _, t := range event.Types() {
-		if tr, ok := transitions[t]; ok {
-			out = append(out, Transition{Event: t, From: tr.From, To: tr.To})
-		}
+	out := make([]Transition, len(transitions))
+	for i, tr := range transitions {
+		tr.From = slices.Clone(tr.From)
+		out[i] = tr
 	}
 	return out
+}
+
+// appliesIn reports whether some row of event type t applies in state st.
+func appliesIn(t event.Type, st State) bool {
+	for _, tr := range transitions {
+		if tr.Event == t && slices.Contains(tr.From, st) {
+			return true
+		}
+	}
+	return false
 }
 
 // OwnerRole is who must act on an open exception of category c, unless

@@ -12,17 +12,18 @@ import (
 	"github.com/waybill/waybill/internal/tracking"
 )
 
-// trackedMoves are the lifecycle steps a carrier's milestone stands for.
-// A carrier's delivery arrives the shipment: the proof of delivery with
-// quantities (shipment.delivered) is still what lets it be billed.
-var trackedMoves = map[tracking.Status]event.Type{
-	tracking.PickedUp:           event.ShipmentDeparted,
-	tracking.InTransit:          event.ShipmentDeparted,
-	tracking.OutForDelivery:     event.ShipmentDeparted,
-	tracking.AvailableForPickup: event.ShipmentDeparted,
-	tracking.DeliveryAttempted:  event.ShipmentDeparted,
-	tracking.ArrivedAtDelivery:  event.ShipmentArrived,
-	tracking.Delivered:          event.ShipmentArrived,
+// trackedMoves are the rows of the lifecycle steps a carrier's milestone
+// stands for (as shipment.departed or shipment.arrived). A carrier's
+// delivery arrives the shipment: the proof of delivery with quantities
+// (shipment.delivered) is still what lets it be billed.
+var trackedMoves = map[tracking.Status]Transition{
+	tracking.PickedUp:           trTrackedDeparted,
+	tracking.InTransit:          trTrackedDeparted,
+	tracking.OutForDelivery:     trTrackedDeparted,
+	tracking.AvailableForPickup: trTrackedDeparted,
+	tracking.DeliveryAttempted:  trTrackedDeparted,
+	tracking.ArrivedAtDelivery:  trTrackedArrived,
+	tracking.Delivered:          trTrackedArrived,
 }
 
 // clearedByProgress are the exception categories a carrier's later
@@ -62,17 +63,17 @@ func (s *Shipment) applyTracked(in Input) Result {
 		s.ETA = &eta
 	}
 	progressed := false
-	if to, ok := trackedMoves[d.Status]; ok && d.Kind == tracking.KindMilestone {
-		allowed, late := s.allowed(to)
+	if tr, ok := trackedMoves[d.Status]; ok && d.Kind == tracking.KindMilestone {
+		allowed, late := s.allowed(tr)
 		older := newest != nil && in.Time.Before(newest.At) && tracking.Rank(d.Status) <= tracking.Rank(tracking.Status(newest.Status))
 		// Carrier progress past the newest carrier status, in a state the
 		// step already reached (delivered after arrived_at_delivery).
 		further := newest == nil || tracking.Rank(d.Status) > tracking.Rank(tracking.Status(newest.Status))
 		switch {
 		case allowed && !older:
-			s.moveTo(transitions[to].To)
+			s.moveTo(tr.To)
 			progressed = true
-		case late && !older && further && s.current() == transitions[to].To:
+		case late && !older && further && s.current() == tr.To:
 			progressed = true
 		case late || older:
 			m.Late = true
