@@ -121,3 +121,22 @@ func CheckURL(raw string) error {
 	}
 	return nil
 }
+
+// RedactedURL returns raw with any password replaced by "xxxxx", for logs
+// and String methods, or "" when raw does not parse.
+func RedactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
+// RedactedSecret returns "REDACTED" for a set secret and "" for an empty
+// one, for logs and String methods.
+func RedactedSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}

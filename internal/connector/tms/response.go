@@ -1,10 +1,6 @@
 package tms
 
-import (
-	"net/http"
-
-	"github.com/waybill/waybill/internal/connector"
-)
+import "github.com/waybill/waybill/internal/connector"
 
 // RetryAfterMax caps the retry hint taken from a Retry-After header.
 const RetryAfterMax = connector.RetryAfterMax
@@ -13,8 +9,3 @@ const RetryAfterMax = connector.RetryAfterMax
 // a connector.PermanentError or connector.RetryableError; find it with
 // errors.As.
 type StatusError = connector.StatusError
-
-// statusError classifies a non-2xx reply and drains its body.
-func (c *Connector) statusError(resp *http.Response) error {
-	return connector.HTTPError(resp, "tms", "sending dispatch to "+c.host, c.now())
-}

@@ -1,19 +1,13 @@
 package tms
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
-	"net/url"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
@@ -26,18 +20,18 @@ import (
 // Name is the connector's name in logs and metrics.
 const Name = "tms"
 
-// Headers of a dispatch request, besides Content-Type, User-Agent and
-// correlation.Header. They are the webhook connector's.
+// Headers of a dispatch request, besides Content-Type, Accept, User-Agent
+// and correlation.Header. They are the webhook connector's.
 const (
 	// HeaderIdempotencyKey carries the action's idempotency key, which is
 	// also the payload's dispatch_id.
-	HeaderIdempotencyKey = webhook.HeaderIdempotencyKey
+	HeaderIdempotencyKey = connector.HeaderIdempotencyKey
 	// HeaderAction carries the action kind, dispatch.release.
-	HeaderAction = webhook.HeaderAction
+	HeaderAction = connector.HeaderAction
 	// HeaderAttempt carries the 1-based attempt number.
-	HeaderAttempt = webhook.HeaderAttempt
+	HeaderAttempt = connector.HeaderAttempt
 	// HeaderSignature carries the request signature when a secret is set.
-	HeaderSignature = webhook.HeaderSignature
+	HeaderSignature = connector.HeaderSignature
 )
 
 // Defaults of Config.
@@ -50,9 +44,8 @@ const (
 
 const (
 	// maxReply is the most of a 2xx reply read for an assignment; the rest
-	// is drained up to maxDrain so the connection can be reused.
+	// is drained up to connector.MaxDrain so the connection can be reused.
 	maxReply = 1 << 20
-	maxDrain = connector.MaxDrain
 )
 
 // ErrUnsupportedKind reports an action of a kind other than
@@ -104,8 +97,8 @@ func (c Config) Validate() error {
 // LogValue implements slog.LogValuer; the secret shows as REDACTED.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", c.redactedURL()),
-		slog.String("secret", redactSecret(c.Secret)),
+		slog.String("url", connector.RedactedURL(c.URL)),
+		slog.String("secret", connector.RedactedSecret(c.Secret)),
 		slog.Duration("timeout", c.Timeout),
 		slog.String("user_agent", c.UserAgent),
 	)
@@ -114,22 +107,7 @@ func (c Config) LogValue() slog.Value {
 // String formats c for humans; the secret shows as REDACTED.
 func (c Config) String() string {
 	return fmt.Sprintf("{URL:%s Secret:%s Timeout:%v UserAgent:%s}",
-		c.redactedURL(), redactSecret(c.Secret), c.Timeout, c.UserAgent)
-}
-
-func (c Config) redactedURL() string {
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
-
-func redactSecret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "REDACTED"
+		connector.RedactedURL(c.URL), connector.RedactedSecret(c.Secret), c.Timeout, c.UserAgent)
 }
 
 // Opts holds the optional dependencies of a Connector. A nil *Opts uses
@@ -159,18 +137,12 @@ type Opts struct {
 // connector.Connector and io.Closer. Build it with [New]; it is safe for
 // concurrent use.
 type Connector struct {
-	url        string
 	host       string
-	secret     string
-	timeout    time.Duration
-	userAgent  string
 	onAssigned func(ctx context.Context, a *connector.Action, as Assignment) error
 	metrics    *connector.Metrics
 	log        *slog.Logger
-	now        func() time.Time
 	validator  *event.Validator
-	transport  *http.Transport
-	client     *http.Client
+	outbound   *connector.Outbound
 }
 
 // New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
@@ -187,26 +159,27 @@ func New(cfg Config, opts *Opts) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuring tms connector: compiling event schemas: %w", err)
 	}
-	u, _ := url.Parse(cfg.URL) // checked by Validate
+	out := &connector.OutboundOpts{
+		Target:    Name,
+		URL:       cfg.URL,
+		Timeout:   cfg.Timeout,
+		UserAgent: cfg.UserAgent,
+		NowFunc:   opts.NowFunc,
+	}
+	if secret := cfg.Secret; secret != "" {
+		out.SignFunc = func(t time.Time, body []byte) string { return webhook.Sign(secret, t, body) }
+	}
 	c := &Connector{
-		url:        cfg.URL,
-		host:       u.Host,
-		timeout:    cfg.Timeout,
-		userAgent:  cfg.UserAgent,
 		onAssigned: opts.OnAssigned,
 		metrics:    opts.Metrics,
 		log:        opts.Logger,
-		now:        opts.NowFunc,
 		validator:  v,
-		secret:     cfg.Secret,
+		outbound:   connector.NewOutbound(out),
 	}
-	if c.now == nil {
-		c.now = time.Now
-	}
+	c.host = c.outbound.Host()
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.client, c.transport = connector.NewHTTPClient(cfg.Timeout)
 	return c, nil
 }
 
@@ -216,8 +189,7 @@ func (c *Connector) Name() string { return Name }
 // Close closes the connector's idle connections. It is idempotent, and
 // requests still in flight are not affected.
 func (c *Connector) Close() error {
-	c.transport.CloseIdleConnections()
-	return nil
+	return c.outbound.Close()
 }
 
 // Deliver sends the dispatch of a, once, as the package doc describes, and
@@ -262,7 +234,7 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 			}
 		}
 	}
-	body, err := encode(d)
+	body, err := connector.EncodeJSON(d)
 	if err != nil {
 		return connector.Permanent(fmt.Errorf("encoding dispatch of shipment %s: %w", d.ShipmentID, err))
 	}
@@ -273,80 +245,21 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	return c.assigned(ctx, a, d.ShipmentID, reply)
 }
 
-// encode writes v as compact JSON without HTML escaping.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+// post sends body and returns the start of a 2xx reply, at most maxReply+1
+// bytes, or a classified error.
+func (c *Connector) post(ctx context.Context, a *connector.Action, correlationID string, body []byte) ([]byte, error) {
+	resp, err := c.outbound.Post(ctx, &connector.OutboundRequest{
+		Action:        a,
+		CorrelationID: correlationID,
+		Body:          body,
+		Header:        http.Header{"Accept": {"application/json"}},
+		What:          "sending dispatch to " + c.host,
+		MaxReply:      maxReply + 1,
+	})
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// post sends body and returns the start of a 2xx reply, or a classified
-// error.
-func (c *Connector) post(ctx context.Context, a *connector.Action, correlationID string, body []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	// wrote records that the whole request went out: from then on, a
-	// missing response means the outcome is unknown.
-	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return nil, connector.Permanent(fmt.Errorf("sending dispatch to %s: building request: %w", c.host, err))
-	}
-	h := req.Header
-	h.Set("Content-Type", "application/json")
-	h.Set("Accept", "application/json")
-	h.Set("User-Agent", c.userAgent)
-	h.Set(HeaderIdempotencyKey, a.IdempotencyKey)
-	h.Set(HeaderAction, a.Kind)
-	h.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
-	if correlationID != "" {
-		h.Set(correlation.Header, correlationID)
-	}
-	if c.secret != "" {
-		h.Set(HeaderSignature, webhook.Sign(c.secret, c.now(), body))
-	}
-
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, c.transportError(err, wrote.Load())
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.statusError(resp)
-	}
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
-	if err != nil {
-		// The TMS accepted the dispatch but its reply, and any assignment
-		// in it, was lost; the next attempt gets the same reply again.
-		return nil, c.transportError(err, true)
-	}
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
-	return reply, nil
-}
-
-// transportError classifies a failure to get a complete reply: retryable,
-// and wrapping connector.ErrOutcomeUnknown once the request was written.
-func (c *Connector) transportError(err error, wrote bool) error {
-	// url.Error repeats the full URL, which may carry a token.
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	if wrote {
-		return connector.Retryable(fmt.Errorf("sending dispatch to %s: %w: %w", c.host, connector.ErrOutcomeUnknown, err), 0)
-	}
-	return connector.Retryable(fmt.Errorf("sending dispatch to %s: %w", c.host, err), 0)
+	return resp.Body, nil
 }
 
 // assigned reads an assignment from a 2xx reply and hands it to the

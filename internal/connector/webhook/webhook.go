@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,10 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
-	"net/url"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
@@ -24,13 +19,13 @@ import (
 // correlation.Header.
 const (
 	// HeaderIdempotencyKey carries the action's idempotency key.
-	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderIdempotencyKey = connector.HeaderIdempotencyKey
 	// HeaderAction carries the action kind.
-	HeaderAction = "Waybill-Action"
+	HeaderAction = connector.HeaderAction
 	// HeaderAttempt carries the 1-based attempt number.
-	HeaderAttempt = "Waybill-Attempt"
+	HeaderAttempt = connector.HeaderAttempt
 	// HeaderSignature carries the request signature when a secret is set.
-	HeaderSignature = "Waybill-Signature"
+	HeaderSignature = connector.HeaderSignature
 	// HeaderTraceparent carries a W3C Trace Context traceparent when the
 	// correlation id is a trace id.
 	HeaderTraceparent = "traceparent"
@@ -42,12 +37,6 @@ const (
 	NameDefault = "webhook"
 	// UserAgentDefault is the default of Config.UserAgent.
 	UserAgentDefault = "waybill"
-)
-
-const (
-	// maxDrain is the most response body read, and discarded, so the
-	// connection can be reused.
-	maxDrain = connector.MaxDrain
 )
 
 // Config configures one webhook connector.
@@ -98,8 +87,8 @@ func (c Config) Validate() error {
 // LogValue implements slog.LogValuer; the secret shows as REDACTED.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", c.redactedURL()),
-		slog.String("secret", redactSecret(c.Secret)),
+		slog.String("url", connector.RedactedURL(c.URL)),
+		slog.String("secret", connector.RedactedSecret(c.Secret)),
 		slog.Duration("timeout", c.Timeout),
 		slog.String("name", c.Name),
 		slog.String("user_agent", c.UserAgent),
@@ -109,22 +98,7 @@ func (c Config) LogValue() slog.Value {
 // String formats c for humans; the secret shows as REDACTED.
 func (c Config) String() string {
 	return fmt.Sprintf("{URL:%s Secret:%s Timeout:%v Name:%s UserAgent:%s}",
-		c.redactedURL(), redactSecret(c.Secret), c.Timeout, c.Name, c.UserAgent)
-}
-
-func (c Config) redactedURL() string {
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
-
-func redactSecret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "REDACTED"
+		connector.RedactedURL(c.URL), connector.RedactedSecret(c.Secret), c.Timeout, c.Name, c.UserAgent)
 }
 
 // Opts holds the optional dependencies of a Connector. A nil *Opts uses
@@ -143,16 +117,9 @@ type Opts struct {
 // connector.Connector and io.Closer. Build it with [New]; it is safe for
 // concurrent use.
 type Connector struct {
-	name      string
-	url       string
-	host      string
-	secret    []byte
-	timeout   time.Duration
-	userAgent string
-	metrics   *connector.Metrics
-	now       func() time.Time
-	transport *http.Transport
-	client    *http.Client
+	name     string
+	metrics  *connector.Metrics
+	outbound *connector.Outbound
 }
 
 // New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
@@ -165,24 +132,22 @@ func New(cfg Config, opts *Opts) (*Connector, error) {
 	if opts == nil {
 		opts = &Opts{}
 	}
-	u, _ := url.Parse(cfg.URL) // checked by Validate
-	c := &Connector{
-		name:      cfg.Name,
-		url:       cfg.URL,
-		host:      u.Host,
-		timeout:   cfg.Timeout,
-		userAgent: cfg.UserAgent,
-		metrics:   opts.Metrics,
-		now:       opts.NowFunc,
+	out := &connector.OutboundOpts{
+		Target:    "webhook",
+		URL:       cfg.URL,
+		Timeout:   cfg.Timeout,
+		UserAgent: cfg.UserAgent,
+		NowFunc:   opts.NowFunc,
 	}
 	if cfg.Secret != "" {
-		c.secret = []byte(cfg.Secret)
+		secret := []byte(cfg.Secret)
+		out.SignFunc = func(t time.Time, body []byte) string { return sign(secret, t, body) }
 	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	c.client, c.transport = connector.NewHTTPClient(cfg.Timeout)
-	return c, nil
+	return &Connector{
+		name:     cfg.Name,
+		metrics:  opts.Metrics,
+		outbound: connector.NewOutbound(out),
+	}, nil
 }
 
 // Name returns Config.Name.
@@ -191,8 +156,7 @@ func (c *Connector) Name() string { return c.name }
 // Close closes the connector's idle connections. It is idempotent, and
 // requests still in flight are not affected.
 func (c *Connector) Close() error {
-	c.transport.CloseIdleConnections()
-	return nil
+	return c.outbound.Close()
 }
 
 // Deliver POSTs a to the endpoint, once, as the package doc describes, and
@@ -200,7 +164,7 @@ func (c *Connector) Close() error {
 // is a permanent error and sends nothing.
 func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	if err := a.Validate(); err != nil {
-		return connector.Permanent(fmt.Errorf("posting action to %s: %w", c.host, err))
+		return connector.Permanent(fmt.Errorf("posting action to %s: %w", c.outbound.Host(), err))
 	}
 	start := time.Now()
 	err := c.post(ctx, a)
@@ -219,10 +183,7 @@ type envelope struct {
 }
 
 func encodeBody(a *connector.Action, correlationID string) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(envelope{
+	return connector.EncodeJSON(envelope{
 		Kind:           a.Kind,
 		ShipmentID:     a.ShipmentID,
 		EventID:        a.EventID,
@@ -230,68 +191,30 @@ func encodeBody(a *connector.Action, correlationID string) ([]byte, error) {
 		IdempotencyKey: a.IdempotencyKey,
 		Payload:        a.Payload,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func (c *Connector) post(ctx context.Context, a *connector.Action) error {
+	what := "posting " + a.Kind + " to " + c.outbound.Host()
 	correlationID := a.CorrelationID
 	if correlationID == "" {
 		correlationID = correlation.From(ctx)
 	}
 	body, err := encodeBody(a, correlationID)
 	if err != nil {
-		return connector.Permanent(fmt.Errorf("posting %s to %s: encoding body: %w", a.Kind, c.host, err))
+		return connector.Permanent(fmt.Errorf("%s: encoding body: %w", what, err))
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	// wrote records that the whole request went out: from then on, a
-	// missing response means the outcome is unknown.
-	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return connector.Permanent(fmt.Errorf("posting %s to %s: building request: %w", a.Kind, c.host, err))
-	}
-	h := req.Header
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", c.userAgent)
-	h.Set(HeaderIdempotencyKey, a.IdempotencyKey)
-	h.Set(HeaderAction, a.Kind)
-	h.Set(HeaderAttempt, strconv.Itoa(a.Attempt))
-	if correlationID != "" {
-		h.Set(correlation.Header, correlationID)
-	}
+	var h http.Header
 	if isTraceID(correlationID) {
-		h.Set(HeaderTraceparent, traceparent(correlationID))
+		h = http.Header{HeaderTraceparent: {traceparent(correlationID)}}
 	}
-	if c.secret != nil {
-		h.Set(HeaderSignature, sign(c.secret, c.now(), body))
-	}
-
-	resp, err := c.client.Do(req)
-	if err != nil {
-		// url.Error repeats the full URL, which may carry a token.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		if wrote.Load() {
-			return connector.Retryable(fmt.Errorf("posting %s to %s: %w: %w", a.Kind, c.host, connector.ErrOutcomeUnknown, err), 0)
-		}
-		return connector.Retryable(fmt.Errorf("posting %s to %s: %w", a.Kind, c.host, err), 0)
-	}
-	defer resp.Body.Close()
-	return c.result(resp, a.Kind)
+	_, err = c.outbound.Post(ctx, &connector.OutboundRequest{
+		Action:        a,
+		CorrelationID: correlationID,
+		Body:          body,
+		Header:        h,
+		What:          what,
+	})
+	return err
 }
 
 // isTraceID reports whether id is a W3C trace id as Waybill keeps one: 32
