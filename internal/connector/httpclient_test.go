@@ -3,7 +3,6 @@ package connector_test
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,14 +169,10 @@ func TestOutboundPostTransportErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		o := newOutbound(t, &connector.OutboundOpts{URL: "http://" + addr + "/hook?token=s3cret"})
-		_, err = o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting x"})
+		closed := httptest.NewServer(http.NotFoundHandler())
+		closed.Close() // nothing listens on its address any more
+		o := newOutbound(t, &connector.OutboundOpts{URL: closed.URL + "/hook?token=s3cret"})
+		_, err := o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting x"})
 		if err == nil || errors.Is(err, connector.ErrOutcomeUnknown) {
 			t.Fatalf("Post: got %v, want an error without ErrOutcomeUnknown", err)
 		}
