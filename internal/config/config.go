@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/waybill/waybill/internal/connector"
 )
 
 // Defaults of the server section.
@@ -90,28 +92,6 @@ const (
 	WorkflowPartialReleaseDefault = false
 	// WorkflowPODRadiusMetersDefault is the default of workflow.pod_radius_m.
 	WorkflowPODRadiusMetersDefault = 500
-)
-
-// Webhook actions: the values allowed in connectors.webhook.actions.
-const (
-	// WebhookActionDispatchRelease is posted when a shipment is released for dispatch.
-	WebhookActionDispatchRelease = "dispatch.release"
-	// WebhookActionPickingValidate is posted when a picking is validated.
-	WebhookActionPickingValidate = "picking.validate"
-	// WebhookActionInvoicePrepare is posted when an invoice is prepared.
-	WebhookActionInvoicePrepare = "invoice.prepare"
-	// WebhookActionPickingReturn is posted when refused or returned goods
-	// are to be taken back.
-	WebhookActionPickingReturn = "picking.return"
-	// WebhookActionStockScrap is posted when damaged goods are to be taken
-	// back and scrapped.
-	WebhookActionStockScrap = "stock.scrap"
-	// WebhookActionMilestoneSync is posted when a shipment departs, is
-	// delayed, arrives, is delivered, returned or has an exception.
-	WebhookActionMilestoneSync = "milestone.sync"
-	// WebhookActionDispatchUpdate is posted when the route of a released
-	// shipment changes.
-	WebhookActionDispatchUpdate = "dispatch.update"
 )
 
 // Defaults of the connectors.webhook section. connectors.webhook.url and
@@ -270,8 +250,27 @@ func (o Odoo) ServiceProductMap() map[string]string {
 
 // OdooActionsDefault returns the default of connectors.odoo.actions: the
 // picking validation and the invoice. Each call returns a new slice.
-func OdooActionsDefault() []string {
-	return []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
+func OdooActionsDefault() []string { return erpActions() }
+
+// webhookActions lists the action kinds a webhook may take: every kind, in
+// the order the workflow issues them (connector.KindTable).
+func webhookActions() []string {
+	var out []string
+	for _, k := range connector.KindTable() {
+		out = append(out, k.Kind)
+	}
+	return out
+}
+
+// erpActions lists the action kinds the ERP connector can take.
+func erpActions() []string {
+	var out []string
+	for _, k := range connector.KindTable() {
+		if k.ERP {
+			out = append(out, k.Kind)
+		}
+	}
+	return out
 }
 
 // Defaults of the log section.

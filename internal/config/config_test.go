@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/connector"
 )
 
 // writeConfig writes content to waybill.yaml in a new temporary directory and
@@ -160,7 +162,7 @@ func TestDefault(t *testing.T) {
 		t.Parallel()
 		a := Default()
 		a.Connectors.Odoo.Actions[0] = "changed"
-		if got := Default().Connectors.Odoo.Actions[0]; got != WebhookActionPickingValidate {
+		if got := Default().Connectors.Odoo.Actions[0]; got != connector.KindPickingValidate {
 			t.Errorf("Default shares its actions slice: got %q after changing another copy", got)
 		}
 	})

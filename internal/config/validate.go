@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/waybill/waybill/internal/connector"
 )
 
 // keyLabelPattern is what an API key label may be (apikey.CheckLabel; a
@@ -69,8 +71,8 @@ var (
 	sqliteSynchronousValues = []string{"off", "normal", "full", "extra"}
 	logLevelValues          = []string{"debug", "info", "warn", "error"}
 	logFormatValues         = []string{"json", "text"}
-	webhookActionValues     = []string{WebhookActionDispatchRelease, WebhookActionDispatchUpdate, WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
-	odooActionValues        = []string{WebhookActionPickingValidate, WebhookActionInvoicePrepare, WebhookActionPickingReturn, WebhookActionStockScrap, WebhookActionMilestoneSync}
+	webhookActionValues     = webhookActions()
+	odooActionValues        = erpActions()
 	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
 	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
 	odooInvoiceStateValues  = []string{OdooInvoiceDraft, OdooInvoicePosted}
@@ -189,7 +191,7 @@ func (c Config) validate() []*FieldError {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add("connectors.tms.url", "must be an absolute http or https URL, such as https://tms.example.com/dispatches")
 		}
-		for _, a := range []string{WebhookActionDispatchRelease, WebhookActionDispatchUpdate} {
+		for _, a := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
 			if c.Connectors.Webhook.URL != "" && slices.Contains(c.Connectors.Webhook.Actions, a) {
 				v.add("connectors.webhook.actions", fmt.Sprintf("lists %q, which connectors.tms sends to the TMS; an action goes to one connector", a))
 			}

@@ -35,14 +35,49 @@ const (
 	KindDispatchUpdate = "dispatch.update"
 )
 
-var kinds = []string{KindDispatchRelease, KindDispatchUpdate, KindInvoicePrepare, KindMilestoneSync, KindPickingReturn, KindPickingValidate, KindStockScrap}
+// KindInfo describes one action kind: the one table from which the
+// connector registry, the configuration's action lists and the job queue
+// take theirs.
+type KindInfo struct {
+	Kind string
+	// Job is the River job kind of its outbound jobs.
+	Job string
+	// ERP reports whether the ERP connector (Odoo) can take it; the others
+	// go to the TMS or the webhook.
+	ERP bool
+}
+
+// kindTable lists every action kind once, in the order the workflow issues
+// them.
+var kindTable = []KindInfo{
+	{Kind: KindDispatchRelease, Job: "dispatch_release"},
+	{Kind: KindDispatchUpdate, Job: "dispatch_update"},
+	{Kind: KindPickingValidate, Job: "picking_validate", ERP: true},
+	{Kind: KindInvoicePrepare, Job: "invoice_prepare", ERP: true},
+	{Kind: KindPickingReturn, Job: "picking_return", ERP: true},
+	{Kind: KindStockScrap, Job: "stock_scrap", ERP: true},
+	{Kind: KindMilestoneSync, Job: "milestone_sync", ERP: true},
+}
+
+// KindTable returns every action kind with what goes with it, in the order
+// the workflow issues them. The caller owns the returned slice.
+func KindTable() []KindInfo { return slices.Clone(kindTable) }
 
 // Kinds returns every known action kind, sorted. Each call returns a new
 // slice.
-func Kinds() []string { return slices.Clone(kinds) }
+func Kinds() []string {
+	out := make([]string, len(kindTable))
+	for i, k := range kindTable {
+		out[i] = k.Kind
+	}
+	slices.Sort(out)
+	return out
+}
 
 // KnownKind reports whether kind is one of [Kinds].
-func KnownKind(kind string) bool { return slices.Contains(kinds, kind) }
+func KnownKind(kind string) bool {
+	return slices.ContainsFunc(kindTable, func(k KindInfo) bool { return k.Kind == kind })
+}
 
 // Action is one unit of outbound work: what to tell which target about which
 // shipment. Its JSON form is the outbound job's arguments.

@@ -89,7 +89,7 @@ func (r *Registry) Close() error {
 	defer r.mu.RUnlock()
 	var errs []error
 	closed := make(map[io.Closer]bool)
-	for _, kind := range kinds {
+	for _, kind := range Kinds() {
 		c, ok := r.connectors[kind].(io.Closer)
 		if !ok || closed[c] {
 			continue

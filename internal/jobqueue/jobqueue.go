@@ -20,56 +20,54 @@ import (
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
-// kind ties a River job kind to an action kind.
+// kind is one action kind as a type: River tells job kinds apart by their
+// arguments' type, so each action kind has one. Its River job kind comes
+// from connector.KindTable.
 type kind interface {
-	riverKind() string
 	actionKind() string
 }
 
 type dispatchRelease struct{}
 
-func (dispatchRelease) riverKind() string  { return "dispatch_release" }
 func (dispatchRelease) actionKind() string { return connector.KindDispatchRelease }
 
 type pickingValidate struct{}
 
-func (pickingValidate) riverKind() string  { return "picking_validate" }
 func (pickingValidate) actionKind() string { return connector.KindPickingValidate }
 
 type invoicePrepare struct{}
 
-func (invoicePrepare) riverKind() string  { return "invoice_prepare" }
 func (invoicePrepare) actionKind() string { return connector.KindInvoicePrepare }
 
 type pickingReturn struct{}
 
-func (pickingReturn) riverKind() string  { return "picking_return" }
 func (pickingReturn) actionKind() string { return connector.KindPickingReturn }
 
 type stockScrap struct{}
 
-func (stockScrap) riverKind() string  { return "stock_scrap" }
 func (stockScrap) actionKind() string { return connector.KindStockScrap }
 
 type dispatchUpdate struct{}
 
-func (dispatchUpdate) riverKind() string  { return "dispatch_update" }
 func (dispatchUpdate) actionKind() string { return connector.KindDispatchUpdate }
 
 type milestoneSync struct{}
 
-func (milestoneSync) riverKind() string  { return "milestone_sync" }
 func (milestoneSync) actionKind() string { return connector.KindMilestoneSync }
 
-// riverKinds maps action kinds to River job kinds.
-var riverKinds = map[string]string{
-	connector.KindDispatchRelease: dispatchRelease{}.riverKind(),
-	connector.KindPickingValidate: pickingValidate{}.riverKind(),
-	connector.KindInvoicePrepare:  invoicePrepare{}.riverKind(),
-	connector.KindPickingReturn:   pickingReturn{}.riverKind(),
-	connector.KindStockScrap:      stockScrap{}.riverKind(),
-	connector.KindMilestoneSync:   milestoneSync{}.riverKind(),
-	connector.KindDispatchUpdate:  dispatchUpdate{}.riverKind(),
+// riverKinds maps action kinds to River job kinds (connector.KindTable).
+var riverKinds = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range connector.KindTable() {
+		m[k.Kind] = k.Job
+	}
+	return m
+}()
+
+// riverKind is the River job kind of K.
+func riverKind[K kind]() string {
+	var k K
+	return riverKinds[k.actionKind()]
 }
 
 // args are the arguments of every outbound job: the action. With a
@@ -82,7 +80,7 @@ type args[K kind] struct {
 	Sealed string `json:"sealed,omitempty"`
 }
 
-func (args[K]) Kind() string { var k K; return k.riverKind() }
+func (args[K]) Kind() string { return riverKind[K]() }
 
 // newArgs returns the job arguments of a, its payload sealed under kr
 // (nil for none).

@@ -122,7 +122,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 		var job *rivertype.JobRow
 		poll.Until(t, "the first attempt to fail", func() bool {
-			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(dispatchRelease{}.riverKind()))
+			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(riverKind[dispatchRelease]()))
 			if err != nil {
 				t.Fatalf("listing jobs: %v", err)
 			}
@@ -271,11 +271,29 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 		poll.Until(t, "five waits", func() bool { return d.calls.Load() >= 5 })
 		close(d.ready)
 		poll.Until(t, "the job to complete", func() bool {
-			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(invoicePrepare{}.riverKind()).States(rivertype.JobStateCompleted))
+			res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(riverKind[invoicePrepare]()).States(rivertype.JobStateCompleted))
 			return err == nil && len(res.Jobs) == 1
 		})
 		if dl, _, _ := q.DeadLetters().List(t.Context(), 10, ""); len(dl) != 0 {
 			t.Errorf("%d dead letters, want none", len(dl))
 		}
+	}
+}
+
+// TestEveryKindHasAJob checks that the job queue runs every action kind of
+// connector.KindTable, each as its own River job kind.
+func TestEveryKindHasAJob(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, k := range connector.KindTable() {
+		ja, err := newArgs(nil, connector.Action{Kind: k.Kind, ShipmentID: "s", IdempotencyKey: "i"})
+		if err != nil {
+			t.Errorf("%s: %v", k.Kind, err)
+			continue
+		}
+		if ja.Kind() != k.Job || k.Job == "" || seen[k.Job] {
+			t.Errorf("%s: River kind %q, want %q, once", k.Kind, ja.Kind(), k.Job)
+		}
+		seen[k.Job] = true
 	}
 }

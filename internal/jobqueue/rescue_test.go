@@ -101,7 +101,7 @@ func TestRescue(t *testing.T) {
 			if err := db.InTx(ctx, func(tx *sql.Tx) error { return q.InsertTx(ctx, tx, []connector.Action{a}) }); err != nil {
 				t.Fatal(err)
 			}
-			res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(pickingValidate{}.riverKind()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1))
+			res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(riverKind[pickingValidate]()).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1))
 			if err != nil || len(res.Jobs) != 1 {
 				t.Fatalf("listing the job of %s: %v", r.key, err)
 			}
