@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -442,25 +443,27 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer stopProc()
 	defer stopJobs()
 
-	var g errgroup.Group
-	g.Go(func() error { return h.committer.Run(intakeCtx) })
-	g.Go(func() error { return h.Keys.Run(intakeCtx) }) // records keys' last use
+	// A stage that fails while the server runs stops the server: an
+	// intake that accepts events nobody processes is worse than none.
+	var g stages
+	g.run(intakeCtx, "committer", h.committer.Run)
+	g.run(intakeCtx, "key last-use recorder", h.Keys.Run)
 	if h.poller != nil {
-		g.Go(func() error { return h.poller.Run(intakeCtx) })
+		g.run(intakeCtx, "odoo poller", h.poller.Run)
 	}
 	if h.feeds != nil {
-		g.Go(func() error { return h.feeds.Run(jobsCtx) })
+		g.run(jobsCtx, "feed watch", h.feeds.Run)
 	}
 	if h.sources != nil {
-		g.Go(func() error { return h.sources.Run(intakeCtx) })
+		g.run(intakeCtx, "source intake", h.sources.Run)
 	}
 	if h.watcher != nil {
-		g.Go(func() error { return h.watcher.Run(intakeCtx) })
+		g.run(intakeCtx, "EDI folder watcher", h.watcher.Run)
 	}
-	g.Go(func() error { return h.processor.Run(procCtx) })
-	g.Go(func() error { return h.Queue.Run(jobsCtx) })
+	g.run(procCtx, "processor", h.processor.Run)
+	g.run(jobsCtx, "job queue", h.Queue.Run)
 	if h.reencrypt != nil {
-		g.Go(func() error { return h.reencrypt.Run(jobsCtx) })
+		g.run(jobsCtx, "re-encryption", h.reencrypt.Run)
 	}
 	serveErr := make(chan error, 1)
 	go func() {
@@ -477,6 +480,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		logger.Info("shutting down")
 	case runErr = <-serveErr:
 		logger.Error("http server stopped", slog.Any("err", runErr))
+	case runErr = <-g.failed():
+		logger.Error("a stage failed: shutting down", slog.Any("err", runErr))
 	}
 
 	h.server.Drain()
@@ -489,7 +494,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	stopIntake() // the committer writes what is queued, then stops
 	stopProc()
 	stopJobs() // in-flight jobs get the soft-stop timeout
-	if err := g.Wait(); err != nil && runErr == nil {
+	if err := g.wait(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := h.Registry.Close(); err != nil {
@@ -498,6 +503,41 @@ func (h *Hub) Run(ctx context.Context) error {
 	logger.Info("stopped")
 	return runErr
 }
+
+// stages runs the hub's long-lived components and reports the first that
+// fails while its context is live.
+type stages struct {
+	g    errgroup.Group
+	once sync.Once
+	fail chan error
+}
+
+// run starts fn(ctx) as the stage called name.
+func (s *stages) run(ctx context.Context, name string, fn func(context.Context) error) {
+	ch := s.failed()
+	s.g.Go(func() error {
+		err := fn(ctx)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", name, err)
+			if ctx.Err() == nil {
+				select {
+				case ch <- err:
+				default:
+				}
+			}
+		}
+		return err
+	})
+}
+
+// failed delivers the error of the first stage that failed while running.
+func (s *stages) failed() chan error {
+	s.once.Do(func() { s.fail = make(chan error, 1) })
+	return s.fail
+}
+
+// wait waits for every stage and returns the first error.
+func (s *stages) wait() error { return s.g.Wait() }
 
 // ConnectorDeps are what BuildConnectors needs besides the configuration.
 type ConnectorDeps struct {
