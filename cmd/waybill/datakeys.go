@@ -37,9 +37,7 @@ func dataKeyCmds() []*cobra.Command {
 				return err
 			}
 			defer db.Close()
-			e := cfg.Encryption
-			w, err := datakey.Wrapper(cmd.Context(), db, datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(),
-				DataDir: cfg.Storage.DataDir, Logger: quietLogger()})
+			w, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOpts(cfg, quietLogger()))
 			if err != nil {
 				return err
 			}
@@ -139,9 +137,7 @@ func dataKeyCmds() []*cobra.Command {
 				return err
 			}
 			defer db.Close()
-			e := cfg.Encryption
-			from, err := datakey.Wrapper(cmd.Context(), db, datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(),
-				DataDir: cfg.Storage.DataDir})
+			from, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOpts(cfg, nil))
 			if err != nil {
 				return err
 			}

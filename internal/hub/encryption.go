@@ -12,6 +12,13 @@ import (
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
+// EncryptionOpts are the key settings of cfg's encryption section, as
+// datakey takes them.
+func EncryptionOpts(cfg config.Config, logger *slog.Logger) datakey.Opts {
+	e := cfg.Encryption
+	return datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(), DataDir: cfg.Storage.DataDir, Logger: logger}
+}
+
 // SetupEncryption resolves the key-encryption key of cfg's encryption
 // section, creates the first data key when there is none, and sets
 // db.Keyring (left nil when encryption is off). It returns a Reencryptor
@@ -23,9 +30,7 @@ func SetupEncryption(ctx context.Context, db *sqldb.DB, cfg config.Config, opts 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	e := cfg.Encryption
-	w, err := datakey.Setup(ctx, db, datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(),
-		DataDir: cfg.Storage.DataDir, Logger: logger})
+	w, err := datakey.Setup(ctx, db, EncryptionOpts(cfg, logger))
 	if err != nil {
 		return nil, err
 	}
