@@ -171,3 +171,30 @@ func TestMethodNotAllowed(t *testing.T) {
 	status, h, out := a.call(t, http.MethodPut, "/v1/nothing-here", "", nil)
 	wantProblem(t, "an unknown path", status, h, out, http.StatusNotFound, problem.CodeNotFound)
 }
+
+// TestHostileURLs sends NUL characters and invalid UTF-8 in the paths and
+// queries of the routes that look things up: each is refused with 400
+// before it reaches the database, on both engines, and the server keeps
+// serving.
+func TestHostileURLs(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		a := startAPIHub(t, opts, nil, nil)
+		for _, p := range []string{"/v1/events/%00", "/v1/events/%FF", "/v1/events?source=%00", "/v1/events?source=a%C3",
+			"/v1/shipments/odoo:%00", "/v1/review/%00", "/v1/changes/%00", "/v1/audit?actor=%00", "/v1/payloads/%FF",
+			"/v1/shipments?cursor=%00"} {
+			status, h, out := send(t, a.url, http.MethodGet, p, a.key)
+			wantProblem(t, "GET "+p, status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
+		}
+		for _, p := range []string{"/v1/dead-letters/%00/replay", "/v1/payloads/%00/replay"} {
+			status, h, out := send(t, a.url, http.MethodPost, p, a.key)
+			wantProblem(t, "POST "+p, status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
+		}
+		status, h, out := send(t, a.url, http.MethodDelete, "/v1/keys/%00", a.key)
+		wantProblem(t, "DELETE /v1/keys/%00", status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
+		var list struct {
+			Events []any `json:"events"`
+		}
+		a.getJSON(t, "/v1/events?source=caf%C3%A9", &list) // valid UTF-8 is fine
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -164,8 +165,37 @@ func (s *Server) serveNoRoute(w http.ResponseWriter, r *http.Request) {
 // Handler returns the root handler with correlation and recovery
 // middleware.
 func (s *Server) Handler() http.Handler {
-	return s.recoverer(s.correlate(s.mux))
+	return s.recoverer(s.correlate(refuseBadText(s.mux)))
 }
+
+// refuseBadText answers 400 to a request whose path or query holds a NUL
+// character or invalid UTF-8, before any route sees it: ids and filters go
+// to the database, which cannot hold such text (PostgreSQL refuses it, and
+// SQLite would alter it).
+func refuseBadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		where := ""
+		if badText(r.URL.Path) {
+			where = "path"
+		} else {
+			for k, vs := range r.URL.Query() {
+				if badText(k) || slices.ContainsFunc(vs, badText) {
+					where = "query." + strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "")
+					break
+				}
+			}
+		}
+		if where != "" {
+			problem.Write(w, r, (&problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest,
+				Detail: "the request's " + where + " holds a NUL character or invalid UTF-8",
+				Errors: []problem.FieldError{{Location: where, Message: "must be valid UTF-8 without NUL characters"}}}).Fill())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func badText(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
 
 // API returns the huma API (for the OpenAPI document).
 func (s *Server) API() huma.API { return s.api }
