@@ -190,6 +190,14 @@ func TestHostileURLs(t *testing.T) {
 			status, h, out := send(t, a.url, http.MethodPost, p, a.key)
 			wantProblem(t, "POST "+p, status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
 		}
+		// Free text in JSON bodies: a NUL is refused by the route's schema.
+		for p, body := range map[string]string{"/v1/changes/x/reject": `{"reason":"a\u0000b"}`, "/v1/review/x/decision": `{"decision":"reject","reason":"a\u0000b"}`} {
+			status, h, out := send(t, a.url, http.MethodPost, p, a.key, []byte(body))
+			d := wantProblem(t, "POST "+p+" with a NUL reason", status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
+			if len(d.Errors) != 1 || d.Errors[0].Location != "body.reason" {
+				t.Errorf("POST %s: got %+v, want the reason located", p, d.Errors)
+			}
+		}
 		status, h, out := send(t, a.url, http.MethodDelete, "/v1/keys/%00", a.key)
 		wantProblem(t, "DELETE /v1/keys/%00", status, h, out, http.StatusBadRequest, problem.CodeBadRequest)
 		var list struct {

@@ -32,7 +32,7 @@ type changeOutput struct {
 type decisionInput struct {
 	ID   string `path:"id"`
 	Body *struct {
-		Reason string `json:"reason,omitempty" maxLength:"2000" doc:"Why, for the record"`
+		Reason string `json:"reason,omitempty" maxLength:"2000" pattern:"^[^\\x00]*$" patternDescription:"text without NUL characters" doc:"Why, for the record"`
 	}
 }
 
