@@ -64,28 +64,32 @@ const (
 )
 
 // catalogue lists every event type once, in lifecycle order, with who may
-// send it. Types, Valid and Type.Sender derive from it.
+// send it and its data struct. Types, Valid, Type.Sender and NewData derive
+// from it.
 var catalogue = []struct {
 	typ    Type
 	sender Sender
+	// newData returns a pointer to a new zero value of the type's data
+	// struct (data.go).
+	newData func() any
 }{
-	{ShipmentPlanned, SenderAny},
-	{OrderConfirmed, SenderAny},
-	{InventoryReserved, SenderAny},
-	{InventoryShortage, SenderAny},
-	{DispatchAssigned, SenderAny},
-	{ShipmentLoaded, SenderAny},
-	{ShipmentDeparted, SenderAny},
-	{ShipmentArrived, SenderAny},
-	{ShipmentDelayed, SenderAny},
-	{ShipmentDelivered, SenderAny},
-	{ShipmentException, SenderAny},
-	{ShipmentReturned, SenderAny},
-	{ShipmentCancelled, SenderAny},
-	{ChargesReported, SenderAny},
-	{ShipmentTracked, SenderAny},
-	{ShipmentInvoiced, SenderWaybill},
-	{ReviewDecided, SenderWaybill},
+	{ShipmentPlanned, SenderAny, func() any { return new(ShipmentPlannedData) }},
+	{OrderConfirmed, SenderAny, func() any { return new(OrderConfirmedData) }},
+	{InventoryReserved, SenderAny, func() any { return new(InventoryReservedData) }},
+	{InventoryShortage, SenderAny, func() any { return new(InventoryShortageData) }},
+	{DispatchAssigned, SenderAny, func() any { return new(DispatchAssignedData) }},
+	{ShipmentLoaded, SenderAny, func() any { return new(ShipmentLoadedData) }},
+	{ShipmentDeparted, SenderAny, func() any { return new(ShipmentDepartedData) }},
+	{ShipmentArrived, SenderAny, func() any { return new(ShipmentArrivedData) }},
+	{ShipmentDelayed, SenderAny, func() any { return new(ShipmentDelayedData) }},
+	{ShipmentDelivered, SenderAny, func() any { return new(ShipmentDeliveredData) }},
+	{ShipmentException, SenderAny, func() any { return new(ShipmentExceptionData) }},
+	{ShipmentReturned, SenderAny, func() any { return new(ShipmentReturnedData) }},
+	{ShipmentCancelled, SenderAny, func() any { return new(ShipmentCancelledData) }},
+	{ChargesReported, SenderAny, func() any { return new(ChargesReportedData) }},
+	{ShipmentTracked, SenderAny, func() any { return new(ShipmentTrackedData) }},
+	{ShipmentInvoiced, SenderWaybill, func() any { return new(ShipmentInvoicedData) }},
+	{ReviewDecided, SenderWaybill, func() any { return new(ReviewDecidedData) }},
 }
 
 // Types returns every event type, in the order of the constants above. The
