@@ -17,6 +17,14 @@
 //   - [Validator] holds the compiled schemas. Create one with [NewValidator]
 //     at start-up and share it: it is immutable after construction and safe
 //     for concurrent use by any number of goroutines.
+//   - One data struct per type, named after it with a Data suffix
+//     ([ShipmentPlannedData], [ShipmentTrackedData], …): the Go form of the
+//     type's schema, shared shapes ([Party], [Location], [Carrier], …)
+//     included. Producers fill them in and consumers decode into them;
+//     [NewData] returns a new one for a type. A test checks each against
+//     its schema, both ways.
+//   - [CloudEvent] is how Waybill's own producers make an event: fill it
+//     in and marshal it to get the structured-mode JSON intake takes.
 //   - [ValidationError] is returned by [Validator.Validate] when data does not
 //     match. It lists every problem as a [FieldError]: a JSON pointer relative
 //     to the event envelope (so it starts with "/data") and a short message.
