@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/quantity"
 )
 
 // Input is one accepted event as Apply sees it.
@@ -59,21 +58,8 @@ func rejected(format string, args ...any) Result {
 
 // New creates a shipment from a shipment.planned event.
 func New(id string, in Input) (*Shipment, Result) {
-	var d struct {
-		Order          string             `json:"order"`
-		Customer       *Party             `json:"customer"`
-		Carrier        *Carrier           `json:"carrier"`
-		Vehicle        *Vehicle           `json:"vehicle"`
-		Origin         *Location          `json:"origin"`
-		Destination    *Location          `json:"destination"`
-		Lines          []Line             `json:"lines"`
-		Weight         *quantity.Quantity `json:"weight"`
-		HandlingUnits  *quantity.Quantity `json:"handling_units"`
-		PickupWindow   *Window            `json:"pickup_window"`
-		DeliveryWindow *Window            `json:"delivery_window"`
-		References     map[string]string  `json:"references"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentPlannedData](in)
+	if err != nil {
 		return nil, rejected("invalid data: %v", err)
 	}
 	seen := map[string]bool{}
@@ -84,9 +70,10 @@ func New(id string, in Input) (*Shipment, Result) {
 		seen[l.LineID] = true
 	}
 	s := &Shipment{
-		ID: id, State: Planned, Order: d.Order, Customer: d.Customer, Carrier: d.Carrier, Vehicle: d.Vehicle,
-		Origin: d.Origin, Destination: d.Destination, Lines: d.Lines, Weight: d.Weight,
-		HandlingUnits: d.HandlingUnits, PickupWindow: d.PickupWindow, DeliveryWindow: d.DeliveryWindow,
+		ID: id, State: Planned, Order: d.Order, Customer: (*Party)(d.Customer), Carrier: (*Carrier)(d.Carrier),
+		Vehicle: (*Vehicle)(d.Vehicle), Origin: (*Location)(d.Origin), Destination: (*Location)(d.Destination),
+		Lines: plannedLines(d.Lines), Weight: d.Weight, HandlingUnits: d.HandlingUnits,
+		PickupWindow: (*Window)(d.PickupWindow), DeliveryWindow: (*Window)(d.DeliveryWindow),
 		References: d.References, CreatedAt: in.Time,
 		BlockedReason: "awaiting reservation",
 	}
@@ -219,11 +206,48 @@ func (s *Shipment) line(id string) *Line {
 	return nil
 }
 
-type lineQtyData struct {
-	LineID   string            `json:"line_id"`
-	Quantity quantity.Quantity `json:"quantity"`
-	Lots     []Lot             `json:"lots"`
-	Serials  []string          `json:"serials"`
+// decodeData decodes the data of in into T, the data struct of its type.
+func decodeData[T any](in Input) (T, error) {
+	var d T
+	err := json.Unmarshal(in.Data, &d)
+	return d, err
+}
+
+// plannedLines makes the lines of a new shipment from those of its
+// shipment.planned event.
+func plannedLines(in []event.PlannedLine) []Line {
+	if in == nil {
+		return nil
+	}
+	out := make([]Line, len(in))
+	for i, l := range in {
+		out[i] = Line{LineID: l.LineID, SKU: l.SKU, Description: l.Description, Quantity: l.Quantity, Weight: l.Weight, Lots: l.Lots}
+	}
+	return out
+}
+
+// lots converts the lots of an event.
+func lots(in []event.Lot) []Lot {
+	if in == nil {
+		return nil
+	}
+	out := make([]Lot, len(in))
+	for i, l := range in {
+		out[i] = Lot(l)
+	}
+	return out
+}
+
+// lineQtys converts the line quantities of an event.
+func lineQtys(in []event.SKULineQuantity) []LineQty {
+	if in == nil {
+		return nil
+	}
+	out := make([]LineQty, len(in))
+	for i, l := range in {
+		out[i] = LineQty(l)
+	}
+	return out
 }
 
 func (s *Shipment) late(in Input, why string) Result {

@@ -1,11 +1,11 @@
 package shipment
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/quantity"
 )
@@ -53,16 +53,8 @@ func (s *Shipment) billing(in Input, p Policy) Result {
 }
 
 func (s *Shipment) applyCharges(in Input) Result {
-	var d struct {
-		Charges []Charge     `json:"charges"`
-		Invoice string       `json:"invoice_number"`
-		Total   *money.Money `json:"total"`
-		Weights []struct {
-			KG   string `json:"kg"`
-			Kind string `json:"kind"`
-		} `json:"weights"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ChargesReportedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	if d.Total != nil {
@@ -78,8 +70,8 @@ func (s *Shipment) applyCharges(in Input) Result {
 		}
 	}
 	for _, c := range d.Charges {
-		c.InvoiceNumber, c.EventID = d.Invoice, in.EventID
-		s.Charges = append(s.Charges, c)
+		s.Charges = append(s.Charges, Charge{Code: c.Code, Type: c.Type, Description: c.Description, Amount: c.Amount,
+			Quantity: c.Quantity, InvoiceNumber: d.InvoiceNumber, EventID: in.EventID})
 	}
 	// The weight the carrier billed after a reweigh is the measured weight
 	// that weight reconciliation compares with the declared one.
@@ -108,12 +100,8 @@ func (s *Shipment) ratingWaived() bool {
 // its billing. The invoice is found again by reference, so a second report
 // of the same invoice changes nothing.
 func (s *Shipment) applyInvoiced(in Input) Result {
-	var d struct {
-		System    string `json:"system"`
-		InvoiceID string `json:"invoice_id"`
-		Number    string `json:"number"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentInvoicedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	if s.Invoice != nil {

@@ -1,7 +1,6 @@
 package shipment
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/quantity"
 )
 
 func (s *Shipment) applyAssigned(in Input) Result {
@@ -18,24 +16,19 @@ func (s *Shipment) applyAssigned(in Input) Result {
 	if !ok && !late {
 		return rejected("not released for dispatch: %s", s.waitReason())
 	}
-	var d struct {
-		Vehicle     *Vehicle `json:"vehicle"`
-		Driver      *Driver  `json:"driver"`
-		Carrier     *Carrier `json:"carrier"`
-		RouteID     string   `json:"route_id"`
-		TrackingRef string   `json:"tracking_ref"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.DispatchAssignedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
+	v, dr, c := (*Vehicle)(d.Vehicle), (*Driver)(d.Driver), (*Carrier)(d.Carrier)
 	if late {
 		// The TMS's reply and its first report race: an assignment that
 		// comes after loading still says who carries the goods, but it
 		// does not overwrite what a later report set.
-		s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, false)
+		s.assign(v, dr, c, d.RouteID, d.TrackingRef, false)
 		return s.late(in, "assignment after loading")
 	}
-	s.assign(d.Vehicle, d.Driver, d.Carrier, d.RouteID, d.TrackingRef, true)
+	s.assign(v, dr, c, d.RouteID, d.TrackingRef, true)
 	s.milestone(in, false, nil, "")
 	s.moveTo(trAssigned.To)
 	s.BlockedReason = ""
@@ -79,11 +72,8 @@ func (s *Shipment) applyLoaded(in Input) Result {
 		}
 		return rejected("cannot load: not released for dispatch: %s", s.waitReason())
 	}
-	var d struct {
-		Lines  []lineQtyData      `json:"lines"`
-		Weight *quantity.Quantity `json:"weight"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentLoadedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	next := slices.Clone(s.Lines)
@@ -103,7 +93,7 @@ func (s *Shipment) applyLoaded(in Input) Result {
 			return rejected("line %s: loaded %s exceeds the %s reserved", r.LineID, r.Quantity, next[i].Reserved)
 		}
 		q := r.Quantity
-		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, r.Lots, r.Serials
+		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, lots(r.Lots), r.Serials
 	}
 	s.Lines = next
 	if d.Weight != nil {
@@ -124,12 +114,8 @@ var milestoneMoves = map[event.Type]Transition{
 
 func (s *Shipment) applyMilestone(in Input) Result {
 	tr := milestoneMoves[in.Type]
-	var d struct {
-		Location *Location  `json:"location"`
-		ETA      *time.Time `json:"eta"`
-		Reason   string     `json:"reason"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := milestoneData(in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	ok, late := s.allowed(tr)
@@ -153,6 +139,29 @@ func (s *Shipment) applyMilestone(in Input) Result {
 	s.milestone(in, false, d.Location, d.Reason)
 	s.moveTo(tr.To)
 	return Result{Outcome: OutcomeApplied}
+}
+
+// milestoneFacts is what applyMilestone takes from the data of a
+// shipment.departed, shipment.arrived or shipment.delayed event.
+type milestoneFacts struct {
+	Location *Location
+	ETA      *time.Time
+	Reason   string
+}
+
+func milestoneData(in Input) (milestoneFacts, error) {
+	switch in.Type {
+	case event.ShipmentDeparted:
+		d, err := decodeData[event.ShipmentDepartedData](in)
+		return milestoneFacts{Location: (*Location)(d.Location), ETA: d.ETA}, err
+	case event.ShipmentArrived:
+		d, err := decodeData[event.ShipmentArrivedData](in)
+		return milestoneFacts{Location: (*Location)(d.Location)}, err
+	case event.ShipmentDelayed:
+		d, err := decodeData[event.ShipmentDelayedData](in)
+		return milestoneFacts{ETA: d.ETA, Reason: d.Reason}, err
+	}
+	return milestoneFacts{}, fmt.Errorf("%s is not a milestone", in.Type)
 }
 
 func (s *Shipment) lastProgress() *Milestone {
@@ -186,22 +195,20 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		}
 		tr = trRedelivered
 	}
-	var d struct {
-		POD      *ProofOfDelivery `json:"pod"`
-		Location *Location        `json:"location"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentDeliveredData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	if d.POD == nil || strings.TrimSpace(d.POD.Signer) == "" || d.POD.SignedAt.IsZero() || len(d.POD.Lines) == 0 {
+	pod, stop := proofOfDelivery(d.POD), (*Location)(d.Location)
+	if pod == nil || strings.TrimSpace(pod.Signer) == "" || pod.SignedAt.IsZero() || len(pod.Lines) == 0 {
 		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
 	}
-	if err := s.resolveSKUs(d.POD.Lines); err != nil {
+	if err := s.resolveSKUs(pod.Lines); err != nil {
 		return rejected("proof of delivery: %v", err)
 	}
 	v := &PODValidation{Status: PODValid}
 	next := slices.Clone(s.Lines)
-	for _, pl := range d.POD.Lines {
+	for _, pl := range pod.Lines {
 		i := slices.IndexFunc(next, func(l Line) bool { return l.LineID == pl.LineID })
 		if i < 0 {
 			return rejected("proof of delivery: line %s is not on the shipment", pl.LineID)
@@ -219,19 +226,19 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		q := pl.Quantity
 		next[i].Delivered = &q
 	}
-	if dep := s.milestoneOf(event.ShipmentDeparted); dep != nil && d.POD.SignedAt.Before(dep.At) {
+	if dep := s.milestoneOf(event.ShipmentDeparted); dep != nil && pod.SignedAt.Before(dep.At) {
 		v.Problems = append(v.Problems, fmt.Sprintf("signed at %s, before departure at %s",
-			d.POD.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339)))
+			pod.SignedAt.UTC().Format(time.RFC3339), dep.At.UTC().Format(time.RFC3339)))
 	}
-	s.checkPosition(d.POD, d.Location, v, p.PODRadiusMeters)
+	s.checkPosition(pod, stop, v, p.PODRadiusMeters)
 	if len(v.Problems) > 0 {
 		v.Status = PODFailed
 	}
 	s.Lines = next
-	d.POD.EventID, d.POD.Source = in.EventID, in.Source
-	d.POD.Validation = v
-	s.POD = d.POD
-	s.milestone(in, false, d.Location, "")
+	pod.EventID, pod.Source = in.EventID, in.Source
+	pod.Validation = v
+	s.POD = pod
+	s.milestone(in, false, stop, "")
 	s.moveTo(tr.To)
 	// A new proof supersedes the review of the one it replaces.
 	for i := range s.Reviews {
@@ -249,6 +256,23 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 		return Result{Outcome: OutcomeApplied}
 	}
 	return s.billing(in, p)
+}
+
+// proofOfDelivery makes the proof of delivery of a shipment.delivered
+// event; nil if the event has none.
+func proofOfDelivery(p *event.ProofOfDelivery) *ProofOfDelivery {
+	if p == nil {
+		return nil
+	}
+	pod := &ProofOfDelivery{Signer: p.Signer, SignedAt: p.SignedAt, Lines: lineQtys(p.Lines),
+		SignatureSHA256: p.SignatureSHA256, Position: (*Position)(p.Position), Remarks: p.Remarks}
+	if p.Photos != nil {
+		pod.Photos = make([]Photo, len(p.Photos))
+		for i, ph := range p.Photos {
+			pod.Photos[i] = Photo(ph)
+		}
+	}
+	return pod
 }
 
 // checkPosition compares where the proof was captured with the delivery
@@ -299,11 +323,8 @@ func (s *Shipment) applyReturned(in Input) Result {
 	if ok, _ := s.allowed(trReturned); !ok {
 		return rejected("cannot return a shipment that is %s", s.State)
 	}
-	var d struct {
-		Reason string    `json:"reason"`
-		Lines  []LineQty `json:"lines"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentReturnedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	s.milestone(in, false, nil, d.Reason)

@@ -1,12 +1,12 @@
 package shipment
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
 )
 
 func (s *Shipment) openExceptions() []string {
@@ -20,24 +20,17 @@ func (s *Shipment) openExceptions() []string {
 }
 
 func (s *Shipment) applyException(in Input, p Policy) Result {
-	var d struct {
-		Category    ExceptionCategory `json:"category"`
-		Status      string            `json:"status"`
-		ExceptionID string            `json:"exception_id"`
-		Description string            `json:"description"`
-		ReasonCode  string            `json:"reason_code"`
-		Lines       []LineQty         `json:"lines"`
-		OwnerRole   string            `json:"owner_role"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentExceptionData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	if !slices.Contains(ExceptionCategories(), d.Category) {
+	category, lines := ExceptionCategory(d.Category), lineQtys(d.Lines)
+	if !slices.Contains(ExceptionCategories(), category) {
 		return rejected("unknown exception category %q", d.Category)
 	}
 	id := d.ExceptionID
 	if id == "" {
-		id = string(d.Category)
+		id = d.Category
 	}
 	i := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" })
 	if d.Status == "resolved" {
@@ -49,10 +42,10 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 		s.milestone(in, false, nil, "resolved "+id)
 		return s.billing(in, p)
 	}
-	if err := s.resolveSKUs(d.Lines); err != nil {
+	if err := s.resolveSKUs(lines); err != nil {
 		return rejected("%v", err)
 	}
-	for _, l := range d.Lines {
+	for _, l := range lines {
 		if s.line(l.LineID) == nil {
 			return rejected("line %s is not on the shipment", l.LineID)
 		}
@@ -60,11 +53,11 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 	if i >= 0 {
 		return rejected("exception %s is already open", id)
 	}
-	s.openException(in, ExceptionRecord{ID: id, Category: d.Category, OwnerRole: d.OwnerRole,
-		Description: d.Description, ReasonCode: d.ReasonCode, Lines: d.Lines})
-	s.milestone(in, false, nil, string(d.Category))
+	s.openException(in, ExceptionRecord{ID: id, Category: category, OwnerRole: d.OwnerRole,
+		Description: d.Description, ReasonCode: d.ReasonCode, Lines: lines})
+	s.milestone(in, false, nil, d.Category)
 	res := Result{Outcome: OutcomeApplied}
-	if d.Category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
+	if category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
 		// The TMS planned the old route: send it the dispatch again.
 		res.Actions = []string{connector.KindDispatchUpdate}
 	}
@@ -141,13 +134,8 @@ func WrittenOff() []ExceptionCategory { return []ExceptionCategory{Damaged, Shor
 
 // applyDecision carries out a person's decision on an open review.
 func (s *Shipment) applyDecision(in Input, p Policy) Result {
-	var d struct {
-		ReviewID string `json:"review_id"`
-		Decision string `json:"decision"`
-		Actor    string `json:"actor"`
-		Reason   string `json:"reason"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ReviewDecidedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	i := slices.IndexFunc(s.Reviews, func(r Review) bool { return r.ID == d.ReviewID })

@@ -1,23 +1,20 @@
 package shipment
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/waybill/waybill/internal/connector"
-	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/event"
 )
 
 func (s *Shipment) applyReserved(in Input, p Policy) Result {
 	if ok, _ := s.allowed(trReservedFull); !ok {
 		return rejected("cannot reserve a shipment that is %s", s.State)
 	}
-	var d struct {
-		Lines []lineQtyData `json:"lines"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.InventoryReservedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	next := slices.Clone(s.Lines)
@@ -34,7 +31,7 @@ func (s *Shipment) applyReserved(in Input, p Policy) Result {
 			return rejected("line %s: reserved %s exceeds the %s shipped", r.LineID, r.Quantity, next[i].Quantity)
 		}
 		q := r.Quantity
-		next[i].Reserved, next[i].ReservedLots = &q, r.Lots
+		next[i].Reserved, next[i].ReservedLots = &q, lots(r.Lots)
 	}
 	s.Lines = next
 	short := s.shortLines()
@@ -106,15 +103,8 @@ func (s *Shipment) applyShortage(in Input) Result {
 		}
 		return rejected("cannot report a shortage on a shipment that is %s", s.State)
 	}
-	var d struct {
-		Lines []struct {
-			LineID    string            `json:"line_id"`
-			Required  quantity.Quantity `json:"required"`
-			Available quantity.Quantity `json:"available"`
-		} `json:"lines"`
-		Reason string `json:"reason"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.InventoryShortageData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	var parts []string
@@ -142,10 +132,8 @@ func (s *Shipment) applyCancelled(in Input) Result {
 	if ok, _ := s.allowed(trCancelled); !ok {
 		return rejected("cannot cancel a shipment that is %s: return it instead", s.State)
 	}
-	var d struct {
-		Reason string `json:"reason"`
-	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentCancelledData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
 	s.milestone(in, false, nil, d.Reason)

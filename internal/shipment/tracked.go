@@ -1,7 +1,6 @@
 package shipment
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,13 +36,14 @@ var clearedByProgress = []ExceptionCategory{Delay, Weather, Hold}
 // exception for review. The same status at the same minute again, from
 // any source, is a duplicate and changes nothing.
 func (s *Shipment) applyTracked(in Input) Result {
-	var d tracking.Event
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	d, err := decodeData[event.ShipmentTrackedData](in)
+	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	m := Milestone{Type: string(in.Type), At: in.Time, EventID: in.EventID, Reason: d.Reason, Status: string(d.Status)}
-	if d.Kind != tracking.KindMilestone {
-		m.Status = string(d.Kind)
+	status, kind := tracking.Status(d.Status), tracking.Kind(d.Kind)
+	m := Milestone{Type: string(in.Type), At: in.Time, EventID: in.EventID, Reason: d.Reason, Status: d.Status}
+	if kind != tracking.KindMilestone {
+		m.Status = d.Kind
 	}
 	if d.POD != nil {
 		m.Signer = d.POD.Signer
@@ -63,12 +63,12 @@ func (s *Shipment) applyTracked(in Input) Result {
 		s.ETA = &eta
 	}
 	progressed := false
-	if tr, ok := trackedMoves[d.Status]; ok && d.Kind == tracking.KindMilestone {
+	if tr, ok := trackedMoves[status]; ok && kind == tracking.KindMilestone {
 		allowed, late := s.allowed(tr)
-		older := newest != nil && in.Time.Before(newest.At) && tracking.Rank(d.Status) <= tracking.Rank(tracking.Status(newest.Status))
+		older := newest != nil && in.Time.Before(newest.At) && tracking.Rank(status) <= tracking.Rank(tracking.Status(newest.Status))
 		// Carrier progress past the newest carrier status, in a state the
 		// step already reached (delivered after arrived_at_delivery).
-		further := newest == nil || tracking.Rank(d.Status) > tracking.Rank(tracking.Status(newest.Status))
+		further := newest == nil || tracking.Rank(status) > tracking.Rank(tracking.Status(newest.Status))
 		switch {
 		case allowed && !older:
 			s.moveTo(tr.To)
@@ -82,7 +82,7 @@ func (s *Shipment) applyTracked(in Input) Result {
 			m.Reason = strings.TrimSpace(m.Reason + " (recorded only: the shipment is " + string(s.current()) + ")")
 			res = Result{Outcome: OutcomeLate, Reason: fmt.Sprintf("recorded only: the carrier reports %s but the shipment is %s", d.Status, s.current())}
 		}
-	} else if d.Kind == tracking.KindMilestone && newest != nil && in.Time.Before(newest.At) {
+	} else if kind == tracking.KindMilestone && newest != nil && in.Time.Before(newest.At) {
 		m.Late = true
 	}
 	s.insertMilestone(m)
@@ -132,7 +132,7 @@ func (s *Shipment) newestTracked() *Milestone {
 
 // trackedExceptions opens what a tracking event reports going wrong: its
 // exception overlay, and damaged, short or refused lading.
-func (s *Shipment) trackedExceptions(in Input, d tracking.Event) {
+func (s *Shipment) trackedExceptions(in Input, d event.ShipmentTrackedData) {
 	open := func(id string, cat ExceptionCategory, desc, code string) {
 		if slices.ContainsFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" }) {
 			return
