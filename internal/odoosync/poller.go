@@ -19,6 +19,7 @@
 package odoosync
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/quantity"
 )
@@ -264,12 +266,12 @@ func (p *Poller) emit(ctx context.Context, cl *odoo.Client, pickings []odoo.Pick
 		types []string
 		short []int
 	)
-	add := func(typ, id, subject string, at time.Time, data any) error {
+	add := func(typ event.Type, id, subject string, at time.Time, data json.RawMessage) error {
 		raw, err := cloudEvent(p.source, id, typ, subject, at, data)
 		if err != nil {
 			return err
 		}
-		raws, types = append(raws, raw), append(types, typ)
+		raws, types = append(raws, raw), append(types, string(typ))
 		return nil
 	}
 	for _, pk := range pickings {
@@ -313,9 +315,10 @@ func (p *Poller) emit(ctx context.Context, cl *odoo.Client, pickings []odoo.Pick
 }
 
 type pendingEvent struct {
-	typ, id string
-	at      time.Time
-	data    any
+	typ  event.Type
+	id   string
+	at   time.Time
+	data json.RawMessage
 }
 
 // pickingEvents describes one picking as events, and reports whether it is
@@ -324,9 +327,17 @@ func (p *Poller) pickingEvents(pk odoo.Picking, ref *references) ([]pendingEvent
 	base := "picking-" + strconv.Itoa(pk.ID)
 	at := pk.WriteDate
 	if pk.State == odoo.PickingCancel {
-		return []pendingEvent{{typ: "shipment.cancelled", id: base + "-cancelled", at: at, data: map[string]any{"reason": "cancelled in Odoo"}}}, false, nil
+		cancelled, err := canonical(event.ShipmentCancelledData{Reason: "cancelled in Odoo"})
+		if err != nil {
+			return nil, false, err
+		}
+		return []pendingEvent{{typ: event.ShipmentCancelled, id: base + "-cancelled", at: at, data: cancelled}}, false, nil
 	}
-	planned, err := p.planned(pk, ref)
+	plannedData, err := p.planned(pk, ref)
+	if err != nil {
+		return nil, false, err
+	}
+	planned, err := canonical(plannedData)
 	if err != nil {
 		return nil, false, err
 	}
@@ -336,26 +347,33 @@ func (p *Poller) pickingEvents(pk odoo.Picking, ref *references) ([]pendingEvent
 	if plannedAt.IsZero() {
 		plannedAt = at
 	}
-	evs := []pendingEvent{{typ: "shipment.planned", id: base + "-planned", at: plannedAt, data: planned}}
+	evs := []pendingEvent{{typ: event.ShipmentPlanned, id: base + "-planned", at: plannedAt, data: planned}}
 	switch pk.State {
 	case odoo.PickingDone, odoo.PickingDraft:
 		return evs, false, nil
 	}
-	reserved, full, err := reservation(pk, ref)
+	reservedData, full, err := reservation(pk, ref)
+	if err != nil {
+		return nil, false, err
+	}
+	reserved, err := canonical(reservedData)
 	if err != nil {
 		return nil, false, err
 	}
 	digest := digestOf(reserved)
-	evs = append(evs, pendingEvent{typ: "inventory.reserved", id: base + "-reserved-" + digest, at: at, data: reserved})
+	evs = append(evs, pendingEvent{typ: event.InventoryReserved, id: base + "-reserved-" + digest, at: at, data: reserved})
 	if !full {
-		shortage := shortageOf(pk, ref)
-		evs = append(evs, pendingEvent{typ: "inventory.shortage", id: base + "-shortage-" + digest, at: at, data: shortage})
+		shortage, err := canonical(shortageOf(pk, ref))
+		if err != nil {
+			return nil, false, err
+		}
+		evs = append(evs, pendingEvent{typ: event.InventoryShortage, id: base + "-shortage-" + digest, at: at, data: shortage})
 	}
 	return evs, !full, nil
 }
 
-func (p *Poller) planned(pk odoo.Picking, ref *references) (map[string]any, error) {
-	lines := make([]map[string]any, 0, len(pk.Moves))
+func (p *Poller) planned(pk odoo.Picking, ref *references) (*event.ShipmentPlannedData, error) {
+	lines := make([]event.PlannedLine, 0, len(pk.Moves))
 	var weight *big.Rat
 	for _, m := range pk.Moves {
 		if m.State == "cancel" {
@@ -369,10 +387,12 @@ func (p *Poller) planned(pk odoo.Picking, ref *references) (map[string]any, erro
 		if err != nil {
 			return nil, err
 		}
-		l := map[string]any{"line_id": strconv.Itoa(m.ID), "sku": prod.code, "description": prod.name, "quantity": q}
+		l := event.PlannedLine{LineID: strconv.Itoa(m.ID), SKU: prod.code, Description: prod.name, Quantity: q}
 		if prod.weight > 0 {
 			w := new(big.Rat).Mul(rat(prod.weight), rat(m.Demand))
-			l["weight"] = map[string]string{"value": decimal(w), "unit": "KGM"}
+			if l.Weight, err = kilograms(w); err != nil {
+				return nil, err
+			}
 			if weight == nil {
 				weight = new(big.Rat)
 			}
@@ -383,33 +403,40 @@ func (p *Poller) planned(pk odoo.Picking, ref *references) (map[string]any, erro
 	if len(lines) == 0 {
 		return nil, errors.New("no moves to ship")
 	}
-	d := map[string]any{
-		"customer":    ref.party(pk.Partner, p.opts.System),
-		"origin":      map[string]any{"ref": p.opts.System + ":stock.location/" + strconv.Itoa(pk.Location.ID), "name": orName(pk.Location.Name, "warehouse")},
-		"destination": ref.address(pk.Partner, p.opts.System),
-		"lines":       lines,
-		"references":  map[string]string{"odoo_picking_id": strconv.Itoa(pk.ID)},
+	d := &event.ShipmentPlannedData{
+		Customer: ref.party(pk.Partner, p.opts.System),
+		Origin: &event.Location{
+			Ref:  p.opts.System + ":stock.location/" + strconv.Itoa(pk.Location.ID),
+			Name: orName(pk.Location.Name, "warehouse"),
+		},
+		Destination: ref.address(pk.Partner, p.opts.System),
+		Lines:       lines,
+		References:  map[string]string{"odoo_picking_id": strconv.Itoa(pk.ID)},
 	}
 	if pk.Sale != nil {
-		d["order"] = p.opts.System + ":" + pk.Sale.Name
+		d.Order = p.opts.System + ":" + pk.Sale.Name
 		if pk.Sale.ClientRef != "" {
-			d["references"].(map[string]string)["po"] = pk.Sale.ClientRef
+			d.References["po"] = pk.Sale.ClientRef
 		}
 	}
 	if pk.Carrier.ID != 0 {
-		d["carrier"] = map[string]any{"ref": p.opts.System + ":delivery.carrier/" + strconv.Itoa(pk.Carrier.ID), "name": pk.Carrier.Name}
+		d.Carrier = &event.Carrier{Ref: p.opts.System + ":delivery.carrier/" + strconv.Itoa(pk.Carrier.ID), Name: pk.Carrier.Name}
 	}
 	if weight != nil {
-		d["weight"] = map[string]string{"value": decimal(weight), "unit": "KGM"}
+		w, err := kilograms(weight)
+		if err != nil {
+			return nil, err
+		}
+		d.Weight = w
 	}
 	return d, nil
 }
 
 // reservation returns the inventory.reserved data of pk and whether every
 // move is fully reserved.
-func reservation(pk odoo.Picking, ref *references) (map[string]any, bool, error) {
+func reservation(pk odoo.Picking, ref *references) (*event.InventoryReservedData, bool, error) {
 	full := true
-	lines := make([]map[string]any, 0, len(pk.Moves))
+	lines := make([]event.ReservedLine, 0, len(pk.Moves))
 	for _, m := range pk.Moves {
 		if m.State == "cancel" {
 			continue
@@ -418,7 +445,7 @@ func reservation(pk odoo.Picking, ref *references) (map[string]any, bool, error)
 		if err != nil {
 			return nil, false, err
 		}
-		l := map[string]any{"line_id": strconv.Itoa(m.ID), "quantity": q}
+		l := event.ReservedLine{LineID: strconv.Itoa(m.ID), Quantity: q}
 		lots := map[string]float64{}
 		var names []string
 		for _, ml := range m.Lines {
@@ -432,15 +459,13 @@ func reservation(pk odoo.Picking, ref *references) (map[string]any, bool, error)
 		}
 		if len(names) > 0 {
 			slices.Sort(names)
-			var out []map[string]any
 			for _, n := range names {
 				lq, err := qty(lots[n], m.UoM.Name)
 				if err != nil {
 					return nil, false, err
 				}
-				out = append(out, map[string]any{"lot": n, "quantity": lq})
+				l.Lots = append(l.Lots, event.Lot{Lot: n, Quantity: lq})
 			}
-			l["lots"] = out
 		}
 		if m.Reserved < m.Demand {
 			full = false
@@ -450,11 +475,11 @@ func reservation(pk odoo.Picking, ref *references) (map[string]any, bool, error)
 	if len(lines) == 0 {
 		return nil, false, errors.New("no moves to reserve")
 	}
-	return map[string]any{"lines": lines}, full, nil
+	return &event.InventoryReservedData{Lines: lines}, full, nil
 }
 
-func shortageOf(pk odoo.Picking, _ *references) map[string]any {
-	var lines []map[string]any
+func shortageOf(pk odoo.Picking, _ *references) *event.InventoryShortageData {
+	d := &event.InventoryShortageData{Reason: "Odoo could not reserve the full quantity of " + pk.Name}
 	for _, m := range pk.Moves {
 		if m.State == "cancel" || m.Reserved >= m.Demand {
 			continue
@@ -464,24 +489,39 @@ func shortageOf(pk odoo.Picking, _ *references) map[string]any {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		lines = append(lines, map[string]any{"line_id": strconv.Itoa(m.ID), "required": req, "available": avail})
+		d.Lines = append(d.Lines, event.ShortageLine{LineID: strconv.Itoa(m.ID), Required: req, Available: avail})
 	}
-	return map[string]any{"lines": lines, "reason": "Odoo could not reserve the full quantity of " + pk.Name}
+	return d
 }
 
 // cloudEvent renders one structured-mode CloudEvent.
-func cloudEvent(source, id, typ, subject string, at time.Time, data any) ([]byte, error) {
+func cloudEvent(source, id string, typ event.Type, subject string, at time.Time, data json.RawMessage) ([]byte, error) {
 	if at.IsZero() {
 		at = time.Unix(0, 0)
 	}
-	return json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": source, "type": typ, "subject": subject,
-		"time": at.UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json", "data": data,
-	})
+	return event.CloudEvent{ID: id, Source: source, Type: typ, Subject: subject, Time: at.UTC(), Data: data}.MarshalJSON()
 }
 
-func digestOf(v any) string {
-	b, _ := json.Marshal(v)
+// canonical encodes event data with its object members sorted by name, the
+// form this poller has always sent. The planned event of a picking is sent
+// again on every poll under the same id, and the reserved event's id holds
+// a digest of its data: the bytes must stay the same from one release to
+// the next, or intake would see a conflict, or a new reservation.
+func canonical(data any) (json.RawMessage, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func digestOf(b json.RawMessage) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }
@@ -498,17 +538,23 @@ var uomCodes = map[string]string{
 // qty renders an Odoo quantity in its unit of measure as a canonical
 // quantity. Odoo's floats are rounded to the UoM's precision already; six
 // decimals keep every value Odoo shows.
-func qty(v float64, uom string) (map[string]string, error) {
+func qty(v float64, uom string) (quantity.Quantity, error) {
 	code, ok := uomCodes[strings.ToLower(strings.TrimSpace(uom))]
 	if !ok {
-		return nil, fmt.Errorf("unit of measure %q has no UN/ECE code", uom)
+		return quantity.Quantity{}, fmt.Errorf("unit of measure %q has no UN/ECE code", uom)
 	}
 	d := strconv.FormatFloat(v, 'f', 6, 64)
 	d = strings.TrimRight(strings.TrimRight(d, "0"), ".")
-	if _, err := quantity.Parse(d, code); err != nil {
+	return quantity.Parse(d, code)
+}
+
+// kilograms is a weight in kilograms, to six decimals.
+func kilograms(r *big.Rat) (*quantity.Quantity, error) {
+	q, err := quantity.Parse(decimal(r), string(quantity.KGM))
+	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"value": d, "unit": code}, nil
+	return &q, nil
 }
 
 func rat(f float64) *big.Rat {

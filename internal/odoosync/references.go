@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/event"
 )
 
 // references are the records a page of pickings points at, read in one
@@ -103,54 +104,33 @@ func str(r odoo.Record, field string, dst *string) {
 }
 
 // party is the customer of a picking in the canonical form.
-func (ref *references) party(m odoo.Many2One, system string) map[string]any {
-	out := map[string]any{"ref": system + ":res.partner/" + strconv.Itoa(m.ID)}
+func (ref *references) party(m odoo.Many2One, system string) *event.Party {
+	out := &event.Party{Ref: system + ":res.partner/" + strconv.Itoa(m.ID), Name: m.Name}
 	pa, ok := ref.partners[m.ID]
-	name := m.Name
 	if ok && pa.name != "" {
-		name = pa.name
-	}
-	if name != "" {
-		out["name"] = name
+		out.Name = pa.name
 	}
 	if ok {
-		if pa.phone != "" {
-			out["phone"] = pa.phone
-		}
-		if pa.vat != "" {
-			out["vat"] = pa.vat
-		}
+		out.Phone, out.VAT = pa.phone, pa.vat
 	}
 	return out
 }
 
 // address is the delivery address of a picking's partner.
-func (ref *references) address(m odoo.Many2One, system string) map[string]any {
-	out := map[string]any{"ref": system + ":res.partner/" + strconv.Itoa(m.ID)}
+func (ref *references) address(m odoo.Many2One, system string) *event.Location {
+	out := &event.Location{Ref: system + ":res.partner/" + strconv.Itoa(m.ID), Name: m.Name}
 	pa, ok := ref.partners[m.ID]
-	if m.Name != "" {
-		out["name"] = m.Name
-	}
 	if !ok {
 		return out
 	}
-	var lines []string
 	for _, l := range []string{pa.street, pa.street2} {
 		if l != "" {
-			lines = append(lines, l)
+			out.AddressLines = append(out.AddressLines, l)
 		}
 	}
-	if len(lines) > 0 {
-		out["address_lines"] = lines
-	}
-	if pa.city != "" {
-		out["city"] = pa.city
-	}
-	if pa.zip != "" {
-		out["postal_code"] = pa.zip
-	}
+	out.City, out.PostalCode = pa.city, pa.zip
 	if c := ref.countries[pa.country]; len(c) == 2 {
-		out["country"] = c
+		out.Country = c
 	}
 	return out
 }
