@@ -1,10 +1,7 @@
 package config
 
 import (
-	"errors"
-	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
@@ -109,42 +106,18 @@ func WebhookActionsDefault() []string { return []string{} }
 // Defaults of the billing section. billing.rules_file is empty,
 // billing.pod_sources empty and billing.pod_max_silence 0 by default.
 const (
-	// BillingOperatingHoursDefault is the default of billing.operating_hours.
-	BillingOperatingHoursDefault = "06:00-20:00"
-	// BillingTimezoneDefault is the default of billing.timezone.
-	BillingTimezoneDefault = "UTC"
 	// BillingPODRecoveryEventsDefault is the default of billing.pod_recovery_events.
 	BillingPODRecoveryEventsDefault = 2
 )
 
-// ParseOperatingHours parses HH:MM-HH:MM into minutes after midnight. An
-// end before the start spans midnight.
-func ParseOperatingHours(s string) (from, to int, err error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return 0, 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
-	}
-	parse := func(x string) (int, error) {
-		if strings.TrimSpace(x) == "24:00" {
-			return 24 * 60, nil
-		}
-		t, err := time.Parse("15:04", strings.TrimSpace(x))
-		if err != nil {
-			return 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
-		}
-		return t.Hour()*60 + t.Minute(), nil
-	}
-	if from, err = parse(a); err != nil {
-		return 0, 0, err
-	}
-	if to, err = parse(b); err != nil {
-		return 0, 0, err
-	}
-	if from == to {
-		return 0, 0, fmt.Errorf("%q: empty span", s)
-	}
-	return from, to, nil
+// BillingOperatingHoursDefault returns the default of
+// billing.operating_hours: 06:00-20:00.
+func BillingOperatingHoursDefault() OperatingHours {
+	return OperatingHours{From: 6 * 60, To: 20 * 60}
 }
+
+// BillingTimezoneDefault returns the default of billing.timezone: UTC.
+func BillingTimezoneDefault() Zone { return Zone{loc: time.UTC} }
 
 // Defaults of the connectors.odoo section. connectors.odoo.url, database,
 // login, api_key and api_key_file are empty by default.
@@ -187,8 +160,9 @@ const (
 
 // OdooServiceProductsDefault returns the default of
 // connectors.odoo.service_products. Each call returns a new slice.
-func OdooServiceProductsDefault() []string {
-	return []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}
+func OdooServiceProductsDefault() []ServiceProduct {
+	return []ServiceProduct{{"linehaul", "FREIGHT"}, {"fuel", "FREIGHT"}, {"detention", "DETENTION"}, {"liftgate", "LIFTGATE"},
+		{"residential", "RESIDENTIAL"}, {"lumper", "LUMPER"}}
 }
 
 // ChargeTypes are the charge types of the canonical model, the keys allowed in
@@ -196,54 +170,13 @@ func OdooServiceProductsDefault() []string {
 var ChargeTypes = []string{"linehaul", "fuel", "detention", "liftgate", "residential", "inside_delivery", "redelivery",
 	"layover", "lumper", "accessorial", "tax", "discount", "other"}
 
-// OdooPolicy is one parsed entry of connectors.odoo.policies. Empty
-// fields do not match (Customer, Warehouse) or do not override
-// (Backorder, InvoiceState).
-type OdooPolicy struct {
-	Customer, Warehouse     string
-	Backorder, InvoiceState string
-}
-
-// ParseOdooPolicy parses one entry of connectors.odoo.policies.
-func ParseOdooPolicy(entry string) (OdooPolicy, error) {
-	var p OdooPolicy
-	for _, f := range strings.Fields(entry) {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok || v == "" {
-			return p, fmt.Errorf("%q is not key=value", f)
-		}
-		switch k {
-		case "customer":
-			p.Customer = v
-		case "warehouse":
-			p.Warehouse = v
-		case "backorder":
-			if v != OdooBackorderCreate && v != OdooBackorderCancel {
-				return p, fmt.Errorf("backorder %q: must be create or cancel", v)
-			}
-			p.Backorder = v
-		case "invoice_state":
-			if v != OdooInvoiceDraft && v != OdooInvoicePosted {
-				return p, fmt.Errorf("invoice_state %q: must be draft or posted", v)
-			}
-			p.InvoiceState = v
-		default:
-			return p, fmt.Errorf("unknown key %q: want customer, warehouse, backorder or invoice_state", k)
-		}
-	}
-	if p.Backorder == "" && p.InvoiceState == "" {
-		return p, errors.New("sets neither backorder nor invoice_state")
-	}
-	return p, nil
-}
-
 // ServiceProductMap returns connectors.odoo.service_products as a map from
-// charge type to product code. Call it on a validated configuration.
+// charge type to product code; a type listed twice, which Validate refuses,
+// maps to its last code.
 func (o Odoo) ServiceProductMap() map[string]string {
 	m := make(map[string]string, len(o.ServiceProducts))
-	for _, e := range o.ServiceProducts {
-		typ, code, _ := strings.Cut(e, "=")
-		m[strings.TrimSpace(typ)] = strings.TrimSpace(code)
+	for _, p := range o.ServiceProducts {
+		m[p.ChargeType] = p.Code
 	}
 	return m
 }
@@ -512,23 +445,19 @@ type Workflow struct {
 	// shipment.departed, shipment.delayed, shipment.arrived,
 	// shipment.delivered, shipment.exception, shipment.returned) are synced
 	// at once. Defaults to [].
-	MilestoneIntervals []string `koanf:"milestone_intervals" json:"milestone_intervals"`
+	MilestoneIntervals []MilestoneInterval `koanf:"milestone_intervals" json:"milestone_intervals"`
 }
 
 // MilestoneIntervalMap returns workflow.milestone_intervals as a map from
-// event type to interval. Call it on a validated configuration.
+// event type to interval; a type listed twice, which Validate refuses, maps
+// to its last interval.
 func (w Workflow) MilestoneIntervalMap() map[string]time.Duration {
 	m := make(map[string]time.Duration, len(w.MilestoneIntervals))
 	for _, e := range w.MilestoneIntervals {
-		typ, d, _ := strings.Cut(e, "=")
-		dur, _ := time.ParseDuration(strings.TrimSpace(d))
-		m[strings.TrimSpace(typ)] = dur
+		m[e.Type] = e.Interval
 	}
 	return m
 }
-
-// milestoneTypes are the event types whose sync can be batched.
-var milestoneTypes = []string{"shipment.departed", "shipment.delayed", "shipment.arrived", "shipment.delivered", "shipment.exception", "shipment.returned"}
 
 // Billing configures how delivered shipments are rated and when invoicing
 // holds.
@@ -553,10 +482,10 @@ type Billing struct {
 	// timezone (00:00-24:00 for always; an end before the start spans
 	// midnight); silence outside them does not count. Defaults to
 	// "06:00-20:00".
-	OperatingHours string `koanf:"operating_hours" json:"operating_hours"`
+	OperatingHours OperatingHours `koanf:"operating_hours" json:"operating_hours"`
 
 	// Timezone is the IANA time zone of operating_hours. Defaults to "UTC".
-	Timezone string `koanf:"timezone" json:"timezone"`
+	Timezone Zone `koanf:"timezone" json:"timezone"`
 
 	// PODRecoveryEvents is how many proofs of delivery a silent source must
 	// send, the last within half of pod_max_silence, before its shipments
@@ -654,7 +583,7 @@ type Odoo struct {
 	// entry whose matchers all match applies. Example:
 	// "customer=odoo:res.partner/42 backorder=cancel invoice_state=posted".
 	// Defaults to [].
-	Policies []string `koanf:"policies" json:"policies"`
+	Policies []OdooPolicy `koanf:"policies" json:"policies"`
 
 	// ServiceProducts maps charge types to the Odoo service products that
 	// bill them, as type=CODE entries where CODE is the product's internal
@@ -662,7 +591,7 @@ type Odoo struct {
 	// with the product whose internal reference is the charge's code.
 	// Defaults to ["linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION",
 	// "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"].
-	ServiceProducts []string `koanf:"service_products" json:"service_products"`
+	ServiceProducts []ServiceProduct `koanf:"service_products" json:"service_products"`
 
 	// PollInterval is the time between two reads of the outgoing pickings
 	// changed in Odoo, which become shipments and reservations. 0 turns
@@ -856,12 +785,12 @@ func Default() Config {
 			AutoRelease:        WorkflowAutoReleaseDefault,
 			PartialRelease:     WorkflowPartialReleaseDefault,
 			PODRadiusMeters:    WorkflowPODRadiusMetersDefault,
-			MilestoneIntervals: []string{},
+			MilestoneIntervals: []MilestoneInterval{},
 		},
 		Billing: Billing{
 			PODSources:        []string{},
-			OperatingHours:    BillingOperatingHoursDefault,
-			Timezone:          BillingTimezoneDefault,
+			OperatingHours:    BillingOperatingHoursDefault(),
+			Timezone:          BillingTimezoneDefault(),
 			PODRecoveryEvents: BillingPODRecoveryEventsDefault,
 		},
 		Connectors: Connectors{
@@ -874,7 +803,7 @@ func Default() Config {
 				Backorder:       OdooBackorderDefault,
 				InvoiceState:    OdooInvoiceStateDefault,
 				ServiceProducts: OdooServiceProductsDefault(),
-				Policies:        []string{},
+				Policies:        []OdooPolicy{},
 				PollInterval:    OdooPollIntervalDefault,
 				PollOverlap:     OdooPollOverlapDefault,
 				ReserveRetry:    OdooReserveRetryDefault,
@@ -909,7 +838,7 @@ func (c Config) WithDefaults() Config {
 	v := reflect.ValueOf(&c).Elem()
 	for _, l := range leaves() {
 		f := v.FieldByIndex(l.index)
-		unset := f.IsZero() || l.kind == kindStrings && f.Len() == 0
+		unset := f.IsZero() || (l.kind == kindStrings || l.kind == kindTexts) && f.Len() == 0
 		if !unset || l.kind == kindBool {
 			continue
 		}

@@ -99,7 +99,7 @@ func TestDefault(t *testing.T) {
 		{"workflow.auto_release", got.Workflow.AutoRelease, true},
 		{"workflow.partial_release", got.Workflow.PartialRelease, false},
 		{"workflow.pod_radius_m", got.Workflow.PODRadiusMeters, 500},
-		{"workflow.milestone_intervals", got.Workflow.MilestoneIntervals, []string{}},
+		{"workflow.milestone_intervals", got.Workflow.MilestoneIntervals, []MilestoneInterval{}},
 		{"intake.sources_file", got.Intake.SourcesFile, ""},
 		{"intake.edi_dirs", got.Intake.EDIDirs, []string{}},
 		{"intake.edi_poll_interval", got.Intake.EDIPollInterval, 5 * time.Second},
@@ -109,8 +109,8 @@ func TestDefault(t *testing.T) {
 		{"billing.rules_file", got.Billing.RulesFile, ""},
 		{"billing.pod_sources", got.Billing.PODSources, []string{}},
 		{"billing.pod_max_silence", got.Billing.PODMaxSilence, time.Duration(0)},
-		{"billing.operating_hours", got.Billing.OperatingHours, "06:00-20:00"},
-		{"billing.timezone", got.Billing.Timezone, "UTC"},
+		{"billing.operating_hours", got.Billing.OperatingHours, OperatingHours{From: 6 * 60, To: 20 * 60}},
+		{"billing.timezone", got.Billing.Timezone, mustZone(t, "UTC")},
 		{"billing.pod_recovery_events", got.Billing.PODRecoveryEvents, 2},
 		{"connectors.odoo.url", got.Connectors.Odoo.URL, ""},
 		{"connectors.odoo.database", got.Connectors.Odoo.Database, ""},
@@ -126,12 +126,12 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.actions", got.Connectors.Odoo.Actions, []string{"picking.validate", "invoice.prepare", "picking.return", "stock.scrap", "milestone.sync"}},
 		{"connectors.odoo.backorder", got.Connectors.Odoo.Backorder, "create"},
 		{"connectors.odoo.invoice_state", got.Connectors.Odoo.InvoiceState, "draft"},
-		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []string{"linehaul=FREIGHT", "fuel=FREIGHT", "detention=DETENTION", "liftgate=LIFTGATE", "residential=RESIDENTIAL", "lumper=LUMPER"}},
+		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []ServiceProduct{{"linehaul", "FREIGHT"}, {"fuel", "FREIGHT"}, {"detention", "DETENTION"}, {"liftgate", "LIFTGATE"}, {"residential", "RESIDENTIAL"}, {"lumper", "LUMPER"}}},
 		{"connectors.odoo.poll_interval", got.Connectors.Odoo.PollInterval, 30 * time.Second},
 		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
 		{"connectors.odoo.reserve_retry", got.Connectors.Odoo.ReserveRetry, 5 * time.Minute},
 		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
-		{"connectors.odoo.policies", got.Connectors.Odoo.Policies, []string{}},
+		{"connectors.odoo.policies", got.Connectors.Odoo.Policies, []OdooPolicy{}},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},
 		{"connectors.tms.url", got.Connectors.TMS.URL, ""},
 		{"connectors.tms.timeout", got.Connectors.TMS.Timeout, 30 * time.Second},
@@ -603,6 +603,7 @@ func TestLoadFileErrors(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
+	amsterdam := mustZone(t, "Europe/Amsterdam")
 	tests := []struct {
 		name   string
 		modify func(*Config)
@@ -671,9 +672,9 @@ func TestValidate(t *testing.T) {
 		{name: "odoo backorder", modify: func(c *Config) { c.Connectors.Odoo.Backorder = "keep" }, key: "connectors.odoo.backorder", msg: `must be one of create or cancel, got "keep"`},
 		{name: "odoo invoice state", modify: func(c *Config) { c.Connectors.Odoo.InvoiceState = "sent" }, key: "connectors.odoo.invoice_state", msg: `must be one of draft or posted, got "sent"`},
 		{name: "odoo system", modify: func(c *Config) { c.Connectors.Odoo.System = "odoo:prod" }, key: "connectors.odoo.system", msg: "must be a non-empty name without colons or spaces, such as odoo"},
-		{name: "odoo service product entry", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"detention"} }, key: "connectors.odoo.service_products", msg: `entry "detention" must be type=CODE, such as detention=DETENTION`},
-		{name: "odoo service product type", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"waiting=WAIT"} }, key: "connectors.odoo.service_products", msg: `entry "waiting=WAIT": unknown charge type "waiting"; must be one of linehaul, fuel, detention, liftgate, residential, inside_delivery, redelivery, layover, lumper, accessorial, tax, discount or other`},
-		{name: "odoo service product twice", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []string{"fuel=A", "fuel = B"} }, key: "connectors.odoo.service_products", msg: `maps "fuel" more than once`},
+		{name: "odoo service product without code", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{ChargeType: "detention"}} }, key: "connectors.odoo.service_products", msg: `entry "detention=" must be type=CODE, such as detention=DETENTION`},
+		{name: "odoo service product type", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{"waiting", "WAIT"}} }, key: "connectors.odoo.service_products", msg: `entry "waiting=WAIT": unknown charge type "waiting"; must be one of linehaul, fuel, detention, liftgate, residential, inside_delivery, redelivery, layover, lumper, accessorial, tax, discount or other`},
+		{name: "odoo service product twice", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{"fuel", "A"}, {"fuel", "B"}} }, key: "connectors.odoo.service_products", msg: `maps "fuel" more than once`},
 		{name: "odoo poll interval", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = -time.Second }, key: "connectors.odoo.poll_interval", msg: "must not be negative (0 turns polling off)"},
 		{name: "odoo polling off", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = 0 }},
 		{name: "odoo short webhook token", modify: func(c *Config) { c.Connectors.Odoo.WebhookToken = "short" }, key: "connectors.odoo.webhook_token", msg: "must be at least 16 characters: it is the only thing that guards the route"},
@@ -682,13 +683,20 @@ func TestValidate(t *testing.T) {
 			c.Billing.PODMaxSilence = time.Hour
 			c.Billing.PODSources = []string{"/carriers/vdbt"}
 		}},
-		{name: "operating hours", modify: func(c *Config) { c.Billing.OperatingHours = "6-20" }, key: "billing.operating_hours", msg: `"6-20": want HH:MM-HH:MM`},
-		{name: "night shift", modify: func(c *Config) { c.Billing.OperatingHours = "22:00-06:00" }},
-		{name: "always", modify: func(c *Config) { c.Billing.OperatingHours = "00:00-24:00" }},
-		{name: "time zone", modify: func(c *Config) { c.Billing.Timezone = "Mars/Olympus" }, key: "billing.timezone", msg: `unknown time zone "Mars/Olympus"; use an IANA name such as Europe/Amsterdam`},
-		{name: "milestone interval", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.arrived=15m"} }},
-		{name: "milestone interval entry", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.arrived"} }, key: "workflow.milestone_intervals", msg: `entry "shipment.arrived" must be type=duration, such as shipment.arrived=15m`},
-		{name: "milestone interval type", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []string{"shipment.loaded=1m"} }, key: "workflow.milestone_intervals", msg: `entry "shipment.loaded=1m": "shipment.loaded" is not a milestone; must be one of shipment.departed, shipment.delayed, shipment.arrived, shipment.delivered, shipment.exception or shipment.returned`},
+		{name: "operating hours empty span", modify: func(c *Config) { c.Billing.OperatingHours = OperatingHours{From: 8 * 60, To: 8 * 60} }, key: "billing.operating_hours", msg: `"08:00-08:00": empty span`},
+		{name: "operating hours past midnight", modify: func(c *Config) { c.Billing.OperatingHours = OperatingHours{From: 6 * 60, To: 25 * 60} }, key: "billing.operating_hours", msg: "360-1500: from and to must be minutes after midnight, 0 to 1440"},
+		{name: "night shift", modify: func(c *Config) { c.Billing.OperatingHours = OperatingHours{From: 22 * 60, To: 6 * 60} }},
+		{name: "always", modify: func(c *Config) { c.Billing.OperatingHours = OperatingHours{From: 0, To: 24 * 60} }},
+		{name: "time zone", modify: func(c *Config) { c.Billing.Timezone = amsterdam }},
+		{name: "no time zone", modify: func(c *Config) { c.Billing.Timezone = Zone{} }, key: "billing.timezone", msg: `unknown time zone ""; use an IANA name such as Europe/Amsterdam`},
+		{name: "milestone interval", modify: func(c *Config) {
+			c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.arrived", 15 * time.Minute}}
+		}},
+		{name: "milestone interval 0", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []MilestoneInterval{{Type: "shipment.arrived"}} }, key: "workflow.milestone_intervals", msg: `entry "shipment.arrived=0s": the interval must be positive, such as shipment.arrived=15m`},
+		{name: "milestone interval type", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.loaded", time.Minute}} }, key: "workflow.milestone_intervals", msg: `entry "shipment.loaded=1m": "shipment.loaded" is not a milestone; must be one of shipment.departed, shipment.delayed, shipment.arrived, shipment.delivered, shipment.exception or shipment.returned`},
+		{name: "milestone interval twice", modify: func(c *Config) {
+			c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.arrived", time.Minute}, {"shipment.arrived", time.Hour}}
+		}, key: "workflow.milestone_intervals", msg: `sets "shipment.arrived" more than once`},
 		{name: "tms url", modify: func(c *Config) { c.Connectors.TMS.URL = "tms.example.com" }, key: "connectors.tms.url", msg: "must be an absolute http or https URL, such as https://tms.example.com/dispatches"},
 		{name: "release to tms and webhook", modify: func(c *Config) {
 			c.Connectors.TMS.URL = "https://tms.example.com/dispatches"
@@ -696,10 +704,11 @@ func TestValidate(t *testing.T) {
 			c.Connectors.Webhook.Actions = []string{"dispatch.release"}
 		}, key: "connectors.webhook.actions", msg: `lists "dispatch.release", which connectors.tms sends to the TMS; an action goes to one connector`},
 		{name: "odoo policy", modify: func(c *Config) {
-			c.Connectors.Odoo.Policies = []string{"customer=odoo:res.partner/42 warehouse=WH backorder=cancel invoice_state=posted"}
+			c.Connectors.Odoo.Policies = []OdooPolicy{{Customer: "odoo:res.partner/42", Warehouse: "WH", Backorder: "cancel", InvoiceState: "posted"}}
 		}},
-		{name: "odoo policy key", modify: func(c *Config) { c.Connectors.Odoo.Policies = []string{"customer=x carrier=y backorder=cancel"} }, key: "connectors.odoo.policies", msg: `entry "customer=x carrier=y backorder=cancel": unknown key "carrier": want customer, warehouse, backorder or invoice_state`},
-		{name: "odoo policy empty", modify: func(c *Config) { c.Connectors.Odoo.Policies = []string{"customer=x"} }, key: "connectors.odoo.policies", msg: `entry "customer=x": sets neither backorder nor invoice_state`},
+		{name: "odoo policy backorder", modify: func(c *Config) { c.Connectors.Odoo.Policies = []OdooPolicy{{Customer: "x", Backorder: "keep"}} }, key: "connectors.odoo.policies", msg: `entry "customer=x backorder=keep": backorder "keep": must be create or cancel`},
+		{name: "odoo policy empty", modify: func(c *Config) { c.Connectors.Odoo.Policies = []OdooPolicy{{Customer: "x"}} }, key: "connectors.odoo.policies", msg: `entry "customer=x": sets neither backorder nor invoice_state`},
+		{name: "odoo policy space", modify: func(c *Config) { c.Connectors.Odoo.Policies = []OdooPolicy{{Warehouse: "W H", Backorder: "cancel"}} }, key: "connectors.odoo.policies", msg: `entry "warehouse=W H backorder=cancel": customer and warehouse must not hold white space`},
 		{name: "odoo rate limit", modify: func(c *Config) { c.Connectors.Odoo.RateLimit = 0 }, key: "connectors.odoo.rate_limit", msg: "must be at least 1"},
 		{name: "action on two connectors", modify: func(c *Config) {
 			setOdoo(c)
@@ -938,7 +947,7 @@ func TestOdooReadAPIKey(t *testing.T) {
 
 func TestServiceProductMap(t *testing.T) {
 	t.Parallel()
-	got := Odoo{ServiceProducts: []string{"fuel = FUEL-SURCHARGE", "detention=DET"}}.ServiceProductMap()
+	got := Odoo{ServiceProducts: []ServiceProduct{{"fuel", "FUEL-SURCHARGE"}, {"detention", "DET"}}}.ServiceProductMap()
 	if diff := cmp.Diff(map[string]string{"fuel": "FUEL-SURCHARGE", "detention": "DET"}, got); diff != "" {
 		t.Errorf("ServiceProductMap() differs (-want +got):\n%s", diff)
 	}

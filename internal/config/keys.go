@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -67,15 +69,29 @@ const (
 	kindBool
 	kindDuration
 	kindStrings
+	// kindText is a type written as a string that parses itself (Zone,
+	// OperatingHours): see isText.
+	kindText
+	// kindTexts is a list of kindText values, written as a list of strings.
+	kindTexts
 )
 
 var (
-	secretType   = reflect.TypeFor[Secret]()
-	durationType = reflect.TypeFor[time.Duration]()
+	secretType          = reflect.TypeFor[Secret]()
+	durationType        = reflect.TypeFor[time.Duration]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	stringerType        = reflect.TypeFor[fmt.Stringer]()
 )
 
 func (k leafKind) String() string {
-	return [...]string{"string", "secret", "integer", "boolean", "duration", "list of strings"}[k]
+	return [...]string{"string", "secret", "integer", "boolean", "duration", "list of strings", "string", "list of strings"}[k]
+}
+
+// isText reports whether t is a key type written as a string and held
+// parsed: *t parses the string (encoding.TextUnmarshaler) and t writes it
+// back in the same syntax (fmt.Stringer).
+func isText(t reflect.Type) bool {
+	return t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Implements(stringerType)
 }
 
 // leaf is one key of the Config tree: a field that is not a section.
@@ -84,6 +100,7 @@ type leaf struct {
 	env   string
 	index []int // reflect index path from Config
 	kind  leafKind
+	typ   reflect.Type // the field's type
 	owner reflect.Type // struct type that declares the field
 	field string       // Go field name
 }
@@ -116,7 +133,7 @@ func tree() ([]leaf, []section) {
 			}
 			path := prefix + name
 			idx := append(append([]int(nil), index...), i)
-			if f.Type.Kind() == reflect.Struct {
+			if f.Type.Kind() == reflect.Struct && !isText(f.Type) {
 				secs = append(secs, section{path: path, typ: f.Type})
 				walk(f.Type, path+".", idx)
 				continue
@@ -126,6 +143,7 @@ func tree() ([]leaf, []section) {
 				env:   EnvPrefix + strings.ToUpper(strings.ReplaceAll(path, ".", "_")),
 				index: idx,
 				kind:  kindOf(f.Type, path),
+				typ:   f.Type,
 				owner: t,
 				field: f.Name,
 			})
@@ -141,6 +159,10 @@ func kindOf(t reflect.Type, path string) leafKind {
 		return kindSecret
 	case t == durationType:
 		return kindDuration
+	case isText(t):
+		return kindText
+	case t.Kind() == reflect.Slice && isText(t.Elem()):
+		return kindTexts
 	case t.Kind() == reflect.String:
 		return kindString
 	case t.Kind() == reflect.Int:
@@ -178,6 +200,14 @@ func renderValue(v reflect.Value, kind leafKind) string {
 		items := make([]string, v.Len())
 		for i := range items {
 			items[i] = yamlListItem(v.Index(i).String())
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	case kindText:
+		return strconv.Quote(v.Interface().(fmt.Stringer).String())
+	case kindTexts:
+		items := make([]string, v.Len())
+		for i := range items {
+			items[i] = yamlListItem(v.Index(i).Interface().(fmt.Stringer).String())
 		}
 		return "[" + strings.Join(items, ", ") + "]"
 	}

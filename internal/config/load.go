@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,8 @@ func (ld *loader) set(l leaf, v any, o origin) {
 		f.SetInt(int64(v))
 	case []string:
 		f.Set(reflect.ValueOf(v))
+	case reflect.Value:
+		f.Set(v)
 	default:
 		panic(fmt.Sprintf("config: setting %s to %T", l.path, v))
 	}
@@ -175,6 +178,16 @@ func (ld *loader) walk(file string, m *yaml.Node, prefix string) {
 			if isNull(v) {
 				continue
 			}
+			if l.kind == kindText || l.kind == kindTexts {
+				val, probs := textNodeValue(v, l)
+				for _, p := range probs {
+					fail(p.line, p.msg)
+				}
+				if len(probs) == 0 {
+					ld.set(l, val, origin{file: file, line: v.Line})
+				}
+				continue
+			}
 			val, msg := nodeValue(v, l.kind)
 			if msg != "" {
 				fail(v.Line, msg)
@@ -206,6 +219,16 @@ func (ld *loader) loadEnv(environ []string) {
 		l, ok := ld.byEnv[name]
 		if !ok {
 			ld.errs = append(ld.errs, &FieldError{Env: name, Msg: "unknown configuration variable" + ld.suggestEnv(name)})
+			continue
+		}
+		if l.kind == kindText || l.kind == kindTexts {
+			val, msgs := textEnvValue(value, l)
+			for _, msg := range msgs {
+				ld.errs = append(ld.errs, &FieldError{Key: l.path, Env: name, Msg: msg})
+			}
+			if len(msgs) == 0 {
+				ld.set(l, val, origin{env: name})
+			}
 			continue
 		}
 		val, msg := envValue(value, l.kind)
@@ -299,6 +322,84 @@ func envValue(s string, kind leafKind) (v any, msg string) {
 		return list, ""
 	}
 	panic("config: unknown leaf kind")
+}
+
+// problem is what is wrong with a value read from a file, and the line of
+// the value or list item it is about.
+type problem struct {
+	line int
+	msg  string
+}
+
+// textNodeValue parses YAML value n into the type of l, a kindText or
+// kindTexts leaf. It returns every problem: one for each list item that does
+// not parse.
+func textNodeValue(n *yaml.Node, l leaf) (reflect.Value, []problem) {
+	if l.kind == kindText {
+		if n.Kind != yaml.ScalarNode {
+			return reflect.Value{}, []problem{{n.Line, "must be a string, got " + describeNode(n, false)}}
+		}
+		v, err := parseText(l.typ, n.Value)
+		if err != nil {
+			return reflect.Value{}, []problem{{n.Line, err.Error()}}
+		}
+		return v, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return reflect.Value{}, []problem{{n.Line, "must be a list of strings, such as [a, b], got " + describeNode(n, false)}}
+	}
+	list := reflect.MakeSlice(l.typ, 0, len(n.Content))
+	var probs []problem
+	for _, item := range n.Content {
+		item = resolveAlias(item)
+		if item.Kind != yaml.ScalarNode || isNull(item) {
+			probs = append(probs, problem{item.Line, "must be a list of strings, got an item that is " + describeNode(item, false)})
+			continue
+		}
+		v, err := parseText(l.typ.Elem(), item.Value)
+		if err != nil {
+			probs = append(probs, problem{item.Line, err.Error()})
+			continue
+		}
+		list = reflect.Append(list, v)
+	}
+	return list, probs
+}
+
+// textEnvValue parses environment value s into the type of l, a kindText or
+// kindTexts leaf; a list is comma-separated, as in envValue. It returns every
+// problem: one for each list item that does not parse.
+func textEnvValue(s string, l leaf) (reflect.Value, []string) {
+	if l.kind == kindText {
+		v, err := parseText(l.typ, s)
+		if err != nil {
+			return reflect.Value{}, []string{err.Error()}
+		}
+		return v, nil
+	}
+	list := reflect.MakeSlice(l.typ, 0, strings.Count(s, ",")+1)
+	var msgs []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		v, err := parseText(l.typ.Elem(), item)
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			continue
+		}
+		list = reflect.Append(list, v)
+	}
+	return list, msgs
+}
+
+// parseText parses s into a new value of t, a type that isText accepts.
+func parseText(t reflect.Type, s string) (reflect.Value, error) {
+	p := reflect.New(t)
+	if err := p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		return reflect.Value{}, err
+	}
+	return p.Elem(), nil
 }
 
 func kindNoun(kind leafKind) string {

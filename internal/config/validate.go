@@ -157,18 +157,13 @@ func (c Config) validate() []*FieldError {
 	v.atLeast("workflow.pod_radius_m", c.Workflow.PODRadiusMeters, 0)
 	seenTypes := map[string]bool{}
 	for _, e := range c.Workflow.MilestoneIntervals {
-		typ, d, ok := strings.Cut(e, "=")
-		typ = strings.TrimSpace(typ)
-		dur, err := time.ParseDuration(strings.TrimSpace(d))
-		switch {
-		case !ok || err != nil || dur <= 0:
-			v.add("workflow.milestone_intervals", fmt.Sprintf("entry %q must be type=duration, such as shipment.arrived=15m", e))
-		case !slices.Contains(milestoneTypes, typ):
-			v.add("workflow.milestone_intervals", fmt.Sprintf("entry %q: %q is not a milestone; must be %s", e, typ, orList(milestoneTypes)))
-		case seenTypes[typ]:
-			v.add("workflow.milestone_intervals", fmt.Sprintf("sets %q more than once", typ))
+		switch err := e.check(e.String()); {
+		case err != nil:
+			v.add("workflow.milestone_intervals", err.Error())
+		case seenTypes[e.Type]:
+			v.add("workflow.milestone_intervals", fmt.Sprintf("sets %q more than once", e.Type))
 		}
-		seenTypes[typ] = true
+		seenTypes[e.Type] = true
 	}
 	b := c.Billing
 	if b.PODMaxSilence < 0 {
@@ -177,11 +172,11 @@ func (c Config) validate() []*FieldError {
 	if b.PODMaxSilence > 0 && len(b.PODSources) == 0 {
 		v.add("billing.pod_sources", "must list the sources to watch when pod_max_silence is set")
 	}
-	if _, _, err := ParseOperatingHours(b.OperatingHours); err != nil {
+	if err := b.OperatingHours.check(); err != nil {
 		v.add("billing.operating_hours", err.Error())
 	}
-	if _, err := time.LoadLocation(b.Timezone); err != nil || b.Timezone == "" {
-		v.add("billing.timezone", fmt.Sprintf("unknown time zone %q; use an IANA name such as Europe/Amsterdam", b.Timezone))
+	if err := b.Timezone.check(); err != nil {
+		v.add("billing.timezone", err.Error())
 	}
 	v.atLeast("billing.pod_recovery_events", b.PODRecoveryEvents, 1)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
@@ -279,24 +274,20 @@ func (o Odoo) validate(v *validator, prefix string) {
 	if t := o.WebhookToken.Reveal(); t != "" && len(t) < 16 {
 		v.add(prefix+".webhook_token", "must be at least 16 characters: it is the only thing that guards the route")
 	}
-	for _, e := range o.Policies {
-		if _, err := ParseOdooPolicy(e); err != nil {
-			v.add(prefix+".policies", fmt.Sprintf("entry %q: %v", e, err))
+	for _, p := range o.Policies {
+		if err := p.check(); err != nil {
+			v.add(prefix+".policies", fmt.Sprintf("entry %q: %v", p.String(), err))
 		}
 	}
 	seen := make(map[string]bool)
-	for _, e := range o.ServiceProducts {
-		typ, code, ok := strings.Cut(e, "=")
-		typ, code = strings.TrimSpace(typ), strings.TrimSpace(code)
-		switch {
-		case !ok || code == "":
-			v.add(prefix+".service_products", fmt.Sprintf("entry %q must be type=CODE, such as detention=DETENTION", e))
-		case !slices.Contains(ChargeTypes, typ):
-			v.add(prefix+".service_products", fmt.Sprintf("entry %q: unknown charge type %q; must be %s", e, typ, orList(ChargeTypes)))
-		case seen[typ]:
-			v.add(prefix+".service_products", fmt.Sprintf("maps %q more than once", typ))
+	for _, p := range o.ServiceProducts {
+		switch err := p.check(p.String()); {
+		case err != nil:
+			v.add(prefix+".service_products", err.Error())
+		case seen[p.ChargeType]:
+			v.add(prefix+".service_products", fmt.Sprintf("maps %q more than once", p.ChargeType))
 		}
-		seen[typ] = true
+		seen[p.ChargeType] = true
 	}
 	if o.System == "" || strings.ContainsAny(o.System, ": \t") {
 		v.add(prefix+".system", "must be a non-empty name without colons or spaces, such as odoo")

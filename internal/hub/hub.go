@@ -176,10 +176,9 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 
 	if b := cfg.Billing; b.PODMaxSilence > 0 {
-		from, to, _ := config.ParseOperatingHours(b.OperatingHours)
-		loc, _ := time.LoadLocation(b.Timezone)
-		h.feeds, err = feeds.New(feeds.Options{DB: db, Sources: b.PODSources, MaxSilence: b.PODMaxSilence, From: from, To: to,
-			Location: loc, RecoveryEvents: b.PODRecoveryEvents, Logger: logger, Registerer: h.reg})
+		h.feeds, err = feeds.New(feeds.Options{DB: db, Sources: b.PODSources, MaxSilence: b.PODMaxSilence,
+			From: b.OperatingHours.From, To: b.OperatingHours.To, Location: b.Timezone.Location(),
+			RecoveryEvents: b.PODRecoveryEvents, Logger: logger, Registerer: h.reg})
 		if err != nil {
 			return err
 		}
@@ -760,15 +759,11 @@ func rateWith(rules *rating.Rules) func(*shipment.Shipment) ([]shipment.Charge, 
 	}
 }
 
-// odooPolicies turns connectors.odoo.policies (validated) into the Odoo
-// connector's policies.
-func odooPolicies(entries []string) []odoo.Policy {
+// odooPolicies turns connectors.odoo.policies into the Odoo connector's
+// policies.
+func odooPolicies(entries []config.OdooPolicy) []odoo.Policy {
 	var out []odoo.Policy
-	for _, e := range entries {
-		cp, err := config.ParseOdooPolicy(e)
-		if err != nil {
-			continue // config validation reported it
-		}
+	for _, cp := range entries {
 		p := odoo.Policy{Customer: cp.Customer, Warehouse: cp.Warehouse}
 		switch cp.Backorder {
 		case config.OdooBackorderCreate:

@@ -730,7 +730,7 @@ func TestOdooPODSilenceHoldsInvoices(t *testing.T) {
 	w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, func(c *config.Config) {
 		c.Billing.PODSources = []string{"tms-test"}
 		c.Billing.PODMaxSilence = 2 * time.Second
-		c.Billing.OperatingHours = "00:00-24:00"
+		c.Billing.OperatingHours = config.OperatingHours{From: 0, To: 24 * 60}
 		c.Billing.PODRecoveryEvents = 2
 	})
 	two, three := `{"value":"2","unit":"C62"}`, `{"value":"3","unit":"C62"}`

@@ -1,0 +1,310 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// This file holds the keys that are written as text but held parsed: each
+// type parses its syntax in UnmarshalText, which Load calls, so that a bad
+// value is refused when the configuration is loaded, with its key; String
+// (and MarshalText, which JSON and YAML encoders use) writes the value back
+// in the syntax it is read in. Validate checks values built in code the same
+// way.
+
+// Zone is a time zone: the value of billing.timezone, written as an IANA
+// name such as Europe/Amsterdam. The zero Zone has no name; Validate refuses
+// it.
+type Zone struct {
+	loc *time.Location
+}
+
+// LoadZone returns the zone with the IANA name name, as time.LoadLocation
+// finds it. An empty name is an error, not UTC.
+func LoadZone(name string) (Zone, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" {
+		return Zone{}, fmt.Errorf("unknown time zone %q; use an IANA name such as Europe/Amsterdam", name)
+	}
+	return Zone{loc: loc}, nil
+}
+
+// Location returns the zone's location; UTC for the zero Zone.
+func (z Zone) Location() *time.Location {
+	if z.loc == nil {
+		return time.UTC
+	}
+	return z.loc
+}
+
+// String returns the zone's IANA name; "" for the zero Zone.
+func (z Zone) String() string {
+	if z.loc == nil {
+		return ""
+	}
+	return z.loc.String()
+}
+
+// Equal reports whether z and o name the same zone.
+func (z Zone) Equal(o Zone) bool { return z.String() == o.String() }
+
+// MarshalText implements encoding.TextMarshaler: the IANA name.
+func (z Zone) MarshalText() ([]byte, error) { return []byte(z.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with LoadZone.
+func (z *Zone) UnmarshalText(text []byte) error {
+	parsed, err := LoadZone(string(text))
+	if err != nil {
+		return err
+	}
+	*z = parsed
+	return nil
+}
+
+func (z Zone) check() error {
+	if z.loc == nil {
+		return fmt.Errorf("unknown time zone %q; use an IANA name such as Europe/Amsterdam", "")
+	}
+	return nil
+}
+
+// minutesPerDay is 24:00 in minutes after midnight.
+const minutesPerDay = 24 * 60
+
+// OperatingHours is a daily span of time: the value of
+// billing.operating_hours, written as HH:MM-HH:MM. A To before From spans
+// midnight; 00:00-24:00 is the whole day. The zero OperatingHours is an
+// empty span, which Validate refuses.
+type OperatingHours struct {
+	// From is the start, in minutes after midnight, from 0 to 1440 (24:00).
+	From int
+	// To is the end, in minutes after midnight, from 0 to 1440 (24:00).
+	To int
+}
+
+// String returns the span as HH:MM-HH:MM.
+func (h OperatingHours) String() string {
+	return clock(h.From) + "-" + clock(h.To)
+}
+
+func clock(minutes int) string {
+	return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60)
+}
+
+// MarshalText implements encoding.TextMarshaler: HH:MM-HH:MM.
+func (h OperatingHours) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses HH:MM-HH:MM,
+// where 24:00 is the end of the day.
+func (h *OperatingHours) UnmarshalText(text []byte) error {
+	s := string(text)
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return fmt.Errorf("%q: want HH:MM-HH:MM", s)
+	}
+	parse := func(x string) (int, error) {
+		if strings.TrimSpace(x) == "24:00" {
+			return minutesPerDay, nil
+		}
+		t, err := time.Parse("15:04", strings.TrimSpace(x))
+		if err != nil {
+			return 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
+		}
+		return t.Hour()*60 + t.Minute(), nil
+	}
+	from, err := parse(a)
+	if err != nil {
+		return err
+	}
+	to, err := parse(b)
+	if err != nil {
+		return err
+	}
+	if from == to {
+		return fmt.Errorf("%q: empty span", s)
+	}
+	*h = OperatingHours{From: from, To: to}
+	return nil
+}
+
+func (h OperatingHours) check() error {
+	switch {
+	case h.From < 0 || h.From > minutesPerDay || h.To < 0 || h.To > minutesPerDay:
+		return fmt.Errorf("%d-%d: from and to must be minutes after midnight, 0 to 1440", h.From, h.To)
+	case h.From == h.To:
+		return fmt.Errorf("%q: empty span", h.String())
+	}
+	return nil
+}
+
+// MilestoneInterval is one entry of workflow.milestone_intervals, written as
+// type=duration, such as shipment.arrived=15m.
+type MilestoneInterval struct {
+	// Type is the milestone's event type, such as shipment.arrived.
+	Type string
+	// Interval is how long milestones of Type wait to be synced together;
+	// positive.
+	Interval time.Duration
+}
+
+// String returns the entry as type=duration.
+func (m MilestoneInterval) String() string { return m.Type + "=" + formatDuration(m.Interval) }
+
+// MarshalText implements encoding.TextMarshaler: type=duration.
+func (m MilestoneInterval) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses
+// type=duration, where type is a milestone and duration is positive.
+func (m *MilestoneInterval) UnmarshalText(text []byte) error {
+	e := string(text)
+	typ, d, ok := strings.Cut(e, "=")
+	dur, err := time.ParseDuration(strings.TrimSpace(d))
+	if !ok || err != nil {
+		return fmt.Errorf("entry %q must be type=duration, such as shipment.arrived=15m", e)
+	}
+	parsed := MilestoneInterval{Type: strings.TrimSpace(typ), Interval: dur}
+	if err := parsed.check(e); err != nil {
+		return err
+	}
+	*m = parsed
+	return nil
+}
+
+// check checks the entry, written as entry.
+func (m MilestoneInterval) check(entry string) error {
+	switch {
+	case !slices.Contains(milestoneTypes, m.Type):
+		return fmt.Errorf("entry %q: %q is not a milestone; must be %s", entry, m.Type, orList(milestoneTypes))
+	case m.Interval <= 0:
+		return fmt.Errorf("entry %q: the interval must be positive, such as shipment.arrived=15m", entry)
+	}
+	return nil
+}
+
+// milestoneTypes are the event types whose sync can be batched.
+var milestoneTypes = []string{"shipment.departed", "shipment.delayed", "shipment.arrived", "shipment.delivered", "shipment.exception", "shipment.returned"}
+
+// ServiceProduct is one entry of connectors.odoo.service_products, written
+// as type=CODE, such as detention=DETENTION.
+type ServiceProduct struct {
+	// ChargeType is the charge type, one of ChargeTypes.
+	ChargeType string
+	// Code is the internal reference (default_code) of the Odoo product
+	// that bills charges of ChargeType; not empty.
+	Code string
+}
+
+// String returns the entry as type=CODE.
+func (p ServiceProduct) String() string { return p.ChargeType + "=" + p.Code }
+
+// MarshalText implements encoding.TextMarshaler: type=CODE.
+func (p ServiceProduct) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses type=CODE,
+// where type is one of ChargeTypes and CODE is not empty. White space around
+// either is ignored.
+func (p *ServiceProduct) UnmarshalText(text []byte) error {
+	e := string(text)
+	typ, code, ok := strings.Cut(e, "=")
+	if !ok {
+		return fmt.Errorf("entry %q must be type=CODE, such as detention=DETENTION", e)
+	}
+	parsed := ServiceProduct{ChargeType: strings.TrimSpace(typ), Code: strings.TrimSpace(code)}
+	if err := parsed.check(e); err != nil {
+		return err
+	}
+	*p = parsed
+	return nil
+}
+
+// check checks the entry, written as entry.
+func (p ServiceProduct) check(entry string) error {
+	switch {
+	case p.Code == "":
+		return fmt.Errorf("entry %q must be type=CODE, such as detention=DETENTION", entry)
+	case !slices.Contains(ChargeTypes, p.ChargeType):
+		return fmt.Errorf("entry %q: unknown charge type %q; must be %s", entry, p.ChargeType, orList(ChargeTypes))
+	}
+	return nil
+}
+
+// OdooPolicy is one entry of connectors.odoo.policies, written as
+// space-separated key=value pairs: "customer=odoo:res.partner/42
+// backorder=cancel". Empty fields do not match (Customer, Warehouse) or do
+// not override (Backorder, InvoiceState); at least one of Backorder and
+// InvoiceState is set.
+type OdooPolicy struct {
+	Customer, Warehouse     string
+	Backorder, InvoiceState string
+}
+
+// String returns the entry as key=value pairs, in the order customer,
+// warehouse, backorder, invoice_state, leaving out empty fields.
+func (p OdooPolicy) String() string {
+	var fs []string
+	for _, kv := range [][2]string{{"customer", p.Customer}, {"warehouse", p.Warehouse}, {"backorder", p.Backorder}, {"invoice_state", p.InvoiceState}} {
+		if kv[1] != "" {
+			fs = append(fs, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(fs, " ")
+}
+
+// MarshalText implements encoding.TextMarshaler: the String form.
+func (p OdooPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses
+// space-separated key=value pairs of the keys customer, warehouse, backorder
+// (create or cancel) and invoice_state (draft or posted).
+func (p *OdooPolicy) UnmarshalText(text []byte) error {
+	e := string(text)
+	parsed, err := parseOdooPolicy(e)
+	if err == nil {
+		err = parsed.check()
+	}
+	if err != nil {
+		return fmt.Errorf("entry %q: %w", e, err)
+	}
+	*p = parsed
+	return nil
+}
+
+func parseOdooPolicy(entry string) (OdooPolicy, error) {
+	var p OdooPolicy
+	for _, f := range strings.Fields(entry) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || v == "" {
+			return p, fmt.Errorf("%q is not key=value", f)
+		}
+		switch k {
+		case "customer":
+			p.Customer = v
+		case "warehouse":
+			p.Warehouse = v
+		case "backorder":
+			p.Backorder = v
+		case "invoice_state":
+			p.InvoiceState = v
+		default:
+			return p, fmt.Errorf("unknown key %q: want customer, warehouse, backorder or invoice_state", k)
+		}
+	}
+	return p, nil
+}
+
+func (p OdooPolicy) check() error {
+	switch {
+	case p.Backorder != "" && p.Backorder != OdooBackorderCreate && p.Backorder != OdooBackorderCancel:
+		return fmt.Errorf("backorder %q: must be create or cancel", p.Backorder)
+	case p.InvoiceState != "" && p.InvoiceState != OdooInvoiceDraft && p.InvoiceState != OdooInvoicePosted:
+		return fmt.Errorf("invoice_state %q: must be draft or posted", p.InvoiceState)
+	case p.Backorder == "" && p.InvoiceState == "":
+		return errors.New("sets neither backorder nor invoice_state")
+	case strings.ContainsAny(p.Customer+p.Warehouse, " \t\n"):
+		return errors.New("customer and warehouse must not hold white space")
+	}
+	return nil
+}
