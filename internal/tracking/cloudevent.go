@@ -1,29 +1,18 @@
 package tracking
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/quantity"
 )
 
 // ErrNoShipmentKey is returned for a message that names no shipment.
 var ErrNoShipmentKey = errors.New("no shipment key")
-
-// cloudEvent is the structured-mode CloudEvent that enters intake.
-type cloudEvent struct {
-	SpecVersion     string `json:"specversion"`
-	ID              string `json:"id"`
-	Source          string `json:"source"`
-	Type            string `json:"type"`
-	Subject         string `json:"subject"`
-	Time            string `json:"time"`
-	DataContentType string `json:"datacontenttype"`
-	CorrelationID   string `json:"correlationid,omitempty"`
-	Data            any    `json:"data"`
-}
 
 // SourceURI is the CloudEvents source of the events made from a source
 // profile's payloads.
@@ -39,38 +28,55 @@ func (e *Event) CloudEvent(profile, correlationID string) ([]byte, error) {
 		return nil, err
 	}
 	refs := e.Keys.Refs()
-	return json.Marshal(cloudEvent{
-		SpecVersion: "1.0", ID: e.SourceEventID, Source: SourceURI(profile), Type: "shipment.tracked",
-		Subject: refs[0], Time: inZone(e.OccurredAt, e.TZ), DataContentType: "application/json",
-		CorrelationID: correlationID, Data: e,
-	})
+	return event.CloudEvent{
+		ID: e.SourceEventID, Source: SourceURI(profile), Type: event.ShipmentTracked, Subject: refs[0],
+		Time: inZone(e.OccurredAt, e.TZ), CorrelationID: correlationID, Data: e.Data(),
+	}.MarshalJSON()
 }
 
-func inZone(t time.Time, tz string) string {
+// Data returns e as the data of a shipment.tracked event.
+func (e *Event) Data() *event.ShipmentTrackedData {
+	d := &event.ShipmentTrackedData{
+		SourceEventID: e.SourceEventID, Format: e.Format, Keys: event.ShipmentKeys(e.Keys),
+		Kind: string(e.Kind), Status: string(e.Status), Substatus: e.Substatus,
+		RawCode: e.RawCode, RawReason: e.RawReason, Reason: e.Reason,
+		Exception:  (*event.TrackedException)(e.Exception),
+		OccurredAt: e.OccurredAt, Local: e.Local, TZ: e.TZ, TZSource: e.TZSource,
+		ETA: (*event.TrackedWindow)(e.ETA), Appointment: (*event.TrackedWindow)(e.Appointment),
+		Location: (*event.TrackedLocation)(e.Location), Position: (*event.VehiclePosition)(e.Position),
+		Weights: weights(e.Weights), Pieces: e.Pieces, HandlingUnits: (*event.HandlingUnitCount)(e.HandlingUnits),
+		Equipment: e.Equipment, POD: (*event.TrackedPOD)(e.POD), Remarks: e.Remarks,
+	}
+	if e.Lading != nil {
+		d.Lading = make([]event.Lading, len(e.Lading))
+		for i, l := range e.Lading {
+			d.Lading[i] = event.Lading(l)
+		}
+	}
+	return d
+}
+
+// weights converts weights to their event form.
+func weights(ws []Weight) []event.Weight {
+	if ws == nil {
+		return nil
+	}
+	out := make([]event.Weight, len(ws))
+	for i, w := range ws {
+		out[i] = event.Weight(w)
+	}
+	return out
+}
+
+// inZone returns t in the zone named tz when it loads, to the second: the
+// time of an event is written as the partner's reading, without fractions.
+func inZone(t time.Time, tz string) time.Time {
 	if tz != "" {
 		if loc, err := time.LoadLocation(tz); err == nil {
 			t = t.In(loc)
 		}
 	}
-	return t.Format(time.RFC3339)
-}
-
-type charge struct {
-	Code        string `json:"code"`
-	Type        string `json:"type,omitempty"`
-	Description string `json:"description,omitempty"`
-	Amount      any    `json:"amount"`
-	Quantity    any    `json:"quantity,omitempty"`
-}
-
-type chargesData struct {
-	Charges       []charge `json:"charges"`
-	InvoiceNumber string   `json:"invoice_number,omitempty"`
-	InvoiceDate   string   `json:"invoice_date,omitempty"`
-	Total         any      `json:"total"`
-	Carrier       any      `json:"carrier,omitempty"`
-	Weights       []Weight `json:"weights,omitempty"`
-	POD           any      `json:"pod,omitempty"`
+	return t.Truncate(time.Second)
 }
 
 // CloudEvent returns the charges.reported CloudEvent of the invoice. Its
@@ -86,36 +92,42 @@ func (inv *Invoice) CloudEvent(profile, correlationID string) ([]byte, error) {
 	case len(inv.Lines) == 0:
 		return nil, fmt.Errorf("invoice %s has no charges", inv.InvoiceNumber)
 	}
-	d := chargesData{InvoiceNumber: inv.InvoiceNumber, InvoiceDate: inv.InvoiceDate, Total: inv.Total, Weights: inv.Weights}
+	total := inv.Total
+	d := &event.ChargesReportedData{InvoiceNumber: inv.InvoiceNumber, InvoiceDate: inv.InvoiceDate, Total: &total, Weights: weights(inv.Weights)}
 	for _, l := range inv.Lines {
-		c := charge{Code: l.RawCode, Type: l.Type, Description: l.Description, Amount: l.Amount}
+		c := event.Charge{Code: l.RawCode, Type: l.Type, Description: l.Description, Amount: l.Amount}
 		if l.Quantity != "" && l.Unit != "" {
-			c.Quantity = map[string]string{"value": l.Quantity, "unit": l.Unit}
+			q, err := quantity.Parse(l.Quantity, l.Unit)
+			if err != nil {
+				return nil, fmt.Errorf("invoice %s: charge %s: %w", inv.InvoiceNumber, l.RawCode, err)
+			}
+			c.Quantity = &q
 		}
 		d.Charges = append(d.Charges, c)
 	}
 	if inv.Keys.SCAC != "" {
-		d.Carrier = map[string]string{"scac": inv.Keys.SCAC}
+		d.Carrier = &event.Carrier{SCAC: inv.Keys.SCAC}
 	}
-	at := ""
+	var at time.Time
 	if inv.POD != nil && inv.POD.At != "" {
-		at = inv.POD.At
-		d.POD = map[string]string{"signer": inv.POD.Signer, "signed_at": inv.POD.At}
-		if inv.POD.Signer == "" {
-			d.POD = map[string]string{"signed_at": inv.POD.At}
+		signed, err := time.Parse(time.RFC3339, inv.POD.At)
+		if err != nil {
+			return nil, fmt.Errorf("invoice %s: delivery time: %w", inv.InvoiceNumber, err)
 		}
+		at = signed
+		d.POD = &event.ChargesPOD{Signer: inv.POD.Signer, SignedAt: &signed}
 	}
-	if at == "" {
+	if at.IsZero() {
 		day, err := time.Parse(time.DateOnly, inv.InvoiceDate)
 		if err != nil {
 			return nil, fmt.Errorf("invoice %s: no delivery time and no invoice date", inv.InvoiceNumber)
 		}
-		at = day.Format(time.RFC3339)
+		at = day
 	}
-	return json.Marshal(cloudEvent{
-		SpecVersion: "1.0", ID: inv.SourceEventID, Source: SourceURI(profile), Type: "charges.reported",
-		Subject: refs[0], Time: at, DataContentType: "application/json", CorrelationID: correlationID, Data: d,
-	})
+	return event.CloudEvent{
+		ID: inv.SourceEventID, Source: SourceURI(profile), Type: event.ChargesReported,
+		Subject: refs[0], Time: at, CorrelationID: correlationID, Data: d,
+	}.MarshalJSON()
 }
 
 // CloudEvent returns the event a tender response becomes, at the
@@ -143,23 +155,17 @@ func (r *TenderResponse) CloudEvent(profile, correlationID string, received time
 			subject = b
 		}
 	}
-	ce := cloudEvent{SpecVersion: "1.0", ID: r.SourceEventID, Source: SourceURI(profile), Subject: subject,
-		Time: at.Format(time.RFC3339), DataContentType: "application/json", CorrelationID: correlationID}
-	carrier := map[string]string{}
-	if r.Keys.SCAC != "" {
-		carrier["scac"] = r.Keys.SCAC
-	}
+	ce := event.CloudEvent{ID: r.SourceEventID, Source: SourceURI(profile), Subject: subject,
+		Time: at.Truncate(time.Second), CorrelationID: correlationID}
 	if r.Accepted {
-		if len(carrier) == 0 {
+		if r.Keys.SCAC == "" {
 			return nil, fmt.Errorf("tender response %s accepts but names no carrier", r.SourceEventID)
 		}
-		data := map[string]any{"carrier": carrier}
-		if r.Keys.PRO != "" {
-			// The carrier's PRO: its 214s and 210s will quote it.
-			data["tracking_ref"] = r.Keys.PRO
-		}
-		ce.Type, ce.Data = "dispatch.assigned", data
-		return json.Marshal(ce)
+		// The carrier's PRO, when it sends one: its 214s and 210s will
+		// quote it.
+		ce.Type = event.DispatchAssigned
+		ce.Data = &event.DispatchAssignedData{Carrier: &event.Carrier{SCAC: r.Keys.SCAC}, TrackingRef: r.Keys.PRO}
+		return ce.MarshalJSON()
 	}
 	desc := "the carrier declined the load tender"
 	if r.Keys.SCAC != "" {
@@ -168,8 +174,8 @@ func (r *TenderResponse) CloudEvent(profile, correlationID string, received time
 	if r.Reason != "" {
 		desc += ": " + r.Reason
 	}
-	ce.Type = "shipment.exception"
-	ce.Data = map[string]any{"category": "other", "exception_id": "tender-" + r.SourceEventID,
-		"description": desc, "owner_role": "dispatcher"}
-	return json.Marshal(ce)
+	ce.Type = event.ShipmentException
+	ce.Data = &event.ShipmentExceptionData{Category: "other", ExceptionID: "tender-" + r.SourceEventID,
+		Description: desc, OwnerRole: "dispatcher"}
+	return ce.MarshalJSON()
 }

@@ -1,11 +1,13 @@
 package tracking
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/quantity"
 )
 
 // Delivery is a proof of delivery from a driver app: the stop is done,
@@ -80,7 +82,8 @@ func (d *Delivery) CloudEvents(profile, correlationID string) ([][]byte, error) 
 	case len(d.Lines) == 0:
 		return nil, fmt.Errorf("proof of delivery %s has no lines", d.SourceEventID)
 	}
-	at := d.CompletedAt.Format(time.RFC3339)
+	base := event.CloudEvent{Source: SourceURI(profile), Subject: refs[0], Time: d.CompletedAt.Truncate(time.Second),
+		CorrelationID: correlationID}
 	var out [][]byte
 	for i, e := range d.Exceptions {
 		desc := e.Note
@@ -90,62 +93,52 @@ func (d *Delivery) CloudEvents(profile, correlationID string) ([][]byte, error) 
 		if len(e.Photos) > 0 {
 			desc += "; photos: " + strings.Join(e.Photos, " ")
 		}
-		data := map[string]any{
-			"category":     e.Type,
-			"exception_id": capID(fmt.Sprintf("%s-%s-%s", d.SourceEventID, e.Type, e.SKU)),
-			"lines":        []any{map[string]any{"sku": e.SKU, "quantity": map[string]string{"value": e.Quantity, "unit": e.Unit}}},
+		q, err := quantity.Parse(e.Quantity, e.Unit)
+		if err != nil {
+			return nil, fmt.Errorf("proof of delivery %s: %s %s: %w", d.SourceEventID, e.Type, e.SKU, err)
+		}
+		data := &event.ShipmentExceptionData{
+			Category:    e.Type,
+			ExceptionID: capID(fmt.Sprintf("%s-%s-%s", d.SourceEventID, e.Type, e.SKU)),
+			Lines:       []event.SKULineQuantity{{SKU: e.SKU, Quantity: q}},
 		}
 		if desc != "" {
-			data["description"] = capText(fmt.Sprintf("%s %s %s: %s", e.Quantity, e.SKU, e.Type, desc), 2000)
+			data.Description = capText(fmt.Sprintf("%s %s %s: %s", e.Quantity, e.SKU, e.Type, desc), 2000)
 		}
-		raw, err := json.Marshal(cloudEvent{SpecVersion: "1.0", ID: fmt.Sprintf("%s:exception:%d", d.SourceEventID, i+1),
-			Source: SourceURI(profile), Type: "shipment.exception", Subject: refs[0], Time: at,
-			DataContentType: "application/json", CorrelationID: correlationID, Data: data})
+		ce := base
+		ce.ID, ce.Type, ce.Data = fmt.Sprintf("%s:exception:%d", d.SourceEventID, i+1), event.ShipmentException, data
+		raw, err := ce.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, raw)
 	}
-	lines := make([]any, 0, len(d.Lines))
+	pod := &event.ProofOfDelivery{Signer: d.Signer, SignedAt: d.SignedAt.Truncate(time.Second), SignatureSHA256: d.SignatureSHA256}
 	for _, l := range d.Lines {
-		lines = append(lines, map[string]any{"sku": l.SKU, "quantity": map[string]string{"value": l.Delivered, "unit": l.Unit}})
-	}
-	pod := map[string]any{"signer": d.Signer, "signed_at": d.SignedAt.Format(time.RFC3339), "lines": lines}
-	if d.SignatureSHA256 != "" {
-		pod["signature_sha256"] = d.SignatureSHA256
-	}
-	if len(d.Photos) > 0 {
-		photos := make([]any, 0, len(d.Photos))
-		for _, p := range d.Photos {
-			ph := map[string]string{"uri": p.URI}
-			if p.SHA256 != "" {
-				ph["sha256"] = p.SHA256
-			}
-			photos = append(photos, ph)
+		q, err := quantity.Parse(l.Delivered, l.Unit)
+		if err != nil {
+			return nil, fmt.Errorf("proof of delivery %s: line %s: %w", d.SourceEventID, l.SKU, err)
 		}
-		pod["photos"] = photos
+		pod.Lines = append(pod.Lines, event.SKULineQuantity{SKU: l.SKU, Quantity: q})
+	}
+	for _, p := range d.Photos {
+		pod.Photos = append(pod.Photos, event.Photo{URI: p.URI, SHA256: p.SHA256})
 	}
 	if d.Position != nil {
-		pos := map[string]any{"lat": d.Position.Lat, "lon": d.Position.Lon}
-		if d.Position.AccuracyM != nil {
-			pos["accuracy_m"] = *d.Position.AccuracyM
-		}
-		pod["position"] = pos
+		pod.Position = &event.Position{Lat: d.Position.Lat, Lon: d.Position.Lon, AccuracyM: d.Position.AccuracyM}
 	}
 	remarks := d.Remarks
 	for _, f := range d.Flags {
 		remarks = strings.TrimSpace(remarks + " [" + f + "]")
 	}
-	if remarks != "" {
-		pod["remarks"] = capText(remarks, 2000)
-	}
-	data := map[string]any{"pod": pod}
+	pod.Remarks = capText(remarks, 2000)
+	data := &event.ShipmentDeliveredData{POD: pod}
 	if s := d.Stop; s != nil && s.Lat != nil && s.Lon != nil {
-		data["location"] = map[string]any{"lat": *s.Lat, "lon": *s.Lon}
+		data.Location = &event.Location{Lat: s.Lat, Lon: s.Lon}
 	}
-	raw, err := json.Marshal(cloudEvent{SpecVersion: "1.0", ID: d.SourceEventID, Source: SourceURI(profile),
-		Type: "shipment.delivered", Subject: refs[0], Time: at, DataContentType: "application/json",
-		CorrelationID: correlationID, Data: data})
+	ce := base
+	ce.ID, ce.Type, ce.Data = d.SourceEventID, event.ShipmentDelivered, data
+	raw, err := ce.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
