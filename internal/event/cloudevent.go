@@ -46,8 +46,9 @@ type CloudEvent struct {
 	CorrelationID string
 	TraceParent   string
 	// Data is the event's data, normally a pointer to or value of the
-	// type's data struct (see [NewData]), or a json.RawMessage. It is
-	// written with [json.Marshal].
+	// type's data struct (see [NewData]), or encoded JSON as a
+	// json.RawMessage or a []byte (never base64: event data is an object).
+	// It is written with [json.Marshal].
 	Data any
 }
 
@@ -74,6 +75,10 @@ func (e CloudEvent) MarshalJSON() ([]byte, error) {
 	case e.ID == "", e.Source == "", e.Type == "", e.Time.IsZero():
 		return nil, fmt.Errorf("%w: id %q, source %q, type %q, time %s", ErrIncomplete, e.ID, e.Source, e.Type, e.Time)
 	}
+	data := e.Data
+	if b, ok := data.([]byte); ok {
+		data = json.RawMessage(b)
+	}
 	return json.Marshal(envelope{
 		SpecVersion:     SpecVersion,
 		ID:              e.ID,
@@ -84,6 +89,6 @@ func (e CloudEvent) MarshalJSON() ([]byte, error) {
 		DataContentType: ContentType,
 		CorrelationID:   e.CorrelationID,
 		TraceParent:     e.TraceParent,
-		Data:            e.Data,
+		Data:            data,
 	})
 }

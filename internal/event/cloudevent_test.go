@@ -34,6 +34,11 @@ func TestCloudEventMarshal(t *testing.T) {
 				`"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","data":{"system":"odoo","invoice_id":"7"}}`,
 		},
 		{
+			name: "bytes are json, not base64",
+			ev:   CloudEvent{ID: "1", Source: "x", Type: ShipmentArrived, Subject: "s", Time: at, Data: []byte(`{"location":{"city":"Utrecht"}}`)},
+			want: `{"specversion":"1.0","id":"1","source":"x","type":"shipment.arrived","subject":"s","time":"2025-11-12T13:05:00.12Z","datacontenttype":"application/json","data":{"location":{"city":"Utrecht"}}}`,
+		},
+		{
 			name: "raw data",
 			ev:   CloudEvent{ID: "1", Source: "x", Type: ShipmentArrived, Subject: "s", Time: at, Data: json.RawMessage(`{}`)},
 			want: `{"specversion":"1.0","id":"1","source":"x","type":"shipment.arrived","subject":"s","time":"2025-11-12T13:05:00.12Z","datacontenttype":"application/json","data":{}}`,
