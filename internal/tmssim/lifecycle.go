@@ -15,7 +15,6 @@ import (
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/quantity"
 )
 
 // Source is the CloudEvents source of every event the simulator sends.
@@ -63,77 +62,6 @@ type outEvent struct {
 	data json.RawMessage
 	body []byte
 }
-
-// envelope is a CloudEvent in structured JSON mode.
-type envelope struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            event.Type      `json:"type"`
-	Subject         string          `json:"subject"`
-	Time            string          `json:"time"`
-	DataContentType string          `json:"datacontenttype"`
-	CorrelationID   string          `json:"correlationid,omitempty"`
-	Data            json.RawMessage `json:"data"`
-}
-
-// Event data, in the field order of docs/events.md.
-type (
-	lineData struct {
-		LineID   string            `json:"line_id"`
-		Quantity quantity.Quantity `json:"quantity"`
-	}
-	loadedLine struct {
-		LineID   string            `json:"line_id"`
-		Quantity quantity.Quantity `json:"quantity"`
-		Lots     []tms.Lot         `json:"lots,omitempty"`
-	}
-	loadedData struct {
-		Lines []loadedLine `json:"lines"`
-		Seal  string       `json:"seal,omitempty"`
-	}
-	departedData struct {
-		Location *tms.Location `json:"location,omitempty"`
-		ETA      string        `json:"eta,omitempty"`
-	}
-	delayedData struct {
-		Reason     string `json:"reason"`
-		ReasonCode string `json:"reason_code,omitempty"`
-		ETA        string `json:"eta,omitempty"`
-	}
-	arrivedData struct {
-		Location *tms.Location `json:"location,omitempty"`
-	}
-	position struct {
-		Lat       float64 `json:"lat"`
-		Lon       float64 `json:"lon"`
-		AccuracyM float64 `json:"accuracy_m"`
-	}
-	pod struct {
-		Signer          string     `json:"signer"`
-		SignedAt        string     `json:"signed_at"`
-		Lines           []lineData `json:"lines"`
-		SignatureSHA256 string     `json:"signature_sha256"`
-		Position        *position  `json:"position,omitempty"`
-		Remarks         string     `json:"remarks,omitempty"`
-	}
-	deliveredData struct {
-		POD pod `json:"pod"`
-	}
-	exceptionData struct {
-		Category    string     `json:"category"`
-		Status      string     `json:"status"`
-		ExceptionID string     `json:"exception_id"`
-		Description string     `json:"description,omitempty"`
-		ReasonCode  string     `json:"reason_code,omitempty"`
-		Lines       []lineData `json:"lines,omitempty"`
-		OwnerRole   string     `json:"owner_role,omitempty"`
-	}
-	returnedData struct {
-		Reason string     `json:"reason,omitempty"`
-		Lines  []lineData `json:"lines,omitempty"`
-	}
-)
 
 var (
 	vehicleTypes = []string{"box_truck", "tractor_trailer", "van", "rigid_truck"}
@@ -260,32 +188,35 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 	pickupTZ, deliveryTZ := zone(d.Pickup.Location), zone(d.Delivery.Location)
 	b := &builder{r: r}
 	if !skipAssigned {
-		b.add(stepAssigned, event.DispatchAssigned, tl.assigned.In(pickupTZ), p.Assignment)
+		b.add(stepAssigned, event.DispatchAssigned, tl.assigned.In(pickupTZ), assignedData(p.Assignment))
 	}
-	loaded := loadedData{Seal: p.Seal}
+	loaded := event.ShipmentLoadedData{Seal: p.Seal}
 	for _, l := range p.Loaded {
-		loaded.Lines = append(loaded.Lines, loadedLine(l))
+		loaded.Lines = append(loaded.Lines, event.LoadedLine{LineID: l.LineID, Quantity: l.Quantity, Lots: lots(l.Lots)})
 	}
 	b.add(stepLoaded, event.ShipmentLoaded, tl.loaded.In(pickupTZ), loaded)
+	eta := tl.eta.In(deliveryTZ)
 	b.add(stepDeparted, event.ShipmentDeparted, tl.departed.In(pickupTZ),
-		departedData{Location: nonEmpty(d.Pickup.Location), ETA: rfc3339(tl.eta.In(deliveryTZ))})
+		event.ShipmentDepartedData{Location: (*event.Location)(nonEmpty(d.Pickup.Location)), ETA: &eta})
 	if p.Delay != nil {
+		eta := tl.arrived.In(deliveryTZ).Truncate(time.Second)
 		b.add(stepDelayed, event.ShipmentDelayed, tl.delayed.In(pickupTZ),
-			delayedData{Reason: p.Delay.Reason, ReasonCode: p.Delay.ReasonCode, ETA: rfc3339(tl.arrived.In(deliveryTZ))})
+			event.ShipmentDelayedData{Reason: p.Delay.Reason, ReasonCode: p.Delay.ReasonCode, ETA: &eta})
 	}
-	b.add(stepArrived, event.ShipmentArrived, tl.arrived.In(deliveryTZ), arrivedData{Location: nonEmpty(d.Delivery.Location)})
+	b.add(stepArrived, event.ShipmentArrived, tl.arrived.In(deliveryTZ),
+		event.ShipmentArrivedData{Location: (*event.Location)(nonEmpty(d.Delivery.Location))})
 	if e := p.Exception; e != nil {
-		b.add(stepException, event.ShipmentException, tl.exception.In(deliveryTZ), exceptionData{
+		b.add(stepException, event.ShipmentException, tl.exception.In(deliveryTZ), event.ShipmentExceptionData{
 			Category: e.Category, Status: "open", ExceptionID: e.ID, Description: e.Description,
 			ReasonCode: e.ReasonCode, Lines: lineQtys(e.Lines), OwnerRole: e.OwnerRole,
 		})
 	}
 	if !p.NoDelivery {
-		signedAt := tl.delivered.In(deliveryTZ)
+		signedAt := tl.delivered.In(deliveryTZ).Truncate(time.Second)
 		sum := sha256.Sum256([]byte(d.DispatchID + "\x00" + p.Signer + "\x00" + rfc3339(signedAt)))
-		b.add(stepDelivered, event.ShipmentDelivered, signedAt, deliveredData{POD: pod{
+		b.add(stepDelivered, event.ShipmentDelivered, signedAt, event.ShipmentDeliveredData{POD: &event.ProofOfDelivery{
 			Signer:          p.Signer,
-			SignedAt:        rfc3339(signedAt),
+			SignedAt:        signedAt,
 			Lines:           lineQtys(p.Delivered),
 			SignatureSHA256: hex.EncodeToString(sum[:]),
 			Position:        near(d.Delivery.Location, rnd),
@@ -293,9 +224,33 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 		}})
 	}
 	if ret := p.Return; ret != nil {
-		b.add(stepReturned, event.ShipmentReturned, tl.returned.In(pickupTZ), returnedData{Reason: ret.Reason, Lines: lineQtys(ret.Lines)})
+		var lines []event.LineQuantity
+		for _, l := range ret.Lines {
+			lines = append(lines, event.LineQuantity(l))
+		}
+		b.add(stepReturned, event.ShipmentReturned, tl.returned.In(pickupTZ), event.ShipmentReturnedData{Reason: ret.Reason, Lines: lines})
 	}
 	return b.events, b.err
+}
+
+// assignedData is the dispatch.assigned data of a TMS's assignment.
+func assignedData(a *tms.Assignment) event.DispatchAssignedData {
+	return event.DispatchAssignedData{
+		Vehicle: (*event.Vehicle)(a.Vehicle), Driver: (*event.Driver)(a.Driver), Carrier: (*event.Carrier)(a.Carrier),
+		RouteID: a.RouteID, PlannedPickup: a.PlannedPickup, PlannedDelivery: a.PlannedDelivery, TrackingRef: a.TrackingRef,
+	}
+}
+
+// lots converts a TMS's lots to their event form.
+func lots(in []tms.Lot) []event.Lot {
+	if in == nil {
+		return nil
+	}
+	out := make([]event.Lot, len(in))
+	for i, l := range in {
+		out[i] = event.Lot(l)
+	}
+	return out
 }
 
 // builder collects encoded events.
@@ -309,26 +264,19 @@ func (b *builder) add(step string, typ event.Type, at time.Time, data any) {
 	if b.err != nil {
 		return
 	}
-	raw, err := encode(data)
+	raw, err := json.Marshal(data)
 	if err != nil {
 		b.err = fmt.Errorf("encoding %s data: %w", typ, err)
 		return
 	}
+	// Times are to the second, as the simulated timeline is.
+	at = at.Truncate(time.Second)
 	ev := outEvent{id: eventID(b.r.Dispatch.DispatchID, step), typ: typ, time: at, data: raw}
-	env := envelope{
-		SpecVersion:     "1.0",
-		ID:              ev.id,
-		Source:          Source,
-		Type:            typ,
-		Subject:         b.r.Dispatch.ShipmentID,
-		Time:            rfc3339(at),
-		DataContentType: "application/json",
-		Data:            raw,
-	}
+	ce := event.CloudEvent{ID: ev.id, Source: Source, Type: typ, Subject: b.r.Dispatch.ShipmentID, Time: at, Data: ev.data}
 	if correlation.Valid(b.r.Dispatch.CorrelationID) {
-		env.CorrelationID = b.r.Dispatch.CorrelationID
+		ce.CorrelationID = b.r.Dispatch.CorrelationID
 	}
-	if ev.body, err = encode(env); err != nil {
+	if ev.body, err = ce.MarshalJSON(); err != nil {
 		b.err = fmt.Errorf("encoding %s: %w", typ, err)
 		return
 	}
@@ -346,13 +294,13 @@ func eventID(dispatchID, step string) string {
 	return "tmssim-" + hex.EncodeToString(sum[:20]) + "." + step
 }
 
-func lineQtys(in []LineQty) []lineData {
+func lineQtys(in []LineQty) []event.SKULineQuantity {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]lineData, len(in))
+	out := make([]event.SKULineQuantity, len(in))
 	for i, l := range in {
-		out[i] = lineData(l)
+		out[i] = event.SKULineQuantity{LineID: l.LineID, Quantity: l.Quantity}
 	}
 	return out
 }
@@ -384,14 +332,15 @@ func nonEmpty(l *tms.Location) *tms.Location {
 
 // near returns a position within about 25 metres of l, or nil when l has no
 // coordinates.
-func near(l *tms.Location, rnd *rand.Rand) *position {
+func near(l *tms.Location, rnd *rand.Rand) *event.Position {
 	if l == nil || l.Lat == nil || l.Lon == nil {
 		return nil
 	}
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 	lat := min(max(*l.Lat+(rnd.Float64()-0.5)*0.0004, -90), 90)
 	lon := min(max(*l.Lon+(rnd.Float64()-0.5)*0.0004, -180), 180)
-	return &position{Lat: round(lat), Lon: round(lon), AccuracyM: float64(4 + rnd.IntN(12))}
+	accuracy := float64(4 + rnd.IntN(12))
+	return &event.Position{Lat: round(lat), Lon: round(lon), AccuracyM: &accuracy}
 }
 
 func rfc3339(t time.Time) string { return t.Format(time.RFC3339) }
