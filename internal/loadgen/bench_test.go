@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 )
 
 // BenchmarkRun measures the generator against a trivial loopback server that
@@ -44,4 +45,20 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(res.RequestLatency.P99.Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// BenchmarkAppendBody measures rendering a batch of 100 shipment.planned
+// events from the template, the per-event cost of the generator itself.
+func BenchmarkAppendBody(b *testing.B) {
+	pl, err := newPlan("0193a1b2-0000-7000-8000-000000000000", &Params{Events: 100, Batch: 100, Mix: MixPlanned}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := span{tmpl: pl.planned, id: 1, subject: 1, n: 100}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.appendBody(buf[:0], true)
+	}
+	b.SetBytes(int64(len(buf)))
 }

@@ -1,20 +1,45 @@
 package loadgen
 
-import "strconv"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
 
-const (
-	typePlanned  = "shipment.planned"
-	typeReserved = "inventory.reserved"
-
-	plannedData = `{"customer":{"ref":"loadgen:cust-7","name":"Acme Retail"},` +
-		`"origin":{"name":"WH Rotterdam","country":"NL","unlocode":"NLRTM"},` +
-		`"destination":{"name":"Acme DC Duisburg","city":"Duisburg","country":"DE"},` +
-		`"lines":[{"line_id":"1","sku":"PAL-EUR-01","quantity":{"value":"12","unit":"C62"}},` +
-		`{"line_id":"2","sku":"BOX-20KG","quantity":{"value":"40","unit":"KGM"}}],` +
-		`"weight":{"value":"852.5","unit":"KGM"}}`
-	reservedData = `{"lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}},` +
-		`{"line_id":"2","quantity":{"value":"40","unit":"KGM"}}]}`
+	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/quantity"
 )
+
+// plannedData is the data of every shipment.planned event of a run.
+func plannedData() (*event.ShipmentPlannedData, error) {
+	pallets, err1 := quantity.Parse("12", "C62")
+	boxes, err2 := quantity.Parse("40", "KGM")
+	weight, err3 := quantity.Parse("852.5", "KGM")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return &event.ShipmentPlannedData{
+		Customer:    &event.Party{Ref: "loadgen:cust-7", Name: "Acme Retail"},
+		Origin:      &event.Location{Name: "WH Rotterdam", Country: "NL", UNLOCODE: "NLRTM"},
+		Destination: &event.Location{Name: "Acme DC Duisburg", City: "Duisburg", Country: "DE"},
+		Lines: []event.PlannedLine{
+			{LineID: "1", SKU: "PAL-EUR-01", Quantity: pallets},
+			{LineID: "2", SKU: "BOX-20KG", Quantity: boxes},
+		},
+		Weight: &weight,
+	}, nil
+}
+
+// reservedData is the data of every inventory.reserved event of a run: all
+// of the planned lines.
+func reservedData(planned *event.ShipmentPlannedData) *event.InventoryReservedData {
+	d := &event.InventoryReservedData{}
+	for _, l := range planned.Lines {
+		d.Lines = append(d.Lines, event.ReservedLine{LineID: l.LineID, Quantity: l.Quantity})
+	}
+	return d
+}
 
 // eventTemplate holds the constant JSON of one event type, so that rendering
 // an event only appends it around the event and subject numbers.
@@ -22,15 +47,30 @@ type eventTemplate struct {
 	head, mid, tail []byte
 }
 
-// newEventTemplate builds the template for events of one type. runID and
-// eventTime must need no JSON escaping (a UUID and an RFC 3339 time do not).
-func newEventTemplate(runID, eventType, eventTime, data string) *eventTemplate {
-	return &eventTemplate{
-		head: []byte(`{"specversion":"1.0","id":"` + runID + `-`),
-		mid: []byte(`","source":"loadgen/` + runID + `","type":"` + eventType +
-			`","subject":"loadgen:` + runID + `-`),
-		tail: []byte(`","time":"` + eventTime + `","datacontenttype":"application/json","data":` + data + `}`),
+// Marks stand for the event and subject numbers in the event the template
+// is cut from; they need no JSON escaping.
+const (
+	idMark      = "{{event-number}}"
+	subjectMark = "{{subject-number}}"
+)
+
+// newEventTemplate builds the template for events of type typ at time at
+// with data, through the CloudEvent builder: the event is encoded once with
+// marks in place of the numbers, and cut at the marks.
+func newEventTemplate(runID string, typ event.Type, at time.Time, data any) (*eventTemplate, error) {
+	body, err := event.CloudEvent{
+		ID: runID + "-" + idMark, Source: "loadgen/" + runID, Type: typ,
+		Subject: "loadgen:" + runID + "-" + subjectMark, Time: at, Data: data,
+	}.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the %s template: %w", typ, err)
 	}
+	head, rest, ok1 := bytes.Cut(body, []byte(idMark))
+	mid, tail, ok2 := bytes.Cut(rest, []byte(subjectMark))
+	if !ok1 || !ok2 || bytes.Contains(tail, []byte(idMark)) || bytes.Contains(tail, []byte(subjectMark)) {
+		return nil, fmt.Errorf("encoding the %s template: the event and subject numbers must each appear once, in that order", typ)
+	}
+	return &eventTemplate{head: head, mid: mid, tail: tail}, nil
 }
 
 // appendEvent appends the event with number id about subject number subject.
@@ -40,6 +80,30 @@ func (t *eventTemplate) appendEvent(b []byte, id, subject int64) []byte {
 	b = append(b, t.mid...)
 	b = strconv.AppendInt(b, subject, 10)
 	return append(b, t.tail...)
+}
+
+// newPlan returns the plan of run runID with the parameters p, its events
+// dated at.
+func newPlan(runID string, p *Params, at time.Time) (*plan, error) {
+	planned, err := plannedData()
+	if err != nil {
+		return nil, err
+	}
+	pt, err := newEventTemplate(runID, event.ShipmentPlanned, at, planned)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := newEventTemplate(runID, event.InventoryReserved, at, reservedData(planned))
+	if err != nil {
+		return nil, err
+	}
+	return &plan{
+		events:    int64(p.Events),
+		batch:     int64(p.Batch),
+		lifecycle: p.Mix == MixLifecycle,
+		planned:   pt,
+		reserved:  rt,
+	}, nil
 }
 
 // span is the events of one request: n events of one type with consecutive

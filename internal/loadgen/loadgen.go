@@ -221,13 +221,9 @@ func Run(ctx context.Context, p *Params) (*Result, error) {
 		defer cancel()
 	}
 
-	eventTime := time.Now().Format(time.RFC3339)
-	pl := &plan{
-		events:    int64(p.Events),
-		batch:     int64(p.Batch),
-		lifecycle: p.Mix == MixLifecycle,
-		planned:   newEventTemplate(runID, typePlanned, eventTime, plannedData),
-		reserved:  newEventTemplate(runID, typeReserved, eventTime, reservedData),
+	pl, err := newPlan(runID, p, time.Now().Truncate(time.Second))
+	if err != nil {
+		return nil, err
 	}
 	contentType := "application/cloudevents+json"
 	if p.Batch > 1 {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/waybill/waybill/internal/event"
 )
 
 // outcome is the part of a Result that a test can predict.
@@ -458,7 +461,10 @@ func TestPlanUnits(t *testing.T) {
 
 func TestSpanBody(t *testing.T) {
 	t.Parallel()
-	tmpl := newEventTemplate("run", "t", "2026-11-26T10:00:00+01:00", `{"x":1}`)
+	tmpl, err := newEventTemplate("run", "t", time.Date(2026, 11, 26, 10, 0, 0, 0, time.FixedZone("CET", 3600)), json.RawMessage(`{"x":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	event := func(id, subject string) string {
 		return `{"specversion":"1.0","id":"run-` + id + `","source":"loadgen/run","type":"t","subject":"loadgen:run-` + subject +
 			`","time":"2026-11-26T10:00:00+01:00","datacontenttype":"application/json","data":{"x":1}}`
@@ -471,6 +477,38 @@ func TestSpanBody(t *testing.T) {
 	s.n = 1
 	if got, want := string(s.appendBody([]byte("stale"), false)), "stale"+event("7", "3"); got != want {
 		t.Errorf("single body: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestTemplateIsTheBuildersEvent checks that an event rendered from a
+// template is the CloudEvent the builder makes with its numbers.
+func TestTemplateIsTheBuildersEvent(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.FixedZone("CET", 3600))
+	pl, err := newPlan("run", &Params{Events: 2, Batch: 1, Mix: MixLifecycle}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned, err := plannedData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		tmpl *eventTemplate
+		typ  event.Type
+		data any
+	}{
+		{pl.planned, event.ShipmentPlanned, planned},
+		{pl.reserved, event.InventoryReserved, reservedData(planned)},
+	} {
+		want, err := event.CloudEvent{ID: "run-1234", Source: "loadgen/run", Type: tt.typ, Subject: "loadgen:run-56",
+			Time: at, Data: tt.data}.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tt.tmpl.appendEvent(nil, 1234, 56); string(got) != string(want) {
+			t.Errorf("%s: template gives\n%s\nwant the builder's\n%s", tt.typ, got, want)
+		}
 	}
 }
 

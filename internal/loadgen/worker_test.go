@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestWorkerReusesBuffer(t *testing.T) {
@@ -21,11 +22,9 @@ func TestWorkerReusesBuffer(t *testing.T) {
 	}
 	tmpl.Header.Set("Authorization", "Bearer "+fake.opts.key)
 	tmpl.Header.Set("Content-Type", "application/cloudevents+json")
-	pl := &plan{
-		events:   50,
-		batch:    1,
-		planned:  newEventTemplate("run", typePlanned, "2026-11-26T10:00:00+01:00", plannedData),
-		reserved: newEventTemplate("run", typeReserved, "2026-11-26T10:00:00+01:00", reservedData),
+	pl, err := newPlan("run", &Params{Events: 50, Batch: 1, Mix: MixPlanned}, time.Date(2026, 11, 26, 10, 0, 0, 0, time.FixedZone("CET", 3600)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	var next atomic.Int64
 	w := newWorker(&http.Client{Transport: tr}, tmpl, pl, &next, false)
