@@ -147,65 +147,53 @@ func TestParseScaled(t *testing.T) {
 	}
 }
 
+// TestFormat checks Format and FormatFixed on the same values: Format is
+// exact when it can be and trims zeros, FormatFixed always rounds to places.
 func TestFormat(t *testing.T) {
 	t.Parallel()
 
 	tests := []struct {
 		r      string
 		places int
-		want   string
+		format string
+		fixed  string
 	}{
-		{r: "0", places: 9, want: "0"},
-		{r: "25/2", places: 9, want: "12.5"},
-		{r: "-17/200", places: 9, want: "-0.085"},
-		{r: "1500", places: 9, want: "1500"},
-		{r: "-3", places: 9, want: "-3"},
-		{r: "1/8", places: 1, want: "0.125"}, // exact: places does not apply
-		{r: "-1/1000000000000", places: 9, want: "-0.000000000001"},
-		{r: "-246913578024691357802469135781/2", places: 9, want: "-123456789012345678901234567890.5"},
-		{r: "1/3", places: 9, want: "0.333333333"},
-		{r: "2/3", places: 9, want: "0.666666667"},
-		{r: "-2/3", places: 9, want: "-0.666666667"},
-		{r: "-1/3000000000000", places: 9, want: "0"},
-		{r: "1/6", places: 0, want: "0"},
-		{r: "5/3", places: 0, want: "2"},
-		{r: "1/30", places: 1, want: "0"},
-		{r: "41/30", places: 1, want: "1.4"},
-		{r: "100000000/45359237", places: 9, want: "2.204622622"},
-		{r: "1/1024", places: 9, want: "0.0009765625"},
+		{r: "0", places: 9, format: "0", fixed: "0.000000000"},
+		{r: "0", places: 0, format: "0", fixed: "0"},
+		{r: "25/2", places: 9, format: "12.5", fixed: "12.500000000"},
+		{r: "-17/200", places: 9, format: "-0.085", fixed: "-0.085000000"},
+		{r: "1500", places: 2, format: "1500", fixed: "1500.00"},
+		{r: "-3", places: 0, format: "-3", fixed: "-3"},
+		{r: "12/5", places: 3, format: "2.4", fixed: "2.400"},
+		{r: "1868801/1000", places: 3, format: "1868.801", fixed: "1868.801"},
+		{r: "-1/2", places: 2, format: "-0.5", fixed: "-0.50"},
+		{r: "1/8", places: 2, format: "0.125", fixed: "0.12"},    // exact beats places; tie to even
+		{r: "3/8", places: 2, format: "0.375", fixed: "0.38"},    // tie to even
+		{r: "-1/8", places: 2, format: "-0.125", fixed: "-0.12"}, // tie to even
+		{r: "5/2", places: 0, format: "2.5", fixed: "2"},
+		{r: "-7/2", places: 0, format: "-3.5", fixed: "-4"},
+		{r: "-1/1000", places: 2, format: "-0.001", fixed: "0.00"},
+		{r: "-1/1000000000000", places: 9, format: "-0.000000000001", fixed: "0.000000000"},
+		{r: "-246913578024691357802469135781/2", places: 1, format: "-123456789012345678901234567890.5", fixed: "-123456789012345678901234567890.5"},
+		{r: "1/3", places: 9, format: "0.333333333", fixed: "0.333333333"},
+		{r: "1/3", places: 20, format: "0.33333333333333333333", fixed: "0.33333333333333333333"},
+		{r: "2/3", places: 9, format: "0.666666667", fixed: "0.666666667"},
+		{r: "-2/3", places: 9, format: "-0.666666667", fixed: "-0.666666667"},
+		{r: "2/3", places: 4, format: "0.6667", fixed: "0.6667"},
+		{r: "-1/3000000000000", places: 9, format: "0", fixed: "0.000000000"},
+		{r: "1/6", places: 0, format: "0", fixed: "0"},
+		{r: "5/3", places: 0, format: "2", fixed: "2"},
+		{r: "1/30", places: 1, format: "0", fixed: "0.0"},
+		{r: "41/30", places: 1, format: "1.4", fixed: "1.4"},
+		{r: "100000000/45359237", places: 9, format: "2.204622622", fixed: "2.204622622"},
+		{r: "1/1024", places: 9, format: "0.0009765625", fixed: "0.000976562"},
 	}
 	for _, tt := range tests {
-		if got := decimal.Format(rat(t, tt.r), tt.places); got != tt.want {
-			t.Errorf("Format(%s, %d): got %q, want %q", tt.r, tt.places, got, tt.want)
+		if got := decimal.Format(rat(t, tt.r), tt.places); got != tt.format {
+			t.Errorf("Format(%s, %d): got %q, want %q", tt.r, tt.places, got, tt.format)
 		}
-	}
-}
-
-func TestFormatFixed(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		r      string
-		places int
-		want   string
-	}{
-		{r: "0", places: 2, want: "0.00"},
-		{r: "0", places: 0, want: "0"},
-		{r: "12/5", places: 3, want: "2.400"},
-		{r: "1868801/1000", places: 3, want: "1868.801"},
-		{r: "-1/2", places: 2, want: "-0.50"},
-		{r: "1/8", places: 2, want: "0.12"},   // tie: to even
-		{r: "3/8", places: 2, want: "0.38"},   // tie: to even
-		{r: "-1/8", places: 2, want: "-0.12"}, // tie: to even
-		{r: "-1/1000", places: 2, want: "0.00"},
-		{r: "2/3", places: 4, want: "0.6667"},
-		{r: "5/2", places: 0, want: "2"},
-		{r: "-7/2", places: 0, want: "-4"},
-		{r: "1/3", places: 20, want: "0.33333333333333333333"},
-	}
-	for _, tt := range tests {
-		if got := decimal.FormatFixed(rat(t, tt.r), tt.places); got != tt.want {
-			t.Errorf("FormatFixed(%s, %d): got %q, want %q", tt.r, tt.places, got, tt.want)
+		if got := decimal.FormatFixed(rat(t, tt.r), tt.places); got != tt.fixed {
+			t.Errorf("FormatFixed(%s, %d): got %q, want %q", tt.r, tt.places, got, tt.fixed)
 		}
 	}
 }
