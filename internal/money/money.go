@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strconv"
-	"strings"
+
+	"github.com/waybill/waybill/internal/decimal"
 )
 
 // ErrInvalidAmount is returned, wrapped with the input and the reason, when
@@ -55,32 +55,14 @@ func ParseDecimal(amount string, currency string) (Money, error) {
 	if err != nil {
 		return Money{}, fmt.Errorf("parsing amount %q: %w", amount, err)
 	}
-	neg, intPart, fracPart, err := splitDecimal(amount)
-	if err != nil {
-		return Money{}, fmt.Errorf("%w %q: %s", ErrInvalidAmount, amount, err)
-	}
-	if len(fracPart) > exp {
-		if strings.Trim(fracPart[exp:], "0") != "" {
-			return Money{}, fmt.Errorf("parsing amount %q %s: %w (%s has %d)", amount, code, ErrTooManyDecimals, code, exp)
-		}
-		fracPart = fracPart[:exp]
-	}
-	digits := strings.TrimLeft(intPart+fracPart+strings.Repeat("0", exp-len(fracPart)), "0")
-	if digits == "" {
-		return Money{Currency: code}, nil
-	}
-	limit := uint64(math.MaxInt64)
-	if neg {
-		limit++
-	}
-	abs, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || abs > limit {
-		// digits holds only ASCII digits, so the only failure is range.
+	minor, err := decimal.ParseScaled(amount, exp)
+	switch {
+	case errors.Is(err, decimal.ErrPrecision):
+		return Money{}, fmt.Errorf("parsing amount %q %s: %w (%s has %d)", amount, code, ErrTooManyDecimals, code, exp)
+	case errors.Is(err, decimal.ErrRange):
 		return Money{}, fmt.Errorf("parsing amount %q %s: %w", amount, code, ErrOverflow)
-	}
-	minor := int64(abs)
-	if neg {
-		minor = int64(-abs) // -(1<<63) wraps to math.MinInt64 as intended
+	case err != nil:
+		return Money{}, fmt.Errorf("%w %w", ErrInvalidAmount, err) // invalid amount "1e3": exponents are not allowed
 	}
 	return Money{Minor: minor, Currency: code}, nil
 }
@@ -90,22 +72,7 @@ func ParseDecimal(amount string, currency string) (Money, error) {
 // "-0.05" for -5 USD. A currency missing from the table is written with no
 // decimals.
 func (m Money) Decimal() string {
-	exp := exponents[m.Currency] // 0 when the currency is not in the table
-	abs := uint64(m.Minor)
-	if m.Minor < 0 {
-		abs = -abs
-	}
-	s := strconv.FormatUint(abs, 10)
-	if exp > 0 {
-		if len(s) <= exp {
-			s = strings.Repeat("0", exp-len(s)+1) + s
-		}
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
-	}
-	if m.Minor < 0 {
-		s = "-" + s
-	}
-	return s
+	return decimal.FormatScaled(m.Minor, exponents[m.Currency]) // 0 when the currency is not in the table
 }
 
 // String returns the decimal amount and the currency, as in "1234.50 USD".
@@ -146,17 +113,7 @@ func (m Money) MulRatRoundHalfEven(r *big.Rat) (Money, error) {
 	if r == nil {
 		return Money{}, fmt.Errorf("multiplying %s: nil rate", m)
 	}
-	num := new(big.Int).Mul(big.NewInt(m.Minor), r.Num())
-	den := r.Denom() // read-only: it may alias r's denominator
-	q, rem := new(big.Int).QuoRem(num, den, new(big.Int))
-	if rem.Sign() != 0 {
-		twice := rem.Abs(rem)
-		twice.Lsh(twice, 1)
-		c := twice.Cmp(den)
-		if c > 0 || (c == 0 && q.Bit(0) == 1) {
-			q.Add(q, big.NewInt(int64(num.Sign())))
-		}
-	}
+	q := decimal.RoundHalfEven(new(big.Rat).Mul(new(big.Rat).SetInt64(m.Minor), r))
 	if !q.IsInt64() {
 		return Money{}, fmt.Errorf("multiplying %s by %s: %w", m, r.RatString(), ErrOverflow)
 	}
@@ -191,44 +148,4 @@ func (m *Money) UnmarshalJSON(data []byte) error {
 	}
 	*m = Money{Minor: *w.Minor, Currency: code}
 	return nil
-}
-
-// splitDecimal checks s against [+-]?digits(.digits)? and returns its
-// parts. The error text says what is wrong, for the caller to wrap.
-func splitDecimal(s string) (neg bool, intPart, fracPart string, err error) {
-	if s == "" {
-		return false, "", "", errors.New("empty")
-	}
-	body := s
-	switch body[0] {
-	case '-':
-		neg = true
-		body = body[1:]
-	case '+':
-		body = body[1:]
-	}
-	switch strings.ToLower(body) {
-	case "nan", "inf", "infinity":
-		return false, "", "", errors.New("NaN and infinities are not allowed")
-	}
-	if strings.ContainsAny(body, "eE") {
-		return false, "", "", errors.New("exponents are not allowed")
-	}
-	if strings.ContainsAny(body, ",_' ") {
-		return false, "", "", errors.New("digit group separators and spaces are not allowed")
-	}
-	intPart, fracPart, hasPoint := strings.Cut(body, ".")
-	if intPart == "" || !allDigits(intPart) || (hasPoint && (fracPart == "" || !allDigits(fracPart))) {
-		return false, "", "", errors.New("want digits with an optional sign and decimal point")
-	}
-	return neg, intPart, fracPart, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
