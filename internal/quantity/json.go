@@ -70,7 +70,7 @@ func (q *Quantity) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("decoding quantity: %w", err)
 	}
-	r, err := parseDecimal(text, maxJSONFractionDigits)
+	r, err := parseValue(text, maxJSONFractionDigits)
 	if err != nil {
 		return fmt.Errorf("decoding quantity: %w", err)
 	}

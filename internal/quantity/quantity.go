@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
+
+	"github.com/waybill/waybill/internal/decimal"
 )
 
 // ErrInvalidValue is returned, wrapped with the input and the reason, when a
@@ -54,7 +55,7 @@ func Parse(value string, unit string) (Quantity, error) {
 	if err != nil {
 		return Quantity{}, err
 	}
-	r, err := parseDecimal(value, MaxFractionDigits)
+	r, err := parseValue(value, MaxFractionDigits)
 	if err != nil {
 		return Quantity{}, err
 	}
@@ -108,7 +109,11 @@ func (q Quantity) Sign() int { return q.rat().Sign() }
 // or into a unit of the same factor. A value with no finite
 // expansion, such as 1 KGM in LBR, is rounded half to even to 9 fractional
 // digits (2.204622622); use [Quantity.Rat] when that is not good enough.
-func (q Quantity) Decimal() string { return formatRat(q.rat()) }
+func (q Quantity) Decimal() string { return decimal.Format(q.rat(), roundDigits) }
+
+// Fixed writes the value rounded half-even to exactly places decimals,
+// trailing zeros kept: "1868.801", "2.400". places must not be negative.
+func (q Quantity) Fixed(places int) string { return decimal.FormatFixed(q.rat(), places) }
 
 // String returns the decimal value and the unit, as in "12.5 KGM". The value
 // is written as by [Quantity.Decimal].
@@ -173,172 +178,12 @@ func (q Quantity) Sub(o Quantity) (Quantity, error) {
 	return Quantity{value: new(big.Rat).Sub(q.rat(), c.rat()), unit: q.unit}, nil
 }
 
-// parseDecimal parses s as [+-]?digits(.digits)? with at most maxFrac
+// parseValue parses s as plain decimal text with at most maxFrac
 // fractional digits into an exact rational.
-func parseDecimal(s string, maxFrac int) (*big.Rat, error) {
-	neg, intPart, fracPart, err := splitDecimal(s)
+func parseValue(s string, maxFrac int) (*big.Rat, error) {
+	r, err := decimal.Parse(s, maxFrac)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %s", ErrInvalidValue, s, err)
+		return nil, fmt.Errorf("%w %w", ErrInvalidValue, err) // invalid quantity value "1e3": exponents are not allowed
 	}
-	if len(fracPart) > maxFrac {
-		return nil, fmt.Errorf("%w %q: more than %d fractional digits", ErrInvalidValue, s, maxFrac)
-	}
-	num, ok := new(big.Int).SetString(intPart+fracPart, 10)
-	if !ok {
-		// splitDecimal admits only ASCII digits, so this cannot happen.
-		return nil, fmt.Errorf("%w %q: malformed digits", ErrInvalidValue, s)
-	}
-	if neg {
-		num.Neg(num)
-	}
-	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(fracPart))), nil)
-	return new(big.Rat).SetFrac(num, den), nil
-}
-
-// splitDecimal checks s against [+-]?digits(.digits)? and returns its
-// parts. The error text says what is wrong, for the caller to wrap.
-func splitDecimal(s string) (neg bool, intPart, fracPart string, err error) {
-	if s == "" {
-		return false, "", "", errors.New("empty")
-	}
-	body := s
-	switch body[0] {
-	case '-':
-		neg = true
-		body = body[1:]
-	case '+':
-		body = body[1:]
-	}
-	switch strings.ToLower(body) {
-	case "nan", "inf", "infinity":
-		return false, "", "", errors.New("NaN and infinities are not allowed")
-	}
-	if strings.ContainsAny(body, "eE") {
-		return false, "", "", errors.New("exponents are not allowed")
-	}
-	if strings.ContainsAny(body, ",_' ") {
-		return false, "", "", errors.New("digit group separators and spaces are not allowed")
-	}
-	intPart, fracPart, hasPoint := strings.Cut(body, ".")
-	if intPart == "" || !allDigits(intPart) || (hasPoint && (fracPart == "" || !allDigits(fracPart))) {
-		return false, "", "", errors.New("want digits with an optional sign and decimal point")
-	}
-	return neg, intPart, fracPart, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-var (
-	bigOne = big.NewInt(1)
-	bigTwo = big.NewInt(2)
-	bigTen = big.NewInt(10)
-)
-
-// Fixed writes the value rounded half-even to exactly places decimals,
-// trailing zeros kept: "1868.801", "2.400". places must not be negative.
-func (q Quantity) Fixed(places int) string {
-	r := q.rat()
-	scale := new(big.Int).Exp(bigTen, big.NewInt(int64(places)), nil)
-	v := roundHalfEven(new(big.Int).Mul(r.Num(), scale), r.Denom())
-	abs := new(big.Int).Abs(v).String()
-	if len(abs) <= places {
-		abs = strings.Repeat("0", places-len(abs)+1) + abs
-	}
-	out := abs
-	if places > 0 {
-		out = abs[:len(abs)-places] + "." + abs[len(abs)-places:]
-	}
-	if v.Sign() < 0 {
-		out = "-" + out
-	}
-	return out
-}
-
-// formatRat writes r in decimal as described for [Quantity.Decimal].
-func formatRat(r *big.Rat) string {
-	den := new(big.Int).Set(r.Denom())
-	digits, finite := decimalPlaces(den)
-	if !finite {
-		digits = roundDigits
-	}
-	scale := new(big.Int).Exp(bigTen, big.NewInt(int64(digits)), nil)
-	scaled := new(big.Int).Mul(r.Num(), scale)
-	if finite {
-		scaled.Quo(scaled, den)
-	} else {
-		scaled = roundHalfEven(scaled, den)
-	}
-	return formatScaled(scaled, digits)
-}
-
-// decimalPlaces reports the number of fractional digits needed to write
-// 1/den exactly, and false when den has a prime factor other than 2 and 5.
-// den must be positive and is not modified.
-func decimalPlaces(den *big.Int) (int, bool) {
-	d := new(big.Int).Set(den)
-	twos := int(d.TrailingZeroBits())
-	d.Rsh(d, uint(twos))
-	fives := 0
-	five := big.NewInt(5)
-	q, m := new(big.Int), new(big.Int)
-	for {
-		q.QuoRem(d, five, m)
-		if m.Sign() != 0 {
-			break
-		}
-		d.Set(q)
-		fives++
-	}
-	if d.Cmp(bigOne) != 0 {
-		return 0, false
-	}
-	return max(twos, fives), true
-}
-
-// roundHalfEven returns num/den rounded to the nearest integer, ties to
-// even. den must be positive.
-func roundHalfEven(num, den *big.Int) *big.Int {
-	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
-	if m.Sign() == 0 {
-		return q
-	}
-	twice := new(big.Int).Abs(m)
-	twice.Mul(twice, bigTwo)
-	c := twice.Cmp(den)
-	if c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if num.Sign() < 0 {
-			q.Sub(q, bigOne)
-		} else {
-			q.Add(q, bigOne)
-		}
-	}
-	return q
-}
-
-// formatScaled writes v/10^digits in decimal without trailing fractional
-// zeros and without a negative sign on zero.
-func formatScaled(v *big.Int, digits int) string {
-	if v.Sign() == 0 {
-		return "0"
-	}
-	abs := new(big.Int).Abs(v).String()
-	if len(abs) <= digits {
-		abs = strings.Repeat("0", digits-len(abs)+1) + abs
-	}
-	intPart, fracPart := abs[:len(abs)-digits], strings.TrimRight(abs[len(abs)-digits:], "0")
-	out := intPart
-	if fracPart != "" {
-		out += "." + fracPart
-	}
-	if v.Sign() < 0 {
-		out = "-" + out
-	}
-	return out
+	return r, nil
 }
