@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
-	"regexp"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -14,113 +13,40 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
 
+	"github.com/waybill/waybill/internal/decimal"
 	"github.com/waybill/waybill/internal/money"
 )
-
-// decimalPattern is the only decimal text accepted anywhere in a rules file
-// or by decimal() in CEL: an optional sign, digits, and an optional point
-// followed by digits. No exponent, no group separators.
-var decimalPattern = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
 
 // maxDecimalDigits bounds the length of decimal text, so that a hostile
 // rules file cannot make big.Rat arithmetic expensive.
 const maxDecimalDigits = 40
 
+// roundDigits is the number of fractional digits formatDecimal rounds to
+// when a value has no finite decimal expansion.
+const roundDigits = 9
+
 // errNotDecimal is wrapped by parseDecimal.
 var errNotDecimal = errors.New("not a plain decimal number")
 
 // parseDecimal parses plain decimal text such as "0.085" or "-12" exactly.
+// It is the only decimal text accepted anywhere in a rules file or by
+// decimal() in CEL: an optional sign, digits, and an optional point followed
+// by digits, at most maxDecimalDigits of them. No exponent, no group
+// separators.
 func parseDecimal(s string) (*big.Rat, error) {
-	if len(s) > maxDecimalDigits+2 || !decimalPattern.MatchString(s) {
-		return nil, fmt.Errorf("%q: %w (want digits with an optional sign and decimal point, such as 12.50)", s, errNotDecimal)
+	if len(s) <= maxDecimalDigits+2 {
+		if r, err := decimal.Parse(s, maxDecimalDigits); err == nil {
+			return r, nil
+		}
 	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return nil, fmt.Errorf("%q: %w", s, errNotDecimal)
-	}
-	return r, nil
+	return nil, fmt.Errorf("%q: %w (want digits with an optional sign and decimal point, such as 12.50)", s, errNotDecimal)
 }
 
 // formatDecimal writes r in plain decimal notation without trailing
 // fractional zeros: exactly when r has a finite decimal expansion (every
 // value built from decimal text with +, - and * has), otherwise rounded half
 // to even to 9 fractional digits.
-func formatDecimal(r *big.Rat) string {
-	if r.IsInt() {
-		return r.Num().String()
-	}
-	digits, finite := decimalPlaces(r.Denom())
-	if !finite {
-		digits = 9
-		scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(digits)))
-		r = new(big.Rat).SetFrac(roundHalfEven(scaled), pow10(digits))
-	}
-	s := r.FloatString(digits) // exact: r has at most digits fractional digits
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
-}
-
-// decimalPlaces reports how many fractional digits 1/den needs, and false
-// when it has no finite decimal expansion.
-func decimalPlaces(den *big.Int) (int, bool) {
-	d := new(big.Int).Set(den)
-	twos := int(d.TrailingZeroBits())
-	d.Rsh(d, uint(twos))
-	fives := 0
-	five := big.NewInt(5)
-	q, m := new(big.Int), new(big.Int)
-	for {
-		q.QuoRem(d, five, m)
-		if m.Sign() != 0 {
-			break
-		}
-		d.Set(q)
-		fives++
-	}
-	return max(twos, fives), d.IsInt64() && d.Int64() == 1
-}
-
-func pow10(n int) *big.Int {
-	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
-}
-
-// roundHalfEven rounds r to the nearest integer, ties to even.
-func roundHalfEven(r *big.Rat) *big.Int {
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	if m.Sign() == 0 {
-		return q
-	}
-	twice := new(big.Int).Abs(m)
-	twice.Lsh(twice, 1)
-	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if r.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q
-}
-
-// ceilRat returns the smallest integer not less than r.
-func ceilRat(r *big.Rat) *big.Int {
-	q, m := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int)) // Euclidean: m >= 0
-	if m.Sign() != 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
-}
-
-// floorRat returns the largest integer not greater than r.
-func floorRat(r *big.Rat) *big.Int {
-	q, _ := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int))
-	return q
-}
+func formatDecimal(r *big.Rat) string { return decimal.Format(r, roundDigits) }
 
 // toMoney rounds the exact amount r half to even to the minor unit of
 // currency, once. currency must be a known ISO 4217 code.
@@ -129,9 +55,8 @@ func toMoney(r *big.Rat, currency string) (money.Money, error) {
 	if err != nil {
 		return money.Money{}, err
 	}
-	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(exp)))
 	// One minor unit times the scaled amount: money's own half-even rounding.
-	return money.Money{Minor: 1, Currency: strings.ToUpper(currency)}.MulRatRoundHalfEven(scaled)
+	return money.Money{Minor: 1, Currency: strings.ToUpper(currency)}.MulRatRoundHalfEven(decimal.Shift(r, exp))
 }
 
 // moneyRat returns m as an exact number of major units.
@@ -140,7 +65,7 @@ func moneyRat(m money.Money) (*big.Rat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return new(big.Rat).SetFrac(big.NewInt(m.Minor), pow10(exp)), nil
+	return decimal.Shift(new(big.Rat).SetInt64(m.Minor), -exp), nil
 }
 
 // decimalType is the CEL type of exact decimal numbers, as the type checker
@@ -327,9 +252,9 @@ func decimalLib() []cel.EnvOption {
 			cel.Overload("decimal_decimal", []*cel.Type{decimalType}, decimalType,
 				unaryDec(func(r *big.Rat) *big.Rat { return r }))),
 		cel.Function("ceil", cel.Overload("ceil_decimal", []*cel.Type{decimalType}, decimalType,
-			unaryDec(func(r *big.Rat) *big.Rat { return new(big.Rat).SetInt(ceilRat(r)) }))),
+			unaryDec(func(r *big.Rat) *big.Rat { return new(big.Rat).SetInt(decimal.Ceil(r)) }))),
 		cel.Function("floor", cel.Overload("floor_decimal", []*cel.Type{decimalType}, decimalType,
-			unaryDec(func(r *big.Rat) *big.Rat { return new(big.Rat).SetInt(floorRat(r)) }))),
+			unaryDec(func(r *big.Rat) *big.Rat { return new(big.Rat).SetInt(decimal.Floor(r)) }))),
 		cel.Function("min", cel.Overload("min_decimal_decimal", dd, decimalType, pick(true))),
 		cel.Function("max", cel.Overload("max_decimal_decimal", dd, decimalType, pick(false))),
 		cel.Function("sum", cel.Overload("sum_list_decimal", []*cel.Type{cel.ListType(decimalType)}, decimalType,

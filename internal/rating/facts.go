@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waybill/waybill/internal/decimal"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
 )
@@ -140,7 +141,7 @@ func FactsFrom(sh *shipment.Shipment) Facts {
 	f.MeasuredWeightKG = kilograms(sh.MeasuredWeight)
 
 	if hu := sh.HandlingUnits; hu != nil && hu.Unit() != "" && hu.Sign() >= 0 {
-		if n := ceilRat(hu.Rat()); n.IsInt64() {
+		if n := decimal.Ceil(hu.Rat()); n.IsInt64() {
 			count := n.Int64()
 			f.HandlingUnits, f.HandlingUnitType = &count, string(hu.Unit())
 			if hu.Unit() == quantity.XPX {

@@ -19,6 +19,7 @@ import (
 	"cel.dev/cel-go/common/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/waybill/waybill/internal/decimal"
 	"github.com/waybill/waybill/internal/money"
 )
 
@@ -699,7 +700,7 @@ func (p *parser) param(n *yaml.Node, id, key string) *param {
 		return nil
 	}
 	switch tag := n.ShortTag(); {
-	case tag == "!!int" || tag == "!!float" || decimalPattern.MatchString(n.Value):
+	case tag == "!!int" || tag == "!!float" || decimal.Valid(n.Value):
 		if r := p.literal(n, id, key); r != nil {
 			return &param{key: key, lit: r}
 		}
