@@ -191,7 +191,7 @@ func Format(r *big.Rat, places int) string {
 	if finite {
 		scaled.Quo(scaled, den) // exact
 	} else {
-		scaled = quoRoundHalfEven(scaled, den)
+		scaled = QuoRoundHalfEven(scaled, den)
 	}
 	return insertPoint(scaled.String(), digits, true)
 }
@@ -200,7 +200,7 @@ func Format(r *big.Rat, places int) string {
 // digits, trailing zeros kept: "1868.801", "2.400", "-0.50". A value that
 // rounds to zero has no sign ("0.00"). places must not be negative.
 func FormatFixed(r *big.Rat, places int) string {
-	v := quoRoundHalfEven(new(big.Int).Mul(r.Num(), pow10(places)), r.Denom())
+	v := QuoRoundHalfEven(new(big.Int).Mul(r.Num(), pow10(places)), r.Denom())
 	return insertPoint(v.String(), places, false)
 }
 
@@ -239,7 +239,28 @@ func insertPoint(s string, places int, trim bool) string {
 // RoundHalfEven returns r rounded to the nearest integer, with ties going to
 // the even neighbour (banker's rounding): 2.5 is 2, 3.5 is 4, -2.5 is -2.
 func RoundHalfEven(r *big.Rat) *big.Int {
-	return quoRoundHalfEven(r.Num(), r.Denom())
+	return QuoRoundHalfEven(r.Num(), r.Denom())
+}
+
+// QuoRoundHalfEven returns num/den rounded as by [RoundHalfEven]. It spares
+// a caller that has a numerator and a denominator, such as a product not yet
+// reduced, the cost of building a *big.Rat. den must be positive. Neither
+// argument is modified.
+func QuoRoundHalfEven(num, den *big.Int) *big.Int {
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	if m.Sign() == 0 {
+		return q
+	}
+	twice := m.Abs(m)
+	twice.Lsh(twice, 1)
+	if c := twice.Cmp(den); c > 0 || (c == 0 && q.Bit(0) == 1) {
+		if num.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q
 }
 
 // Ceil returns the smallest integer not less than r: 2.1 is 3, -2.1 is -2.
@@ -263,28 +284,9 @@ func Floor(r *big.Rat) *big.Int {
 // 1234.5, and Shift(123450, -2) is 1234.5.
 func Shift(r *big.Rat, n int) *big.Rat {
 	if n >= 0 {
-		return new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(n)))
+		return new(big.Rat).SetFrac(new(big.Int).Mul(r.Num(), pow10(n)), r.Denom())
 	}
-	return new(big.Rat).Quo(r, new(big.Rat).SetInt(pow10(-n)))
-}
-
-// quoRoundHalfEven returns num/den rounded to the nearest integer, ties to
-// even. den must be positive. Neither argument is modified.
-func quoRoundHalfEven(num, den *big.Int) *big.Int {
-	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
-	if m.Sign() == 0 {
-		return q
-	}
-	twice := m.Abs(m)
-	twice.Lsh(twice, 1)
-	if c := twice.Cmp(den); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if num.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q
+	return new(big.Rat).SetFrac(r.Num(), new(big.Int).Mul(r.Denom(), pow10(-n)))
 }
 
 // fractionDigits reports how many fractional digits 1/den needs when written

@@ -252,6 +252,14 @@ func TestRound(t *testing.T) {
 		if got := decimal.RoundHalfEven(r); got.Int64() != tt.halfEven {
 			t.Errorf("RoundHalfEven(%s): got %s, want %d", tt.r, got, tt.halfEven)
 		}
+		// The same value as an unreduced fraction, as a product gives it.
+		num, den := new(big.Int).Mul(r.Num(), big.NewInt(6)), new(big.Int).Mul(r.Denom(), big.NewInt(6))
+		if got := decimal.QuoRoundHalfEven(num, den); got.Int64() != tt.halfEven {
+			t.Errorf("QuoRoundHalfEven(%s, %s): got %s, want %d", num, den, got, tt.halfEven)
+		}
+		if want := new(big.Rat).SetFrac(num, den); want.Cmp(r) != 0 || num.Cmp(new(big.Int).Mul(r.Num(), big.NewInt(6))) != 0 {
+			t.Errorf("QuoRoundHalfEven(%s, %s) modified its arguments", num, den)
+		}
 		if got := decimal.Ceil(r); got.Int64() != tt.ceil {
 			t.Errorf("Ceil(%s): got %s, want %d", tt.r, got, tt.ceil)
 		}

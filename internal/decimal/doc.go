@@ -18,9 +18,10 @@
 // and product of such values) and otherwise rounds it half to even; it drops
 // trailing fractional zeros. [FormatFixed] writes a fixed number of places,
 // and [FormatScaled] writes a scaled integer. [RoundHalfEven], [Ceil] and
-// [Floor] round to integers, and [Shift] moves the decimal point.
+// [Floor] round to integers ([QuoRoundHalfEven] divides and rounds), and
+// [Shift] moves the decimal point.
 //
-// The package has no state. Its functions never modify their *big.Rat
-// arguments and always return values the caller owns, so they are safe for
+// The package has no state. Its functions never modify their *big.Rat and
+// *big.Int arguments and always return values the caller owns, so they are safe for
 // concurrent use. Floating point is never used.
 package decimal

@@ -113,7 +113,7 @@ func (m Money) MulRatRoundHalfEven(r *big.Rat) (Money, error) {
 	if r == nil {
 		return Money{}, fmt.Errorf("multiplying %s: nil rate", m)
 	}
-	q := decimal.RoundHalfEven(new(big.Rat).Mul(new(big.Rat).SetInt64(m.Minor), r))
+	q := decimal.QuoRoundHalfEven(new(big.Int).Mul(big.NewInt(m.Minor), r.Num()), r.Denom())
 	if !q.IsInt64() {
 		return Money{}, fmt.Errorf("multiplying %s by %s: %w", m, r.RatString(), ErrOverflow)
 	}
