@@ -191,7 +191,7 @@ func Format(r *big.Rat, places int) string {
 	if finite {
 		scaled.Quo(scaled, den) // exact
 	} else {
-		scaled = QuoRoundHalfEven(scaled, den)
+		QuoRoundHalfEven(scaled, scaled, den)
 	}
 	return insertPoint(scaled.String(), digits, true)
 }
@@ -200,7 +200,8 @@ func Format(r *big.Rat, places int) string {
 // digits, trailing zeros kept: "1868.801", "2.400", "-0.50". A value that
 // rounds to zero has no sign ("0.00"). places must not be negative.
 func FormatFixed(r *big.Rat, places int) string {
-	v := QuoRoundHalfEven(new(big.Int).Mul(r.Num(), pow10(places)), r.Denom())
+	v := new(big.Int).Mul(r.Num(), pow10(places))
+	QuoRoundHalfEven(v, v, r.Denom())
 	return insertPoint(v.String(), places, false)
 }
 
@@ -239,28 +240,34 @@ func insertPoint(s string, places int, trim bool) string {
 // RoundHalfEven returns r rounded to the nearest integer, with ties going to
 // the even neighbour (banker's rounding): 2.5 is 2, 3.5 is 4, -2.5 is -2.
 func RoundHalfEven(r *big.Rat) *big.Int {
-	return QuoRoundHalfEven(r.Num(), r.Denom())
+	return QuoRoundHalfEven(new(big.Int), r.Num(), r.Denom())
 }
 
-// QuoRoundHalfEven returns num/den rounded as by [RoundHalfEven]. It spares
-// a caller that has a numerator and a denominator, such as a product not yet
-// reduced, the cost of building a *big.Rat. den must be positive. Neither
-// argument is modified.
-func QuoRoundHalfEven(num, den *big.Int) *big.Int {
-	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
-	if m.Sign() == 0 {
-		return q
+// QuoRoundHalfEven sets z to num/den rounded as by [RoundHalfEven] and
+// returns z, in the manner of math/big. It spares a caller that has a
+// numerator and a denominator, such as a product not yet reduced, the cost
+// of building a *big.Rat. den must be positive. z may be num or den; num and
+// den are not otherwise modified.
+func QuoRoundHalfEven(z, num, den *big.Int) *big.Int {
+	neg := num.Sign() < 0
+	if z == den {
+		den = new(big.Int).Set(den)
 	}
-	twice := m.Abs(m)
+	var m big.Int
+	z.QuoRem(num, den, &m)
+	if m.Sign() == 0 {
+		return z
+	}
+	twice := m.Abs(&m)
 	twice.Lsh(twice, 1)
-	if c := twice.Cmp(den); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if num.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
+	if c := twice.Cmp(den); c > 0 || (c == 0 && z.Bit(0) == 1) {
+		if neg {
+			z.Sub(z, big.NewInt(1))
 		} else {
-			q.Add(q, big.NewInt(1))
+			z.Add(z, big.NewInt(1))
 		}
 	}
-	return q
+	return z
 }
 
 // Ceil returns the smallest integer not less than r: 2.1 is 3, -2.1 is -2.

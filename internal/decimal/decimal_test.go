@@ -254,11 +254,22 @@ func TestRound(t *testing.T) {
 		}
 		// The same value as an unreduced fraction, as a product gives it.
 		num, den := new(big.Int).Mul(r.Num(), big.NewInt(6)), new(big.Int).Mul(r.Denom(), big.NewInt(6))
-		if got := decimal.QuoRoundHalfEven(num, den); got.Int64() != tt.halfEven {
-			t.Errorf("QuoRoundHalfEven(%s, %s): got %s, want %d", num, den, got, tt.halfEven)
+		z := new(big.Int)
+		if got := decimal.QuoRoundHalfEven(z, num, den); got != z || got.Int64() != tt.halfEven {
+			t.Errorf("QuoRoundHalfEven(z, %s, %s): got %s, want z set to %d", num, den, got, tt.halfEven)
 		}
 		if want := new(big.Rat).SetFrac(num, den); want.Cmp(r) != 0 || num.Cmp(new(big.Int).Mul(r.Num(), big.NewInt(6))) != 0 {
-			t.Errorf("QuoRoundHalfEven(%s, %s) modified its arguments", num, den)
+			t.Errorf("QuoRoundHalfEven(z, %s, %s) modified its arguments", num, den)
+		}
+		for _, alias := range []string{"num", "den"} {
+			n, d := new(big.Int).Set(num), new(big.Int).Set(den)
+			z := n
+			if alias == "den" {
+				z = d
+			}
+			if got := decimal.QuoRoundHalfEven(z, n, d); got != z || got.Int64() != tt.halfEven {
+				t.Errorf("QuoRoundHalfEven with z as %s, %s/%s: got %s, want %d", alias, num, den, got, tt.halfEven)
+			}
 		}
 		if got := decimal.Ceil(r); got.Int64() != tt.ceil {
 			t.Errorf("Ceil(%s): got %s, want %d", tt.r, got, tt.ceil)

@@ -21,7 +21,8 @@
 // [Floor] round to integers ([QuoRoundHalfEven] divides and rounds), and
 // [Shift] moves the decimal point.
 //
-// The package has no state. Its functions never modify their *big.Rat and
-// *big.Int arguments and always return values the caller owns, so they are safe for
-// concurrent use. Floating point is never used.
+// The package has no state. Its functions never modify their arguments,
+// apart from the result z that [QuoRoundHalfEven] sets in the manner of
+// math/big, and always return values the caller owns, so they are safe for
+// concurrent use on shared inputs. Floating point is never used.
 package decimal

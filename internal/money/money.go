@@ -113,7 +113,8 @@ func (m Money) MulRatRoundHalfEven(r *big.Rat) (Money, error) {
 	if r == nil {
 		return Money{}, fmt.Errorf("multiplying %s: nil rate", m)
 	}
-	q := decimal.QuoRoundHalfEven(new(big.Int).Mul(big.NewInt(m.Minor), r.Num()), r.Denom())
+	q := new(big.Int).Mul(big.NewInt(m.Minor), r.Num())
+	decimal.QuoRoundHalfEven(q, q, r.Denom())
 	if !q.IsInt64() {
 		return Money{}, fmt.Errorf("multiplying %s by %s: %w", m, r.RatString(), ErrOverflow)
 	}
