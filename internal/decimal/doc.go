@@ -11,7 +11,8 @@
 // an int64 counting units of 10^-places (cents for places 2), without ever
 // rounding. Failures wrap [ErrSyntax], [ErrPrecision] or [ErrRange], and
 // their text is the quoted input and what is wrong with it, with no prefix,
-// so that a caller can put its own sentinel and context in front.
+// so that a caller can put its own sentinel and context in front
+// (fmt.Errorf("%w %s", ErrInvalidAmount, err) keeps one chain of causes).
 //
 // [Format] writes a *big.Rat exactly when it has a finite decimal expansion
 // (every value read from decimal text has, and so has every sum, difference

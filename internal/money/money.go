@@ -62,7 +62,9 @@ func ParseDecimal(amount string, currency string) (Money, error) {
 	case errors.Is(err, decimal.ErrRange):
 		return Money{}, fmt.Errorf("parsing amount %q %s: %w", amount, code, ErrOverflow)
 	case err != nil:
-		return Money{}, fmt.Errorf("%w %w", ErrInvalidAmount, err) // invalid amount "1e3": exponents are not allowed
+		// One %w: the reason is text, so the error stays a single chain of
+		// causes, as in: invalid amount "1e3": exponents are not allowed.
+		return Money{}, fmt.Errorf("%w %s", ErrInvalidAmount, err)
 	}
 	return Money{Minor: minor, Currency: code}, nil
 }

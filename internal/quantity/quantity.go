@@ -183,7 +183,9 @@ func (q Quantity) Sub(o Quantity) (Quantity, error) {
 func parseValue(s string, maxFrac int) (*big.Rat, error) {
 	r, err := decimal.Parse(s, maxFrac)
 	if err != nil {
-		return nil, fmt.Errorf("%w %w", ErrInvalidValue, err) // invalid quantity value "1e3": exponents are not allowed
+		// One %w: the reason is text, so the error stays a single chain of
+		// causes, as in: invalid quantity value "1e3": exponents are not allowed.
+		return nil, fmt.Errorf("%w %s", ErrInvalidValue, err)
 	}
 	return r, nil
 }
