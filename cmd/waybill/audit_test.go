@@ -15,6 +15,7 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -177,7 +178,7 @@ func TestAuditDeadLetterReplayCommand(t *testing.T) {
 	if _, err := db.Migrate(t.Context(), quietLogger()); err != nil {
 		t.Fatal(err)
 	}
-	a := connector.Action{Kind: connector.KindDispatchRelease, ShipmentID: "s-1", IdempotencyKey: "s-1:release", Payload: json.RawMessage(`{}`)}
+	a := connector.Action{Kind: shipment.ActionDispatchRelease, ShipmentID: "s-1", IdempotencyKey: "s-1:release", Payload: json.RawMessage(`{}`)}
 	if err := jobqueue.NewDeadLetters(db).Record(t.Context(), &rivertype.JobRow{ID: 7, Attempt: 12}, a, errors.New("refused")); err != nil {
 		t.Fatal(err)
 	}

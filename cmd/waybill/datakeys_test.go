@@ -15,6 +15,7 @@ import (
 	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/seal"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // TestDataKeyCommands rotates the data key of a data directory and reads
@@ -40,7 +41,7 @@ func TestDataKeyCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := db.Keyring.Current()
-	a := connector.Action{Kind: connector.KindInvoicePrepare, ShipmentID: "shp_9", IdempotencyKey: "idem-9", Payload: []byte(`{"customer":"Secret Co"}`)}
+	a := connector.Action{Kind: shipment.ActionInvoicePrepare, ShipmentID: "shp_9", IdempotencyKey: "idem-9", Payload: []byte(`{"customer":"Secret Co"}`)}
 	if err := jobqueue.NewDeadLetters(db).Record(t.Context(), &rivertype.JobRow{ID: 9, Attempt: 3}, a, errors.New("odoo said no")); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // TestDeadLetterReplayCommand replays a dead letter of a kind that this
@@ -25,7 +26,7 @@ func TestDeadLetterReplayCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := connector.Action{Kind: connector.KindPickingValidate, ShipmentID: "shp_7", IdempotencyKey: "idem-7", Payload: []byte(`{}`)}
+	a := connector.Action{Kind: shipment.ActionPickingValidate, ShipmentID: "shp_7", IdempotencyKey: "idem-7", Payload: []byte(`{}`)}
 	dead := jobqueue.NewDeadLetters(db)
 	if err := dead.Record(t.Context(), &rivertype.JobRow{ID: 7, Attempt: 12}, a, errors.New("odoo unreachable")); err != nil {
 		t.Fatal(err)

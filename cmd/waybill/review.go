@@ -14,6 +14,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 func newReviewCmd() *cobra.Command {
@@ -34,7 +35,7 @@ func newReviewCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			store := shipment.NewStore(db)
+			store := workflow.NewStore(db)
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			if !asJSON {
 				fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tSHIPMENT\tOWNER\tAGE\tREASON")
@@ -42,7 +43,7 @@ func newReviewCmd() *cobra.Command {
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			now, cursor := time.Now(), ""
 			for {
-				page, next, err := store.Reviews(cmd.Context(), shipment.ReviewParams{Status: state, OwnerRole: role, Limit: 500, Cursor: cursor})
+				page, next, err := store.Reviews(cmd.Context(), workflow.ReviewParams{Status: state, OwnerRole: role, Limit: 500, Cursor: cursor})
 				if err != nil {
 					return err
 				}
@@ -85,8 +86,8 @@ func newReviewCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			it, err := shipment.NewStore(db).GetReview(cmd.Context(), id)
-			if errors.Is(err, shipment.ErrNoReview) {
+			it, err := workflow.NewStore(db).GetReview(cmd.Context(), id)
+			if errors.Is(err, workflow.ErrNoReview) {
 				return fmt.Errorf("no review %s", id)
 			}
 			if err != nil {
@@ -95,7 +96,7 @@ func newReviewCmd() *cobra.Command {
 			if it.Status != shipment.ReviewOpen && it.Decision != decision {
 				return fmt.Errorf("review %s is already %s (%s by %s)", id, it.Status, it.Decision, it.Actor)
 			}
-			raw, err := shipment.DecisionEvent(it, decision, actor, reason, time.Now())
+			raw, err := workflow.DecisionEvent(it, decision, actor, reason, time.Now())
 			if err != nil {
 				return err
 			}

@@ -16,10 +16,10 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/config"
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/tmssim"
 )
@@ -97,7 +97,7 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 	// The simulators take the Odoo and TMS actions; a webhook keeps the rest.
 	if cfg.Connectors.Webhook.URL != "" {
 		cfg.Connectors.Webhook.Actions = slices.DeleteFunc(slices.Clone(cfg.Connectors.Webhook.Actions), func(a string) bool {
-			return a == connector.KindDispatchRelease || slices.Contains(oc.Actions, a)
+			return a == shipment.ActionDispatchRelease || slices.Contains(oc.Actions, a)
 		})
 	}
 	// The sample partner files to try (README) are dated November 2025:

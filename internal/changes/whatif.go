@@ -7,6 +7,7 @@ import (
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // WhatIf is a rules change tried on recently billed shipments: each rated
@@ -116,13 +117,13 @@ var billedStates = []shipment.State{shipment.Delivered, shipment.Invoiced, shipm
 // BilledSample returns the n most recently created shipments that carry
 // rated charges (delivered, invoiced or closed): the shipments a what-if
 // report tries a rules change on.
-func BilledSample(store *shipment.Store) func(ctx context.Context, n int) ([]*shipment.Shipment, error) {
+func BilledSample(store *workflow.Store) func(ctx context.Context, n int) ([]*shipment.Shipment, error) {
 	return func(ctx context.Context, n int) ([]*shipment.Shipment, error) {
 		var all []*shipment.Shipment
 		for _, st := range billedStates {
 			cursor := ""
 			for {
-				page, next, err := store.List(ctx, shipment.ListParams{State: st, Limit: 500, Cursor: cursor})
+				page, next, err := store.List(ctx, workflow.ListParams{State: st, Limit: 500, Cursor: cursor})
 				if err != nil {
 					return nil, err
 				}

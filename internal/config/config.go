@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Defaults of the server section.
@@ -186,10 +186,10 @@ func (o Odoo) ServiceProductMap() map[string]string {
 func OdooActionsDefault() []string { return erpActions() }
 
 // webhookActions lists the action kinds a webhook may take: every kind, in
-// the order the workflow issues them (connector.KindTable).
+// the order the workflow issues them (shipment.ActionTable).
 func webhookActions() []string {
 	var out []string
-	for _, k := range connector.KindTable() {
+	for _, k := range shipment.ActionTable() {
 		out = append(out, k.Kind)
 	}
 	return out
@@ -198,7 +198,7 @@ func webhookActions() []string {
 // erpActions lists the action kinds the ERP connector can take.
 func erpActions() []string {
 	var out []string
-	for _, k := range connector.KindTable() {
+	for _, k := range shipment.ActionTable() {
 		if k.ERP {
 			out = append(out, k.Kind)
 		}

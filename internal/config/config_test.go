@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // writeConfig writes content to waybill.yaml in a new temporary directory and
@@ -162,7 +161,7 @@ func TestDefault(t *testing.T) {
 		t.Parallel()
 		a := Default()
 		a.Connectors.Odoo.Actions[0] = "changed"
-		if got := Default().Connectors.Odoo.Actions[0]; got != connector.KindPickingValidate {
+		if got := Default().Connectors.Odoo.Actions[0]; got != shipment.ActionPickingValidate {
 			t.Errorf("Default shares its actions slice: got %q after changing another copy", got)
 		}
 	})

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // keyLabelPattern is what an API key label may be (apikey.CheckLabel; a
@@ -186,7 +186,7 @@ func (c Config) validate() []*FieldError {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add("connectors.tms.url", "must be an absolute http or https URL, such as https://tms.example.com/dispatches")
 		}
-		for _, a := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
+		for _, a := range []string{shipment.ActionDispatchRelease, shipment.ActionDispatchUpdate} {
 			if c.Connectors.Webhook.URL != "" && slices.Contains(c.Connectors.Webhook.Actions, a) {
 				v.add("connectors.webhook.actions", fmt.Sprintf("lists %q, which connectors.tms sends to the TMS; an action goes to one connector", a))
 			}

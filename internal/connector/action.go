@@ -4,80 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
+
+	"github.com/waybill/waybill/internal/shipment"
 )
-
-// Action kinds: what a connector is asked to do. An outbound job carries one
-// of them.
-const (
-	// KindDispatchRelease tells the target that a shipment is released for
-	// dispatch.
-	KindDispatchRelease = "dispatch.release"
-	// KindPickingValidate asks the target to validate the picking of a loaded
-	// shipment.
-	KindPickingValidate = "picking.validate"
-	// KindInvoicePrepare asks the target to prepare the invoice of a
-	// delivered shipment.
-	KindInvoicePrepare = "invoice.prepare"
-	// KindPickingReturn asks the target to take back goods the consignee
-	// refused or returned, so they are not invoiced.
-	KindPickingReturn = "picking.return"
-	// KindStockScrap asks the target to take back damaged goods and scrap
-	// them, so they are neither in stock nor invoiced.
-	KindStockScrap = "stock.scrap"
-	// KindMilestoneSync tells the target about a shipment's milestones
-	// (departed, delayed, arrived, delivered, exceptions) it has not heard
-	// of yet.
-	KindMilestoneSync = "milestone.sync"
-	// KindDispatchUpdate sends the target an updated dispatch of a
-	// shipment already released, after its route changed.
-	KindDispatchUpdate = "dispatch.update"
-)
-
-// KindInfo describes one action kind: the one table from which the
-// connector registry, the configuration's action lists and the job queue
-// take theirs.
-type KindInfo struct {
-	Kind string
-	// Job is the River job kind of its outbound jobs.
-	Job string
-	// ERP reports whether the ERP connector (Odoo) can take it; the others
-	// go to the TMS or the webhook.
-	ERP bool
-}
-
-// kindTable lists every action kind once, in the order the workflow issues
-// them.
-var kindTable = []KindInfo{
-	{Kind: KindDispatchRelease, Job: "dispatch_release"},
-	{Kind: KindDispatchUpdate, Job: "dispatch_update"},
-	{Kind: KindPickingValidate, Job: "picking_validate", ERP: true},
-	{Kind: KindInvoicePrepare, Job: "invoice_prepare", ERP: true},
-	{Kind: KindPickingReturn, Job: "picking_return", ERP: true},
-	{Kind: KindStockScrap, Job: "stock_scrap", ERP: true},
-	{Kind: KindMilestoneSync, Job: "milestone_sync", ERP: true},
-}
-
-// KindTable returns every action kind with what goes with it, in the order
-// the workflow issues them. The caller owns the returned slice.
-func KindTable() []KindInfo { return slices.Clone(kindTable) }
-
-// Kinds returns every known action kind, sorted. Each call returns a new
-// slice.
-func Kinds() []string {
-	out := make([]string, len(kindTable))
-	for i, k := range kindTable {
-		out[i] = k.Kind
-	}
-	slices.Sort(out)
-	return out
-}
-
-// KnownKind reports whether kind is one of [Kinds].
-func KnownKind(kind string) bool {
-	return slices.ContainsFunc(kindTable, func(k KindInfo) bool { return k.Kind == kind })
-}
 
 // Action is one unit of outbound work: what to tell which target about which
 // shipment. Its JSON form is the outbound job's arguments.
@@ -86,7 +16,7 @@ func KnownKind(kind string) bool {
 // same on every attempt of that job, which is what lets a connector and its
 // target recognise a repeat.
 type Action struct {
-	// Kind is what to do, one of the Kind constants.
+	// Kind is what to do, one of shipment.ActionKinds.
 	Kind string `json:"kind"`
 	// ShipmentID is the shipment the action is about.
 	ShipmentID string `json:"shipment_id"`
@@ -118,7 +48,7 @@ func (a *Action) Validate() error {
 		return errors.New("nil action")
 	}
 	var errs []error
-	if !KnownKind(a.Kind) {
+	if !shipment.KnownAction(a.Kind) {
 		errs = append(errs, fmt.Errorf("unknown action kind %q", a.Kind))
 	}
 	if a.IdempotencyKey == "" {

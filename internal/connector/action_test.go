@@ -8,25 +8,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
 	want := []string{"dispatch.release", "dispatch.update", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap"}
-	got := connector.Kinds()
+	got := shipment.ActionKinds()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Kinds() mismatch (-want +got):\n%s", diff)
 	}
 	got[0] = "changed"
-	if again := connector.Kinds(); again[0] != want[0] {
+	if again := shipment.ActionKinds(); again[0] != want[0] {
 		t.Errorf("Kinds()[0] after modifying an earlier result: got %q, want %q", again[0], want[0])
 	}
 	for _, k := range want {
-		if !connector.KnownKind(k) {
+		if !shipment.KnownAction(k) {
 			t.Errorf("KnownKind(%q): got false, want true", k)
 		}
 	}
-	if connector.KnownKind("shipment.teleport") {
+	if shipment.KnownAction("shipment.teleport") {
 		t.Errorf("KnownKind(%q): got true, want false", "shipment.teleport")
 	}
 }
@@ -34,7 +35,7 @@ func TestKinds(t *testing.T) {
 func TestActionJSON(t *testing.T) {
 	t.Parallel()
 	a := connector.Action{
-		Kind:           connector.KindPickingValidate,
+		Kind:           shipment.ActionPickingValidate,
 		ShipmentID:     "shp_1",
 		EventID:        "evt_1",
 		CorrelationID:  "corr_1",
@@ -74,7 +75,7 @@ func TestActionJSON(t *testing.T) {
 func TestActionValidate(t *testing.T) {
 	t.Parallel()
 	valid := func() *connector.Action {
-		return &connector.Action{Kind: connector.KindDispatchRelease, IdempotencyKey: "k", Attempt: 1, Payload: json.RawMessage(`{}`)}
+		return &connector.Action{Kind: shipment.ActionDispatchRelease, IdempotencyKey: "k", Attempt: 1, Payload: json.RawMessage(`{}`)}
 	}
 	tests := []struct {
 		name    string

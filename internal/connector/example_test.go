@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 func ExampleClassify() {
@@ -27,14 +28,14 @@ func ExampleClassify() {
 func ExampleRegistry() {
 	reg := connector.NewRegistry()
 	hook := namedConnector("webhook")
-	for _, kind := range []string{connector.KindDispatchRelease, connector.KindPickingValidate} {
+	for _, kind := range []string{shipment.ActionDispatchRelease, shipment.ActionPickingValidate} {
 		if err := reg.Register(kind, hook); err != nil {
 			fmt.Println(err)
 		}
 	}
-	c, ok := reg.Lookup(connector.KindDispatchRelease)
+	c, ok := reg.Lookup(shipment.ActionDispatchRelease)
 	fmt.Println(c.Name(), ok)
-	_, ok = reg.Lookup(connector.KindInvoicePrepare)
+	_, ok = reg.Lookup(shipment.ActionInvoicePrepare)
 	fmt.Println(ok)
 	fmt.Println(reg.Kinds())
 	// Output:

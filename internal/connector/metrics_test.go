@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 func TestMetricsObserve(t *testing.T) {
@@ -18,10 +19,10 @@ func TestMetricsObserve(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewMetrics: %v", err)
 	}
-	m.Observe("webhook", connector.KindDispatchRelease, 10*time.Millisecond, nil)
-	m.Observe("webhook", connector.KindDispatchRelease, 20*time.Millisecond, connector.Permanent(errors.New("bad")))
-	m.Observe("webhook", connector.KindDispatchRelease, 30*time.Millisecond, errors.New("reset"))
-	m.Observe("odoo", connector.KindInvoicePrepare, 40*time.Millisecond, nil)
+	m.Observe("webhook", shipment.ActionDispatchRelease, 10*time.Millisecond, nil)
+	m.Observe("webhook", shipment.ActionDispatchRelease, 20*time.Millisecond, connector.Permanent(errors.New("bad")))
+	m.Observe("webhook", shipment.ActionDispatchRelease, 30*time.Millisecond, errors.New("reset"))
+	m.Observe("odoo", shipment.ActionInvoicePrepare, 40*time.Millisecond, nil)
 
 	families, err := reg.Gather()
 	if err != nil {
@@ -80,9 +81,9 @@ func TestMetricsWithoutRegisterer(t *testing.T) {
 	if err != nil || m == nil {
 		t.Fatalf("NewMetrics(nil): got (%v, %v), want metrics and nil error", m, err)
 	}
-	m.Observe("webhook", connector.KindDispatchRelease, time.Millisecond, nil)
+	m.Observe("webhook", shipment.ActionDispatchRelease, time.Millisecond, nil)
 	var none *connector.Metrics
-	none.Observe("webhook", connector.KindDispatchRelease, time.Millisecond, nil) // must not panic
+	none.Observe("webhook", shipment.ActionDispatchRelease, time.Millisecond, nil) // must not panic
 }
 
 func TestOutcome(t *testing.T) {

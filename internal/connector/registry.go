@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"sync"
+
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Errors returned by [Registry.Register].
@@ -34,7 +36,7 @@ func NewRegistry() *Registry {
 // kind is not one of [Kinds], with [ErrAlreadyRegistered] when kind already
 // has a connector, and when c is nil.
 func (r *Registry) Register(kind string, c Connector) error {
-	if !KnownKind(kind) {
+	if !shipment.KnownAction(kind) {
 		return fmt.Errorf("registering connector for %q: %w", kind, ErrUnknownKind)
 	}
 	if c == nil {
@@ -89,7 +91,7 @@ func (r *Registry) Close() error {
 	defer r.mu.RUnlock()
 	var errs []error
 	closed := make(map[io.Closer]bool)
-	for _, kind := range Kinds() {
+	for _, kind := range shipment.ActionKinds() {
 		c, ok := r.connectors[kind].(io.Closer)
 		if !ok || closed[c] {
 			continue

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // namedConnector is a connector that does nothing; the registry only needs
@@ -26,22 +27,22 @@ func TestRegistry(t *testing.T) {
 	if got := r.Kinds(); len(got) != 0 {
 		t.Errorf("Kinds() of an empty registry: got %v, want none", got)
 	}
-	for _, kind := range []string{connector.KindPickingValidate, connector.KindDispatchRelease} {
+	for _, kind := range []string{shipment.ActionPickingValidate, shipment.ActionDispatchRelease} {
 		if err := r.Register(kind, hook); err != nil {
 			t.Fatalf("Register(%q, webhook): got error %v, want nil", kind, err)
 		}
 	}
-	if err := r.Register(connector.KindInvoicePrepare, odoo); err != nil {
-		t.Fatalf("Register(%q, odoo): got error %v, want nil", connector.KindInvoicePrepare, err)
+	if err := r.Register(shipment.ActionInvoicePrepare, odoo); err != nil {
+		t.Fatalf("Register(%q, odoo): got error %v, want nil", shipment.ActionInvoicePrepare, err)
 	}
 
-	if err := r.Register(connector.KindDispatchRelease, odoo); !errors.Is(err, connector.ErrAlreadyRegistered) {
+	if err := r.Register(shipment.ActionDispatchRelease, odoo); !errors.Is(err, connector.ErrAlreadyRegistered) {
 		t.Errorf("Register of a registered kind: got error %v, want ErrAlreadyRegistered", err)
 	}
 	if err := r.Register("shipment.teleport", odoo); !errors.Is(err, connector.ErrUnknownKind) {
 		t.Errorf("Register of an unknown kind: got error %v, want ErrUnknownKind", err)
 	}
-	if err := connector.NewRegistry().Register(connector.KindDispatchRelease, nil); err == nil {
+	if err := connector.NewRegistry().Register(shipment.ActionDispatchRelease, nil); err == nil {
 		t.Errorf("Register of a nil connector: got nil error, want an error")
 	}
 
@@ -50,9 +51,9 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Kinds() mismatch (-want +got):\n%s", diff)
 	}
 	for kind, wantName := range map[string]string{
-		connector.KindDispatchRelease: "webhook",
-		connector.KindPickingValidate: "webhook",
-		connector.KindInvoicePrepare:  "odoo",
+		shipment.ActionDispatchRelease: "webhook",
+		shipment.ActionPickingValidate: "webhook",
+		shipment.ActionInvoicePrepare:  "odoo",
 	} {
 		c, ok := r.Lookup(kind)
 		if !ok || c.Name() != wantName {
@@ -67,22 +68,22 @@ func TestRegistry(t *testing.T) {
 func TestRegistryConcurrentReads(t *testing.T) {
 	t.Parallel()
 	r := connector.NewRegistry()
-	if err := r.Register(connector.KindDispatchRelease, namedConnector("webhook")); err != nil {
+	if err := r.Register(shipment.ActionDispatchRelease, namedConnector("webhook")); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				if _, ok := r.Lookup(connector.KindDispatchRelease); !ok {
-					t.Errorf("Lookup(%q): got false, want true", connector.KindDispatchRelease)
+				if _, ok := r.Lookup(shipment.ActionDispatchRelease); !ok {
+					t.Errorf("Lookup(%q): got false, want true", shipment.ActionDispatchRelease)
 					return
 				}
 				_ = r.Kinds()
 			}
 		})
 	}
-	wg.Go(func() { _ = r.Register(connector.KindInvoicePrepare, namedConnector("odoo")) })
+	wg.Go(func() { _ = r.Register(shipment.ActionInvoicePrepare, namedConnector("odoo")) })
 	wg.Wait()
 }
 
@@ -101,7 +102,7 @@ func TestRegistryClose(t *testing.T) {
 	odoo := &closingConnector{namedConnector: "odoo"}
 	hook := &closingConnector{namedConnector: "webhook", err: errors.New("boom")}
 	for kind, c := range map[string]connector.Connector{
-		connector.KindPickingValidate: odoo, connector.KindInvoicePrepare: odoo, connector.KindDispatchRelease: hook,
+		shipment.ActionPickingValidate: odoo, shipment.ActionInvoicePrepare: odoo, shipment.ActionDispatchRelease: hook,
 	} {
 		if err := r.Register(kind, c); err != nil {
 			t.Fatal(err)

@@ -8,8 +8,8 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/config"
-	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // OpenChanges returns the change store of db, which records in trail.
@@ -17,7 +17,7 @@ func OpenChanges(cfg config.Config, db *sqldb.DB, trail *audit.Store) *changes.S
 	return changes.NewStore(db, changes.Options{
 		Audit:             trail,
 		AllowSelfApproval: cfg.Changes.AllowSelfApproval,
-		Sample:            changes.BilledSample(shipment.NewStore(db)),
+		Sample:            changes.BilledSample(workflow.NewStore(db)),
 		WhatIfShipments:   cfg.Changes.WhatIfShipments,
 		Environ:           os.Environ(),
 	})

@@ -49,6 +49,7 @@ import (
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/tracking"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // The sources of the events the hub emits from its connectors' reports.
@@ -63,7 +64,7 @@ type Hub struct {
 	logger    *slog.Logger
 	DB        *sqldb.DB
 	Keys      *apikey.Store
-	Shipments *shipment.Store
+	Shipments *workflow.Store
 	Events    *ingest.Store
 	Queue     *jobqueue.Queue
 	Registry  *connector.Registry
@@ -75,7 +76,7 @@ type Hub struct {
 	Changes *changes.Store
 
 	reg       *prometheus.Registry
-	processor *shipment.Processor
+	processor *workflow.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
 	sources   *source.Intake   // nil without source profiles
@@ -152,7 +153,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		return err
 	}
 
-	h.Shipments = shipment.NewStore(db)
+	h.Shipments = workflow.NewStore(db)
 	if h.Audit, err = OpenAudit(ctx, cfg, db, logger); err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		rate = rateWith(rules)
 		logger.InfoContext(ctx, "rating rules loaded", slog.String("file", cfg.Billing.RulesFile), slog.String("version", rules.Version()), slog.Int("rules", rules.Len()))
 	}
-	h.processor = shipment.NewProcessor(db, h.Events, h.Shipments, h.Queue, &shipment.ProcessorOpts{
+	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, &workflow.Options{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
 			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate},
 		BatchSize:          cfg.Processor.BatchSize,
@@ -373,7 +374,7 @@ func (h *Hub) invoiced(ctx context.Context, a *connector.Action, inv odoo.Invoic
 // hold puts off invoicing a shipment whose proof of delivery came from a
 // feed that is silent now.
 func (h *Hub) hold(_ context.Context, a *connector.Action) (time.Duration, string) {
-	if h.feeds == nil || a.Kind != connector.KindInvoicePrepare {
+	if h.feeds == nil || a.Kind != shipment.ActionInvoicePrepare {
 		return 0, ""
 	}
 	var sh struct {
@@ -542,7 +543,7 @@ func (s *stages) wait() error { return s.g.Wait() }
 type ConnectorDeps struct {
 	// Shipments resolves cross-references for connectors that name
 	// records in the target system. Required when Odoo is configured.
-	Shipments *shipment.Store
+	Shipments *workflow.Store
 	// Registerer receives connector metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Version is Waybill's version, sent as the webhook User-Agent.
@@ -605,7 +606,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 		if err != nil {
 			return nil, fmt.Errorf("configuring the tms connector: %w", err)
 		}
-		for _, kind := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
+		for _, kind := range []string{shipment.ActionDispatchRelease, shipment.ActionDispatchUpdate} {
 			if err := registry.Register(kind, c); err != nil {
 				return nil, err
 			}
@@ -617,7 +618,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 	if len(deps.Tenders) > 0 {
 		// Shipments of EDI carriers are tendered by 204; the others go
 		// where dispatch went before.
-		for _, kind := range []string{connector.KindDispatchRelease, connector.KindDispatchUpdate} {
+		for _, kind := range []string{shipment.ActionDispatchRelease, shipment.ActionDispatchUpdate} {
 			next, _ := registry.Lookup(kind)
 			t, err := tender.New(deps.Tenders, next, deps.TenderStore)
 			if err != nil {
@@ -648,7 +649,7 @@ func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.
 	}
 	kinds := wc.Actions
 	if len(kinds) == 0 {
-		for _, k := range connector.Kinds() {
+		for _, k := range shipment.ActionKinds() {
 			if _, taken := registry.Lookup(k); !taken {
 				kinds = append(kinds, k)
 			}
@@ -706,7 +707,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 // configured source profiles, Waybill's own sources and
 // intake.metric_sources keep their name, every other source is "other".
 func sourceLabels(cfg config.Config, profiles *source.Profiles) func(string) string {
-	known := map[string]bool{shipment.DecisionSource: true, tmsAssignedSource: true, odooInvoicedSource: true}
+	known := map[string]bool{workflow.DecisionSource: true, tmsAssignedSource: true, odooInvoicedSource: true}
 	if db := cfg.Connectors.Odoo.Database; db != "" {
 		known[odoosync.Source(db)] = true
 	}

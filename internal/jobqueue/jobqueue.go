@@ -17,48 +17,49 @@ import (
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/seal"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
 // kind is one action kind as a type: River tells job kinds apart by their
 // arguments' type, so each action kind has one. Its River job kind comes
-// from connector.KindTable.
+// from shipment.ActionTable.
 type kind interface {
 	actionKind() string
 }
 
 type dispatchRelease struct{}
 
-func (dispatchRelease) actionKind() string { return connector.KindDispatchRelease }
+func (dispatchRelease) actionKind() string { return shipment.ActionDispatchRelease }
 
 type pickingValidate struct{}
 
-func (pickingValidate) actionKind() string { return connector.KindPickingValidate }
+func (pickingValidate) actionKind() string { return shipment.ActionPickingValidate }
 
 type invoicePrepare struct{}
 
-func (invoicePrepare) actionKind() string { return connector.KindInvoicePrepare }
+func (invoicePrepare) actionKind() string { return shipment.ActionInvoicePrepare }
 
 type pickingReturn struct{}
 
-func (pickingReturn) actionKind() string { return connector.KindPickingReturn }
+func (pickingReturn) actionKind() string { return shipment.ActionPickingReturn }
 
 type stockScrap struct{}
 
-func (stockScrap) actionKind() string { return connector.KindStockScrap }
+func (stockScrap) actionKind() string { return shipment.ActionStockScrap }
 
 type dispatchUpdate struct{}
 
-func (dispatchUpdate) actionKind() string { return connector.KindDispatchUpdate }
+func (dispatchUpdate) actionKind() string { return shipment.ActionDispatchUpdate }
 
 type milestoneSync struct{}
 
-func (milestoneSync) actionKind() string { return connector.KindMilestoneSync }
+func (milestoneSync) actionKind() string { return shipment.ActionMilestoneSync }
 
-// riverKinds maps action kinds to River job kinds (connector.KindTable).
+// riverKinds maps action kinds to River job kinds (shipment.ActionTable).
 var riverKinds = func() map[string]string {
 	m := make(map[string]string)
-	for _, k := range connector.KindTable() {
+	for _, k := range shipment.ActionTable() {
 		m[k.Kind] = k.Job
 	}
 	return m
@@ -87,19 +88,19 @@ func (args[K]) Kind() string { return riverKind[K]() }
 func newArgs(kr *seal.Keyring, a connector.Action) (river.JobArgs, error) {
 	a, kid, sealed := sealAction(kr, a)
 	switch a.Kind {
-	case connector.KindDispatchRelease:
+	case shipment.ActionDispatchRelease:
 		return args[dispatchRelease]{a, kid, sealed}, nil
-	case connector.KindPickingValidate:
+	case shipment.ActionPickingValidate:
 		return args[pickingValidate]{a, kid, sealed}, nil
-	case connector.KindInvoicePrepare:
+	case shipment.ActionInvoicePrepare:
 		return args[invoicePrepare]{a, kid, sealed}, nil
-	case connector.KindPickingReturn:
+	case shipment.ActionPickingReturn:
 		return args[pickingReturn]{a, kid, sealed}, nil
-	case connector.KindStockScrap:
+	case shipment.ActionStockScrap:
 		return args[stockScrap]{a, kid, sealed}, nil
-	case connector.KindMilestoneSync:
+	case shipment.ActionMilestoneSync:
 		return args[milestoneSync]{a, kid, sealed}, nil
-	case connector.KindDispatchUpdate:
+	case shipment.ActionDispatchUpdate:
 		return args[dispatchUpdate]{a, kid, sealed}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)

@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
 	"github.com/waybill/waybill/internal/poll"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -113,7 +114,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		q := startQueue(t, db, rcv.URL())
 
 		a := connector.Action{
-			Kind: connector.KindDispatchRelease, ShipmentID: "shp_1", EventID: "evt_1",
+			Kind: shipment.ActionDispatchRelease, ShipmentID: "shp_1", EventID: "evt_1",
 			CorrelationID: "corr-1", IdempotencyKey: "idem-1", Payload: json.RawMessage(`{}`),
 		}
 		if err := db.InTx(t.Context(), func(tx *sql.Tx) error { return q.InsertTx(t.Context(), tx, []connector.Action{a}) }); err != nil {
@@ -162,7 +163,7 @@ func startQueue(t *testing.T, db *sqldb.DB, url string) *Queue {
 		t.Fatalf("building webhook connector: %v", err)
 	}
 	reg := connector.NewRegistry()
-	if err := reg.Register(connector.KindDispatchRelease, wh); err != nil {
+	if err := reg.Register(shipment.ActionDispatchRelease, wh); err != nil {
 		t.Fatal(err)
 	}
 	q, err := New(db, reg, Opts{
@@ -234,7 +235,7 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 		run := func(maxWait time.Duration) (*Queue, *dependent) {
 			d := &dependent{ready: make(chan struct{})}
 			reg := connector.NewRegistry()
-			if err := reg.Register(connector.KindInvoicePrepare, d); err != nil {
+			if err := reg.Register(shipment.ActionInvoicePrepare, d); err != nil {
 				t.Fatal(err)
 			}
 			q, err := New(db, reg, Opts{Workers: 1, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
@@ -249,7 +250,7 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 			return q, d
 		}
 		insert := func(q *Queue, key string) {
-			a := connector.Action{Kind: connector.KindInvoicePrepare, ShipmentID: "shp_" + key, EventID: "evt_" + key,
+			a := connector.Action{Kind: shipment.ActionInvoicePrepare, ShipmentID: "shp_" + key, EventID: "evt_" + key,
 				IdempotencyKey: key, Payload: json.RawMessage(`{}`)}
 			if err := db.InTx(t.Context(), func(tx *sql.Tx) error { return q.InsertTx(t.Context(), tx, []connector.Action{a}) }); err != nil {
 				t.Fatal(err)
@@ -281,11 +282,11 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 }
 
 // TestEveryKindHasAJob checks that the job queue runs every action kind of
-// connector.KindTable, each as its own River job kind.
+// shipment.ActionTable, each as its own River job kind.
 func TestEveryKindHasAJob(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
-	for _, k := range connector.KindTable() {
+	for _, k := range shipment.ActionTable() {
 		ja, err := newArgs(nil, connector.Action{Kind: k.Kind, ShipmentID: "s", IdempotencyKey: "i"})
 		if err != nil {
 			t.Errorf("%s: %v", k.Kind, err)

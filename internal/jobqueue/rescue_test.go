@@ -18,6 +18,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/poll"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -57,7 +58,7 @@ func TestRescue(t *testing.T) {
 		const maxAttempts = 5
 		rec := &recorder{keys: map[string]int{}}
 		reg := connector.NewRegistry()
-		if err := reg.Register(connector.KindPickingValidate, rec); err != nil {
+		if err := reg.Register(shipment.ActionPickingValidate, rec); err != nil {
 			t.Fatal(err)
 		}
 		metrics := prometheus.NewRegistry()
@@ -96,7 +97,7 @@ func TestRescue(t *testing.T) {
 		}
 		ids := map[string]int64{}
 		for _, r := range rows {
-			a := connector.Action{Kind: connector.KindPickingValidate, ShipmentID: "shp_" + r.key, EventID: "evt_" + r.key,
+			a := connector.Action{Kind: shipment.ActionPickingValidate, ShipmentID: "shp_" + r.key, EventID: "evt_" + r.key,
 				IdempotencyKey: r.key, Payload: json.RawMessage(`{}`)}
 			if err := db.InTx(ctx, func(tx *sql.Tx) error { return q.InsertTx(ctx, tx, []connector.Action{a}) }); err != nil {
 				t.Fatal(err)
@@ -133,8 +134,8 @@ func TestRescue(t *testing.T) {
 		if want := 4; n != want {
 			t.Errorf("Rescue: got %d jobs, want %d", n, want)
 		}
-		if got := counterValue(t, metrics, "waybill_jobs_rescued_total", connector.KindPickingValidate); got != 4 {
-			t.Errorf("waybill_jobs_rescued_total{kind=%q}: got %v, want 4", connector.KindPickingValidate, got)
+		if got := counterValue(t, metrics, "waybill_jobs_rescued_total", shipment.ActionPickingValidate); got != 4 {
+			t.Errorf("waybill_jobs_rescued_total{kind=%q}: got %v, want 4", shipment.ActionPickingValidate, got)
 		}
 		gotStates, wantStates := map[string]rivertype.JobState{}, map[string]rivertype.JobState{}
 		for _, r := range rows {

@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
 	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/seal"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -48,7 +49,7 @@ func TestSealedJobsAndDeadLetters(t *testing.T) {
 
 		const secret = "Acme Retail, 12 Secret Street"
 		action := func(idem string) connector.Action {
-			return connector.Action{Kind: connector.KindDispatchRelease, ShipmentID: "shp_1", EventID: "evt_1",
+			return connector.Action{Kind: shipment.ActionDispatchRelease, ShipmentID: "shp_1", EventID: "evt_1",
 				CorrelationID: "corr-1", IdempotencyKey: idem, Payload: json.RawMessage(`{"consignee":"` + secret + `"}`)}
 		}
 		insert := func(a connector.Action) {

@@ -13,6 +13,7 @@ import (
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // ReviewView is a review item as the API shows it.
@@ -56,8 +57,8 @@ func (s *Server) registerReviewRoutes() {
 			Limit     int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 			Cursor    string `query:"cursor" doc:"next_cursor of the previous page"`
 		}) (*reviewListOutput, error) {
-			list, next, err := s.deps.Shipments.Reviews(ctx, shipment.ReviewParams{Status: in.State, OwnerRole: in.OwnerRole, Limit: in.Limit, Cursor: in.Cursor})
-			if errors.Is(err, shipment.ErrBadCursor) {
+			list, next, err := s.deps.Shipments.Reviews(ctx, workflow.ReviewParams{Status: in.State, OwnerRole: in.OwnerRole, Limit: in.Limit, Cursor: in.Cursor})
+			if errors.Is(err, workflow.ErrBadCursor) {
 				return nil, badRequest("invalid cursor", "query.cursor")
 			}
 			if err != nil {
@@ -77,7 +78,7 @@ func (s *Server) registerReviewRoutes() {
 			ID string `path:"id"`
 		}) (*reviewOutput, error) {
 			it, err := s.deps.Shipments.GetReview(ctx, in.ID)
-			if errors.Is(err, shipment.ErrNoReview) {
+			if errors.Is(err, workflow.ErrNoReview) {
 				return nil, notFound("no review " + in.ID)
 			}
 			if err != nil {
@@ -101,7 +102,7 @@ func (s *Server) registerReviewRoutes() {
 			return nil, (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict, Detail: "intake is not running"}).Fill()
 		}
 		it, err := s.deps.Shipments.GetReview(ctx, in.ID)
-		if errors.Is(err, shipment.ErrNoReview) {
+		if errors.Is(err, workflow.ErrNoReview) {
 			return nil, notFound("no review " + in.ID)
 		}
 		if err != nil {
@@ -115,7 +116,7 @@ func (s *Server) registerReviewRoutes() {
 		if k := keyFrom(ctx); k != nil {
 			actor = "key:" + k.Name
 		}
-		raw, err := shipment.DecisionEvent(it, in.Body.Decision, actor, in.Body.Reason, time.Now())
+		raw, err := workflow.DecisionEvent(it, in.Body.Decision, actor, in.Body.Reason, time.Now())
 		if err != nil {
 			return nil, err
 		}

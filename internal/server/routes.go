@@ -16,6 +16,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // ShipmentView is a shipment as the API shows it: the shipment's fields,
@@ -70,7 +71,7 @@ func (s *Server) registerReadRoutes() {
 			switch {
 			case errors.Is(err, shipment.ErrBadRef):
 				return nil, badRequest(err.Error(), "path.id")
-			case errors.Is(err, shipment.ErrNotFound):
+			case errors.Is(err, workflow.ErrNotFound):
 				return nil, notFound("no shipment " + in.ID)
 			case err != nil:
 				return nil, err
@@ -101,8 +102,8 @@ func (s *Server) registerReadRoutes() {
 			if st != "" && !st.Valid() {
 				return nil, badRequest("unknown state "+in.State, "query.state")
 			}
-			list, next, err := s.deps.Shipments.List(ctx, shipment.ListParams{State: st, Limit: in.Limit, Cursor: in.Cursor})
-			if errors.Is(err, shipment.ErrBadCursor) {
+			list, next, err := s.deps.Shipments.List(ctx, workflow.ListParams{State: st, Limit: in.Limit, Cursor: in.Cursor})
+			if errors.Is(err, workflow.ErrBadCursor) {
 				return nil, badRequest("invalid cursor", "query.cursor")
 			}
 			if err != nil {

@@ -30,9 +30,9 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/quantity"
-	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // Deps are what the API serves.
@@ -41,7 +41,7 @@ type Deps struct {
 	Keys      *apikey.Store
 	Intake    http.Handler
 	Events    *ingest.Store
-	Shipments *shipment.Store
+	Shipments *workflow.Store
 	// Jobs may be nil when no job queue runs (dead-letter routes then answer
 	// from the table, and replay is refused).
 	Jobs        *jobqueue.Queue

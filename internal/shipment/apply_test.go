@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/shipment"
@@ -70,13 +69,13 @@ func run(t *testing.T, p shipment.Policy, steps []step) *shipment.Shipment {
 func TestHappyPath(t *testing.T) {
 	t.Parallel()
 	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 		{in: in(event.DispatchAssigned, 2, `{"route_id":"R1"}`), outcome: "applied", state: shipment.Assigned},
-		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: in(event.ShipmentDeparted, 4, `{}`), outcome: "applied", state: shipment.InTransit},
 		{in: in(event.ShipmentDelayed, 5, `{"reason":"traffic","eta":"2026-11-26T15:00:00Z"}`), outcome: "applied", state: shipment.Delayed},
 		{in: in(event.ShipmentArrived, 6, `{}`), outcome: "applied", state: shipment.Arrived},
-		{in: in(event.ShipmentDelivered, 360, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		{in: in(event.ShipmentDelivered, 360, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 		// A repeat delivery does not bill twice.
 		{in: in(event.ShipmentDelivered, 361, delivered), outcome: "late", state: shipment.Delivered, reason: "late"},
 	})
@@ -104,13 +103,13 @@ func TestGates(t *testing.T) {
 	t.Run("partial release when allowed", func(t *testing.T) {
 		t.Parallel()
 		run(t, shipment.Policy{AutoRelease: true, PartialRelease: true}, []step{
-			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 		})
 	})
 	t.Run("loaded above reserved", func(t *testing.T) {
 		t.Parallel()
 		run(t, shipment.Policy{AutoRelease: true}, []step{
-			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 			{in: in(event.ShipmentLoaded, 2, `{"lines":[{"line_id":"2","quantity":{"value":"40.001","unit":"KGM"}}]}`), outcome: "rejected", state: shipment.Released, reason: "exceeds the 40000 GRM reserved"},
 			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"2","quantity":{"value":"12","unit":"C62"}}]}`), outcome: "rejected", state: shipment.Released, reason: "incompatible"},
 		})
@@ -119,20 +118,20 @@ func TestGates(t *testing.T) {
 		t.Parallel()
 		run(t, shipment.Policy{AutoRelease: true}, []step{
 			{in: in(event.ShipmentDelivered, 1, delivered), outcome: "rejected", state: shipment.Planned, reason: "before the shipment was loaded"},
-			{in: in(event.InventoryReserved, 2, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}]}`), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.InventoryReserved, 2, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 3, `{"lines":[{"line_id":"1","quantity":{"value":"10","unit":"C62"}}]}`), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 			{in: in(event.ShipmentDelivered, 4, delivered), outcome: "rejected", state: shipment.Loaded, reason: "line 2 was not loaded"},
 		})
 	})
 	t.Run("open exception blocks billing until resolved", func(t *testing.T) {
 		t.Parallel()
 		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 			{in: in(event.ShipmentException, 3, `{"category":"damaged","lines":[{"line_id":"1","quantity":{"value":"1","unit":"C62"}}]}`), outcome: "applied", state: shipment.Exception},
 			{in: in(event.ShipmentDeparted, 4, `{}`), outcome: "applied", state: shipment.Exception},
 			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
-			{in: in(event.ShipmentException, 301, `{"category":"damaged","status":"resolved"}`), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			{in: in(event.ShipmentException, 301, `{"category":"damaged","status":"resolved"}`), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 		})
 		if sh.Exceptions[0].OwnerRole != "claims" || sh.Exceptions[0].Status != "resolved" {
 			t.Errorf("exception: %+v", sh.Exceptions[0])
@@ -141,8 +140,8 @@ func TestGates(t *testing.T) {
 	t.Run("cancel only before loading", func(t *testing.T) {
 		t.Parallel()
 		run(t, shipment.Policy{AutoRelease: true}, []step{
-			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 			{in: in(event.ShipmentCancelled, 3, `{}`), outcome: "rejected", state: shipment.Loaded, reason: "return it instead"},
 			{in: in(event.ShipmentReturned, 4, `{"reason":"refused"}`), outcome: "applied", state: shipment.Returned},
 			{in: in(event.ShipmentDeparted, 5, `{}`), outcome: "rejected", state: shipment.Returned, reason: "returned"},
@@ -153,8 +152,8 @@ func TestGates(t *testing.T) {
 func TestLateMilestonesKeepTheirPlace(t *testing.T) {
 	t.Parallel()
 	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: in(event.ShipmentArrived, 60, `{}`), outcome: "applied", state: shipment.Arrived},
 		{in: in(event.ShipmentDeparted, 10, `{}`), outcome: "late", state: shipment.Arrived, reason: "late"},
 		{in: in(event.ShipmentDelayed, 20, `{"reason":"queue at border"}`), outcome: "late", state: shipment.Arrived, reason: "late"},
@@ -198,14 +197,14 @@ const (
 func TestPODReview(t *testing.T) {
 	t.Parallel()
 	start := []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 2, loadTen), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadTen), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: inID("pod-1", event.ShipmentDelivered, 300, deliverOver), outcome: "applied", state: shipment.Delivered},
 	}
 	t.Run("approved", func(t *testing.T) {
 		t.Parallel()
 		sh := run(t, shipment.Policy{AutoRelease: true}, append(start,
-			step{in: inID("d1", event.ReviewDecided, 310, decision("pod-1", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("d1", event.ReviewDecided, 310, decision("pod-1", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 			step{in: inID("d2", event.ReviewDecided, 311, decision("pod-1", "reject")), outcome: "rejected", state: shipment.Delivered, reason: "already approved"},
 		))
 		r := sh.Reviews[0]
@@ -220,7 +219,7 @@ func TestPODReview(t *testing.T) {
 		t.Parallel()
 		sh := run(t, shipment.Policy{AutoRelease: true}, append(start,
 			step{in: inID("d1", event.ReviewDecided, 310, decision("pod-1", "reject")), outcome: "applied", state: shipment.Delivered},
-			step{in: inID("pod-2", event.ShipmentDelivered, 320, deliverTen), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("pod-2", event.ShipmentDelivered, 320, deliverTen), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 			step{in: inID("pod-3", event.ShipmentDelivered, 330, deliverTen), outcome: "late", state: shipment.Delivered, reason: "delivery reported again"},
 		))
 		if !sh.Billable || sh.POD.EventID != "pod-2" || sh.POD.Validation.Status != shipment.PODValid {
@@ -278,9 +277,9 @@ func TestPODPosition(t *testing.T) {
 func TestExceptionReview(t *testing.T) {
 	t.Parallel()
 	start := []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
-		{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
+		{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 	}
 	damaged := `{"category":"damaged","exception_id":"EXC-1","lines":[{"line_id":"1","quantity":{"value":"2","unit":"C62"}}]}`
 	refused := `{"category":"refused","exception_id":"EXC-2","lines":[{"line_id":"1","quantity":{"value":"12","unit":"C62"}}]}`
@@ -291,7 +290,7 @@ func TestExceptionReview(t *testing.T) {
 			{in: inID("exc", event.ShipmentException, 290, damaged), outcome: "applied", state: shipment.Exception},
 			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
 			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Delivered,
-				actions: []string{connector.KindStockScrap, connector.KindInvoicePrepare}},
+				actions: []string{shipment.ActionStockScrap, shipment.ActionInvoicePrepare}},
 		}
 		sh := run(t, shipment.Policy{AutoRelease: true}, steps)
 		if e := sh.Exceptions[0]; e.Status != "resolved" || e.Resolution != "approved" {
@@ -306,7 +305,7 @@ func TestExceptionReview(t *testing.T) {
 			{in: inID("exc", event.ShipmentException, 290, short), outcome: "applied", state: shipment.Exception},
 			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
 			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Delivered,
-				actions: []string{connector.KindStockScrap, connector.KindInvoicePrepare}},
+				actions: []string{shipment.ActionStockScrap, shipment.ActionInvoicePrepare}},
 		})
 	})
 	t.Run("refused, dismissed", func(t *testing.T) {
@@ -315,7 +314,7 @@ func TestExceptionReview(t *testing.T) {
 			start[0], start[1],
 			{in: inID("exc", event.ShipmentException, 290, refused), outcome: "applied", state: shipment.Exception},
 			{in: in(event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Exception},
-			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "reject")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "reject")), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 		})
 		if e := sh.Exceptions[0]; e.Resolution != "dismissed" {
 			t.Errorf("exception %+v", e)
@@ -326,7 +325,7 @@ func TestExceptionReview(t *testing.T) {
 		run(t, shipment.Policy{AutoRelease: true}, []step{
 			start[0], start[1],
 			{in: inID("exc", event.ShipmentException, 290, refused), outcome: "applied", state: shipment.Exception},
-			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingReturn}},
+			{in: inID("d1", event.ReviewDecided, 310, decision("exc", "approve")), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingReturn}},
 			{in: inID("d2", event.ReviewDecided, 311, decision("nope", "approve")), outcome: "rejected", state: shipment.Loaded, reason: "not on the shipment"},
 		})
 	})
@@ -353,15 +352,15 @@ func TestRating(t *testing.T) {
 	}
 	steps := func(p shipment.Policy) []step {
 		return []step{
-			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		}
 	}
 	t.Run("rated once when billable", func(t *testing.T) {
 		t.Parallel()
 		p := shipment.Policy{AutoRelease: true, Rate: rate}
 		sh := run(t, p, append(steps(p),
-			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 			step{in: in(event.ChargesReported, 301, `{"charges":[{"code":"DET","type":"detention","amount":{"minor":7500,"currency":"EUR"}}]}`), outcome: "applied", state: shipment.Delivered},
 		))
 		var rated int
@@ -389,7 +388,7 @@ func TestRating(t *testing.T) {
 		// Resolved once the rules are fixed: rated again, then billed.
 		fixed := shipment.Policy{AutoRelease: true, Rate: rate}
 		res := sh.Apply(inID("d1", event.ReviewDecided, 310, decision("pod", "resolve")), fixed)
-		if res.Outcome != shipment.OutcomeApplied || !sh.Billable || len(sh.Charges) != 1 || !slices.Equal(res.Actions, []string{connector.KindInvoicePrepare}) {
+		if res.Outcome != shipment.OutcomeApplied || !sh.Billable || len(sh.Charges) != 1 || !slices.Equal(res.Actions, []string{shipment.ActionInvoicePrepare}) {
 			t.Errorf("after resolve: %+v, billable %v, charges %+v", res, sh.Billable, sh.Charges)
 		}
 	})
@@ -398,7 +397,7 @@ func TestRating(t *testing.T) {
 		p := shipment.Policy{AutoRelease: true, Rate: broken}
 		sh := run(t, p, append(steps(p),
 			step{in: inID("pod", event.ShipmentDelivered, 300, delivered), outcome: "applied", state: shipment.Delivered},
-			step{in: inID("d1", event.ReviewDecided, 310, decision("pod", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{connector.KindInvoicePrepare}},
+			step{in: inID("d1", event.ReviewDecided, 310, decision("pod", "approve")), outcome: "applied", state: shipment.Delivered, actions: []string{shipment.ActionInvoicePrepare}},
 		))
 		if !sh.Billable || len(sh.Charges) != 0 {
 			t.Errorf("billable %v, charges %+v", sh.Billable, sh.Charges)
@@ -415,7 +414,7 @@ func TestShortageReview(t *testing.T) {
 			{in: in(event.InventoryReserved, 1, reservePartial), outcome: "applied", state: shipment.Short},
 			{in: inID("short", event.InventoryShortage, 2, shortage), outcome: "applied", state: shipment.Short},
 			{in: inID("short2", event.InventoryShortage, 3, shortage), outcome: "applied", state: shipment.Short},
-			{in: inID("d1", event.ReviewDecided, 10, decision("short", "approve")), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: inID("d1", event.ReviewDecided, 10, decision("short", "approve")), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 		})
 		if len(sh.Reviews) != 1 || sh.Reviews[0].OwnerRole != "warehouse" {
 			t.Errorf("reviews %+v: want one, for the warehouse", sh.Reviews)
@@ -426,7 +425,7 @@ func TestShortageReview(t *testing.T) {
 		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
 			{in: inID("short", event.InventoryShortage, 2, shortage), outcome: "applied", state: shipment.Short},
 			{in: inID("d0", event.ReviewDecided, 5, decision("short", "approve")), outcome: "rejected", state: shipment.Short, reason: "nothing is reserved"},
-			{in: in(event.InventoryReserved, 10, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+			{in: in(event.InventoryReserved, 10, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 		})
 		if r := sh.Reviews[0]; r.Status != shipment.ReviewResolved || r.Decision != "reserved" {
 			t.Errorf("review %+v", r)
@@ -437,8 +436,8 @@ func TestShortageReview(t *testing.T) {
 func TestLateAssignmentFillsTheCarrier(t *testing.T) {
 	t.Parallel()
 	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 2, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: in(event.DispatchAssigned, 3, `{"vehicle":{"plate":"BX-12-CD"},"route_id":"R-7"}`), outcome: "late", state: shipment.Loaded, reason: "assignment after loading"},
 		{in: in(event.DispatchAssigned, 4, `{"vehicle":{"plate":"ZZ-99-ZZ"},"route_id":"R-8"}`), outcome: "late", state: shipment.Loaded},
 	})

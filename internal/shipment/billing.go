@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/quantity"
@@ -48,7 +47,7 @@ func (s *Shipment) billing(in Input, p Policy) Result {
 	}
 	s.Billable = true
 	s.BlockedReason = ""
-	res.Actions = append(res.Actions, connector.KindInvoicePrepare)
+	res.Actions = append(res.Actions, ActionInvoicePrepare)
 	return res
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 )
 
@@ -102,7 +101,7 @@ func (s *Shipment) applyLoaded(in Input) Result {
 	s.milestone(in, false, nil, "")
 	s.moveTo(trLoaded.To)
 	s.BlockedReason = ""
-	return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindPickingValidate}}
+	return Result{Outcome: OutcomeApplied, Actions: []string{ActionPickingValidate}}
 }
 
 // milestoneMoves are the rows of the milestones applyMilestone takes.

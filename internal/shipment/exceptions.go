@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 )
 
@@ -59,7 +58,7 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 	res := Result{Outcome: OutcomeApplied}
 	if category == RouteChanged && rank[s.current()] >= rank[Released] && rank[s.current()] < rank[Delivered] {
 		// The TMS planned the old route: send it the dispatch again.
-		res.Actions = []string{connector.KindDispatchUpdate}
+		res.Actions = []string{ActionDispatchUpdate}
 	}
 	return res
 }
@@ -121,11 +120,11 @@ func Decisions() []string { return []string{DecisionApprove, DecisionReject, Dec
 // back from the delivery and written off (scrapped); refused or returned
 // goods are taken back into stock. Either way they are not invoiced.
 var consequences = map[ExceptionCategory]string{
-	Damaged:      connector.KindStockScrap,
-	ShortShipped: connector.KindStockScrap,
-	Lost:         connector.KindStockScrap,
-	Refused:      connector.KindPickingReturn,
-	ReturnedGood: connector.KindPickingReturn,
+	Damaged:      ActionStockScrap,
+	ShortShipped: ActionStockScrap,
+	Lost:         ActionStockScrap,
+	Refused:      ActionPickingReturn,
+	ReturnedGood: ActionPickingReturn,
 }
 
 // WrittenOff are the exception categories whose goods, once approved, are
@@ -188,7 +187,7 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 			decide()
 			s.milestone(in, false, nil, "shortage "+note+": released in part")
 			s.State, s.BlockedReason = trDecidedPartRelease.To, ""
-			return Result{Outcome: OutcomeApplied, Actions: []string{connector.KindDispatchRelease}}
+			return Result{Outcome: OutcomeApplied, Actions: []string{ActionDispatchRelease}}
 		}
 		decide()
 		s.milestone(in, false, nil, "shortage "+note)
@@ -220,7 +219,7 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 			if s.current() == Invoiced {
 				// Billed already: invoicing again after the goods came
 				// back credits them.
-				actions = append(actions, connector.KindInvoicePrepare)
+				actions = append(actions, ActionInvoicePrepare)
 			}
 		}
 		res := s.billing(in, p)

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 )
 
@@ -83,7 +82,7 @@ func (s *Shipment) release(p Policy) Result {
 	}
 	s.State = trReleased.To
 	s.BlockedReason = ""
-	res.Actions = append(res.Actions, connector.KindDispatchRelease)
+	res.Actions = append(res.Actions, ActionDispatchRelease)
 	return res
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tracking"
@@ -33,10 +32,10 @@ func tracked(id string, minutes int, e tracking.Event) shipment.Input {
 func TestTrackedEvents(t *testing.T) {
 	t.Parallel()
 	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
 		// The carrier is faster than the warehouse: kept, but no move.
 		{in: tracked("t1", 2, tracking.Event{Status: tracking.PickedUp}), outcome: "late", state: shipment.Released, reason: "recorded only: the carrier reports picked_up but the shipment is released"},
-		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: tracked("t2", 10, tracking.Event{Status: tracking.InTransit}), outcome: "applied", state: shipment.InTransit},
 		// A delay opens an exception for review…
 		{in: tracked("t3", 20, tracking.Event{Status: tracking.StatusException, Exception: &tracking.Exception{Type: "delay", Reason: "weather", ReasonCode: "AO"},
@@ -101,8 +100,8 @@ func TestTrackedOrderIndependence(t *testing.T) {
 	var first []string
 	for _, order := range permutations(len(evs)) {
 		sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-			{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+			{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+			{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		})
 		for _, i := range order {
 			sh.Apply(evs[i], shipment.Policy{})
@@ -147,8 +146,8 @@ func permutations(n int) [][]int {
 func TestTrackedDeliveryAfterArrival(t *testing.T) {
 	t.Parallel()
 	run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: tracked("a", 10, tracking.Event{Status: tracking.ArrivedAtDelivery}), outcome: "applied", state: shipment.Arrived},
 		{in: tracked("d", 20, tracking.Event{Status: tracking.Delivered}), outcome: "applied", state: shipment.Arrived},
 		{in: tracked("x", 15, tracking.Event{Status: tracking.ArrivedAtDelivery}), outcome: "late", state: shipment.Arrived, reason: "late"},
@@ -161,8 +160,8 @@ func TestTrackedDeliveryAfterArrival(t *testing.T) {
 func TestCarrierWeights(t *testing.T) {
 	t.Parallel()
 	sh := run(t, shipment.Policy{AutoRelease: true}, []step{
-		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{connector.KindDispatchRelease}},
-		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{connector.KindPickingValidate}},
+		{in: in(event.InventoryReserved, 1, reserveFull), outcome: "applied", state: shipment.Released, actions: []string{shipment.ActionDispatchRelease}},
+		{in: in(event.ShipmentLoaded, 3, loadFull), outcome: "applied", state: shipment.Loaded, actions: []string{shipment.ActionPickingValidate}},
 		{in: tracked("w1", 10, tracking.Event{Status: tracking.InTransit,
 			Weights: []tracking.Weight{{KG: "1868.801", RawValue: "4120", RawUnit: "L", Kind: tracking.WeightActual}}}), outcome: "applied", state: shipment.InTransit},
 	})

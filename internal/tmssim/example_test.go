@@ -10,6 +10,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/tms"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tmssim"
 )
 
@@ -37,7 +38,7 @@ func Example() {
 	}
 	defer c.Close()
 	err = c.Deliver(context.Background(), &connector.Action{
-		Kind:           connector.KindDispatchRelease,
+		Kind:           shipment.ActionDispatchRelease,
 		ShipmentID:     "odoo:WH/OUT/00012",
 		IdempotencyKey: "job-81:dispatch.release",
 		Attempt:        1,

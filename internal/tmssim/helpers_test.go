@@ -277,7 +277,7 @@ func releaseAction(t *testing.T, s *shipment.Shipment, key string) *connector.Ac
 		t.Fatalf("encoding shipment: %v", err)
 	}
 	return &connector.Action{
-		Kind:           connector.KindDispatchRelease,
+		Kind:           shipment.ActionDispatchRelease,
 		ShipmentID:     s.ID,
 		EventID:        s.ID + "-reserved",
 		CorrelationID:  "8f14e45f-ceea-467f-a0e6-a1c2b9d3e7f0",

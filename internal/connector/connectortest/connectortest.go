@@ -12,6 +12,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Answer is how a [Target] answers the requests that reach it. The zero
@@ -279,7 +280,7 @@ func setup(t *testing.T, h Harness) *bundle {
 func defaultAction() *connector.Action {
 	payload, _ := json.Marshal(map[string]any{"shipment_id": "shp_conformance", "dock": "D4"})
 	return &connector.Action{
-		Kind:       connector.KindDispatchRelease,
+		Kind:       shipment.ActionDispatchRelease,
 		ShipmentID: "shp_conformance",
 		EventID:    "evt_conformance",
 		Payload:    payload,

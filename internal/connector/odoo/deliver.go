@@ -93,15 +93,15 @@ func (c *Connector) policy(sh *shipment.Shipment) (BackorderPolicy, bool) {
 // Connector performs workflow actions in Odoo. It implements
 // connector.Connector for these kinds:
 //
-//   - connector.KindPickingValidate: validate the picking of a loaded
+//   - shipment.ActionPickingValidate: validate the picking of a loaded
 //     shipment with the quantities and lots actually loaded;
-//   - connector.KindInvoicePrepare: add the shipment's charges to its sale
+//   - shipment.ActionInvoicePrepare: add the shipment's charges to its sale
 //     order and invoice the delivered quantities, once the picking is
 //     validated (or credit what came back after an invoice);
-//   - connector.KindPickingReturn and connector.KindStockScrap: take back
+//   - shipment.ActionPickingReturn and shipment.ActionStockScrap: take back
 //     refused, returned or damaged goods of approved exceptions, and scrap
 //     damaged ones;
-//   - connector.KindMilestoneSync: post milestones and exceptions on the
+//   - shipment.ActionMilestoneSync: post milestones and exceptions on the
 //     picking's chatter and set the tracking reference.
 //
 // It connects lazily: the first action (or [Connector.Connect]) builds the
@@ -229,15 +229,15 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	}
 	defer c.shipments.lock(sh.ID)()
 	switch a.Kind {
-	case connector.KindPickingValidate:
+	case shipment.ActionPickingValidate:
 		return c.validate(ctx, cl, a, &sh)
-	case connector.KindInvoicePrepare:
+	case shipment.ActionInvoicePrepare:
 		return c.invoice(ctx, cl, a, &sh)
-	case connector.KindPickingReturn:
+	case shipment.ActionPickingReturn:
 		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood})
-	case connector.KindStockScrap:
+	case shipment.ActionStockScrap:
 		return c.takeBack(ctx, cl, a, &sh, shipment.WrittenOff())
-	case connector.KindMilestoneSync:
+	case shipment.ActionMilestoneSync:
 		return c.syncMilestones(ctx, cl, a, &sh)
 	default:
 		return connector.Permanent(fmt.Errorf("odoo: action %s is not sent to Odoo", a.Kind))

@@ -121,19 +121,19 @@ func TestDeliverValidateAndInvoice(t *testing.T) {
 			sh.Charges[0].Amount.Minor, sh.Charges[0].Amount.Currency = 7500, "USD"
 
 			// Invoicing before the picking is validated waits.
-			err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh))
+			err := w.conn.Deliver(t.Context(), action(t, shipment.ActionInvoicePrepare, sh))
 			if permanent, _ := connector.Classify(err); err == nil || permanent {
 				t.Fatalf("invoice before validation: got %v, want a retryable error", err)
 			}
 			w.srv.Sim().ResetCalls()
 			w.conn.client.ResetCalls()
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
 			validateCalls := total(w.conn.client.Calls())
 			w.conn.client.ResetCalls()
 			// Again, as after a lost reply: nothing changes.
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 				t.Fatalf("validate again: %v", err)
 			}
 			w.conn.client.ResetCalls()
@@ -148,11 +148,11 @@ func TestDeliverValidateAndInvoice(t *testing.T) {
 				t.Errorf("button_validate called %d times, want 1", n)
 			}
 
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionInvoicePrepare, sh)); err != nil {
 				t.Fatalf("invoice: %v", err)
 			}
 			invoiceCalls := total(w.conn.client.Calls())
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionInvoicePrepare, sh)); err != nil {
 				t.Fatalf("invoice again: %v", err)
 			}
 			inv, err := w.cl.FindInvoice(t.Context(), "WB-sh-1")
@@ -187,7 +187,7 @@ func TestDeliverPartialLoad(t *testing.T) {
 			t.Parallel()
 			w := newDeliverWorld(t, 18, func(o *ConnectorOpts) { o.Backorder = tc.policy })
 			sh := w.loaded(t, "sh-partial", "3", "2")
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 				t.Fatal(err)
 			}
 			p, err := w.cl.Picking(t.Context(), w.pick.ID)
@@ -227,7 +227,7 @@ func TestDeliverRefusesWhatItCannotPlace(t *testing.T) {
 		{"sku not on picking", notOnPicking, `product "DESK0005" is not on picking`},
 		{"unknown order", noOrder, `finding sale.order "S99999": 0 records`},
 	} {
-		err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, tc.sh))
+		err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, tc.sh))
 		if permanent, _ := connector.Classify(err); !permanent || !strings.Contains(fmt.Sprint(err), tc.want) {
 			t.Errorf("%s: got %v, want a permanent error containing %q", tc.name, err, tc.want)
 		}
@@ -236,10 +236,10 @@ func TestDeliverRefusesWhatItCannotPlace(t *testing.T) {
 		t.Errorf("button_validate called %d times for shipments it could not place", n)
 	}
 	// The cross-reference names the picking even without an order.
-	if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, byPicking)); err != nil {
+	if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, byPicking)); err != nil {
 		t.Fatalf("validate by picking name: %v", err)
 	}
-	bad := &connector.Action{Kind: connector.KindPickingValidate, IdempotencyKey: "k", Attempt: 1, Payload: json.RawMessage(`{"lines":[]}`)}
+	bad := &connector.Action{Kind: shipment.ActionPickingValidate, IdempotencyKey: "k", Attempt: 1, Payload: json.RawMessage(`{"lines":[]}`)}
 	if permanent, _ := connector.Classify(w.conn.Deliver(t.Context(), bad)); !permanent {
 		t.Error("a payload that is not a shipment must fail permanently")
 	}
@@ -252,14 +252,14 @@ func TestDeliverConnectsLazily(t *testing.T) {
 		t.Fatal(err)
 	}
 	sh := w.loaded(t, "sh-lazy", "4", "2")
-	err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh))
+	err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh))
 	if permanent, _ := connector.Classify(err); err == nil || permanent {
 		t.Fatalf("Odoo down: got %v, want a retryable error", err)
 	}
 	if err := w.srv.Up(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+	if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 		t.Fatalf("after Odoo came back: %v", err)
 	}
 	if err := w.conn.Close(); err != nil {
@@ -289,7 +289,7 @@ func TestDeliverPolicyPerCustomer(t *testing.T) {
 			sh := w.loaded(t, "sh-policy", "3", "2")
 			sh.Customer = &shipment.Party{Ref: tc.customer}
 			sh.Origin = &shipment.Location{Name: "WH/Stock"}
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindPickingValidate, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 				t.Fatal(err)
 			}
 			p, err := w.cl.Picking(t.Context(), w.pick.ID)
@@ -299,7 +299,7 @@ func TestDeliverPolicyPerCustomer(t *testing.T) {
 			if (len(p.Backorders) == 1) != tc.wantBackorder {
 				t.Errorf("backorders %v, want a backorder: %v", p.Backorders, tc.wantBackorder)
 			}
-			if err := w.conn.Deliver(t.Context(), action(t, connector.KindInvoicePrepare, sh)); err != nil {
+			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionInvoicePrepare, sh)); err != nil {
 				t.Fatal(err)
 			}
 			inv, err := w.cl.FindInvoice(t.Context(), "WB-sh-policy")

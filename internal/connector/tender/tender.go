@@ -139,7 +139,7 @@ func (c *Connector) build(ctx context.Context, cr Carrier, sh *shipment.Shipment
 	if po := sh.References["po"]; po != "" {
 		t.PO = []string{po}
 	}
-	if a.Kind == connector.KindDispatchUpdate {
+	if a.Kind == shipment.ActionDispatchUpdate {
 		t.Purpose = x12.PurposeChange
 	}
 	if w := sh.PickupWindow; w != nil {

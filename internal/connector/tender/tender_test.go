@@ -49,7 +49,7 @@ func TestTender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := &connector.Action{Kind: connector.KindDispatchRelease, ShipmentID: "s1", EventID: "e1", IdempotencyKey: "e1/dispatch.release", Payload: snapshot(t, "XKTL")}
+		a := &connector.Action{Kind: shipment.ActionDispatchRelease, ShipmentID: "s1", EventID: "e1", IdempotencyKey: "e1/dispatch.release", Payload: snapshot(t, "XKTL")}
 		if err := c.Deliver(ctx, a); err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,7 @@
 // carries, to one HTTP endpoint.
 //
 // Build a [Connector] once at start-up with [New], register it for
-// connector.KindDispatchRelease (it refuses every other kind with a
+// shipment.ActionDispatchRelease (it refuses every other kind with a
 // permanent error wrapping [ErrUnsupportedKind]), and close it at shutdown
 // after the job runner has stopped. A Connector is safe for concurrent use;
 // Deliver makes exactly one request per call, and the job runner owns

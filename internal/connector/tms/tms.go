@@ -49,7 +49,7 @@ const (
 )
 
 // ErrUnsupportedKind reports an action of a kind other than
-// connector.KindDispatchRelease. Deliver returns it as a permanent error.
+// shipment.ActionDispatchRelease. Deliver returns it as a permanent error.
 var ErrUnsupportedKind = errors.New("unsupported action kind")
 
 // Config configures the TMS connector.
@@ -211,7 +211,7 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	if err := a.Validate(); err != nil {
 		return connector.Permanent(fmt.Errorf("sending dispatch to %s: %w", c.host, err))
 	}
-	if a.Kind != connector.KindDispatchRelease && a.Kind != connector.KindDispatchUpdate {
+	if a.Kind != shipment.ActionDispatchRelease && a.Kind != shipment.ActionDispatchUpdate {
 		return connector.Permanent(fmt.Errorf("sending %s to %s: %w", a.Kind, c.host, ErrUnsupportedKind))
 	}
 	correlationID := a.CorrelationID
@@ -226,7 +226,7 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	if err != nil {
 		return connector.Permanent(fmt.Errorf("building dispatch of shipment %s: %w", a.ShipmentID, err))
 	}
-	if a.Kind == connector.KindDispatchUpdate {
+	if a.Kind == shipment.ActionDispatchUpdate {
 		d.Update = true
 		for _, e := range s.Exceptions {
 			if e.Category == shipment.RouteChanged && e.Status == "open" {

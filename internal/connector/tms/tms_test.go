@@ -25,6 +25,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/dispatch.json from the connector's output")
@@ -134,7 +135,7 @@ func releaseAction(t *testing.T) *connector.Action {
 		t.Fatalf("compacting shipment: %v", err)
 	}
 	return &connector.Action{
-		Kind:           connector.KindDispatchRelease,
+		Kind:           shipment.ActionDispatchRelease,
 		ShipmentID:     "odoo:WH/OUT/00012",
 		EventID:        "019a7a3d-0a22-7e19-9d04-6c7b8a9e0f03",
 		CorrelationID:  "8f14e45f-ceea-467f-a0e6-a1c2b9d3e7f0",
@@ -470,7 +471,7 @@ func TestInvalidActionIsPermanentAndSendsNothing(t *testing.T) {
 		edit    func(a *connector.Action)
 		wantErr error
 	}{
-		{name: "other_kind", edit: func(a *connector.Action) { a.Kind = connector.KindInvoicePrepare }, wantErr: tms.ErrUnsupportedKind},
+		{name: "other_kind", edit: func(a *connector.Action) { a.Kind = shipment.ActionInvoicePrepare }, wantErr: tms.ErrUnsupportedKind},
 		{name: "no_payload", edit: func(a *connector.Action) { a.Payload = nil }, wantErr: tms.ErrInvalidShipment},
 		{name: "null_payload", edit: func(a *connector.Action) { a.Payload = json.RawMessage(`null`) }, wantErr: tms.ErrInvalidShipment},
 		{name: "payload_not_a_shipment", edit: func(a *connector.Action) { a.Payload = json.RawMessage(`[1]`) }, wantErr: tms.ErrInvalidShipment},

@@ -21,6 +21,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/connector/webhook/webhooktest"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // fixedNow is the clock of tests that need a deterministic time.
@@ -61,7 +62,7 @@ func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 
 func testAction() *connector.Action {
 	return &connector.Action{
-		Kind:           connector.KindDispatchRelease,
+		Kind:           shipment.ActionDispatchRelease,
 		ShipmentID:     "shp_01J",
 		EventID:        "evt_01J",
 		CorrelationID:  "corr-42",

@@ -1,4 +1,4 @@
-package shipment
+package workflow
 
 import (
 	"context"
@@ -11,15 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 )
-
-// ReviewItem is a review with the shipment it belongs to, as the review
-// queue lists it.
-type ReviewItem struct {
-	Review
-	ShipmentID string `json:"shipment_id"`
-}
 
 // ReviewParams selects a page of the review queue.
 type ReviewParams struct {
@@ -38,7 +32,7 @@ var ErrNoReview = errors.New("no such review")
 
 // Reviews lists the review queue, oldest first, and the cursor of the next
 // page ("" when this is the last).
-func (s *Store) Reviews(ctx context.Context, p ReviewParams) ([]ReviewItem, string, error) {
+func (s *Store) Reviews(ctx context.Context, p ReviewParams) ([]shipment.ReviewItem, string, error) {
 	afterAt, afterID := int64(-1), ""
 	if p.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
@@ -58,11 +52,11 @@ ORDER BY opened_at, id LIMIT ?`)
 	}
 	defer rows.Close()
 	var (
-		out []ReviewItem
+		out []shipment.ReviewItem
 		ats []int64
 	)
 	for rows.Next() {
-		var it ReviewItem
+		var it shipment.ReviewItem
 		var at int64
 		var doc string
 		if err := rows.Scan(&it.ShipmentID, &at, &doc); err != nil {
@@ -86,8 +80,8 @@ ORDER BY opened_at, id LIMIT ?`)
 }
 
 // GetReview returns one review with its shipment id.
-func (s *Store) GetReview(ctx context.Context, id string) (ReviewItem, error) {
-	var it ReviewItem
+func (s *Store) GetReview(ctx context.Context, id string) (shipment.ReviewItem, error) {
+	var it shipment.ReviewItem
 	var doc string
 	err := s.db.Reader.QueryRowContext(ctx, s.db.Dialect.Rebind(`SELECT shipment_id, doc FROM review_items WHERE id = ?`), id).Scan(&it.ShipmentID, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -103,7 +97,7 @@ func (s *Store) GetReview(ctx context.Context, id string) (ReviewItem, error) {
 }
 
 // encodeReviews encodes the reviews of ships for one upsert per chunk.
-func (s *Store) encodeReviews(ships []*Shipment) (docRows, error) {
+func (s *Store) encodeReviews(ships []*shipment.Shipment) (docRows, error) {
 	const cols = 8
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner_role = excluded.owner_role, decided_at = excluded.decided_at, doc = excluded.doc`
 	prefix := `INSERT INTO review_items (id, shipment_id, kind, status, owner_role, opened_at, decided_at, doc) VALUES `
@@ -139,17 +133,6 @@ func (s *Store) encodeReviews(ships []*Shipment) (docRows, error) {
 	return out, nil
 }
 
-// ReviewAge is how long r has been waiting, or took, at now. It is a
-// function rather than a method so that API types can embed Review (huma
-// builds response schemas with reflect.StructOf, which refuses embedded
-// types with methods).
-func ReviewAge(r Review, now time.Time) time.Duration {
-	if r.DecidedAt != nil {
-		return r.DecidedAt.Sub(r.OpenedAt)
-	}
-	return now.Sub(r.OpenedAt)
-}
-
 // DecisionSource is the CloudEvents source of the review.decided events
 // Waybill emits.
 const DecisionSource = "waybill/review"
@@ -158,7 +141,7 @@ const DecisionSource = "waybill/review"
 // on item. Its id is the review and the decision, so the same decision
 // sent twice is a duplicate, and a different one a separate event that the
 // shipment refuses once the review is closed.
-func DecisionEvent(item ReviewItem, decision, actor, reason string, now time.Time) ([]byte, error) {
+func DecisionEvent(item shipment.ReviewItem, decision, actor, reason string, now time.Time) ([]byte, error) {
 	data := map[string]string{"review_id": item.ID, "decision": decision, "actor": actor}
 	if reason != "" {
 		data["reason"] = reason

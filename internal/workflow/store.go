@@ -1,4 +1,4 @@
-package shipment
+package workflow
 
 import (
 	"context"
@@ -12,57 +12,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
 // ErrNotFound is returned when a shipment, order or reference does not
 // exist.
 var ErrNotFound = sqldb.ErrNotFound
-
-// ErrBadRef is returned for a reference that is neither a canonical id nor
-// system:external-id.
-var ErrBadRef = errors.New("reference must be a canonical id or system:external-id")
-
-// Ref is a parsed reference: a canonical id, or an external id in a system.
-type Ref struct {
-	Canonical  string
-	System     string
-	ExternalID string
-}
-
-// ParseRef parses "0192…" (a canonical UUID) or "system:external-id".
-func ParseRef(s string) (Ref, error) {
-	if len(s) == 36 {
-		if id, err := uuid.Parse(s); err == nil {
-			return Ref{Canonical: id.String()}, nil
-		}
-	}
-	sys, ext, ok := strings.Cut(s, ":")
-	if !ok || sys == "" || ext == "" || strings.ContainsAny(s, " \t\r\n") {
-		return Ref{}, fmt.Errorf("%q: %w", s, ErrBadRef)
-	}
-	return Ref{System: sys, ExternalID: ext}, nil
-}
-
-func (r Ref) String() string {
-	if r.Canonical != "" {
-		return r.Canonical
-	}
-	return r.System + ":" + r.ExternalID
-}
-
-// Xref is one cross-reference of a canonical id.
-type Xref struct {
-	System     string `json:"system"`
-	Kind       string `json:"kind"`
-	ExternalID string `json:"external_id"`
-}
-
-// Object kinds in the cross-reference table.
-const (
-	KindShipment = "shipment"
-	KindOrder    = "order"
-)
 
 // Store owns the shipments, orders and xrefs tables.
 type Store struct {
@@ -86,7 +42,7 @@ func NewStore(db *sqldb.DB) *Store {
 
 // Resolve turns a reference into a canonical id of the given kind.
 func (s *Store) Resolve(ctx context.Context, kind, ref string) (string, error) {
-	r, err := ParseRef(ref)
+	r, err := shipment.ParseRef(ref)
 	if err != nil {
 		return "", err
 	}
@@ -105,8 +61,8 @@ func (s *Store) Resolve(ctx context.Context, kind, ref string) (string, error) {
 }
 
 // Get returns a shipment by reference.
-func (s *Store) Get(ctx context.Context, ref string) (*Shipment, error) {
-	id, err := s.Resolve(ctx, KindShipment, ref)
+func (s *Store) Get(ctx context.Context, ref string) (*shipment.Shipment, error) {
+	id, err := s.Resolve(ctx, shipment.KindShipment, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +74,7 @@ func (s *Store) Get(ctx context.Context, ref string) (*Shipment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading shipment %s: %w", ref, err)
 	}
-	var sh Shipment
+	var sh shipment.Shipment
 	if err := json.Unmarshal([]byte(doc), &sh); err != nil {
 		return nil, fmt.Errorf("decoding shipment %s: %w", id, err)
 	}
@@ -126,8 +82,8 @@ func (s *Store) Get(ctx context.Context, ref string) (*Shipment, error) {
 }
 
 // GetOrder returns an order by reference.
-func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
-	id, err := s.Resolve(ctx, KindOrder, ref)
+func (s *Store) GetOrder(ctx context.Context, ref string) (*shipment.Order, error) {
+	id, err := s.Resolve(ctx, shipment.KindOrder, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +95,7 @@ func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading order %s: %w", ref, err)
 	}
-	var o Order
+	var o shipment.Order
 	if err := json.Unmarshal([]byte(doc), &o); err != nil {
 		return nil, fmt.Errorf("decoding order %s: %w", id, err)
 	}
@@ -147,15 +103,15 @@ func (s *Store) GetOrder(ctx context.Context, ref string) (*Order, error) {
 }
 
 // Xrefs lists the cross-references of a canonical id.
-func (s *Store) Xrefs(ctx context.Context, id string) ([]Xref, error) {
+func (s *Store) Xrefs(ctx context.Context, id string) ([]shipment.Xref, error) {
 	rows, err := s.db.Reader.QueryContext(ctx, s.q.xrefsOf, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing cross-references: %w", err)
 	}
 	defer rows.Close()
-	out := []Xref{}
+	out := []shipment.Xref{}
 	for rows.Next() {
-		var x Xref
+		var x shipment.Xref
 		if err := rows.Scan(&x.System, &x.Kind, &x.ExternalID); err != nil {
 			return nil, fmt.Errorf("listing cross-references: %w", err)
 		}
@@ -167,7 +123,7 @@ func (s *Store) Xrefs(ctx context.Context, id string) ([]Xref, error) {
 // ListParams selects a page of shipments.
 type ListParams struct {
 	// State filters by state when set.
-	State State
+	State shipment.State
 	// Limit is the page size, 1..500.
 	Limit int
 	// Cursor continues after the page that returned it.
@@ -179,7 +135,7 @@ var ErrBadCursor = errors.New("invalid cursor")
 
 // List returns a page of shipments in creation order and the cursor of the
 // next page ("" when this is the last).
-func (s *Store) List(ctx context.Context, p ListParams) ([]*Shipment, string, error) {
+func (s *Store) List(ctx context.Context, p ListParams) ([]*shipment.Shipment, string, error) {
 	after := ""
 	if p.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
@@ -196,13 +152,13 @@ func (s *Store) List(ctx context.Context, p ListParams) ([]*Shipment, string, er
 		return nil, "", fmt.Errorf("listing shipments: %w", err)
 	}
 	defer rows.Close()
-	var out []*Shipment
+	var out []*shipment.Shipment
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			return nil, "", fmt.Errorf("listing shipments: %w", err)
 		}
-		var sh Shipment
+		var sh shipment.Shipment
 		if err := json.Unmarshal([]byte(doc), &sh); err != nil {
 			return nil, "", fmt.Errorf("decoding shipment: %w", err)
 		}
@@ -233,8 +189,8 @@ type batchTx struct {
 }
 
 // resolve maps external references of one kind to canonical ids.
-func (b batchTx) resolve(ctx context.Context, kind string, refs []Ref) (map[Ref]string, error) {
-	out := make(map[Ref]string, len(refs))
+func (b batchTx) resolve(ctx context.Context, kind string, refs []shipment.Ref) (map[shipment.Ref]string, error) {
+	out := make(map[shipment.Ref]string, len(refs))
 	const cols = 2
 	chunk := 400
 	for start := 0; start < len(refs); start += chunk {
@@ -250,7 +206,7 @@ func (b batchTx) resolve(ctx context.Context, kind string, refs []Ref) (map[Ref]
 			return nil, fmt.Errorf("resolving references: %w", err)
 		}
 		for rows.Next() {
-			var r Ref
+			var r shipment.Ref
 			var id string
 			if err := rows.Scan(&r.System, &r.ExternalID, &id); err != nil {
 				rows.Close()
@@ -311,7 +267,7 @@ const docChunk = 500
 
 // encodeShipments bumps each shipment's version and encodes it, outside
 // any transaction: the write that follows only binds the results.
-func (s *Store) encodeShipments(ships []*Shipment, now time.Time) (docRows, error) {
+func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docRows, error) {
 	const cols = 7
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
 	prefix := `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES `
@@ -340,7 +296,7 @@ func (s *Store) encodeShipments(ships []*Shipment, now time.Time) (docRows, erro
 }
 
 // encodeOrders is encodeShipments for orders.
-func (s *Store) encodeOrders(orders []*Order, now time.Time) (docRows, error) {
+func (s *Store) encodeOrders(orders []*shipment.Order, now time.Time) (docRows, error) {
 	const cols = 5
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
 	prefix := `INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES `
@@ -383,7 +339,7 @@ func (b batchTx) save(ctx context.Context, table string, rows docRows) error {
 }
 
 type newXref struct {
-	ref  Ref
+	ref  shipment.Ref
 	kind string
 	id   string
 	// learned marks a key learned from a partner's message or a

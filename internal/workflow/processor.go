@@ -1,13 +1,13 @@
-package shipment
+package workflow
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,19 +17,13 @@ import (
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
-	"github.com/waybill/waybill/internal/tracking"
 )
 
-// JobInserter enqueues outbound actions inside the processor's
-// transaction, so a state change and the work it causes commit together.
-type JobInserter interface {
-	InsertTx(ctx context.Context, tx *sql.Tx, actions []connector.Action) error
-}
-
-// ProcessorOpts configures a Processor.
-type ProcessorOpts struct {
-	Policy Policy
+// Options configures a Processor.
+type Options struct {
+	Policy shipment.Policy
 	// BatchSize is the most events applied per transaction.
 	BatchSize int
 	// MilestoneIntervals batches the sync of milestones of a type: a
@@ -43,6 +37,9 @@ type ProcessorOpts struct {
 	Backlog      *ingest.Backlog
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Now is the clock milestone intervals are measured on; nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // Processor applies accepted events to shipments. Run it once per
@@ -52,7 +49,7 @@ type Processor struct {
 	events *ingest.Store
 	store  *Store
 	jobs   JobInserter
-	opts   ProcessorOpts
+	opts   Options
 	wake   chan struct{}
 	logger *slog.Logger
 
@@ -63,7 +60,7 @@ type Processor struct {
 
 // NewProcessor returns a Processor. jobs may be nil, in which case actions
 // are dropped with a debug log (no connector is configured).
-func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInserter, opts *ProcessorOpts) *Processor {
+func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInserter, opts *Options) *Processor {
 	p := &Processor{
 		db: db, events: events, store: store, jobs: jobs, opts: *opts,
 		wake:   make(chan struct{}, 1),
@@ -87,6 +84,9 @@ func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInse
 	}
 	if p.opts.BatchSize <= 0 {
 		p.opts.BatchSize = 500
+	}
+	if p.opts.Now == nil {
+		p.opts.Now = time.Now
 	}
 	if p.opts.PollInterval <= 0 {
 		p.opts.PollInterval = 250 * time.Millisecond
@@ -141,7 +141,23 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	start := time.Now()
-	w, err := p.prepare(ctx, pending)
+	// A panic while applying an event may have left shipments of the batch
+	// half changed. Nothing is saved then: the batch is prepared again from
+	// the database, with the events that panicked marked failed and not
+	// applied, so every shipment is as its other events leave it.
+	var failed map[int64]string
+	var w *batchWrite
+	for {
+		w, err = p.prepare(ctx, pending, failed)
+		var pe *panicked
+		if !errors.As(err, &pe) {
+			break
+		}
+		if failed == nil {
+			failed = make(map[int64]string, len(pe.reasons))
+		}
+		maps.Copy(failed, pe.reasons)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -181,14 +197,17 @@ const (
 
 // batch is the in-memory state of one batch.
 type batch struct {
-	ships     map[string]*Shipment
-	orders    map[string]*Order
+	ships     map[string]*shipment.Shipment
+	orders    map[string]*shipment.Order
 	changed   map[string]bool
 	changedOr map[string]bool
-	refs      map[Ref]string  // external shipment refs → ids
-	tracked   map[int64][]Ref // the keys of shipment.tracked events, by seq
-	orderRefs map[Ref]string
+	refs      map[shipment.Ref]string  // external shipment refs → ids
+	tracked   map[int64][]shipment.Ref // the keys of shipment.tracked events, by seq
+	orderRefs map[shipment.Ref]string
 	newXrefs  []newXref
+	// failed are events that panicked in an earlier try of the batch;
+	// panics collects those that panic in this one.
+	failed, panics map[int64]string
 }
 
 // batchWrite is everything one batch writes, ready to bind.
@@ -203,23 +222,31 @@ type batchWrite struct {
 	counts   []outcomeCount
 }
 
+// panicked is prepare's error when applying events panicked: the events
+// (by seq) and what they panicked with.
+type panicked struct{ reasons map[int64]string }
+
+func (e *panicked) Error() string { return fmt.Sprintf("%d events panicked", len(e.reasons)) }
+
 // prepare reads what pending refers to through the read pool, applies the
-// events in memory and encodes the results.
-func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*batchWrite, error) {
+// events in memory and encodes the results. Events in failed are marked
+// failed with their reason instead of being applied.
+func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending, failed map[int64]string) (*batchWrite, error) {
 	bt := batchTx{s: p.store, tx: p.db.Reader}
-	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]Ref{}}
+	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]shipment.Ref{},
+		failed: failed, panics: map[int64]string{}}
 
 	// Resolve every subject and load every shipment and order named.
-	var shipRefs, orderRefs []Ref
+	var shipRefs, orderRefs []shipment.Ref
 	var ids, orderIDs []string
 	for _, ev := range pending {
-		r, err := ParseRef(ev.Subject)
+		r, err := shipment.ParseRef(ev.Subject)
 		if err != nil {
 			continue
 		}
 		isOrder := ev.Type == event.OrderConfirmed
 		if ev.Type == event.ShipmentTracked {
-			refs := trackedRefs(ev.Data)
+			refs := shipment.TrackedRefs(ev.Data)
 			b.tracked[ev.Seq] = refs
 			shipRefs = append(shipRefs, refs...)
 		}
@@ -235,10 +262,10 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 		}
 	}
 	var err error
-	if b.refs, err = bt.resolve(ctx, KindShipment, shipRefs); err != nil {
+	if b.refs, err = bt.resolve(ctx, shipment.KindShipment, shipRefs); err != nil {
 		return nil, err
 	}
-	if b.orderRefs, err = bt.resolve(ctx, KindOrder, orderRefs); err != nil {
+	if b.orderRefs, err = bt.resolve(ctx, shipment.KindOrder, orderRefs); err != nil {
 		return nil, err
 	}
 	for _, id := range b.refs {
@@ -247,10 +274,10 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 	for _, id := range b.orderRefs {
 		orderIDs = append(orderIDs, id)
 	}
-	if b.ships, err = loadDocs[Shipment](ctx, bt, "shipments", ids); err != nil {
+	if b.ships, err = loadDocs[shipment.Shipment](ctx, bt, "shipments", ids); err != nil {
 		return nil, err
 	}
-	if b.orders, err = loadDocs[Order](ctx, bt, "orders", orderIDs); err != nil {
+	if b.orders, err = loadDocs[shipment.Order](ctx, bt, "orders", orderIDs); err != nil {
 		return nil, err
 	}
 
@@ -261,18 +288,24 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 	}
 	for _, ev := range pending {
 		o, acts := p.applyOne(ctx, b, ev)
+		if _, ok := b.panics[ev.Seq]; ok {
+			continue // the batch is prepared again
+		}
 		w.outcomes = append(w.outcomes, o)
 		w.actions = append(w.actions, acts...)
 		label := o.State
 		if o.State == ingest.StateApplied && o.Reason != "" {
-			label = OutcomeLate
+			label = shipment.OutcomeLate
 		}
 		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label, cause: o.Cause})
+	}
+	if len(b.panics) > 0 {
+		return nil, &panicked{reasons: b.panics}
 	}
 	w.actions = coalesceMilestones(w.actions)
 	w.xrefs = b.newXrefs
 
-	ships := make([]*Shipment, 0, len(b.changed))
+	ships := make([]*shipment.Shipment, 0, len(b.changed))
 	for id := range b.changed {
 		ships = append(ships, b.ships[id])
 	}
@@ -282,7 +315,7 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending) (*bat
 	if w.reviews, err = p.store.encodeReviews(ships); err != nil {
 		return nil, err
 	}
-	orders := make([]*Order, 0, len(b.changedOr))
+	orders := make([]*shipment.Order, 0, len(b.changedOr))
 	for id := range b.changedOr {
 		orders = append(orders, b.orders[id])
 	}
@@ -313,25 +346,25 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error
 	if err := p.events.MarkTx(ctx, tx, w.outcomes); err != nil {
 		return err
 	}
-	if len(w.actions) > 0 {
-		if p.jobs == nil {
-			p.logger.DebugContext(ctx, "no connector configured: outbound actions not enqueued", slog.Int("actions", len(w.actions)))
-		} else if err := p.jobs.InsertTx(ctx, tx, w.actions); err != nil {
-			return fmt.Errorf("enqueuing outbound jobs: %w", err)
-		}
-	}
-	return nil
+	return p.enqueue(ctx, tx, w.actions)
 }
 
-// applyOne applies one event; a panic in the domain code marks the event
-// failed instead of stopping the batch.
+// applyOne applies one event. A panic in the domain code is recorded in
+// b.panics, and the batch is prepared again without it (see ProcessBatch),
+// so it marks the event failed instead of stopping the batch or saving a
+// half-changed shipment.
 func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (o ingest.Outcome, actions []connector.Action) {
 	o = ingest.Outcome{Seq: ev.Seq}
 	ctx = correlation.With(ctx, ev.CorrelationID)
+	if reason, ok := b.failed[ev.Seq]; ok {
+		o.State, o.Reason, o.Cause = ingest.StateFailed, reason, CauseInternal
+		return o, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.logger.ErrorContext(ctx, "applying event panicked", slog.String("event_id", ev.ID), slog.Any("panic", r))
-			o.State, o.Reason, o.Cause, actions = ingest.StateFailed, fmt.Sprintf("internal error: %v", r), CauseInternal, nil
+			b.panics[ev.Seq] = fmt.Sprintf("internal error: %v", r)
+			o.State, o.Reason, o.Cause, actions = ingest.StateFailed, b.panics[ev.Seq], CauseInternal, nil
 		}
 	}()
 	if ev.Err != nil {
@@ -339,9 +372,9 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 		o.State, o.Reason, o.Cause = ingest.StateFailed, ev.Err.Error(), CauseUndecodable
 		return o, nil
 	}
-	in := Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
+	in := shipment.Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
 
-	ref, err := ParseRef(ev.Subject)
+	ref, err := shipment.ParseRef(ev.Subject)
 	if err != nil {
 		o.State, o.Reason, o.Cause = ingest.StateRejected, err.Error(), CauseBadSubject
 		return o, nil
@@ -365,19 +398,19 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 			}
 		}
 	}
-	var res Result
+	var res shipment.Result
 	switch {
 	case sh == nil && ev.Type == event.ShipmentPlanned:
 		external := id == ""
 		if external {
 			id = newID()
 		}
-		sh, res = New(id, in)
+		sh, res = shipment.New(id, in)
 		if sh != nil {
 			b.ships[id] = sh
 			if external {
 				b.refs[ref] = id
-				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: KindShipment, id: id})
+				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindShipment, id: id})
 			}
 		}
 	case sh == nil:
@@ -388,73 +421,29 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 	}
 	o.ShipmentID = id
 	switch res.Outcome {
-	case OutcomeRejected:
+	case shipment.OutcomeRejected:
 		o.State, o.Reason, o.Cause = ingest.StateRejected, res.Reason, CauseWorkflow
 		p.logger.InfoContext(ctx, "event rejected", slog.String("event_id", ev.ID), slog.String("shipment_id", id), slog.String("type", string(ev.Type)), slog.String("reason", res.Reason))
 		if sh == nil || b.ships[id] == nil {
 			o.ShipmentID = ""
 		}
 		return o, nil
-	case OutcomeLate:
+	case shipment.OutcomeLate:
 		o.State, o.Reason = ingest.StateApplied, res.Reason
 	default:
 		o.State = ingest.StateApplied
 	}
 	b.changed[id] = true
 	b.learnKeys(sh, ev)
-	kinds := res.Actions
-	if syncedMilestones[ev.Type] {
-		kinds = append(slices.Clone(kinds), connector.KindMilestoneSync)
-	}
-	if len(kinds) == 0 {
-		return o, nil
-	}
-	snapshot, err := json.Marshal(sh)
-	if err != nil {
-		panic(fmt.Sprintf("encoding shipment %s: %v", id, err))
-	}
-	for _, kind := range kinds {
-		a := connector.Action{
-			Kind:           kind,
-			ShipmentID:     id,
-			EventID:        ev.ID,
-			CorrelationID:  ev.CorrelationID,
-			IdempotencyKey: ev.ID + "/" + kind,
-			Payload:        snapshot,
-		}
-		if kind == connector.KindMilestoneSync {
-			if d := p.opts.MilestoneIntervals[ev.Type]; d > 0 {
-				a.NotBefore = time.Now().Truncate(d).Add(d)
-			}
-		}
-		actions = append(actions, a)
-	}
+	actions = p.outbox(sh, ev, res.Actions)
 	return o, actions
-}
-
-// trackedRefs are the shipment references a shipment.tracked event's
-// keys give.
-func trackedRefs(data []byte) []Ref {
-	var d struct {
-		Keys tracking.Keys `json:"shipment_keys"`
-	}
-	if json.Unmarshal(data, &d) != nil {
-		return nil
-	}
-	var out []Ref
-	for _, s := range d.Keys.Refs() {
-		if r, err := ParseRef(s); err == nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // learnKeys records the keys partners know sh by (its BOL, the carrier's
 // PRO or tracking number, and every key a carrier's event matched it
 // with), so their later messages find it. A key already taken by another
 // shipment keeps pointing there.
-func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
+func (b *batch) learnKeys(sh *shipment.Shipment, ev ingest.Pending) {
 	if sh == nil {
 		return
 	}
@@ -463,7 +452,7 @@ func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
 	default:
 		return // only these events bring keys
 	}
-	refs := sh.keyRefs()
+	refs := sh.KeyRefs()
 	if ev.Type == event.ShipmentTracked {
 		refs = append(refs, b.tracked[ev.Seq]...)
 	}
@@ -472,72 +461,16 @@ func (b *batch) learnKeys(sh *Shipment, ev ingest.Pending) {
 			continue
 		}
 		b.refs[r] = sh.ID
-		b.newXrefs = append(b.newXrefs, newXref{ref: r, kind: KindShipment, id: sh.ID, learned: true})
+		b.newXrefs = append(b.newXrefs, newXref{ref: r, kind: shipment.KindShipment, id: sh.ID, learned: true})
 	}
 }
 
-// keyRefs are the references partners name the shipment by.
-func (s *Shipment) keyRefs() []Ref {
-	var out []Ref
-	add := func(sys, ext string) {
-		if ext != "" && !strings.ContainsAny(ext, " \t\r\n") {
-			out = append(out, Ref{System: sys, ExternalID: ext})
-		}
-	}
-	add("bol", s.References["bol"])
-	add("tracking", s.TrackingRef)
-	if s.Carrier != nil && s.Carrier.SCAC != "" {
-		if pro := s.References["pro"]; pro != "" {
-			add("pro", s.Carrier.SCAC+"/"+pro)
-		}
-		if s.TrackingRef != "" {
-			add("pro", s.Carrier.SCAC+"/"+s.TrackingRef)
-		}
-	}
-	return out
-}
-
-// syncedMilestones are the event types whose news goes back to the
-// systems that track the shipment (Odoo's chatter).
-var syncedMilestones = map[event.Type]bool{
-	event.ShipmentDeparted: true, event.ShipmentDelayed: true, event.ShipmentArrived: true,
-	event.ShipmentDelivered: true, event.ShipmentException: true, event.ShipmentReturned: true,
-}
-
-// coalesceMilestones keeps one milestone.sync action per shipment in a
-// batch: the last, whose snapshot holds every milestone before it, at the
-// earliest time any of them was due.
-func coalesceMilestones(actions []connector.Action) []connector.Action {
-	last := map[string]int{}
-	due := map[string]time.Time{}
-	for i, a := range actions {
-		if a.Kind != connector.KindMilestoneSync {
-			continue
-		}
-		last[a.ShipmentID] = i
-		if d, ok := due[a.ShipmentID]; !ok || a.NotBefore.Before(d) {
-			due[a.ShipmentID] = a.NotBefore
-		}
-	}
-	out := actions[:0]
-	for i, a := range actions {
-		if a.Kind == connector.KindMilestoneSync {
-			if last[a.ShipmentID] != i {
-				continue
-			}
-			a.NotBefore = due[a.ShipmentID]
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-func (p *Processor) applyOrder(b *batch, ref Ref, in Input, o *ingest.Outcome) {
+func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o *ingest.Outcome) {
 	var d struct {
-		Customer  *Party      `json:"customer"`
-		Lines     []OrderLine `json:"lines"`
-		Currency  string      `json:"currency"`
-		Shipments []string    `json:"shipments"`
+		Customer  *shipment.Party      `json:"customer"`
+		Lines     []shipment.OrderLine `json:"lines"`
+		Currency  string               `json:"currency"`
+		Shipments []string             `json:"shipments"`
 	}
 	if err := json.Unmarshal(in.Data, &d); err != nil {
 		o.State, o.Reason, o.Cause = ingest.StateRejected, "invalid data: "+err.Error(), CauseInvalidData
@@ -552,9 +485,9 @@ func (p *Processor) applyOrder(b *batch, ref Ref, in Input, o *ingest.Outcome) {
 		if id == "" {
 			id = newID()
 			b.orderRefs[ref] = id
-			b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: KindOrder, id: id})
+			b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindOrder, id: id})
 		}
-		ord = &Order{ID: id, CreatedAt: in.Time}
+		ord = &shipment.Order{ID: id, CreatedAt: in.Time}
 		b.orders[id] = ord
 	}
 	ord.Customer, ord.Lines, ord.Currency, ord.Shipments = d.Customer, d.Lines, d.Currency, d.Shipments

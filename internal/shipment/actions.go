@@ -1,0 +1,75 @@
+package shipment
+
+import "slices"
+
+// Action kinds: what a change asks of the systems around the shipment. The
+// workflow turns each into one outbound job, and a connector carries it
+// out in its system.
+const (
+	// ActionDispatchRelease tells the target that a shipment is released
+	// for dispatch.
+	ActionDispatchRelease = "dispatch.release"
+	// ActionPickingValidate asks the target to validate the picking of a
+	// loaded shipment.
+	ActionPickingValidate = "picking.validate"
+	// ActionInvoicePrepare asks the target to prepare the invoice of a
+	// delivered shipment.
+	ActionInvoicePrepare = "invoice.prepare"
+	// ActionPickingReturn asks the target to take back goods the consignee
+	// refused or returned, so they are not invoiced.
+	ActionPickingReturn = "picking.return"
+	// ActionStockScrap asks the target to take back damaged goods and
+	// scrap them, so they are neither in stock nor invoiced.
+	ActionStockScrap = "stock.scrap"
+	// ActionMilestoneSync tells the target about a shipment's milestones
+	// (departed, delayed, arrived, delivered, exceptions) it has not heard
+	// of yet.
+	ActionMilestoneSync = "milestone.sync"
+	// ActionDispatchUpdate sends the target an updated dispatch of a
+	// shipment already released, after its route changed.
+	ActionDispatchUpdate = "dispatch.update"
+)
+
+// ActionInfo describes one action kind: the one table from which the
+// connector registry, the configuration's action lists and the job queue
+// take theirs.
+type ActionInfo struct {
+	Kind string
+	// Job is the River job kind of its outbound jobs.
+	Job string
+	// ERP reports whether the ERP connector (Odoo) can take it; the others
+	// go to the TMS or the webhook.
+	ERP bool
+}
+
+// actionTable lists every action kind once, in the order the workflow
+// issues them.
+var actionTable = []ActionInfo{
+	{Kind: ActionDispatchRelease, Job: "dispatch_release"},
+	{Kind: ActionDispatchUpdate, Job: "dispatch_update"},
+	{Kind: ActionPickingValidate, Job: "picking_validate", ERP: true},
+	{Kind: ActionInvoicePrepare, Job: "invoice_prepare", ERP: true},
+	{Kind: ActionPickingReturn, Job: "picking_return", ERP: true},
+	{Kind: ActionStockScrap, Job: "stock_scrap", ERP: true},
+	{Kind: ActionMilestoneSync, Job: "milestone_sync", ERP: true},
+}
+
+// ActionTable returns every action kind with what goes with it, in the
+// order the workflow issues them. The caller owns the returned slice.
+func ActionTable() []ActionInfo { return slices.Clone(actionTable) }
+
+// ActionKinds returns every action kind, sorted. Each call returns a new
+// slice.
+func ActionKinds() []string {
+	out := make([]string, len(actionTable))
+	for i, k := range actionTable {
+		out[i] = k.Kind
+	}
+	slices.Sort(out)
+	return out
+}
+
+// KnownAction reports whether kind is one of [ActionKinds].
+func KnownAction(kind string) bool {
+	return slices.ContainsFunc(actionTable, func(k ActionInfo) bool { return k.Kind == kind })
+}
