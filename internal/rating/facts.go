@@ -166,7 +166,7 @@ func FactsFrom(sh *shipment.Shipment) Facts {
 	milestoneFacts(&f, sh)
 
 	for _, e := range sh.Exceptions {
-		f.Exceptions = append(f.Exceptions, Exception{ID: e.ID, Category: string(e.Category), Status: e.Status, ReasonCode: e.ReasonCode})
+		f.Exceptions = append(f.Exceptions, Exception{ID: e.ID, Category: string(e.Category), Status: string(e.Status), ReasonCode: e.ReasonCode})
 	}
 	if len(sh.References) > 0 {
 		f.References = maps.Clone(sh.References)

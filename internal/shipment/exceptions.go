@@ -11,7 +11,7 @@ import (
 func (s *Shipment) openExceptions() []string {
 	var out []string
 	for _, e := range s.Exceptions {
-		if e.Status == "open" {
+		if e.Status == ExceptionOpen {
 			out = append(out, fmt.Sprintf("%s (%s)", e.ID, e.Category))
 		}
 	}
@@ -31,12 +31,12 @@ func (s *Shipment) applyException(in Input, p Policy) Result {
 	if id == "" {
 		id = d.Category
 	}
-	i := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" })
+	i := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == ExceptionOpen })
 	if d.Status == "resolved" {
 		if i < 0 {
 			return rejected("no open exception %s to resolve", id)
 		}
-		s.closeException(i, in, "resolved")
+		s.closeException(i, in, ResolutionResolved)
 		s.closeReviewOf(id, in, ReviewResolved, "resolved", "", "resolved by "+string(in.Type))
 		s.milestone(in, false, nil, "resolved "+id)
 		return s.billing(in, p)
@@ -69,7 +69,7 @@ func (s *Shipment) openException(in Input, e ExceptionRecord) {
 	if e.OwnerRole == "" {
 		e.OwnerRole = ownerRole[e.Category]
 	}
-	e.Status, e.OpenedAt, e.EventID = "open", in.Time, in.EventID
+	e.Status, e.OpenedAt, e.EventID = ExceptionOpen, in.Time, in.EventID
 	s.Exceptions = append(s.Exceptions, e)
 	reason := "exception " + e.ID + " (" + string(e.Category) + ")"
 	if e.Description != "" {
@@ -85,9 +85,9 @@ func (s *Shipment) openException(in Input, e ExceptionRecord) {
 
 // closeException closes exception i, and the exception overlay once no
 // exception is open.
-func (s *Shipment) closeException(i int, in Input, resolution string) {
+func (s *Shipment) closeException(i int, in Input, resolution Resolution) {
 	at := in.Time
-	s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt, s.Exceptions[i].Resolution = "resolved", &at, resolution
+	s.Exceptions[i].Status, s.Exceptions[i].ResolvedAt, s.Exceptions[i].Resolution = ExceptionResolved, &at, resolution
 	if s.State == Exception && len(s.openExceptions()) == 0 {
 		s.State, s.ResumeState = s.ResumeState, ""
 	}
@@ -126,10 +126,6 @@ var consequences = map[ExceptionCategory]string{
 	Refused:      ActionPickingReturn,
 	ReturnedGood: ActionPickingReturn,
 }
-
-// WrittenOff are the exception categories whose goods, once approved, are
-// taken back from the delivery and scrapped: damaged, or missing.
-func WrittenOff() []ExceptionCategory { return []ExceptionCategory{Damaged, ShortShipped, Lost} }
 
 // applyDecision carries out a person's decision on an open review.
 func (s *Shipment) applyDecision(in Input, p Policy) Result {
@@ -204,13 +200,13 @@ func (s *Shipment) applyDecision(in Input, p Policy) Result {
 		s.BlockedReason = "not billable: rating rejected by " + d.Actor
 		return Result{Outcome: OutcomeApplied}
 	case ReviewException:
-		j := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == r.ExceptionID && e.Status == "open" })
+		j := slices.IndexFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == r.ExceptionID && e.Status == ExceptionOpen })
 		if j < 0 {
 			return rejected("exception %s of review %s is no longer open", r.ExceptionID, r.ID)
 		}
 		decide()
 		e := s.Exceptions[j]
-		resolution := map[string]string{DecisionApprove: "approved", DecisionReject: "dismissed", DecisionResolve: "resolved"}[d.Decision]
+		resolution := map[string]Resolution{DecisionApprove: ResolutionApproved, DecisionReject: ResolutionDismissed, DecisionResolve: ResolutionResolved}[d.Decision]
 		s.closeException(j, in, resolution)
 		s.milestone(in, false, nil, "exception "+e.ID+" "+note)
 		var actions []string

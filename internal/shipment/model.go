@@ -209,19 +209,41 @@ type LineQty struct {
 type ExceptionRecord struct {
 	ID          string            `json:"id"`
 	Category    ExceptionCategory `json:"category"`
-	Status      string            `json:"status"` // open or resolved
+	Status      ExceptionStatus   `json:"status"`
 	OwnerRole   string            `json:"owner_role"`
 	Description string            `json:"description,omitempty"`
 	ReasonCode  string            `json:"reason_code,omitempty"`
 	Lines       []LineQty         `json:"lines,omitempty"`
 	OpenedAt    time.Time         `json:"opened_at"`
 	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
-	// Resolution says how it was closed: approved (its consequences were
-	// carried out, such as returning and scrapping damaged goods),
-	// dismissed (rejected in review: no consequences) or resolved.
-	Resolution string `json:"resolution,omitempty"`
-	EventID    string `json:"event_id"`
+	// Resolution says how it was closed, once it is.
+	Resolution Resolution `json:"resolution,omitempty"`
+	EventID    string     `json:"event_id"`
 }
+
+// ExceptionStatus is whether an exception is open.
+type ExceptionStatus string
+
+// Exception statuses.
+const (
+	ExceptionOpen     ExceptionStatus = "open"
+	ExceptionResolved ExceptionStatus = "resolved"
+)
+
+// Resolution is how an exception was closed.
+type Resolution string
+
+// Resolutions.
+const (
+	// ResolutionApproved: approved in review; its consequences were carried
+	// out, such as returning and scrapping damaged goods.
+	ResolutionApproved Resolution = "approved"
+	// ResolutionDismissed: rejected in review; no consequences.
+	ResolutionDismissed Resolution = "dismissed"
+	// ResolutionResolved: resolved by its reporter, a review or the
+	// carrier's progress.
+	ResolutionResolved Resolution = "resolved"
+)
 
 // Review kinds.
 const (

@@ -134,7 +134,7 @@ func (s *Shipment) newestTracked() *Milestone {
 // exception overlay, and damaged, short or refused lading.
 func (s *Shipment) trackedExceptions(in Input, d event.ShipmentTrackedData) {
 	open := func(id string, cat ExceptionCategory, desc, code string) {
-		if slices.ContainsFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == "open" }) {
+		if slices.ContainsFunc(s.Exceptions, func(e ExceptionRecord) bool { return e.ID == id && e.Status == ExceptionOpen }) {
 			return
 		}
 		s.openException(in, ExceptionRecord{ID: id, Category: cat, Description: desc, ReasonCode: code})
@@ -160,8 +160,8 @@ func (s *Shipment) trackedExceptions(in Input, d event.ShipmentTrackedData) {
 func (s *Shipment) clearCarrierExceptions(in Input) {
 	for i := range s.Exceptions {
 		e := &s.Exceptions[i]
-		if e.Status == "open" && strings.HasPrefix(e.ID, "carrier-") && slices.Contains(clearedByProgress, e.Category) {
-			s.closeException(i, in, "resolved")
+		if e.Status == ExceptionOpen && strings.HasPrefix(e.ID, "carrier-") && slices.Contains(clearedByProgress, e.Category) {
+			s.closeException(i, in, ResolutionResolved)
 			s.closeReviewOf(e.ID, in, ReviewResolved, "resolved", "", "the carrier reports progress")
 		}
 	}

@@ -234,9 +234,9 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	case shipment.ActionInvoicePrepare:
 		return c.invoice(ctx, cl, a, &sh)
 	case shipment.ActionPickingReturn:
-		return c.takeBack(ctx, cl, a, &sh, []shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood})
+		return c.takeBack(ctx, cl, a, &sh, sh.TakeBacks(shipment.ActionPickingReturn))
 	case shipment.ActionStockScrap:
-		return c.takeBack(ctx, cl, a, &sh, shipment.WrittenOff())
+		return c.takeBack(ctx, cl, a, &sh, sh.TakeBacks(shipment.ActionStockScrap))
 	case shipment.ActionMilestoneSync:
 		return c.syncMilestones(ctx, cl, a, &sh)
 	default:
@@ -301,7 +301,7 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 	// back before the invoice is made: the return lowers the delivered
 	// quantity Odoo invoices. The return jobs may still be running; doing
 	// it here too (every step finds what it did before) keeps the order.
-	if err := c.takeBack(ctx, cl, a, sh, append([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood}, shipment.WrittenOff()...)); err != nil {
+	if err := c.takeBack(ctx, cl, a, sh, sh.TakeBacks()); err != nil {
 		return err
 	}
 	if charges := c.chargeLines(sh); len(charges) > 0 {
@@ -314,7 +314,7 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		return c.credit(ctx, cl, a, sh, p, soID, post)
 	}
 	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), post)
-	if errors.Is(err, ErrUser) && allTakenBack(sh) {
+	if errors.Is(err, ErrUser) && sh.NothingLeftToBill() {
 		// Everything loaded came back: there is nothing to bill, which
 		// is the outcome, not a failure.
 		note := fmt.Sprintf("Waybill: nothing to invoice for shipment %s: every loaded unit was refused, returned or damaged (correlation id %s).", sh.ID, a.CorrelationID)
@@ -526,18 +526,12 @@ func float(r *big.Rat) float64 {
 	return f
 }
 
-// takeBack carries out the approved exceptions of the given categories:
+// takeBack carries out approved exceptions (shipment.TakeBacks):
 // goods that left with a validated picking are returned (a return picking
 // with to_refund, validated at once so the delivered quantity Odoo
 // invoices goes down), and damaged goods are then scrapped; damaged goods
 // that never left are scrapped from the picking's source location.
-func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, cats []shipment.ExceptionCategory) error {
-	var todo []shipment.ExceptionRecord
-	for _, e := range sh.Exceptions {
-		if e.Resolution == "approved" && len(e.Lines) > 0 && slices.Contains(cats, e.Category) {
-			todo = append(todo, e)
-		}
-	}
+func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, todo []shipment.ExceptionRecord) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -555,7 +549,7 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 			return err
 		}
 		scrapFrom := p.Location.ID
-		writeOff := slices.Contains(shipment.WrittenOff(), e.Category)
+		writeOff := e.WritesOff()
 		if p.State == PickingDone {
 			if err := returnLines(ctx, cl, p, lines); err != nil {
 				return fmt.Errorf("taking back exception %s of shipment %s: %w", e.ID, sh.ID, err)
@@ -744,46 +738,16 @@ func milestoneNote(sh *shipment.Shipment, m shipment.Milestone) string {
 	return "Waybill: " + text + " " + milestoneMarker + m.EventID + "]"
 }
 
-// allTakenBack reports whether approved exceptions took back every loaded
-// unit of the shipment.
-func allTakenBack(sh *shipment.Shipment) bool {
-	back := map[string]*big.Rat{}
-	for _, e := range sh.Exceptions {
-		if e.Resolution != "approved" || !slices.Contains(append([]shipment.ExceptionCategory{shipment.Refused, shipment.ReturnedGood}, shipment.WrittenOff()...), e.Category) {
-			continue
-		}
-		for _, l := range e.Lines {
-			if back[l.LineID] == nil {
-				back[l.LineID] = new(big.Rat)
-			}
-			back[l.LineID].Add(back[l.LineID], l.Quantity.Rat())
-		}
-	}
-	for _, l := range sh.Lines {
-		if l.Loaded == nil || l.Loaded.Sign() == 0 {
-			continue
-		}
-		if b := back[l.LineID]; b == nil || b.Cmp(l.Loaded.Rat()) < 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // credit invoices a shipment again after goods it was billed for came back
 // (damage or refusal approved after invoicing): Odoo's delivered quantity
 // is now below the invoiced one, so invoicing the order makes a credit
 // note. Its reference names the exception, so each is credited once.
 func (c *Connector) credit(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, p Picking, soID int, post bool) error {
-	var exc string
-	for _, e := range sh.Exceptions {
-		if e.Resolution == "approved" && len(e.Lines) > 0 && e.ResolvedAt != nil && e.ResolvedAt.After(sh.Invoice.At) {
-			exc = e.ID
-		}
-	}
-	if exc == "" {
+	e, ok := sh.CreditableException()
+	if !ok {
 		return nil // nothing came back after the invoice
 	}
+	exc := e.ID
 	ref := invoiceRef(sh) + "/" + exc
 	cn, err := cl.InvoiceDelivered(ctx, soID, ref, post)
 	if errors.Is(err, ErrUser) {
