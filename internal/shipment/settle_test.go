@@ -31,7 +31,9 @@ func TestSettle(t *testing.T) {
 		return shipment.ExceptionRecord{ID: id, Category: cat, Status: st, Resolution: res, ResolvedAt: resolved, Lines: lines}
 	}
 	ten, four := qty(t, "10"), qty(t, "4")
-	line := func(id string, q quantity.Quantity) shipment.LineQty { return shipment.LineQty{LineID: id, Quantity: q} }
+	line := func(id string, q quantity.Quantity) shipment.LineQty {
+		return shipment.LineQty{LineID: id, Quantity: q}
+	}
 	six := qty(t, "6")
 	loaded := []shipment.Line{{LineID: "1", SKU: "A", Loaded: &ten}, {LineID: "2", SKU: "B", Loaded: &four}}
 
