@@ -382,6 +382,15 @@ type ShipmentInvoicedData struct {
 	State string `json:"state,omitempty"`
 }
 
+// PickingValidatedData is the data of a picking.validated event.
+type PickingValidatedData struct {
+	// System names the ERP, as in its refs (odoo).
+	System      string `json:"system"`
+	PickingID   string `json:"picking_id"`
+	Name        string `json:"name,omitempty"`
+	BackorderID string `json:"backorder_id,omitempty"`
+}
+
 // ReviewDecidedData is the data of a review.decided event.
 type ReviewDecidedData struct {
 	ReviewID string `json:"review_id"`

@@ -41,6 +41,10 @@ const (
 	// vocabulary. Waybill makes it from its sources' payloads (webhooks,
 	// X12, EDIFACT); it can also be sent directly.
 	ShipmentTracked Type = "shipment.tracked"
+	// PickingValidated records the ERP's validation of a loaded shipment's
+	// picking (its goods issue). Waybill emits it itself, from its ERP
+	// connector; the invoice waits for it.
+	PickingValidated Type = "picking.validated"
 	// ShipmentInvoiced records the invoice made in the ERP. Waybill emits
 	// it itself, from its ERP connector.
 	ShipmentInvoiced Type = "shipment.invoiced"
@@ -88,6 +92,7 @@ var catalogue = []struct {
 	{ShipmentCancelled, SenderAny, func() any { return new(ShipmentCancelledData) }},
 	{ChargesReported, SenderAny, func() any { return new(ChargesReportedData) }},
 	{ShipmentTracked, SenderAny, func() any { return new(ShipmentTrackedData) }},
+	{PickingValidated, SenderWaybill, func() any { return new(PickingValidatedData) }},
 	{ShipmentInvoiced, SenderWaybill, func() any { return new(ShipmentInvoicedData) }},
 	{ReviewDecided, SenderWaybill, func() any { return new(ReviewDecidedData) }},
 }

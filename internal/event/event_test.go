@@ -56,7 +56,7 @@ func TestTypes(t *testing.T) {
 		"shipment.planned", "order.confirmed", "inventory.reserved", "inventory.shortage",
 		"dispatch.assigned", "shipment.loaded", "shipment.departed", "shipment.arrived",
 		"shipment.delayed", "shipment.delivered", "shipment.exception", "shipment.returned",
-		"shipment.cancelled", "charges.reported", "shipment.tracked", "shipment.invoiced", "review.decided",
+		"shipment.cancelled", "charges.reported", "shipment.tracked", "picking.validated", "shipment.invoiced", "review.decided",
 	}
 	if diff := cmp.Diff(want, Types()); diff != "" {
 		t.Errorf("Types() mismatch (-want +got):\n%s", diff)

@@ -55,7 +55,7 @@ import (
 // The sources of the events the hub emits from its connectors' reports.
 const (
 	tmsAssignedSource  = "waybill/tms"
-	odooInvoicedSource = "waybill/odoo"
+	odooSource = "waybill/odoo"
 )
 
 // Hub is an assembled Waybill.
@@ -164,7 +164,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
-		OnAssigned: h.assigned, OnInvoiced: h.invoiced, Tenders: tenders(profiles), TenderStore: sourceStore})
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, Tenders: tenders(profiles), TenderStore: sourceStore})
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,8 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	}
 	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, &workflow.Options{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
-			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate},
+			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate,
+			AwaitPickingValidation: validatesPickings(conns)},
 		BatchSize:          cfg.Processor.BatchSize,
 		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
 		PollInterval:       cfg.Processor.PollInterval,
@@ -360,7 +361,42 @@ func (h *Hub) invoiced(ctx context.Context, a *connector.Action, inv odoo.Invoic
 		delete(data, "reference")
 	}
 	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": odooInvoicedSource, "type": "shipment.invoiced",
+		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": odooSource, "type": "shipment.invoiced",
+		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"correlationid": a.CorrelationID, "data": data,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = h.emitter.Emit(ctx, [][]byte{raw})
+	return err
+}
+
+// validatesPickings reports whether the Odoo connector takes the picking
+// validations, and so reports each with picking.validated for the invoice
+// to wait on.
+func validatesPickings(conns *Connectors) bool {
+	if conns.Odoo == nil {
+		return false
+	}
+	c, ok := conns.Registry.Lookup(shipment.ActionPickingValidate)
+	return ok && c == connector.Connector(conns.Odoo)
+}
+
+// validated records the picking Odoo validated as a picking.validated
+// event, through intake like any other; the shipment's invoice waits for
+// it. Its id is the validation action's, so a retried validation reports
+// the same event.
+func (h *Hub) validated(ctx context.Context, a *connector.Action, p odoo.Picking, res odoo.ValidateResult) error {
+	data := map[string]string{"system": h.cfg.Connectors.Odoo.System, "picking_id": strconv.Itoa(p.ID)}
+	if p.Name != "" {
+		data["name"] = p.Name
+	}
+	if res.BackorderID != 0 {
+		data["backorder_id"] = strconv.Itoa(res.BackorderID)
+	}
+	raw, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": a.IdempotencyKey + ":validated", "source": odooSource, "type": "picking.validated",
 		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"correlationid": a.CorrelationID, "data": data,
 	})
@@ -556,6 +592,9 @@ type ConnectorDeps struct {
 	// OnInvoiced receives the invoice the Odoo connector made; nil ignores
 	// it.
 	OnInvoiced func(ctx context.Context, a *connector.Action, inv odoo.Invoice) error
+	// OnValidated receives the picking the Odoo connector validated; nil
+	// ignores it.
+	OnValidated func(ctx context.Context, a *connector.Action, p odoo.Picking, res odoo.ValidateResult) error
 	// Tenders are the carriers that take load tenders by EDI (X12 204),
 	// and TenderStore keeps the tenders and their control numbers.
 	Tenders     []tender.Carrier
@@ -700,6 +739,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		ServiceProducts: oc.ServiceProductMap(),
 		Xrefs:           deps.Shipments.Xrefs,
 		OnInvoiced:      deps.OnInvoiced,
+		OnValidated:     deps.OnValidated,
 	})
 }
 
@@ -707,7 +747,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 // configured source profiles, Waybill's own sources and
 // intake.metric_sources keep their name, every other source is "other".
 func sourceLabels(cfg config.Config, profiles *source.Profiles) func(string) string {
-	known := map[string]bool{workflow.DecisionSource: true, tmsAssignedSource: true, odooInvoicedSource: true}
+	known := map[string]bool{workflow.DecisionSource: true, tmsAssignedSource: true, odooSource: true}
 	if db := cfg.Connectors.Odoo.Database; db != "" {
 		known[odoosync.Source(db)] = true
 	}

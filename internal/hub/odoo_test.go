@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,24 @@ func TestOdooDispatchToInvoice(t *testing.T) {
 		p, err := w.client.Picking(t.Context(), w.order.PickingIDs[0])
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Odoo's validation came back as an event, and the invoice
+		// followed it.
+		var sh map[string]any
+		poll.Until(t, "the invoiced shipment", func() bool {
+			sh = getShipment(t, w.bundle, subject)
+			return sh["state"] == "invoiced"
+		})
+		pick, _ := sh["picking"].(map[string]any)
+		if pick["validated_at"] == nil || pick["external_id"] != strconv.Itoa(p.ID) || pick["name"] != p.Name || pick["system"] != "odoo" {
+			t.Errorf("shipment's picking record %v, want %d %s validated", pick, p.ID, p.Name)
+		}
+		var types []string
+		for _, e := range sh["timeline"].([]any) {
+			types = append(types, e.(map[string]any)["type"].(string))
+		}
+		if v, i := slices.Index(types, "picking.validated"), slices.Index(types, "shipment.invoiced"); v < 0 || i < v {
+			t.Errorf("timeline %v: want picking.validated before shipment.invoiced", types)
 		}
 		if p.State != odoo.PickingDone || len(p.Backorders) != 0 {
 			t.Errorf("picking %s: state %s, backorders %v; want done without backorder", p.Name, p.State, p.Backorders)
@@ -300,12 +319,25 @@ func TestOdooFaults(t *testing.T) {
 		var dl []map[string]any
 		poll.Until(t, "dead letters", func() bool {
 			dl = deadLetters(t, w.bundle)
-			kinds := map[any]bool{}
-			for _, d := range dl {
-				kinds[d["kind"]] = true
-			}
-			return kinds["picking.validate"] && kinds["invoice.prepare"]
+			return len(dl) > 0
 		})
+		// The picking was never validated, so the invoice is never asked
+		// for: the delivered shipment says what it waits for.
+		poll.Until(t, "the delivered shipment", func() bool {
+			return getShipment(t, w.bundle, "tms:DENIED-1")["state"] == "delivered"
+		})
+		sh := getShipment(t, w.bundle, "tms:DENIED-1")
+		if sh["billable"] == true || !strings.Contains(fmt.Sprint(sh["blocked_reason"]), "has not validated the picking") {
+			t.Errorf("shipment billable %v, blocked %q: want held for the picking validation", sh["billable"], sh["blocked_reason"])
+		}
+		dl = deadLetters(t, w.bundle)
+		kinds := map[any]bool{}
+		for _, d := range dl {
+			kinds[d["kind"]] = true
+		}
+		if !kinds["picking.validate"] || kinds["invoice.prepare"] {
+			t.Errorf("dead letters of kinds %v, want picking.validate and no invoice.prepare", kinds)
+		}
 		for _, d := range dl {
 			if d["attempts"] != 1.0 || !strings.Contains(fmt.Sprint(d["error"]), "access_denied") {
 				t.Errorf("dead letter %v %v after %v attempts, want access denied after 1", d["kind"], d["error"], d["attempts"])

@@ -325,6 +325,8 @@ func forbiddenHint(t event.Type) string {
 		return ": decide a review with POST /v1/review/{id}/decision (scope review:write)"
 	case event.ShipmentInvoiced:
 		return ": Waybill records an invoice when its ERP connector has made it"
+	case event.PickingValidated:
+		return ": Waybill records a picking's validation when its ERP connector has validated it"
 	}
 	return ""
 }

@@ -51,7 +51,7 @@ type Entry struct {
 var Codes = []Entry{
 	{CodeBadRequest, 400, "Bad request", "The request is malformed: not JSON, a batch that is not an array, a bad query parameter or cursor."},
 	{CodeUnauthorized, 401, "Unauthorized", "No API key, a malformed, unknown, revoked or expired key (the detail says which of the last two). The response carries WWW-Authenticate: Bearer."},
-	{CodeForbidden, 403, "Forbidden", "The key is valid but lacks the scope the route needs, or an event is of a type only Waybill emits (shipment.invoiced, review.decided)."},
+	{CodeForbidden, 403, "Forbidden", "The key is valid but lacks the scope the route needs, or an event is of a type only Waybill emits (picking.validated, shipment.invoiced, review.decided)."},
 	{CodeNotFound, 404, "Not found", "The shipment, schema, dead letter or key does not exist."},
 	{CodeMethodNotAllowed, 405, "Method not allowed", "The route exists but not with this method (OPTIONS included: the API serves no cross-origin requests). The Allow header lists the methods it has."},
 	{CodeIdempotencyConflict, 409, "Idempotency conflict", "An event's (source, id) was already accepted with a different payload."},

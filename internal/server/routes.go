@@ -347,7 +347,7 @@ func (s *Server) registerIntake() {
 			"200": {Description: "A duplicate (single event), or the per-event results of a batch.", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{OneOf: []*huma.Schema{receipt, batch}}}}},
 			"400": probResp("Malformed request."),
 			"401": probResp("Missing or invalid API key."),
-			"403": probResp("The key lacks events:write, or the event is of a type only Waybill emits (shipment.invoiced, review.decided)."),
+			"403": probResp("The key lacks events:write, or the event is of a type only Waybill emits (picking.validated, shipment.invoiced, review.decided)."),
 			"409": probResp("The (source, id) was used with a different payload."),
 			"413": probResp("Body too large."),
 			"415": probResp("Unsupported Content-Type."),

@@ -33,6 +33,11 @@ type Policy struct {
 	// are added with Source "rated". Nil rates nothing: only the charges
 	// partners report are billed. An error holds billing in review.
 	Rate func(s *Shipment) ([]Charge, error)
+	// AwaitPickingValidation makes a loaded shipment wait for the ERP's
+	// picking.validated before it is billable: set it when the connector
+	// that validates pickings reports back. A shipment loaded without it
+	// bills at delivery.
+	AwaitPickingValidation bool
 }
 
 // Outcome kinds.
@@ -47,7 +52,7 @@ type Result struct {
 	Outcome string
 	// Reason explains a rejection or a late milestone.
 	Reason string
-	// Actions are the outbound action kinds (connector.Kind…) the change
+	// Actions are the outbound action kinds (Action…) the change
 	// calls for, to be enqueued in the same transaction.
 	Actions []string
 }
@@ -103,7 +108,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	case event.DispatchAssigned:
 		return s.applyAssigned(in)
 	case event.ShipmentLoaded:
-		return s.applyLoaded(in)
+		return s.applyLoaded(in, p)
 	case event.ShipmentDeparted, event.ShipmentArrived, event.ShipmentDelayed:
 		return s.applyMilestone(in)
 	case event.ShipmentDelivered:
@@ -120,6 +125,8 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 		return s.applyTracked(in)
 	case event.ReviewDecided:
 		return s.applyDecision(in, p)
+	case event.PickingValidated:
+		return s.applyPickingValidated(in, p)
 	case event.ShipmentInvoiced:
 		return s.applyInvoiced(in)
 	}

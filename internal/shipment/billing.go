@@ -9,8 +9,8 @@ import (
 	"github.com/waybill/waybill/internal/quantity"
 )
 
-// billing is the billing gate: delivered, with a proof of delivery, and no
-// open exception. It rates the shipment and issues the invoice action
+// billing is the billing gate: delivered, with a proof of delivery, no
+// open exception, and the picking validated when the ERP reports it. It rates the shipment and issues the invoice action
 // once.
 func (s *Shipment) billing(in Input, p Policy) Result {
 	res := Result{Outcome: OutcomeApplied}
@@ -27,6 +27,10 @@ func (s *Shipment) billing(in Input, p Policy) Result {
 	}
 	if open := s.openExceptions(); len(open) > 0 {
 		s.BlockedReason = "not billable: open exception " + strings.Join(open, ", ")
+		return res
+	}
+	if s.Picking != nil && s.Picking.ValidatedAt == nil {
+		s.BlockedReason = "not billable: the ERP has not validated the picking yet"
 		return res
 	}
 	if p.Rate != nil && !s.rated() && !s.ratingWaived() {
@@ -120,4 +124,32 @@ func (s *Shipment) applyInvoiced(in Input) Result {
 	s.moveTo(trInvoiced.To)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
+}
+
+// applyPickingValidated records the ERP's validation of the shipment's
+// picking and, on a delivered shipment, opens the billing gate it held.
+// The same validation reported again changes nothing.
+func (s *Shipment) applyPickingValidated(in Input, p Policy) Result {
+	d, err := decodeData[event.PickingValidatedData](in)
+	if err != nil {
+		return rejected("invalid data: %v", err)
+	}
+	if !appliesIn(in.Type, s.State) {
+		return rejected("picking validated while the shipment is %s", s.State)
+	}
+	if pr := s.Picking; pr != nil && pr.ValidatedAt != nil {
+		if pr.System == d.System && pr.ExternalID == d.PickingID {
+			return Result{Outcome: OutcomeLate, Reason: "picking validation already recorded"}
+		}
+		return rejected("picking %s:%s already validated for the shipment", pr.System, pr.ExternalID)
+	}
+	if s.Picking == nil {
+		s.Picking = &PickingRecord{RequestedAt: in.Time}
+	}
+	at := in.Time
+	s.Picking.ValidatedAt, s.Picking.System, s.Picking.ExternalID, s.Picking.Name, s.Picking.BackorderID = &at, d.System, d.PickingID, d.Name, d.BackorderID
+	if s.State == Exception {
+		return Result{Outcome: OutcomeApplied} // billing waits for the exception
+	}
+	return s.billing(in, p)
 }

@@ -64,7 +64,7 @@ func (s *Shipment) waitReason() string {
 // applyLoaded records actual loaded quantities: the gate refuses more than
 // was reserved; less is allowed (the remainder follows a backorder or is
 // cancelled by the ERP connector, per policy).
-func (s *Shipment) applyLoaded(in Input) Result {
+func (s *Shipment) applyLoaded(in Input, p Policy) Result {
 	if ok, late := s.allowed(trLoaded); !ok {
 		if late {
 			return s.late(in, "loading reported again after departure")
@@ -101,6 +101,9 @@ func (s *Shipment) applyLoaded(in Input) Result {
 	s.milestone(in, false, nil, "")
 	s.moveTo(trLoaded.To)
 	s.BlockedReason = ""
+	if p.AwaitPickingValidation {
+		s.Picking = &PickingRecord{RequestedAt: in.Time}
+	}
 	return Result{Outcome: OutcomeApplied, Actions: []string{ActionPickingValidate}}
 }
 

@@ -39,7 +39,10 @@ type Shipment struct {
 	Exceptions     []ExceptionRecord  `json:"exceptions,omitempty"`
 	Charges        []Charge           `json:"charges,omitempty"`
 	Reviews        []Review           `json:"reviews,omitempty"`
-	Invoice        *InvoiceRef        `json:"invoice,omitempty"`
+	// Picking is the ERP's picking of a loaded shipment, when the ERP
+	// reports its validation: the invoice waits for it.
+	Picking *PickingRecord `json:"picking,omitempty"`
+	Invoice *InvoiceRef    `json:"invoice,omitempty"`
 	// Billable is set once the shipment is delivered with a proof of
 	// delivery and no open exception; the invoice action is then issued
 	// exactly once.
@@ -314,6 +317,21 @@ type Charge struct {
 
 // ChargeRated is the Source of a charge Waybill rated.
 const ChargeRated = "rated"
+
+// PickingRecord is the ERP's validation of the picking that ships a loaded
+// shipment's goods.
+type PickingRecord struct {
+	// RequestedAt is when the shipment was loaded and its validation
+	// asked for.
+	RequestedAt time.Time `json:"requested_at"`
+	// ValidatedAt is when the ERP reported the validation; nil while it is
+	// awaited.
+	ValidatedAt *time.Time `json:"validated_at,omitempty"`
+	System      string     `json:"system,omitempty"`
+	ExternalID  string     `json:"external_id,omitempty"`
+	Name        string     `json:"name,omitempty"`
+	BackorderID string     `json:"backorder_id,omitempty"`
+}
 
 // InvoiceRef points at the invoice that billed a shipment.
 type InvoiceRef struct {

@@ -156,6 +156,8 @@ var (
 		From: []State{Exception}, To: Resumed}
 	trTrackedOther = Transition{Event: event.ShipmentTracked, When: "any other status (see carrier tracking)",
 		From: notInvoiced, To: Unchanged}
+	trPickingValidated = Transition{Event: event.PickingValidated, When: "records the ERP's validation; on a delivered shipment, the billing gate follows (see billing)",
+		From: []State{Loaded, InTransit, Delayed, Arrived, Delivered, Exception}, To: Unchanged}
 	trInvoiced           = Transition{Event: event.ShipmentInvoiced, From: []State{Delivered}, To: Invoiced}
 	trDecidedPartRelease = Transition{Event: event.ReviewDecided, When: "approves a shortage review: the reserved part is released",
 		From: []State{Short}, To: Released}
@@ -176,7 +178,7 @@ var transitions = []Transition{
 	trExceptionOpened, trExceptionResolved,
 	trReturned, trCancelled, trCharges,
 	trTrackedDeparted, trTrackedArrived, trTrackedException, trTrackedCleared, trTrackedOther,
-	trInvoiced,
+	trPickingValidated, trInvoiced,
 	trDecidedPartRelease, trDecidedException, trDecidedOther,
 }
 

@@ -38,6 +38,11 @@ type ConnectorOpts struct {
 	// invoiced (or found invoiced): the hub records it on the shipment. An
 	// error from it makes the job retry, which finds the same invoice.
 	OnInvoiced func(ctx context.Context, a *connector.Action, inv Invoice) error
+	// OnValidated, when set, is told about the picking of each shipment
+	// validated (or found validated): the hub records it on the shipment,
+	// whose invoice waits for it. An error from it makes the job retry,
+	// which finds the picking validated.
+	OnValidated func(ctx context.Context, a *connector.Action, p Picking, res ValidateResult) error
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
 }
@@ -271,14 +276,20 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 	if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
 		return fmt.Errorf("noting the validation on %s: %w", p.Name, err)
 	}
+	if c.opts.OnValidated != nil {
+		if err := c.opts.OnValidated(ctx, a, p, res); err != nil {
+			return connector.Retryable(fmt.Errorf("recording the validation of %s for shipment %s: %w", p.Name, sh.ID, err), 0)
+		}
+	}
 	return nil
 }
 
 // invoice adds the shipment's charges to its sale order and invoices the
-// order's delivered quantities. It waits, with retryable errors, until the
-// shipment's picking is validated in Odoo: the validation is a job of its
-// own and may still be retrying, and invoicing before it would bill the
-// service lines without the goods.
+// order's delivered quantities. The workflow issues it once the picking is
+// validated (picking.validated). A shipment loaded before validations were
+// reported, or whose picking was reset in Odoo since, can still find it
+// not done: the job then waits, as invoicing before the validation would
+// bill the service lines without the goods.
 func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
 	p, err := c.picking(ctx, cl, sh)
 	if err != nil {
