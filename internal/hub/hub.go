@@ -54,8 +54,8 @@ import (
 
 // The sources of the events the hub emits from its connectors' reports.
 const (
-	tmsAssignedSource  = "waybill/tms"
-	odooSource = "waybill/odoo"
+	tmsAssignedSource = "waybill/tms"
+	odooSource        = "waybill/odoo"
 )
 
 // Hub is an assembled Waybill.
