@@ -17,6 +17,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -106,8 +107,8 @@ func TestReencryption(t *testing.T) {
 		tables := []datakey.Table{payloads, events, jobqueue.NewJobArgs(db), jobqueue.NewDeadLetters(db)}
 		save := func(id string) {
 			t.Helper()
-			p := &source.Payload{ID: id, Source: "easypost", Channel: source.ChannelWebhook, Body: []byte(`{"to":"` + secret + `"}`),
-				ReceivedAt: time.Now(), CorrelationID: "c", Status: source.StatusAccepted}
+			p := &payload.Payload{ID: id, Source: "easypost", Channel: payload.ChannelWebhook, Body: []byte(`{"to":"` + secret + `"}`),
+				ReceivedAt: time.Now(), CorrelationID: "c", Status: payload.StatusAccepted}
 			if err := payloads.Save(ctx, p, ""); err != nil {
 				t.Fatal(err)
 			}

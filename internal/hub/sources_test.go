@@ -21,6 +21,7 @@ import (
 	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -185,7 +186,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 
 		// 214-01: in transit at Joplin, found by BOL, learns the PRO.
 		rc := a.postReceipt(t, "214-01", "/v1/sources/xktl/edi", fixture(t, "edi/x12", "x12-214-01-in-transit.edi"), nil)
-		if len(rc.Events) != 2 || rc.Status != source.StatusAccepted || !strings.Contains(rc.Ack, "AK9*A*1*1*1") {
+		if len(rc.Events) != 2 || rc.Status != payload.StatusAccepted || !strings.Contains(rc.Ack, "AK9*A*1*1*1") {
 			t.Fatalf("214-01 receipt: %+v", rc)
 		}
 		if e := rc.Events[0]; e.EventURL != "/v1/events/"+e.ID {
@@ -337,7 +338,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 		payloads := countPayloads(t, a)
 		status, _, body = a.post(t, "/v1/sources/p44/webhooks", p44, hdr)
 		var dup source.PayloadReceipt
-		if err := json.Unmarshal(body, &dup); status != http.StatusOK || err != nil || dup.Status != source.StatusDuplicate || len(dup.Events) != 0 {
+		if err := json.Unmarshal(body, &dup); status != http.StatusOK || err != nil || dup.Status != payload.StatusDuplicate || len(dup.Events) != 0 {
 			t.Errorf("replayed: %d %s", status, body)
 		}
 		if n := countPayloads(t, a); n != payloads {

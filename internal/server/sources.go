@@ -20,6 +20,7 @@ import (
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/tracking/jsonmap"
 )
 
@@ -113,7 +114,7 @@ type payloadListOutput struct {
 
 type payloadOutput struct {
 	Body struct {
-		*source.Payload
+		*payload.Payload
 		Body     string `json:"body" doc:"The payload as received; base64 when body_encoding is base64."`
 		Encoding string `json:"body_encoding" enum:"utf-8,base64"`
 	}
@@ -144,7 +145,7 @@ func (s *Server) registerSourceIntake() {
 		Errors:        []int{400, 401, 403, 404, 413, 422, 429, 503},
 		MaxBodyBytes:  int64(maxBody),
 	}, func(ctx context.Context, req *sourceInput) (*receiptOutput, error) {
-		return s.receiveSource(ctx, in, req, source.ChannelWebhook, false)
+		return s.receiveSource(ctx, in, req, payload.ChannelWebhook, false)
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "source-edi",
@@ -161,7 +162,7 @@ func (s *Server) registerSourceIntake() {
 		Errors:        []int{401, 403, 404, 413, 422, 429, 503},
 		MaxBodyBytes:  int64(maxBody),
 	}, func(ctx context.Context, req *sourceInput) (*receiptOutput, error) {
-		return s.receiveSource(ctx, in, req, source.ChannelEDI, true)
+		return s.receiveSource(ctx, in, req, payload.ChannelEDI, true)
 	})
 	s.registerPayloadReplay(in)
 	huma.Register(s.api, op("list-payloads-of-event", http.MethodGet, "/v1/payloads", "Find the stored payloads an event was made from", apikey.Admin, "sources"),
@@ -182,7 +183,7 @@ func (s *Server) registerSourceIntake() {
 			ID string `path:"id" doc:"The payload id from a receipt or an event's payloads."`
 		}) (*payloadOutput, error) {
 			p, err := in.Payload(ctx, req.ID)
-			if errors.Is(err, source.ErrNotFound) {
+			if errors.Is(err, payload.ErrNotFound) {
 				return nil, (&problem.Details{Status: 404, Code: problem.CodeNotFound, Detail: "no payload " + req.ID}).Fill()
 			}
 			if err != nil {
@@ -234,7 +235,7 @@ func (s *Server) registerPayloadReplay(in *source.Intake) {
 	}) (*receiptOutput, error) {
 		rc, err := in.Replay(ctx, req.ID)
 		switch {
-		case errors.Is(err, source.ErrNotFound):
+		case errors.Is(err, payload.ErrNotFound):
 			return nil, (&problem.Details{Status: 404, Code: problem.CodeNotFound, Detail: "no payload " + req.ID}).Fill()
 		case errors.Is(err, source.ErrUnknownSource):
 			return nil, (&problem.Details{Status: 409, Code: problem.CodeConflict, Detail: err.Error() + ": its profile is no longer configured"}).Fill()
@@ -274,7 +275,7 @@ func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sour
 		if errors.Is(err, source.ErrAlreadyHandled) {
 			// A retry after a lost answer, or a replay: nothing to do, and
 			// the sender must not retry again.
-			return &receiptOutput{Status: http.StatusOK, Body: &source.PayloadReceipt{Source: p.ID, Status: source.StatusDuplicate,
+			return &receiptOutput{Status: http.StatusOK, Body: &source.PayloadReceipt{Source: p.ID, Status: payload.StatusDuplicate,
 				Events: []source.PayloadEvent{}, CorrelationID: correlation.From(ctx)}}, nil
 		}
 		if errors.Is(err, source.ErrUnauthenticated) {

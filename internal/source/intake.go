@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/webhooksig"
 )
@@ -149,7 +150,7 @@ func (in *Intake) Verify(ctx context.Context, p *Profile, h http.Header, body []
 	case errors.Is(err, webhooksig.ErrTimestampOutOfTolerance):
 		reason = "stale"
 	case errors.Is(err, webhooksig.ErrReplayed):
-		in.payloads.WithLabelValues(p.ID, ChannelWebhook, StatusDuplicate).Inc()
+		in.payloads.WithLabelValues(p.ID, payload.ChannelWebhook, payload.StatusDuplicate).Inc()
 		in.logger.InfoContext(ctx, "webhook already handled", slog.String("source", p.ID), slog.String("webhook_id", h.Get("webhook-id")))
 		return fmt.Errorf("%w: %s", ErrAlreadyHandled, h.Get("webhook-id"))
 	case errors.Is(err, webhooksig.ErrMalformed):
@@ -234,7 +235,7 @@ type Delivery struct {
 // when storing failed.
 func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*PayloadReceipt, error) {
 	now := in.now().UTC()
-	pl := &Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: p.ID, Channel: d.Channel, Name: d.Name,
+	pl := &payload.Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: p.ID, Channel: d.Channel, Name: d.Name,
 		ContentType: d.ContentType, Body: d.Body, ReceivedAt: now, CorrelationID: d.CorrelationID}
 	rc := &PayloadReceipt{PayloadID: pl.ID, Source: p.ID, Events: []PayloadEvent{}, CorrelationID: d.CorrelationID}
 	ctl, err := in.control(ctx, p, now)
@@ -264,11 +265,11 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	}
 	results, err := in.emitter.Submit(ctx, parsed)
 	if err != nil {
-		pl.Status, pl.Error = StatusDeferred, err.Error()
+		pl.Status, pl.Error = payload.StatusDeferred, err.Error()
 		if ferr := in.store.Save(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); ferr != nil {
 			in.logger.ErrorContext(ctx, "recording deferred payload", slog.String("payload_id", pl.ID), slog.Any("err", ferr))
 		}
-		in.payloads.WithLabelValues(p.ID, d.Channel, StatusDeferred).Inc()
+		in.payloads.WithLabelValues(p.ID, d.Channel, payload.StatusDeferred).Inc()
 		return nil, fmt.Errorf("submitting events of payload %s: %w", pl.ID, err)
 	}
 	for i, r := range results {
@@ -296,14 +297,14 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	if rc.Dropped > 0 {
 		in.events.WithLabelValues(p.ID, "dropped_in_payload").Add(float64(rc.Dropped))
 	}
-	pl.Status, pl.Events = StatusAccepted, len(results)
-	rc.Status = StatusAccepted
+	pl.Status, pl.Events = payload.StatusAccepted, len(results)
+	rc.Status = payload.StatusAccepted
 	if err := in.store.Save(context.WithoutCancel(ctx), pl, tracking.SourceURI(p.ID)); err != nil {
 		// The events are accepted but the sender is told otherwise: it
 		// resends, its events are repeats, and the payload is stored then.
 		return nil, err
 	}
-	in.payloads.WithLabelValues(p.ID, d.Channel, StatusAccepted).Inc()
+	in.payloads.WithLabelValues(p.ID, d.Channel, payload.StatusAccepted).Inc()
 	in.handled(ctx, p, d)
 	return rc, nil
 }
@@ -325,13 +326,13 @@ func (in *Intake) handled(ctx context.Context, p *Profile, d Delivery) {
 	}
 }
 
-func (in *Intake) reject(ctx context.Context, pl *Payload, d Delivery, rc *PayloadReceipt, err error) error {
-	pl.Status, pl.Error = StatusRejected, err.Error()
-	rc.Status = StatusRejected
+func (in *Intake) reject(ctx context.Context, pl *payload.Payload, d Delivery, rc *PayloadReceipt, err error) error {
+	pl.Status, pl.Error = payload.StatusRejected, err.Error()
+	rc.Status = payload.StatusRejected
 	if ferr := in.store.Save(context.WithoutCancel(ctx), pl, ""); ferr != nil {
 		return ferr
 	}
-	in.payloads.WithLabelValues(pl.Source, pl.Channel, StatusRejected).Inc()
+	in.payloads.WithLabelValues(pl.Source, pl.Channel, payload.StatusRejected).Inc()
 	if p := in.profiles.Get(pl.Source); p != nil {
 		in.handled(ctx, p, d)
 	}
@@ -358,7 +359,7 @@ func (in *Intake) PayloadsOf(ctx context.Context, eventSource, eventID string) (
 }
 
 // Payload returns a stored payload with its body and event links.
-func (in *Intake) Payload(ctx context.Context, id string) (*Payload, error) {
+func (in *Intake) Payload(ctx context.Context, id string) (*payload.Payload, error) {
 	return in.store.Get(ctx, id)
 }
 
@@ -395,13 +396,13 @@ func (in *Intake) Replay(ctx context.Context, id string) (*PayloadReceipt, error
 	if err != nil {
 		return nil, err
 	}
-	if orig.Channel == ChannelOutbound {
+	if orig.Channel == payload.ChannelOutbound {
 		return nil, fmt.Errorf("%w: %s is an outbound %s", ErrNotReplayable, id, orig.ContentType)
 	}
 	p, err := in.Profile(orig.Source)
 	if err != nil {
 		return nil, err
 	}
-	return in.Receive(ctx, p, Delivery{Channel: ChannelReplay, Name: orig.ID, ContentType: orig.ContentType,
+	return in.Receive(ctx, p, Delivery{Channel: payload.ChannelReplay, Name: orig.ID, ContentType: orig.ContentType,
 		Body: orig.Body, CorrelationID: orig.CorrelationID})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -25,8 +26,8 @@ func TestSealedPayloads(t *testing.T) {
 		s := source.NewStore(db)
 		save := func(id string, body []byte) {
 			t.Helper()
-			if err := s.Save(ctx, &source.Payload{ID: id, Source: "xktl", Channel: source.ChannelEDI, Body: body,
-				ReceivedAt: time.Now(), CorrelationID: "c", Status: source.StatusAccepted}, ""); err != nil {
+			if err := s.Save(ctx, &payload.Payload{ID: id, Source: "xktl", Channel: payload.ChannelEDI, Body: body,
+				ReceivedAt: time.Now(), CorrelationID: "c", Status: payload.StatusAccepted}, ""); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -10,59 +10,9 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/seal"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
 )
-
-// Payload statuses.
-const (
-	// StatusAccepted: mapped, and its events are accepted.
-	StatusAccepted = "accepted"
-	// StatusRejected: nothing could be taken from it; Error says why.
-	StatusRejected = "rejected"
-	// StatusDeferred: intake was full; the sender retries.
-	StatusDeferred = "deferred"
-	// StatusDuplicate: a Standard Webhooks delivery whose id was handled
-	// before; not stored again.
-	StatusDuplicate = "duplicate"
-	// StatusSent: an outbound payload (a 204 load tender) handed to its
-	// carrier's outbox.
-	StatusSent = "sent"
-)
-
-// Channels a payload arrives by.
-const (
-	ChannelWebhook = "webhook"
-	ChannelEDI     = "edi"
-	ChannelFolder  = "folder"
-	// ChannelReplay is a stored payload received again (Intake.Replay);
-	// its name is the original's id.
-	ChannelReplay = "replay"
-	// ChannelOutbound is what Waybill sends a partner (a 204 load tender).
-	ChannelOutbound = "outbound"
-)
-
-// ErrNotFound is returned for a payload that does not exist.
-var ErrNotFound = errors.New("payload not found")
-
-// Payload is one stored payload.
-type Payload struct {
-	ID            string    `json:"id"`
-	Source        string    `json:"source"`
-	Channel       string    `json:"channel"`
-	Name          string    `json:"name,omitempty"`
-	ContentType   string    `json:"content_type,omitempty"`
-	SHA256        string    `json:"sha256"`
-	Body          []byte    `json:"-"`
-	ReceivedAt    time.Time `json:"received_at"`
-	CorrelationID string    `json:"correlation_id"`
-	Status        string    `json:"status"`
-	Error         string    `json:"error,omitempty"`
-	Events        int       `json:"events"`
-	Duplicates    int       `json:"duplicates"`
-	// EventIDs are the CloudEvents ids of the events made from it, in
-	// the source /sources/{source}.
-	EventIDs []string `json:"event_ids"`
-}
 
 // Store owns the source_payloads, source_payload_events, webhook_ids and
 // control_numbers tables. It is safe for concurrent use.
@@ -75,7 +25,7 @@ func NewStore(db *sqldb.DB) *Store { return &Store{db: db} }
 
 // Insert stores a payload, in its own short transaction. It fills in
 // SHA256.
-func (s *Store) Insert(ctx context.Context, p *Payload) error {
+func (s *Store) Insert(ctx context.Context, p *payload.Payload) error {
 	return s.Save(ctx, p, "")
 }
 
@@ -83,7 +33,7 @@ func (s *Store) Insert(ctx context.Context, p *Payload) error {
 // events made from it (eventSource is their CloudEvents source), in one
 // transaction. It fills in SHA256, the digest of the plaintext body. The
 // body is sealed at rest when the database has a keyring.
-func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error {
+func (s *Store) Save(ctx context.Context, p *payload.Payload, eventSource string) error {
 	sum := sha256.Sum256(p.Body)
 	p.SHA256 = hex.EncodeToString(sum[:])
 	if p.Status == "" {
@@ -117,16 +67,16 @@ func (s *Store) Save(ctx context.Context, p *Payload, eventSource string) error 
 }
 
 // Get returns a payload with its body and event links.
-func (s *Store) Get(ctx context.Context, id string) (*Payload, error) {
+func (s *Store) Get(ctx context.Context, id string) (*payload.Payload, error) {
 	q := s.db.Dialect.Rebind(`SELECT id, source, channel, name, content_type, sha256, body, key_id, received_at, correlation_id,
 		status, error, events, duplicates FROM source_payloads WHERE id = ?`)
-	var p Payload
+	var p payload.Payload
 	var at int64
 	var keyID string
 	err := s.db.Reader.QueryRowContext(ctx, q, id).Scan(&p.ID, &p.Source, &p.Channel, &p.Name, &p.ContentType, &p.SHA256,
 		&p.Body, &keyID, &at, &p.CorrelationID, &p.Status, &p.Error, &p.Events, &p.Duplicates)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: %s", payload.ErrNotFound, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading payload %s: %w", id, err)
@@ -236,13 +186,13 @@ func (s *Store) NextControl(ctx context.Context, name string) (int, error) {
 }
 
 // Outbound returns the outbound payload of source stored under name (the
-// idempotency key of the action that made it), or ErrNotFound.
-func (s *Store) Outbound(ctx context.Context, source, name string) (*Payload, error) {
+// idempotency key of the action that made it), or payload.ErrNotFound.
+func (s *Store) Outbound(ctx context.Context, source, name string) (*payload.Payload, error) {
 	q := s.db.Dialect.Rebind(`SELECT id FROM source_payloads WHERE source = ? AND channel = ? AND name = ?`)
 	var id string
-	err := s.db.QueryRowContext(ctx, q, source, ChannelOutbound, name).Scan(&id)
+	err := s.db.QueryRowContext(ctx, q, source, payload.ChannelOutbound, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: outbound %s of %s", ErrNotFound, name, source)
+		return nil, fmt.Errorf("%w: outbound %s of %s", payload.ErrNotFound, name, source)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading outbound payload: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/ingest"
 	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -60,9 +61,9 @@ func TestStore(t *testing.T) {
 			t.Errorf("another partner's first control number is %d", n)
 		}
 
-		p := &source.Payload{ID: "0193f0d2-6c1e-7a4b-9f2d-8e5c3b1a7d60", Source: "xktl", Channel: source.ChannelEDI,
+		p := &payload.Payload{ID: "0193f0d2-6c1e-7a4b-9f2d-8e5c3b1a7d60", Source: "xktl", Channel: payload.ChannelEDI,
 			Body: []byte("ISA*\x00binary"), ReceivedAt: time.Now(), CorrelationID: "c1"}
-		p.Status, p.Events, p.EventIDs = source.StatusAccepted, 2, []string{"b", "a", "a"}
+		p.Status, p.Events, p.EventIDs = payload.StatusAccepted, 2, []string{"b", "a", "a"}
 		if err := s.Save(ctx, p, "/sources/xktl"); err != nil {
 			t.Fatal(err)
 		}
@@ -70,13 +71,13 @@ func TestStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got.Body) != string(p.Body) || got.Status != source.StatusAccepted || strings.Join(got.EventIDs, ",") != "a,b" || got.SHA256 == "" {
+		if string(got.Body) != string(p.Body) || got.Status != payload.StatusAccepted || strings.Join(got.EventIDs, ",") != "a,b" || got.SHA256 == "" {
 			t.Errorf("got %+v", got)
 		}
 		if ids, _ := s.PayloadsOf(ctx, "/sources/xktl", "a"); len(ids) != 1 || ids[0] != p.ID {
 			t.Errorf("payloads of a: %v", ids)
 		}
-		if _, err := s.Get(ctx, "nope"); !errors.Is(err, source.ErrNotFound) {
+		if _, err := s.Get(ctx, "nope"); !errors.Is(err, payload.ErrNotFound) {
 			t.Errorf("missing payload: %v", err)
 		}
 	})
@@ -212,7 +213,7 @@ func TestStandardWebhookRetry(t *testing.T) {
 		h.Set("webhook-id", "msg_retry")
 		h.Set("webhook-timestamp", ts)
 		h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
-		d := source.Delivery{Channel: source.ChannelWebhook, Body: body, CorrelationID: "c", WebhookID: "msg_retry", WebhookTime: time.Unix(now.Unix(), 0)}
+		d := source.Delivery{Channel: payload.ChannelWebhook, Body: body, CorrelationID: "c", WebhookID: "msg_retry", WebhookTime: time.Unix(now.Unix(), 0)}
 
 		full, _ := intakeWith(t, db, ps, 0)
 		p, _ := full.Profile("p44")
@@ -264,7 +265,7 @@ func TestReplay(t *testing.T) {
 		}
 		before, _ := intakeOn(t, db, profiles("partial.yaml"))
 		p, _ := before.Profile("tern")
-		_, err = before.Receive(t.Context(), p, source.Delivery{Channel: source.ChannelWebhook, Body: body, CorrelationID: "corr-1"})
+		_, err = before.Receive(t.Context(), p, source.Delivery{Channel: payload.ChannelWebhook, Body: body, CorrelationID: "corr-1"})
 		var rej *source.RejectedError
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "DLV") {
 			t.Fatalf("the unknown code: %v", err)
@@ -274,7 +275,7 @@ func TestReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc.Status != source.StatusAccepted || len(rc.Events) != 2 || rc.CorrelationID != "corr-1" {
+		if rc.Status != payload.StatusAccepted || len(rc.Events) != 2 || rc.CorrelationID != "corr-1" {
 			t.Fatalf("replay: %+v", rc)
 		}
 		again, err := after.Replay(t.Context(), rej.Receipt.PayloadID)
@@ -282,18 +283,18 @@ func TestReplay(t *testing.T) {
 			t.Errorf("a second replay: %+v %v", again, err)
 		}
 		stored, err := source.NewStore(db).Get(t.Context(), rc.PayloadID)
-		if err != nil || stored.Channel != source.ChannelReplay || stored.Name != rej.Receipt.PayloadID || len(stored.EventIDs) != 2 {
+		if err != nil || stored.Channel != payload.ChannelReplay || stored.Name != rej.Receipt.PayloadID || len(stored.EventIDs) != 2 {
 			t.Errorf("the replay's payload: %+v %v", stored, err)
 		}
-		out := &source.Payload{ID: "01a21bf0-0000-7000-8000-000000000001", Source: "tern", Channel: source.ChannelOutbound,
-			Body: []byte("ISA"), ReceivedAt: time.Now(), Status: source.StatusSent}
+		out := &payload.Payload{ID: "01a21bf0-0000-7000-8000-000000000001", Source: "tern", Channel: payload.ChannelOutbound,
+			Body: []byte("ISA"), ReceivedAt: time.Now(), Status: payload.StatusSent}
 		if err := source.NewStore(db).Insert(t.Context(), out); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := after.Replay(t.Context(), out.ID); !errors.Is(err, source.ErrNotReplayable) {
 			t.Errorf("replaying an outbound payload: %v", err)
 		}
-		if _, err := after.Replay(t.Context(), "nope"); !errors.Is(err, source.ErrNotFound) {
+		if _, err := after.Replay(t.Context(), "nope"); !errors.Is(err, payload.ErrNotFound) {
 			t.Errorf("replaying nothing: %v", err)
 		}
 	})

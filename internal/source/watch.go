@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/source/payload"
 )
 
 // Folder is a directory of EDI files from one source.
@@ -111,7 +112,7 @@ func (w *Watcher) receiveFile(ctx context.Context, p *Profile, f Folder, name st
 	}
 	corr := correlation.New()
 	ctx = correlation.With(ctx, corr)
-	rc, err := w.Intake.Receive(ctx, p, Delivery{Channel: ChannelFolder, Name: name, Body: body, CorrelationID: corr})
+	rc, err := w.Intake.Receive(ctx, p, Delivery{Channel: payload.ChannelFolder, Name: name, Body: body, CorrelationID: corr})
 	var rej *RejectedError
 	switch {
 	case errors.As(err, &rej):

@@ -31,7 +31,7 @@ import (
 	"github.com/waybill/waybill/internal/edi/x12"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
-	"github.com/waybill/waybill/internal/source"
+	"github.com/waybill/waybill/internal/source/payload"
 )
 
 // Carrier is a carrier that takes load tenders by EDI.
@@ -53,8 +53,8 @@ type Carrier struct {
 // source.Store.
 type Store interface {
 	NextControl(ctx context.Context, name string) (int, error)
-	Insert(ctx context.Context, p *source.Payload) error
-	Outbound(ctx context.Context, source, name string) (*source.Payload, error)
+	Insert(ctx context.Context, p *payload.Payload) error
+	Outbound(ctx context.Context, source, name string) (*payload.Payload, error)
 }
 
 // Connector writes load tenders. Create it with New; safe for concurrent
@@ -112,7 +112,7 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	}
 	p, err := c.store.Outbound(ctx, cr.Source, a.IdempotencyKey)
 	switch {
-	case errors.Is(err, source.ErrNotFound):
+	case errors.Is(err, payload.ErrNotFound):
 		if p, err = c.build(ctx, cr, &sh, a); err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	return writeAtomic(filepath.Join(cr.Dir, name), p.Body)
 }
 
-func (c *Connector) build(ctx context.Context, cr Carrier, sh *shipment.Shipment, a *connector.Action) (*source.Payload, error) {
+func (c *Connector) build(ctx context.Context, cr Carrier, sh *shipment.Shipment, a *connector.Action) (*payload.Payload, error) {
 	t := x12.Tender{
 		SenderID: cr.SenderID, SenderQualifier: cr.SenderQualifier,
 		ReceiverID: cr.ReceiverID, ReceiverQualifier: cr.ReceiverQualifier,
@@ -167,9 +167,9 @@ func (c *Connector) build(ctx context.Context, cr Carrier, sh *shipment.Shipment
 		// The shipment lacks what a tender needs: a person must fix it.
 		return nil, connector.Permanent(fmt.Errorf("tendering shipment %s to %s: %w", sh.ID, cr.SCAC, err))
 	}
-	p := &source.Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: cr.Source, Channel: source.ChannelOutbound,
+	p := &payload.Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: cr.Source, Channel: payload.ChannelOutbound,
 		Name: a.IdempotencyKey, ContentType: "application/edi-x12", Body: body, ReceivedAt: now,
-		CorrelationID: a.CorrelationID, Status: source.StatusSent, Events: 0}
+		CorrelationID: a.CorrelationID, Status: payload.StatusSent, Events: 0}
 	if err := c.store.Insert(ctx, p); err != nil {
 		return nil, err
 	}
