@@ -148,20 +148,25 @@ func TestCrossReferences(t *testing.T) {
 		wantXrefs(t, b.store, sb.ID, "odoo:OUT-B")
 
 		// Loaded by the learned tracking number; C is planned with A's BOL
-		// in a batch that already resolved it to A.
+		// in a batch that already resolved it to A, and an event after it
+		// under that BOL still goes to A.
 		b.send(t,
 			ev{id: "a-bol", typ: "charges.reported", subject: "bol:BOL-A", at: 3, data: `{"charges":[{"code":"400","amount":{"minor":100,"currency":"EUR"}}]}`},
 			ev{id: "c-plan", typ: "shipment.planned", subject: "odoo:OUT-C", at: 3, data: planned("Cafe", `"references":{"bol":"BOL-A"}`)},
 			ev{id: "a-load", typ: "shipment.loaded", subject: "tracking:TRK-9", at: 4, data: loadFull},
+			ev{id: "a-bol2", typ: "charges.reported", subject: "bol:BOL-A", at: 5, data: `{"charges":[{"code":"FUE","amount":{"minor":10,"currency":"EUR"}}]}`},
 		)
-		b.process(t, 3)
+		b.process(t, 4)
 		b.wantShipment(t, a.ID, shipment.Loaded, 3)
 		sc := b.wantShipment(t, "odoo:OUT-C", shipment.Planned, 1)
 		wantXrefs(t, b.store, sc.ID, "odoo:OUT-C")
 		if got := b.shipment(t, "bol:BOL-A"); got.ID != a.ID {
 			t.Errorf("bol:BOL-A is shipment %s, want A %s", got.ID, a.ID)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-assign", "a-bol", "a-load")
+		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-assign", "a-bol", "a-load", "a-bol2")
+		if a := b.shipment(t, a.ID); len(a.Charges) != 2 {
+			t.Errorf("shipment A has charges %+v, want the two reported under its BOL", a.Charges)
+		}
 
 		// A carrier's tracking event under a key nobody knows, found by
 		// the BOL among its shipment keys: A learns the new key.
