@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -415,7 +416,7 @@ func TestBatchSize(t *testing.T) {
 			sh := b.wantShipment(t, "odoo:OUT-1", want.state, int64(i+1))
 			done := 2*i + want.n
 			for j := 1; j <= 5; j++ {
-				st := b.status(t, string(rune('0'+j)))
+				st := b.status(t, strconv.Itoa(j))
 				if wantState := map[bool]string{true: ingest.StateApplied, false: ingest.StatePending}[j <= done]; st.State != wantState || (j <= done && st.ShipmentID != sh.ID) {
 					t.Errorf("after batch %d: event %d is %s (%s), want %s", i+1, j, st.State, st.Reason, wantState)
 				}
