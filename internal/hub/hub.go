@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -470,36 +469,32 @@ func (h *Hub) Run(ctx context.Context) error {
 	logger, cfg := h.logger, h.cfg
 	logger.InfoContext(ctx, "listening", slog.String("addr", h.Addr()))
 
-	// Each stage has its own context so shutdown runs in order: intake
-	// first, then processing, then outbound jobs, then the database.
-	intakeCtx, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
-	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopIntake()
-	defer stopProc()
-	defer stopJobs()
-
-	// A stage that fails while the server runs stops the server: an
-	// intake that accepts events nobody processes is worse than none.
-	var g stages
-	g.run(intakeCtx, "committer", h.committer.Run)
-	g.run(intakeCtx, "key last-use recorder", h.Keys.Run)
+	// Stages run in phases so that shutdown drains in order: intake
+	// stops first (the committer writes what is queued), then the
+	// processor finishes its batch, then outbound jobs get their soft-stop
+	// timeout, and only then are connectors closed. A stage that fails
+	// while the server runs stops the server: an intake that accepts
+	// events nobody processes is worse than none.
+	g := newStages(ctx)
+	intake, proc, jobs := g.phase("intake"), g.phase("processing"), g.phase("outbound jobs")
+	intake.run("committer", h.committer.Run)
+	intake.run("key last-use recorder", h.Keys.Run)
 	if h.poller != nil {
-		g.run(intakeCtx, "odoo poller", h.poller.Run)
-	}
-	if h.feeds != nil {
-		g.run(jobsCtx, "feed watch", h.feeds.Run)
+		intake.run("odoo poller", h.poller.Run)
 	}
 	if h.sources != nil {
-		g.run(intakeCtx, "source intake", h.sources.Run)
+		intake.run("source intake", h.sources.Run)
 	}
 	if h.watcher != nil {
-		g.run(intakeCtx, "EDI folder watcher", h.watcher.Run)
+		intake.run("EDI folder watcher", h.watcher.Run)
 	}
-	g.run(procCtx, "processor", h.processor.Run)
-	g.run(jobsCtx, "job queue", h.Queue.Run)
+	proc.run("processor", h.processor.Run)
+	if h.feeds != nil {
+		jobs.run("feed watch", h.feeds.Run)
+	}
+	jobs.run("job queue", h.Queue.Run)
 	if h.reencrypt != nil {
-		g.run(jobsCtx, "re-encryption", h.reencrypt.Run)
+		jobs.run("re-encryption", h.reencrypt.Run)
 	}
 	serveErr := make(chan error, 1)
 	go func() {
@@ -527,10 +522,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		logger.Warn("http shutdown incomplete", slog.Any("err", err))
 		h.httpSrv.Close()
 	}
-	stopIntake() // the committer writes what is queued, then stops
-	stopProc()
-	stopJobs() // in-flight jobs get the soft-stop timeout
-	if err := g.wait(); err != nil && runErr == nil {
+	if err := g.stop(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := h.Registry.Close(); err != nil {
@@ -540,24 +532,44 @@ func (h *Hub) Run(ctx context.Context) error {
 	return runErr
 }
 
-// stages runs the hub's long-lived components and reports the first that
-// fails while its context is live.
+// stages runs the hub's long-lived components in phases, and reports the
+// first that fails while its phase is live.
 type stages struct {
-	g    errgroup.Group
-	once sync.Once
-	fail chan error
+	parent context.Context
+	phases []*phase
+	fail   chan error
 }
 
-// run starts fn(ctx) as the stage called name.
-func (s *stages) run(ctx context.Context, name string, fn func(context.Context) error) {
-	ch := s.failed()
-	s.g.Go(func() error {
-		err := fn(ctx)
+// phase is a group of stages stopped together.
+type phase struct {
+	name   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	g      errgroup.Group
+	fail   chan error
+}
+
+func newStages(ctx context.Context) *stages {
+	return &stages{parent: context.WithoutCancel(ctx), fail: make(chan error, 1)}
+}
+
+// phase adds a phase; stop stops phases in the order they were added.
+func (s *stages) phase(name string) *phase {
+	ctx, cancel := context.WithCancel(s.parent)
+	p := &phase{name: name, ctx: ctx, cancel: cancel, fail: s.fail}
+	s.phases = append(s.phases, p)
+	return p
+}
+
+// run starts fn as the stage called name.
+func (p *phase) run(name string, fn func(context.Context) error) {
+	p.g.Go(func() error {
+		err := fn(p.ctx)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", name, err)
-			if ctx.Err() == nil {
+			if p.ctx.Err() == nil {
 				select {
-				case ch <- err:
+				case p.fail <- err:
 				default:
 				}
 			}
@@ -567,13 +579,20 @@ func (s *stages) run(ctx context.Context, name string, fn func(context.Context) 
 }
 
 // failed delivers the error of the first stage that failed while running.
-func (s *stages) failed() chan error {
-	s.once.Do(func() { s.fail = make(chan error, 1) })
-	return s.fail
-}
+func (s *stages) failed() <-chan error { return s.fail }
 
-// wait waits for every stage and returns the first error.
-func (s *stages) wait() error { return s.g.Wait() }
+// stop stops each phase in turn, waiting for all its stages to return
+// before stopping the next, and returns the first error.
+func (s *stages) stop() error {
+	var first error
+	for _, p := range s.phases {
+		p.cancel()
+		if err := p.g.Wait(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
 
 // ConnectorDeps are what BuildConnectors needs besides the configuration.
 type ConnectorDeps struct {

@@ -105,13 +105,22 @@ func (p *Processor) Wake() {
 	}
 }
 
+// batchGrace is how long a batch under way when Run's context ends may
+// take to finish.
+const batchGrace = 10 * time.Second
+
 // Run applies events until ctx is done. A failing batch is retried after
-// the poll interval; it is logged, not returned.
+// the poll interval; it is logged, not returned. A batch under way when ctx
+// ends is finished (within batchGrace) rather than rolled back, so that
+// shutdown does not throw away work already done.
 func (p *Processor) Run(ctx context.Context) error {
 	t := time.NewTicker(p.opts.PollInterval)
 	defer t.Stop()
 	for {
-		n, err := p.ProcessBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		n, err := p.finishing(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.logger.ErrorContext(ctx, "applying events failed", slog.Any("err", err))
 		}
@@ -125,6 +134,21 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// finishing runs one batch that outlives ctx by up to batchGrace.
+func (p *Processor) finishing(ctx context.Context) (int, error) {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case <-bctx.Done():
+		case <-time.After(batchGrace):
+			cancel()
+		}
+	})
+	defer stop()
+	return p.ProcessBatch(bctx)
 }
 
 // ProcessBatch applies up to one batch of pending events and returns how
