@@ -334,41 +334,20 @@ func tenders(profiles *source.Profiles) []tender.Carrier {
 // event, through intake like any other. Its id is the dispatch's, so the
 // reply to a repeated release is a duplicate.
 func (h *Hub) assigned(ctx context.Context, a *connector.Action, as tms.Assignment) error {
-	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":assigned", "source": tmsAssignedSource, "type": "dispatch.assigned",
-		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"correlationid": a.CorrelationID, "data": as,
-	})
-	if err != nil {
-		return err
-	}
-	_, err = h.emitter.Emit(ctx, [][]byte{raw})
-	return err
+	return h.report(ctx, a, tmsAssignedSource, event.DispatchAssigned, ":assigned", as.EventData())
 }
 
 // invoiced records the invoice Odoo made as a shipment.invoiced event,
 // through intake like any other; it moves the shipment to invoiced.
 func (h *Hub) invoiced(ctx context.Context, a *connector.Action, inv odoo.Invoice) error {
-	data := map[string]string{"system": h.cfg.Connectors.Odoo.System, "invoice_id": strconv.Itoa(inv.ID), "reference": inv.Ref}
+	d := event.ShipmentInvoicedData{System: h.cfg.Connectors.Odoo.System, InvoiceID: strconv.Itoa(inv.ID), Reference: inv.Ref}
 	if inv.Name != "" && inv.Name != "/" {
-		data["number"] = inv.Name
+		d.Number = inv.Name
 	}
 	if inv.State == "draft" || inv.State == "posted" {
-		data["state"] = inv.State
+		d.State = inv.State
 	}
-	if inv.Ref == "" {
-		delete(data, "reference")
-	}
-	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":invoiced", "source": odooSource, "type": "shipment.invoiced",
-		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"correlationid": a.CorrelationID, "data": data,
-	})
-	if err != nil {
-		return err
-	}
-	_, err = h.emitter.Emit(ctx, [][]byte{raw})
-	return err
+	return h.report(ctx, a, odooSource, event.ShipmentInvoiced, ":invoiced", d)
 }
 
 // validatesPickings reports whether the Odoo connector takes the picking
@@ -387,18 +366,20 @@ func validatesPickings(conns *Connectors) bool {
 // it. Its id is the validation action's, so a retried validation reports
 // the same event.
 func (h *Hub) validated(ctx context.Context, a *connector.Action, p odoo.Picking, res odoo.ValidateResult) error {
-	data := map[string]string{"system": h.cfg.Connectors.Odoo.System, "picking_id": strconv.Itoa(p.ID)}
-	if p.Name != "" {
-		data["name"] = p.Name
-	}
+	d := event.PickingValidatedData{System: h.cfg.Connectors.Odoo.System, PickingID: strconv.Itoa(p.ID), Name: p.Name}
 	if res.BackorderID != 0 {
-		data["backorder_id"] = strconv.Itoa(res.BackorderID)
+		d.BackorderID = strconv.Itoa(res.BackorderID)
 	}
-	raw, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": a.IdempotencyKey + ":validated", "source": odooSource, "type": "picking.validated",
-		"subject": a.ShipmentID, "time": time.Now().UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"correlationid": a.CorrelationID, "data": data,
-	})
+	return h.report(ctx, a, odooSource, event.PickingValidated, ":validated", d)
+}
+
+// report records what a connector reports back about action a as an event
+// of type typ from source, through intake like any other. Its id is the
+// action's idempotency key and suffix, so a retried action reports the
+// same event, which intake takes as a duplicate.
+func (h *Hub) report(ctx context.Context, a *connector.Action, source string, typ event.Type, suffix string, data any) error {
+	raw, err := json.Marshal(event.CloudEvent{ID: a.IdempotencyKey + suffix, Source: source, Type: typ, Subject: a.ShipmentID,
+		Time: time.Now().UTC(), CorrelationID: a.CorrelationID, Data: data})
 	if err != nil {
 		return err
 	}

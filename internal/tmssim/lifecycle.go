@@ -188,7 +188,7 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 	pickupTZ, deliveryTZ := zone(d.Pickup.Location), zone(d.Delivery.Location)
 	b := &builder{r: r}
 	if !skipAssigned {
-		b.add(stepAssigned, event.DispatchAssigned, tl.assigned.In(pickupTZ), assignedData(p.Assignment))
+		b.add(stepAssigned, event.DispatchAssigned, tl.assigned.In(pickupTZ), p.Assignment.EventData())
 	}
 	loaded := event.ShipmentLoadedData{Seal: p.Seal}
 	for _, l := range p.Loaded {
@@ -231,14 +231,6 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 		b.add(stepReturned, event.ShipmentReturned, tl.returned.In(pickupTZ), event.ShipmentReturnedData{Reason: ret.Reason, Lines: lines})
 	}
 	return b.events, b.err
-}
-
-// assignedData is the dispatch.assigned data of a TMS's assignment.
-func assignedData(a *tms.Assignment) event.DispatchAssignedData {
-	return event.DispatchAssignedData{
-		Vehicle: (*event.Vehicle)(a.Vehicle), Driver: (*event.Driver)(a.Driver), Carrier: (*event.Carrier)(a.Carrier),
-		RouteID: a.RouteID, PlannedPickup: a.PlannedPickup, PlannedDelivery: a.PlannedDelivery, TrackingRef: a.TrackingRef,
-	}
 }
 
 // lots converts a TMS's lots to their event form.

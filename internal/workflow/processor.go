@@ -67,7 +67,7 @@ func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInse
 		logger: opts.Logger,
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_events_processed_total",
-			Help: "Events applied to shipments, by type and outcome (applied, late, rejected, failed).",
+			Help: "Events the processor took, by type and outcome: accepted (applied to their shipment), late (a milestone recorded after a later one), rejected, failed.",
 		}, []string{"type", "outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_events_refused_total",

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 )
@@ -142,13 +143,7 @@ const DecisionSource = "waybill/review"
 // sent twice is a duplicate, and a different one a separate event that the
 // shipment refuses once the review is closed.
 func DecisionEvent(item shipment.ReviewItem, decision, actor, reason string, now time.Time) ([]byte, error) {
-	data := map[string]string{"review_id": item.ID, "decision": decision, "actor": actor}
-	if reason != "" {
-		data["reason"] = reason
-	}
-	return json.Marshal(map[string]any{
-		"specversion": "1.0", "id": item.ID + ":" + decision, "source": DecisionSource, "type": "review.decided",
-		"subject": item.ShipmentID, "time": now.UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"data": data,
-	})
+	return json.Marshal(event.CloudEvent{ID: item.ID + ":" + decision, Source: DecisionSource, Type: event.ReviewDecided,
+		Subject: item.ShipmentID, Time: now.UTC(),
+		Data: event.ReviewDecidedData{ReviewID: item.ID, Decision: decision, Actor: actor, Reason: reason}})
 }

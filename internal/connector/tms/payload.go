@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
 )
@@ -118,6 +119,15 @@ type Assignment struct {
 	PlannedPickup   *time.Time `json:"planned_pickup,omitempty"`
 	PlannedDelivery *time.Time `json:"planned_delivery,omitempty"`
 	TrackingRef     string     `json:"tracking_ref,omitempty"`
+}
+
+// EventData is the assignment as the data of the dispatch.assigned event
+// that records it.
+func (a *Assignment) EventData() event.DispatchAssignedData {
+	return event.DispatchAssignedData{
+		Vehicle: (*event.Vehicle)(a.Vehicle), Driver: (*event.Driver)(a.Driver), Carrier: (*event.Carrier)(a.Carrier),
+		RouteID: a.RouteID, PlannedPickup: a.PlannedPickup, PlannedDelivery: a.PlannedDelivery, TrackingRef: a.TrackingRef,
+	}
 }
 
 // assignmentKeys are the reply members that make a reply carry an
