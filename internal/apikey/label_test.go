@@ -17,7 +17,7 @@ func TestLabelRuleMatchesConfig(t *testing.T) {
 		strings.Repeat("a", maxLabelLen+1), "Prod", "pre-prod", "pre_prod", "é", " prod", "prod\n"} {
 		cfg := config.Default()
 		cfg.Server.KeyLabelDefault = label
-		var fe *config.FieldError
+		var fe *config.KeyError
 		configOK := true
 		for _, err := range unjoin(cfg.Validate()) {
 			if errors.As(err, &fe) && fe.Key == "server.key_label_default" {

@@ -23,9 +23,9 @@ func writeConfig(t *testing.T, content string) string {
 	return path
 }
 
-// fieldErrors returns the *FieldError values joined in err, failing the test
+// fieldErrors returns the *KeyError values joined in err, failing the test
 // when err is nil or holds anything else.
-func fieldErrors(t *testing.T, err error) []*FieldError {
+func fieldErrors(t *testing.T, err error) []*KeyError {
 	t.Helper()
 	if err == nil {
 		t.Fatal("got nil error, want errors")
@@ -34,25 +34,25 @@ func fieldErrors(t *testing.T, err error) []*FieldError {
 	if !ok {
 		t.Fatalf("got error %T %q, want an errors.Join", err, err)
 	}
-	var fes []*FieldError
+	var fes []*KeyError
 	for _, e := range joined.Unwrap() {
-		var fe *FieldError
+		var fe *KeyError
 		if !errors.As(e, &fe) {
-			t.Fatalf("got joined error %T %q, want *FieldError", e, e)
+			t.Fatalf("got joined error %T %q, want *KeyError", e, e)
 		}
 		fes = append(fes, fe)
 	}
 	return fes
 }
 
-// where is the part of a FieldError that tests compare.
+// where is the part of a KeyError that tests compare.
 type where struct {
 	Key  string
 	Line int
 	Env  string
 }
 
-func wheres(fes []*FieldError) []where {
+func wheres(fes []*KeyError) []where {
 	ws := make([]where, len(fes))
 	for i, fe := range fes {
 		ws[i] = where{Key: fe.Key, Line: fe.Line, Env: fe.Env}
@@ -593,9 +593,9 @@ func TestLoadFileErrors(t *testing.T) {
 		t.Parallel()
 		path := writeConfig(t, "server:\n  addr: [\n")
 		_, err := Load(path, nil)
-		var fe *FieldError
+		var fe *KeyError
 		if err == nil || errors.As(err, &fe) {
-			t.Errorf("got error %v, want a parse error that is not a *FieldError", err)
+			t.Errorf("got error %v, want a parse error that is not a *KeyError", err)
 		}
 	})
 }
@@ -731,11 +731,11 @@ func TestValidate(t *testing.T) {
 				return
 			}
 			fes := fieldErrors(t, err)
-			got := make([]FieldError, len(fes))
+			got := make([]KeyError, len(fes))
 			for i, fe := range fes {
 				got[i] = *fe
 			}
-			want := []FieldError{{Key: tt.key, Msg: tt.msg}}
+			want := []KeyError{{Key: tt.key, Msg: tt.msg}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Validate() errors differ (-want +got):\n%s", diff)
 			}
@@ -784,16 +784,16 @@ func TestValidate(t *testing.T) {
 func TestFieldErrorError(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		in   FieldError
+		in   KeyError
 		want string
 	}{
-		{FieldError{Key: "intake.max_backlog", Msg: "must be at least 1"}, "intake.max_backlog: must be at least 1"},
-		{FieldError{Key: "intake.max_backlog", File: "waybill.yaml", Line: 12, Msg: "must be at least 1"}, "waybill.yaml:12: intake.max_backlog: must be at least 1"},
-		{FieldError{Key: "intake.max_backlog", Env: "WAYBILL_INTAKE_MAX_BACKLOG", Msg: "must be at least 1"}, "intake.max_backlog (WAYBILL_INTAKE_MAX_BACKLOG): must be at least 1"},
-		{FieldError{Env: "WAYBILL_NOPE", Msg: "unknown configuration variable"}, "WAYBILL_NOPE: unknown configuration variable"},
-		{FieldError{File: "waybill.yaml", Line: 1, Msg: "must be a mapping"}, "waybill.yaml:1: must be a mapping"},
-		{FieldError{File: "waybill.yaml", Key: "x", Msg: "bad"}, "waybill.yaml: x: bad"},
-		{FieldError{Line: 3, Key: "x", Msg: "bad"}, "line 3: x: bad"},
+		{KeyError{Key: "intake.max_backlog", Msg: "must be at least 1"}, "intake.max_backlog: must be at least 1"},
+		{KeyError{Key: "intake.max_backlog", File: "waybill.yaml", Line: 12, Msg: "must be at least 1"}, "waybill.yaml:12: intake.max_backlog: must be at least 1"},
+		{KeyError{Key: "intake.max_backlog", Env: "WAYBILL_INTAKE_MAX_BACKLOG", Msg: "must be at least 1"}, "intake.max_backlog (WAYBILL_INTAKE_MAX_BACKLOG): must be at least 1"},
+		{KeyError{Env: "WAYBILL_NOPE", Msg: "unknown configuration variable"}, "WAYBILL_NOPE: unknown configuration variable"},
+		{KeyError{File: "waybill.yaml", Line: 1, Msg: "must be a mapping"}, "waybill.yaml:1: must be a mapping"},
+		{KeyError{File: "waybill.yaml", Key: "x", Msg: "bad"}, "waybill.yaml: x: bad"},
+		{KeyError{Line: 3, Key: "x", Msg: "bad"}, "line 3: x: bad"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

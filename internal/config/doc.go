@@ -17,7 +17,7 @@
 // Unknown keys in the file and unknown WAYBILL_ variables are errors, except
 // variables starting with WAYBILL_TEST_ (test settings) and WAYBILL_CONFIG
 // (the config file path, read by cmd/waybill). Load and Validate report every
-// problem at once: the returned error is an errors.Join of *FieldError values,
+// problem at once: the returned error is an errors.Join of *KeyError values,
 // each naming its key path and, when known, the file line or the environment
 // variable it came from.
 //

@@ -32,7 +32,7 @@ func TestEncryptionValidate(t *testing.T) {
 				}
 				return
 			}
-			var fe *FieldError
+			var fe *KeyError
 			if !errors.As(err, &fe) || fe.Key != tt.wantKey {
 				t.Errorf("Validate() = %v, want an error on %s", err, tt.wantKey)
 			}

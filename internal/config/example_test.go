@@ -35,7 +35,7 @@ func ExampleLoad() {
 func ExampleLoad_errors() {
 	_, err := config.Load("", []string{"WAYBILL_INTAKE_MAX_BACKLOG=0", "WAYBILL_JOBS_TIMEOUT=soon", "WAYBILL_JOBS_WORKER=4"})
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var fe *config.FieldError
+		var fe *config.KeyError
 		if errors.As(e, &fe) {
 			fmt.Printf("key=%q env=%s: %s\n", fe.Key, fe.Env, fe.Msg)
 		}

@@ -21,10 +21,10 @@ import (
 //
 // Unknown keys, unknown WAYBILL_ variables, values of the wrong type and
 // invalid values are all reported at once: the error is an errors.Join of
-// *FieldError values, file problems first (in file order), then environment
+// *KeyError values, file problems first (in file order), then environment
 // problems (in environ order), then validation problems (in key order). A file
 // that cannot be read or is not valid YAML is reported alone, with an error that
-// is not a *FieldError. On error Load returns the zero Config.
+// is not a *KeyError. On error Load returns the zero Config.
 //
 // In the file, a key with no value (null) keeps its default. In the
 // environment, a list is comma-separated, with spaces around items ignored:
@@ -63,7 +63,7 @@ type loader struct {
 	byEnv    map[string]leaf
 	sections map[string]bool
 	origins  map[string]origin
-	errs     []*FieldError
+	errs     []*KeyError
 }
 
 func newLoader() *loader {
@@ -126,7 +126,7 @@ func (ld *loader) loadFile(path string) error {
 	case err != nil:
 		return fmt.Errorf("parsing config file %s: %w", path, err)
 	default:
-		ld.errs = append(ld.errs, &FieldError{File: path, Line: extra.Line, Msg: "a config file holds a single YAML document"})
+		ld.errs = append(ld.errs, &KeyError{File: path, Line: extra.Line, Msg: "a config file holds a single YAML document"})
 	}
 
 	root := &doc
@@ -140,7 +140,7 @@ func (ld *loader) loadFile(path string) error {
 	switch {
 	case isNull(root):
 	case root.Kind != yaml.MappingNode:
-		ld.errs = append(ld.errs, &FieldError{File: path, Line: root.Line, Msg: "must be a mapping of sections, such as server: and storage:"})
+		ld.errs = append(ld.errs, &KeyError{File: path, Line: root.Line, Msg: "must be a mapping of sections, such as server: and storage:"})
 	default:
 		ld.walk(path, root, "")
 	}
@@ -158,10 +158,10 @@ func (ld *loader) walk(file string, m *yaml.Node, prefix string) {
 			key = prefix + "." + k.Value
 		}
 		fail := func(line int, msg string) {
-			ld.errs = append(ld.errs, &FieldError{Key: key, File: file, Line: line, Msg: msg})
+			ld.errs = append(ld.errs, &KeyError{Key: key, File: file, Line: line, Msg: msg})
 		}
 		if k.Kind != yaml.ScalarNode {
-			ld.errs = append(ld.errs, &FieldError{Key: prefix, File: file, Line: k.Line, Msg: "keys must be names, not lists or mappings"})
+			ld.errs = append(ld.errs, &KeyError{Key: prefix, File: file, Line: k.Line, Msg: "keys must be names, not lists or mappings"})
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
@@ -218,13 +218,13 @@ func (ld *loader) loadEnv(environ []string) {
 		}
 		l, ok := ld.byEnv[name]
 		if !ok {
-			ld.errs = append(ld.errs, &FieldError{Env: name, Msg: "unknown configuration variable" + ld.suggestEnv(name)})
+			ld.errs = append(ld.errs, &KeyError{Env: name, Msg: "unknown configuration variable" + ld.suggestEnv(name)})
 			continue
 		}
 		if l.kind == kindText || l.kind == kindTexts {
 			val, msgs := textEnvValue(value, l)
 			for _, msg := range msgs {
-				ld.errs = append(ld.errs, &FieldError{Key: l.path, Env: name, Msg: msg})
+				ld.errs = append(ld.errs, &KeyError{Key: l.path, Env: name, Msg: msg})
 			}
 			if len(msgs) == 0 {
 				ld.set(l, val, origin{env: name})
@@ -233,7 +233,7 @@ func (ld *loader) loadEnv(environ []string) {
 		}
 		val, msg := envValue(value, l.kind)
 		if msg != "" {
-			ld.errs = append(ld.errs, &FieldError{Key: l.path, Env: name, Msg: msg})
+			ld.errs = append(ld.errs, &KeyError{Key: l.path, Env: name, Msg: msg})
 			continue
 		}
 		ld.set(l, val, origin{env: name})

@@ -18,7 +18,7 @@ import (
 // test there checks that the two agree).
 var keyLabelPattern = regexp.MustCompile(`^[a-z0-9]{0,16}$`)
 
-// FieldError is one problem with the configuration. Load and Validate return
+// KeyError is one problem with the configuration. Load and Validate return
 // them joined with errors.Join; get them back with errors.As, or with the
 // joined error's Unwrap() []error.
 //
@@ -26,7 +26,7 @@ var keyLabelPattern = regexp.MustCompile(`^[a-z0-9]{0,16}$`)
 // when the value came from a file, "intake.max_backlog
 // (WAYBILL_INTAKE_MAX_BACKLOG): must be at least 1" when it came from the
 // environment, and "intake.max_backlog: must be at least 1" otherwise.
-type FieldError struct {
+type KeyError struct {
 	// Key is the key path, such as "intake.max_backlog". It is empty for a
 	// problem that belongs to no key: an unknown environment variable, or a
 	// file that is not a mapping.
@@ -44,8 +44,8 @@ type FieldError struct {
 	Msg string
 }
 
-// Error returns the problem prefixed by where it is; see FieldError.
-func (e *FieldError) Error() string {
+// Error returns the problem prefixed by where it is; see KeyError.
+func (e *KeyError) Error() string {
 	var b strings.Builder
 	switch {
 	case e.File != "" && e.Line > 0:
@@ -79,7 +79,7 @@ var (
 )
 
 // Validate checks every key of c and reports every problem at once: nil, or an
-// errors.Join of *FieldError values (without File, Line or Env, which only Load
+// errors.Join of *KeyError values (without File, Line or Env, which only Load
 // knows), in key order. It does not apply defaults; see WithDefaults.
 func (c Config) Validate() error {
 	return joinFieldErrors(c.validate())
@@ -93,7 +93,7 @@ func (w Webhook) Validate() error {
 	return joinFieldErrors(v.errs)
 }
 
-func (c Config) validate() []*FieldError {
+func (c Config) validate() []*KeyError {
 	var v validator
 
 	s := c.Server
@@ -314,11 +314,11 @@ func (o Odoo) ReadAPIKey() (string, error) {
 
 // validator collects FieldErrors.
 type validator struct {
-	errs []*FieldError
+	errs []*KeyError
 }
 
 func (v *validator) add(key, msg string) {
-	v.errs = append(v.errs, &FieldError{Key: key, Msg: msg})
+	v.errs = append(v.errs, &KeyError{Key: key, Msg: msg})
 }
 
 func (v *validator) atLeast(key string, got, lo int) {
@@ -377,7 +377,7 @@ func orList(values []string) string {
 }
 
 // joinFieldErrors joins errs with errors.Join; nil when errs is empty.
-func joinFieldErrors(errs []*FieldError) error {
+func joinFieldErrors(errs []*KeyError) error {
 	all := make([]error, len(errs))
 	for i, e := range errs {
 		all[i] = e

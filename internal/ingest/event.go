@@ -40,16 +40,9 @@ type Event struct {
 	Body []byte
 }
 
-// FieldError is one problem with an event, located by a JSON pointer into
-// it.
-type FieldError struct {
-	Pointer string `json:"pointer"`
-	Message string `json:"message"`
-}
-
 // InvalidError reports every problem found in one event.
 type InvalidError struct {
-	Errors []FieldError
+	Errors []event.FieldError
 }
 
 func (e *InvalidError) Error() string {
@@ -139,20 +132,20 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	// PostgreSQL refuses NUL and invalid UTF-8, and SQLite would store
 	// invalid UTF-8 altered, so that distinct ids could collide.
 	if !utf8.Valid(raw) {
-		return nil, &InvalidError{Errors: []FieldError{{Pointer: "", Message: fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))}}}
+		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: "", Message: fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))}}}
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		ptr, msg := jsonProblem(err)
-		return nil, &InvalidError{Errors: []FieldError{{Pointer: ptr, Message: msg}}}
+		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: ptr, Message: msg}}}
 	}
 	if env.Type != nil {
 		if t := event.Type(*env.Type); t.Valid() && !t.External() && !p.Internal {
 			return nil, &ForbiddenTypeError{Type: t}
 		}
 	}
-	var errs []FieldError
-	bad := func(ptr, msg string) { errs = append(errs, FieldError{Pointer: ptr, Message: msg}) }
+	var errs []event.FieldError
+	bad := func(ptr, msg string) { errs = append(errs, event.FieldError{Pointer: ptr, Message: msg}) }
 	if hasNUL(raw) {
 		nulProblems(&env, bad)
 	}
@@ -216,9 +209,7 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 			if !errors.As(err, &ve) {
 				return nil, fmt.Errorf("validating data: %w", err)
 			}
-			for _, fe := range ve.Errors {
-				bad(fe.Pointer, fe.Message)
-			}
+			errs = append(errs, ve.Errors...)
 		}
 	}
 	ev.CorrelationID = resolveCorrelation(env, hints, bad)
@@ -230,7 +221,7 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	compact.Grow(len(raw))
 	if err := json.Compact(&compact, raw); err != nil {
 		ptr, msg := jsonProblem(err)
-		return nil, &InvalidError{Errors: []FieldError{{Pointer: ptr, Message: msg}}}
+		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: ptr, Message: msg}}}
 	}
 	ev.Body = compact.Bytes()
 
