@@ -304,7 +304,7 @@ func newDeadLettersCmd() *cobra.Command {
 			// The job is for the server that owns the database: its
 			// connectors (a sandbox's simulators among them) decide how it
 			// runs, not this command's configuration.
-			q, err := jobqueue.New(db, nil, jobqueue.Opts{Logger: quietLogger()})
+			q, err := jobqueue.New(db, nil, jobqueue.Options{Logger: quietLogger()})
 			if err != nil {
 				return err
 			}

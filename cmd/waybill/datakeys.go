@@ -21,7 +21,7 @@ import (
 // encryptDB gives db the keyring of cfg's encryption section, so a
 // command reads and writes sealed values as the server does.
 func encryptDB(ctx context.Context, db *sqldb.DB, cfg config.Config, logger *slog.Logger) error {
-	_, err := hub.SetupEncryption(ctx, db, cfg, datakey.ReencryptorOpts{Logger: logger})
+	_, err := hub.SetupEncryption(ctx, db, cfg, datakey.ReencryptorOptions{Logger: logger})
 	return err
 }
 
@@ -37,7 +37,7 @@ func dataKeyCmds() []*cobra.Command {
 				return err
 			}
 			defer db.Close()
-			w, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOpts(cfg, quietLogger()))
+			w, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOptions(cfg, quietLogger()))
 			if err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func dataKeyCmds() []*cobra.Command {
 				return err
 			}
 			defer db.Close()
-			from, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOpts(cfg, nil))
+			from, err := datakey.Wrapper(cmd.Context(), db, hub.EncryptionOptions(cfg, nil))
 			if err != nil {
 				return err
 			}

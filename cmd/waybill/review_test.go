@@ -25,7 +25,7 @@ func TestReviewCommands(t *testing.T) {
 	cfg.Storage.DataDir = dir
 	cfg.Storage.SQLiteSynchronous = "normal"
 	cfg.Processor.PollInterval = 20 * time.Millisecond
-	h, err := hub.New(t.Context(), cfg, hub.Opts{Version: "test"})
+	h, err := hub.New(t.Context(), cfg, hub.Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

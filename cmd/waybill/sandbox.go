@@ -257,7 +257,7 @@ func sandboxScenario(r tmssim.Release) tmssim.Plan {
 }
 
 // claim hands the claim on the data directory to the hub
-// (hub.Opts.Claimed), which gives it up when it closes.
+// (hub.Options.Claimed), which gives it up when it closes.
 func (sb *sandbox) claim() func() error {
 	release := sb.release
 	sb.release = nil

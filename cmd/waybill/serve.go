@@ -42,7 +42,7 @@ func newServeCmd() *cobra.Command {
 func serve(ctx context.Context, cfg config.Config, sandbox bool, odooVersion int) error {
 	logger := newLogger(cfg, os.Stderr)
 	if !sandbox {
-		h, err := hub.New(ctx, cfg, hub.Opts{Logger: logger, Version: moduleVersion()})
+		h, err := hub.New(ctx, cfg, hub.Options{Logger: logger, Version: moduleVersion()})
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func serve(ctx context.Context, cfg config.Config, sandbox bool, odooVersion int
 		return err
 	}
 	defer sb.Close()
-	h, err := hub.New(ctx, cfg, hub.Opts{Logger: logger, Version: moduleVersion(), Claimed: sb.claim()})
+	h, err := hub.New(ctx, cfg, hub.Options{Logger: logger, Version: moduleVersion(), Claimed: sb.claim()})
 	if err != nil {
 		return err
 	}

@@ -35,8 +35,8 @@ type Store struct {
 	now    func() time.Time
 }
 
-// StoreOpts are optional settings of a Store.
-type StoreOpts struct {
+// StoreOptions are optional settings of a Store.
+type StoreOptions struct {
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
 }
@@ -44,7 +44,7 @@ type StoreOpts struct {
 // NewStore returns the audit trail of db, signing new entries with signer.
 // A nil signer makes a store that lists and verifies but refuses to
 // append.
-func NewStore(db *sqldb.DB, signer *Signer, opts *StoreOpts) *Store {
+func NewStore(db *sqldb.DB, signer *Signer, opts *StoreOptions) *Store {
 	s := &Store{db: db, signer: signer, now: time.Now}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now

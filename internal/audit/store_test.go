@@ -71,7 +71,7 @@ func TestAppendAndVerify(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
 		signer := newSigner(t)
-		s := audit.NewStore(db, signer, &audit.StoreOpts{Now: clock()})
+		s := audit.NewStore(db, signer, &audit.StoreOptions{Now: clock()})
 		ring := audit.NewKeyRing(signer.Public())
 
 		rep, err := s.Verify(t.Context(), ring)
@@ -197,7 +197,7 @@ func TestVerifyNamesTheFirstBadEntry(t *testing.T) {
 			t.Parallel()
 			sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
 				signer := newSigner(t)
-				s := audit.NewStore(db, signer, &audit.StoreOpts{Now: clock()})
+				s := audit.NewStore(db, signer, &audit.StoreOptions{Now: clock()})
 				entries := fill(t, s, 5)
 				tt.tamper(t, db, entries)
 				ring := audit.NewKeyRing(signer.Public())
@@ -343,7 +343,7 @@ func TestAppendRefuses(t *testing.T) {
 func TestList(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
-		s := audit.NewStore(db, newSigner(t), &audit.StoreOpts{Now: clock()})
+		s := audit.NewStore(db, newSigner(t), &audit.StoreOptions{Now: clock()})
 		entries := fill(t, s, 7)
 		seqs := func(list []audit.Entry) []int64 {
 			out := []int64{}

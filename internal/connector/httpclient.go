@@ -74,8 +74,8 @@ func EncodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// OutboundOpts configures an [Outbound].
-type OutboundOpts struct {
+// OutboundOptions configures an [Outbound].
+type OutboundOptions struct {
 	// Target names who answers in a [StatusError], such as "webhook" or
 	// "tms".
 	Target string
@@ -113,7 +113,7 @@ type Outbound struct {
 }
 
 // NewOutbound returns an Outbound for opts.
-func NewOutbound(opts *OutboundOpts) *Outbound {
+func NewOutbound(opts *OutboundOptions) *Outbound {
 	o := &Outbound{
 		target:    opts.Target,
 		url:       opts.URL,

@@ -35,7 +35,7 @@ func newTarget(t *testing.T, handle http.HandlerFunc) (*httptest.Server, <-chan 
 	return srv, got
 }
 
-func newOutbound(t *testing.T, opts *connector.OutboundOpts) *connector.Outbound {
+func newOutbound(t *testing.T, opts *connector.OutboundOptions) *connector.Outbound {
 	t.Helper()
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
@@ -55,7 +55,7 @@ func TestOutboundPostSendsActionHeaders(t *testing.T) {
 		_, _ = io.WriteString(w, `{"carrier":"ACME","tail":"`+strings.Repeat("x", 100)+`"}`)
 	})
 	now := time.Unix(1_700_000_000, 0)
-	o := newOutbound(t, &connector.OutboundOpts{
+	o := newOutbound(t, &connector.OutboundOptions{
 		Target:    "tms",
 		URL:       srv.URL + "/dispatches",
 		UserAgent: "waybill/1.4.0",
@@ -104,7 +104,7 @@ func TestOutboundPostSendsActionHeaders(t *testing.T) {
 func TestOutboundPostUnsignedWithoutCorrelation(t *testing.T) {
 	t.Parallel()
 	srv, got := newTarget(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ignored") })
-	o := newOutbound(t, &connector.OutboundOpts{Target: "webhook", URL: srv.URL})
+	o := newOutbound(t, &connector.OutboundOptions{Target: "webhook", URL: srv.URL})
 	resp, err := o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting"})
 	if err != nil {
 		t.Fatalf("Post: %v", err)
@@ -145,7 +145,7 @@ func TestOutboundPostClassifiesStatus(t *testing.T) {
 				w.WriteHeader(tt.status)
 				_, _ = io.WriteString(w, "nope")
 			})
-			o := newOutbound(t, &connector.OutboundOpts{Target: "webhook", URL: srv.URL})
+			o := newOutbound(t, &connector.OutboundOptions{Target: "webhook", URL: srv.URL})
 			_, err := o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting x"})
 			var se *connector.StatusError
 			if !errors.As(err, &se) {
@@ -171,7 +171,7 @@ func TestOutboundPostTransportErrors(t *testing.T) {
 		t.Parallel()
 		closed := httptest.NewServer(http.NotFoundHandler())
 		closed.Close() // nothing listens on its address any more
-		o := newOutbound(t, &connector.OutboundOpts{URL: closed.URL + "/hook?token=s3cret"})
+		o := newOutbound(t, &connector.OutboundOptions{URL: closed.URL + "/hook?token=s3cret"})
 		_, err := o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting x"})
 		if err == nil || errors.Is(err, connector.ErrOutcomeUnknown) {
 			t.Fatalf("Post: got %v, want an error without ErrOutcomeUnknown", err)
@@ -193,7 +193,7 @@ func TestOutboundPostTransportErrors(t *testing.T) {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		o := newOutbound(t, &connector.OutboundOpts{URL: srv.URL})
+		o := newOutbound(t, &connector.OutboundOptions{URL: srv.URL})
 		_, err := o.Post(t.Context(), &connector.OutboundRequest{Action: outboundAction(), Body: []byte("{}"), What: "posting x"})
 		if !errors.Is(err, connector.ErrOutcomeUnknown) {
 			t.Fatalf("Post: got %v, want ErrOutcomeUnknown", err)

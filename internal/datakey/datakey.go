@@ -164,8 +164,8 @@ func Rotate(ctx context.Context, db *sqldb.DB, w seal.KeyWrapper) (Key, error) {
 	return k, err
 }
 
-// Opts says how Setup finds the key-encryption key.
-type Opts struct {
+// Options says how Setup finds the key-encryption key.
+type Options struct {
 	// Enabled turns encryption at rest on.
 	Enabled bool
 	// KeyFile is a file holding the KEK (base64 of 32 bytes).
@@ -183,7 +183,7 @@ type Opts struct {
 // key configured it uses DataDir/encryption.key, creating it (0600) when
 // it does not exist and the database has no data key yet; on PostgreSQL
 // it returns ErrNoKEK. It returns nil when encryption is off.
-func Wrapper(ctx context.Context, db *sqldb.DB, opts Opts) (seal.KeyWrapper, error) {
+func Wrapper(ctx context.Context, db *sqldb.DB, opts Options) (seal.KeyWrapper, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -254,7 +254,7 @@ func dataDirKEK(ctx context.Context, db *sqldb.DB, dir string, logger *slog.Logg
 // Setup resolves the KEK, creates the first data key when there is none,
 // and sets db.Keyring. With encryption off it leaves db.Keyring nil and
 // returns a nil wrapper.
-func Setup(ctx context.Context, db *sqldb.DB, opts Opts) (seal.KeyWrapper, error) {
+func Setup(ctx context.Context, db *sqldb.DB, opts Options) (seal.KeyWrapper, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

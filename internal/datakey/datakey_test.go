@@ -38,7 +38,7 @@ func TestSetupSQLiteCreatesKEK(t *testing.T) {
 	if _, err := db.Migrate(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
-	opts := datakey.Opts{Enabled: true, DataDir: dir}
+	opts := datakey.Options{Enabled: true, DataDir: dir}
 	if _, err := datakey.Setup(t.Context(), db, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +71,13 @@ func TestSetupSQLiteCreatesKEK(t *testing.T) {
 	}
 
 	// Another KEK does not open them either.
-	if _, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: true, Key: kek(t)}); !errors.Is(err, datakey.ErrWrongKEK) {
+	if _, err := datakey.Setup(t.Context(), db, datakey.Options{Enabled: true, Key: kek(t)}); !errors.Is(err, datakey.ErrWrongKEK) {
 		t.Errorf("Setup with another KEK: %v, want ErrWrongKEK", err)
 	}
 
 	// Off: no keyring, and nothing is created.
 	db.Keyring = nil
-	if w, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: false, DataDir: dir}); w != nil || err != nil || db.Keyring != nil {
+	if w, err := datakey.Setup(t.Context(), db, datakey.Options{Enabled: false, DataDir: dir}); w != nil || err != nil || db.Keyring != nil {
 		t.Errorf("Setup with encryption off: %v, %v, keyring %v; want nothing", w, err, db.Keyring)
 	}
 }
@@ -85,10 +85,10 @@ func TestSetupSQLiteCreatesKEK(t *testing.T) {
 func TestSetupPostgresNeedsKEK(t *testing.T) {
 	t.Parallel()
 	db := sqldbtest.Postgres(t)
-	if _, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: true, DataDir: t.TempDir()}); !errors.Is(err, datakey.ErrNoKEK) {
+	if _, err := datakey.Setup(t.Context(), db, datakey.Options{Enabled: true, DataDir: t.TempDir()}); !errors.Is(err, datakey.ErrNoKEK) {
 		t.Errorf("Setup on PostgreSQL without a KEK: %v, want ErrNoKEK", err)
 	}
-	if _, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: true, Key: kek(t)}); err != nil || db.Keyring == nil {
+	if _, err := datakey.Setup(t.Context(), db, datakey.Options{Enabled: true, Key: kek(t)}); err != nil || db.Keyring == nil {
 		t.Errorf("Setup on PostgreSQL with a KEK: %v", err)
 	}
 }
@@ -121,7 +121,7 @@ func TestReencryption(t *testing.T) {
 		save("p-plain") // before encryption was on
 
 		key := kek(t)
-		w, err := datakey.Setup(ctx, db, datakey.Opts{Enabled: true, Key: key})
+		w, err := datakey.Setup(ctx, db, datakey.Options{Enabled: true, Key: key})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestReencryption(t *testing.T) {
 			save(id)
 		}
 		reg := prometheus.NewRegistry()
-		r := datakey.NewReencryptor(db, w, tables, datakey.ReencryptorOpts{RefreshInterval: 10 * time.Millisecond, BatchSize: 2, Registerer: reg})
+		r := datakey.NewReencryptor(db, w, tables, datakey.ReencryptorOptions{RefreshInterval: 10 * time.Millisecond, BatchSize: 2, Registerer: reg})
 		runCtx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- r.Run(runCtx) }()
@@ -244,7 +244,7 @@ func TestSetupConcurrentFirstStart(t *testing.T) {
 		errs := make(chan error, len(dbs))
 		for _, db := range dbs {
 			go func() {
-				_, err := datakey.Setup(t.Context(), db, datakey.Opts{Enabled: true, Key: key, DataDir: opts.DataDir})
+				_, err := datakey.Setup(t.Context(), db, datakey.Options{Enabled: true, Key: key, DataDir: opts.DataDir})
 				errs <- err
 			}()
 		}
@@ -269,7 +269,7 @@ func TestRewrap(t *testing.T) {
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		oldKEK, newKEK := kek(t), kek(t)
-		from, err := datakey.Setup(ctx, db, datakey.Opts{Enabled: true, Key: oldKEK})
+		from, err := datakey.Setup(ctx, db, datakey.Options{Enabled: true, Key: oldKEK})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +282,7 @@ func TestRewrap(t *testing.T) {
 		}
 		sealed := kr.SealText([]byte("value"), "p")
 
-		to, err := datakey.Wrapper(ctx, db, datakey.Opts{Enabled: true, Key: newKEK})
+		to, err := datakey.Wrapper(ctx, db, datakey.Options{Enabled: true, Key: newKEK})
 		if err != nil {
 			t.Fatal(err)
 		}

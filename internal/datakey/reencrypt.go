@@ -49,14 +49,14 @@ type Reencryptor struct {
 	db      *sqldb.DB
 	wrapper seal.KeyWrapper
 	tables  []Table
-	opts    ReencryptorOpts
+	opts    ReencryptorOptions
 	pending *prometheus.GaugeVec
 	// passes receives one value after each completed pass; tests read it.
 	passes chan struct{}
 }
 
-// ReencryptorOpts tunes a Reencryptor. Zero values take the defaults.
-type ReencryptorOpts struct {
+// ReencryptorOptions tunes a Reencryptor. Zero values take the defaults.
+type ReencryptorOptions struct {
 	// RefreshInterval is how often the data keys are reloaded when another
 	// process has rotated them. Defaults to RefreshIntervalDefault.
 	RefreshInterval time.Duration
@@ -74,7 +74,7 @@ type ReencryptorOpts struct {
 
 // NewReencryptor returns a Reencryptor of db (whose Keyring Setup set)
 // over tables.
-func NewReencryptor(db *sqldb.DB, w seal.KeyWrapper, tables []Table, opts ReencryptorOpts) *Reencryptor {
+func NewReencryptor(db *sqldb.DB, w seal.KeyWrapper, tables []Table, opts ReencryptorOptions) *Reencryptor {
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = RefreshIntervalDefault
 	}

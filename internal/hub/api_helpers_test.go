@@ -48,7 +48,7 @@ func startAPIHub(t *testing.T, opts sqldb.Options, modify func(*config.Config), 
 		modify(&cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(apiLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := hub.New(t.Context(), cfg, hub.Opts{Version: "test", Logger: logger})
+	h, err := hub.New(t.Context(), cfg, hub.Options{Version: "test", Logger: logger})
 	if err != nil {
 		t.Fatalf("building hub: %v", err)
 	}

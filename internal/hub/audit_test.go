@@ -72,7 +72,7 @@ func TestAuditTrail(t *testing.T) {
 		}
 
 		// First start: config.loaded, no change.
-		first, err := hub.New(t.Context(), apiConfig(opts, modify), hub.Opts{Version: "test"})
+		first, err := hub.New(t.Context(), apiConfig(opts, modify), hub.Options{Version: "test"})
 		if err != nil {
 			t.Fatalf("first start: %v", err)
 		}

@@ -47,7 +47,7 @@ func TestChangesAPI(t *testing.T) {
 			c.Billing.RulesFile = rules
 		}
 		writeExampleRules(t, rules, "r1", "0.32")
-		first, err := hub.New(t.Context(), apiConfig(opts, modify), hub.Opts{Version: "test"})
+		first, err := hub.New(t.Context(), apiConfig(opts, modify), hub.Options{Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ func TestOneServePerDatabase(t *testing.T) {
 		cfg.Storage.DataDir = opts.DataDir
 		cfg.Encryption.Key = testKEK(opts)
 		cfg.Jobs.SoftStopTimeout = time.Second
-		h, err := hub.New(t.Context(), cfg, hub.Opts{})
+		h, err := hub.New(t.Context(), cfg, hub.Options{})
 		if err == nil {
 			h.Close()
 			t.Fatal("a second hub started on the same database")

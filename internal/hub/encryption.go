@@ -12,11 +12,11 @@ import (
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
-// EncryptionOpts are the key settings of cfg's encryption section, as
+// EncryptionOptions are the key settings of cfg's encryption section, as
 // datakey takes them.
-func EncryptionOpts(cfg config.Config, logger *slog.Logger) datakey.Opts {
+func EncryptionOptions(cfg config.Config, logger *slog.Logger) datakey.Options {
 	e := cfg.Encryption
-	return datakey.Opts{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(), DataDir: cfg.Storage.DataDir, Logger: logger}
+	return datakey.Options{Enabled: e.Enabled, KeyFile: e.KeyFile, Key: e.Key.Reveal(), DataDir: cfg.Storage.DataDir, Logger: logger}
 }
 
 // SetupEncryption resolves the key-encryption key of cfg's encryption
@@ -25,12 +25,12 @@ func EncryptionOpts(cfg config.Config, logger *slog.Logger) datakey.Opts {
 // over every table with sealed values, nil when encryption is off.
 // Commands that read or write sealed values call it right after opening
 // the database, as New does.
-func SetupEncryption(ctx context.Context, db *sqldb.DB, cfg config.Config, opts datakey.ReencryptorOpts) (*datakey.Reencryptor, error) {
+func SetupEncryption(ctx context.Context, db *sqldb.DB, cfg config.Config, opts datakey.ReencryptorOptions) (*datakey.Reencryptor, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w, err := datakey.Setup(ctx, db, EncryptionOpts(cfg, logger))
+	w, err := datakey.Setup(ctx, db, EncryptionOptions(cfg, logger))
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		assertSealedAtRest(t, db, customer, "PINECREST HARDWARE DC")
 
 		// Rotate as waybill keys rotate-data-key does, from outside.
-		w, err := datakey.Wrapper(t.Context(), db, datakey.Opts{Enabled: true, Key: testKEK(opts).Reveal(), DataDir: opts.DataDir})
+		w, err := datakey.Wrapper(t.Context(), db, datakey.Options{Enabled: true, Key: testKEK(opts).Reveal(), DataDir: opts.DataDir})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -91,8 +91,8 @@ type Hub struct {
 	reencrypt *datakey.Reencryptor
 }
 
-// Opts are what the command line adds to the configuration.
-type Opts struct {
+// Options are what the command line adds to the configuration.
+type Options struct {
 	Logger  *slog.Logger
 	Version string
 	// Claimed, when set, releases a claim on the SQLite data directory
@@ -104,7 +104,7 @@ type Opts struct {
 
 // New opens and migrates the database, builds every component and listens
 // on cfg.Server.Addr. Call Run to serve, or Close to give up.
-func New(ctx context.Context, cfg config.Config, opts Opts) (*Hub, error) {
+func New(ctx context.Context, cfg config.Config, opts Options) (*Hub, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, opts Opts) (*Hub, error) {
 	return h, nil
 }
 
-func (h *Hub) build(ctx context.Context, opts Opts) error {
+func (h *Hub) build(ctx context.Context, opts Options) error {
 	cfg, logger, db := h.cfg, h.logger, h.DB
 	if _, err := db.Migrate(ctx, logger); err != nil {
 		return err
@@ -148,7 +148,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 	h.reg = prometheus.NewRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
-	if h.reencrypt, err = SetupEncryption(ctx, db, cfg, datakey.ReencryptorOpts{Logger: logger, Registerer: h.reg}); err != nil {
+	if h.reencrypt, err = SetupEncryption(ctx, db, cfg, datakey.ReencryptorOptions{Logger: logger, Registerer: h.reg}); err != nil {
 		return err
 	}
 
@@ -183,7 +183,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 			return err
 		}
 	}
-	h.Queue, err = jobqueue.New(db, registry, jobqueue.Opts{
+	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
 		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
@@ -229,11 +229,11 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 		Logger:             logger,
 		Registerer:         h.reg,
 	})
-	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOpts{
+	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOptions{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
 	window := ingest.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
-	emitter := ingest.NewEmitter(h.committer, &ingest.EmitterOpts{
+	emitter := ingest.NewEmitter(h.committer, &ingest.EmitterOptions{
 		Validator: validator, Backlog: backlog, MaxBacklog: int64(cfg.Intake.MaxBacklog), Window: window,
 	})
 	h.emitter = emitter
@@ -254,7 +254,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 			return err
 		}
 	}
-	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOpts{
+	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOptions{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Window: window, Logger: logger, Registerer: h.reg,
 		SourceLabelFunc: sourceLabels(cfg, profiles),
@@ -296,7 +296,7 @@ func (h *Hub) build(ctx context.Context, opts Opts) error {
 func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *ingest.Emitter) error {
 	var err error
 	h.sources, err = source.NewIntake(profiles, store, emitter,
-		&source.IntakeOpts{Registerer: h.reg, Logger: h.logger})
+		&source.IntakeOptions{Registerer: h.reg, Logger: h.logger})
 	if err != nil {
 		return fmt.Errorf("intake.sources_file: %w", err)
 	}
@@ -641,7 +641,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 	}
 	if tc := cfg.Connectors.TMS; tc.URL != "" {
 		c, err := tms.New(tms.Config{URL: tc.URL, Secret: tc.Secret.Reveal(), Timeout: tc.Timeout, UserAgent: "waybill/" + deps.Version},
-			&tms.Opts{OnAssigned: deps.OnAssigned, Metrics: metrics, Logger: logger})
+			&tms.Options{OnAssigned: deps.OnAssigned, Metrics: metrics, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("configuring the tms connector: %w", err)
 		}
@@ -682,7 +682,7 @@ func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.
 		Secret:    wc.Secret.Reveal(),
 		Timeout:   wc.Timeout,
 		UserAgent: "waybill/" + deps.Version,
-	}, &webhook.Opts{Metrics: metrics})
+	}, &webhook.Options{Metrics: metrics})
 	if err != nil {
 		return fmt.Errorf("configuring the webhook connector: %w", err)
 	}
@@ -731,7 +731,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		BreakerCooldown: oc.BreakerCooldown,
 		Metrics:         metrics,
 		Logger:          logger,
-	}, odoo.ConnectorOpts{
+	}, odoo.ConnectorOptions{
 		System:          oc.System,
 		Backorder:       backorder,
 		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,

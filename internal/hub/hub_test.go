@@ -91,7 +91,7 @@ func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundl
 		modify(&cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := hub.New(t.Context(), cfg, hub.Opts{Version: "test", Logger: logger})
+	h, err := hub.New(t.Context(), cfg, hub.Options{Version: "test", Logger: logger})
 	if err != nil {
 		t.Fatalf("building hub: %v", err)
 	}

@@ -215,7 +215,7 @@ func TestOdooDispatchToInvoice(t *testing.T) {
 		var notes []odoo.Record
 		poll.Until(t, "the milestones in the chatter", func() bool {
 			notes, err = w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
-				odoo.Leaf("res_id", "=", p.ID), odoo.Leaf("body", "ilike", "[wb:")}, &odoo.SearchOpts{Fields: []string{"body"}})
+				odoo.Leaf("res_id", "=", p.ID), odoo.Leaf("body", "ilike", "[wb:")}, &odoo.SearchOptions{Fields: []string{"body"}})
 			return err == nil && len(notes) >= 2
 		})
 		count := map[string]int{}
@@ -481,7 +481,7 @@ func (w *odooWorld) sendAll(t *testing.T, subject string, evs [][3]string) {
 func (w *odooWorld) invoicedQuantities(t *testing.T, inv odoo.Invoice) map[string]float64 {
 	t.Helper()
 	recs, err := w.client.SearchRead(t.Context(), "account.move.line", odoo.Domain{odoo.Leaf("move_id", "=", inv.ID)},
-		&odoo.SearchOpts{Fields: []string{"product_id", "quantity"}})
+		&odoo.SearchOptions{Fields: []string{"product_id", "quantity"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +605,7 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 1 || got["LOT-RESIN"] != 3 {
 			t.Errorf("invoiced %v, want 1 E-COM07 (one damaged) and 3 LOT-RESIN", got)
 		}
-		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/EXC-7")}, &odoo.SearchOpts{Fields: []string{"scrap_qty", "state"}})
+		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/EXC-7")}, &odoo.SearchOptions{Fields: []string{"scrap_qty", "state"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -626,7 +626,7 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 		if got := w.invoicedQuantities(t, inv); got["E-COM07"] != 2 || got["LOT-RESIN"] != 2 {
 			t.Errorf("invoiced %v, want 2 E-COM07 and 2 LOT-RESIN (one missing)", got)
 		}
-		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/SHORT-1")}, &odoo.SearchOpts{Fields: []string{"scrap_qty"}})
+		scraps, err := w.client.SearchRead(t.Context(), "stock.scrap", odoo.Domain{odoo.Leaf("origin", "=", "WB-"+id+"/SHORT-1")}, &odoo.SearchOptions{Fields: []string{"scrap_qty"}})
 		if err != nil || len(scraps) != 1 {
 			t.Errorf("write-off of the missing unit: %v %v", scraps, err)
 		}
@@ -664,7 +664,7 @@ func TestOdooExceptionsAndReview(t *testing.T) {
 			t.Error("an invoice for a refused delivery")
 		}
 		moves, err := w.client.SearchRead(t.Context(), "stock.move", odoo.Domain{odoo.Leaf("origin_returned_move_id.picking_id", "=", w.order.PickingIDs[0])},
-			&odoo.SearchOpts{Fields: []string{"product_uom_qty", "state"}})
+			&odoo.SearchOptions{Fields: []string{"product_uom_qty", "state"}})
 		if err != nil || len(moves) != 2 {
 			t.Errorf("return moves %v (%v), want both lines returned", moves, err)
 		}

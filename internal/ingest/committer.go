@@ -43,8 +43,8 @@ type request struct {
 	done chan struct{}
 }
 
-// CommitterOpts configures a Committer.
-type CommitterOpts struct {
+// CommitterOptions configures a Committer.
+type CommitterOptions struct {
 	// MaxGroup is the most events written in one transaction.
 	MaxGroup int
 	// NotifyFunc, if set, is called after each commit that stored new
@@ -55,7 +55,7 @@ type CommitterOpts struct {
 }
 
 // NewCommitter returns a Committer writing to store.
-func NewCommitter(store *Store, opts *CommitterOpts) *Committer {
+func NewCommitter(store *Store, opts *CommitterOptions) *Committer {
 	c := &Committer{
 		store:    store,
 		maxGroup: max(1, opts.MaxGroup),

@@ -25,7 +25,7 @@ func TestRefusedEventFailsAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		store := NewStore(db, &Backlog{})
-		c := NewCommitter(store, &CommitterOpts{MaxGroup: 1000})
+		c := NewCommitter(store, &CommitterOptions{MaxGroup: 1000})
 		parse := func(id string) *Event {
 			body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"s","type":"shipment.cancelled","subject":"x:%s","time":"2026-11-26T08:00:00Z","data":{}}`, id, id)
 			ev, err := Parse([]byte(body), v, Hints{})

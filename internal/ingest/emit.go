@@ -23,8 +23,8 @@ type Emitter struct {
 	maxBacklog int64
 }
 
-// EmitterOpts configures an Emitter.
-type EmitterOpts struct {
+// EmitterOptions configures an Emitter.
+type EmitterOptions struct {
 	// Validator checks event data; required.
 	Validator *event.Validator
 	// Backlog is the count of unprocessed events, and MaxBacklog the count
@@ -36,7 +36,7 @@ type EmitterOpts struct {
 }
 
 // NewEmitter returns an Emitter that stores through c.
-func NewEmitter(c *Committer, opts *EmitterOpts) *Emitter {
+func NewEmitter(c *Committer, opts *EmitterOptions) *Emitter {
 	return &Emitter{
 		own:       &Parser{Validator: opts.Validator, Internal: true, Window: opts.Window},
 		outside:   &Parser{Validator: opts.Validator, Window: opts.Window},

@@ -58,11 +58,11 @@ type BatchReceipt struct {
 }
 
 // OtherSource is the metric label value of the sources a
-// HandlerOpts.SourceLabelFunc does not name.
+// HandlerOptions.SourceLabelFunc does not name.
 const OtherSource = "other"
 
-// HandlerOpts configures a Handler.
-type HandlerOpts struct {
+// HandlerOptions configures a Handler.
+type HandlerOptions struct {
 	MaxBacklog int64
 	MaxBatch   int
 	MaxBody    int64
@@ -82,7 +82,7 @@ type Handler struct {
 	parser    *Parser
 	committer *Committer
 	backlog   *Backlog
-	opts      HandlerOpts
+	opts      HandlerOptions
 	logger    *slog.Logger
 
 	events  *prometheus.CounterVec
@@ -90,7 +90,7 @@ type Handler struct {
 }
 
 // NewHandler returns the intake handler.
-func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *HandlerOpts) *Handler {
+func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *HandlerOptions) *Handler {
 	h := &Handler{
 		parser: &Parser{Validator: v, Window: opts.Window}, committer: c, backlog: backlog, opts: *opts, logger: opts.Logger,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -126,7 +126,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 		v := validator(t)
 		backlog := &ingest.Backlog{}
 		store := ingest.NewStore(db, backlog)
-		c := ingest.NewCommitter(store, &ingest.CommitterOpts{MaxGroup: 64})
+		c := ingest.NewCommitter(store, &ingest.CommitterOptions{MaxGroup: 64})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { c.Run(ctx); close(done) }()

@@ -14,7 +14,7 @@
 // kind and calls it. Its error is classified by type
 // ([connector.Classify]): a retryable error is retried with backoff, and
 // when it carries a retry-after hint the next attempt waits at least the
-// hint, up to [Opts].RetryAfterMax (1 h by default), even beyond RetryMax;
+// hint, up to [Options].RetryAfterMax (1 h by default), even beyond RetryMax;
 // a permanent one, or the last allowed attempt, turns the job into a dead
 // letter in Waybill's own table ([DeadLetters]), which outlives River's job
 // retention. A dead letter is replayed as a new job with the same action

@@ -106,8 +106,8 @@ func newArgs(kr *seal.Keyring, a connector.Action) (river.JobArgs, error) {
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
 
-// Opts configures a Queue.
-type Opts struct {
+// Options configures a Queue.
+type Options struct {
 	// Workers is the number of jobs run at once.
 	Workers int
 	// MaxAttempts is the attempts a job gets before it becomes a dead
@@ -147,10 +147,10 @@ type Opts struct {
 	Registerer   prometheus.Registerer
 }
 
-// RetryAfterMaxDefault is the default of Opts.RetryAfterMax.
+// RetryAfterMaxDefault is the default of Options.RetryAfterMax.
 const RetryAfterMaxDefault = time.Hour
 
-// MaxWaitDefault is the default of Opts.MaxWait.
+// MaxWaitDefault is the default of Options.MaxWait.
 const MaxWaitDefault = 24 * time.Hour
 
 // waitingSnooze is how long a waiting job is put off when its connector
@@ -163,7 +163,7 @@ type Queue struct {
 	registry *connector.Registry
 	dead     *DeadLetters
 	backoff  *backoff
-	opts     Opts
+	opts     Options
 	logger   *slog.Logger
 
 	retries *prometheus.CounterVec
@@ -177,7 +177,7 @@ type Queue struct {
 // are not enqueued (InsertTx skips them and counts them). A nil registry
 // makes a queue that only replays dead letters for the server that runs
 // the jobs, whose connectors then decide; it must not Run or InsertTx.
-func New(db *sqldb.DB, registry *connector.Registry, opts Opts) (*Queue, error) {
+func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -166,7 +166,7 @@ func startQueue(t *testing.T, db *sqldb.DB, url string) *Queue {
 	if err := reg.Register(shipment.ActionDispatchRelease, wh); err != nil {
 		t.Fatal(err)
 	}
-	q, err := New(db, reg, Opts{
+	q, err := New(db, reg, Options{
 		Workers:      2,
 		MaxAttempts:  5,
 		RetryBase:    10 * time.Millisecond,
@@ -238,7 +238,7 @@ func testWaiting(t *testing.T, db *sqldb.DB, maxWait time.Duration) {
 			if err := reg.Register(shipment.ActionInvoicePrepare, d); err != nil {
 				t.Fatal(err)
 			}
-			q, err := New(db, reg, Opts{Workers: 1, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+			q, err := New(db, reg, Options{Workers: 1, MaxAttempts: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 				PollInterval: 10 * time.Millisecond, MaxWait: maxWait, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 			if err != nil {
 				t.Fatal(err)

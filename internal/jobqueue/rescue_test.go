@@ -62,7 +62,7 @@ func TestRescue(t *testing.T) {
 			t.Fatal(err)
 		}
 		metrics := prometheus.NewRegistry()
-		q, err := New(db, reg, Opts{Workers: 4, MaxAttempts: maxAttempts, PollInterval: 10 * time.Millisecond,
+		q, err := New(db, reg, Options{Workers: 4, MaxAttempts: maxAttempts, PollInterval: 10 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)), Registerer: metrics})
 		if err != nil {
 			t.Fatal(err)

@@ -43,7 +43,7 @@ func newWorld(t *testing.T, version int) *world {
 	db := sqldbtest.SQLite(t)
 	backlog := &ingest.Backlog{}
 	store := ingest.NewStore(db, backlog)
-	committer := ingest.NewCommitter(store, &ingest.CommitterOpts{MaxGroup: 1000})
+	committer := ingest.NewCommitter(store, &ingest.CommitterOptions{MaxGroup: 1000})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- committer.Run(ctx) }()
@@ -54,7 +54,7 @@ func newWorld(t *testing.T, version int) *world {
 	}
 	p, err := odoosync.New(odoosync.Options{
 		Client:   func(context.Context) (*odoo.Client, error) { return cl, nil },
-		Emitter:  ingest.NewEmitter(committer, &ingest.EmitterOpts{Validator: v, Backlog: backlog, MaxBacklog: 100000}),
+		Emitter:  ingest.NewEmitter(committer, &ingest.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: 100000}),
 		Cursors:  sqldb.NewCursors(db),
 		System:   "odoo",
 		Database: sim.Database(),

@@ -60,8 +60,8 @@ type Intake struct {
 	events       *prometheus.CounterVec
 }
 
-// IntakeOpts configures an Intake.
-type IntakeOpts struct {
+// IntakeOptions configures an Intake.
+type IntakeOptions struct {
 	// Registerer registers the intake's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -71,9 +71,9 @@ type IntakeOpts struct {
 
 // NewIntake returns the intake of profiles, storing payloads in store and
 // events through emitter.
-func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, opts *IntakeOpts) (*Intake, error) {
+func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, opts *IntakeOptions) (*Intake, error) {
 	if opts == nil {
-		opts = &IntakeOpts{}
+		opts = &IntakeOptions{}
 	}
 	in := &Intake{profiles: profiles, store: store, emitter: emitter, logger: opts.Logger, now: opts.NowFunc,
 		verifiers: map[string]webhooksig.Verifier{},

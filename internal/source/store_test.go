@@ -96,12 +96,12 @@ func intakeWith(t *testing.T, db *sqldb.DB, profiles *source.Profiles, maxBacklo
 	}
 	backlog := &ingest.Backlog{}
 	events := ingest.NewStore(db, backlog)
-	c := ingest.NewCommitter(events, &ingest.CommitterOpts{MaxGroup: 100})
+	c := ingest.NewCommitter(events, &ingest.CommitterOptions{MaxGroup: 100})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(c, &ingest.EmitterOpts{Validator: v, Backlog: backlog, MaxBacklog: maxBacklog}), nil)
+	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(c, &ingest.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: maxBacklog}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

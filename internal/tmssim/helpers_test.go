@@ -201,7 +201,7 @@ func (a *assignments) all() []tms.Assignment {
 
 // newConnector returns a tms connector posting to srv, closed when the
 // test ends.
-func newConnector(t *testing.T, srv *tmssim.Server, timeout time.Duration, opts *tms.Opts) *tms.Connector {
+func newConnector(t *testing.T, srv *tmssim.Server, timeout time.Duration, opts *tms.Options) *tms.Connector {
 	t.Helper()
 	c, err := tms.New(tms.Config{URL: srv.DispatchURL(), Timeout: timeout}, opts)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestReleaseProducesOrderedLifecycle(t *testing.T) {
 	in := newIntake(t)
 	srv := startSim(t, in, tmssim.Options{Seed: 7})
 	var got assignments
-	c := newConnector(t, srv, 5*time.Second, &tms.Opts{OnAssigned: got.record})
+	c := newConnector(t, srv, 5*time.Second, &tms.Options{OnAssigned: got.record})
 	s := released(t, "odoo:WH/OUT/00012")
 	a := releaseAction(t, s, "job-81:dispatch.release")
 	if err := c.Deliver(t.Context(), a); err != nil {
@@ -98,7 +98,7 @@ func TestDuplicateReleaseStartsOneLifecycle(t *testing.T) {
 	in := newIntake(t)
 	srv := startSim(t, in, tmssim.Options{})
 	var got assignments
-	c := newConnector(t, srv, 5*time.Second, &tms.Opts{OnAssigned: got.record})
+	c := newConnector(t, srv, 5*time.Second, &tms.Options{OnAssigned: got.record})
 	a := releaseAction(t, released(t, "odoo:WH/OUT/00013"), "job-82:dispatch.release")
 	for attempt := 1; attempt <= 3; attempt++ {
 		b := *a
@@ -345,8 +345,8 @@ func TestFaults(t *testing.T) {
 			if tt.fault == tmssim.FaultLatency {
 				timeout = 300 * time.Millisecond // below the 2s latency
 			}
-			faulted := newConnector(t, srv, timeout, &tms.Opts{OnAssigned: got.record})
-			c := newConnector(t, srv, 5*time.Second, &tms.Opts{OnAssigned: got.record})
+			faulted := newConnector(t, srv, timeout, &tms.Options{OnAssigned: got.record})
+			c := newConnector(t, srv, 5*time.Second, &tms.Options{OnAssigned: got.record})
 			a := releaseAction(t, s, "job-100")
 
 			tt.check(t, faulted.Deliver(t.Context(), a))

@@ -281,9 +281,9 @@ type Domain []any
 // Leaf returns the domain leaf [field, op, value].
 func Leaf(field, op string, value any) []any { return []any{field, op, value} }
 
-// SearchOpts are the paging options of [Client.SearchRead] and
+// SearchOptions are the paging options of [Client.SearchRead] and
 // [Client.Search].
-type SearchOpts struct {
+type SearchOptions struct {
 	// Fields lists the fields to read; empty reads "id" only.
 	Fields []string
 	// Offset skips that many records.
@@ -298,7 +298,7 @@ type SearchOpts struct {
 	Context map[string]any
 }
 
-func (o *SearchOpts) kwargs(withFields bool) map[string]any {
+func (o *SearchOptions) kwargs(withFields bool) map[string]any {
 	kw := map[string]any{"order": "id asc"}
 	if o == nil {
 		if withFields {
@@ -325,7 +325,7 @@ func (o *SearchOpts) kwargs(withFields bool) map[string]any {
 	return kw
 }
 
-func optsContext(o *SearchOpts) map[string]any {
+func optsContext(o *SearchOptions) map[string]any {
 	if o == nil {
 		return nil
 	}
@@ -338,7 +338,7 @@ func optsContext(o *SearchOpts) map[string]any {
 type Record map[string]json.RawMessage
 
 // SearchRead runs search_read on model and returns the records.
-func (c *Client) SearchRead(ctx context.Context, model string, domain Domain, opts *SearchOpts) ([]Record, error) {
+func (c *Client) SearchRead(ctx context.Context, model string, domain Domain, opts *SearchOptions) ([]Record, error) {
 	var out []Record
 	err := c.callInto(ctx, &request{
 		model: model, method: "search_read",
@@ -350,7 +350,7 @@ func (c *Client) SearchRead(ctx context.Context, model string, domain Domain, op
 }
 
 // Search runs search on model and returns the ids.
-func (c *Client) Search(ctx context.Context, model string, domain Domain, opts *SearchOpts) ([]int, error) {
+func (c *Client) Search(ctx context.Context, model string, domain Domain, opts *SearchOptions) ([]int, error) {
 	var out []int
 	err := c.callInto(ctx, &request{
 		model: model, method: "search",
@@ -391,8 +391,8 @@ func (c *Client) Write(ctx context.Context, model string, ids []int, vals map[st
 	}, &ok)
 }
 
-// CallOpts are the optional parts of [Client.Execute] and [Client.Create].
-type CallOpts struct {
+// CallOptions are the optional parts of [Client.Execute] and [Client.Create].
+type CallOptions struct {
 	// Kwargs are keyword arguments of the method (JSON-2 body keys).
 	Kwargs map[string]any
 	// Context is the Odoo context of the call, such as the active_* keys a
@@ -400,14 +400,14 @@ type CallOpts struct {
 	Context map[string]any
 }
 
-func (o *CallOpts) kwargs() map[string]any {
+func (o *CallOptions) kwargs() map[string]any {
 	if o == nil {
 		return nil
 	}
 	return o.Kwargs
 }
 
-func (o *CallOpts) context() map[string]any {
+func (o *CallOptions) context() map[string]any {
 	if o == nil {
 		return nil
 	}
@@ -416,7 +416,7 @@ func (o *CallOpts) context() map[string]any {
 
 // Create creates one record per element of vals in one call and returns
 // their ids, in order. opts may be nil; its Kwargs are ignored.
-func (c *Client) Create(ctx context.Context, model string, vals []map[string]any, opts *CallOpts) ([]int, error) {
+func (c *Client) Create(ctx context.Context, model string, vals []map[string]any, opts *CallOptions) ([]int, error) {
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -446,7 +446,7 @@ func (c *Client) Unlink(ctx context.Context, model string, ids []int) error {
 // Execute calls a public business method (such as "action_confirm") on the
 // records ids of model and returns its raw result (nil when the method
 // returned None). opts may be nil.
-func (c *Client) Execute(ctx context.Context, model, method string, ids []int, opts *CallOpts) (json.RawMessage, error) {
+func (c *Client) Execute(ctx context.Context, model, method string, ids []int, opts *CallOptions) (json.RawMessage, error) {
 	if strings.HasPrefix(method, "_") {
 		return nil, classify(&Error{Kind: KindAccessError, Model: model, Method: method, Message: "private methods cannot be called remotely"})
 	}

@@ -147,18 +147,18 @@ func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
 		f.service = d.Services["FREIGHT"]
 		f.svcCode = "FREIGHT"
 	} else {
-		partners, err := c.Search(ctx, "res.partner", Domain{Leaf("customer_rank", ">", 0), Leaf("is_company", "=", true)}, &SearchOpts{Limit: 1})
+		partners, err := c.Search(ctx, "res.partner", Domain{Leaf("customer_rank", ">", 0), Leaf("is_company", "=", true)}, &SearchOptions{Limit: 1})
 		if err != nil || len(partners) == 0 {
 			t.Fatalf("finding a customer: %v %v", partners, err)
 		}
 		f.customer = partners[0]
 		p := c.Profile()
-		candidates, err = c.Search(ctx, "product.product", Domain{Leaf(p.StorableField, "=", p.StorableValue)}, &SearchOpts{Limit: 200})
+		candidates, err = c.Search(ctx, "product.product", Domain{Leaf(p.StorableField, "=", p.StorableValue)}, &SearchOptions{Limit: 200})
 		if err != nil {
 			t.Fatalf("finding storable products: %v", err)
 		}
 		svc, err := c.SearchRead(ctx, "product.product", Domain{Leaf("type", "=", "service"), Leaf("default_code", "!=", false)},
-			&SearchOpts{Fields: []string{"default_code"}, Limit: 1})
+			&SearchOptions{Fields: []string{"default_code"}, Limit: 1})
 		if err != nil || len(svc) == 0 {
 			t.Fatalf("finding a service product: %v %v", svc, err)
 		}
@@ -175,7 +175,7 @@ func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
 			f.plain = append(f.plain, r.ID())
 		case r.String("tracking") == "lot" && f.lotProd == 0:
 			quants, err := c.SearchRead(ctx, "stock.quant", Domain{Leaf("product_id", "=", r.ID()), Leaf("location_id.usage", "=", "internal"),
-				Leaf("lot_id", "!=", false), Leaf("quantity", ">", 2)}, &SearchOpts{Fields: []string{"lot_id", "quantity"}})
+				Leaf("lot_id", "!=", false), Leaf("quantity", ">", 2)}, &SearchOptions{Fields: []string{"lot_id", "quantity"}})
 			if err != nil {
 				t.Fatalf("reading quants of product %d: %v", r.ID(), err)
 			}

@@ -15,8 +15,8 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 )
 
-// ConnectorOpts configures a [Connector].
-type ConnectorOpts struct {
+// ConnectorOptions configures a [Connector].
+type ConnectorOptions struct {
 	// System is the cross-reference system whose external ids are Odoo
 	// names: a shipment referenced as System:WH/OUT/00012 is delivered by
 	// that picking, an order System:S00042 is that sale order. Required.
@@ -119,7 +119,7 @@ func (c *Connector) policy(sh *shipment.Shipment) (BackorderPolicy, bool) {
 // does not validate or invoice twice.
 type Connector struct {
 	cfg  Config
-	opts ConnectorOpts
+	opts ConnectorOptions
 
 	mu     sync.Mutex
 	client *Client
@@ -174,7 +174,7 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 
 // NewConnector returns a Connector for the Odoo that cfg describes. It does
 // not contact Odoo.
-func NewConnector(cfg Config, opts ConnectorOpts) (*Connector, error) {
+func NewConnector(cfg Config, opts ConnectorOptions) (*Connector, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -446,7 +446,7 @@ func (c *Connector) recordID(ctx context.Context, cl *Client, model, ext string)
 	if id, err := strconv.Atoi(ext); err == nil && id > 0 {
 		return id, nil
 	}
-	ids, err := cl.Search(ctx, model, Domain{Leaf("name", "=", ext)}, &SearchOpts{Limit: 2})
+	ids, err := cl.Search(ctx, model, Domain{Leaf("name", "=", ext)}, &SearchOptions{Limit: 2})
 	if err != nil {
 		return 0, fmt.Errorf("finding %s %q: %w", model, ext, err)
 	}
@@ -616,7 +616,7 @@ func productIDs(ctx context.Context, cl *Client, sh *shipment.Shipment) (map[str
 		}
 	}
 	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
-		&SearchOpts{Fields: []string{"id", "default_code"}})
+		&SearchOptions{Fields: []string{"id", "default_code"}})
 	if err != nil {
 		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
 	}

@@ -28,7 +28,7 @@ type deliverWorld struct {
 	conn  *Connector
 }
 
-func newDeliverWorld(t *testing.T, version int, tune func(*ConnectorOpts)) *deliverWorld {
+func newDeliverWorld(t *testing.T, version int, tune func(*ConnectorOptions)) *deliverWorld {
 	t.Helper()
 	srv, err := odoosim.Start(odoosim.Options{Version: version, Logger: testLogger(t, slog.LevelWarn)})
 	if err != nil {
@@ -60,7 +60,7 @@ func newDeliverWorld(t *testing.T, version int, tune func(*ConnectorOpts)) *deli
 			}
 		}
 	}
-	opts := ConnectorOpts{
+	opts := ConnectorOptions{
 		System:          "odoo",
 		Backorder:       BackorderCreate,
 		ServiceProducts: map[string]string{"detention": "DETENTION"},
@@ -185,7 +185,7 @@ func TestDeliverPartialLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newDeliverWorld(t, 18, func(o *ConnectorOpts) { o.Backorder = tc.policy })
+			w := newDeliverWorld(t, 18, func(o *ConnectorOptions) { o.Backorder = tc.policy })
 			sh := w.loaded(t, "sh-partial", "3", "2")
 			if err := w.conn.Deliver(t.Context(), action(t, shipment.ActionPickingValidate, sh)); err != nil {
 				t.Fatal(err)
@@ -283,7 +283,7 @@ func TestDeliverPolicyPerCustomer(t *testing.T) {
 	} {
 		t.Run(tc.customer, func(t *testing.T) {
 			t.Parallel()
-			w := newDeliverWorld(t, 17, func(o *ConnectorOpts) {
+			w := newDeliverWorld(t, 17, func(o *ConnectorOptions) {
 				o.Policies = []Policy{{Customer: "odoo:res.partner/42", Warehouse: "WH", Backorder: &cancel, Post: &post}}
 			})
 			sh := w.loaded(t, "sh-policy", "3", "2")

@@ -284,7 +284,7 @@ func (c *Client) ChangedPickings(ctx context.Context, since time.Time, overlap t
 			d = append(d, Leaf("write_date", ">=", formatOdooTime(since.Add(-max(overlap, 0)))))
 		}
 		first = false
-		page, err := c.SearchRead(ctx, "stock.picking", d, &SearchOpts{Fields: pickingFields, Limit: limit, Order: "write_date asc, id asc"})
+		page, err := c.SearchRead(ctx, "stock.picking", d, &SearchOptions{Fields: pickingFields, Limit: limit, Order: "write_date asc, id asc"})
 		if err != nil {
 			return nil, since, fmt.Errorf("searching changed pickings: %w", err)
 		}
@@ -689,7 +689,7 @@ func (c *Client) findLots(ctx context.Context, srcLoc int, want map[prodLot]floa
 	} else {
 		d = append(d, Leaf("location_id.usage", "=", "internal"))
 	}
-	quants, err := c.SearchRead(ctx, "stock.quant", d, &SearchOpts{Fields: []string{"product_id", "lot_id", "location_id", "quantity"}})
+	quants, err := c.SearchRead(ctx, "stock.quant", d, &SearchOptions{Fields: []string{"product_id", "lot_id", "location_id", "quantity"}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding lots in stock: %w", err)
 	}
@@ -716,7 +716,7 @@ func (c *Client) findLots(ctx context.Context, srcLoc int, want map[prodLot]floa
 		return ids, locs, nil
 	}
 	recs, err := c.SearchRead(ctx, "stock.lot", Domain{Leaf("name", "in", uniqStrings(missingNames)), Leaf("product_id", "in", uniq(missingProducts))},
-		&SearchOpts{Fields: []string{"name", "product_id"}})
+		&SearchOptions{Fields: []string{"name", "product_id"}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding lots: %w", err)
 	}
@@ -744,7 +744,7 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 	if policy == BackorderCancel {
 		vctx["picking_ids_not_to_backorder"] = []int{id}
 	}
-	res, err := c.Execute(ctx, "stock.picking", "button_validate", []int{id}, &CallOpts{Context: vctx})
+	res, err := c.Execute(ctx, "stock.picking", "button_validate", []int{id}, &CallOptions{Context: vctx})
 	if err != nil {
 		return err
 	}
@@ -766,20 +766,20 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 		case "confirm.stock.sms":
 			wid := act.ResID
 			if wid == 0 {
-				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOpts{Context: wctx})
+				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOptions{Context: wctx})
 				if err != nil {
 					return fmt.Errorf("answering the sms wizard: %w", err)
 				}
 				wid = ids[0]
 			}
-			res, err = c.Execute(ctx, act.ResModel, "dont_send_sms", []int{wid}, &CallOpts{Context: wctx})
+			res, err = c.Execute(ctx, act.ResModel, "dont_send_sms", []int{wid}, &CallOptions{Context: wctx})
 			if err != nil {
 				return fmt.Errorf("answering the sms wizard: %w", err)
 			}
 		case "stock.backorder.confirmation", "stock.immediate.transfer":
 			wid := act.ResID
 			if wid == 0 {
-				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOpts{Context: wctx})
+				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOptions{Context: wctx})
 				if err != nil {
 					return fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
 				}
@@ -789,7 +789,7 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 			if act.ResModel == "stock.backorder.confirmation" && policy == BackorderCancel {
 				method = "process_cancel_backorder"
 			}
-			res, err = c.Execute(ctx, act.ResModel, method, []int{wid}, &CallOpts{Context: wctx})
+			res, err = c.Execute(ctx, act.ResModel, method, []int{wid}, &CallOptions{Context: wctx})
 			if err != nil {
 				return fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
 			}

@@ -89,7 +89,7 @@ func (c *Client) EnsureSaleOrder(ctx context.Context, p *SaleOrderParams) (SaleO
 	}
 	recs, err := c.SearchRead(ctx, "sale.order",
 		Domain{Leaf("client_order_ref", "=", p.ClientRef), Leaf("partner_id", "=", p.PartnerID), Leaf("state", "!=", "cancel")},
-		&SearchOpts{Fields: c.saleOrderFields(), Limit: 1})
+		&SearchOptions{Fields: c.saleOrderFields(), Limit: 1})
 	if err != nil {
 		return SaleOrder{}, fmt.Errorf("finding sale order %q: %w", p.ClientRef, err)
 	}
@@ -167,14 +167,14 @@ func (c *Client) AddChargeLines(ctx context.Context, soID int, lines []ChargeLin
 			codes = append(codes, l.ServiceCode)
 		}
 	}
-	existing, err := c.SearchRead(ctx, "sale.order.line", Domain{Leaf("order_id", "=", soID)}, &SearchOpts{Fields: []string{"name"}})
+	existing, err := c.SearchRead(ctx, "sale.order.line", Domain{Leaf("order_id", "=", soID)}, &SearchOptions{Fields: []string{"name"}})
 	if err != nil {
 		return nil, fmt.Errorf("reading lines of sale order %d: %w", soID, err)
 	}
 	products := map[string]int{}
 	if len(codes) > 0 {
 		recs, err := c.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", uniqStrings(codes))},
-			&SearchOpts{Fields: []string{"default_code"}})
+			&SearchOptions{Fields: []string{"default_code"}})
 		if err != nil {
 			return nil, fmt.Errorf("finding service products: %w", err)
 		}
@@ -270,7 +270,7 @@ func (c *Client) FindInvoice(ctx context.Context, refOrOrigin string) (Invoice, 
 	recs, err := c.SearchRead(ctx, "account.move", Domain{
 		"|", Leaf("ref", "=", refOrOrigin), Leaf("invoice_origin", "=", refOrOrigin),
 		Leaf("move_type", "in", []string{"out_invoice", "out_refund"}), Leaf("state", "!=", "cancel"),
-	}, &SearchOpts{Fields: invoiceFields, Limit: 1, Order: "id desc"})
+	}, &SearchOptions{Fields: invoiceFields, Limit: 1, Order: "id desc"})
 	if err != nil {
 		return Invoice{}, fmt.Errorf("finding invoice %q: %w", refOrOrigin, err)
 	}
@@ -372,11 +372,11 @@ func (c *Client) createInvoice(ctx context.Context, so SaleOrder) (int, error) {
 	ids, err := c.Create(ctx, "sale.advance.payment.inv", []map[string]any{{
 		"advance_payment_method": "delivered",
 		"sale_order_ids":         []any{[]any{6, 0, []int{so.ID}}},
-	}}, &CallOpts{Context: wctx})
+	}}, &CallOptions{Context: wctx})
 	if err != nil {
 		return 0, fmt.Errorf("creating the invoicing wizard: %w", err)
 	}
-	res, err := c.Execute(ctx, "sale.advance.payment.inv", "create_invoices", ids, &CallOpts{Context: wctx})
+	res, err := c.Execute(ctx, "sale.advance.payment.inv", "create_invoices", ids, &CallOptions{Context: wctx})
 	if err != nil {
 		return 0, fmt.Errorf("creating the invoice: %w", err)
 	}
@@ -412,14 +412,14 @@ func (c *Client) PostMessage(ctx context.Context, model string, id int, body str
 	}
 	found, err := c.SearchRead(ctx, "mail.message", Domain{
 		Leaf("model", "=", model), Leaf("res_id", "=", id), Leaf("body", "ilike", html.EscapeString(body)),
-	}, &SearchOpts{Fields: []string{"id"}, Limit: 1, Order: "id desc"})
+	}, &SearchOptions{Fields: []string{"id"}, Limit: 1, Order: "id desc"})
 	if err == nil && len(found) > 0 {
 		return found[0].ID(), nil
 	}
 	if err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUser) && !errors.Is(err, ErrAccessError) {
 		return 0, fmt.Errorf("posting message on %s(%d): looking for a previous post: %w", model, id, err)
 	}
-	res, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOpts{Kwargs: map[string]any{
+	res, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
 		"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
 	}})
 	if err != nil {
@@ -447,7 +447,7 @@ func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies 
 	}
 	found, err := c.SearchRead(ctx, "mail.message", Domain{
 		Leaf("model", "=", model), Leaf("res_id", "=", id), Leaf("body", "ilike", html.EscapeString(marker)),
-	}, &SearchOpts{Fields: []string{"body"}})
+	}, &SearchOptions{Fields: []string{"body"}})
 	if err != nil {
 		return 0, fmt.Errorf("posting messages on %s(%d): reading earlier ones: %w", model, id, err)
 	}
@@ -466,7 +466,7 @@ func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies 
 		if slices.ContainsFunc(existing, func(e string) bool { return strings.Contains(e, key) }) {
 			continue
 		}
-		if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOpts{Kwargs: map[string]any{
+		if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
 			"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
 		}}); err != nil {
 			return n, fmt.Errorf("posting message on %s(%d): %w", model, id, err)

@@ -51,7 +51,7 @@ func (c *Client) ReturnPicking(ctx context.Context, id int, lines []ReturnLine) 
 	}
 
 	wctx := map[string]any{"active_model": "stock.picking", "active_id": id, "active_ids": []int{id}}
-	wids, err := c.Create(ctx, "stock.return.picking", []map[string]any{{}}, &CallOpts{Context: wctx})
+	wids, err := c.Create(ctx, "stock.return.picking", []map[string]any{{}}, &CallOptions{Context: wctx})
 	if err != nil {
 		return Return{}, fmt.Errorf("returning picking %d: creating the return wizard: %w", id, err)
 	}
@@ -95,7 +95,7 @@ func (c *Client) ReturnPicking(ctx context.Context, id int, lines []ReturnLine) 
 			return Return{}, fmt.Errorf("returning picking %d: setting return quantities: %w", id, err)
 		}
 	}
-	res, err := c.Execute(ctx, "stock.return.picking", c.profile.ReturnMethod, wids, &CallOpts{Context: wctx})
+	res, err := c.Execute(ctx, "stock.return.picking", c.profile.ReturnMethod, wids, &CallOptions{Context: wctx})
 	if err != nil {
 		return Return{}, fmt.Errorf("returning picking %d: %w", id, err)
 	}
@@ -129,7 +129,7 @@ func (c *Client) ReturnPicking(ctx context.Context, id int, lines []ReturnLine) 
 func (c *Client) findReturn(ctx context.Context, id int, want map[int]float64) (Return, bool, error) {
 	recs, err := c.SearchRead(ctx, "stock.move", Domain{
 		Leaf("origin_returned_move_id.picking_id", "=", id), Leaf("state", "!=", "cancel"),
-	}, &SearchOpts{Fields: []string{"picking_id", "product_id", "product_uom_qty"}})
+	}, &SearchOptions{Fields: []string{"picking_id", "product_id", "product_uom_qty"}})
 	if err != nil {
 		return Return{}, false, fmt.Errorf("looking for returns: %w", err)
 	}
@@ -204,7 +204,7 @@ func (c *Client) Scrap(ctx context.Context, p *ScrapParams) (Scrap, error) {
 	}
 	fields := []string{"name", "state"}
 	recs, err := c.SearchRead(ctx, "stock.scrap", Domain{Leaf("origin", "=", p.Origin), Leaf("product_id", "=", p.ProductID)},
-		&SearchOpts{Fields: fields, Limit: 1})
+		&SearchOptions{Fields: fields, Limit: 1})
 	if err != nil {
 		return Scrap{}, fmt.Errorf("scrapping %q: looking for a previous scrap: %w", p.Origin, err)
 	}
@@ -221,7 +221,7 @@ func (c *Client) Scrap(ctx context.Context, p *ScrapParams) (Scrap, error) {
 		}
 		if p.Lot != "" {
 			lots, err := c.SearchRead(ctx, "stock.lot", Domain{Leaf("name", "=", p.Lot), Leaf("product_id", "=", p.ProductID)},
-				&SearchOpts{Fields: []string{"name"}, Limit: 1})
+				&SearchOptions{Fields: []string{"name"}, Limit: 1})
 			if err != nil {
 				return Scrap{}, fmt.Errorf("scrapping %q: finding lot %q: %w", p.Origin, p.Lot, err)
 			}

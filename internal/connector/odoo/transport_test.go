@@ -249,7 +249,7 @@ func TestJSONRPCErrors(t *testing.T) {
 			t.Parallel()
 			rs := newReplay(t, tc.rep)
 			c := newTestClient(t, testConfig(rs.URL, 18, ""))
-			_, err := c.SearchRead(t.Context(), "sale.order", nil, &SearchOpts{Fields: []string{"name"}})
+			_, err := c.SearchRead(t.Context(), "sale.order", nil, &SearchOptions{Fields: []string{"name"}})
 			checkErr(t, err, tc.want)
 		})
 	}
@@ -300,7 +300,7 @@ func TestJSON2Errors(t *testing.T) {
 			t.Parallel()
 			rs := newReplay(t, tc.rep)
 			c := newTestClient(t, testConfig(rs.URL, 19, ""))
-			_, err := c.SearchRead(t.Context(), "sale.order", nil, &SearchOpts{Fields: []string{"name"}})
+			_, err := c.SearchRead(t.Context(), "sale.order", nil, &SearchOptions{Fields: []string{"name"}})
 			checkErr(t, err, tc.want)
 		})
 	}
@@ -312,7 +312,7 @@ func TestWireFormat(t *testing.T) {
 		t.Parallel()
 		rs := newReplay(t, reply{body: `{"jsonrpc": "2.0", "id": 9}`})
 		c := newTestClient(t, testConfig(rs.URL, 18, ""))
-		res, err := c.Execute(t.Context(), "account.move", "button_draft", []int{25}, &CallOpts{Context: map[string]any{"lang": "en_US"}})
+		res, err := c.Execute(t.Context(), "account.move", "button_draft", []int{25}, &CallOptions{Context: map[string]any{"lang": "en_US"}})
 		if err != nil || res != nil {
 			t.Fatalf("got %s, %v; want nil, nil for a reply without result (raw18 id 9)", res, err)
 		}
@@ -338,7 +338,7 @@ func TestWireFormat(t *testing.T) {
 		t.Parallel()
 		rs := newReplay(t, reply{body: `{"jsonrpc": "2.0", "id": 62, "result": [{"id": 21, "name": "WH/OUT/00016", "state": "assigned", "move_ids": [45], "origin": "S00027 - HUB-TEST-0002"}]}`})
 		c := newTestClient(t, testConfig(rs.URL, 18, ""))
-		recs, err := c.SearchRead(t.Context(), "stock.picking", Domain{Leaf("sale_id", "=", 27)}, &SearchOpts{Fields: []string{"name", "state", "move_ids", "origin"}, Limit: 10})
+		recs, err := c.SearchRead(t.Context(), "stock.picking", Domain{Leaf("sale_id", "=", 27)}, &SearchOptions{Fields: []string{"name", "state", "move_ids", "origin"}, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -95,7 +95,7 @@
 //
 // carrier and tracking_ref are accepted too; other members are ignored. A
 // reply that is not a JSON object, or has none of those members, carries no
-// assignment. When [Opts].OnAssigned is set and the assignment is valid (it
+// assignment. When [Options].OnAssigned is set and the assignment is valid (it
 // decodes and passes the dispatch.assigned schema: at least one of vehicle,
 // carrier and route_id), Deliver calls it; if the callback fails, Deliver
 // returns a retryable error and the TMS sees the same dispatch again. An

@@ -25,7 +25,7 @@ func Example() {
 	}))
 	defer tmsServer.Close()
 
-	c, err := tms.New(tms.Config{URL: tmsServer.URL + "/dispatches", Timeout: 10 * time.Second}, &tms.Opts{
+	c, err := tms.New(tms.Config{URL: tmsServer.URL + "/dispatches", Timeout: 10 * time.Second}, &tms.Options{
 		OnAssigned: func(_ context.Context, a *connector.Action, as tms.Assignment) error {
 			fmt.Println(a.ShipmentID, "assigned to", as.Vehicle.Plate, "on route", as.RouteID)
 			return nil

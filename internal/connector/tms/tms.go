@@ -110,9 +110,9 @@ func (c Config) String() string {
 		connector.RedactedURL(c.URL), connector.RedactedSecret(c.Secret), c.Timeout, c.UserAgent)
 }
 
-// Opts holds the optional dependencies of a Connector. A nil *Opts uses
+// Options holds the optional dependencies of a Connector. A nil *Options uses
 // every default.
-type Opts struct {
+type Options struct {
 	// OnAssigned is called, synchronously within Deliver, when a 2xx reply
 	// carries a valid assignment. a is the action being delivered (the
 	// callback must not modify or keep it) and ctx is Deliver's context. An
@@ -147,19 +147,19 @@ type Connector struct {
 
 // New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
 // when cfg.Validate does. opts may be nil.
-func New(cfg Config, opts *Opts) (*Connector, error) {
+func New(cfg Config, opts *Options) (*Connector, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuring tms connector: %w", err)
 	}
 	if opts == nil {
-		opts = &Opts{}
+		opts = &Options{}
 	}
 	v, err := event.NewValidator()
 	if err != nil {
 		return nil, fmt.Errorf("configuring tms connector: compiling event schemas: %w", err)
 	}
-	out := &connector.OutboundOpts{
+	out := &connector.OutboundOptions{
 		Target:    Name,
 		URL:       cfg.URL,
 		Timeout:   cfg.Timeout,

@@ -46,7 +46,7 @@ func TestConformance(t *testing.T) {
 
 // newConnector builds a connector for cfg, with a 10s timeout unless cfg
 // sets one, closed when the test ends.
-func newConnector(t *testing.T, cfg tms.Config, opts *tms.Opts) *tms.Connector {
+func newConnector(t *testing.T, cfg tms.Config, opts *tms.Options) *tms.Connector {
 	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
@@ -195,7 +195,7 @@ func TestHeaders(t *testing.T) {
 	const secret = "whsec_tms"
 	s := newTMS(t, nil)
 	c := newConnector(t, tms.Config{URL: s.url(), Secret: secret, UserAgent: "waybill/1.4.0"},
-		&tms.Opts{NowFunc: func() time.Time { return fixedNow }})
+		&tms.Options{NowFunc: func() time.Time { return fixedNow }})
 	a := releaseAction(t)
 	a.Attempt = 3
 	if err := c.Deliver(t.Context(), a); err != nil {
@@ -340,7 +340,7 @@ func TestAssignment(t *testing.T) {
 				calls []tms.Assignment
 				keys  []string
 			)
-			c := newConnector(t, tms.Config{URL: s.url()}, &tms.Opts{
+			c := newConnector(t, tms.Config{URL: s.url()}, &tms.Options{
 				OnAssigned: func(_ context.Context, a *connector.Action, as tms.Assignment) error {
 					mu.Lock()
 					defer mu.Unlock()
@@ -378,7 +378,7 @@ func TestAssignmentEncodesAsEventData(t *testing.T) {
 	body := `{"vehicle":{"plate":"BX-472-K"},"route_id":"R-1","planned_pickup":"2025-11-12T09:30:00+01:00"}`
 	s := newTMS(t, reply(http.StatusOK, body))
 	var got []byte
-	c := newConnector(t, tms.Config{URL: s.url()}, &tms.Opts{
+	c := newConnector(t, tms.Config{URL: s.url()}, &tms.Options{
 		OnAssigned: func(_ context.Context, _ *connector.Action, as tms.Assignment) error {
 			var err error
 			got, err = json.Marshal(as)
@@ -397,7 +397,7 @@ func TestAssignmentCallbackErrorIsRetryable(t *testing.T) {
 	t.Parallel()
 	s := newTMS(t, reply(http.StatusCreated, `{"route_id":"R-1"}`))
 	errIntake := errors.New("intake unavailable")
-	c := newConnector(t, tms.Config{URL: s.url()}, &tms.Opts{
+	c := newConnector(t, tms.Config{URL: s.url()}, &tms.Options{
 		OnAssigned: func(context.Context, *connector.Action, tms.Assignment) error {
 			return connector.Permanent(errIntake)
 		},
@@ -447,7 +447,7 @@ func TestStatusClassification(t *testing.T) {
 				w.Header().Set("Location", "/elsewhere")
 				http.Error(w, "no", tt.status)
 			})
-			c := newConnector(t, tms.Config{URL: s.url()}, &tms.Opts{NowFunc: func() time.Time { return fixedNow }})
+			c := newConnector(t, tms.Config{URL: s.url()}, &tms.Options{NowFunc: func() time.Time { return fixedNow }})
 			err := c.Deliver(t.Context(), releaseAction(t))
 			var se *tms.StatusError
 			if !errors.As(err, &se) || se.StatusCode != tt.status {

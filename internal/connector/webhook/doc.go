@@ -93,7 +93,7 @@
 // # Metrics
 //
 // A Connector reports each request to the connector.Metrics in
-// [Opts].Metrics, labelled with Config.Name: one Metrics value is built per
+// [Options].Metrics, labelled with Config.Name: one Metrics value is built per
 // process and shared by every connector, so that several webhook connectors
 // (and the other connectors) can exist side by side without registering a
 // metric twice.

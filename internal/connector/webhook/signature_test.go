@@ -14,7 +14,7 @@ func TestSignatureVerifies(t *testing.T) {
 	t.Parallel()
 	const secret = "whsec_test"
 	r := webhooktest.New(t)
-	c := newConnector(t, webhook.Config{URL: r.URL(), Secret: secret}, &webhook.Opts{NowFunc: func() time.Time { return fixedNow }})
+	c := newConnector(t, webhook.Config{URL: r.URL(), Secret: secret}, &webhook.Options{NowFunc: func() time.Time { return fixedNow }})
 	if err := c.Deliver(t.Context(), testAction()); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}

@@ -101,9 +101,9 @@ func (c Config) String() string {
 		connector.RedactedURL(c.URL), connector.RedactedSecret(c.Secret), c.Timeout, c.Name, c.UserAgent)
 }
 
-// Opts holds the optional dependencies of a Connector. A nil *Opts uses
+// Options holds the optional dependencies of a Connector. A nil *Options uses
 // every default.
-type Opts struct {
+type Options struct {
 	// Metrics receives one observation per request. Build it once per
 	// process with connector.NewMetrics and share it between connectors.
 	// Nil records nothing.
@@ -124,15 +124,15 @@ type Connector struct {
 
 // New returns a Connector for cfg, after applying cfg.WithDefaults. It fails
 // when cfg.Validate does. opts may be nil.
-func New(cfg Config, opts *Opts) (*Connector, error) {
+func New(cfg Config, opts *Options) (*Connector, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuring webhook connector %q: %w", cfg.Name, err)
 	}
 	if opts == nil {
-		opts = &Opts{}
+		opts = &Options{}
 	}
-	out := &connector.OutboundOpts{
+	out := &connector.OutboundOptions{
 		Target:    "webhook",
 		URL:       cfg.URL,
 		Timeout:   cfg.Timeout,

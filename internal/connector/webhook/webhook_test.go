@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 
 // newConnector builds a connector for cfg, with a 10s timeout unless cfg
 // sets one, closed when the test ends.
-func newConnector(t *testing.T, cfg webhook.Config, opts *webhook.Opts) *webhook.Connector {
+func newConnector(t *testing.T, cfg webhook.Config, opts *webhook.Options) *webhook.Connector {
 	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
@@ -485,7 +485,7 @@ func TestRetryAfter(t *testing.T) {
 				}
 				w.WriteHeader(tt.status)
 			})
-			c := newConnector(t, webhook.Config{URL: srv.URL}, &webhook.Opts{NowFunc: func() time.Time { return fixedNow }})
+			c := newConnector(t, webhook.Config{URL: srv.URL}, &webhook.Options{NowFunc: func() time.Time { return fixedNow }})
 			err := c.Deliver(t.Context(), testAction())
 			permanent, after := connector.Classify(err)
 			if err == nil || permanent {
@@ -574,8 +574,8 @@ func TestMetrics(t *testing.T) {
 	}
 	r := webhooktest.New(t)
 	// Two connectors share one Metrics value, told apart by name.
-	a := newConnector(t, webhook.Config{URL: r.URL(), Name: "hook-a"}, &webhook.Opts{Metrics: m})
-	b := newConnector(t, webhook.Config{URL: r.URL(), Name: "hook-b"}, &webhook.Opts{Metrics: m})
+	a := newConnector(t, webhook.Config{URL: r.URL(), Name: "hook-a"}, &webhook.Options{Metrics: m})
+	b := newConnector(t, webhook.Config{URL: r.URL(), Name: "hook-b"}, &webhook.Options{Metrics: m})
 	for _, ans := range []connectortest.Answer{connectortest.AnswerOK, connectortest.AnswerServerError, connectortest.AnswerReject} {
 		r.SetAnswer(ans)
 		_ = a.Deliver(t.Context(), testAction())
