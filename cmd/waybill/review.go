@@ -12,7 +12,7 @@ import (
 
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/workflow"
 )
@@ -106,11 +106,11 @@ func newReviewCmd() *cobra.Command {
 			}
 			// The CLI is Waybill itself deciding for an operator at the
 			// database's own machine.
-			ev, err := (&ingest.Parser{Validator: v, Internal: true}).Parse(raw, ingest.Hints{})
+			ev, err := (&intake.Parser{Validator: v, Internal: true}).Parse(raw, intake.Hints{})
 			if err != nil {
 				return err
 			}
-			res, err := ingest.NewStore(db, &ingest.Backlog{}).Append(cmd.Context(), []*ingest.Event{ev})
+			res, err := intake.NewStore(db, &intake.Backlog{}).Append(cmd.Context(), []*intake.Event{ev})
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/datakey"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/source"
@@ -103,7 +103,7 @@ func TestReencryption(t *testing.T) {
 		ctx := t.Context()
 		const secret = "Acme Retail, 12 Secret Street"
 		payloads := source.NewStore(db)
-		events := ingest.NewStore(db, &ingest.Backlog{})
+		events := intake.NewStore(db, &intake.Backlog{})
 		tables := []datakey.Table{payloads, events, jobqueue.NewJobArgs(db), jobqueue.NewDeadLetters(db)}
 		save := func(id string) {
 			t.Helper()
@@ -112,9 +112,9 @@ func TestReencryption(t *testing.T) {
 			if err := payloads.Save(ctx, p, ""); err != nil {
 				t.Fatal(err)
 			}
-			ev := &ingest.Event{ID: "ev-" + id, Source: "odoo", SourceID: id, Type: "shipment.planned", Subject: "odoo:1",
+			ev := &intake.Event{ID: "ev-" + id, Source: "odoo", SourceID: id, Type: "shipment.planned", Subject: "odoo:1",
 				Time: time.Now().UTC(), CorrelationID: "c", Hash: "h" + id, Body: []byte(`{"data":{"to":"` + secret + `"}}`)}
-			if _, err := events.Append(ctx, []*ingest.Event{ev}); err != nil {
+			if _, err := events.Append(ctx, []*intake.Event{ev}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,7 +1,7 @@
 // Package event defines the event types Waybill accepts on POST /v1/events
 // and the JSON Schemas (draft 2020-12) for the data member of each one.
 //
-// Events arrive as CloudEvents 1.0 in structured JSON. The ingest package
+// Events arrive as CloudEvents 1.0 in structured JSON. The intake package
 // checks the envelope (specversion, id, source, type, subject, time, …); this
 // package checks only data, against the schema of the event's [Type].
 //

@@ -8,7 +8,7 @@ import (
 
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -23,7 +23,7 @@ func (c *clock) now() time.Time { return c.t }
 
 type world struct {
 	db     *sqldb.DB
-	events *ingest.Store
+	events *intake.Store
 	v      *event.Validator
 	n      int
 }
@@ -33,7 +33,7 @@ func newWorld(t *testing.T, db *sqldb.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{db: db, events: ingest.NewStore(db, &ingest.Backlog{}), v: v}
+	return &world{db: db, events: intake.NewStore(db, &intake.Backlog{}), v: v}
 }
 
 // out puts a shipment out for delivery.
@@ -52,11 +52,11 @@ func (w *world) pod(t *testing.T, source string) {
 	w.n++
 	raw := fmt.Sprintf(`{"specversion":"1.0","id":"pod-%d","source":%q,"type":"shipment.delivered","subject":"tms:%d","time":"2026-11-26T12:00:00Z",`+
 		`"data":{"pod":{"signer":"A","signed_at":"2026-11-26T12:00:00Z","lines":[{"line_id":"1","quantity":{"value":"1","unit":"C62"}}]}}}`, w.n, source, w.n)
-	ev, err := ingest.Parse([]byte(raw), w.v, ingest.Hints{})
+	ev, err := intake.Parse([]byte(raw), w.v, intake.Hints{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.events.Append(t.Context(), []*ingest.Event{ev}); err != nil {
+	if _, err := w.events.Append(t.Context(), []*intake.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 }

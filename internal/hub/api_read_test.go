@@ -18,7 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/hub"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -38,7 +38,7 @@ type shipmentPage struct {
 func planShipments(t *testing.T, a *apiHub, subjects []string) {
 	t.Helper()
 	for i, subject := range subjects {
-		status, _, body := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent,
+		status, _, body := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent,
 			cloudEvent(fmt.Sprintf("plan-%d", i), "shipment.planned", subject, apiPlannedData))
 		if status != http.StatusAccepted {
 			t.Fatalf("planning %s: got %d %s, want 202", subject, status, body)
@@ -266,9 +266,9 @@ func TestAPIIntakeBackPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parse := func(t *testing.T, id, subject string) *ingest.Event {
+	parse := func(t *testing.T, id, subject string) *intake.Event {
 		t.Helper()
-		ev, err := ingest.Parse(cloudEvent(id, "shipment.planned", subject, apiPlannedData), validator, ingest.Hints{})
+		ev, err := intake.Parse(cloudEvent(id, "shipment.planned", subject, apiPlannedData), validator, intake.Hints{})
 		if err != nil {
 			t.Fatalf("parsing event %s: %v", id, err)
 		}
@@ -281,7 +281,7 @@ func TestAPIIntakeBackPressure(t *testing.T) {
 			cfg.Processor.BatchSize = 2
 			cfg.Processor.PollInterval = time.Hour
 		}, func(h *hub.Hub) {
-			if _, err := h.Events.Append(t.Context(), []*ingest.Event{parse(t, "canary", "odoo:WH/OUT/CANARY")}); err != nil {
+			if _, err := h.Events.Append(t.Context(), []*intake.Event{parse(t, "canary", "odoo:WH/OUT/CANARY")}); err != nil {
 				t.Fatalf("storing the canary event: %v", err)
 			}
 		})
@@ -290,7 +290,7 @@ func TestAPIIntakeBackPressure(t *testing.T) {
 			return status == http.StatusOK
 		})
 		// The processor is asleep now: fill the backlog behind its back.
-		var backlog []*ingest.Event
+		var backlog []*intake.Event
 		for i := range maxBacklog {
 			backlog = append(backlog, parse(t, fmt.Sprintf("behind-%d", i), fmt.Sprintf("odoo:WH/OUT/BEHIND%d", i)))
 		}
@@ -303,8 +303,8 @@ func TestAPIIntakeBackPressure(t *testing.T) {
 			name, contentType string
 			body              []byte
 		}{
-			{name: "single", contentType: ingest.ContentTypeCloudEvent, body: refused},
-			{name: "batch", contentType: ingest.ContentTypeBatch, body: []byte("[" + string(refused) + "]")},
+			{name: "single", contentType: intake.ContentTypeCloudEvent, body: refused},
+			{name: "batch", contentType: intake.ContentTypeBatch, body: []byte("[" + string(refused) + "]")},
 		} {
 			status, h, body := a.call(t, http.MethodPost, "/v1/events", tt.contentType, tt.body)
 			wantProblem(t, tt.name+" event with a full backlog", status, h, body, http.StatusTooManyRequests, problem.CodeBacklogFull)

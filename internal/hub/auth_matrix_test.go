@@ -13,7 +13,7 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -109,7 +109,7 @@ func TestAuthMatrix(t *testing.T) {
 			// In a batch, the Waybill-only event is refused alone.
 			batch := "[" + string(examples[event.ShipmentCancelled]("matrix-batch-1")[0]) + "," + string(examples[event.ShipmentInvoiced]("matrix-batch-2")[0]) + "]"
 			status, _, out := send(t, a.url, http.MethodPost, "/v1/events", keys[apikey.EventsWrite], []byte(batch))
-			var br ingest.BatchReceipt
+			var br intake.BatchReceipt
 			if err := json.Unmarshal(out, &br); err != nil || status != http.StatusOK {
 				t.Fatalf("batch: got %d %s", status, out)
 			}
@@ -139,7 +139,7 @@ func send(t *testing.T, base, method, path, key string, body ...[]byte) (int, ht
 	}
 	switch {
 	case bytes.HasPrefix(b, []byte("[")):
-		req.Header.Set("Content-Type", ingest.ContentTypeBatch)
+		req.Header.Set("Content-Type", intake.ContentTypeBatch)
 	case b != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}

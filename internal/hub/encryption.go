@@ -6,7 +6,7 @@ import (
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/datakey"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -48,7 +48,7 @@ func SetupEncryption(ctx context.Context, db *sqldb.DB, cfg config.Config, opts 
 func SealedTables(db *sqldb.DB) []datakey.Table {
 	return []datakey.Table{
 		source.NewStore(db),
-		ingest.NewStore(db, nil),
+		intake.NewStore(db, nil),
 		jobqueue.NewJobArgs(db),
 		jobqueue.NewDeadLetters(db),
 	}

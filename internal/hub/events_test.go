@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/config"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -40,11 +40,11 @@ func TestEventOutcomes(t *testing.T) {
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
 		a := startAPIHub(t, opts, nil, nil)
 		at := time.Now().UTC().Format(time.RFC3339)
-		post := func(id, typ, subject, data string) ingest.Receipt {
+		post := func(id, typ, subject, data string) intake.Receipt {
 			t.Helper()
 			body := `{"specversion":"1.0","id":"` + id + `","source":"tms-outcomes","type":"` + typ + `","subject":"` + subject + `","time":"` + at + `","data":` + data + `}`
-			status, h, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(body))
-			var rc ingest.Receipt
+			status, h, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent, []byte(body))
+			var rc intake.Receipt
 			if err := json.Unmarshal(out, &rc); status != http.StatusAccepted || err != nil {
 				t.Fatalf("%s: got %d %s", id, status, out)
 			}
@@ -59,15 +59,15 @@ func TestEventOutcomes(t *testing.T) {
 		var st eventStatus
 		poll.Until(t, "the rejection", func() bool {
 			a.getJSON(t, bad.EventURL, &st)
-			return st.State != ingest.StatePending
+			return st.State != intake.StatePending
 		})
-		if st.State != ingest.StateRejected || !strings.Contains(st.Reason, "unknown shipment tms:NOPE-9") || st.ProcessedAt == nil || st.Links.Self != bad.EventURL {
+		if st.State != intake.StateRejected || !strings.Contains(st.Reason, "unknown shipment tms:NOPE-9") || st.ProcessedAt == nil || st.Links.Self != bad.EventURL {
 			t.Errorf("rejected event: got %+v", st)
 		}
 		poll.Until(t, "the planned shipment", func() bool {
 			st = eventStatus{}
 			a.getJSON(t, good.EventURL, &st)
-			return st.State == ingest.StateApplied
+			return st.State == intake.StateApplied
 		})
 		if st.ShipmentID == "" || st.Links.Shipment != "/v1/shipments/"+st.ShipmentID {
 			t.Errorf("applied event: got %+v, want its shipment linked", st)
@@ -134,7 +134,7 @@ func TestEventTimeWindow(t *testing.T) {
 	a := startAPIHub(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) { c.Intake.SourcesFile = path }, nil)
 	for _, at := range []string{"0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", time.Now().Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339), time.Now().Add(25 * time.Hour).UTC().Format(time.RFC3339)} {
 		body := `{"specversion":"1.0","id":"t-` + at + `","source":"tms-window","type":"shipment.cancelled","subject":"x:1","time":"` + at + `","data":{}}`
-		status, h, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(body))
+		status, h, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent, []byte(body))
 		p := wantProblem(t, at, status, h, out, http.StatusUnprocessableEntity, problem.CodeInvalidEvent)
 		if len(p.Errors) != 1 || p.Errors[0].Location != "/time" || !strings.Contains(p.Errors[0].Message, "time of receipt") {
 			t.Errorf("%s: got %+v, want the time refused with its reason", at, p.Errors)

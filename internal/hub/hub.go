@@ -38,7 +38,7 @@ import (
 	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/odoosync"
 	"github.com/waybill/waybill/internal/quantity"
@@ -64,7 +64,7 @@ type Hub struct {
 	DB        *sqldb.DB
 	Keys      *apikey.Store
 	Shipments *workflow.Store
-	Events    *ingest.Store
+	Events    *intake.Store
 	Queue     *jobqueue.Queue
 	Registry  *connector.Registry
 	// Audit is the audit trail: decisions, replays, keys and the
@@ -78,10 +78,10 @@ type Hub struct {
 	processor *workflow.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
-	sources   *source.Intake   // nil without source profiles
+	sources   *source.Receiver // nil without source profiles
 	watcher   *source.Watcher  // nil without EDI folders
-	emitter   *ingest.Emitter
-	committer *ingest.Committer
+	emitter   *intake.Emitter
+	committer *intake.Committer
 	server    *server.Server
 	httpSrv   *http.Server
 	ln        net.Listener
@@ -206,8 +206,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("loading event schemas: %w", err)
 	}
-	backlog := &ingest.Backlog{}
-	h.Events = ingest.NewStore(db, backlog)
+	backlog := &intake.Backlog{}
+	h.Events = intake.NewStore(db, backlog)
 	n, err := h.Events.CountPending(ctx)
 	if err != nil {
 		return err
@@ -229,11 +229,11 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Logger:             logger,
 		Registerer:         h.reg,
 	})
-	h.committer = ingest.NewCommitter(h.Events, &ingest.CommitterOptions{
+	h.committer = intake.NewCommitter(h.Events, &intake.CommitterOptions{
 		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
 	})
-	window := ingest.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
-	emitter := ingest.NewEmitter(h.committer, &ingest.EmitterOptions{
+	window := intake.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
+	emitter := intake.NewEmitter(h.committer, &intake.EmitterOptions{
 		Validator: validator, Backlog: backlog, MaxBacklog: int64(cfg.Intake.MaxBacklog), Window: window,
 	})
 	h.emitter = emitter
@@ -254,7 +254,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	intake := ingest.NewHandler(validator, h.committer, backlog, &ingest.HandlerOptions{
+	events := intake.NewHandler(validator, h.committer, backlog, &intake.HandlerOptions{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Window: window, Logger: logger, Registerer: h.reg,
 		SourceLabelFunc: sourceLabels(cfg, profiles),
@@ -271,7 +271,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
 	h.server = server.New(server.Deps{
-		DB: db, Keys: h.Keys, Intake: intake, Events: h.Events, Shipments: h.Shipments,
+		DB: db, Keys: h.Keys, Intake: events, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes,
@@ -293,10 +293,10 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 
 // buildSources loads the source profiles and, when folders are listed,
 // the EDI folder watch.
-func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *ingest.Emitter) error {
+func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store *source.Store, emitter *intake.Emitter) error {
 	var err error
-	h.sources, err = source.NewIntake(profiles, store, emitter,
-		&source.IntakeOptions{Registerer: h.reg, Logger: h.logger})
+	h.sources, err = source.NewReceiver(profiles, store, emitter,
+		&source.ReceiverOptions{Registerer: h.reg, Logger: h.logger})
 	if err != nil {
 		return fmt.Errorf("intake.sources_file: %w", err)
 	}
@@ -312,7 +312,7 @@ func (h *Hub) buildSources(ctx context.Context, profiles *source.Profiles, store
 	if err != nil {
 		return err
 	}
-	h.watcher = &source.Watcher{Intake: h.sources, Folders: folders, Interval: h.cfg.Intake.EDIPollInterval,
+	h.watcher = &source.Watcher{Receiver: h.sources, Folders: folders, Interval: h.cfg.Intake.EDIPollInterval,
 		Settle: time.Second, MaxBytes: int64(h.cfg.Intake.MaxBodyBytes), Logger: h.logger}
 	return nil
 }
@@ -457,25 +457,25 @@ func (h *Hub) Run(ctx context.Context) error {
 	// while the server runs stops the server: an intake that accepts
 	// events nobody processes is worse than none.
 	g := newStages(ctx)
-	intake, proc, jobs := g.phase("intake"), g.phase("processing"), g.phase("outbound jobs")
-	intake.run("committer", h.committer.Run)
-	intake.run("key last-use recorder", h.Keys.Run)
+	accepting, processing, sending := g.phase("intake"), g.phase("processing"), g.phase("outbound jobs")
+	accepting.run("committer", h.committer.Run)
+	accepting.run("key last-use recorder", h.Keys.Run)
 	if h.poller != nil {
-		intake.run("odoo poller", h.poller.Run)
+		accepting.run("odoo poller", h.poller.Run)
 	}
 	if h.sources != nil {
-		intake.run("source intake", h.sources.Run)
+		accepting.run("source intake", h.sources.Run)
 	}
 	if h.watcher != nil {
-		intake.run("EDI folder watcher", h.watcher.Run)
+		accepting.run("EDI folder watcher", h.watcher.Run)
 	}
-	proc.run("processor", h.processor.Run)
+	processing.run("processor", h.processor.Run)
 	if h.feeds != nil {
-		jobs.run("feed watch", h.feeds.Run)
+		sending.run("feed watch", h.feeds.Run)
 	}
-	jobs.run("job queue", h.Queue.Run)
+	sending.run("job queue", h.Queue.Run)
 	if h.reencrypt != nil {
-		jobs.run("re-encryption", h.reencrypt.Run)
+		sending.run("re-encryption", h.reencrypt.Run)
 	}
 	serveErr := make(chan error, 1)
 	go func() {
@@ -763,7 +763,7 @@ func sourceLabels(cfg config.Config, profiles *source.Profiles) func(string) str
 		if known[s] {
 			return s
 		}
-		return ingest.OtherSource
+		return intake.OtherSource
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/config"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/sqldb"
 )
 
@@ -33,11 +33,11 @@ func TestMetricLabelsBounded(t *testing.T) {
 			fmt.Fprintf(&batch, `{"specversion":"1.0","id":"e","source":"client-%d-%d","type":"shipment.cancelled","subject":"x:1","time":%q,"data":{}}`, b, i, at)
 		}
 		batch.WriteByte(']')
-		if status, _, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeBatch, batch.Bytes()); status != http.StatusOK || !strings.Contains(string(out), `"accepted":1000`) {
+		if status, _, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeBatch, batch.Bytes()); status != http.StatusOK || !strings.Contains(string(out), `"accepted":1000`) {
 			t.Fatalf("batch %d: got %d %.300s", b, status, out)
 		}
 	}
-	if status, _, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(`{"specversion":"1.0","id":"e","source":"tms-named","type":"shipment.cancelled","subject":"x:1","time":"`+at+`","data":{}}`)); status != http.StatusAccepted {
+	if status, _, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent, []byte(`{"specversion":"1.0","id":"e","source":"tms-named","type":"shipment.cancelled","subject":"x:1","time":"`+at+`","data":{}}`)); status != http.StatusAccepted {
 		t.Fatalf("named source: got %d %s", status, out)
 	}
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/waybill/waybill/internal/hub"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/loadgen"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -71,16 +71,16 @@ func sendPoison(t *testing.T, a *apiHub, i int) {
 		`{"specversion":"1.0","id":"nul-data-` + fmt.Sprint(i) + `","source":"poisoner","type":"shipment.cancelled","subject":"x:1","time":"` + at + `","data":{"reason":"\u0000"}}`,
 		"{\"specversion\":\"1.0\",\"id\":\"utf8-" + fmt.Sprint(i) + "\xff\",\"source\":\"poisoner\",\"type\":\"shipment.cancelled\",\"subject\":\"x:1\",\"time\":\"" + at + "\",\"data\":{}}",
 	} {
-		status, h, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(body))
+		status, h, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent, []byte(body))
 		wantProblem(t, "poison at validation", status, h, out, http.StatusUnprocessableEntity, problem.CodeInvalidEvent)
 	}
 	// Valid, but refused by the database: alone, then in a batch.
-	status, h, out := a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeCloudEvent, []byte(ce(fmt.Sprint("poison-", i), "x:1")))
+	status, h, out := a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeCloudEvent, []byte(ce(fmt.Sprint("poison-", i), "x:1")))
 	wantProblem(t, "poison refused by the database", status, h, out, http.StatusUnprocessableEntity, problem.CodeInvalidEvent)
 
 	batch := "[" + ce(fmt.Sprint("good-a-", i), "x:1") + "," + ce(fmt.Sprint("poison-b-", i), "x:1") + "," + ce(fmt.Sprint("good-c-", i), "x:1") + "]"
-	status, _, out = a.call(t, http.MethodPost, "/v1/events", ingest.ContentTypeBatch, []byte(batch))
-	var br ingest.BatchReceipt
+	status, _, out = a.call(t, http.MethodPost, "/v1/events", intake.ContentTypeBatch, []byte(batch))
+	var br intake.BatchReceipt
 	if err := json.Unmarshal(out, &br); status != http.StatusOK || err != nil {
 		t.Fatalf("poisoned batch: got %d %s", status, out)
 	}

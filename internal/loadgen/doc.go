@@ -1,4 +1,4 @@
-// Package loadgen is Waybill's load generator: it drives the ingest endpoint
+// Package loadgen is Waybill's load generator: it drives the intake endpoint
 // POST /v1/events with CloudEvents and measures throughput and latency.
 //
 // # Usage

@@ -12,7 +12,7 @@ import (
 )
 
 func ExampleRun() {
-	// A stand-in for the ingest server that accepts every event.
+	// A stand-in for the intake server that accepts every event.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")

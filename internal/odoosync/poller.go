@@ -37,13 +37,13 @@ import (
 
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/quantity"
 )
 
-// Emitter stores events; *ingest.Emitter implements it.
+// Emitter stores events; *intake.Emitter implements it.
 type Emitter interface {
-	Emit(ctx context.Context, raws [][]byte) ([]ingest.Result, error)
+	Emit(ctx context.Context, raws [][]byte) ([]intake.Result, error)
 }
 
 // Cursors keeps the watermark; *sqldb.Cursors implements it.

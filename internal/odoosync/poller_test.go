@@ -10,7 +10,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/odoosync"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -22,7 +22,7 @@ import (
 type world struct {
 	sim    *odoosim.Server
 	cl     *odoo.Client
-	events *ingest.Store
+	events *intake.Store
 	poller *odoosync.Poller
 }
 
@@ -41,9 +41,9 @@ func newWorld(t *testing.T, version int) *world {
 	t.Cleanup(func() { _ = cl.Close() })
 
 	db := sqldbtest.SQLite(t)
-	backlog := &ingest.Backlog{}
-	store := ingest.NewStore(db, backlog)
-	committer := ingest.NewCommitter(store, &ingest.CommitterOptions{MaxGroup: 1000})
+	backlog := &intake.Backlog{}
+	store := intake.NewStore(db, backlog)
+	committer := intake.NewCommitter(store, &intake.CommitterOptions{MaxGroup: 1000})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- committer.Run(ctx) }()
@@ -54,7 +54,7 @@ func newWorld(t *testing.T, version int) *world {
 	}
 	p, err := odoosync.New(odoosync.Options{
 		Client:   func(context.Context) (*odoo.Client, error) { return cl, nil },
-		Emitter:  ingest.NewEmitter(committer, &ingest.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: 100000}),
+		Emitter:  intake.NewEmitter(committer, &intake.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: 100000}),
 		Cursors:  sqldb.NewCursors(db),
 		System:   "odoo",
 		Database: sim.Database(),
@@ -87,20 +87,20 @@ func (w *world) order(t *testing.T, ref string, lines map[string]float64) odoo.S
 }
 
 // stored returns the stored events by subject, each as "type".
-func (w *world) stored(t *testing.T) map[string][]ingest.Pending {
+func (w *world) stored(t *testing.T) map[string][]intake.Pending {
 	t.Helper()
 	pending, err := w.events.Pending(t.Context(), 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string][]ingest.Pending{}
+	out := map[string][]intake.Pending{}
 	for _, p := range pending {
 		out[p.Subject] = append(out[p.Subject], p)
 	}
 	return out
 }
 
-func types(ps []ingest.Pending) []string {
+func types(ps []intake.Pending) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, string(p.Type))

@@ -36,11 +36,11 @@ func setupAuth(t *testing.T) *authBundle {
 	}
 	logs := &logBuffer{t: t}
 	logger := slog.New(apikey.NewLogHandler(slog.NewJSONHandler(logs, nil)))
-	intake := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.InfoContext(r.Context(), "intake called")
 		w.WriteHeader(http.StatusAccepted)
 	})
-	s := server.New(server.Deps{DB: db, Keys: keys, Intake: intake, Logger: logger, Version: "test"})
+	s := server.New(server.Deps{DB: db, Keys: keys, Intake: handler, Logger: logger, Version: "test"})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &authBundle{url: srv.URL, keys: keys, admin: admin, logs: logs}

@@ -8,7 +8,7 @@
 // error is logged once, with the request's correlation id, and answered
 // 500 internal without its text.
 //
-// The event intake, POST /v1/events, is package ingest's handler mounted on
+// The event intake, POST /v1/events, is package intake's handler mounted on
 // the same mux behind the same authentication; its operation is added to
 // the OpenAPI document by hand because its body is one of three media
 // types.

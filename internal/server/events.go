@@ -11,13 +11,13 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/waybill/waybill/internal/apikey"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 )
 
 // EventView is an accepted event and what became of it, with links to the
 // shipment whose timeline holds it.
 type EventView struct {
-	*ingest.Status
+	*intake.Status
 	Links EventLinks `json:"links"`
 }
 
@@ -32,8 +32,8 @@ type EventLinks struct {
 	Payloads string `json:"payloads,omitempty"`
 }
 
-func eventView(st *ingest.Status) EventView {
-	v := EventView{Status: st, Links: EventLinks{Self: ingest.EventURL(st.EventID)}}
+func eventView(st *intake.Status) EventView {
+	v := EventView{Status: st, Links: EventLinks{Self: intake.EventURL(st.EventID)}}
 	if st.ShipmentID != "" {
 		v.Links.Shipment = "/v1/shipments/" + st.ShipmentID
 	}
@@ -68,7 +68,7 @@ func (s *Server) registerEventRoutes() {
 			ID string `path:"id" doc:"The event_id of the receipt"`
 		}) (*eventOutput, error) {
 			st, err := s.deps.Events.Get(ctx, in.ID)
-			if errors.Is(err, ingest.ErrNotFound) {
+			if errors.Is(err, intake.ErrNotFound) {
 				return nil, notFound("no event " + in.ID)
 			}
 			if err != nil {
@@ -85,11 +85,11 @@ func (s *Server) registerEventRoutes() {
 			Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 			Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
 		}) (*eventListOutput, error) {
-			if in.State != "" && !slices.Contains(ingest.States(), in.State) {
+			if in.State != "" && !slices.Contains(intake.States(), in.State) {
 				return nil, badRequest("unknown state "+in.State, "query.state")
 			}
-			list, next, err := s.deps.Events.List(ctx, ingest.ListParams{Source: in.Source, State: in.State, Limit: in.Limit, Cursor: in.Cursor})
-			if errors.Is(err, ingest.ErrBadCursor) {
+			list, next, err := s.deps.Events.List(ctx, intake.ListParams{Source: in.Source, State: in.State, Limit: in.Limit, Cursor: in.Cursor})
+			if errors.Is(err, intake.ErrBadCursor) {
 				return nil, badRequest("invalid cursor", "query.cursor")
 			}
 			if err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/workflow"
@@ -122,10 +122,10 @@ func (s *Server) registerReviewRoutes() {
 		}
 		res, err := s.deps.Emitter.Emit(ctx, [][]byte{raw})
 		switch {
-		case errors.Is(err, ingest.ErrBacklogFull):
+		case errors.Is(err, intake.ErrBacklogFull):
 			return nil, (&problem.Details{Status: http.StatusTooManyRequests, Code: problem.CodeBacklogFull, Detail: "too many events wait to be processed: retry later"}).Fill()
 		case err != nil:
-			var ie *ingest.InvalidError
+			var ie *intake.InvalidError
 			if errors.As(err, &ie) {
 				// A value the decision event cannot carry.
 				p := &problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest, Detail: "the decision cannot be recorded: " + ie.Error()}

@@ -12,7 +12,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/shipment"
@@ -26,7 +26,7 @@ import (
 // sit at the top level of the JSON object and of its schema.
 type ShipmentView struct {
 	shipment.Shipment
-	Timeline []ingest.TimelineEntry `json:"timeline"`
+	Timeline []intake.TimelineEntry `json:"timeline"`
 	Xrefs    []shipment.Xref        `json:"xrefs"`
 	// BillingHold says why a billable shipment's invoice is held, such as a
 	// silent proof-of-delivery feed.
@@ -312,8 +312,8 @@ func (s *Server) registerIntake() {
 	s.mux.Handle("POST /v1/events", s.requireScope(apikey.EventsWrite, s.deps.Intake))
 
 	reg := s.api.OpenAPI().Components.Schemas
-	receipt := reg.Schema(reflectType[ingest.Receipt](), true, "Receipt")
-	batch := reg.Schema(reflectType[ingest.BatchReceipt](), true, "BatchReceipt")
+	receipt := reg.Schema(reflectType[intake.Receipt](), true, "Receipt")
+	batch := reg.Schema(reflectType[intake.BatchReceipt](), true, "BatchReceipt")
 	prob := reg.Schema(reflectType[problem.Details](), true, "Problem")
 	event := &huma.Schema{Type: "object", Description: "A CloudEvents 1.0 event in structured JSON mode; data follows GET /v1/schemas/{type}.",
 		Required: []string{"specversion", "id", "source", "type", "subject", "time", "data"},
@@ -338,9 +338,9 @@ func (s *Server) registerIntake() {
 		Description: "A single event answers 202 (accepted) or 200 (a duplicate: the original receipt). A batch answers 200 with one result per event; valid events are accepted even when others are rejected. 429 with Retry-After means the processing backlog is full, or the key is over its rate limit, and nothing was stored.",
 		Security:    []map[string][]string{{"bearer": {string(apikey.EventsWrite)}}},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-			ingest.ContentTypeCloudEvent: {Schema: event},
-			ingest.ContentTypeJSON:       {Schema: event},
-			ingest.ContentTypeBatch:      {Schema: &huma.Schema{Type: "array", Items: event, MinItems: ptr(1), MaxItems: ptr(1000)}},
+			intake.ContentTypeCloudEvent: {Schema: event},
+			intake.ContentTypeJSON:       {Schema: event},
+			intake.ContentTypeBatch:      {Schema: &huma.Schema{Type: "array", Items: event, MinItems: ptr(1), MaxItems: ptr(1000)}},
 		}},
 		Responses: map[string]*huma.Response{
 			"202": {Description: "Accepted and stored.", Content: map[string]*huma.MediaType{"application/json": {Schema: receipt}}},

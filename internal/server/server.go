@@ -26,7 +26,7 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/correlation"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/quantity"
@@ -40,7 +40,7 @@ type Deps struct {
 	DB        *sqldb.DB
 	Keys      *apikey.Store
 	Intake    http.Handler
-	Events    *ingest.Store
+	Events    *intake.Store
 	Shipments *workflow.Store
 	// Jobs may be nil when no job queue runs (dead-letter routes then answer
 	// from the table, and replay is refused).
@@ -51,12 +51,12 @@ type Deps struct {
 	Feeds Feeds
 	// Emitter stores events Waybill produces itself, such as review
 	// decisions; nil refuses decisions.
-	Emitter *ingest.Emitter
+	Emitter *intake.Emitter
 	// OdooHook enables POST /v1/sources/odoo/webhook; nil leaves it out.
 	OdooHook *OdooHook
 	// Sources receives the payloads of source profiles on
 	// /v1/sources/{source}/webhooks and /edi; nil leaves them out.
-	Sources *source.Intake
+	Sources *source.Receiver
 	// Audit records decisions, replays and key changes made over the API,
 	// and serves GET /v1/audit; nil records nothing and lists no entry.
 	Audit *audit.Store
@@ -121,7 +121,7 @@ func New(d Deps) *Server {
 	s.registerAdminRoutes()
 	s.registerIntake()
 	s.registerSources()
-	s.registerSourceIntake()
+	s.registerProfiles()
 	s.registerReviewRoutes()
 	s.registerFeedRoutes()
 	s.registerAuditRoutes()

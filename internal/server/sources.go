@@ -17,7 +17,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/correlation"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/source/payload"
@@ -120,8 +120,8 @@ type payloadOutput struct {
 	}
 }
 
-// registerSourceIntake adds the endpoints of configured source profiles.
-func (s *Server) registerSourceIntake() {
+// registerProfiles adds the endpoints of configured source profiles.
+func (s *Server) registerProfiles() {
 	in := s.deps.Sources
 	if in == nil {
 		return
@@ -214,7 +214,7 @@ func answerReceive(rc *source.PayloadReceipt, err error) (*receiptOutput, error)
 			pd.Errors = append(pd.Errors, problem.FieldError{Location: "body", Message: pr})
 		}
 		return nil, pd.Fill()
-	case errors.Is(err, ingest.ErrBacklogFull):
+	case errors.Is(err, intake.ErrBacklogFull):
 		return nil, (&problem.Details{Status: 429, Code: problem.CodeBacklogFull,
 			Detail: "intake backlog is full; the payload's events were not accepted: retry"}).Fill()
 	case err != nil:
@@ -223,7 +223,7 @@ func answerReceive(rc *source.PayloadReceipt, err error) (*receiptOutput, error)
 	return &receiptOutput{Status: http.StatusAccepted, Body: rc}, nil
 }
 
-func (s *Server) registerPayloadReplay(in *source.Intake) {
+func (s *Server) registerPayloadReplay(in *source.Receiver) {
 	replay := op("replay-payload", http.MethodPost, "/v1/payloads/{id}/replay", "Receive a stored source payload again", apikey.Admin, "sources")
 	replay.Description = "Maps a stored payload again with its source's profile as configured now — after a code table or mapping was fixed, " +
 		"a payload rejected before gives its events — and submits them like a new delivery. The replay is stored as a payload of its own " +
@@ -252,7 +252,7 @@ func (s *Server) registerPayloadReplay(in *source.Intake) {
 	})
 }
 
-func (s *Server) receiveSource(ctx context.Context, in *source.Intake, req *sourceInput, channel string, edi bool) (*receiptOutput, error) {
+func (s *Server) receiveSource(ctx context.Context, in *source.Receiver, req *sourceInput, channel string, edi bool) (*receiptOutput, error) {
 	p, err := in.Profile(req.Source)
 	if err != nil {
 		return nil, (&problem.Details{Status: 404, Code: problem.CodeUnknownSource, Detail: err.Error()}).Fill()

@@ -9,10 +9,10 @@
 // and weight unit, and its overrides of the code tables. Profiles come from
 // the sources file ([LoadFile]), validated when loaded.
 //
-// [Intake] is the path every payload takes, whether it came by webhook,
+// [Receiver] is the path every payload takes, whether it came by webhook,
 // by POST of an EDI file or from a watched folder: verify, map with
 // [Profile.Map], submit the resulting events through the same
-// ingest.Emitter as every other event, so they get the same idempotency,
+// intake.Emitter as every other event, so they get the same idempotency,
 // correlation and per-shipment ordering, then store the raw bytes with
 // what became of them, linked to the events ([Store]). The sender hears
 // success only when both are durable. [Watcher] polls folders of EDI files

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -83,25 +83,25 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// intakeOn builds an Intake over a real store and committer.
-func intakeOn(t *testing.T, db *sqldb.DB, profiles *source.Profiles) (*source.Intake, *ingest.Store) {
+// intakeOn builds an Receiver over a real store and committer.
+func intakeOn(t *testing.T, db *sqldb.DB, profiles *source.Profiles) (*source.Receiver, *intake.Store) {
 	return intakeWith(t, db, profiles, 1<<20)
 }
 
-func intakeWith(t *testing.T, db *sqldb.DB, profiles *source.Profiles, maxBacklog int64) (*source.Intake, *ingest.Store) {
+func intakeWith(t *testing.T, db *sqldb.DB, profiles *source.Profiles, maxBacklog int64) (*source.Receiver, *intake.Store) {
 	t.Helper()
 	v, err := event.NewValidator()
 	if err != nil {
 		t.Fatal(err)
 	}
-	backlog := &ingest.Backlog{}
-	events := ingest.NewStore(db, backlog)
-	c := ingest.NewCommitter(events, &ingest.CommitterOptions{MaxGroup: 100})
+	backlog := &intake.Backlog{}
+	events := intake.NewStore(db, backlog)
+	c := intake.NewCommitter(events, &intake.CommitterOptions{MaxGroup: 100})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	in, err := source.NewIntake(profiles, source.NewStore(db), ingest.NewEmitter(c, &ingest.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: maxBacklog}), nil)
+	in, err := source.NewReceiver(profiles, source.NewStore(db), intake.NewEmitter(c, &intake.EmitterOptions{Validator: v, Backlog: backlog, MaxBacklog: maxBacklog}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestWatcher(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := &source.Watcher{Intake: in, Folders: folders, Interval: time.Hour, Settle: 10 * time.Second, MaxBytes: 1000, Logger: testLogger(t)}
+		w := &source.Watcher{Receiver: in, Folders: folders, Interval: time.Hour, Settle: 10 * time.Second, MaxBytes: 1000, Logger: testLogger(t)}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- w.Run(ctx) }() // the first poll runs at once
@@ -220,7 +220,7 @@ func TestStandardWebhookRetry(t *testing.T) {
 		if err := full.Verify(t.Context(), p, h, body); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := full.Receive(t.Context(), p, d); !errors.Is(err, ingest.ErrBacklogFull) {
+		if _, err := full.Receive(t.Context(), p, d); !errors.Is(err, intake.ErrBacklogFull) {
 			t.Fatalf("full intake: %v", err)
 		}
 		in, _ := intakeOn(t, db, ps)

@@ -30,7 +30,7 @@ type Folder struct {
 // changed in the last Settle, are left alone: the partner is still
 // writing them.
 type Watcher struct {
-	Intake   *Intake
+	Receiver *Receiver
 	Folders  []Folder
 	Interval time.Duration
 	Settle   time.Duration
@@ -71,7 +71,7 @@ func (w *Watcher) Poll(ctx context.Context) {
 }
 
 func (w *Watcher) pollFolder(ctx context.Context, f Folder) error {
-	p, err := w.Intake.Profile(f.Source)
+	p, err := w.Receiver.Profile(f.Source)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (w *Watcher) receiveFile(ctx context.Context, p *Profile, f Folder, name st
 	}
 	corr := correlation.New()
 	ctx = correlation.With(ctx, corr)
-	rc, err := w.Intake.Receive(ctx, p, Delivery{Channel: payload.ChannelFolder, Name: name, Body: body, CorrelationID: corr})
+	rc, err := w.Receiver.Receive(ctx, p, Delivery{Channel: payload.ChannelFolder, Name: name, Body: body, CorrelationID: corr})
 	var rej *RejectedError
 	switch {
 	case errors.As(err, &rej):

@@ -17,7 +17,7 @@ import (
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tmssim"
 )
@@ -35,57 +35,57 @@ type intakeAnswer struct {
 }
 
 // intake is a recording Waybill intake on loopback: it parses each event
-// as Waybill's intake does (ingest.Parse: envelope and data schema),
+// as Waybill's intake does (intake.Parse: envelope and data schema),
 // deduplicates on (source, id), and answers 202, 200 for a repeat, 409 for
 // a conflicting repeat, 422 for an invalid event and 401 for a wrong key.
 // Programmed answers take precedence, one per request.
-type intake struct {
+type receiver struct {
 	srv       *httptest.Server
 	validator *event.Validator
 
 	mu       sync.Mutex
 	answers  []intakeAnswer
 	hashes   map[string]string
-	accepted []*ingest.Event
+	accepted []*intake.Event
 	requests int
 	arrivals []time.Time
 }
 
-func newIntake(t *testing.T) *intake {
+func newReceiver(t *testing.T) *receiver {
 	t.Helper()
 	v, err := event.NewValidator()
 	if err != nil {
 		t.Fatalf("NewValidator: %v", err)
 	}
-	in := &intake{validator: v, hashes: map[string]string{}}
+	in := &receiver{validator: v, hashes: map[string]string{}}
 	in.srv = httptest.NewServer(http.HandlerFunc(in.serveHTTP))
 	t.Cleanup(in.srv.Close)
 	return in
 }
 
-func (in *intake) url() string { return in.srv.URL }
+func (in *receiver) url() string { return in.srv.URL }
 
 // program queues answers for the next requests.
-func (in *intake) program(answers ...intakeAnswer) {
+func (in *receiver) program(answers ...intakeAnswer) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.answers = append(in.answers, answers...)
 }
 
 // events returns the accepted events, in acceptance order.
-func (in *intake) events() []*ingest.Event {
+func (in *receiver) events() []*intake.Event {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]*ingest.Event(nil), in.accepted...)
+	return append([]*intake.Event(nil), in.accepted...)
 }
 
-func (in *intake) stats() (requests int, arrivals []time.Time) {
+func (in *receiver) stats() (requests int, arrivals []time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.requests, append([]time.Time(nil), in.arrivals...)
 }
 
-func (in *intake) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (in *receiver) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, "reading body", http.StatusBadRequest)
@@ -121,7 +121,7 @@ func (in *intake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, msg)
 }
 
-func (in *intake) accept(r *http.Request, body []byte) (int, string) {
+func (in *receiver) accept(r *http.Request, body []byte) (int, string) {
 	if r.URL.Path != "/v1/events" || r.Method != http.MethodPost {
 		return http.StatusNotFound, `{"code":"not_found"}`
 	}
@@ -131,7 +131,7 @@ func (in *intake) accept(r *http.Request, body []byte) (int, string) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/cloudevents+json" {
 		return http.StatusUnsupportedMediaType, `{"code":"unsupported_media_type"}`
 	}
-	ev, err := ingest.Parse(body, in.validator, ingest.Hints{})
+	ev, err := intake.Parse(body, in.validator, intake.Hints{})
 	if err != nil {
 		msg, _ := json.Marshal(map[string]string{"code": "invalid_event", "detail": err.Error()})
 		return http.StatusUnprocessableEntity, string(msg)
@@ -163,7 +163,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // startSim starts a simulator sending to in, closed when the test ends.
-func startSim(t *testing.T, in *intake, opts tmssim.Options) *tmssim.Server {
+func startSim(t *testing.T, in *receiver, opts tmssim.Options) *tmssim.Server {
 	t.Helper()
 	opts.Waybill = in.url()
 	if opts.Key == "" {

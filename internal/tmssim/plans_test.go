@@ -12,7 +12,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/tmssim"
@@ -184,7 +184,7 @@ func planCases() []planCase {
 // TestPlans runs each plan end to end: a released shipment goes through the
 // tms connector to the simulator, whose events reach a recording intake.
 // Every event must pass the event schemas (event.Validator) and intake's
-// envelope checks (ingest.Parse), carry the expected data, and be applied
+// envelope checks (intake.Parse), carry the expected data, and be applied
 // by Waybill's state machine in order without a rejection.
 func TestPlans(t *testing.T) {
 	t.Parallel()
@@ -195,7 +195,7 @@ func TestPlans(t *testing.T) {
 	for _, tc := range planCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := newIntake(t)
+			in := newReceiver(t)
 			opts := tc.opts
 			opts.Scenario = tc.scenario
 			srv := startSim(t, in, opts)
@@ -225,7 +225,7 @@ func TestPlans(t *testing.T) {
 						t.Errorf("%s data: %v", se.Type, err)
 					}
 				}
-				if _, err := ingest.Parse(se.Body, v, ingest.Hints{}); err != nil {
+				if _, err := intake.Parse(se.Body, v, intake.Hints{}); err != nil {
 					t.Errorf("%s envelope %s: %v", se.Type, se.Body, err)
 				}
 			}
@@ -277,7 +277,7 @@ func TestIntakeAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := newIntake(t)
+			in := newReceiver(t)
 			in.program(tt.answers...)
 			srv := startSim(t, in, tmssim.Options{})
 			c := newConnector(t, srv, 5*time.Second, nil)
@@ -313,7 +313,7 @@ func TestIntakeAnswers(t *testing.T) {
 
 func TestEventIDsForLongDispatchIDs(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{})
 	c := newConnector(t, srv, 5*time.Second, nil)
 	long := fmt.Sprintf("job-%0300d", 1)

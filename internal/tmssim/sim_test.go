@@ -25,7 +25,7 @@ var fullLifecycle = []event.Type{
 
 func TestReleaseProducesOrderedLifecycle(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{Seed: 7})
 	var got assignments
 	c := newConnector(t, srv, 5*time.Second, &tms.Options{OnAssigned: got.record})
@@ -95,7 +95,7 @@ func TestReleaseProducesOrderedLifecycle(t *testing.T) {
 
 func TestDuplicateReleaseStartsOneLifecycle(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{})
 	var got assignments
 	c := newConnector(t, srv, 5*time.Second, &tms.Options{OnAssigned: got.record})
@@ -179,7 +179,7 @@ func postRelease(t *testing.T, srv *tmssim.Server, key string, body []byte) resp
 
 func TestBadReleases(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{})
 	good := `{"dispatch_id":"d-1","shipment_id":"odoo:WH/OUT/1","pickup":{},"delivery":{},
 		"lines":[{"line_id":"1","sku":"A","quantity":{"value":"2","unit":"C62"},"reserved":{"value":"2","unit":"C62"}}]}`
@@ -277,7 +277,7 @@ func TestBadReleases(t *testing.T) {
 
 func TestSignatureRequiredWithSecret(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{Secret: "whsec_tms"})
 	s := released(t, "odoo:WH/OUT/00020")
 
@@ -335,7 +335,7 @@ func TestFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in := newIntake(t)
+			in := newReceiver(t)
 			srv := startSim(t, in, tmssim.Options{})
 			srv.Faults().SetLatency(2 * time.Second)
 			srv.Faults().Inject(1, tt.fault)
@@ -384,7 +384,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("latency_within_timeout", func(t *testing.T) {
 		t.Parallel()
-		in := newIntake(t)
+		in := newReceiver(t)
 		srv := startSim(t, in, tmssim.Options{})
 		const latency = 150 * time.Millisecond
 		srv.Faults().SetLatency(latency)
@@ -403,7 +403,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("clear", func(t *testing.T) {
 		t.Parallel()
-		in := newIntake(t)
+		in := newReceiver(t)
 		srv := startSim(t, in, tmssim.Options{})
 		srv.Faults().Inject(5, tmssim.FaultHTTP500)
 		srv.Faults().Clear()
@@ -416,7 +416,7 @@ func TestFaults(t *testing.T) {
 
 func TestDownUp(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	srv := startSim(t, in, tmssim.Options{})
 	c := newConnector(t, srv, 5*time.Second, nil)
 	url := srv.URL()
@@ -458,7 +458,7 @@ func TestDownUp(t *testing.T) {
 
 func TestStepPacesEvents(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	const step = 60 * time.Millisecond
 	srv := startSim(t, in, tmssim.Options{Step: step})
 	c := newConnector(t, srv, 5*time.Second, nil)
@@ -476,7 +476,7 @@ func TestStepPacesEvents(t *testing.T) {
 
 func TestCloseStopsRetryingLifecycles(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	for range 100 {
 		in.program(intakeAnswer{status: http.StatusServiceUnavailable})
 	}
@@ -526,7 +526,7 @@ func postReleaseAfterClose(t *testing.T, srv *tmssim.Server) *http.Response {
 
 func TestSimHandlerAfterClose(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	sim, err := tmssim.New(tmssim.Options{Waybill: in.url(), Key: testKey})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -564,7 +564,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 
 func TestSeedMakesAssignmentsReproducible(t *testing.T) {
 	t.Parallel()
-	in := newIntake(t)
+	in := newReceiver(t)
 	s := released(t, "odoo:WH/OUT/00090")
 	assign := func(seed int64) tms.Assignment {
 		srv := startSim(t, in, tmssim.Options{Seed: seed, SkipAssignedEvent: true})

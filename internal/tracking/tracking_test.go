@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/tracking"
 )
@@ -125,7 +125,7 @@ func TestCloudEventsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ingest.Parse(raw, v, ingest.Hints{})
+	got, err := intake.Parse(raw, v, intake.Hints{})
 	if err != nil {
 		t.Fatalf("shipment.tracked does not validate: %v\n%s", err, raw)
 	}
@@ -152,7 +152,7 @@ func TestCloudEventsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.Parse(raw, v, ingest.Hints{}); err != nil {
+	if _, err := intake.Parse(raw, v, intake.Hints{}); err != nil {
 		t.Fatalf("charges.reported does not validate: %v\n%s", err, raw)
 	}
 	for _, r := range []tracking.TenderResponse{
@@ -163,7 +163,7 @@ func TestCloudEventsAreValid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.Parse(raw, v, ingest.Hints{}); err != nil {
+		if _, err := intake.Parse(raw, v, intake.Hints{}); err != nil {
 			t.Fatalf("tender response does not validate: %v\n%s", err, raw)
 		}
 	}

@@ -4,7 +4,7 @@
 // transactional outbox).
 //
 // The flow is intake → workflow → shipment → outbox → connectors. Intake
-// (package ingest) accepts events durably. The [Processor] reads them in
+// (package intake) accepts events durably. The [Processor] reads them in
 // acceptance order, applies them in memory a batch at a time through the
 // pure aggregate (package shipment), and commits in one transaction the
 // changed shipments and orders, their review items, new cross-references,

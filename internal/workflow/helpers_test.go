@@ -16,7 +16,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/workflow"
@@ -100,15 +100,15 @@ func (r *recorder) take() []connector.Action {
 // bundle is one test's processor with everything around it.
 type bundle struct {
 	db     *sqldb.DB
-	events *ingest.Store
+	events *intake.Store
 	store  *workflow.Store
 	jobs   *recorder
 	reg    *prometheus.Registry
 	proc   *workflow.Processor
-	parser *ingest.Parser
+	parser *intake.Parser
 	// sent maps the source id of each event sent to what intake made of
 	// it (its canonical id and correlation id).
-	sent map[string]ingest.Result
+	sent map[string]intake.Result
 }
 
 // setup builds a processor on db with opts, a recording JobInserter, a
@@ -121,12 +121,12 @@ func setup(t *testing.T, db *sqldb.DB, opts workflow.Options) *bundle {
 	}
 	b := &bundle{
 		db:     db,
-		events: ingest.NewStore(db, opts.Backlog),
+		events: intake.NewStore(db, opts.Backlog),
 		store:  workflow.NewStore(db),
 		jobs:   newRecorder(),
 		reg:    prometheus.NewRegistry(),
-		parser: &ingest.Parser{Validator: v, Internal: true},
-		sent:   map[string]ingest.Result{},
+		parser: &intake.Parser{Validator: v, Internal: true},
+		sent:   map[string]intake.Result{},
 	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
@@ -177,9 +177,9 @@ func (b *bundle) send(t *testing.T, evs ...ev) {
 // sendRaw parses raw CloudEvents and appends them to the events table.
 func (b *bundle) sendRaw(t *testing.T, raws ...[]byte) {
 	t.Helper()
-	parsed := make([]*ingest.Event, len(raws))
+	parsed := make([]*intake.Event, len(raws))
 	for i, raw := range raws {
-		p, err := b.parser.Parse(raw, ingest.Hints{})
+		p, err := b.parser.Parse(raw, intake.Hints{})
 		if err != nil {
 			t.Fatalf("parsing event %d (%s): %v", i, raw, err)
 		}
@@ -220,7 +220,7 @@ func (b *bundle) process(t *testing.T, want int) {
 }
 
 // status is what became of the event sent with source id src.
-func (b *bundle) status(t *testing.T, src string) *ingest.Status {
+func (b *bundle) status(t *testing.T, src string) *intake.Status {
 	t.Helper()
 	st, err := b.events.Get(t.Context(), b.id(t, src))
 	if err != nil {
@@ -242,7 +242,7 @@ func (b *bundle) wantStatus(t *testing.T, state, reason, shipmentID string, srcs
 			t.Errorf("event %s: got state %q reason %q shipment %q, want %q reason containing %q shipment %q",
 				src, st.State, st.Reason, st.ShipmentID, state, reason, shipmentID)
 		}
-		if st.State != ingest.StatePending && st.ProcessedAt == nil {
+		if st.State != intake.StatePending && st.ProcessedAt == nil {
 			t.Errorf("event %s is %s but has no processing time", src, st.State)
 		}
 	}

@@ -14,7 +14,7 @@ const module = "github.com/waybill/waybill/"
 var storage = []string{
 	"database/sql",
 	module + "internal/sqldb",
-	module + "internal/ingest",
+	module + "internal/intake",
 	module + "internal/workflow",
 	module + "internal/jobqueue",
 	"github.com/riverqueue/river",

@@ -11,7 +11,7 @@ import (
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 )
 
@@ -42,7 +42,7 @@ func (p *Processor) enqueue(ctx context.Context, tx *sql.Tx, actions []connector
 // systems tracking the shipment want to hear of. Each action carries the
 // shipment as the change left it, and an idempotency key made of the event
 // and the kind, so the same event never causes the same action twice.
-func (p *Processor) outbox(sh *shipment.Shipment, ev ingest.Pending, kinds []string) []connector.Action {
+func (p *Processor) outbox(sh *shipment.Shipment, ev intake.Pending, kinds []string) []connector.Action {
 	if syncedMilestones[ev.Type] {
 		kinds = append(slices.Clone(kinds), shipment.ActionMilestoneSync)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -41,7 +41,7 @@ func TestOutboxAtomic(t *testing.T) {
 			t.Errorf("key of the failed batch: got %v, want ErrNotFound", err)
 		}
 		b.wantShipment(t, x2.ID, shipment.Planned, 1)
-		b.wantStatus(t, ingest.StatePending, "", "", "x1-plan", "x1-res", "x2-res")
+		b.wantStatus(t, intake.StatePending, "", "", "x1-plan", "x1-res", "x2-res")
 		b.wantActions(t)
 		b.wantCounters(t, "waybill_events_processed_total", map[string]float64{"shipment.planned accepted": 1})
 
@@ -50,8 +50,8 @@ func TestOutboxAtomic(t *testing.T) {
 		x1 := b.wantShipment(t, "odoo:X1", shipment.Released, 1)
 		b.wantShipment(t, x2.ID, shipment.Released, 2)
 		wantXrefs(t, b.store, x1.ID, "bol:BOL-X1", "odoo:X1")
-		b.wantStatus(t, ingest.StateApplied, "", x1.ID, "x1-plan", "x1-res")
-		b.wantStatus(t, ingest.StateApplied, "", x2.ID, "x2-res")
+		b.wantStatus(t, intake.StateApplied, "", x1.ID, "x1-plan", "x1-res")
+		b.wantStatus(t, intake.StateApplied, "", x2.ID, "x2-res")
 		b.wantActions(t,
 			b.wantAct(t, shipment.ActionDispatchRelease, x1.ID, "x1-res", time.Time{}),
 			b.wantAct(t, shipment.ActionDispatchRelease, x2.ID, "x2-res", time.Time{}),
@@ -77,7 +77,7 @@ func TestNoJobInserter(t *testing.T) {
 			t.Fatalf("ProcessBatch = %d, %v, want 3, nil", n, err)
 		}
 		sh := b.wantShipment(t, "odoo:OUT-1", shipment.Loaded, 1)
-		b.wantStatus(t, ingest.StateApplied, "", sh.ID, "plan", "res", "load")
+		b.wantStatus(t, intake.StateApplied, "", sh.ID, "plan", "res", "load")
 		b.wantActions(t)
 	})
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 )
@@ -34,7 +34,7 @@ type Options struct {
 	// PollInterval is how often the processor looks for events when it is
 	// not woken.
 	PollInterval time.Duration
-	Backlog      *ingest.Backlog
+	Backlog      *intake.Backlog
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
 	// Now is the clock milestone intervals are measured on; nil is
@@ -46,7 +46,7 @@ type Options struct {
 // database.
 type Processor struct {
 	db     *sqldb.DB
-	events *ingest.Store
+	events *intake.Store
 	store  *Store
 	jobs   JobInserter
 	opts   Options
@@ -60,7 +60,7 @@ type Processor struct {
 
 // NewProcessor returns a Processor. jobs may be nil, in which case actions
 // are dropped with a debug log (no connector is configured).
-func NewProcessor(db *sqldb.DB, events *ingest.Store, store *Store, jobs JobInserter, opts *Options) *Processor {
+func NewProcessor(db *sqldb.DB, events *intake.Store, store *Store, jobs JobInserter, opts *Options) *Processor {
 	p := &Processor{
 		db: db, events: events, store: store, jobs: jobs, opts: *opts,
 		wake:   make(chan struct{}, 1),
@@ -241,7 +241,7 @@ type batchWrite struct {
 	ships    docRows
 	reviews  docRows
 	orders   docRows
-	outcomes []ingest.Outcome
+	outcomes []intake.Outcome
 	actions  []connector.Action
 	counts   []outcomeCount
 }
@@ -255,7 +255,7 @@ func (e *panicked) Error() string { return fmt.Sprintf("%d events panicked", len
 // prepare reads what pending refers to through the read pool, applies the
 // events in memory and encodes the results. Events in failed are marked
 // failed with their reason instead of being applied.
-func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending, failed map[int64]string) (*batchWrite, error) {
+func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, failed map[int64]string) (*batchWrite, error) {
 	bt := batchTx{s: p.store, tx: p.db.Reader}
 	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]shipment.Ref{},
 		failed: failed, panics: map[int64]string{}}
@@ -307,7 +307,7 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending, faile
 
 	w := &batchWrite{
 		now:      time.Now().UTC(),
-		outcomes: make([]ingest.Outcome, 0, len(pending)),
+		outcomes: make([]intake.Outcome, 0, len(pending)),
 		counts:   make([]outcomeCount, 0, len(pending)),
 	}
 	for _, ev := range pending {
@@ -318,7 +318,7 @@ func (p *Processor) prepare(ctx context.Context, pending []ingest.Pending, faile
 		w.outcomes = append(w.outcomes, o)
 		w.actions = append(w.actions, acts...)
 		label := o.State
-		if o.State == ingest.StateApplied && o.Reason != "" {
+		if o.State == intake.StateApplied && o.Reason != "" {
 			label = shipment.OutcomeLate
 		}
 		w.counts = append(w.counts, outcomeCount{typ: ev.Type, outcome: label, cause: o.Cause})
@@ -377,30 +377,30 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error
 // b.panics, and the batch is prepared again without it (see ProcessBatch),
 // so it marks the event failed instead of stopping the batch or saving a
 // half-changed shipment.
-func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (o ingest.Outcome, actions []connector.Action) {
-	o = ingest.Outcome{Seq: ev.Seq}
+func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (o intake.Outcome, actions []connector.Action) {
+	o = intake.Outcome{Seq: ev.Seq}
 	ctx = correlation.With(ctx, ev.CorrelationID)
 	if reason, ok := b.failed[ev.Seq]; ok {
-		o.State, o.Reason, o.Cause = ingest.StateFailed, reason, CauseInternal
+		o.State, o.Reason, o.Cause = intake.StateFailed, reason, CauseInternal
 		return o, nil
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.logger.ErrorContext(ctx, "applying event panicked", slog.String("event_id", ev.ID), slog.Any("panic", r))
 			b.panics[ev.Seq] = fmt.Sprintf("internal error: %v", r)
-			o.State, o.Reason, o.Cause, actions = ingest.StateFailed, b.panics[ev.Seq], CauseInternal, nil
+			o.State, o.Reason, o.Cause, actions = intake.StateFailed, b.panics[ev.Seq], CauseInternal, nil
 		}
 	}()
 	if ev.Err != nil {
 		p.logger.ErrorContext(ctx, "event cannot be applied", slog.String("event_id", ev.ID), slog.Any("err", ev.Err))
-		o.State, o.Reason, o.Cause = ingest.StateFailed, ev.Err.Error(), CauseUndecodable
+		o.State, o.Reason, o.Cause = intake.StateFailed, ev.Err.Error(), CauseUndecodable
 		return o, nil
 	}
 	in := shipment.Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
 
 	ref, err := shipment.ParseRef(ev.Subject)
 	if err != nil {
-		o.State, o.Reason, o.Cause = ingest.StateRejected, err.Error(), CauseBadSubject
+		o.State, o.Reason, o.Cause = intake.StateRejected, err.Error(), CauseBadSubject
 		return o, nil
 	}
 	if ev.Type == event.OrderConfirmed {
@@ -438,7 +438,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 			}
 		}
 	case sh == nil:
-		o.State, o.Reason, o.Cause = ingest.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject), CauseUnknownShipment
+		o.State, o.Reason, o.Cause = intake.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject), CauseUnknownShipment
 		return o, nil
 	default:
 		res = sh.Apply(in, p.opts.Policy)
@@ -446,16 +446,16 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 	o.ShipmentID = id
 	switch res.Outcome {
 	case shipment.OutcomeRejected:
-		o.State, o.Reason, o.Cause = ingest.StateRejected, res.Reason, CauseWorkflow
+		o.State, o.Reason, o.Cause = intake.StateRejected, res.Reason, CauseWorkflow
 		p.logger.InfoContext(ctx, "event rejected", slog.String("event_id", ev.ID), slog.String("shipment_id", id), slog.String("type", string(ev.Type)), slog.String("reason", res.Reason))
 		if sh == nil || b.ships[id] == nil {
 			o.ShipmentID = ""
 		}
 		return o, nil
 	case shipment.OutcomeLate:
-		o.State, o.Reason = ingest.StateApplied, res.Reason
+		o.State, o.Reason = intake.StateApplied, res.Reason
 	default:
-		o.State = ingest.StateApplied
+		o.State = intake.StateApplied
 	}
 	b.changed[id] = true
 	b.learnKeys(sh, ev)
@@ -467,7 +467,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev ingest.Pending) (
 // PRO or tracking number, and every key a carrier's event matched it
 // with), so their later messages find it. A key already taken by another
 // shipment keeps pointing there.
-func (b *batch) learnKeys(sh *shipment.Shipment, ev ingest.Pending) {
+func (b *batch) learnKeys(sh *shipment.Shipment, ev intake.Pending) {
 	if sh == nil {
 		return
 	}
@@ -489,7 +489,7 @@ func (b *batch) learnKeys(sh *shipment.Shipment, ev ingest.Pending) {
 	}
 }
 
-func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o *ingest.Outcome) {
+func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o *intake.Outcome) {
 	var d struct {
 		Customer  *shipment.Party      `json:"customer"`
 		Lines     []shipment.OrderLine `json:"lines"`
@@ -497,7 +497,7 @@ func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o 
 		Shipments []string             `json:"shipments"`
 	}
 	if err := json.Unmarshal(in.Data, &d); err != nil {
-		o.State, o.Reason, o.Cause = ingest.StateRejected, "invalid data: "+err.Error(), CauseInvalidData
+		o.State, o.Reason, o.Cause = intake.StateRejected, "invalid data: "+err.Error(), CauseInvalidData
 		return
 	}
 	id := ref.Canonical
@@ -516,7 +516,7 @@ func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o 
 	}
 	ord.Customer, ord.Lines, ord.Currency, ord.Shipments = d.Customer, d.Lines, d.Currency, d.Shipments
 	b.changedOr[id] = true
-	o.State = ingest.StateApplied
+	o.State = intake.StateApplied
 }
 
 func newID() string {

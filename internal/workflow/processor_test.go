@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -56,8 +56,8 @@ func TestLifecycle(t *testing.T) {
 		if !a.CreatedAt.Equal(t0) || a.Customer == nil || a.Customer.Name != "Acme" || len(a.Lines) != 2 {
 			t.Errorf("shipment A as planned: created %s, customer %+v, lines %+v", a.CreatedAt, a.Customer, a.Lines)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-plan", "a-res", "a-load")
-		b.wantStatus(t, ingest.StateApplied, "", sb.ID, "b-plan", "b-res", "b-load")
+		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-plan", "a-res", "a-load")
+		b.wantStatus(t, intake.StateApplied, "", sb.ID, "b-plan", "b-res", "b-load")
 		got := b.wantActions(t,
 			b.wantAct(t, shipment.ActionDispatchRelease, a.ID, "a-res", time.Time{}),
 			b.wantAct(t, shipment.ActionPickingValidate, a.ID, "a-load", time.Time{}),
@@ -99,7 +99,7 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("delivered shipment: billable %v, pod %+v", a.Billable, a.POD)
 		}
 		b.wantShipment(t, "odoo:OUT-B", shipment.Arrived, 2)
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-dep", "a-arr", "a-del")
+		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-dep", "a-arr", "a-del")
 		tenTen := time.Date(2026, 11, 26, 10, 10, 0, 0, time.UTC)
 		got = b.wantActions(t,
 			b.wantAct(t, shipment.ActionInvoicePrepare, a.ID, "a-del", time.Time{}),
@@ -133,7 +133,7 @@ func TestCrossReferences(t *testing.T) {
 		)
 		b.process(t, 2)
 		a := b.wantShipment(t, "odoo:OUT-A", shipment.Released, 1)
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-plan", "a-res")
+		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-plan", "a-res")
 		wantXrefs(t, b.store, a.ID, "bol:BOL-A", "odoo:OUT-A", "pro:ABCD/PRO-A")
 
 		// B is planned with A's BOL, which stays A's; the assignment names
@@ -164,7 +164,7 @@ func TestCrossReferences(t *testing.T) {
 		if got := b.shipment(t, "bol:BOL-A"); got.ID != a.ID {
 			t.Errorf("bol:BOL-A is shipment %s, want A %s", got.ID, a.ID)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-assign", "a-bol", "a-load", "a-bol2")
+		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-assign", "a-bol", "a-load", "a-bol2")
 		if a := b.shipment(t, a.ID); len(a.Charges) != 2 {
 			t.Errorf("shipment A has charges %+v, want the two reported under its BOL", a.Charges)
 		}
@@ -175,7 +175,7 @@ func TestCrossReferences(t *testing.T) {
 		b.send(t, ev{id: "a-trk", typ: "shipment.tracked", subject: "pro:XKTL/NEW1", at: 60, data: tracked})
 		b.process(t, 1)
 		b.wantShipment(t, a.ID, shipment.InTransit, 4)
-		b.wantStatus(t, ingest.StateApplied, "", a.ID, "a-trk")
+		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-trk")
 		wantXrefs(t, b.store, a.ID, "bol:BOL-A", "odoo:OUT-A", "pro:ABCD/PRO-A", "pro:ABCD/TRK-9", "pro:XKTL/NEW1", "tracking:TRK-9")
 
 		b.send(t, ev{id: "a-arr", typ: "shipment.arrived", subject: "pro:XKTL/NEW1", at: 120, data: noData})
@@ -236,7 +236,7 @@ func TestOrders(t *testing.T) {
 			t.Errorf("order by external ref and by id (-ref +id):\n%s", diff)
 		}
 		wantXrefsOf(t, b.store, o.ID, shipment.KindOrder, "odoo:S1")
-		b.wantStatus(t, ingest.StateApplied, "", "", "o1")
+		b.wantStatus(t, intake.StateApplied, "", "", "o1")
 		if _, err := b.store.Get(ctx, "odoo:S1"); !errors.Is(err, workflow.ErrNotFound) {
 			t.Errorf("an order's ref as a shipment: got %v, want ErrNotFound", err)
 		}
@@ -256,8 +256,8 @@ func TestOrders(t *testing.T) {
 			!slices.Equal(o2.Shipments, []string{"odoo:OUT-1"}) || !o2.CreatedAt.Equal(t0) {
 			t.Errorf("order after the second confirmation: %+v", o2)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", "", "o2")
-		b.wantStatus(t, ingest.StateRejected, "invalid data: ", "", "o-bad")
+		b.wantStatus(t, intake.StateApplied, "", "", "o2")
+		b.wantStatus(t, intake.StateRejected, "invalid data: ", "", "o-bad")
 		if _, err := b.store.GetOrder(ctx, "odoo:S2"); !errors.Is(err, workflow.ErrNotFound) {
 			t.Errorf("refused order: got %v, want ErrNotFound", err)
 		}
@@ -296,15 +296,15 @@ func TestRefusals(t *testing.T) {
 		)
 		b.process(t, 10)
 		r1 := b.wantShipment(t, "odoo:R1", shipment.Released, 1)
-		b.wantStatus(t, ingest.StateRejected, "unknown shipment odoo:NOPE: it must be planned first", "", "unknown")
-		b.wantStatus(t, ingest.StateRejected, shipment.ErrBadRef.Error(), "", "bad-subject")
-		b.wantStatus(t, ingest.StateRejected, "cannot load: not released for dispatch: awaiting reservation", r1.ID, "load-early")
-		b.wantStatus(t, ingest.StateRejected, "shipment already planned", r1.ID, "plan-again")
-		b.wantStatus(t, ingest.StateRejected, "shipment.departed before the shipment was loaded (it is planned)", r1.ID, "depart-early")
-		b.wantStatus(t, ingest.StateRejected, "line 1 appears twice", "", "plan-twice")
-		b.wantStatus(t, ingest.StateRejected, "unknown shipment pro:XKTL/GONE", "", "lost")
-		b.wantStatus(t, ingest.StateApplied, "", r1.ID, "plan", "reserve")
-		b.wantStatus(t, ingest.StateApplied, "late: shortage reported after the shipment was released", r1.ID, "short-late")
+		b.wantStatus(t, intake.StateRejected, "unknown shipment odoo:NOPE: it must be planned first", "", "unknown")
+		b.wantStatus(t, intake.StateRejected, shipment.ErrBadRef.Error(), "", "bad-subject")
+		b.wantStatus(t, intake.StateRejected, "cannot load: not released for dispatch: awaiting reservation", r1.ID, "load-early")
+		b.wantStatus(t, intake.StateRejected, "shipment already planned", r1.ID, "plan-again")
+		b.wantStatus(t, intake.StateRejected, "shipment.departed before the shipment was loaded (it is planned)", r1.ID, "depart-early")
+		b.wantStatus(t, intake.StateRejected, "line 1 appears twice", "", "plan-twice")
+		b.wantStatus(t, intake.StateRejected, "unknown shipment pro:XKTL/GONE", "", "lost")
+		b.wantStatus(t, intake.StateApplied, "", r1.ID, "plan", "reserve")
+		b.wantStatus(t, intake.StateApplied, "late: shortage reported after the shipment was released", r1.ID, "short-late")
 		if _, err := b.store.Get(t.Context(), "odoo:R2"); !errors.Is(err, workflow.ErrNotFound) {
 			t.Errorf("shipment refused at planning: got %v, want ErrNotFound", err)
 		}
@@ -374,9 +374,9 @@ func TestPanicIsolation(t *testing.T) {
 		if !q.Billable {
 			t.Errorf("shipment Q not billable: %s", q.BlockedReason)
 		}
-		b.wantStatus(t, ingest.StateFailed, "internal error: rating exploded", anyShipment, "p-del")
-		b.wantStatus(t, ingest.StateApplied, "", p.ID, "p-arr")
-		b.wantStatus(t, ingest.StateApplied, "", q.ID, "q-dep", "q-arr", "q-del")
+		b.wantStatus(t, intake.StateFailed, "internal error: rating exploded", anyShipment, "p-del")
+		b.wantStatus(t, intake.StateApplied, "", p.ID, "p-arr")
+		b.wantStatus(t, intake.StateApplied, "", q.ID, "q-dep", "q-arr", "q-del")
 		b.wantActions(t,
 			b.wantAct(t, shipment.ActionMilestoneSync, p.ID, "p-arr", time.Time{}),
 			b.wantAct(t, shipment.ActionInvoicePrepare, q.ID, "q-del", time.Time{}),
@@ -394,7 +394,7 @@ func TestPanicIsolation(t *testing.T) {
 func TestBatchSize(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
-		backlog := new(ingest.Backlog)
+		backlog := new(intake.Backlog)
 		b := setup(t, db, workflow.Options{Policy: shipment.Policy{AutoRelease: true}, BatchSize: 2, Backlog: backlog})
 		// Each event is refused unless the ones before it were applied.
 		b.send(t,
@@ -417,7 +417,7 @@ func TestBatchSize(t *testing.T) {
 			done := 2*i + want.n
 			for j := 1; j <= 5; j++ {
 				st := b.status(t, strconv.Itoa(j))
-				if wantState := map[bool]string{true: ingest.StateApplied, false: ingest.StatePending}[j <= done]; st.State != wantState || (j <= done && st.ShipmentID != sh.ID) {
+				if wantState := map[bool]string{true: intake.StateApplied, false: intake.StatePending}[j <= done]; st.State != wantState || (j <= done && st.ShipmentID != sh.ID) {
 					t.Errorf("after batch %d: event %d is %s (%s), want %s", i+1, j, st.State, st.Reason, wantState)
 				}
 			}
@@ -469,7 +469,7 @@ func TestRun(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the processor did not try to enqueue the loading's job")
 		}
-		if st := b.status(t, "load"); st.State != ingest.StatePending {
+		if st := b.status(t, "load"); st.State != intake.StatePending {
 			t.Errorf("event of a failed batch is %s, want pending", st.State)
 		}
 		b.jobs.setFail(nil)
@@ -486,7 +486,7 @@ func (b *bundle) waitApplied(t *testing.T, srcs ...string) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for _, src := range srcs {
-		for b.status(t, src).State != ingest.StateApplied {
+		for b.status(t, src).State != intake.StateApplied {
 			select {
 			case <-deadline:
 				t.Fatalf("event %s is %s after 10s, want applied", src, b.status(t, src).State)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -49,7 +49,7 @@ func TestRunFinishesItsBatch(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", anyShipment, "plan", "reserve")
+		b.wantStatus(t, intake.StateApplied, "", anyShipment, "plan", "reserve")
 		b.wantShipment(t, "tms:STOP-1", shipment.Released, 1)
 	})
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -232,7 +232,7 @@ func TestReviews(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec, err := b.parser.Parse(raw, ingest.Hints{})
+		dec, err := b.parser.Parse(raw, intake.Hints{})
 		if err != nil {
 			t.Fatalf("parsing the decision event %s: %v", raw, err)
 		}
@@ -246,7 +246,7 @@ func TestReviews(t *testing.T) {
 		if !s2.Billable {
 			t.Errorf("shipment S2 not billable after its proof was approved: %s", s2.BlockedReason)
 		}
-		b.wantStatus(t, ingest.StateApplied, "", s2.ID, pod2.ID+":approve")
+		b.wantStatus(t, intake.StateApplied, "", s2.ID, pod2.ID+":approve")
 		b.wantActions(t, b.wantAct(t, shipment.ActionInvoicePrepare, s2.ID, pod2.ID+":approve", time.Time{}))
 		approved := pod2
 		approved.Status = shipment.ReviewApproved
@@ -277,7 +277,7 @@ func TestReviews(t *testing.T) {
 		if want := map[string]string{"review_id": pod2.ID, "decision": "reject", "actor": "key:cs"}; env.ID != pod2.ID+":reject" || !cmp.Equal(env.Data, want) {
 			t.Errorf("decision without a reason: id %s data %v, want %v", env.ID, env.Data, want)
 		}
-		if _, err := b.parser.Parse(raw, ingest.Hints{}); err != nil {
+		if _, err := b.parser.Parse(raw, intake.Hints{}); err != nil {
 			t.Errorf("parsing the decision without a reason: %v", err)
 		}
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/tracking/jsonmap"
 	"github.com/waybill/waybill/internal/tracking/podapp"
@@ -113,7 +113,7 @@ func TestCloudEvents(t *testing.T) {
 	}
 	var types []string
 	for _, raw := range raws {
-		ev, err := ingest.Parse(raw, v, ingest.Hints{})
+		ev, err := intake.Parse(raw, v, intake.Hints{})
 		if err != nil {
 			t.Fatalf("%v\n%s", err, raw)
 		}

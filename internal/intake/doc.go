@@ -1,4 +1,4 @@
-// Package ingest accepts events: it parses and validates CloudEvents,
+// Package intake accepts events: it parses and validates CloudEvents,
 // resolves their correlation id, and stores them durably, at most once per
 // (source, id), through a group committer.
 //
@@ -21,4 +21,4 @@
 //
 // [Backlog] counts accepted-but-unprocessed events; intake adds to it and
 // the shipment processor takes from it.
-package ingest
+package intake

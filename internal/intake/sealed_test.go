@@ -1,4 +1,4 @@
-package ingest_test
+package intake_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -33,18 +33,18 @@ func TestSealedEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Keyring = kr
-		store := ingest.NewStore(db, &ingest.Backlog{})
-		newEvent := func(id, body string) *ingest.Event {
-			return &ingest.Event{ID: "ev-" + id, Source: "odoo", SourceID: id, Type: "shipment.planned", Subject: "odoo:WH/OUT/1",
+		store := intake.NewStore(db, &intake.Backlog{})
+		newEvent := func(id, body string) *intake.Event {
+			return &intake.Event{ID: "ev-" + id, Source: "odoo", SourceID: id, Type: "shipment.planned", Subject: "odoo:WH/OUT/1",
 				Time: time.Unix(1700000000, 0).UTC(), CorrelationID: "corr-" + id, Hash: "h-" + id, Body: []byte(body)}
 		}
 		body := func(n string) string { return `{"id":"` + n + `","data":{"customer":{"name":"` + secret + `"}}}` }
-		evs := []*ingest.Event{newEvent("1", body("1")), newEvent("2", body("2")), newEvent("3", body("3"))}
+		evs := []*intake.Event{newEvent("1", body("1")), newEvent("2", body("2")), newEvent("3", body("3"))}
 		if _, err := store.Append(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
 		// The plaintext dedupe key and hash still find the stored event.
-		res, err := store.Append(ctx, []*ingest.Event{newEvent("1", body("1"))})
+		res, err := store.Append(ctx, []*intake.Event{newEvent("1", body("1"))})
 		if err != nil || !res[0].Duplicate || res[0].Err != nil || res[0].EventID != "ev-1" {
 			t.Errorf("repeating an event: %+v, %v; want a duplicate of ev-1", res, err)
 		}
@@ -137,10 +137,10 @@ func TestPlaintextEventsStayReadable(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
-		store := ingest.NewStore(db, &ingest.Backlog{})
-		ev := &ingest.Event{ID: "ev-old", Source: "odoo", SourceID: "old", Type: "shipment.planned", Subject: "odoo:WH/OUT/1",
+		store := intake.NewStore(db, &intake.Backlog{})
+		ev := &intake.Event{ID: "ev-old", Source: "odoo", SourceID: "old", Type: "shipment.planned", Subject: "odoo:WH/OUT/1",
 			Time: time.Unix(1700000000, 0).UTC(), CorrelationID: "c", Hash: "h", Body: []byte(`{"data":{"n":1}}`)}
-		if _, err := store.Append(ctx, []*ingest.Event{ev}); err != nil {
+		if _, err := store.Append(ctx, []*intake.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 		kr, _ := seal.New(map[string][]byte{"00000000000000c3": seal.NewKey()}, "00000000000000c3")

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/webhooksig"
@@ -43,14 +43,14 @@ func (a askOnly) Seen(ctx context.Context, source, id string, _ time.Time) (bool
 	return a.store.Known(ctx, source, id, a.now())
 }
 
-// Intake receives the payloads of configured sources: it verifies them,
+// Receiver receives the payloads of configured sources: it verifies them,
 // stores them as received, maps them and hands the events to the same
-// intake path as POST /v1/events. Create it with NewIntake; it is safe for
+// intake path as POST /v1/events. Create it with NewReceiver; it is safe for
 // concurrent use.
-type Intake struct {
+type Receiver struct {
 	profiles  *Profiles
 	store     *Store
-	emitter   *ingest.Emitter
+	emitter   *intake.Emitter
 	logger    *slog.Logger
 	now       func() time.Time
 	verifiers map[string]webhooksig.Verifier
@@ -60,8 +60,8 @@ type Intake struct {
 	events       *prometheus.CounterVec
 }
 
-// IntakeOptions configures an Intake.
-type IntakeOptions struct {
+// ReceiverOptions configures a Receiver.
+type ReceiverOptions struct {
 	// Registerer registers the intake's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -69,13 +69,13 @@ type IntakeOptions struct {
 	NowFunc func() time.Time
 }
 
-// NewIntake returns the intake of profiles, storing payloads in store and
+// NewReceiver returns the receiver of profiles, storing payloads in store and
 // events through emitter.
-func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, opts *IntakeOptions) (*Intake, error) {
+func NewReceiver(profiles *Profiles, store *Store, emitter *intake.Emitter, opts *ReceiverOptions) (*Receiver, error) {
 	if opts == nil {
-		opts = &IntakeOptions{}
+		opts = &ReceiverOptions{}
 	}
-	in := &Intake{profiles: profiles, store: store, emitter: emitter, logger: opts.Logger, now: opts.NowFunc,
+	in := &Receiver{profiles: profiles, store: store, emitter: emitter, logger: opts.Logger, now: opts.NowFunc,
 		verifiers: map[string]webhooksig.Verifier{},
 		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_payloads_total",
@@ -116,7 +116,7 @@ func NewIntake(profiles *Profiles, store *Store, emitter *ingest.Emitter, opts *
 }
 
 // Profile returns the profile of id, or an error wrapping ErrUnknownSource.
-func (in *Intake) Profile(id string) (*Profile, error) {
+func (in *Receiver) Profile(id string) (*Profile, error) {
 	p := in.profiles.Get(id)
 	if p == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownSource, id)
@@ -127,7 +127,7 @@ func (in *Intake) Profile(id string) (*Profile, error) {
 // Verify checks a webhook's signature with its source's secrets. A
 // refusal is counted and logged, and wraps ErrUnauthenticated and the
 // webhooksig reason. An api_key source is checked by the caller.
-func (in *Intake) Verify(ctx context.Context, p *Profile, h http.Header, body []byte) error {
+func (in *Receiver) Verify(ctx context.Context, p *Profile, h http.Header, body []byte) error {
 	v := in.verifiers[p.ID]
 	if v == nil {
 		return nil
@@ -164,7 +164,7 @@ func (in *Intake) Verify(ctx context.Context, p *Profile, h http.Header, body []
 }
 
 // AuthFailed counts and logs a refused request of source.
-func (in *Intake) AuthFailed(ctx context.Context, source, reason string, err error) {
+func (in *Receiver) AuthFailed(ctx context.Context, source, reason string, err error) {
 	in.authFailures.WithLabelValues(source, reason).Inc()
 	in.logger.WarnContext(ctx, "source request refused", slog.String("source", source), slog.String("reason", reason), slog.Any("err", err))
 }
@@ -230,10 +230,10 @@ type Delivery struct {
 // payload is never lost and its events never doubled. (Storing the
 // payload first would cost a third synchronous write per payload.) It
 // returns the receipt; a *RejectedError when nothing could be taken from
-// the payload, which is stored with the reason; ingest.ErrBacklogFull
+// the payload, which is stored with the reason; intake.ErrBacklogFull
 // (wrapped) when intake is full, so the sender should retry; another error
 // when storing failed.
-func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*PayloadReceipt, error) {
+func (in *Receiver) Receive(ctx context.Context, p *Profile, d Delivery) (*PayloadReceipt, error) {
 	now := in.now().UTC()
 	pl := &payload.Payload{ID: uuid.Must(uuid.NewV7()).String(), Source: p.ID, Channel: d.Channel, Name: d.Name,
 		ContentType: d.ContentType, Body: d.Body, ReceivedAt: now, CorrelationID: d.CorrelationID}
@@ -250,7 +250,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 	raws, problems := p.CloudEvents(m.Mapped, d.CorrelationID, now)
 	rc.Problems = append(rc.Problems, problems...)
 	// Check each event alone, so one bad event cannot hold back the rest.
-	var parsed []*ingest.Event
+	var parsed []*intake.Event
 	for _, raw := range raws {
 		ev, err := in.emitter.Parse(raw)
 		if err != nil {
@@ -276,14 +276,14 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 		ev := parsed[i]
 		er := PayloadEvent{ID: r.EventID, SourceID: ev.SourceID, Type: string(ev.Type), Subject: ev.Subject, Duplicate: r.Duplicate}
 		if r.EventID != "" {
-			er.EventURL = ingest.EventURL(r.EventID)
+			er.EventURL = intake.EventURL(r.EventID)
 		}
 		outcome := "new"
 		switch {
-		case errors.Is(r.Err, ingest.ErrRefused):
+		case errors.Is(r.Err, intake.ErrRefused):
 			er.Refused, outcome = true, "refused"
-			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, ingest.ErrRefused))
-		case errors.Is(r.Err, ingest.ErrConflict):
+			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, intake.ErrRefused))
+		case errors.Is(r.Err, intake.ErrConflict):
 			er.Conflict, outcome = true, "conflict"
 			rc.Problems = append(rc.Problems, fmt.Sprintf("event %s: %v", ev.SourceID, r.Err))
 		case r.Duplicate:
@@ -311,7 +311,7 @@ func (in *Intake) Receive(ctx context.Context, p *Profile, d Delivery) (*Payload
 
 // handled remembers a Standard Webhooks id once its payload is handled,
 // accepted or rejected: the same delivery again changes nothing.
-func (in *Intake) handled(ctx context.Context, p *Profile, d Delivery) {
+func (in *Receiver) handled(ctx context.Context, p *Profile, d Delivery) {
 	if d.WebhookID == "" {
 		return
 	}
@@ -326,7 +326,7 @@ func (in *Intake) handled(ctx context.Context, p *Profile, d Delivery) {
 	}
 }
 
-func (in *Intake) reject(ctx context.Context, pl *payload.Payload, d Delivery, rc *PayloadReceipt, err error) error {
+func (in *Receiver) reject(ctx context.Context, pl *payload.Payload, d Delivery, rc *PayloadReceipt, err error) error {
 	pl.Status, pl.Error = payload.StatusRejected, err.Error()
 	rc.Status = payload.StatusRejected
 	if ferr := in.store.Save(context.WithoutCancel(ctx), pl, ""); ferr != nil {
@@ -341,7 +341,7 @@ func (in *Intake) reject(ctx context.Context, pl *payload.Payload, d Delivery, r
 }
 
 // control takes the 997 control numbers of an X12 payload.
-func (in *Intake) control(ctx context.Context, p *Profile, now time.Time) (Control, error) {
+func (in *Receiver) control(ctx context.Context, p *Profile, now time.Time) (Control, error) {
 	if p.Format != FormatX12 {
 		return Control{}, nil
 	}
@@ -354,12 +354,12 @@ func (in *Intake) control(ctx context.Context, p *Profile, now time.Time) (Contr
 
 // PayloadsOf returns the ids of the stored payloads an event was made
 // from, oldest first.
-func (in *Intake) PayloadsOf(ctx context.Context, eventSource, eventID string) ([]string, error) {
+func (in *Receiver) PayloadsOf(ctx context.Context, eventSource, eventID string) ([]string, error) {
 	return in.store.PayloadsOf(ctx, eventSource, eventID)
 }
 
 // Payload returns a stored payload with its body and event links.
-func (in *Intake) Payload(ctx context.Context, id string) (*payload.Payload, error) {
+func (in *Receiver) Payload(ctx context.Context, id string) (*payload.Payload, error) {
 	return in.store.Get(ctx, id)
 }
 
@@ -367,7 +367,7 @@ func (in *Intake) Payload(ctx context.Context, id string) (*payload.Payload, err
 const sweepEvery = 10 * time.Minute
 
 // Run forgets expired webhook ids now and then, until ctx is done.
-func (in *Intake) Run(ctx context.Context) error {
+func (in *Receiver) Run(ctx context.Context) error {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {
@@ -391,7 +391,7 @@ var ErrNotReplayable = errors.New("payload cannot be replayed")
 // gives its events. It is stored anew (channel replay, named after the
 // original) and keeps the original's correlation id; events it had given
 // already are repeats. Its signature was checked when it first came.
-func (in *Intake) Replay(ctx context.Context, id string) (*PayloadReceipt, error) {
+func (in *Receiver) Replay(ctx context.Context, id string) (*PayloadReceipt, error) {
 	orig, err := in.store.Get(ctx, id)
 	if err != nil {
 		return nil, err

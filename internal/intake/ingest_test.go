@@ -1,4 +1,4 @@
-package ingest_test
+package intake_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waybill/waybill/internal/event"
-	"github.com/waybill/waybill/internal/ingest"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
@@ -38,7 +38,7 @@ func TestParse(t *testing.T) {
 	tests := []struct {
 		name     string
 		body     string
-		hints    ingest.Hints
+		hints    intake.Hints
 		pointers []string
 		corr     string
 	}{
@@ -53,18 +53,18 @@ func TestParse(t *testing.T) {
 		{name: "data errors located", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.planned","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{"origin":{"name":"x"},"destination":{"name":"y"},"lines":[{"line_id":"1","sku":"A","quantity":{"value":"-1","unit":"C62"}}]}}`,
 			pointers: []string{"/data/customer", "/data/lines/0/quantity/value"}},
 		{name: "correlationid wins", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","correlationid":"c-1","data":{}}`,
-			hints: ingest.Hints{CorrelationID: "header"}, corr: "c-1"},
+			hints: intake.Hints{CorrelationID: "header"}, corr: "c-1"},
 		{name: "traceparent header before X-Correlation-ID", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`,
-			hints: ingest.Hints{Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", CorrelationID: "header"}, corr: "4bf92f3577b34da6a3ce929d0e0e4736"},
+			hints: intake.Hints{Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", CorrelationID: "header"}, corr: "4bf92f3577b34da6a3ce929d0e0e4736"},
 		{name: "header correlation", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`,
-			hints: ingest.Hints{CorrelationID: "header"}, corr: "header"},
+			hints: intake.Hints{CorrelationID: "header"}, corr: "header"},
 		{name: "binary data refused", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data_base64":"AAAA"}`,
 			pointers: []string{"/data_base64", "/data"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ev, err := ingest.Parse([]byte(tt.body), v, tt.hints)
+			ev, err := intake.Parse([]byte(tt.body), v, tt.hints)
 			if tt.pointers == nil {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -86,7 +86,7 @@ func TestParse(t *testing.T) {
 // want.
 func wantPointers(t *testing.T, err error, want []string) {
 	t.Helper()
-	var ie *ingest.InvalidError
+	var ie *intake.InvalidError
 	if !errors.As(err, &ie) {
 		t.Fatalf("got %v, want *InvalidError", err)
 	}
@@ -101,7 +101,7 @@ func wantPointers(t *testing.T, err error, want []string) {
 
 func TestParseKeepsOffsetAndUTC(t *testing.T) {
 	t.Parallel()
-	ev, err := ingest.Parse(raw("a", "x:1", "2026-11-26T08:00:00.5+01:00"), validator(t), ingest.Hints{})
+	ev, err := intake.Parse(raw("a", "x:1", "2026-11-26T08:00:00.5+01:00"), validator(t), intake.Hints{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +124,9 @@ func TestConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
 		v := validator(t)
-		backlog := &ingest.Backlog{}
-		store := ingest.NewStore(db, backlog)
-		c := ingest.NewCommitter(store, &ingest.CommitterOptions{MaxGroup: 64})
+		backlog := &intake.Backlog{}
+		store := intake.NewStore(db, backlog)
+		c := intake.NewCommitter(store, &intake.CommitterOptions{MaxGroup: 64})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { c.Run(ctx); close(done) }()
@@ -142,12 +142,12 @@ func TestConcurrentDuplicates(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					ev, err := ingest.Parse(raw(fmt.Sprint("ev-", i), fmt.Sprint("x:", i), "2026-11-26T08:00:00Z"), v, ingest.Hints{})
+					ev, err := intake.Parse(raw(fmt.Sprint("ev-", i), fmt.Sprint("x:", i), "2026-11-26T08:00:00Z"), v, intake.Hints{})
 					if err != nil {
 						t.Error(err)
 						return
 					}
-					res, err := c.Submit(t.Context(), []*ingest.Event{ev})
+					res, err := c.Submit(t.Context(), []*intake.Event{ev})
 					if err != nil || res[0].Err != nil {
 						t.Errorf("submit: %v %v", err, res)
 						return
@@ -183,21 +183,21 @@ func TestConcurrentDuplicates(t *testing.T) {
 
 		// Same key, other payload: a conflict, in a batch as in a single call,
 		// and within one group.
-		other, _ := ingest.Parse(raw("ev-0", "x:other", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
-		fresh1, _ := ingest.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
-		fresh2, _ := ingest.Parse(raw("new", "x:new-other", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
-		fresh3, _ := ingest.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, ingest.Hints{})
-		res, err := c.Submit(t.Context(), []*ingest.Event{other, fresh1, fresh2, fresh3})
+		other, _ := intake.Parse(raw("ev-0", "x:other", "2026-11-26T08:00:00Z"), v, intake.Hints{})
+		fresh1, _ := intake.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, intake.Hints{})
+		fresh2, _ := intake.Parse(raw("new", "x:new-other", "2026-11-26T08:00:00Z"), v, intake.Hints{})
+		fresh3, _ := intake.Parse(raw("new", "x:new", "2026-11-26T08:00:00Z"), v, intake.Hints{})
+		res, err := c.Submit(t.Context(), []*intake.Event{other, fresh1, fresh2, fresh3})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !errors.Is(res[0].Err, ingest.ErrConflict) {
+		if !errors.Is(res[0].Err, intake.ErrConflict) {
 			t.Errorf("changed payload: got %+v, want a conflict", res[0])
 		}
 		if res[1].Err != nil || res[1].Duplicate {
 			t.Errorf("fresh event: got %+v, want accepted", res[1])
 		}
-		if !errors.Is(res[2].Err, ingest.ErrConflict) {
+		if !errors.Is(res[2].Err, intake.ErrConflict) {
 			t.Errorf("same key twice in one group with another payload: got %+v, want a conflict", res[2])
 		}
 		if res[3].Err != nil || !res[3].Duplicate || res[3].EventID != res[1].EventID {
@@ -236,7 +236,7 @@ func TestParseRefusesWhatStorageCannotHold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ingest.Parse(tt.body, v, ingest.Hints{})
+			_, err := intake.Parse(tt.body, v, intake.Hints{})
 			if tt.pointers == nil {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -253,15 +253,15 @@ func TestParseRefusesWhatStorageCannotHold(t *testing.T) {
 func TestParseSenders(t *testing.T) {
 	t.Parallel()
 	v := validator(t)
-	own := &ingest.Parser{Validator: v, Internal: true}
+	own := &intake.Parser{Validator: v, Internal: true}
 	for _, typ := range event.Types() {
 		body := []byte(`{"specversion":"1.0","id":"a","source":"s","type":"` + string(typ) + `","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`)
-		_, err := ingest.Parse(body, v, ingest.Hints{})
-		var fe *ingest.ForbiddenTypeError
+		_, err := intake.Parse(body, v, intake.Hints{})
+		var fe *intake.ForbiddenTypeError
 		if got := errors.As(err, &fe); got == typ.External() {
 			t.Errorf("%s from outside: got %v, want forbidden = %v", typ, err, !typ.External())
 		}
-		if _, err := own.Parse(body, ingest.Hints{}); errors.As(err, &fe) {
+		if _, err := own.Parse(body, intake.Hints{}); errors.As(err, &fe) {
 			t.Errorf("%s from Waybill: got %v, want no ForbiddenTypeError", typ, err)
 		}
 	}
@@ -270,7 +270,7 @@ func TestParseSenders(t *testing.T) {
 func TestParseTimeWindow(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	p := &ingest.Parser{Validator: validator(t), Window: ingest.TimeWindow{Past: 365 * 24 * time.Hour, Future: 24 * time.Hour},
+	p := &intake.Parser{Validator: validator(t), Window: intake.TimeWindow{Past: 365 * 24 * time.Hour, Future: 24 * time.Hour},
 		NowFunc: func() time.Time { return now }}
 	for _, tt := range []struct {
 		at string
@@ -283,8 +283,8 @@ func TestParseTimeWindow(t *testing.T) {
 		{"2026-12-05T12:00:00+01:00", true},
 		{"2026-12-05T12:00:01Z", false},
 	} {
-		_, err := p.Parse(envelope(`"a"`, `"s"`, `"x:1"`, `"`+tt.at+`"`, `{}`), ingest.Hints{})
-		var ie *ingest.InvalidError
+		_, err := p.Parse(envelope(`"a"`, `"s"`, `"x:1"`, `"`+tt.at+`"`, `{}`), intake.Hints{})
+		var ie *intake.InvalidError
 		switch {
 		case tt.ok && err != nil:
 			t.Errorf("%s: %v", tt.at, err)
@@ -297,8 +297,8 @@ func TestParseTimeWindow(t *testing.T) {
 func TestParseChecksTraceparentAttribute(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","correlationid":"c-1","traceparent":"00-XYZ","data":{}}`)
-	_, err := ingest.Parse(body, validator(t), ingest.Hints{})
-	var ie *ingest.InvalidError
+	_, err := intake.Parse(body, validator(t), intake.Hints{})
+	var ie *intake.InvalidError
 	if !errors.As(err, &ie) || ie.Errors[0].Pointer != "/traceparent" {
 		t.Fatalf("got %v, want a problem at /traceparent", err)
 	}
