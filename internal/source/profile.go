@@ -17,7 +17,7 @@ import (
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/tracking/jsonmap"
-	"github.com/waybill/waybill/internal/webhooksig"
+	"github.com/waybill/waybill/internal/source/verify"
 )
 
 // Formats a source profile may name.
@@ -43,7 +43,7 @@ const (
 	// a bearer token: for partners and gateways that cannot sign.
 	AuthAPIKey = "api_key"
 	// AuthEasyPost, AuthAfterShip and AuthStandard are the vendors' HMAC
-	// signatures over the raw body, as the webhooksig package verifies
+	// signatures over the raw body, as package verify checks
 	// them.
 	AuthEasyPost  = "easypost"
 	AuthAfterShip = "aftership"
@@ -454,19 +454,19 @@ var chargeTypes = []string{tracking.ChargeLinehaul, tracking.ChargeFuel, trackin
 // Verifier returns the signature verifier of an HMAC source, remembering
 // webhook ids in seen (nil: in memory). It returns nil for api_key
 // sources.
-func (p *Profile) Verifier(seen webhooksig.Seen) (webhooksig.Verifier, error) {
+func (p *Profile) Verifier(seen verify.Seen) (verify.Verifier, error) {
 	kind := ""
 	switch p.Auth.Scheme {
 	case AuthEasyPost:
-		kind = webhooksig.KindEasyPost
+		kind = verify.KindEasyPost
 	case AuthAfterShip:
-		kind = webhooksig.KindAfterShip
+		kind = verify.KindAfterShip
 	case AuthStandard:
-		kind = webhooksig.KindStandard
+		kind = verify.KindStandard
 	default:
 		return nil, nil
 	}
-	return webhooksig.New(kind, p.Auth.Secrets, webhooksig.Options{Tolerance: p.Auth.Tolerance, Seen: seen, Source: p.ID})
+	return verify.New(kind, p.Auth.Secrets, verify.Options{Tolerance: p.Auth.Tolerance, Seen: seen, Source: p.ID})
 }
 
 // EDI reports whether the profile's format is X12 or EDIFACT.

@@ -14,14 +14,14 @@ import (
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/source/payload"
 	"github.com/waybill/waybill/internal/tracking"
-	"github.com/waybill/waybill/internal/webhooksig"
+	"github.com/waybill/waybill/internal/source/verify"
 )
 
 // ErrUnknownSource is returned for a source id no profile has.
 var ErrUnknownSource = errors.New("unknown source")
 
 // ErrUnauthenticated wraps the reason a webhook's signature was refused
-// (one of webhooksig's verification errors).
+// (one of package verify's errors).
 var ErrUnauthenticated = errors.New("webhook not authenticated")
 
 // ErrAlreadyHandled is returned by Verify for a correctly signed Standard
@@ -53,7 +53,7 @@ type Receiver struct {
 	emitter   *intake.Emitter
 	logger    *slog.Logger
 	now       func() time.Time
-	verifiers map[string]webhooksig.Verifier
+	verifiers map[string]verify.Verifier
 
 	payloads     *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
@@ -76,7 +76,7 @@ func NewReceiver(profiles *Profiles, store *Store, emitter *intake.Emitter, opts
 		opts = &ReceiverOptions{}
 	}
 	in := &Receiver{profiles: profiles, store: store, emitter: emitter, logger: opts.Logger, now: opts.NowFunc,
-		verifiers: map[string]webhooksig.Verifier{},
+		verifiers: map[string]verify.Verifier{},
 		payloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_source_payloads_total",
 			Help: "Payloads received from configured sources, by source, channel and status (accepted, rejected, deferred, duplicate).",
@@ -96,7 +96,7 @@ func NewReceiver(profiles *Profiles, store *Store, emitter *intake.Emitter, opts
 	if in.now == nil {
 		in.now = time.Now
 	}
-	var seen webhooksig.Seen
+	var seen verify.Seen
 	if store != nil {
 		seen = askOnly{store: store, now: in.now}
 	}
@@ -126,14 +126,14 @@ func (in *Receiver) Profile(id string) (*Profile, error) {
 
 // Verify checks a webhook's signature with its source's secrets. A
 // refusal is counted and logged, and wraps ErrUnauthenticated and the
-// webhooksig reason. An api_key source is checked by the caller.
+// verify reason. An api_key source is checked by the caller.
 func (in *Receiver) Verify(ctx context.Context, p *Profile, h http.Header, body []byte) error {
 	v := in.verifiers[p.ID]
 	if v == nil {
 		return nil
 	}
 	var err error
-	if cv, ok := v.(webhooksig.ContextVerifier); ok {
+	if cv, ok := v.(verify.ContextVerifier); ok {
 		err = cv.VerifyContext(ctx, h, body, in.now())
 	} else {
 		err = v.Verify(h, body, in.now())
@@ -143,17 +143,17 @@ func (in *Receiver) Verify(ctx context.Context, p *Profile, h http.Header, body 
 	}
 	reason := ""
 	switch {
-	case errors.Is(err, webhooksig.ErrMissingSignature):
+	case errors.Is(err, verify.ErrMissingSignature):
 		reason = "missing"
-	case errors.Is(err, webhooksig.ErrBadSignature):
+	case errors.Is(err, verify.ErrBadSignature):
 		reason = "bad_signature"
-	case errors.Is(err, webhooksig.ErrTimestampOutOfTolerance):
+	case errors.Is(err, verify.ErrTimestampOutOfTolerance):
 		reason = "stale"
-	case errors.Is(err, webhooksig.ErrReplayed):
+	case errors.Is(err, verify.ErrReplayed):
 		in.payloads.WithLabelValues(p.ID, payload.ChannelWebhook, payload.StatusDuplicate).Inc()
 		in.logger.InfoContext(ctx, "webhook already handled", slog.String("source", p.ID), slog.String("webhook_id", h.Get("webhook-id")))
 		return fmt.Errorf("%w: %s", ErrAlreadyHandled, h.Get("webhook-id"))
-	case errors.Is(err, webhooksig.ErrMalformed):
+	case errors.Is(err, verify.ErrMalformed):
 		reason = "malformed"
 	default:
 		// The replay store failed: unknown, not refused.
@@ -317,7 +317,7 @@ func (in *Receiver) handled(ctx context.Context, p *Profile, d Delivery) {
 	}
 	tol := p.Auth.Tolerance
 	if tol <= 0 {
-		tol = webhooksig.ToleranceDefault
+		tol = verify.ToleranceDefault
 	}
 	if _, err := in.store.Seen(context.WithoutCancel(ctx), p.ID, d.WebhookID, d.WebhookTime.Add(tol)); err != nil {
 		// Not remembered: a replay would be handled again, and its events

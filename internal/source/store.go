@@ -124,7 +124,7 @@ func (s *Store) PayloadsOf(ctx context.Context, eventSource, eventID string) ([]
 	return out, rows.Err()
 }
 
-// Seen implements webhooksig.Seen on the webhook_ids table, so replay
+// Seen implements verify.Seen on the webhook_ids table, so replay
 // protection holds across restarts and across processes sharing the
 // database. An id is new when it is absent or its record has expired.
 func (s *Store) Seen(ctx context.Context, source, id string, until time.Time) (bool, error) {

@@ -1,4 +1,4 @@
-package webhooksig
+package verify
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package webhooksig_test
+package verify_test
 
 import (
 	"errors"
@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/waybill/waybill/internal/webhooksig"
+	"github.com/waybill/waybill/internal/source/verify"
 )
 
 func ExampleNew() {
 	// During a rotation, both the old and the new secret are configured.
-	v, err := webhooksig.New(webhooksig.KindAfterShip, []string{"old-secret", "new-secret"}, webhooksig.Options{})
+	v, err := verify.New(verify.KindAfterShip, []string{"old-secret", "new-secret"}, verify.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -21,7 +21,7 @@ func ExampleNew() {
 	h.Set("aftership-hmac-sha256", "not-a-valid-signature")
 	err = v.Verify(h, body, time.Now())
 	switch {
-	case errors.Is(err, webhooksig.ErrMalformed), errors.Is(err, webhooksig.ErrBadSignature):
+	case errors.Is(err, verify.ErrMalformed), errors.Is(err, verify.ErrBadSignature):
 		fmt.Println("rejected")
 	case err != nil:
 		fmt.Println("retry later:", err)

@@ -1,4 +1,4 @@
-// Package webhooksig verifies the signatures that logistics providers put on
+// Package verify verifies the signatures that logistics providers put on
 // the webhooks they send to Waybill.
 //
 // # Verifiers
@@ -37,4 +37,4 @@
 // Verifiers are immutable after [New] and safe for concurrent use. A
 // [MemorySeen] is safe for concurrent use; other [Seen] implementations must
 // be too.
-package webhooksig
+package verify
