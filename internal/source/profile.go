@@ -15,9 +15,9 @@ import (
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/money"
+	"github.com/waybill/waybill/internal/source/verify"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/tracking/jsonmap"
-	"github.com/waybill/waybill/internal/source/verify"
 )
 
 // Formats a source profile may name.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/source/payload"
-	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/source/verify"
+	"github.com/waybill/waybill/internal/tracking"
 )
 
 // ErrUnknownSource is returned for a source id no profile has.
