@@ -8,6 +8,18 @@ import (
 	"github.com/waybill/waybill/internal/event"
 )
 
+// RouteChange is the open route_changed exception that made the workflow
+// send the dispatch again (ActionDispatchUpdate): the last one, when
+// several are open.
+func (s *Shipment) RouteChange() (ExceptionRecord, bool) {
+	for i := len(s.Exceptions) - 1; i >= 0; i-- {
+		if e := s.Exceptions[i]; e.Category == RouteChanged && e.Status == ExceptionOpen {
+			return e, true
+		}
+	}
+	return ExceptionRecord{}, false
+}
+
 func (s *Shipment) openExceptions() []string {
 	var out []string
 	for _, e := range s.Exceptions {

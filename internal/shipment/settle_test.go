@@ -137,3 +137,20 @@ func TestSettle(t *testing.T) {
 		})
 	}
 }
+
+func TestRouteChange(t *testing.T) {
+	t.Parallel()
+	sh := &shipment.Shipment{Exceptions: []shipment.ExceptionRecord{
+		{ID: "r1", Category: shipment.RouteChanged, Status: shipment.ExceptionOpen},
+		{ID: "r2", Category: shipment.RouteChanged, Status: shipment.ExceptionOpen},
+		{ID: "r3", Category: shipment.RouteChanged, Status: shipment.ExceptionResolved},
+		{ID: "d1", Category: shipment.Delay, Status: shipment.ExceptionOpen},
+	}}
+	if e, ok := sh.RouteChange(); !ok || e.ID != "r2" {
+		t.Errorf("RouteChange: got %q %v, want the last open one, r2", e.ID, ok)
+	}
+	sh.Exceptions[0].Status, sh.Exceptions[1].Status = shipment.ExceptionResolved, shipment.ExceptionResolved
+	if e, ok := sh.RouteChange(); ok {
+		t.Errorf("RouteChange with none open: got %q", e.ID)
+	}
+}

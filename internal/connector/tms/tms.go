@@ -228,10 +228,8 @@ func (c *Connector) deliver(ctx context.Context, a *connector.Action) error {
 	}
 	if a.Kind == shipment.ActionDispatchUpdate {
 		d.Update = true
-		for _, e := range s.Exceptions {
-			if e.Category == shipment.RouteChanged && e.Status == "open" {
-				d.UpdateReason = strings.TrimSpace(e.ID + ": " + e.Description)
-			}
+		if e, ok := s.RouteChange(); ok {
+			d.UpdateReason = strings.TrimSpace(e.ID + ": " + e.Description)
 		}
 	}
 	body, err := connector.EncodeJSON(d)
