@@ -233,18 +233,6 @@ func plannedLines(in []event.PlannedLine) []Line {
 	return out
 }
 
-// lots converts the lots of an event.
-func lots(in []event.Lot) []Lot {
-	if in == nil {
-		return nil
-	}
-	out := make([]Lot, len(in))
-	for i, l := range in {
-		out[i] = Lot(l)
-	}
-	return out
-}
-
 // lineQtys converts the line quantities of an event.
 func lineQtys(in []event.SKULineQuantity) []LineQty {
 	if in == nil {

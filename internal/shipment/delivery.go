@@ -92,7 +92,7 @@ func (s *Shipment) applyLoaded(in Input, p Policy) Result {
 			return rejected("line %s: loaded %s exceeds the %s reserved", r.LineID, r.Quantity, next[i].Reserved)
 		}
 		q := r.Quantity
-		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, lots(r.Lots), r.Serials
+		next[i].Loaded, next[i].LoadedLots, next[i].Serials = &q, r.Lots, r.Serials
 	}
 	s.Lines = next
 	if d.Weight != nil {

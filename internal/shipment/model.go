@@ -3,8 +3,22 @@ package shipment
 import (
 	"time"
 
+	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/quantity"
+)
+
+// The shapes a shipment shares with the events that describe it: one
+// definition each, in package event.
+type (
+	Lot      = event.Lot
+	Party    = event.Party
+	Location = event.Location
+	Vehicle  = event.Vehicle
+	Carrier  = event.Carrier
+	Driver   = event.Driver
+	Window   = event.Window
+	Position = event.Position
 )
 
 // Shipment is the canonical shipment aggregate.
@@ -67,69 +81,6 @@ type Line struct {
 	Serials      []string           `json:"serials,omitempty"`
 	Delivered    *quantity.Quantity `json:"delivered,omitempty"`
 	Lots         []string           `json:"lots,omitempty"`
-}
-
-// Lot is a quantity of one lot or batch.
-type Lot struct {
-	Lot      string            `json:"lot"`
-	Quantity quantity.Quantity `json:"quantity"`
-}
-
-// Party is a customer, consignee or other business partner.
-type Party struct {
-	Ref   string `json:"ref,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
-	Phone string `json:"phone,omitempty"`
-	VAT   string `json:"vat,omitempty"`
-}
-
-// Location is an address or place.
-type Location struct {
-	Ref          string   `json:"ref,omitempty"`
-	Name         string   `json:"name,omitempty"`
-	AddressLines []string `json:"address_lines,omitempty"`
-	City         string   `json:"city,omitempty"`
-	PostalCode   string   `json:"postal_code,omitempty"`
-	Region       string   `json:"region,omitempty"`
-	Country      string   `json:"country,omitempty"`
-	UNLOCODE     string   `json:"unlocode,omitempty"`
-	Lat          *float64 `json:"lat,omitempty"`
-	Lon          *float64 `json:"lon,omitempty"`
-	Timezone     string   `json:"timezone,omitempty"`
-}
-
-// Vehicle is the truck or trailer that carries a shipment.
-type Vehicle struct {
-	Ref   string `json:"ref,omitempty"`
-	Plate string `json:"plate,omitempty"`
-	Type  string `json:"type,omitempty"`
-}
-
-// Carrier is the company that carries a shipment.
-type Carrier struct {
-	Ref  string `json:"ref,omitempty"`
-	SCAC string `json:"scac,omitempty"`
-	Name string `json:"name,omitempty"`
-}
-
-// Driver drives the vehicle.
-type Driver struct {
-	Name  string `json:"name,omitempty"`
-	Phone string `json:"phone,omitempty"`
-}
-
-// Window is a time window.
-type Window struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-}
-
-// Position is a point on earth.
-type Position struct {
-	Lat       float64  `json:"lat"`
-	Lon       float64  `json:"lon"`
-	AccuracyM *float64 `json:"accuracy_m,omitempty"`
 }
 
 // Milestone is a progress event that reached the shipment.

@@ -30,7 +30,7 @@ func (s *Shipment) applyReserved(in Input, p Policy) Result {
 			return rejected("line %s: reserved %s exceeds the %s shipped", r.LineID, r.Quantity, next[i].Quantity)
 		}
 		q := r.Quantity
-		next[i].Reserved, next[i].ReservedLots = &q, lots(r.Lots)
+		next[i].Reserved, next[i].ReservedLots = &q, r.Lots
 	}
 	s.Lines = next
 	short := s.shortLines()

@@ -192,19 +192,19 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 	}
 	loaded := event.ShipmentLoadedData{Seal: p.Seal}
 	for _, l := range p.Loaded {
-		loaded.Lines = append(loaded.Lines, event.LoadedLine{LineID: l.LineID, Quantity: l.Quantity, Lots: lots(l.Lots)})
+		loaded.Lines = append(loaded.Lines, event.LoadedLine{LineID: l.LineID, Quantity: l.Quantity, Lots: l.Lots})
 	}
 	b.add(stepLoaded, event.ShipmentLoaded, tl.loaded.In(pickupTZ), loaded)
 	eta := tl.eta.In(deliveryTZ)
 	b.add(stepDeparted, event.ShipmentDeparted, tl.departed.In(pickupTZ),
-		event.ShipmentDepartedData{Location: (*event.Location)(nonEmpty(d.Pickup.Location)), ETA: &eta})
+		event.ShipmentDepartedData{Location: nonEmpty(d.Pickup.Location), ETA: &eta})
 	if p.Delay != nil {
 		eta := tl.arrived.In(deliveryTZ).Truncate(time.Second)
 		b.add(stepDelayed, event.ShipmentDelayed, tl.delayed.In(pickupTZ),
 			event.ShipmentDelayedData{Reason: p.Delay.Reason, ReasonCode: p.Delay.ReasonCode, ETA: &eta})
 	}
 	b.add(stepArrived, event.ShipmentArrived, tl.arrived.In(deliveryTZ),
-		event.ShipmentArrivedData{Location: (*event.Location)(nonEmpty(d.Delivery.Location))})
+		event.ShipmentArrivedData{Location: nonEmpty(d.Delivery.Location)})
 	if e := p.Exception; e != nil {
 		b.add(stepException, event.ShipmentException, tl.exception.In(deliveryTZ), event.ShipmentExceptionData{
 			Category: e.Category, Status: "open", ExceptionID: e.ID, Description: e.Description,
@@ -231,18 +231,6 @@ func build(r *Release, p Plan, tl timeline, rnd *rand.Rand, skipAssigned bool) (
 		b.add(stepReturned, event.ShipmentReturned, tl.returned.In(pickupTZ), event.ShipmentReturnedData{Reason: ret.Reason, Lines: lines})
 	}
 	return b.events, b.err
-}
-
-// lots converts a TMS's lots to their event form.
-func lots(in []tms.Lot) []event.Lot {
-	if in == nil {
-		return nil
-	}
-	out := make([]event.Lot, len(in))
-	for i, l := range in {
-		out[i] = event.Lot(l)
-	}
-	return out
 }
 
 // builder collects encoded events.

@@ -11,6 +11,18 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 )
 
+// The shapes a dispatch shares with the events: one definition each, in
+// package event.
+type (
+	Lot      = event.Lot
+	Party    = event.Party
+	Location = event.Location
+	Window   = event.Window
+	Vehicle  = event.Vehicle
+	Carrier  = event.Carrier
+	Driver   = event.Driver
+)
+
 // Dispatch is the canonical dispatch payload: the body of every request the
 // connector sends. The package doc describes each field. Its JSON form is
 // the wire format; it is decoupled from shipment.Shipment so that changes to
@@ -52,62 +64,6 @@ type Line struct {
 	Weight      *quantity.Quantity `json:"weight,omitempty"`
 }
 
-// Lot is a quantity reserved from one lot or batch.
-type Lot struct {
-	Lot      string            `json:"lot"`
-	Quantity quantity.Quantity `json:"quantity"`
-}
-
-// Party is the customer.
-type Party struct {
-	Ref   string `json:"ref,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
-	Phone string `json:"phone,omitempty"`
-	VAT   string `json:"vat,omitempty"`
-}
-
-// Location is an address or place.
-type Location struct {
-	Ref          string   `json:"ref,omitempty"`
-	Name         string   `json:"name,omitempty"`
-	AddressLines []string `json:"address_lines,omitempty"`
-	City         string   `json:"city,omitempty"`
-	PostalCode   string   `json:"postal_code,omitempty"`
-	Region       string   `json:"region,omitempty"`
-	Country      string   `json:"country,omitempty"`
-	UNLOCODE     string   `json:"unlocode,omitempty"`
-	Lat          *float64 `json:"lat,omitempty"`
-	Lon          *float64 `json:"lon,omitempty"`
-	Timezone     string   `json:"timezone,omitempty"`
-}
-
-// Window is a time window.
-type Window struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-}
-
-// Vehicle is a truck, trailer or van.
-type Vehicle struct {
-	Ref   string `json:"ref,omitempty"`
-	Plate string `json:"plate,omitempty"`
-	Type  string `json:"type,omitempty"`
-}
-
-// Carrier is the company that carries the shipment.
-type Carrier struct {
-	Ref  string `json:"ref,omitempty"`
-	SCAC string `json:"scac,omitempty"`
-	Name string `json:"name,omitempty"`
-}
-
-// Driver drives the vehicle.
-type Driver struct {
-	Name  string `json:"name,omitempty"`
-	Phone string `json:"phone,omitempty"`
-}
-
 // Assignment is the transport a TMS assigned to a dispatch, as its reply may
 // carry it. Its JSON form is exactly the data of a dispatch.assigned event
 // (see docs/events.md), so it can be sent to intake unchanged.
@@ -125,7 +81,7 @@ type Assignment struct {
 // that records it.
 func (a *Assignment) EventData() event.DispatchAssignedData {
 	return event.DispatchAssignedData{
-		Vehicle: (*event.Vehicle)(a.Vehicle), Driver: (*event.Driver)(a.Driver), Carrier: (*event.Carrier)(a.Carrier),
+		Vehicle: a.Vehicle, Driver: a.Driver, Carrier: a.Carrier,
 		RouteID: a.RouteID, PlannedPickup: a.PlannedPickup, PlannedDelivery: a.PlannedDelivery, TrackingRef: a.TrackingRef,
 	}
 }
