@@ -75,10 +75,10 @@ func New(id string, in Input) (*Shipment, Result) {
 		seen[l.LineID] = true
 	}
 	s := &Shipment{
-		ID: id, State: Planned, Order: d.Order, Customer: (*Party)(d.Customer), Carrier: (*Carrier)(d.Carrier),
-		Vehicle: (*Vehicle)(d.Vehicle), Origin: (*Location)(d.Origin), Destination: (*Location)(d.Destination),
+		ID: id, State: Planned, Order: d.Order, Customer: d.Customer, Carrier: d.Carrier,
+		Vehicle: d.Vehicle, Origin: d.Origin, Destination: d.Destination,
 		Lines: plannedLines(d.Lines), Weight: d.Weight, HandlingUnits: d.HandlingUnits,
-		PickupWindow: (*Window)(d.PickupWindow), DeliveryWindow: (*Window)(d.DeliveryWindow),
+		PickupWindow: d.PickupWindow, DeliveryWindow: d.DeliveryWindow,
 		References: d.References, CreatedAt: in.Time,
 		BlockedReason: "awaiting reservation",
 	}

@@ -19,7 +19,7 @@ func (s *Shipment) applyAssigned(in Input) Result {
 	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	v, dr, c := (*Vehicle)(d.Vehicle), (*Driver)(d.Driver), (*Carrier)(d.Carrier)
+	v, dr, c := d.Vehicle, d.Driver, d.Carrier
 	if late {
 		// The TMS's reply and its first report race: an assignment that
 		// comes after loading still says who carries the goods, but it
@@ -155,10 +155,10 @@ func milestoneData(in Input) (milestoneFacts, error) {
 	switch in.Type {
 	case event.ShipmentDeparted:
 		d, err := decodeData[event.ShipmentDepartedData](in)
-		return milestoneFacts{Location: (*Location)(d.Location), ETA: d.ETA}, err
+		return milestoneFacts{Location: d.Location, ETA: d.ETA}, err
 	case event.ShipmentArrived:
 		d, err := decodeData[event.ShipmentArrivedData](in)
-		return milestoneFacts{Location: (*Location)(d.Location)}, err
+		return milestoneFacts{Location: d.Location}, err
 	case event.ShipmentDelayed:
 		d, err := decodeData[event.ShipmentDelayedData](in)
 		return milestoneFacts{ETA: d.ETA, Reason: d.Reason}, err
@@ -201,7 +201,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 	if err != nil {
 		return rejected("invalid data: %v", err)
 	}
-	pod, stop := proofOfDelivery(d.POD), (*Location)(d.Location)
+	pod, stop := proofOfDelivery(d.POD), d.Location
 	if pod == nil || strings.TrimSpace(pod.Signer) == "" || pod.SignedAt.IsZero() || len(pod.Lines) == 0 {
 		return rejected("delivery needs a proof of delivery with signer, time and delivered quantities")
 	}
@@ -266,15 +266,8 @@ func proofOfDelivery(p *event.ProofOfDelivery) *ProofOfDelivery {
 	if p == nil {
 		return nil
 	}
-	pod := &ProofOfDelivery{Signer: p.Signer, SignedAt: p.SignedAt, Lines: lineQtys(p.Lines),
-		SignatureSHA256: p.SignatureSHA256, Position: (*Position)(p.Position), Remarks: p.Remarks}
-	if p.Photos != nil {
-		pod.Photos = make([]Photo, len(p.Photos))
-		for i, ph := range p.Photos {
-			pod.Photos[i] = Photo(ph)
-		}
-	}
-	return pod
+	return &ProofOfDelivery{Signer: p.Signer, SignedAt: p.SignedAt, Lines: lineQtys(p.Lines),
+		SignatureSHA256: p.SignatureSHA256, Photos: p.Photos, Position: p.Position, Remarks: p.Remarks}
 }
 
 // checkPosition compares where the proof was captured with the delivery

@@ -19,6 +19,7 @@ type (
 	Driver   = event.Driver
 	Window   = event.Window
 	Position = event.Position
+	Photo    = event.Photo
 )
 
 // Shipment is the canonical shipment aggregate.
@@ -142,12 +143,6 @@ type PODValidation struct {
 // Billable reports whether v lets the shipment be billed.
 func (v *PODValidation) Billable() bool {
 	return v == nil || v.Status == PODValid || v.Status == PODApproved
-}
-
-// Photo is a photo taken at delivery.
-type Photo struct {
-	URI    string `json:"uri"`
-	SHA256 string `json:"sha256,omitempty"`
 }
 
 // LineQty is a quantity of one line.

@@ -44,7 +44,7 @@ func (e *Event) Data() *event.ShipmentTrackedData {
 		OccurredAt: e.OccurredAt, Local: e.Local, TZ: e.TZ, TZSource: e.TZSource,
 		ETA: (*event.TrackedWindow)(e.ETA), Appointment: (*event.TrackedWindow)(e.Appointment),
 		Location: (*event.TrackedLocation)(e.Location), Position: (*event.VehiclePosition)(e.Position),
-		Weights: weights(e.Weights), Pieces: e.Pieces, HandlingUnits: (*event.HandlingUnitCount)(e.HandlingUnits),
+		Weights: e.Weights, Pieces: e.Pieces, HandlingUnits: (*event.HandlingUnitCount)(e.HandlingUnits),
 		Equipment: e.Equipment, POD: (*event.TrackedPOD)(e.POD), Remarks: e.Remarks,
 	}
 	if e.Lading != nil {
@@ -54,18 +54,6 @@ func (e *Event) Data() *event.ShipmentTrackedData {
 		}
 	}
 	return d
-}
-
-// weights converts weights to their event form.
-func weights(ws []Weight) []event.Weight {
-	if ws == nil {
-		return nil
-	}
-	out := make([]event.Weight, len(ws))
-	for i, w := range ws {
-		out[i] = event.Weight(w)
-	}
-	return out
 }
 
 // inZone returns t in the zone named tz when it loads, to the second: the
@@ -93,7 +81,7 @@ func (inv *Invoice) CloudEvent(profile, correlationID string) ([]byte, error) {
 		return nil, fmt.Errorf("invoice %s has no charges", inv.InvoiceNumber)
 	}
 	total := inv.Total
-	d := &event.ChargesReportedData{InvoiceNumber: inv.InvoiceNumber, InvoiceDate: inv.InvoiceDate, Total: &total, Weights: weights(inv.Weights)}
+	d := &event.ChargesReportedData{InvoiceNumber: inv.InvoiceNumber, InvoiceDate: inv.InvoiceDate, Total: &total, Weights: inv.Weights}
 	for _, l := range inv.Lines {
 		c := event.Charge{Code: l.RawCode, Type: l.Type, Description: l.Description, Amount: l.Amount}
 		if l.Quantity != "" && l.Unit != "" {

@@ -4,7 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/waybill/waybill/internal/event"
 )
+
+// Weight is a weight a partner stated, as the events carry it.
+type Weight = event.Weight
 
 // Status is a canonical shipment status. Only milestones carry one that
 // moves the shipment; see [Rank].
@@ -211,15 +216,6 @@ const (
 	WeightDeclared = "declared"
 	WeightBilled   = "billed"
 )
-
-// Weight is a weight in kilograms (to 3 decimals), with the value and unit
-// the partner sent.
-type Weight struct {
-	KG       string `json:"kg"`
-	RawValue string `json:"raw_value"`
-	RawUnit  string `json:"raw_unit"`
-	Kind     string `json:"kind,omitempty"`
-}
 
 // Count is a number of handling units with their packaging code (PLT, CTN).
 type Count struct {
