@@ -133,6 +133,14 @@ func (t *txn) quantsFor(pid, root, lot int, anyLot bool) []int {
 	})
 }
 
+// strictQuants are the quants of pid at exactly location loc with exactly
+// lot (0: without lot), as Odoo gathers them with strict=True.
+func (t *txn) strictQuants(pid, loc, lot int) []int {
+	return t.where("stock.quant", func(q record) bool {
+		return fint(q, "product_id") == pid && fint(q, "location_id") == loc && fint(q, "lot_id") == lot
+	})
+}
+
 // adjustQuant changes the on-hand quantity of (product, location, lot) for internal locations.
 func (t *txn) adjustQuant(pid, loc, lot int, delta float64) {
 	if t.usage(loc) != "internal" || !t.isStorable(pid) || math.Abs(delta) < eps {
@@ -489,6 +497,7 @@ func (s *Sim) setupStock() {
 		return 0
 	})
 
+	s.setupInventory()
 	s.setupPicking()
 	s.setupMoves()
 }
@@ -1303,9 +1312,14 @@ func (t *txn) scrapValidate(id int, force bool) (any, error) {
 	if t.tracking(pid) != "none" && lot == 0 {
 		return nil, userError("You need to supply a Lot/Serial number for product: \n - %s", t.displayName("product.product", pid))
 	}
+	// Odoo 16–19 (check_available_qty) read qty_available with the
+	// context location, lot_id, package_id, owner_id and strict=True: the
+	// quants at exactly the source location (not its children) of exactly
+	// the scrap's lot, or without lot when it has none.
+	qs := t.strictQuants(pid, loc, lot)
 	if t.isStorable(pid) && !force {
 		avail := 0.0
-		for _, qid := range t.quantsFor(pid, loc, lot, lot == 0) {
+		for _, qid := range qs {
 			avail += fnum(t.rec("stock.quant", qid), "quantity")
 		}
 		if avail < qty-eps {
@@ -1339,7 +1353,6 @@ func (t *txn) scrapValidate(id int, force bool) (any, error) {
 	t.insert("stock.move.line", ml)
 	// take from the matching quants (FIFO), possibly going negative on the last one
 	rest := qty
-	qs := t.quantsFor(pid, loc, lot, lot == 0)
 	for i, qid := range qs {
 		q := t.rec("stock.quant", qid)
 		take := math.Min(rest, math.Max(fnum(q, "quantity"), 0))
