@@ -30,8 +30,14 @@
 // client waits for Retry-After (at most one second) and sends the same body
 // again, so the event IDs stay the same. Any other non-2xx answer, an
 // unreadable batch answer or a transport error counts as an error and the
-// client moves on. When more than 1% of requests end in an error, Run returns
-// its Result together with an error wrapping [ErrTooManyErrors].
+// client moves on; the events of a failed request are not counted as sent.
+// When more than 1% of requests end in an error, Run returns its Result
+// together with an error wrapping [ErrTooManyErrors].
+//
+// When the server is gone, every request failing at the transport level for
+// [GoneAfter] with no answer in between (or none answered at all), Run stops
+// and returns its Result with an error wrapping [ErrServerGone]. Progress
+// lines are all written before Run returns, the last one for the whole run.
 //
 // Request latencies go into a [Histogram] per client, merged at the end.
 //

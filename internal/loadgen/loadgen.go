@@ -53,6 +53,19 @@ const (
 // Result, when more than 1% of requests ended in an error.
 var ErrTooManyErrors = errors.New("too many failed requests")
 
+// ErrServerGone is wrapped by the error Run returns, along with its Result,
+// when the server stopped answering: every request failed at the transport
+// level (connection refused or reset, timeout) for GoneAfter, or no request
+// of the run was answered at all.
+var ErrServerGone = errors.New("server gone")
+
+// GoneAfter is how long every request must fail at the transport level, with
+// no answer in between, before Run stops with ErrServerGone.
+const GoneAfter = time.Second
+
+// progressInterval is the time between two progress lines.
+const progressInterval = time.Second
+
 // Params configures Run. Zero fields take the defaults above.
 type Params struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:8080; events go to
@@ -168,9 +181,12 @@ type Result struct {
 	// Requests counts HTTP requests that were answered or failed, retries
 	// included; requests cut short by the end of the run are not counted.
 	Requests int
-	// Sent counts events whose request got a final outcome.
+	// Sent counts events whose request got a 2xx answer: Accepted,
+	// Duplicates and Rejected together. The events of failed requests are
+	// not counted.
 	Sent int
-	// Elapsed is the wall time from the first request to the last answer.
+	// Elapsed is the wall time from the first request to the end of the run,
+	// or to the last answer when the server went away.
 	Elapsed time.Duration
 	// EventsPerSecond is Accepted+Duplicates per second of Elapsed.
 	EventsPerSecond float64
@@ -183,8 +199,11 @@ type Result struct {
 // package documentation. It returns a *ParamError (joined) for invalid
 // params. When ctx is cancelled or p.Duration passes, Run stops sending,
 // abandons requests in flight and returns what it measured with a nil error.
-// When more than 1% of requests failed it returns the Result and an error
-// wrapping ErrTooManyErrors.
+// When the server is gone (see ErrServerGone) it stops the same way and
+// returns the Result with an error wrapping ErrServerGone; otherwise, when
+// more than 1% of requests failed, it returns the Result and an error
+// wrapping ErrTooManyErrors. Progress lines, when asked for, are all written
+// before Run returns.
 func Run(ctx context.Context, p *Params) (*Result, error) {
 	if p == nil {
 		p = &Params{}
@@ -221,6 +240,9 @@ func Run(ctx context.Context, p *Params) (*Result, error) {
 		defer cancel()
 	}
 
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
 	pl, err := newPlan(runID, p, time.Now().Truncate(time.Second))
 	if err != nil {
 		return nil, err
@@ -239,26 +261,34 @@ func Run(ctx context.Context, p *Params) (*Result, error) {
 	tmpl.Header.Set("User-Agent", "waybill-loadgen")
 
 	var next atomic.Int64
+	start := time.Now()
+	live := newLiveness(start, GoneAfter, stop)
 	workers := make([]*worker, min(int64(p.Clients), pl.units()))
 	for i := range workers {
 		workers[i] = newWorker(client, tmpl, pl, &next, p.Batch > 1)
+		workers[i].live = live
 	}
 
-	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Go(func() { w.run(ctx) })
 	}
+	// The progress reporter is stopped and waited for before the last
+	// line is written, so that no line comes after the run's end.
 	var progress sync.WaitGroup
 	stopProgress := make(chan struct{})
 	if p.Progress != nil {
-		progress.Go(func() { reportProgress(p.Progress, start, workers, stopProgress) })
+		progress.Go(func() { reportProgress(p.Progress, start, progressInterval, workers, stopProgress) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stopProgress)
 	progress.Wait()
 
+	goneErr := live.gone(context.Cause(ctx))
+	if goneErr != nil && live.answers.Load() > 0 {
+		elapsed = time.Duration(live.lastAnswer.Load())
+	}
 	res := &Result{RunID: runID, Elapsed: elapsed}
 	var hist Histogram
 	for _, w := range workers {
@@ -276,6 +306,9 @@ func Run(ctx context.Context, p *Params) (*Result, error) {
 		P90: hist.Quantile(0.90),
 		P99: hist.Quantile(0.99),
 		Max: hist.Max(),
+	}
+	if goneErr != nil {
+		return res, goneErr
 	}
 	if res.Errors*100 > res.Requests {
 		return res, fmt.Errorf("%w: %d of %d requests (%.2f%%), more than 1%%",
@@ -310,15 +343,21 @@ func newTransport(clients, batch int) *http.Transport {
 	}
 }
 
-// reportProgress writes a progress line every second until stop is closed.
-func reportProgress(w io.Writer, start time.Time, workers []*worker, stop <-chan struct{}) {
-	tick := time.NewTicker(time.Second)
+// reportProgress writes a progress line every interval until stop is
+// closed.
+func reportProgress(w io.Writer, start time.Time, interval time.Duration, workers []*worker, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case now := <-tick.C:
+			select {
+			case <-stop:
+				return // the run ended while the tick waited
+			default:
+			}
 			var res Result
 			for _, wk := range workers {
 				wk.counts.addTo(&res)

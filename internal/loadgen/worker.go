@@ -100,6 +100,7 @@ type worker struct {
 	plan   *plan
 	next   *atomic.Int64 // next unit to claim, shared by all workers
 	batch  bool
+	live   *liveness // nil records nothing
 
 	base    *http.Request // template for the requests of every buffer
 	buf     *buffer
@@ -162,9 +163,16 @@ func (w *worker) send(ctx context.Context, s span) bool {
 		}
 		w.counts.requests.Add(1)
 		if err != nil {
+			// A transport failure: the events were not answered, so they
+			// do not count as sent.
 			w.counts.errors.Add(1)
-			w.counts.sent.Add(s.n)
+			if w.live != nil {
+				w.live.failed(w.live.since(), err)
+			}
 			return true
+		}
+		if w.live != nil {
+			w.live.answered(w.live.since())
 		}
 		w.hist.Record(time.Since(start))
 
@@ -175,17 +183,20 @@ func (w *worker) send(ctx context.Context, s span) bool {
 			}
 			continue
 		}
-		w.counts.sent.Add(s.n)
 		switch {
 		case resp.StatusCode < 200 || resp.StatusCode > 299:
 			w.counts.errors.Add(1)
+			return true
 		case w.batch:
-			w.tallyBatch(s.n)
+			if !w.tallyBatch(s.n) {
+				return true
+			}
 		case resp.StatusCode == http.StatusOK:
 			w.counts.duplicates.Add(1)
 		default:
 			w.counts.accepted.Add(1)
 		}
+		w.counts.sent.Add(s.n)
 		return true
 	}
 }
@@ -211,12 +222,13 @@ func (w *worker) readResponse(resp *http.Response) error {
 }
 
 // tallyBatch counts the outcomes in a 2xx batch answer for n events; an
-// answer that does not hold n results counts as an error.
-func (w *worker) tallyBatch(n int64) {
+// answer that does not hold n results counts as an error, and tallyBatch
+// returns false.
+func (w *worker) tallyBatch(n int64) bool {
 	w.decoded.Results = w.decoded.Results[:0]
 	if err := json.Unmarshal(w.resp, &w.decoded); err != nil || int64(len(w.decoded.Results)) != n {
 		w.counts.errors.Add(1)
-		return
+		return false
 	}
 	var accepted, duplicates, rejected int64
 	for _, r := range w.decoded.Results {
@@ -232,6 +244,7 @@ func (w *worker) tallyBatch(n int64) {
 	w.counts.accepted.Add(accepted)
 	w.counts.duplicates.Add(duplicates)
 	w.counts.rejected.Add(rejected)
+	return true
 }
 
 // retryDelay returns how long to wait after a 429 with the given Retry-After
