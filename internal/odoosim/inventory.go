@@ -104,7 +104,11 @@ func (t *txn) applyInventory(id int) {
 		return
 	}
 	pid, loc, lot := fint(q, "product_id"), fint(q, "location_id"), fint(q, "lot_id")
-	diff := fnum(q, "inventory_quantity") - fnum(q, "quantity")
+	onHand := 0.0 // Odoo merges the quants of one product, location and lot; count them all
+	for _, qid := range t.strictQuants(pid, loc, lot) {
+		onHand += fnum(t.rec("stock.quant", qid), "quantity")
+	}
+	diff := fnum(q, "inventory_quantity") - onHand
 	t.set("stock.quant", id, record{"inventory_quantity": 0.0, "inventory_quantity_set": false})
 	if math.Abs(diff) < eps {
 		return

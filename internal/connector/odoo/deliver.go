@@ -43,6 +43,14 @@ type ConnectorOptions struct {
 	// whose invoice waits for it. An error from it makes the job retry,
 	// which finds the picking validated.
 	OnValidated func(ctx context.Context, a *connector.Action, p Picking, res ValidateResult) error
+	// OnTakeBackFailed, when set, is told about each approved exception
+	// whose goods Odoo cannot take back as asked, such as damaged goods
+	// that are not in stock where they came back to (Odoo refuses the
+	// scrap, and Waybill does not force stock negative), with the reason
+	// for a person to act on: the hub opens a review item. The job then
+	// completes. An error from it makes the job retry, which meets the
+	// same refusal. When nil, such a refusal fails the job permanently.
+	OnTakeBackFailed func(ctx context.Context, a *connector.Action, exceptionID, reason string) error
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
 }
@@ -540,8 +548,10 @@ func float(r *big.Rat) float64 {
 // takeBack carries out approved exceptions (shipment.TakeBacks):
 // goods that left with a validated picking are returned (a return picking
 // with to_refund, validated at once so the delivered quantity Odoo
-// invoices goes down), and damaged goods are then scrapped; damaged goods
-// that never left are scrapped from the picking's source location.
+// invoices goes down), and damaged goods are then scrapped from where the
+// return put them; damaged goods that never left are scrapped from where
+// the picking takes them. When Odoo refuses a scrap for lack of stock
+// there, the refusal goes to OnTakeBackFailed for a person to resolve.
 func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, todo []shipment.ExceptionRecord) error {
 	if len(todo) == 0 {
 		return nil
@@ -559,21 +569,28 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 		if err != nil {
 			return err
 		}
-		scrapFrom := p.Location.ID
 		writeOff := e.WritesOff()
+		from := pickingSources(p)
 		if p.State == PickingDone {
-			if err := returnLines(ctx, cl, p, lines); err != nil {
+			ret, err := returnLines(ctx, cl, p, lines)
+			if err != nil {
 				return fmt.Errorf("taking back exception %s of shipment %s: %w", e.ID, sh.ID, err)
+			}
+			if writeOff {
+				if from, err = returnedTo(ctx, cl, ret); err != nil {
+					return fmt.Errorf("finding where exception %s of shipment %s came back to: %w", e.ID, sh.ID, err)
+				}
 			}
 		} else if e.Category != shipment.Damaged {
 			continue // refused or missing before it left: nothing went out
 		}
 		if writeOff {
-			for _, l := range lines {
-				if _, err := cl.Scrap(ctx, &ScrapParams{ProductID: l.ProductID, Quantity: l.Quantity, Lot: l.Lot, LocationID: scrapFrom,
-					Origin: "WB-" + sh.ID + "/" + e.ID}); err != nil {
-					return fmt.Errorf("scrapping exception %s of shipment %s: %w", e.ID, sh.ID, err)
-				}
+			failed, err := c.scrapLines(ctx, cl, a, sh, e, lines, from)
+			if err != nil {
+				return err
+			}
+			if failed {
+				continue
 			}
 		}
 		note := fmt.Sprintf("Waybill took back the goods of exception %s (%s) on shipment %s (correlation id %s).", e.ID, e.Category, sh.ID, a.CorrelationID)
@@ -590,21 +607,105 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 	return nil
 }
 
+// scrapLines scraps lines of exception e, each from the location from
+// gives for its product and lot. A scrap Odoo refuses (not enough stock
+// there, unknown lot) goes to OnTakeBackFailed when set; failed reports
+// that one was refused.
+func (c *Connector) scrapLines(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment, e shipment.ExceptionRecord,
+	lines []ShipLine, from *stockPlaces) (failed bool, err error) {
+	var reasons []string
+	for _, l := range lines {
+		_, err := cl.Scrap(ctx, &ScrapParams{ProductID: l.ProductID, Quantity: l.Quantity, Lot: l.Lot, LocationID: from.of(l.ProductID, l.Lot),
+			Origin: "WB-" + sh.ID + "/" + e.ID})
+		if err == nil {
+			continue
+		}
+		refused := errors.Is(err, ErrConflict) || errors.Is(err, ErrMissing) || errors.Is(err, ErrUser)
+		if c.opts.OnTakeBackFailed == nil || !refused {
+			return false, fmt.Errorf("scrapping exception %s of shipment %s: %w", e.ID, sh.ID, err)
+		}
+		reasons = append(reasons, err.Error())
+	}
+	if len(reasons) == 0 {
+		return false, nil
+	}
+	reason := fmt.Sprintf("Odoo could not scrap the goods of exception %s (%s) of shipment %s: %s", e.ID, e.Category, sh.ID, strings.Join(reasons, "; "))
+	if err := c.opts.OnTakeBackFailed(ctx, a, e.ID, reason); err != nil {
+		return true, connector.Retryable(fmt.Errorf("reporting the failed take-back of exception %s of shipment %s: %w", e.ID, sh.ID, err), 0)
+	}
+	return true, nil
+}
+
+// stockPlaces says where goods are: the location of each product and lot,
+// else a default.
+type stockPlaces struct {
+	def int
+	at  map[productLot]int
+}
+
+type productLot struct {
+	product int
+	lot     string
+}
+
+func (s *stockPlaces) of(product int, lot string) int {
+	if id, ok := s.at[productLot{product, lot}]; ok {
+		return id
+	}
+	if id, ok := s.at[productLot{product, ""}]; ok {
+		return id
+	}
+	return s.def
+}
+
+// pickingSources are the locations picking p takes its goods from: its
+// move lines' sources, else its own source location.
+func pickingSources(p Picking) *stockPlaces {
+	s := &stockPlaces{def: p.Location.ID, at: map[productLot]int{}}
+	for _, m := range p.Moves {
+		for _, l := range m.Lines {
+			if l.Location.ID != 0 {
+				s.at[productLot{m.Product.ID, l.Lot.Name}] = l.Location.ID
+			}
+		}
+	}
+	return s
+}
+
+// returnedTo are the locations the done return ret put its goods in: its
+// done move lines' destinations (putaway can put them below the return's
+// destination), else the return's destination.
+func returnedTo(ctx context.Context, cl *Client, ret Return) (*stockPlaces, error) {
+	s := &stockPlaces{def: ret.LocationID, at: map[productLot]int{}}
+	recs, err := cl.SearchRead(ctx, "stock.move.line", Domain{Leaf("picking_id", "=", ret.PickingID), Leaf("state", "=", "done")},
+		&SearchOptions{Fields: []string{"product_id", "lot_id", "location_dest_id"}, Order: "id"})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if dest := r.M2O("location_dest_id").ID; dest != 0 {
+			s.at[productLot{r.M2O("product_id").ID, r.M2O("lot_id").Name}] = dest
+		}
+	}
+	return s, nil
+}
+
 // returnLines returns lines of done picking p and validates the return.
-func returnLines(ctx context.Context, cl *Client, p Picking, lines []ShipLine) error {
+func returnLines(ctx context.Context, cl *Client, p Picking, lines []ShipLine) (Return, error) {
 	var rl []ReturnLine
 	for _, l := range lines {
 		rl = append(rl, ReturnLine{ProductID: l.ProductID, Quantity: l.Quantity})
 	}
 	ret, err := cl.ReturnPicking(ctx, p.ID, rl)
 	if err != nil {
-		return err
+		return Return{}, err
 	}
 	if ret.State == PickingDone {
-		return nil
+		return ret, nil
 	}
-	_, err = cl.ValidatePicking(ctx, ret.PickingID, lines, BackorderCancel)
-	return err
+	vr, err := cl.ValidatePicking(ctx, ret.PickingID, lines, BackorderCancel)
+	ret.State = vr.State
+	return ret, err
 }
 
 // productIDs maps the shipment's SKUs to Odoo product ids.

@@ -22,6 +22,9 @@ type Return struct {
 	// Existing reports that the return already existed with these
 	// quantities, so nothing was created.
 	Existing bool
+	// LocationID is the return picking's destination, where the goods
+	// come back to (its move lines may put them below it).
+	LocationID int
 }
 
 // ReturnPicking creates a return of done picking id for lines through the
@@ -111,17 +114,21 @@ func (c *Client) ReturnPicking(ctx context.Context, id int, lines []ReturnLine) 
 		if !ok {
 			return Return{}, fmt.Errorf("returning picking %d: %w", id, conflict("stock.return.picking", "%s made no return", c.profile.ReturnMethod))
 		}
-		return Return{PickingID: r.PickingID, Name: r.Name, State: r.State}, nil
+		r.Existing = false
+		return r, nil
 	}
-	recs, err := c.Read(ctx, "stock.picking", []int{rid}, []string{"name", "state"})
+	recs, err := c.Read(ctx, "stock.picking", []int{rid}, returnFields)
 	if err != nil {
 		return Return{}, fmt.Errorf("returning picking %d: reading return %d: %w", id, rid, err)
 	}
 	if len(recs) == 0 {
 		return Return{}, fmt.Errorf("returning picking %d: %w", id, missing("stock.picking", rid))
 	}
-	return Return{PickingID: rid, Name: recs[0].String("name"), State: recs[0].String("state")}, nil
+	return Return{PickingID: rid, Name: recs[0].String("name"), State: recs[0].String("state"), LocationID: recs[0].M2O("location_dest_id").ID}, nil
 }
+
+// returnFields are the fields of a return picking [Return] reports.
+var returnFields = []string{"name", "state", "location_dest_id"}
 
 // findReturn looks for a return of picking id, not cancelled, whose moves
 // carry exactly want. It searches moves by origin_returned_move_id, which
@@ -158,99 +165,15 @@ func (c *Client) findReturn(ctx context.Context, id int, want map[int]float64) (
 		if !same {
 			continue
 		}
-		st, err := c.Read(ctx, "stock.picking", []int{pid}, []string{"name", "state"})
+		st, err := c.Read(ctx, "stock.picking", []int{pid}, returnFields)
 		if err != nil {
 			return Return{}, false, fmt.Errorf("reading return %d: %w", pid, err)
 		}
 		if len(st) == 0 || st[0].String("state") == PickingCancel {
 			continue
 		}
-		return Return{PickingID: pid, Name: st[0].String("name"), State: st[0].String("state"), Existing: true}, true, nil
+		return Return{PickingID: pid, Name: st[0].String("name"), State: st[0].String("state"), Existing: true,
+			LocationID: st[0].M2O("location_dest_id").ID}, true, nil
 	}
 	return Return{}, false, nil
-}
-
-// ScrapParams describes a scrap for [Client.Scrap].
-type ScrapParams struct {
-	ProductID int
-	Quantity  float64
-	// Lot is the lot or serial number name; empty for untracked products.
-	Lot string
-	// LocationID is the stock location to scrap from; 0 uses the
-	// warehouse stock location Odoo picks by default.
-	LocationID int
-	// Origin is the scrap's source document, and the idempotency key: a
-	// scrap of the product with this origin is reused. Required.
-	Origin string
-}
-
-// Scrap is a stock.scrap.
-type Scrap struct {
-	ID    int
-	Name  string
-	State string // draft or done
-	// Existing reports that a scrap with this origin already existed.
-	Existing bool
-}
-
-// Scrap scraps p.Quantity of p.ProductID (create + action_validate) unless
-// a scrap of that product with origin p.Origin exists; a draft one found
-// that way is validated. When the location lacks the stock Odoo asks for
-// confirmation; Scrap does not force it and returns a permanent error
-// matching [ErrConflict], leaving the scrap in draft.
-func (c *Client) Scrap(ctx context.Context, p *ScrapParams) (Scrap, error) {
-	if p == nil || p.ProductID <= 0 || !(p.Quantity > 0) || p.Origin == "" {
-		return Scrap{}, invalidInput("scrap needs a product, a positive quantity and an origin")
-	}
-	fields := []string{"name", "state"}
-	recs, err := c.SearchRead(ctx, "stock.scrap", Domain{Leaf("origin", "=", p.Origin), Leaf("product_id", "=", p.ProductID)},
-		&SearchOptions{Fields: fields, Limit: 1})
-	if err != nil {
-		return Scrap{}, fmt.Errorf("scrapping %q: looking for a previous scrap: %w", p.Origin, err)
-	}
-	var s Scrap
-	if len(recs) > 0 {
-		s = Scrap{ID: recs[0].ID(), Name: recs[0].String("name"), State: recs[0].String("state"), Existing: true}
-		if s.State == "done" {
-			return s, nil
-		}
-	} else {
-		vals := map[string]any{"product_id": p.ProductID, "scrap_qty": p.Quantity, "origin": p.Origin}
-		if p.LocationID > 0 {
-			vals["location_id"] = p.LocationID
-		}
-		if p.Lot != "" {
-			lots, err := c.SearchRead(ctx, "stock.lot", Domain{Leaf("name", "=", p.Lot), Leaf("product_id", "=", p.ProductID)},
-				&SearchOptions{Fields: []string{"name"}, Limit: 1})
-			if err != nil {
-				return Scrap{}, fmt.Errorf("scrapping %q: finding lot %q: %w", p.Origin, p.Lot, err)
-			}
-			if len(lots) == 0 {
-				return Scrap{}, fmt.Errorf("scrapping %q: %w", p.Origin, classify(&Error{Kind: KindMissing, Model: "stock.lot",
-					Message: fmt.Sprintf("lot %q of product %d not found", p.Lot, p.ProductID)}))
-			}
-			vals["lot_id"] = lots[0].ID()
-		}
-		ids, err := c.Create(ctx, "stock.scrap", []map[string]any{vals}, nil)
-		if err != nil {
-			return Scrap{}, fmt.Errorf("scrapping %q: %w", p.Origin, err)
-		}
-		s.ID = ids[0]
-	}
-	res, err := c.Execute(ctx, "stock.scrap", "action_validate", []int{s.ID}, nil)
-	if err != nil {
-		return Scrap{}, fmt.Errorf("scrapping %q: validating scrap %d: %w", p.Origin, s.ID, err)
-	}
-	if act, ok := decodeAction(res); ok {
-		return Scrap{}, fmt.Errorf("scrapping %q: %w", p.Origin, conflict("stock.scrap", "odoo asks to confirm scrap %d (%s): not enough stock", s.ID, act.ResModel))
-	}
-	st, err := c.Read(ctx, "stock.scrap", []int{s.ID}, fields)
-	if err != nil {
-		return Scrap{}, fmt.Errorf("scrapping %q: reading scrap %d: %w", p.Origin, s.ID, err)
-	}
-	if len(st) == 0 {
-		return Scrap{}, fmt.Errorf("scrapping %q: %w", p.Origin, missing("stock.scrap", s.ID))
-	}
-	s.Name, s.State = st[0].String("name"), st[0].String("state")
-	return s, nil
 }

@@ -1,0 +1,274 @@
+package odoo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/shipment"
+)
+
+// adjustStock sets the on-hand quantity of product (and lot) at exactly loc
+// with an inventory adjustment.
+func adjustStock(t *testing.T, c *Client, product, loc int, lot string, qty float64) {
+	t.Helper()
+	ctx := t.Context()
+	vals := map[string]any{"product_id": product, "location_id": loc, "inventory_quantity": qty}
+	if lot != "" {
+		ids, err := c.Search(ctx, "stock.lot", Domain{Leaf("name", "=", lot), Leaf("product_id", "=", product)}, &SearchOptions{Limit: 1})
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("finding lot %s: %v %v", lot, ids, err)
+		}
+		vals["lot_id"] = ids[0]
+	}
+	imode := &CallOptions{Context: map[string]any{"inventory_mode": true}}
+	ids, err := c.Create(ctx, "stock.quant", []map[string]any{vals}, imode)
+	if err != nil {
+		t.Fatalf("counting product %d: %v", product, err)
+	}
+	if res, err := c.Execute(ctx, "stock.quant", "action_apply_inventory", ids, imode); err != nil {
+		t.Fatalf("applying the count of product %d: %v", product, err)
+	} else if act, ok := decodeAction(res); ok {
+		t.Fatalf("applying the count of product %d: Odoo asks for %s", product, act.ResModel)
+	}
+}
+
+// onHand is the quantity of product (and lot) at exactly loc.
+func onHand(t *testing.T, c *Client, product, loc int, lot string) float64 {
+	t.Helper()
+	d := Domain{Leaf("product_id", "=", product), Leaf("location_id", "=", loc)}
+	if lot != "" {
+		d = append(d, Leaf("lot_id.name", "=", lot))
+	}
+	recs, err := c.SearchRead(t.Context(), "stock.quant", d, &SearchOptions{Fields: []string{"quantity"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, r := range recs {
+		sum += r.Float("quantity")
+	}
+	return sum
+}
+
+func scrapsOf(t *testing.T, c *Client, origin string) []Record {
+	t.Helper()
+	recs, err := c.SearchRead(t.Context(), "stock.scrap", Domain{Leaf("origin", "=", origin)},
+		&SearchOptions{Fields: []string{"state", "lot_id", "location_id", "scrap_qty"}, Order: "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestScrapIsPerLotAndLeavesOneDraft(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{16, 17, 18, 19} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, v, nil)
+			ctx := t.Context()
+			demo := w.srv.Sim().Demo()
+			resin, paint, stock := demo.Products["LOT-RESIN"], demo.Products["LOT-PAINT"], demo.StockLocationID
+
+			// one origin, one product, two lots: two scraps
+			for _, lot := range []string{"RESIN-0001", "RESIN-0002"} {
+				sc, err := w.cl.Scrap(ctx, &ScrapParams{ProductID: resin, Quantity: 1, Lot: lot, Origin: "WB-LOTS"})
+				if err != nil || sc.State != "done" || sc.Existing {
+					t.Errorf("scrap of lot %s: got %+v, %v; want a new done scrap", lot, sc, err)
+				}
+			}
+			if got := scrapsOf(t, w.cl, "WB-LOTS"); len(got) != 2 || got[0].M2O("lot_id").Name == got[1].M2O("lot_id").Name {
+				t.Errorf("scraps of two lots: got %v, want one per lot", got)
+			}
+
+			// not enough of the lot: refused, never forced, one draft however often
+			before := onHand(t, w.cl, paint, stock, "PAINT-0001") // 10
+			for i := range 3 {
+				_, err := w.cl.Scrap(ctx, &ScrapParams{ProductID: paint, Quantity: before + 1, Lot: "PAINT-0001", Origin: "WB-SHORT"})
+				var ise *InsufficientStockError
+				if !errors.As(err, &ise) || !errors.Is(err, ErrConflict) {
+					t.Fatalf("attempt %d: got %v, want an InsufficientStockError", i, err)
+				}
+				if perm, _ := connector.Classify(err); !perm {
+					t.Errorf("attempt %d: got a retryable error, want permanent: %v", i, err)
+				}
+				if ise.Available != before || ise.Lot != "PAINT-0001" || !strings.Contains(ise.Location, "Stock") {
+					t.Errorf("attempt %d: got %+v, want %v of PAINT-0001 on hand at WH/Stock", i, ise, before)
+				}
+			}
+			if got := scrapsOf(t, w.cl, "WB-SHORT"); len(got) != 1 || got[0].String("state") != "draft" {
+				t.Errorf("after three refused attempts: got scraps %v, want one draft", got)
+			}
+			if got := onHand(t, w.cl, paint, stock, "PAINT-0001"); got != before {
+				t.Errorf("lot on hand after refused scraps: got %v, want %v", got, before)
+			}
+
+			// drafts piled up by earlier attempts: one is used, the others go
+			for range 2 {
+				if _, err := w.cl.Create(ctx, "stock.scrap", []map[string]any{{"product_id": paint, "scrap_qty": 3, "origin": "WB-SHORT",
+					"lot_id": lotID(t, w.cl, paint, "PAINT-0001")}}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			adjustStock(t, w.cl, paint, stock, "PAINT-0001", before+1)
+			sc, err := w.cl.Scrap(ctx, &ScrapParams{ProductID: paint, Quantity: before + 1, Lot: "PAINT-0001", Origin: "WB-SHORT"})
+			if err != nil || sc.State != "done" || !sc.Existing {
+				t.Fatalf("scrap once the stock is there: got %+v, %v; want the draft, done", sc, err)
+			}
+			if got := scrapsOf(t, w.cl, "WB-SHORT"); len(got) != 1 || got[0].ID() != sc.ID {
+				t.Errorf("scraps after the stock came: got %v, want only scrap %d", got, sc.ID)
+			}
+			if got := onHand(t, w.cl, paint, stock, "PAINT-0001"); got != 0 {
+				t.Errorf("lot on hand after the scrap: got %v, want 0", got)
+			}
+		})
+	}
+}
+
+func lotID(t *testing.T, c *Client, product int, name string) int {
+	t.Helper()
+	ids, err := c.Search(t.Context(), "stock.lot", Domain{Leaf("name", "=", name), Leaf("product_id", "=", product)}, nil)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("lot %s: %v %v", name, ids, err)
+	}
+	return ids[0]
+}
+
+// damaged is sh with an approved damage of one LOT-RESIN unit.
+func damaged(t *testing.T, sh *shipment.Shipment) *shipment.Shipment {
+	sh.Exceptions = append(sh.Exceptions, shipment.ExceptionRecord{ID: "EXC-1", Category: shipment.Damaged, Status: shipment.ExceptionResolved,
+		OwnerRole: "warehouse", Resolution: shipment.ResolutionApproved, EventID: "ev-exc-1",
+		Lines: []shipment.LineQty{{LineID: "2", Quantity: *qty(t, "1")}}})
+	return sh
+}
+
+// receiveReturnAt has the warehouse take back one LOT-RESIN unit of the
+// world's validated picking by hand, into loc.
+func (w *deliverWorld) receiveReturnAt(t *testing.T, loc int) {
+	t.Helper()
+	ctx := t.Context()
+	resin := w.srv.Sim().Demo().Products["LOT-RESIN"]
+	ret, err := w.cl.ReturnPicking(ctx, w.pick.ID, []ReturnLine{{ProductID: resin, Quantity: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cl.Write(ctx, "stock.picking", []int{ret.PickingID}, map[string]any{"location_dest_id": loc}); err != nil {
+		t.Fatal(err)
+	}
+	moves, err := w.cl.Search(ctx, "stock.move", Domain{Leaf("picking_id", "=", ret.PickingID)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cl.Write(ctx, "stock.move", moves, map[string]any{"location_dest_id": loc}); err != nil {
+		t.Fatal(err)
+	}
+	mls, err := w.cl.Search(ctx, "stock.move.line", Domain{Leaf("picking_id", "=", ret.PickingID)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cl.Write(ctx, "stock.move.line", mls, map[string]any{"location_dest_id": loc}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cl.ValidatePicking(ctx, ret.PickingID, []ShipLine{{ProductID: resin, Quantity: 1, Lot: w.lot}}, BackorderCancel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTakeBackScrapsWhereTheReturnPutTheGoods(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{17, 18} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, v, nil)
+			ctx := t.Context()
+			demo := w.srv.Sim().Demo()
+			resin, stock := demo.Products["LOT-RESIN"], demo.StockLocationID
+			sh := w.loaded(t, "sh-ret", "4", "2")
+			if err := w.conn.Deliver(ctx, action(t, shipment.ActionPickingValidate, sh)); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := w.cl.Create(ctx, "stock.location", []map[string]any{{"name": "Returns", "usage": "internal", "location_id": stock}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			returns := ids[0]
+			w.receiveReturnAt(t, returns)
+			adjustStock(t, w.cl, resin, stock, w.lot, 0) // none of the lot left on the shelves
+			if err := w.conn.Deliver(ctx, action(t, shipment.ActionStockScrap, damaged(t, sh))); err != nil {
+				t.Fatalf("scrapping the damaged unit: %v", err)
+			}
+			got := scrapsOf(t, w.cl, "WB-sh-ret/EXC-1")
+			if len(got) != 1 || got[0].String("state") != "done" || got[0].M2O("location_id").ID != returns {
+				t.Errorf("got scraps %v, want one done from the returns location %d", got, returns)
+			}
+			if q := onHand(t, w.cl, resin, returns, w.lot); q != 0 {
+				t.Errorf("lot at the returns location: got %v, want 0", q)
+			}
+		})
+	}
+}
+
+func TestTakeBackReportsWhatItCannotScrap(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{16, 19} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var reports []string
+			w := newDeliverWorld(t, v, func(o *ConnectorOptions) {
+				o.OnTakeBackFailed = func(_ context.Context, a *connector.Action, exc, reason string) error {
+					mu.Lock()
+					defer mu.Unlock()
+					reports = append(reports, a.ShipmentID+"|"+exc+"|"+reason)
+					return nil
+				}
+			})
+			ctx := t.Context()
+			demo := w.srv.Sim().Demo()
+			resin, stock := demo.Products["LOT-RESIN"], demo.StockLocationID
+			sh := w.loaded(t, "sh-gone", "4", "2")
+			if err := w.conn.Deliver(ctx, action(t, shipment.ActionPickingValidate, sh)); err != nil {
+				t.Fatal(err)
+			}
+			w.receiveReturnAt(t, stock)
+			adjustStock(t, w.cl, resin, stock, w.lot, 0) // the returned unit went elsewhere
+			a := action(t, shipment.ActionStockScrap, damaged(t, sh))
+			for i := range 3 {
+				if err := w.conn.Deliver(ctx, a); err != nil {
+					t.Fatalf("attempt %d: got %v, want the failure reported and the job done", i, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(reports) != 3 || !strings.HasPrefix(reports[0], "sh-gone|EXC-1|") || !strings.Contains(reports[0], "not enough stock") ||
+				!strings.Contains(reports[0], w.lot) {
+				t.Errorf("got reports %q, want one per attempt naming the exception, the lot and the missing stock", reports)
+			}
+			if got := scrapsOf(t, w.cl, "WB-sh-gone/EXC-1"); len(got) != 1 || got[0].String("state") != "draft" {
+				t.Errorf("got scraps %v, want one draft", got)
+			}
+			if q := onHand(t, w.cl, resin, stock, w.lot); q != 0 {
+				t.Errorf("lot on hand: got %v, want 0 (never forced negative)", q)
+			}
+
+			// without someone to tell, the job fails for good
+			w2 := newDeliverWorld(t, v, nil)
+			sh2 := w2.loaded(t, "sh-gone2", "4", "2")
+			if err := w2.conn.Deliver(ctx, action(t, shipment.ActionPickingValidate, sh2)); err != nil {
+				t.Fatal(err)
+			}
+			w2.receiveReturnAt(t, stock)
+			adjustStock(t, w2.cl, resin, stock, w2.lot, 0)
+			err := w2.conn.Deliver(ctx, action(t, shipment.ActionStockScrap, damaged(t, sh2)))
+			var ise *InsufficientStockError
+			if perm, _ := connector.Classify(err); !perm || !errors.As(err, &ise) {
+				t.Errorf("got %v, want a permanent InsufficientStockError", err)
+			}
+		})
+	}
+}
