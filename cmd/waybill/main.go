@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newChangesCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),
+		newBenchCmd(),
 		newIntakeCmd(),
 		newVersionCmd(),
 	)

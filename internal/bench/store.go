@@ -223,3 +223,54 @@ func (s *postgresStore) close() error {
 	defer cancel()
 	return s.conn.Close(ctx)
 }
+
+// Schema is a PostgreSQL schema of its own for one run, so that each
+// server starts from an empty database and the run leaves nothing behind.
+type Schema struct {
+	// URL is the database URL with the schema as its search_path.
+	URL  string
+	name string
+	base string
+}
+
+// CreateSchema creates the schema named name (letters, digits and _ only)
+// in the database at databaseURL.
+func CreateSchema(ctx context.Context, databaseURL, name string) (*Schema, error) {
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return nil, fmt.Errorf("schema name %q: only a-z, 0-9 and _", name)
+		}
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, errors.New("database url: must be a postgres:// URL")
+	}
+	if err := execPostgres(ctx, databaseURL, "CREATE SCHEMA "+name); err != nil {
+		return nil, fmt.Errorf("creating schema %s: %w", name, err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return &Schema{URL: u.String(), name: name, base: databaseURL}, nil
+}
+
+// Drop drops the schema and everything in it.
+func (s *Schema) Drop(ctx context.Context) error {
+	if err := execPostgres(ctx, s.base, "DROP SCHEMA "+s.name+" CASCADE"); err != nil {
+		return fmt.Errorf("dropping schema %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// execPostgres runs one statement on a connection of its own.
+func execPostgres(ctx context.Context, databaseURL, stmt string) error {
+	ctx, cancel := context.WithTimeout(ctx, closeTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
