@@ -229,8 +229,11 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Logger:             logger,
 		Registerer:         h.reg,
 	})
+	// Events are applied in the transaction that stores them whenever
+	// the processor is idle; what it cannot take there, it applies later.
 	h.committer = intake.NewCommitter(h.Events, &intake.CommitterOptions{
-		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Logger: logger, Registerer: h.reg,
+		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Apply: h.processor.ApplyInTx,
+		Logger: logger, Registerer: h.reg,
 	})
 	window := intake.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
 	emitter := intake.NewEmitter(h.committer, &intake.EmitterOptions{

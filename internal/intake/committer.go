@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"sync"
@@ -31,6 +32,7 @@ type Committer struct {
 	mu     sync.RWMutex
 	closed bool
 	notify func()
+	apply  ApplyFunc
 
 	groupSize prometheus.Histogram
 	isolated  prometheus.Counter
@@ -48,8 +50,12 @@ type CommitterOptions struct {
 	// MaxGroup is the most events written in one transaction.
 	MaxGroup int
 	// NotifyFunc, if set, is called after each commit that stored new
-	// events (it must not block): it wakes the processor.
+	// events it did not apply (it must not block): it wakes the processor.
 	NotifyFunc func()
+	// Apply, if set, applies the events of each group in the transaction
+	// that stores them (see ApplyFunc); what it leaves pending is the
+	// processor's.
+	Apply      ApplyFunc
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -62,6 +68,7 @@ func NewCommitter(store *Store, opts *CommitterOptions) *Committer {
 		logger:   opts.Logger,
 		in:       make(chan *request, 4096),
 		notify:   opts.NotifyFunc,
+		apply:    opts.Apply,
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "waybill_intake_group_commit_events",
 			Help:    "Events written per group-commit transaction.",
@@ -176,7 +183,21 @@ func (c *Committer) write(group []*request) {
 	// The write must not be cut short by shutdown: callers wait for it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := c.store.Append(ctx, all)
+	var res []Result
+	var err error
+	applied := false
+	if c.apply != nil {
+		res, err = c.store.AppendApply(ctx, all, func(ctx context.Context, tx *sql.Tx, evs []Pending) (func(), error) {
+			after, err := c.apply(ctx, tx, evs)
+			applied = after != nil && err == nil
+			return after, err
+		})
+	} else {
+		res, err = c.store.Append(ctx, all)
+	}
+	if err != nil {
+		applied = false // nothing of this try was kept
+	}
 	c.groupSize.Observe(float64(len(all)))
 	var errs []error // per event, when the group had to be split
 	switch {
@@ -216,7 +237,7 @@ func (c *Committer) write(group []*request) {
 		off += n
 		close(r.done)
 	}
-	if fresh && c.notify != nil {
+	if fresh && !applied && c.notify != nil {
 		c.notify()
 	}
 }

@@ -36,8 +36,9 @@ type Event struct {
 	// another hash is a conflict, not a duplicate.
 	Hash string
 	// Body is the whole event as received, without insignificant
-	// whitespace.
+	// whitespace, and Data its data member, likewise.
 	Body []byte
+	Data json.RawMessage
 }
 
 // InvalidError reports every problem found in one event.
@@ -235,7 +236,8 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	var data bytes.Buffer
 	data.Grow(len(env.Data))
 	_ = json.Compact(&data, env.Data)
-	h.Write(data.Bytes())
+	ev.Data = data.Bytes()
+	h.Write(ev.Data)
 	ev.Hash = hex.EncodeToString(h.Sum(nil))
 
 	id, err := uuid.NewV7()

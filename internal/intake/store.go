@@ -1,11 +1,13 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -63,14 +65,14 @@ type Store struct {
 }
 
 type storeQueries struct {
-	lookup, pending, timeline, countPending string
+	lookup, pending, olderPending, timeline, countPending string
 }
 
 const insertColumns = 11
 
 const insertPrefix = `INSERT INTO events (id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body) VALUES `
 
-const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id`
+const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id, seq`
 
 // NewStore returns a Store on db. backlog is told of every newly stored
 // event.
@@ -79,6 +81,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 	return &Store{db: db, backlog: backlog, q: storeQueries{
 		lookup:       d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
 		pending:      d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		olderPending: d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
 		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
 	}}
@@ -98,6 +101,33 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 // in evs) is a duplicate when its payload hash matches and a conflict
 // otherwise; neither changes anything.
 func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
+	return s.AppendApply(ctx, evs, nil)
+}
+
+// ApplyFunc applies events just stored, in acceptance order, inside the
+// transaction that stores them, so that an event and its effects are one
+// durable write. It returns a function to run once that transaction has
+// committed (nil when it applied nothing: the events stay pending). An
+// error means what it wrote failed; the events are then stored without it.
+type ApplyFunc func(ctx context.Context, tx *sql.Tx, evs []Pending) (after func(), err error)
+
+// AppendApply is Append that hands the newly stored events to apply in the
+// same transaction. When apply fails, the events are stored alone, in a
+// transaction of their own, and stay pending for the processor.
+func (s *Store) AppendApply(ctx context.Context, evs []*Event, apply ApplyFunc) ([]Result, error) {
+	if apply != nil {
+		res, err := s.appendApply(ctx, evs, apply)
+		if !errors.Is(err, errApply) {
+			return res, err
+		}
+	}
+	return s.appendApply(ctx, evs, nil)
+}
+
+// errApply marks an error from an ApplyFunc.
+var errApply = errors.New("applying stored events")
+
+func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) ([]Result, error) {
 	results := make([]Result, len(evs))
 	type key struct{ source, id string }
 	first := make(map[key]int, len(evs))
@@ -113,7 +143,8 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 	}
 
 	now := time.Now().UnixMicro()
-	inserted := make(map[string]bool, len(fresh))
+	inserted := make(map[string]int64, len(fresh)) // id → seq
+	var after func()
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		maxRows := min(1000, s.db.Dialect.MaxParams/insertColumns)
 		for start := 0; start < len(fresh); start += maxRows {
@@ -131,21 +162,25 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 			}
 			for rows.Next() {
 				var id string
-				if err := rows.Scan(&id); err != nil {
+				var seq int64
+				if err := rows.Scan(&id, &seq); err != nil {
 					rows.Close()
 					return fmt.Errorf("reading inserted events: %w", err)
 				}
-				inserted[id] = true
+				inserted[id] = seq
 			}
 			if err := rows.Close(); err != nil {
 				return fmt.Errorf("inserting events: %w", err)
 			}
 		}
 		// Events not inserted were already stored: compare payloads.
+		var stored []Pending
 		for _, i := range fresh {
 			ev := evs[i]
-			if inserted[ev.ID] {
+			if seq, ok := inserted[ev.ID]; ok {
 				results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
+				stored = append(stored, Pending{Seq: seq, ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
+					Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data})
 				continue
 			}
 			var id, corr, hash string
@@ -157,10 +192,21 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 				results[i].Err = ErrConflict
 			}
 		}
+		if apply == nil || len(stored) == 0 {
+			return nil
+		}
+		slices.SortFunc(stored, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
+		var err error
+		if after, err = apply(ctx, tx, stored); err != nil {
+			return fmt.Errorf("%w: %w", errApply, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if after != nil {
+		defer after()
 	}
 	// Repeats inside the group take the outcome of their first occurrence.
 	for i := range results {
@@ -196,6 +242,20 @@ type Pending struct {
 	// Err is set when the stored event cannot be decoded; it is then
 	// marked failed rather than applied.
 	Err error
+}
+
+// OlderPendingTx reports whether an event accepted before seq is still
+// pending, in tx.
+func (s *Store) OlderPendingTx(ctx context.Context, tx *sql.Tx, seq int64) (bool, error) {
+	var older int64
+	err := tx.QueryRowContext(ctx, s.q.olderPending, seq).Scan(&older)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for older pending events: %w", err)
+	}
+	return true, nil
 }
 
 // Pending returns up to limit unprocessed events in acceptance order.

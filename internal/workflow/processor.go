@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,6 +53,9 @@ type Processor struct {
 	opts   Options
 	wake   chan struct{}
 	logger *slog.Logger
+	// mu is held while a batch is applied, by Run or by ApplyInTx, so
+	// that only one applies events at a time.
+	mu sync.Mutex
 
 	applied *prometheus.CounterVec
 	refused *prometheus.CounterVec
@@ -160,6 +164,8 @@ func (p *Processor) finishing(ctx context.Context) (int, error) {
 // the processor is the only writer of shipments, orders, cross-references
 // and event outcomes.
 func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	pending, err := p.events.Pending(ctx, p.opts.BatchSize)
 	if err != nil || len(pending) == 0 {
 		return 0, err
@@ -189,6 +195,12 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	p.done(w, len(pending), start)
+	return len(pending), nil
+}
+
+// done counts a committed batch of n events.
+func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 	p.batches.Observe(time.Since(start).Seconds())
 	for _, c := range w.counts {
 		p.applied.WithLabelValues(string(c.typ), c.outcome).Inc()
@@ -197,9 +209,39 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 		}
 	}
 	if p.opts.Backlog != nil {
-		p.opts.Backlog.Add(-int64(len(pending)))
+		p.opts.Backlog.Add(-int64(n))
 	}
-	return len(pending), nil
+}
+
+// ApplyInTx applies events intake has just stored, in tx, the transaction
+// that stores them (an intake.ApplyFunc): an accepted event, its effect on
+// its shipment and the outbound actions it causes are then one durable
+// write instead of two. It applies nothing, leaving the events pending for
+// Run, when the processor is busy or an older event is still pending:
+// events of a shipment are applied in acceptance order either way. A batch
+// that panics is left to Run too, which isolates the event. An error means
+// a write in tx failed.
+func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+	if len(evs) == 0 || !p.mu.TryLock() {
+		return nil, nil
+	}
+	defer p.mu.Unlock()
+	start := time.Now()
+	if older, err := p.events.OlderPendingTx(ctx, tx, evs[0].Seq); err != nil || older {
+		return nil, err
+	}
+	w, err := p.prepare(ctx, evs, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.logger.DebugContext(ctx, "events left to the processor", slog.Int("events", len(evs)), slog.Any("err", err))
+		}
+		return nil, nil
+	}
+	if err := p.commit(ctx, tx, w); err != nil {
+		p.logger.WarnContext(ctx, "applying events as they were stored failed: the processor applies them", slog.Any("err", err))
+		return nil, err
+	}
+	return func() { p.done(w, len(evs), start) }, nil
 }
 
 type outcomeCount struct {

@@ -1,0 +1,110 @@
+package intake_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/waybill/waybill/internal/intake"
+	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+// TestAppendApply checks that the apply function sees the events just
+// stored, in acceptance order and with their data, inside the transaction
+// that stores them; that what it writes commits with them; and that when
+// it fails the events are stored all the same, without its writes.
+func TestAppendApply(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		v := validator(t)
+		backlog := &intake.Backlog{}
+		store := intake.NewStore(db, backlog)
+		parse := func(ids ...string) []*intake.Event {
+			var evs []*intake.Event
+			for _, id := range ids {
+				ev, err := intake.Parse(raw(id, "x:"+id, "2026-11-26T08:00:00Z"), v, intake.Hints{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				evs = append(evs, ev)
+			}
+			return evs
+		}
+		if _, err := db.ExecContext(t.Context(), `CREATE TABLE apply_marks (id TEXT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		marks := func() int {
+			var n int
+			if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM apply_marks`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		mark := func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) error {
+			for _, p := range evs {
+				if _, err := tx.ExecContext(ctx, db.Dialect.Rebind(`INSERT INTO apply_marks (id) VALUES (?)`), p.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+
+		// A duplicate is not handed over; new events are, in order, with
+		// their data.
+		if _, err := store.Append(t.Context(), parse("a")); err != nil {
+			t.Fatal(err)
+		}
+		var seen []intake.Pending
+		afterRan := false
+		res, err := store.AppendApply(t.Context(), parse("b", "a", "c"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+			seen = evs
+			older, err := store.OlderPendingTx(ctx, tx, evs[0].Seq)
+			if err != nil || !older {
+				return nil, fmt.Errorf("older pending: %v %v, want event a", older, err)
+			}
+			return func() { afterRan = true }, mark(ctx, tx, evs)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[1].Duplicate || res[0].Duplicate || res[2].Duplicate {
+			t.Fatalf("results %+v", res)
+		}
+		if len(seen) != 2 || seen[0].ID != res[0].EventID || seen[1].ID != res[2].EventID || seen[0].Seq >= seen[1].Seq {
+			t.Fatalf("apply saw %+v, want b then c in order", seen)
+		}
+		if string(seen[0].Data) != planned || seen[0].Type != "shipment.planned" || seen[0].Subject != "x:b" {
+			t.Errorf("apply saw %s %s %s", seen[0].Type, seen[0].Subject, seen[0].Data)
+		}
+		if !afterRan || marks() != 2 {
+			t.Errorf("after ran %v, %d marks: want the writes committed with the events", afterRan, marks())
+		}
+
+		// A failing apply: the events are stored, its writes are not.
+		res, err = store.AppendApply(t.Context(), parse("d"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+			if err := mark(ctx, tx, evs); err != nil {
+				return nil, err
+			}
+			return func() { t.Error("after ran for a failed apply") }, errors.New("boom")
+		})
+		if err != nil || res[0].Err != nil || res[0].Duplicate {
+			t.Fatalf("a failed apply lost the event: %+v %v", res, err)
+		}
+		if marks() != 2 {
+			t.Errorf("%d marks: a failed apply's writes were kept", marks())
+		}
+		pending, err := store.Pending(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 4 || pending[3].ID != res[0].EventID {
+			t.Errorf("pending %d events, want a, b, c and d (nothing here marks them applied)", len(pending))
+		}
+		if n := backlog.Load(); n != 4 {
+			t.Errorf("backlog %d, want 4", n)
+		}
+	})
+}
