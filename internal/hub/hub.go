@@ -163,7 +163,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
-		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, Tenders: tenders(profiles), TenderStore: sourceStore})
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore})
 	if err != nil {
 		return err
 	}
@@ -598,6 +598,9 @@ type ConnectorDeps struct {
 	// OnValidated receives the picking the Odoo connector validated; nil
 	// ignores it.
 	OnValidated func(ctx context.Context, a *connector.Action, p odoo.Picking, res odoo.ValidateResult) error
+	// OnTakeBackFailed receives the approved exceptions whose goods Odoo
+	// could not take back, with the reason; nil fails those jobs instead.
+	OnTakeBackFailed func(ctx context.Context, a *connector.Action, exceptionID, reason string) error
 	// Tenders are the carriers that take load tenders by EDI (X12 204),
 	// and TenderStore keeps the tenders and their control numbers.
 	Tenders     []tender.Carrier
@@ -735,14 +738,15 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		Metrics:         metrics,
 		Logger:          logger,
 	}, odoo.ConnectorOptions{
-		System:          oc.System,
-		Backorder:       backorder,
-		PostInvoices:    oc.InvoiceState == config.OdooInvoicePosted,
-		Policies:        odooPolicies(oc.Policies),
-		ServiceProducts: oc.ServiceProductMap(),
-		Xrefs:           deps.Shipments.Xrefs,
-		OnInvoiced:      deps.OnInvoiced,
-		OnValidated:     deps.OnValidated,
+		System:           oc.System,
+		Backorder:        backorder,
+		PostInvoices:     oc.InvoiceState == config.OdooInvoicePosted,
+		Policies:         odooPolicies(oc.Policies),
+		ServiceProducts:  oc.ServiceProductMap(),
+		Xrefs:            deps.Shipments.Xrefs,
+		OnInvoiced:       deps.OnInvoiced,
+		OnValidated:      deps.OnValidated,
+		OnTakeBackFailed: deps.OnTakeBackFailed,
 	})
 }
 

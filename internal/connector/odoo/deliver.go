@@ -624,7 +624,11 @@ func (c *Connector) scrapLines(ctx context.Context, cl *Client, a *connector.Act
 		if c.opts.OnTakeBackFailed == nil || !refused {
 			return false, fmt.Errorf("scrapping exception %s of shipment %s: %w", e.ID, sh.ID, err)
 		}
-		reasons = append(reasons, err.Error())
+		if ise := (*InsufficientStockError)(nil); errors.As(err, &ise) {
+			reasons = append(reasons, ise.Error())
+		} else {
+			reasons = append(reasons, err.Error())
+		}
 	}
 	if len(reasons) == 0 {
 		return false, nil

@@ -1,0 +1,44 @@
+package hub
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/event"
+)
+
+// Limits of the shipment.exception schema for the fields takeBackFailed
+// fills.
+const (
+	exceptionIDMax = 64
+	descriptionMax = 2000
+)
+
+// takeBackFailed records that Odoo could not carry out an approved
+// exception's take-back (damaged goods it will not scrap for lack of stock
+// where they came back to, say) as a shipment.exception event owned by the
+// warehouse, through intake like any other: it opens a review item with
+// the reason. Its id is the action's, so a retried action reports the same
+// event.
+func (h *Hub) takeBackFailed(ctx context.Context, a *connector.Action, exceptionID, reason string) error {
+	d := event.ShipmentExceptionData{
+		Category:    "other",
+		ExceptionID: clip("takeback-"+exceptionID, exceptionIDMax),
+		OwnerRole:   "warehouse",
+		Description: clip(reason, descriptionMax),
+	}
+	return h.report(ctx, a, odooSource, event.ShipmentException, ":takeback-failed", d)
+}
+
+// clip cuts s to at most n bytes without splitting a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
