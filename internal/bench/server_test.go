@@ -38,6 +38,13 @@ func start(t *testing.T, opts bench.Options) (*bench.Server, func() error) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return srv, run(t, srv)
+}
+
+// run runs srv until the returned stop is called (or the test ends); stop
+// returns Run's error.
+func run(t testing.TB, srv *bench.Server) func() error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
@@ -52,7 +59,7 @@ func start(t *testing.T, opts bench.Options) (*bench.Server, func() error) {
 		return runErr
 	}
 	t.Cleanup(func() { stop() })
-	return srv, stop
+	return stop
 }
 
 // TestStoresWhatItAcknowledged drives the server with loadgen, single
