@@ -62,7 +62,7 @@ func (l *liveness) failed(now time.Duration, err error) {
 		l.failing, l.failingSince = true, now
 	}
 	if l.goneErr == nil && now-l.failingSince >= l.goneAfter {
-		l.goneErr = fmt.Errorf("%w: every request failed for %s: %w", ErrServerGone, now-l.failingSince, err)
+		l.goneErr = &ServerGoneError{Failing: now - l.failingSince, Err: err}
 		l.stop(l.goneErr)
 	}
 }
@@ -78,7 +78,32 @@ func (l *liveness) gone(cause error) error {
 		return l.goneErr
 	}
 	if l.answers.Load() == 0 && l.failures > 0 {
-		return fmt.Errorf("%w: no request was answered: %w", ErrServerGone, l.lastErr)
+		return &ServerGoneError{Err: l.lastErr}
 	}
 	return nil
 }
+
+// ServerGoneError is the error Run returns when the server is gone; it
+// matches ErrServerGone with errors.Is and unwraps to the last transport
+// error.
+type ServerGoneError struct {
+	// Failing is how long every request had failed when the run stopped;
+	// 0 when the run ended with no request answered at all.
+	Failing time.Duration
+	// Err is the last transport error.
+	Err error
+}
+
+// Error implements error, on one line.
+func (e *ServerGoneError) Error() string {
+	if e.Failing == 0 {
+		return fmt.Sprintf("%v: no request was answered: %v", ErrServerGone, e.Err)
+	}
+	return fmt.Sprintf("%v: every request failed for %s: %v", ErrServerGone, e.Failing.Round(time.Millisecond), e.Err)
+}
+
+// Unwrap returns the last transport error.
+func (e *ServerGoneError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrServerGone.
+func (e *ServerGoneError) Is(target error) bool { return target == ErrServerGone }

@@ -159,6 +159,10 @@ func TestLiveness(t *testing.T) {
 			if tt.wantGone && !errors.Is(err, errRefused) {
 				t.Errorf("gone: got %v, want it to wrap the last transport error", err)
 			}
+			var ge *ServerGoneError
+			if tt.wantGone && (!errors.As(err, &ge) || ge.Failing < time.Second) {
+				t.Errorf("gone: got %#v, want a *ServerGoneError failing for at least 1s", err)
+			}
 		})
 	}
 
@@ -166,8 +170,12 @@ func TestLiveness(t *testing.T) {
 		t.Parallel()
 		l := newLiveness(time.Now(), time.Second, func(error) {})
 		l.failed(0, errRefused)
-		if err := l.gone(context.Canceled); !errors.Is(err, ErrServerGone) || !errors.Is(err, errRefused) {
+		err := l.gone(context.Canceled)
+		if !errors.Is(err, ErrServerGone) || !errors.Is(err, errRefused) {
 			t.Errorf("gone: got %v, want ErrServerGone wrapping the transport error", err)
+		}
+		if got, want := err.Error(), "server gone: no request was answered: connect: connection refused"; got != want {
+			t.Errorf("got error text %q, want %q", got, want)
 		}
 	})
 }
