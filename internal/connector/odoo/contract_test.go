@@ -65,6 +65,46 @@ func simTargetWith(version int, protocol string) target {
 	}
 }
 
+// usedSimTarget is a simulator whose database has been used: every unit
+// of the demo products is reserved by an open order, as on a live database
+// where other pickings took the stock. The suite must not depend on it.
+func usedSimTarget(version int) target {
+	sim := simTarget(version)
+	return target{
+		name: sim.name + "-used",
+		start: func(t *testing.T, tune func(*Config)) (*Client, *odoosim.Server) {
+			t.Helper()
+			c, srv := sim.start(t, tune)
+			d := srv.Sim().Demo()
+			ids := make([]int, 0, len(d.Products))
+			for _, id := range d.Products {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			recs, err := c.Read(t.Context(), "product.product", ids, []string{"qty_available"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []SaleLine
+			for _, r := range recs {
+				if q := r.Float("qty_available"); q > 0 {
+					lines = append(lines, SaleLine{ProductID: r.ID(), Quantity: q})
+				}
+			}
+			so, err := c.EnsureSaleOrder(t.Context(), &SaleOrderParams{PartnerID: d.Customers[0], ClientRef: "USED-DB", Lines: lines, Confirm: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range so.PickingIDs {
+				if err := c.AssignPicking(t.Context(), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return c, srv
+		},
+	}
+}
+
 func realTarget() (target, bool) {
 	url, db, user, key := os.Getenv(envOdooURL), os.Getenv(envOdooDB), os.Getenv(envOdooUser), os.Getenv(envOdooKey)
 	if url == "" || db == "" || user == "" || key == "" {
@@ -91,7 +131,9 @@ func allTargets(t *testing.T) []target {
 	out := []target{simTarget(16), simTarget(17), simTarget(18), simTarget(19),
 		// 19 still answers the deprecated JSON-RPC; the client can be told
 		// to use it.
-		simTargetWith(19, ProtocolJSONRPC)}
+		simTargetWith(19, ProtocolJSONRPC),
+		// a database whose stock other orders have reserved
+		usedSimTarget(18)}
 	if rt, ok := realTarget(); ok {
 		out = append(out, rt)
 	}
@@ -113,13 +155,18 @@ func TestContract(t *testing.T) {
 	}
 }
 
-// fixture is what the suite found on the target to work with.
+// fixture is the world a contract case works in: a customer, a service
+// product, and products and lots of its own, with names no other run
+// uses, stocked by an inventory adjustment. Nothing depends on what else
+// the database holds, so the suite passes on any database, any number of
+// times.
 type fixture struct {
 	c        *Client
 	srv      *odoosim.Server
 	customer int
-	plain    []int // storable, untracked products with stock
-	lotProd  int   // a lot-tracked product with at least two lots in stock, 0 if none
+	stock    int   // the warehouse's stock location
+	plain    []int // storable, untracked products, 50 on hand each
+	lotProd  int   // a lot-tracked product
 	lots     []string
 	service  int // a service product
 	svcCode  string
@@ -132,18 +179,17 @@ func uniqueRef(prefix string) string {
 	return fmt.Sprintf("WB-%s-%d-%d", prefix, time.Now().UnixNano(), refSeq.Add(1))
 }
 
+// stockEach is what the suite puts on hand of each of its products and lots.
+const stockEach = 50
+
 func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
 	t.Helper()
 	c, srv := tg.start(t, tune)
 	f := &fixture{c: c, srv: srv}
 	ctx := t.Context()
-	var candidates []int
 	if srv != nil {
 		d := srv.Sim().Demo()
 		f.customer = d.Customers[0]
-		for _, id := range d.Products {
-			candidates = append(candidates, id)
-		}
 		f.service = d.Services["FREIGHT"]
 		f.svcCode = "FREIGHT"
 	} else {
@@ -152,11 +198,6 @@ func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
 			t.Fatalf("finding a customer: %v %v", partners, err)
 		}
 		f.customer = partners[0]
-		p := c.Profile()
-		candidates, err = c.Search(ctx, "product.product", Domain{Leaf(p.StorableField, "=", p.StorableValue)}, &SearchOptions{Limit: 200})
-		if err != nil {
-			t.Fatalf("finding storable products: %v", err)
-		}
 		svc, err := c.SearchRead(ctx, "product.product", Domain{Leaf("type", "=", "service"), Leaf("default_code", "!=", false)},
 			&SearchOptions{Fields: []string{"default_code"}, Limit: 1})
 		if err != nil || len(svc) == 0 {
@@ -164,37 +205,98 @@ func setup(t *testing.T, tg target, tune func(*Config)) *fixture {
 		}
 		f.service, f.svcCode = svc[0].ID(), svc[0].String("default_code")
 	}
-	slices.Sort(candidates)
-	recs, err := c.Read(ctx, "product.product", candidates, []string{"tracking", "qty_available"})
-	if err != nil {
-		t.Fatalf("reading products: %v", err)
+	wh, err := c.SearchRead(ctx, "stock.warehouse", nil, &SearchOptions{Fields: []string{"lot_stock_id"}, Limit: 1, Order: "id"})
+	if err != nil || len(wh) == 0 {
+		t.Fatalf("finding the warehouse: %v %v", wh, err)
 	}
-	for _, r := range recs {
-		switch {
-		case r.String("tracking") == "none" && r.Float("qty_available") >= 40:
-			f.plain = append(f.plain, r.ID())
-		case r.String("tracking") == "lot" && f.lotProd == 0:
-			quants, err := c.SearchRead(ctx, "stock.quant", Domain{Leaf("product_id", "=", r.ID()), Leaf("location_id.usage", "=", "internal"),
-				Leaf("lot_id", "!=", false), Leaf("quantity", ">", 2)}, &SearchOptions{Fields: []string{"lot_id", "quantity"}})
-			if err != nil {
-				t.Fatalf("reading quants of product %d: %v", r.ID(), err)
-			}
-			var names []string
-			for _, q := range quants {
-				if n := q.M2O("lot_id").Name; n != "" && !slices.Contains(names, n) {
-					names = append(names, n)
-				}
-			}
-			if len(names) >= 2 {
-				f.lotProd, f.lots = r.ID(), names[:2]
-			}
-		}
+	f.stock = wh[0].M2O("lot_stock_id").ID
+	for range 3 {
+		pid := f.newProduct(t, "none")
+		adjustStock(t, c, pid, f.stock, "", stockEach)
+		f.plain = append(f.plain, pid)
 	}
-	if len(f.plain) < 3 {
-		t.Fatalf("found %d storable untracked products with stock, need 3", len(f.plain))
+	f.lotProd = f.newProduct(t, "lot")
+	for range 2 {
+		lot := f.newLot(t, f.lotProd)
+		adjustStock(t, c, f.lotProd, f.stock, lot, stockEach)
+		f.lots = append(f.lots, lot)
 	}
 	c.ResetCalls()
 	return f
+}
+
+// newProduct creates a storable product of the suite's own, invoiced on
+// delivered quantities, with tracking none or lot.
+func (f *fixture) newProduct(t *testing.T, tracking string) int {
+	t.Helper()
+	code := uniqueRef("P")
+	p := f.c.Profile()
+	vals := map[string]any{"name": "Waybill contract " + code, "default_code": code, "tracking": tracking,
+		"invoice_policy": "delivery", "list_price": 10.0, "sale_ok": true, p.StorableField: p.StorableValue}
+	if p.StorableField != "type" {
+		vals["type"] = "consu"
+		if p.StorableField == "detailed_type" {
+			vals["type"] = "product"
+		}
+	}
+	ids, err := f.c.Create(t.Context(), "product.product", []map[string]any{vals}, nil)
+	if err != nil {
+		t.Fatalf("creating product %s: %v", code, err)
+	}
+	return ids[0]
+}
+
+// newLot creates a lot of product with a name no other run uses.
+func (f *fixture) newLot(t *testing.T, product int) string {
+	t.Helper()
+	name := uniqueRef("LOT")
+	if _, err := f.c.Create(t.Context(), "stock.lot", []map[string]any{{"name": name, "product_id": product}}, nil); err != nil {
+		t.Fatalf("creating lot %s: %v", name, err)
+	}
+	return name
+}
+
+// adjustStock sets the on-hand quantity of product (and lot) at exactly loc
+// with an inventory adjustment.
+func adjustStock(t *testing.T, c *Client, product, loc int, lot string, qty float64) {
+	t.Helper()
+	ctx := t.Context()
+	vals := map[string]any{"product_id": product, "location_id": loc, "inventory_quantity": qty}
+	if lot != "" {
+		ids, err := c.Search(ctx, "stock.lot", Domain{Leaf("name", "=", lot), Leaf("product_id", "=", product)}, &SearchOptions{Limit: 1})
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("finding lot %s: %v %v", lot, ids, err)
+		}
+		vals["lot_id"] = ids[0]
+	}
+	imode := &CallOptions{Context: map[string]any{"inventory_mode": true}}
+	ids, err := c.Create(ctx, "stock.quant", []map[string]any{vals}, imode)
+	if err != nil {
+		t.Fatalf("counting product %d: %v", product, err)
+	}
+	if res, err := c.Execute(ctx, "stock.quant", "action_apply_inventory", ids, imode); err != nil {
+		t.Fatalf("applying the count of product %d: %v", product, err)
+	} else if act, ok := decodeAction(res); ok {
+		t.Fatalf("applying the count of product %d: Odoo asks for %s", product, act.ResModel)
+	}
+}
+
+// onHand is the quantity of product (and lot) at exactly loc.
+func onHand(t *testing.T, c *Client, product, loc int, lot string) float64 {
+	t.Helper()
+	d := Domain{Leaf("product_id", "=", product), Leaf("location_id", "=", loc)}
+	if lot != "" {
+		d = append(d, Leaf("lot_id.name", "=", lot))
+	}
+	recs, err := c.SearchRead(t.Context(), "stock.quant", d, &SearchOptions{Fields: []string{"quantity"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, r := range recs {
+		sum += r.Float("quantity")
+	}
+	return sum
 }
 
 // order creates and confirms a sale order for lines and returns it with its
@@ -320,9 +422,6 @@ func runContract(t *testing.T, tg target) {
 	t.Run("lots", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, tg, nil)
-		if f.lotProd == 0 {
-			t.Skip("no lot-tracked product with two lots in stock")
-		}
 		ctx := t.Context()
 		_, p := f.order(t, uniqueRef("LOT"), SaleLine{ProductID: f.lotProd, Quantity: 3}, SaleLine{ProductID: f.plain[0], Quantity: 1})
 		lines := []ShipLine{{ProductID: f.lotProd, Quantity: 2, Lot: f.lots[0]}, {ProductID: f.lotProd, Quantity: 1, Lot: f.lots[1]},
@@ -381,7 +480,7 @@ func runContract(t *testing.T, tg target) {
 		if err != nil {
 			t.Fatalf("ReturnPicking: %v", err)
 		}
-		if ret.PickingID == 0 || ret.Existing || ret.State == PickingDone || ret.State == PickingCancel {
+		if ret.PickingID == 0 || ret.Existing || ret.State == PickingDone || ret.State == PickingCancel || ret.LocationID == 0 {
 			t.Fatalf("got %+v, want a new open return", ret)
 		}
 		rp, err := f.c.Picking(ctx, ret.PickingID)
@@ -411,11 +510,48 @@ func runContract(t *testing.T, tg target) {
 		if err != nil || sc2.ID != sc.ID || !sc2.Existing {
 			t.Errorf("Scrap again: got %+v, %v; want scrap %d", sc2, err, sc.ID)
 		}
-		if f.lotProd != 0 {
-			sl, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.lotProd, Quantity: 1, Lot: f.lots[0], Origin: uniqueRef("SCRAPLOT")})
-			if err != nil || sl.State != "done" {
-				t.Errorf("Scrap of a lot: got %+v, %v", sl, err)
+		sl, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.lotProd, Quantity: 1, Lot: f.lots[0], Origin: uniqueRef("SCRAPLOT")})
+		if err != nil || sl.State != "done" {
+			t.Errorf("Scrap of a lot: got %+v, %v", sl, err)
+		}
+		if got := onHand(t, f.c, f.lotProd, f.stock, f.lots[0]); got != stockEach-1 {
+			t.Errorf("lot %s after scrapping one: got %v, want %v", f.lots[0], got, stockEach-1)
+		}
+	})
+
+	// A lot-tracked unit whose lot has nothing at the location: Odoo
+	// answers action_validate with the stock.warn.insufficient.qty.scrap
+	// wizard and keeps the scrap in draft. The client never confirms it,
+	// and repeating the scrap reuses that draft until the stock is there.
+	t.Run("scrap of a lot without stock", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		empty := f.newLot(t, f.lotProd) // plenty of the product, none of this lot
+		origin := uniqueRef("SCRAPSHORT")
+		p := &ScrapParams{ProductID: f.lotProd, Quantity: 2, Lot: empty, LocationID: f.stock, Origin: origin}
+		for i := range 3 {
+			_, err := f.c.Scrap(ctx, p)
+			var ise *InsufficientStockError
+			if !errors.As(err, &ise) || ise.Available != 0 || ise.Lot != empty {
+				t.Fatalf("attempt %d: got %v, want an InsufficientStockError with nothing of lot %s on hand", i, err, empty)
 			}
+			checkClassAndIs(t, err, true, ErrConflict)
+		}
+		recs, err := f.c.SearchRead(ctx, "stock.scrap", Domain{Leaf("origin", "=", origin)}, &SearchOptions{Fields: []string{"state"}})
+		if err != nil || len(recs) != 1 || recs[0].String("state") != "draft" {
+			t.Fatalf("scraps of %s: got %v, %v; want one draft", origin, recs, err)
+		}
+		if got := onHand(t, f.c, f.lotProd, f.stock, empty); got != 0 {
+			t.Errorf("lot %s on hand: got %v, want 0 (never forced negative)", empty, got)
+		}
+		adjustStock(t, f.c, f.lotProd, f.stock, empty, 2)
+		sc, err := f.c.Scrap(ctx, p)
+		if err != nil || sc.State != "done" || sc.ID != recs[0].ID() {
+			t.Errorf("once the lot is there: got %+v, %v; want the draft %d done", sc, err, recs[0].ID())
+		}
+		if got := onHand(t, f.c, f.lotProd, f.stock, empty); got != 0 {
+			t.Errorf("lot %s after the scrap: got %v, want 0", empty, got)
 		}
 	})
 

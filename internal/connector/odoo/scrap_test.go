@@ -12,49 +12,6 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 )
 
-// adjustStock sets the on-hand quantity of product (and lot) at exactly loc
-// with an inventory adjustment.
-func adjustStock(t *testing.T, c *Client, product, loc int, lot string, qty float64) {
-	t.Helper()
-	ctx := t.Context()
-	vals := map[string]any{"product_id": product, "location_id": loc, "inventory_quantity": qty}
-	if lot != "" {
-		ids, err := c.Search(ctx, "stock.lot", Domain{Leaf("name", "=", lot), Leaf("product_id", "=", product)}, &SearchOptions{Limit: 1})
-		if err != nil || len(ids) != 1 {
-			t.Fatalf("finding lot %s: %v %v", lot, ids, err)
-		}
-		vals["lot_id"] = ids[0]
-	}
-	imode := &CallOptions{Context: map[string]any{"inventory_mode": true}}
-	ids, err := c.Create(ctx, "stock.quant", []map[string]any{vals}, imode)
-	if err != nil {
-		t.Fatalf("counting product %d: %v", product, err)
-	}
-	if res, err := c.Execute(ctx, "stock.quant", "action_apply_inventory", ids, imode); err != nil {
-		t.Fatalf("applying the count of product %d: %v", product, err)
-	} else if act, ok := decodeAction(res); ok {
-		t.Fatalf("applying the count of product %d: Odoo asks for %s", product, act.ResModel)
-	}
-}
-
-// onHand is the quantity of product (and lot) at exactly loc.
-func onHand(t *testing.T, c *Client, product, loc int, lot string) float64 {
-	t.Helper()
-	d := Domain{Leaf("product_id", "=", product), Leaf("location_id", "=", loc)}
-	if lot != "" {
-		d = append(d, Leaf("lot_id.name", "=", lot))
-	}
-	recs, err := c.SearchRead(t.Context(), "stock.quant", d, &SearchOptions{Fields: []string{"quantity"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, r := range recs {
-		sum += r.Float("quantity")
-	}
-	return sum
-}
-
 func scrapsOf(t *testing.T, c *Client, origin string) []Record {
 	t.Helper()
 	recs, err := c.SearchRead(t.Context(), "stock.scrap", Domain{Leaf("origin", "=", origin)},
