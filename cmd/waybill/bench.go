@@ -399,13 +399,13 @@ func startCeiling(ctx context.Context, bin string, args []string, logs io.Writer
 // (dataDir, or databaseURL when set), starts waybill serve on a free
 // loopback port and waits until it is ready.
 func startWaybill(ctx context.Context, bin, dataDir, databaseURL string, logs io.Writer) (*benchServer, string, error) {
-	env := append(benchEnv(), "WAYBILL_LOG_LEVEL=warn")
+	// The data directory holds the SQLite database, and on PostgreSQL too
+	// the files a server keeps beside its database (the audit signing key).
+	env := append(benchEnv(), "WAYBILL_LOG_LEVEL=warn", "WAYBILL_STORAGE_DATA_DIR="+dataDir)
 	if databaseURL != "" {
 		var kek [32]byte
 		_, _ = rand.Read(kek[:])
 		env = append(env, "WAYBILL_STORAGE_DATABASE_URL="+databaseURL, "WAYBILL_ENCRYPTION_KEY="+base64.StdEncoding.EncodeToString(kek[:]))
-	} else {
-		env = append(env, "WAYBILL_STORAGE_DATA_DIR="+dataDir)
 	}
 	keyCmd := exec.CommandContext(ctx, bin, "keys", "create", "--name", "bench", "--scopes", "events:write")
 	keyCmd.Env = env

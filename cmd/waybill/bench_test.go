@@ -41,6 +41,7 @@ func TestBench(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), bin, append([]string{"bench", "--clients", "4", "--events", "300", "--batch", "10"}, e.args...)...)
+			cmd.Dir = t.TempDir() // the run must leave nothing in its working directory
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -63,6 +64,9 @@ func TestBench(t *testing.T) {
 			}
 			if !strings.Contains(out, "waybill/ceiling: ") {
 				t.Errorf("no waybill/ceiling ratio line in the output")
+			}
+			if left, err := os.ReadDir(cmd.Dir); err != nil || len(left) > 0 {
+				t.Errorf("the run left %v in its working directory (%v), want nothing", left, err)
 			}
 		})
 	}
