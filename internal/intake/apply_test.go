@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/waybill/waybill/internal/intake"
@@ -58,14 +59,14 @@ func TestAppendApply(t *testing.T) {
 			t.Fatal(err)
 		}
 		var seen []intake.Pending
-		afterRan := false
-		res, err := store.AppendApply(t.Context(), parse("b", "a", "c"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+		var ended []bool
+		res, err := store.AppendApply(t.Context(), parse("b", "a", "c"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(bool), error) {
 			seen = evs
 			older, err := store.OlderPendingTx(ctx, tx, evs[0].Seq)
 			if err != nil || !older {
-				return nil, fmt.Errorf("older pending: %v %v, want event a", older, err)
+				return false, nil, fmt.Errorf("older pending: %v %v, want event a", older, err)
 			}
-			return func() { afterRan = true }, mark(ctx, tx, evs)
+			return true, func(committed bool) { ended = append(ended, committed) }, mark(ctx, tx, evs)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -79,22 +80,23 @@ func TestAppendApply(t *testing.T) {
 		if string(seen[0].Data) != planned || seen[0].Type != "shipment.planned" || seen[0].Subject != "x:b" {
 			t.Errorf("apply saw %s %s %s", seen[0].Type, seen[0].Subject, seen[0].Data)
 		}
-		if !afterRan || marks() != 2 {
-			t.Errorf("after ran %v, %d marks: want the writes committed with the events", afterRan, marks())
+		if !slices.Equal(ended, []bool{true}) || marks() != 2 {
+			t.Errorf("told %v, %d marks: want the writes committed with the events, and told so once", ended, marks())
 		}
 
 		// A failing apply: the events are stored, its writes are not.
-		res, err = store.AppendApply(t.Context(), parse("d"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+		ended = nil
+		res, err = store.AppendApply(t.Context(), parse("d"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(bool), error) {
 			if err := mark(ctx, tx, evs); err != nil {
-				return nil, err
+				return false, nil, err
 			}
-			return func() { t.Error("after ran for a failed apply") }, errors.New("boom")
+			return true, func(committed bool) { ended = append(ended, committed) }, errors.New("boom")
 		})
 		if err != nil || res[0].Err != nil || res[0].Duplicate {
 			t.Fatalf("a failed apply lost the event: %+v %v", res, err)
 		}
-		if marks() != 2 {
-			t.Errorf("%d marks: a failed apply's writes were kept", marks())
+		if marks() != 2 || !slices.Equal(ended, []bool{false}) {
+			t.Errorf("%d marks, told %v: a failed apply's writes were kept, or it was not told they were not", marks(), ended)
 		}
 		pending, err := store.Pending(t.Context(), 10)
 		if err != nil {

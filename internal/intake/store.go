@@ -106,10 +106,11 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 
 // ApplyFunc applies events just stored, in acceptance order, inside the
 // transaction that stores them, so that an event and its effects are one
-// durable write. It returns a function to run once that transaction has
-// committed (nil when it applied nothing: the events stay pending). An
-// error means what it wrote failed; the events are then stored without it.
-type ApplyFunc func(ctx context.Context, tx *sql.Tx, evs []Pending) (after func(), err error)
+// durable write. It returns whether it applied them (false leaves them
+// pending) and, when not nil, a function called once that transaction has
+// ended, told whether it committed, whatever the outcome. An error means
+// what it wrote failed; the events are then stored without it.
+type ApplyFunc func(ctx context.Context, tx *sql.Tx, evs []Pending) (applied bool, done func(committed bool), err error)
 
 // AppendApply is Append that hands the newly stored events to apply in the
 // same transaction. When apply fails, the events are stored alone, in a
@@ -144,7 +145,7 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 
 	now := time.Now().UnixMicro()
 	inserted := make(map[string]int64, len(fresh)) // id → seq
-	var after func()
+	var done func(committed bool)
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		maxRows := min(1000, s.db.Dialect.MaxParams/insertColumns)
 		for start := 0; start < len(fresh); start += maxRows {
@@ -197,17 +198,18 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 		}
 		slices.SortFunc(stored, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
 		var err error
-		if after, err = apply(ctx, tx, stored); err != nil {
+		if _, done, err = apply(ctx, tx, stored); err != nil {
 			return fmt.Errorf("%w: %w", errApply, err)
 		}
 		return nil
 	})
+	if done != nil {
+		done(err == nil)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if after != nil {
-		defer after()
-	}
+
 	// Repeats inside the group take the outcome of their first occurrence.
 	for i := range results {
 		var sg errSameGroup

@@ -220,13 +220,28 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 // Run, when the processor is busy or an older event is still pending:
 // events of a shipment are applied in acceptance order either way. A batch
 // that panics is left to Run too, which isolates the event. An error means
-// a write in tx failed.
-func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (func(), error) {
+// a write in tx failed. The processor stays busy until tx has ended.
+func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(committed bool), error) {
 	if len(evs) == 0 || !p.mu.TryLock() {
-		return nil, nil
+		return false, nil, nil
 	}
-	defer p.mu.Unlock()
 	start := time.Now()
+	w, err := p.applyInTx(ctx, tx, evs)
+	if w == nil {
+		p.mu.Unlock()
+		return false, nil, err
+	}
+	return true, func(committed bool) {
+		defer p.mu.Unlock()
+		if committed {
+			p.done(w, len(evs), start)
+		}
+	}, nil
+}
+
+// applyInTx is ApplyInTx with the processor held: it returns what it
+// wrote, or nil when it left the events pending.
+func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (*batchWrite, error) {
 	if older, err := p.events.OlderPendingTx(ctx, tx, evs[0].Seq); err != nil || older {
 		return nil, err
 	}
@@ -241,7 +256,7 @@ func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pend
 		p.logger.WarnContext(ctx, "applying events as they were stored failed: the processor applies them", slog.Any("err", err))
 		return nil, err
 	}
-	return func() { p.done(w, len(evs), start) }, nil
+	return w, nil
 }
 
 type outcomeCount struct {
