@@ -143,6 +143,15 @@ type Connector struct {
 	// picking id): once found it does not change, and finding it can take
 	// several calls.
 	pickings sync.Map
+
+	// tracking remembers the carrier tracking reference each picking was
+	// found or set with (picking id → reference), so milestone syncs do
+	// not read the picking to compare.
+	tracking sync.Map
+
+	// products remembers product ids by SKU (default_code); an id that is
+	// not on the picking it should be is looked up again.
+	products sync.Map
 }
 
 // keyedMutex is a mutex per key, dropped when nobody holds or waits for it.
@@ -259,23 +268,21 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 
 // validate ships the loaded quantities from the shipment's picking.
 func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
-	p, err := c.picking(ctx, cl, sh)
+	p, err := c.picking(ctx, cl, sh, readMoves)
 	if err != nil {
 		return err
 	}
-	lines, err := shipLines(ctx, cl, sh, p)
+	lines, err := c.shipLines(ctx, cl, sh, p)
 	if err != nil {
 		return err
 	}
 	backorder, _ := c.policy(sh)
-	res, err := cl.ValidatePicking(ctx, p.ID, lines, backorder)
+	res, err := cl.ValidateReadPicking(ctx, p, lines, backorder)
 	if err != nil {
 		return fmt.Errorf("validating picking %s: %w", p.Name, err)
 	}
-	if sh.TrackingRef != "" && sh.TrackingRef != p.CarrierTrackingRef {
-		if err := cl.SetTrackingRef(ctx, p.ID, sh.TrackingRef); err != nil {
-			return fmt.Errorf("setting the tracking reference of %s: %w", p.Name, err)
-		}
+	if err := c.setTrackingRef(ctx, cl, sh, p.ID, &p); err != nil {
+		return err
 	}
 	note := fmt.Sprintf("Waybill validated this delivery with the quantities loaded on shipment %s (correlation id %s).", sh.ID, a.CorrelationID)
 	if res.BackorderID != 0 {
@@ -299,7 +306,7 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 // not done: the job then waits, as invoicing before the validation would
 // bill the service lines without the goods.
 func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
-	p, err := c.picking(ctx, cl, sh)
+	p, err := c.picking(ctx, cl, sh, readHead)
 	if err != nil {
 		return err
 	}
@@ -361,11 +368,29 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 // invoicing it again find the same invoice.
 func invoiceRef(sh *shipment.Shipment) string { return "WB-" + sh.ID }
 
+// pickingRead is how much of a picking an action reads.
+type pickingRead int
+
+const (
+	// readHead is the name, state, source location and sale order: one
+	// call.
+	readHead pickingRead = iota
+	// readMoves adds the moves and their lines: three calls.
+	readMoves
+)
+
 // picking finds the picking that delivers sh: the one its cross-reference
-// names, else the one delivery of its order.
-func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+// names, else the one delivery of its order. Once found it reads as much
+// as how asks; finding it reads it all.
+func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipment, how pickingRead) (Picking, error) {
 	if id, ok := c.pickings.Load(sh.ID); ok {
-		p, err := cl.Picking(ctx, id.(int))
+		var p Picking
+		var err error
+		if how == readHead {
+			p, err = cl.PickingHead(ctx, id.(int))
+		} else {
+			p, err = cl.readPicking(ctx, id.(int), false)
+		}
 		if err == nil || !errors.Is(err, ErrMissing) {
 			return p, err
 		}
@@ -383,7 +408,7 @@ func (c *Connector) pickingID(ctx context.Context, cl *Client, sh *shipment.Ship
 	if id, ok := c.pickings.Load(sh.ID); ok {
 		return id.(int), nil
 	}
-	p, err := c.picking(ctx, cl, sh)
+	p, err := c.picking(ctx, cl, sh, readHead)
 	return p.ID, err
 }
 
@@ -468,14 +493,24 @@ func (c *Connector) recordID(ctx context.Context, cl *Client, model, ext string)
 // matched to products by SKU = default_code; quantities are sent in the
 // shipment line's unit, which must be the product's unit of measure in
 // Odoo.
-func shipLines(ctx context.Context, cl *Client, sh *shipment.Shipment, p Picking) ([]ShipLine, error) {
-	product, err := productIDs(ctx, cl, sh)
+func (c *Connector) shipLines(ctx context.Context, cl *Client, sh *shipment.Shipment, p Picking) ([]ShipLine, error) {
+	product, err := c.productIDs(ctx, cl, sh, false)
 	if err != nil {
 		return nil, err
 	}
 	onPicking := make(map[int]bool)
 	for _, m := range p.Moves {
 		onPicking[m.Product.ID] = true
+	}
+	for _, l := range sh.Lines {
+		if !onPicking[product[l.SKU]] {
+			// A product remembered from before may have been replaced
+			// since: look them all up again.
+			if product, err = c.productIDs(ctx, cl, sh, true); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	var out []ShipLine
 	for _, l := range sh.Lines {
@@ -556,11 +591,11 @@ func (c *Connector) takeBack(ctx context.Context, cl *Client, a *connector.Actio
 	if len(todo) == 0 {
 		return nil
 	}
-	p, err := c.picking(ctx, cl, sh)
+	p, err := c.picking(ctx, cl, sh, readMoves)
 	if err != nil {
 		return err
 	}
-	product, err := productIDs(ctx, cl, sh)
+	product, err := c.productIDs(ctx, cl, sh, false)
 	if err != nil {
 		return err
 	}
@@ -712,25 +747,35 @@ func returnLines(ctx context.Context, cl *Client, p Picking, lines []ShipLine) (
 	return ret, err
 }
 
-// productIDs maps the shipment's SKUs to Odoo product ids.
-func productIDs(ctx context.Context, cl *Client, sh *shipment.Shipment) (map[string]int, error) {
+// productIDs maps the shipment's SKUs to Odoo product ids, from what it
+// found before unless fresh; it looks up only the SKUs it has not seen.
+func (c *Connector) productIDs(ctx context.Context, cl *Client, sh *shipment.Shipment, fresh bool) (map[string]int, error) {
+	product := make(map[string]int, len(sh.Lines))
 	var skus []string
 	for _, l := range sh.Lines {
-		if !slices.Contains(skus, l.SKU) {
-			skus = append(skus, l.SKU)
+		if _, ok := product[l.SKU]; ok || slices.Contains(skus, l.SKU) {
+			continue
 		}
+		if id, ok := c.products.Load(l.SKU); ok && !fresh {
+			product[l.SKU] = id.(int)
+			continue
+		}
+		skus = append(skus, l.SKU)
+	}
+	if len(skus) == 0 {
+		return product, nil
 	}
 	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
 		&SearchOptions{Fields: []string{"id", "default_code"}})
 	if err != nil {
 		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
 	}
-	product := make(map[string]int, len(recs))
 	for _, r := range recs {
 		var id int
 		var code string
 		if json.Unmarshal(r["id"], &id) == nil && json.Unmarshal(r["default_code"], &code) == nil {
 			product[code] = id
+			c.products.Store(code, id)
 		}
 	}
 	return product, nil
@@ -784,15 +829,6 @@ func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector
 	if err != nil {
 		return err
 	}
-	recs, err := cl.Read(ctx, "stock.picking", []int{id}, []string{"name", "carrier_tracking_ref"})
-	if err != nil {
-		return fmt.Errorf("reading picking %d: %w", id, err)
-	}
-	if len(recs) == 0 {
-		c.pickings.Delete(sh.ID)
-		return fmt.Errorf("picking %d of shipment %s: %w", id, sh.ID, ErrMissing)
-	}
-	p := Picking{ID: id, Name: recs[0].String("name"), CarrierTrackingRef: recs[0].String("carrier_tracking_ref")}
 	var notes []string
 	for _, m := range sh.Milestones {
 		if note := milestoneNote(sh, m); note != "" {
@@ -806,14 +842,45 @@ func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector
 		}
 		notes = append(notes, note+" "+milestoneMarker+e.EventID+"]")
 	}
-	if sh.TrackingRef != "" && sh.TrackingRef != p.CarrierTrackingRef {
-		if err := cl.SetTrackingRef(ctx, p.ID, sh.TrackingRef); err != nil {
+	if err := c.setTrackingRef(ctx, cl, sh, id, nil); err != nil {
+		return err
+	}
+	if _, err := cl.PostMessages(ctx, "stock.picking", id, notes, milestoneMarker); err != nil {
+		if errors.Is(err, ErrMissing) {
+			c.pickings.Delete(sh.ID) // deleted in Odoo: look again next time
+		}
+		return fmt.Errorf("syncing milestones of shipment %s to picking %d: %w", sh.ID, id, err)
+	}
+	return nil
+}
+
+// setTrackingRef sets the shipment's carrier tracking reference on its
+// picking id unless it is there: p is the picking when the caller read it,
+// else it is read, once per process and reference (what Waybill set or
+// found stays set).
+func (c *Connector) setTrackingRef(ctx context.Context, cl *Client, sh *shipment.Shipment, id int, p *Picking) error {
+	if sh.TrackingRef == "" {
+		return nil
+	}
+	if ref, ok := c.tracking.Load(id); ok && ref == sh.TrackingRef {
+		return nil
+	}
+	if p == nil {
+		head, err := cl.PickingHead(ctx, id)
+		if err != nil {
+			if errors.Is(err, ErrMissing) {
+				c.pickings.Delete(sh.ID)
+			}
+			return fmt.Errorf("picking %d of shipment %s: %w", id, sh.ID, err)
+		}
+		p = &head
+	}
+	if sh.TrackingRef != p.CarrierTrackingRef {
+		if err := cl.SetTrackingRef(ctx, id, sh.TrackingRef); err != nil {
 			return fmt.Errorf("setting the tracking reference of %s: %w", p.Name, err)
 		}
 	}
-	if _, err := cl.PostMessages(ctx, "stock.picking", p.ID, notes, milestoneMarker); err != nil {
-		return fmt.Errorf("syncing milestones of shipment %s to %s: %w", sh.ID, p.Name, err)
-	}
+	c.tracking.Store(id, sh.TrackingRef)
 	return nil
 }
 

@@ -248,6 +248,36 @@ func missing(model string, id int) error {
 		Message: fmt.Sprintf("record %s(%d) does not exist or has been deleted", model, id)})
 }
 
+// ValidateReadPicking is [Client.ValidatePicking] of picking p, read with
+// its moves and move lines (by [Client.Picking]) by the caller just
+// before: it saves reading the picking again. It is as safe to repeat.
+func (c *Client) ValidateReadPicking(ctx context.Context, p Picking, lines []ShipLine, policy BackorderPolicy) (ValidateResult, error) {
+	want, err := shipTotals(lines)
+	if err != nil {
+		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", p.ID, err)
+	}
+	return c.validateRead(ctx, p, want, policy)
+}
+
+// PickingHead reads the name, state, source location and sale order of
+// picking id, without its moves: one call.
+func (c *Client) PickingHead(ctx context.Context, id int) (Picking, error) {
+	recs, err := c.Read(ctx, "stock.picking", []int{id}, []string{"name", "state", "sale_id", "location_id", "carrier_tracking_ref"})
+	if err != nil {
+		return Picking{}, fmt.Errorf("reading picking %d: %w", id, err)
+	}
+	if len(recs) == 0 {
+		return Picking{}, missing("stock.picking", id)
+	}
+	r := recs[0]
+	p := Picking{ID: id, Name: r.String("name"), State: r.String("state"), Location: r.M2O("location_id"),
+		CarrierTrackingRef: r.String("carrier_tracking_ref")}
+	if so := r.M2O("sale_id"); so.ID != 0 {
+		p.Sale = &SaleOrderRef{ID: so.ID, Name: so.Name}
+	}
+	return p, nil
+}
+
 // ChangedPickingsLimitDefault is the page size of [Client.ChangedPickings]
 // when its limit is zero or negative.
 const ChangedPickingsLimitDefault = 200
@@ -440,6 +470,13 @@ func (c *Client) ValidatePicking(ctx context.Context, id int, lines []ShipLine, 
 	if err != nil {
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
 	}
+	return c.validateRead(ctx, p, want, policy)
+}
+
+// validateRead is [Client.ValidatePicking] of picking p as just read with
+// its moves and move lines, shipping want.
+func (c *Client) validateRead(ctx context.Context, p Picking, want map[prodLot]float64, policy BackorderPolicy) (ValidateResult, error) {
+	id := p.ID
 	switch p.State {
 	case PickingDone:
 		if err := sameShipment(p, want); err != nil {
