@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -109,4 +110,28 @@ func TestAppendApply(t *testing.T) {
 			t.Errorf("backlog %d, want 4", n)
 		}
 	})
+}
+
+// TestParseCompactAndSpaced checks that an event sent compact and the same
+// event with white space are one payload: same body, data and hash.
+func TestParseCompactAndSpaced(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	compact := raw("s-1", "x:1", "2026-11-26T08:00:00Z")
+	spaced := bytes.ReplaceAll(bytes.ReplaceAll(compact, []byte(`,"`), []byte(",\n  \"")), []byte(`":`), []byte(`": `))
+	a, err := intake.Parse(compact, v, intake.Hints{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := intake.Parse(spaced, v, intake.Hints{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Hash != b.Hash || !bytes.Equal(a.Body, b.Body) || !bytes.Equal(a.Data, b.Data) || !bytes.Equal(a.Body, compact) {
+		t.Errorf("compact and spaced differ:\n%s\n%s\n%s\n%s", a.Body, b.Body, a.Data, b.Data)
+	}
+	compact[0] = ' ' // the event keeps its own copy
+	if a.Body[0] != '{' {
+		t.Error("the body aliases the caller's buffer")
+	}
 }

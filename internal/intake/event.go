@@ -218,13 +218,20 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 		return nil, &InvalidError{Errors: errs}
 	}
 
-	var compact bytes.Buffer
-	compact.Grow(len(raw))
-	if err := json.Compact(&compact, raw); err != nil {
-		ptr, msg := jsonProblem(err)
-		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: ptr, Message: msg}}}
+	// Most producers send compact JSON: text without a single white-space
+	// byte is compact already, and is only copied.
+	plain := bytes.IndexAny(raw, " \t\r\n") < 0
+	if plain {
+		ev.Body = bytes.Clone(raw)
+	} else {
+		var compact bytes.Buffer
+		compact.Grow(len(raw))
+		if err := json.Compact(&compact, raw); err != nil {
+			ptr, msg := jsonProblem(err)
+			return nil, &InvalidError{Errors: []event.FieldError{{Pointer: ptr, Message: msg}}}
+		}
+		ev.Body = compact.Bytes()
 	}
-	ev.Body = compact.Bytes()
 
 	h := sha256.New()
 	h.Write([]byte(ev.Type))
@@ -233,10 +240,14 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	h.Write([]byte{0})
 	h.Write([]byte(ev.Time.Format(time.RFC3339Nano)))
 	h.Write([]byte{0})
-	var data bytes.Buffer
-	data.Grow(len(env.Data))
-	_ = json.Compact(&data, env.Data)
-	ev.Data = data.Bytes()
+	if plain {
+		ev.Data = env.Data
+	} else {
+		var data bytes.Buffer
+		data.Grow(len(env.Data))
+		_ = json.Compact(&data, env.Data)
+		ev.Data = data.Bytes()
+	}
 	h.Write(ev.Data)
 	ev.Hash = hex.EncodeToString(h.Sum(nil))
 
