@@ -34,6 +34,8 @@ type Client struct {
 
 	callsMu sync.Mutex
 	calls   map[string]int
+
+	notes noteCache // what PostMessages knows is posted; never held with callsMu
 }
 
 // New validates cfg (after WithDefaults), detects the Odoo version unless

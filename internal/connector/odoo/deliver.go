@@ -288,7 +288,13 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 	if res.BackorderID != 0 {
 		note += " The remainder is on a backorder."
 	}
-	if _, err := cl.PostMessage(ctx, "stock.picking", p.ID, note); err != nil {
+	post := cl.PostMessage
+	if !res.AlreadyDone {
+		// Validated just now: no earlier attempt can have noted it, so
+		// there is nothing to look for.
+		post = cl.postNote
+	}
+	if _, err := post(ctx, "stock.picking", p.ID, note); err != nil {
 		return fmt.Errorf("noting the validation on %s: %w", p.Name, err)
 	}
 	if c.opts.OnValidated != nil {
@@ -353,7 +359,11 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		return fmt.Errorf("invoicing shipment %s: %w", sh.ID, err)
 	}
 	note := fmt.Sprintf("Waybill invoiced shipment %s, delivered with proof of delivery (correlation id %s).", sh.ID, a.CorrelationID)
-	if _, err := cl.PostMessage(ctx, "account.move", inv.ID, note); err != nil {
+	postNote := cl.PostMessage
+	if inv.Created {
+		postNote = cl.postNote // a new invoice has no note of ours yet
+	}
+	if _, err := postNote(ctx, "account.move", inv.ID, note); err != nil {
 		return fmt.Errorf("noting the invoice of shipment %s: %w", sh.ID, err)
 	}
 	if c.opts.OnInvoiced != nil {

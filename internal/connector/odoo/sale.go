@@ -7,6 +7,7 @@ import (
 	"html"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -419,6 +420,12 @@ func (c *Client) PostMessage(ctx context.Context, model string, id int, body str
 	if err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUser) && !errors.Is(err, ErrAccessError) {
 		return 0, fmt.Errorf("posting message on %s(%d): looking for a previous post: %w", model, id, err)
 	}
+	return c.postNote(ctx, model, id, body)
+}
+
+// postNote posts body as an internal note on record id of model without
+// looking for it first: for records the caller knows are new.
+func (c *Client) postNote(ctx context.Context, model string, id int, body string) (int, error) {
 	res, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
 		"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
 	}})
@@ -436,8 +443,12 @@ func (c *Client) PostMessage(ctx context.Context, model string, id int, body str
 // model, skipping those already there: a body is taken as posted when an
 // existing message contains its key, the text between the first "[" and
 // the following "]" (such as "[wb:0193…]"), or the whole body when it has
-// none. One search for the record's messages containing marker, then one
-// call per note to post. It returns how many it posted.
+// none. The first time for a record it searches the record's messages
+// containing marker; the client then remembers what it found and posted
+// there, so later calls for that record and marker only post (one call per
+// new note). Any failure makes it search again next time, so a post whose
+// reply was lost is found rather than repeated. It returns how many it
+// posted.
 func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies []string, marker string) (int, error) {
 	if model == "" || id <= 0 || marker == "" {
 		return 0, invalidInput("posting messages: need a model, a record id and a marker")
@@ -445,34 +456,77 @@ func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies 
 	if len(bodies) == 0 {
 		return 0, nil
 	}
-	found, err := c.SearchRead(ctx, "mail.message", Domain{
-		Leaf("model", "=", model), Leaf("res_id", "=", id), Leaf("body", "ilike", html.EscapeString(marker)),
-	}, &SearchOptions{Fields: []string{"body"}})
-	if err != nil {
-		return 0, fmt.Errorf("posting messages on %s(%d): reading earlier ones: %w", model, id, err)
-	}
-	var existing []string
-	for _, r := range found {
-		existing = append(existing, html.UnescapeString(r.String("body")))
+	key := noteKey{model: model, id: id, marker: marker}
+	existing, ok := c.notes.get(key)
+	if !ok {
+		found, err := c.SearchRead(ctx, "mail.message", Domain{
+			Leaf("model", "=", model), Leaf("res_id", "=", id), Leaf("body", "ilike", html.EscapeString(marker)),
+		}, &SearchOptions{Fields: []string{"body"}})
+		if err != nil {
+			return 0, fmt.Errorf("posting messages on %s(%d): reading earlier ones: %w", model, id, err)
+		}
+		for _, r := range found {
+			existing = append(existing, html.UnescapeString(r.String("body")))
+		}
 	}
 	n := 0
 	for _, body := range bodies {
-		key := body
+		k := body
 		if i := strings.IndexByte(body, '['); i >= 0 {
 			if j := strings.IndexByte(body[i:], ']'); j > 0 {
-				key = body[i : i+j+1]
+				k = body[i : i+j+1]
 			}
 		}
-		if slices.ContainsFunc(existing, func(e string) bool { return strings.Contains(e, key) }) {
+		if slices.ContainsFunc(existing, func(e string) bool { return strings.Contains(e, k) }) {
 			continue
 		}
 		if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
 			"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
 		}}); err != nil {
+			c.notes.drop(key)
 			return n, fmt.Errorf("posting message on %s(%d): %w", model, id, err)
 		}
 		existing = append(existing, body)
 		n++
 	}
+	c.notes.put(key, existing)
 	return n, nil
+}
+
+// noteCache remembers, per record and marker, the notes known to be
+// posted there. It forgets everything once it holds noteCacheMax records,
+// which only costs a search each.
+type noteCache struct {
+	mu sync.Mutex
+	m  map[noteKey][]string
+}
+
+type noteKey struct {
+	model  string
+	id     int
+	marker string
+}
+
+const noteCacheMax = 10000
+
+func (n *noteCache) get(k noteKey) ([]string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, ok := n.m[k]
+	return slices.Clone(v), ok
+}
+
+func (n *noteCache) put(k noteKey, v []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.m == nil || len(n.m) >= noteCacheMax {
+		n.m = make(map[noteKey][]string)
+	}
+	n.m[k] = v
+}
+
+func (n *noteCache) drop(k noteKey) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.m, k)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/waybill/waybill/internal/connector"
+	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/shipment"
 )
 
@@ -227,5 +228,41 @@ func TestTakeBackReportsWhatItCannotScrap(t *testing.T) {
 				t.Errorf("got %v, want a permanent InsufficientStockError", err)
 			}
 		})
+	}
+}
+
+// PostMessages remembers what it found and posted on a record, so later
+// notes there cost one call each, and searches again after any failure,
+// so a post whose reply was lost is not posted twice.
+func TestPostMessagesRemembersAndRechecks(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	ctx := t.Context()
+	id := w.pick.ID
+	post := func(bodies ...string) (int, map[string]int, error) {
+		t.Helper()
+		w.cl.ResetCalls()
+		n, err := w.cl.PostMessages(ctx, "stock.picking", id, bodies, "[wb:")
+		return n, w.cl.Calls(), err
+	}
+	a, b, c := "Waybill: departed [wb:ev-a]", "Waybill: arrived [wb:ev-b]", "Waybill: delivered [wb:ev-c]"
+	if n, calls, err := post(a); err != nil || n != 1 || calls["mail.message.search_read"] != 1 {
+		t.Fatalf("first note: got %d posted, calls %v, %v; want 1 after one search", n, calls, err)
+	}
+	if n, calls, err := post(a, b); err != nil || n != 1 || calls["mail.message.search_read"] != 0 || calls["stock.picking.message_post"] != 1 {
+		t.Errorf("second note: got %d posted, calls %v, %v; want 1 post and no search", n, calls, err)
+	}
+	w.srv.Sim().Faults().Inject("stock.picking", "message_post", 1, odoosim.FaultDropAfterCommit)
+	if _, _, err := post(a, b, c); err == nil {
+		t.Fatalf("a post whose reply is lost: got no error")
+	}
+	if n, calls, err := post(a, b, c); err != nil || n != 0 || calls["mail.message.search_read"] != 1 {
+		t.Errorf("after the lost reply: got %d posted, calls %v, %v; want none posted after a search", n, calls, err)
+	}
+	for _, key := range []string{"[wb:ev-a]", "[wb:ev-b]", "[wb:ev-c]"} {
+		ids, err := w.cl.Search(ctx, "mail.message", Domain{Leaf("model", "=", "stock.picking"), Leaf("res_id", "=", id), Leaf("body", "ilike", key)}, nil)
+		if err != nil || len(ids) != 1 {
+			t.Errorf("notes with %s: got %v, %v; want one", key, ids, err)
+		}
 	}
 }
