@@ -406,7 +406,7 @@ func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipme
 		}
 		c.pickings.Delete(sh.ID) // deleted in Odoo: look again
 	}
-	p, err := c.findPicking(ctx, cl, sh)
+	p, err := c.findPicking(ctx, cl, sh, how)
 	if err == nil {
 		c.pickings.Store(sh.ID, p.ID)
 	}
@@ -422,7 +422,7 @@ func (c *Connector) pickingID(ctx context.Context, cl *Client, sh *shipment.Ship
 	return p.ID, err
 }
 
-func (c *Connector) findPicking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+func (c *Connector) findPicking(ctx context.Context, cl *Client, sh *shipment.Shipment, how pickingRead) (Picking, error) {
 	xrefs, err := c.opts.Xrefs(ctx, sh.ID)
 	if err != nil {
 		return Picking{}, fmt.Errorf("reading the cross-references of shipment %s: %w", sh.ID, err)
@@ -431,11 +431,17 @@ func (c *Connector) findPicking(ctx context.Context, cl *Client, sh *shipment.Sh
 		if x.System != c.opts.System || x.Kind != shipment.KindShipment {
 			continue
 		}
-		id, err := c.recordID(ctx, cl, "stock.picking", x.ExternalID)
-		if err != nil {
-			return Picking{}, err
+		if id, err := strconv.Atoi(x.ExternalID); err == nil && id > 0 {
+			if how == readHead {
+				return cl.PickingHead(ctx, id)
+			}
+			return cl.readPicking(ctx, id, false)
 		}
-		return cl.Picking(ctx, id)
+		p, err := cl.PickingByName(ctx, x.ExternalID, how != readHead)
+		if errors.Is(err, ErrMissing) || errors.Is(err, ErrConflict) {
+			return Picking{}, connector.Permanent(fmt.Errorf("finding stock.picking %q: %w", x.ExternalID, err))
+		}
+		return p, err
 	}
 	name, ok := c.orderName(sh)
 	if !ok {

@@ -269,13 +269,49 @@ func (c *Client) PickingHead(ctx context.Context, id int) (Picking, error) {
 	if len(recs) == 0 {
 		return Picking{}, missing("stock.picking", id)
 	}
-	r := recs[0]
-	p := Picking{ID: id, Name: r.String("name"), State: r.String("state"), Location: r.M2O("location_id"),
+	return pickingHead(recs[0]), nil
+}
+
+// pickingHead is the name, state, source location, tracking reference and
+// sale order of picking record r.
+func pickingHead(r Record) Picking {
+	p := Picking{ID: r.ID(), Name: r.String("name"), State: r.String("state"), Location: r.M2O("location_id"),
 		CarrierTrackingRef: r.String("carrier_tracking_ref")}
 	if so := r.M2O("sale_id"); so.ID != 0 {
 		p.Sale = &SaleOrderRef{ID: so.ID, Name: so.Name}
 	}
-	return p, nil
+	return p
+}
+
+// PickingByName finds the picking named name and reads it in the same
+// call: its head (as [Client.PickingHead]) or, withMoves, its moves and
+// move lines too (as [Client.Picking] without the sale order's details).
+// No picking or several by that name give a permanent error matching
+// [ErrMissing] or [ErrConflict].
+func (c *Client) PickingByName(ctx context.Context, name string, withMoves bool) (Picking, error) {
+	fields := []string{"name", "state", "sale_id", "location_id", "carrier_tracking_ref"}
+	if withMoves {
+		fields = pickingFields
+	}
+	recs, err := c.SearchRead(ctx, "stock.picking", Domain{Leaf("name", "=", name)}, &SearchOptions{Fields: fields, Limit: 2})
+	if err != nil {
+		return Picking{}, fmt.Errorf("finding picking %q: %w", name, err)
+	}
+	switch len(recs) {
+	case 0:
+		return Picking{}, classify(&Error{Kind: KindMissing, Model: "stock.picking", Message: fmt.Sprintf("no picking is named %q", name)})
+	case 1:
+	default:
+		return Picking{}, conflict("stock.picking", "%d pickings are named %q", len(recs), name)
+	}
+	if !withMoves {
+		return pickingHead(recs[0]), nil
+	}
+	ps, err := c.loadPickings(ctx, recs, false)
+	if err != nil {
+		return Picking{}, fmt.Errorf("reading picking %q: %w", name, err)
+	}
+	return ps[0], nil
 }
 
 // ChangedPickingsLimitDefault is the page size of [Client.ChangedPickings]
