@@ -27,6 +27,10 @@
 // and value encoding, and the logistics models: partners, products, warehouses, locations, quants,
 // lots, carriers, sale orders, pickings, moves and move lines, returns, scrap, customer invoices and
 // the wizards in between (SMS, backorder, immediate transfer on 16, invoicing, order cancel).
+// Inventory adjustments work as over RPC on 16–19: stock.quant create with inventory_quantity under
+// the context inventory_mode, then action_apply_inventory. A scrap checks the quantity of its
+// product and lot at exactly its source location, as Odoo's strict check does, and answers with
+// the stock.warn.insufficient.qty.scrap wizard when it lacks.
 //
 // Additions to the contract: Demo.InPickingTypeID and Demo.ScrapLocationID,
 // Sim.SetPaymentState (test hook standing in for payments), OdooError, ErrUnsupportedVersion,

@@ -83,7 +83,9 @@
 // created, by an idempotency reference: sale orders by client_order_ref,
 // charge lines by the "[ref]" marker in their description, invoices by ref
 // (adopting the draft invoice a lost create_invoices reply leaves behind),
-// scraps by origin, returns by their quantities, messages by their text;
+// scraps by origin, product and lot (reusing the draft a refused attempt
+// leaves, never confirming Odoo's insufficient-stock wizard), returns by
+// their quantities, messages by their text or marker key;
 // [Client.ValidatePicking] accepts a picking already done with the same
 // quantities. So every operation may be called again after any error,
 // including one wrapping connector.ErrOutcomeUnknown.
