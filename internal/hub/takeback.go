@@ -19,8 +19,8 @@ const (
 // exception's take-back (damaged goods it will not scrap for lack of stock
 // where they came back to, say) as a shipment.exception event owned by the
 // warehouse, through intake like any other: it opens a review item with
-// the reason. Its id is the action's, so a retried action reports the same
-// event.
+// the reason. Its id is the action's and the exception's, so a retried
+// action reports the same event, and each exception of one action its own.
 func (h *Hub) takeBackFailed(ctx context.Context, a *connector.Action, exceptionID, reason string) error {
 	d := event.ShipmentExceptionData{
 		Category:    "other",
@@ -28,7 +28,7 @@ func (h *Hub) takeBackFailed(ctx context.Context, a *connector.Action, exception
 		OwnerRole:   "warehouse",
 		Description: clip(reason, descriptionMax),
 	}
-	return h.report(ctx, a, odooSource, event.ShipmentException, ":takeback-failed", d)
+	return h.report(ctx, a, odooSource, event.ShipmentException, ":takeback-failed:"+exceptionID, d)
 }
 
 // clip cuts s to at most n bytes without splitting a character.
