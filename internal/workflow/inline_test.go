@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,6 +56,16 @@ func TestApplyInTx(t *testing.T) {
 		b.wantCounters(t, "waybill_events_processed_total", map[string]float64{
 			"shipment.planned accepted": 1, "inventory.reserved accepted": 1})
 		b.process(t, 0)
+
+		// A large group, as intake commits under load: the processor
+		// applies it beside intake.
+		var many []ev
+		for i := range 33 {
+			many = append(many, ev{id: fmt.Sprintf("m-%d", i), typ: "shipment.planned", subject: fmt.Sprintf("tms:M%d", i), data: planned("Many", "")})
+		}
+		b.accept(t, many...)
+		b.wantStatus(t, intake.StatePending, "", "", "m-0", "m-32")
+		b.process(t, 33)
 
 		// An older event still pending: the new ones wait for the
 		// processor, which applies all of them in order.
