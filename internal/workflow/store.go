@@ -62,44 +62,34 @@ func (s *Store) Resolve(ctx context.Context, kind, ref string) (string, error) {
 
 // Get returns a shipment by reference.
 func (s *Store) Get(ctx context.Context, ref string) (*shipment.Shipment, error) {
-	id, err := s.Resolve(ctx, shipment.KindShipment, ref)
-	if err != nil {
-		return nil, err
-	}
-	var doc string
-	err = s.db.Reader.QueryRowContext(ctx, s.q.get, id).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("shipment %s: %w", ref, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading shipment %s: %w", ref, err)
-	}
-	var sh shipment.Shipment
-	if err := json.Unmarshal([]byte(doc), &sh); err != nil {
-		return nil, fmt.Errorf("decoding shipment %s: %w", id, err)
-	}
-	return &sh, nil
+	return getDoc[shipment.Shipment](ctx, s, shipment.KindShipment, s.q.get, ref)
 }
 
 // GetOrder returns an order by reference.
 func (s *Store) GetOrder(ctx context.Context, ref string) (*shipment.Order, error) {
-	id, err := s.Resolve(ctx, shipment.KindOrder, ref)
+	return getDoc[shipment.Order](ctx, s, shipment.KindOrder, s.q.orderGet, ref)
+}
+
+// getDoc resolves ref to an object of kind and loads its document with
+// query.
+func getDoc[T any](ctx context.Context, s *Store, kind, query, ref string) (*T, error) {
+	id, err := s.Resolve(ctx, kind, ref)
 	if err != nil {
 		return nil, err
 	}
 	var doc string
-	err = s.db.Reader.QueryRowContext(ctx, s.q.orderGet, id).Scan(&doc)
+	err = s.db.Reader.QueryRowContext(ctx, query, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("order %s: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", kind, ref, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("loading order %s: %w", ref, err)
+		return nil, fmt.Errorf("loading %s %s: %w", kind, ref, err)
 	}
-	var o shipment.Order
-	if err := json.Unmarshal([]byte(doc), &o); err != nil {
-		return nil, fmt.Errorf("decoding order %s: %w", id, err)
+	v := new(T)
+	if err := json.Unmarshal([]byte(doc), v); err != nil {
+		return nil, fmt.Errorf("decoding %s %s: %w", kind, id, err)
 	}
-	return &o, nil
+	return v, nil
 }
 
 // Xrefs lists the cross-references of a canonical id.
