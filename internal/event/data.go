@@ -304,6 +304,32 @@ type ShipmentKeys struct {
 	ProviderID     string   `json:"provider_id,omitempty"`
 }
 
+// Refs returns the shipment references the keys give, most specific first,
+// in the system:external-id form of event subjects: odoo:<picking>,
+// pro:<SCAC>/<PRO>, bol:<BOL>, tracking:<number>, consignment:<id>.
+func (k ShipmentKeys) Refs() []string {
+	var out []string
+	if k.OdooPicking != "" {
+		out = append(out, "odoo:"+k.OdooPicking)
+	}
+	if k.PRO != "" && k.SCAC != "" {
+		out = append(out, "pro:"+k.SCAC+"/"+k.PRO)
+	}
+	if k.BOL != "" {
+		out = append(out, "bol:"+k.BOL)
+	}
+	if k.TrackingNumber != "" {
+		out = append(out, "tracking:"+k.TrackingNumber)
+	}
+	if k.ConsignmentID != "" {
+		out = append(out, "consignment:"+k.ConsignmentID)
+	}
+	if k.ProviderID != "" {
+		out = append(out, "provider:"+k.ProviderID)
+	}
+	return out
+}
+
 // TrackedException is the exception a tracking event opens.
 type TrackedException struct {
 	// Type is the exception category, as in shipment.exception.

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/waybill/waybill/internal/tracking"
+	"github.com/waybill/waybill/internal/event"
 )
 
 // ErrBadRef is returned for a reference that is neither a canonical id nor
@@ -83,7 +82,7 @@ func (s *Shipment) KeyRefs() []Ref {
 // event's data give, or none when the data does not decode.
 func TrackedRefs(data []byte) []Ref {
 	var d struct {
-		Keys tracking.Keys `json:"shipment_keys"`
+		Keys event.ShipmentKeys `json:"shipment_keys"`
 	}
 	if json.Unmarshal(data, &d) != nil {
 		return nil

@@ -37,7 +37,7 @@ func (e *Event) CloudEvent(profile, correlationID string) ([]byte, error) {
 // Data returns e as the data of a shipment.tracked event.
 func (e *Event) Data() *event.ShipmentTrackedData {
 	d := &event.ShipmentTrackedData{
-		SourceEventID: e.SourceEventID, Format: e.Format, Keys: event.ShipmentKeys(e.Keys),
+		SourceEventID: e.SourceEventID, Format: e.Format, Keys: e.Keys,
 		Kind: string(e.Kind), Status: string(e.Status), Substatus: e.Substatus,
 		RawCode: e.RawCode, RawReason: e.RawReason, Reason: e.Reason,
 		Exception:  (*event.TrackedException)(e.Exception),

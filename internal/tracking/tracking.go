@@ -120,47 +120,10 @@ type Event struct {
 	Remarks []string `json:"remarks,omitempty"`
 }
 
-// Keys are the shipment's identifiers as the partner knows them. PRO
-// numbers are scoped by SCAC, BOLs by shipper.
-type Keys struct {
-	SCAC           string   `json:"scac,omitempty"`
-	PRO            string   `json:"pro,omitempty"`
-	BOL            string   `json:"bol,omitempty"`
-	PO             []string `json:"po,omitempty"`
-	TrackingNumber string   `json:"tracking_number,omitempty"`
-	Carrier        string   `json:"carrier,omitempty"`
-	ConsignmentID  string   `json:"consignment_id,omitempty"`
-	OdooPicking    string   `json:"odoo_picking,omitempty"`
-	SaleOrder      string   `json:"sale_order,omitempty"`
-	CustomerRef    string   `json:"customer_ref,omitempty"`
-	ProviderID     string   `json:"provider_id,omitempty"`
-}
-
-// Refs returns the shipment references the keys give, most specific first,
-// in the system:external-id form of event subjects: odoo:<picking>,
-// pro:<SCAC>/<PRO>, bol:<BOL>, tracking:<number>, consignment:<id>.
-func (k Keys) Refs() []string {
-	var out []string
-	if k.OdooPicking != "" {
-		out = append(out, "odoo:"+k.OdooPicking)
-	}
-	if k.PRO != "" && k.SCAC != "" {
-		out = append(out, "pro:"+k.SCAC+"/"+k.PRO)
-	}
-	if k.BOL != "" {
-		out = append(out, "bol:"+k.BOL)
-	}
-	if k.TrackingNumber != "" {
-		out = append(out, "tracking:"+k.TrackingNumber)
-	}
-	if k.ConsignmentID != "" {
-		out = append(out, "consignment:"+k.ConsignmentID)
-	}
-	if k.ProviderID != "" {
-		out = append(out, "provider:"+k.ProviderID)
-	}
-	return out
-}
+// Keys are the shipment's identifiers as the partner knows them, as the
+// shipment.tracked event carries them. PRO numbers are scoped by SCAC,
+// BOLs by shipper.
+type Keys = event.ShipmentKeys
 
 // Exception is the overlay an event opens: something went wrong that
 // someone must look at.
