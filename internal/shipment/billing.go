@@ -22,7 +22,7 @@ func (s *Shipment) billing(in Input, p Policy) Result {
 		return res
 	}
 	if !s.POD.Validation.Billable() {
-		s.BlockedReason = "not billable: proof of delivery " + s.POD.Validation.Status
+		s.BlockedReason = podBlocked(s.POD.Validation)
 		return res
 	}
 	if open := s.openExceptions(); len(open) > 0 {
@@ -124,6 +124,15 @@ func (s *Shipment) applyInvoiced(in Input) Result {
 	s.moveTo(trInvoiced.To)
 	s.BlockedReason = ""
 	return Result{Outcome: OutcomeApplied}
+}
+
+// podBlocked is why a proof of delivery that validation did not pass
+// holds billing, with the checks it failed.
+func podBlocked(v *PODValidation) string {
+	if v.Status == PODFailed && len(v.Problems) > 0 {
+		return "not billable: proof of delivery failed validation: " + strings.Join(v.Problems, "; ")
+	}
+	return "not billable: proof of delivery " + v.Status
 }
 
 // applyPickingValidated records the ERP's validation of the shipment's

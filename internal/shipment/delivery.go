@@ -254,7 +254,7 @@ func (s *Shipment) applyDelivered(in Input, p Policy) Result {
 			ID: in.EventID, Kind: ReviewPOD, Status: ReviewOpen, OwnerRole: "customer_service", OpenedAt: in.Time,
 			Reason: "proof of delivery failed validation: " + strings.Join(v.Problems, "; "),
 		})
-		s.BlockedReason = "not billable: proof of delivery failed validation: " + strings.Join(v.Problems, "; ")
+		s.BlockedReason = podBlocked(v)
 		return Result{Outcome: OutcomeApplied}
 	}
 	return s.billing(in, p)

@@ -77,6 +77,18 @@ func TestPickingValidated(t *testing.T) {
 			t.Errorf("picking record %+v", sh.Picking)
 		}
 	})
+	t.Run("a failed proof keeps its reason when the validation comes", func(t *testing.T) {
+		t.Parallel()
+		early := strings.Replace(delivered, "2026-11-26T14:00:00Z", "2026-11-26T08:10:00Z", 1)
+		sh := run(t, await, []step{reserved, loaded,
+			{in: in(event.ShipmentDeparted, 30, `{}`), outcome: "applied", state: shipment.InTransit},
+			{in: in(event.ShipmentDelivered, 300, early), outcome: "applied", state: shipment.Delivered},
+			{in: in(event.PickingValidated, 301, validated), outcome: "applied", state: shipment.Delivered},
+		})
+		if sh.Billable || !strings.Contains(sh.BlockedReason, "before departure") {
+			t.Errorf("billable %v, blocked %q: want the failed check named", sh.Billable, sh.BlockedReason)
+		}
+	})
 	t.Run("before loading it is refused", func(t *testing.T) {
 		t.Parallel()
 		run(t, await, []step{reserved,
