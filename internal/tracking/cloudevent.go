@@ -36,24 +36,15 @@ func (e *Event) CloudEvent(profile, correlationID string) ([]byte, error) {
 
 // Data returns e as the data of a shipment.tracked event.
 func (e *Event) Data() *event.ShipmentTrackedData {
-	d := &event.ShipmentTrackedData{
+	return &event.ShipmentTrackedData{
 		SourceEventID: e.SourceEventID, Format: e.Format, Keys: e.Keys,
 		Kind: string(e.Kind), Status: string(e.Status), Substatus: e.Substatus,
-		RawCode: e.RawCode, RawReason: e.RawReason, Reason: e.Reason,
-		Exception:  (*event.TrackedException)(e.Exception),
+		RawCode: e.RawCode, RawReason: e.RawReason, Reason: e.Reason, Exception: e.Exception,
 		OccurredAt: e.OccurredAt, Local: e.Local, TZ: e.TZ, TZSource: e.TZSource,
-		ETA: (*event.TrackedWindow)(e.ETA), Appointment: (*event.TrackedWindow)(e.Appointment),
-		Location: (*event.TrackedLocation)(e.Location), Position: (*event.VehiclePosition)(e.Position),
-		Weights: e.Weights, Pieces: e.Pieces, HandlingUnits: (*event.HandlingUnitCount)(e.HandlingUnits),
-		Equipment: e.Equipment, POD: (*event.TrackedPOD)(e.POD), Remarks: e.Remarks,
+		ETA: e.ETA, Appointment: e.Appointment, Location: e.Location, Position: e.Position,
+		Weights: e.Weights, Pieces: e.Pieces, HandlingUnits: e.HandlingUnits,
+		Equipment: e.Equipment, POD: e.POD, Lading: e.Lading, Remarks: e.Remarks,
 	}
-	if e.Lading != nil {
-		d.Lading = make([]event.Lading, len(e.Lading))
-		for i, l := range e.Lading {
-			d.Lading[i] = event.Lading(l)
-		}
-	}
-	return d
 }
 
 // inZone returns t in the zone named tz when it loads, to the second: the

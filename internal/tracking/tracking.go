@@ -127,13 +127,7 @@ type Keys = event.ShipmentKeys
 
 // Exception is the overlay an event opens: something went wrong that
 // someone must look at.
-type Exception struct {
-	// Type is the category: delay, damaged, refused, short, lost, hold,
-	// address, customs, weather, returned, route_changed or other.
-	Type       string `json:"type"`
-	Reason     string `json:"reason,omitempty"`
-	ReasonCode string `json:"reason_code,omitempty"`
-}
+type Exception = event.TrackedException
 
 // ExceptionTypes lists the exception categories, as in the
 // shipment.exception event. The caller owns the slice.
@@ -143,35 +137,13 @@ func ExceptionTypes() []string {
 }
 
 // Window is an instant (Start == End) or an interval.
-type Window struct {
-	Start time.Time `json:"start,omitzero"`
-	End   time.Time `json:"end,omitzero"`
-	// Date is set, instead of Start and End, for a civil date without a
-	// time: an estimated delivery day is not an instant.
-	Date string `json:"date,omitempty"`
-}
+type Window = event.TrackedWindow
 
 // Location is where an event happened.
-type Location struct {
-	Name       string   `json:"name,omitempty"`
-	City       string   `json:"city,omitempty"`
-	Region     string   `json:"region,omitempty"`
-	PostalCode string   `json:"postal_code,omitempty"`
-	Country    string   `json:"country,omitempty"`
-	UNLOCODE   string   `json:"unlocode,omitempty"`
-	Lat        *float64 `json:"lat,omitempty"`
-	Lon        *float64 `json:"lon,omitempty"`
-	// Role is the stop's role when the partner says: origin or destination.
-	Role string `json:"role,omitempty"`
-}
+type Location = event.TrackedLocation
 
 // Position is a vehicle position.
-type Position struct {
-	Lat       float64  `json:"lat"`
-	Lon       float64  `json:"lon"`
-	SpeedKmh  *float64 `json:"speed_kmh,omitempty"`
-	AccuracyM *float64 `json:"accuracy_m,omitempty"`
-}
+type Position = event.VehiclePosition
 
 // Weight kinds.
 const (
@@ -181,23 +153,13 @@ const (
 )
 
 // Count is a number of handling units with their packaging code (PLT, CTN).
-type Count struct {
-	Count     int    `json:"count"`
-	Packaging string `json:"packaging,omitempty"`
-}
+type Count = event.HandlingUnitCount
 
 // POD is the proof of delivery a carrier reports with a delivery.
-type POD struct {
-	Signer  string `json:"signer,omitempty"`
-	Remarks string `json:"remarks,omitempty"`
-}
+type POD = event.TrackedPOD
 
 // Lading is goods a status concerns: damaged, short or refused.
-type Lading struct {
-	Condition string `json:"condition"`
-	Count     int    `json:"count"`
-	Packaging string `json:"packaging,omitempty"`
-}
+type Lading = event.Lading
 
 // Validate checks what every mapper must guarantee.
 func (e *Event) Validate() error {
