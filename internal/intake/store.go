@@ -180,8 +180,10 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 			ev := evs[i]
 			if seq, ok := inserted[ev.ID]; ok {
 				results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
-				stored = append(stored, Pending{Seq: seq, ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
-					Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data})
+				if apply != nil {
+					stored = append(stored, Pending{Seq: seq, ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
+						Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data})
+				}
 				continue
 			}
 			var id, corr, hash string
