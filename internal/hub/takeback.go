@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/waybill/waybill/internal/connector"
@@ -26,9 +27,15 @@ func (h *Hub) takeBackFailed(ctx context.Context, a *connector.Action, exception
 		Category:    "other",
 		ExceptionID: clip("takeback-"+exceptionID, exceptionIDMax),
 		OwnerRole:   "warehouse",
-		Description: clip(reason, descriptionMax),
+		Description: clip(printable(reason), descriptionMax),
 	}
 	return h.report(ctx, a, odooSource, event.ShipmentException, ":takeback-failed:"+exceptionID, d)
+}
+
+// printable is s as event text can hold it: what Odoo answered may hold
+// invalid UTF-8 or NUL characters, which intake refuses.
+func printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // clip cuts s to at most n bytes without splitting a character.
