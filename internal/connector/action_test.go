@@ -11,27 +11,6 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 )
 
-func TestKinds(t *testing.T) {
-	t.Parallel()
-	want := []string{"dispatch.release", "dispatch.update", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap"}
-	got := shipment.ActionKinds()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("Kinds() mismatch (-want +got):\n%s", diff)
-	}
-	got[0] = "changed"
-	if again := shipment.ActionKinds(); again[0] != want[0] {
-		t.Errorf("Kinds()[0] after modifying an earlier result: got %q, want %q", again[0], want[0])
-	}
-	for _, k := range want {
-		if !shipment.KnownAction(k) {
-			t.Errorf("KnownKind(%q): got false, want true", k)
-		}
-	}
-	if shipment.KnownAction("shipment.teleport") {
-		t.Errorf("KnownKind(%q): got true, want false", "shipment.teleport")
-	}
-}
-
 func TestActionJSON(t *testing.T) {
 	t.Parallel()
 	a := connector.Action{
