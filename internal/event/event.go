@@ -185,6 +185,9 @@ func (e *ValidationError) Error() string {
 // [NewValidator]; it is immutable and safe for concurrent use.
 type Validator struct {
 	schemas map[Type]*jsonschema.Schema
+	// checks answer for valid data without decoding it; the schemas find
+	// the problems of the rest (see check).
+	checks map[Type]*check
 }
 
 // NewValidator compiles the schema of every event type. Call it once at
@@ -195,6 +198,7 @@ func NewValidator() (*Validator, error) {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	c.UseLoader(embeddedLoader{})
+	docs := map[Type]any{}
 
 	for _, t := range Types() {
 		raw, ok := Schema(t)
@@ -205,18 +209,22 @@ func NewValidator() (*Validator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parsing schema of %s: %w", t, err)
 		}
+		docs[t] = doc
 		if err := c.AddResource(t.schemaURL(), doc); err != nil {
 			return nil, fmt.Errorf("adding schema of %s: %w", t, err)
 		}
 	}
 
-	v := &Validator{schemas: make(map[Type]*jsonschema.Schema)}
+	v := &Validator{schemas: make(map[Type]*jsonschema.Schema), checks: make(map[Type]*check)}
 	for _, t := range Types() {
 		sch, err := c.Compile(t.schemaURL())
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema of %s: %w", t, err)
 		}
 		v.schemas[t] = sch
+		if c, err := compileCheck(docs[t]); err == nil {
+			v.checks[t] = c
+		}
 	}
 	return v, nil
 }
@@ -240,6 +248,14 @@ func (v *Validator) Validate(t Type, data []byte) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownType, string(t))
 	}
+	if c := v.checks[t]; c != nil && c.valid(data) {
+		return nil
+	}
+	return v.validateSchema(t, sch, data)
+}
+
+// validateSchema is Validate with the full JSON Schema validator alone.
+func (v *Validator) validateSchema(t Type, sch *jsonschema.Schema, data []byte) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return &ValidationError{Errors: []FieldError{{Pointer: dataPointer, Message: jsonErrorMessage(err)}}}
