@@ -218,9 +218,9 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 		return nil, &InvalidError{Errors: errs}
 	}
 
-	// Most producers send compact JSON: text without a single white-space
-	// byte is compact already, and is only copied.
-	plain := bytes.IndexAny(raw, " \t\r\n") < 0
+	// Most producers send compact JSON: text with no white space outside
+	// its strings is compact already, and is only copied.
+	plain := compact(raw)
 	if plain {
 		ev.Body = bytes.Clone(raw)
 	} else {
@@ -257,6 +257,23 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	}
 	ev.ID = id.String()
 	return ev, nil
+}
+
+// compact reports whether the JSON text raw has no white space outside
+// its strings. raw must be valid JSON.
+func compact(raw []byte) bool {
+	in := false // inside a string
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case in && c == '\\':
+			i++ // the escaped byte cannot end the string
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			return false
+		}
+	}
+	return true
 }
 
 // outsideWindow says why t is outside p.Window, or "" when it is inside.
