@@ -439,16 +439,18 @@ func (c *Client) postNote(ctx context.Context, model string, id int, body string
 	return ids[0], nil
 }
 
-// PostMessages posts each of bodies as an internal note on record id of
-// model, skipping those already there: a body is taken as posted when an
-// existing message contains its key, the text between the first "[" and
-// the following "]" (such as "[wb:0193…]"), or the whole body when it has
-// none. The first time for a record it searches the record's messages
+// PostMessages posts the bodies that are not on record id of model yet as
+// one internal note, one body a line, and returns how many it posted. A
+// body counts as posted when an existing message contains its key: the
+// text from marker to the following "]" (such as "[wb:0193…]"), else the
+// text between its first "[" and the following "]", else the whole body.
+// A combined note carries every key, so each body in it is found later.
+//
+// The first time for a record it searches the record's messages
 // containing marker; the client then remembers what it found and posted
-// there, so later calls for that record and marker only post (one call per
-// new note). Any failure makes it search again next time, so a post whose
-// reply was lost is found rather than repeated. It returns how many it
-// posted.
+// there, so later calls for that record and marker only post (one call).
+// Any failure makes it search again next time, so a note whose reply was
+// lost is found rather than posted again.
 func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies []string, marker string) (int, error) {
 	if model == "" || id <= 0 || marker == "" {
 		return 0, invalidInput("posting messages: need a model, a record id and a marker")
@@ -469,28 +471,44 @@ func (c *Client) PostMessages(ctx context.Context, model string, id int, bodies 
 			existing = append(existing, html.UnescapeString(r.String("body")))
 		}
 	}
-	n := 0
+	var todo []string
 	for _, body := range bodies {
-		k := body
-		if i := strings.IndexByte(body, '['); i >= 0 {
-			if j := strings.IndexByte(body[i:], ']'); j > 0 {
-				k = body[i : i+j+1]
-			}
-		}
-		if slices.ContainsFunc(existing, func(e string) bool { return strings.Contains(e, k) }) {
+		k := noteID(body, marker)
+		posted := func(e string) bool { return strings.Contains(e, k) }
+		if slices.ContainsFunc(existing, posted) || slices.ContainsFunc(todo, posted) {
 			continue
 		}
-		if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
-			"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
-		}}); err != nil {
-			c.notes.drop(key)
-			return n, fmt.Errorf("posting message on %s(%d): %w", model, id, err)
-		}
-		existing = append(existing, body)
-		n++
+		todo = append(todo, body)
 	}
-	c.notes.put(key, existing)
-	return n, nil
+	if len(todo) == 0 {
+		c.notes.put(key, existing)
+		return 0, nil
+	}
+	note := strings.Join(todo, "\n")
+	if _, err := c.Execute(ctx, model, "message_post", []int{id}, &CallOptions{Kwargs: map[string]any{
+		"body": note, "message_type": "comment", "subtype_xmlid": "mail.mt_note",
+	}}); err != nil {
+		c.notes.drop(key)
+		return 0, fmt.Errorf("posting message on %s(%d): %w", model, id, err)
+	}
+	c.notes.put(key, append(existing, note))
+	return len(todo), nil
+}
+
+// noteID is what identifies body among the notes of a record: the key
+// that starts with marker, else its first bracketed text, else all of it.
+func noteID(body, marker string) string {
+	if i := strings.Index(body, marker); i >= 0 {
+		if j := strings.IndexByte(body[i:], ']'); j > 0 {
+			return body[i : i+j+1]
+		}
+	}
+	if i := strings.IndexByte(body, '['); i >= 0 {
+		if j := strings.IndexByte(body[i:], ']'); j > 0 {
+			return body[i : i+j+1]
+		}
+	}
+	return body
 }
 
 // noteCache remembers, per record and marker, the notes known to be

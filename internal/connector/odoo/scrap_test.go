@@ -232,8 +232,9 @@ func TestTakeBackReportsWhatItCannotScrap(t *testing.T) {
 }
 
 // PostMessages remembers what it found and posted on a record, so later
-// notes there cost one call each, and searches again after any failure,
-// so a post whose reply was lost is not posted twice.
+// notes there cost one call, posts the new ones together as one note that
+// keeps every key, and searches again after any failure, so a note whose
+// reply was lost is not posted twice, not even a part of it.
 func TestPostMessagesRemembersAndRechecks(t *testing.T) {
 	t.Parallel()
 	w := newDeliverWorld(t, 18, nil)
@@ -245,7 +246,8 @@ func TestPostMessagesRemembersAndRechecks(t *testing.T) {
 		n, err := w.cl.PostMessages(ctx, "stock.picking", id, bodies, "[wb:")
 		return n, w.cl.Calls(), err
 	}
-	a, b, c := "Waybill: departed [wb:ev-a]", "Waybill: arrived [wb:ev-b]", "Waybill: delivered [wb:ev-c]"
+	a, b, c, d := "Waybill: departed [wb:ev-a]", "Waybill: arrived [wb:ev-b]", "Waybill: delivered [wb:ev-c]",
+		"Waybill: exception x (damaged), owner warehouse: pallet [2] torn [wb:ev-d]"
 	if n, calls, err := post(a); err != nil || n != 1 || calls["mail.message.search_read"] != 1 {
 		t.Fatalf("first note: got %d posted, calls %v, %v; want 1 after one search", n, calls, err)
 	}
@@ -253,16 +255,26 @@ func TestPostMessagesRemembersAndRechecks(t *testing.T) {
 		t.Errorf("second note: got %d posted, calls %v, %v; want 1 post and no search", n, calls, err)
 	}
 	w.srv.Sim().Faults().Inject("stock.picking", "message_post", 1, odoosim.FaultDropAfterCommit)
-	if _, _, err := post(a, b, c); err == nil {
-		t.Fatalf("a post whose reply is lost: got no error")
+	if _, _, err := post(a, b, c, d); err == nil {
+		t.Fatalf("a note whose reply is lost: got no error")
 	}
-	if n, calls, err := post(a, b, c); err != nil || n != 0 || calls["mail.message.search_read"] != 1 {
+	if n, calls, err := post(a, b, c, d); err != nil || n != 0 || calls["mail.message.search_read"] != 1 || calls["stock.picking.message_post"] != 0 {
 		t.Errorf("after the lost reply: got %d posted, calls %v, %v; want none posted after a search", n, calls, err)
 	}
-	for _, key := range []string{"[wb:ev-a]", "[wb:ev-b]", "[wb:ev-c]"} {
+	for _, key := range []string{"[wb:ev-a]", "[wb:ev-b]", "[wb:ev-c]", "[wb:ev-d]"} {
 		ids, err := w.cl.Search(ctx, "mail.message", Domain{Leaf("model", "=", "stock.picking"), Leaf("res_id", "=", id), Leaf("body", "ilike", key)}, nil)
 		if err != nil || len(ids) != 1 {
 			t.Errorf("notes with %s: got %v, %v; want one", key, ids, err)
 		}
+	}
+	// c and d went out as one note, found whole by either key.
+	recs, err := w.cl.SearchRead(ctx, "mail.message", Domain{Leaf("model", "=", "stock.picking"), Leaf("res_id", "=", id), Leaf("body", "ilike", "[wb:ev-c]")},
+		&SearchOptions{Fields: []string{"body"}})
+	if err != nil || len(recs) != 1 || !strings.Contains(recs[0].String("body"), "[wb:ev-d]") {
+		t.Errorf("the note of c: got %v, %v; want one that carries d too", recs, err)
+	}
+	// A bracket in a note's text is not its key: the marker's is.
+	if n, _, err := post("Waybill: exception y (damaged), owner warehouse: pallet [2] torn [wb:ev-e]"); err != nil || n != 1 {
+		t.Errorf("a note whose text repeats another's brackets: got %d posted, %v; want 1", n, err)
 	}
 }
