@@ -36,6 +36,8 @@ type Client struct {
 	calls   map[string]int
 
 	notes noteCache // what PostMessages knows is posted; never held with callsMu
+
+	pickings pickingFacts // what does not change about the pickings read so far
 }
 
 // New validates cfg (after WithDefaults), detects the Odoo version unless

@@ -408,6 +408,13 @@ func runContract(t *testing.T, tg target) {
 			t.Errorf("got backorder %+v, want 3 open units of picking %d", bo, p.ID)
 		}
 		f.cancelPicking(t, bo.ID)
+		// Without lots the picking is read from its moves, whose states
+		// give the picking's: a cancelled one is refused, a missing one
+		// is missing.
+		_, err = f.c.ValidatePicking(ctx, bo.ID, []ShipLine{{ProductID: f.plain[2], Quantity: 3}}, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrConflict)
+		_, err = f.c.ValidatePicking(ctx, bo.ID+100000, []ShipLine{{ProductID: f.plain[2], Quantity: 3}}, BackorderCreate)
+		checkClassAndIs(t, err, true, ErrMissing)
 
 		_, p2 := f.order(t, uniqueRef("CX"), SaleLine{ProductID: f.plain[2], Quantity: 5})
 		vr, err = f.c.ValidatePicking(ctx, p2.ID, []ShipLine{{ProductID: f.plain[2], Quantity: 2}}, BackorderCancel)

@@ -268,7 +268,7 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 
 // validate ships the loaded quantities from the shipment's picking.
 func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
-	p, err := c.picking(ctx, cl, sh, readMoves)
+	p, err := c.pickingToShip(ctx, cl, sh)
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 // not done: the job then waits, as invoicing before the validation would
 // bill the service lines without the goods.
 func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
-	p, err := c.picking(ctx, cl, sh, readHead)
+	p, err := c.donePicking(ctx, cl, sh)
 	if err != nil {
 		return err
 	}
@@ -404,7 +404,7 @@ func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipme
 		if err == nil || !errors.Is(err, ErrMissing) {
 			return p, err
 		}
-		c.pickings.Delete(sh.ID) // deleted in Odoo: look again
+		c.forgetPicking(cl, sh, id.(int)) // deleted in Odoo: look again
 	}
 	p, err := c.findPicking(ctx, cl, sh, how)
 	if err == nil {
@@ -413,13 +413,99 @@ func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipme
 	return p, err
 }
 
-// pickingID is picking without reading the picking, when it is known.
+// pickingToShip reads the picking that delivers sh as validating it
+// needs ([Client.PickingToShip]): its moves alone when sh ships no lots or
+// serial numbers and the picking is known, else the whole picking.
+func (c *Connector) pickingToShip(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+	lots := slices.ContainsFunc(sh.Lines, func(l shipment.Line) bool { return len(l.LoadedLots) > 0 || len(l.Serials) > 0 })
+	id, ok := 0, false
+	if v, found := c.pickings.Load(sh.ID); found {
+		id, ok = v.(int), true
+	} else if n, found, err := c.knownPicking(ctx, cl, sh); err != nil {
+		return Picking{}, err
+	} else if found {
+		id, ok = n, true
+	}
+	if ok {
+		p, err := cl.PickingToShip(ctx, id, lots)
+		if err == nil {
+			c.pickings.Store(sh.ID, id)
+		}
+		if err == nil || !errors.Is(err, ErrMissing) {
+			return p, err
+		}
+		c.forgetPicking(cl, sh, id) // deleted in Odoo: look again
+	}
+	return c.picking(ctx, cl, sh, readMoves)
+}
+
+// pickingID is picking without reading the picking, when it is known:
+// found before, or named by the shipment and read by the client already
+// (the poller reads every outgoing picking).
 func (c *Connector) pickingID(ctx context.Context, cl *Client, sh *shipment.Shipment) (int, error) {
 	if id, ok := c.pickings.Load(sh.ID); ok {
 		return id.(int), nil
 	}
+	if id, ok, err := c.knownPicking(ctx, cl, sh); err != nil || ok {
+		if ok {
+			c.pickings.Store(sh.ID, id)
+		}
+		return id, err
+	}
 	p, err := c.picking(ctx, cl, sh, readHead)
 	return p.ID, err
+}
+
+// knownPicking returns the id of the picking sh's cross-reference names
+// when that needs no call: a number, or a name the client has read.
+func (c *Connector) knownPicking(ctx context.Context, cl *Client, sh *shipment.Shipment) (int, bool, error) {
+	xrefs, err := c.opts.Xrefs(ctx, sh.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("reading the cross-references of shipment %s: %w", sh.ID, err)
+	}
+	for _, x := range xrefs {
+		if x.System != c.opts.System || x.Kind != shipment.KindShipment {
+			continue
+		}
+		if id, err := strconv.Atoi(x.ExternalID); err == nil && id > 0 {
+			return id, true, nil
+		}
+		id, ok := cl.pickings.named(x.ExternalID)
+		return id, ok, nil
+	}
+	return 0, false, nil
+}
+
+// forgetPicking drops what is remembered of sh's picking id, which Odoo
+// no longer has: the next action looks for it again.
+func (c *Connector) forgetPicking(cl *Client, sh *shipment.Shipment, id int) {
+	c.pickings.Delete(sh.ID)
+	cl.pickings.forget(id)
+}
+
+// donePicking is the picking that delivers sh, with its state and sale
+// order, for invoicing. A picking known to be done is not read again:
+// done is final in Odoo, and Waybill knows it from its own validation
+// (sh.Picking) or from an earlier read; its sale order never changes.
+func (c *Connector) donePicking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
+	id, ok := 0, false
+	if v, found := c.pickings.Load(sh.ID); found {
+		id, ok = v.(int), true
+	} else if n, found, err := c.knownPicking(ctx, cl, sh); err != nil {
+		return Picking{}, err
+	} else if found {
+		id, ok = n, true
+	}
+	if ok {
+		fact, known := cl.pickings.of(id)
+		validated := sh.Picking != nil && sh.Picking.ValidatedAt != nil && sh.Picking.System == c.opts.System &&
+			sh.Picking.ExternalID == strconv.Itoa(id)
+		if known && (fact.done || validated) && fact.sale.ID != 0 {
+			c.pickings.Store(sh.ID, id)
+			return Picking{ID: id, Name: fact.name, State: PickingDone, Sale: &SaleOrderRef{ID: fact.sale.ID, Name: fact.sale.Name}}, nil
+		}
+	}
+	return c.picking(ctx, cl, sh, readHead)
 }
 
 func (c *Connector) findPicking(ctx context.Context, cl *Client, sh *shipment.Shipment, how pickingRead) (Picking, error) {
@@ -863,7 +949,7 @@ func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector
 	}
 	if _, err := cl.PostMessages(ctx, "stock.picking", id, notes, milestoneMarker); err != nil {
 		if errors.Is(err, ErrMissing) {
-			c.pickings.Delete(sh.ID) // deleted in Odoo: look again next time
+			c.forgetPicking(cl, sh, id) // deleted in Odoo: look again next time
 		}
 		return fmt.Errorf("syncing milestones of shipment %s to picking %d: %w", sh.ID, id, err)
 	}
@@ -885,7 +971,7 @@ func (c *Connector) setTrackingRef(ctx context.Context, cl *Client, sh *shipment
 		head, err := cl.PickingHead(ctx, id)
 		if err != nil {
 			if errors.Is(err, ErrMissing) {
-				c.pickings.Delete(sh.ID)
+				c.forgetPicking(cl, sh, id)
 			}
 			return fmt.Errorf("picking %d of shipment %s: %w", id, sh.ID, err)
 		}

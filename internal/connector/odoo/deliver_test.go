@@ -316,3 +316,65 @@ func TestDeliverPolicyPerCustomer(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliverReusesWhatTheClientRead checks that actions reuse what the
+// client read before (the poller reads every outgoing picking) only where
+// it cannot have changed in Odoo: a milestone sync finds the picking the
+// shipment names without a call; a validation without lots reads the
+// picking's moves, fresh, in one call, so a picking changed since the poll
+// is shipped as it is now; the invoice reads no picking it knows is done.
+func TestDeliverReusesWhatTheClientRead(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{16, 17, 18, 19} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			t.Parallel()
+			w := newDeliverWorld(t, v, nil)
+			ctx := t.Context()
+			sh := &shipment.Shipment{ID: "sh-r", State: shipment.Loaded, Order: "odoo:" + w.so.Name, Lines: []shipment.Line{
+				{LineID: "1", SKU: "E-COM07", Quantity: *qty(t, "4"), Loaded: qty(t, "4")}}}
+			w.xrefs[sh.ID] = []shipment.Xref{{System: "odoo", Kind: shipment.KindShipment, ExternalID: w.pick.Name}}
+			cl, err := w.conn.Connect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := cl.ChangedPickings(ctx, time.Time{}, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			// Odoo changes the picking after the poll: its reservation is
+			// dropped, so the move lines the poll saw are gone.
+			if _, err := w.cl.Execute(ctx, "stock.picking", "do_unreserve", []int{w.pick.ID}, nil); err != nil {
+				t.Fatal(err)
+			}
+			deliver := func(kind string) map[string]int {
+				t.Helper()
+				cl.ResetCalls()
+				if err := w.conn.Deliver(ctx, action(t, kind, sh)); err != nil {
+					t.Fatalf("%s: %v", kind, err)
+				}
+				return cl.Calls()
+			}
+			sh.Milestones = []shipment.Milestone{{Type: "shipment.departed", At: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), EventID: "ev-dep"}}
+			if calls := deliver(shipment.ActionMilestoneSync); calls["stock.picking.search_read"]+calls["stock.picking.read"] != 0 || calls["stock.picking.message_post"] != 1 {
+				t.Errorf("milestone sync: calls %v, want a note and no picking read", calls)
+			}
+			calls := deliver(shipment.ActionPickingValidate)
+			if calls["stock.move.search_read"] != 1 || calls["stock.move.read"]+calls["stock.move.line.read"]+calls["stock.picking.search_read"] != 0 {
+				t.Errorf("validation: calls %v, want the moves read in one search_read", calls)
+			}
+			p, err := w.cl.Picking(ctx, w.pick.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != PickingDone || len(p.Backorders) != 1 || len(p.Moves) != 1 || !qtyEqual(p.Moves[0].Done, 4) {
+				t.Errorf("picking: state %s, backorders %v, moves %+v; want 4 shipped and the resin on a backorder", p.State, p.Backorders, p.Moves)
+			}
+			sh.Picking = &shipment.PickingRecord{System: "odoo", ExternalID: fmt.Sprint(w.pick.ID), Name: w.pick.Name, ValidatedAt: &p.DateDone}
+			if calls := deliver(shipment.ActionInvoicePrepare); calls["stock.picking.read"]+calls["stock.picking.search_read"] != 0 || calls["sale.advance.payment.inv.create_invoices"] != 1 {
+				t.Errorf("invoice: calls %v, want an invoice and no picking read", calls)
+			}
+			if inv, err := w.cl.FindInvoice(ctx, "WB-sh-r"); err != nil || inv.State != "draft" {
+				t.Errorf("invoice: got %+v, %v; want a draft", inv, err)
+			}
+		})
+	}
+}

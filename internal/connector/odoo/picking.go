@@ -43,6 +43,12 @@ type Picking struct {
 	// Sale is the sale order the picking delivers, nil if none.
 	Sale  *SaleOrderRef
 	Moves []Move
+
+	// fromMoves is set on a picking read from its moves alone
+	// ([Client.PickingToShip]): its lines carry only their ids, and its
+	// sale order, carrier, tracking reference, dates and backorders were
+	// not read.
+	fromMoves bool
 }
 
 // SaleOrderRef is the sale order of a picking.
@@ -200,6 +206,7 @@ func (c *Client) loadPickings(ctx context.Context, recs []Record, withSale bool)
 			}
 		}
 		slices.SortFunc(p.Moves, func(a, b Move) int { return cmp.Compare(a.ID, b.ID) })
+		c.pickings.learn(p)
 		out = append(out, p)
 	}
 	return out, nil
@@ -248,9 +255,81 @@ func missing(model string, id int) error {
 		Message: fmt.Sprintf("record %s(%d) does not exist or has been deleted", model, id)})
 }
 
-// ValidateReadPicking is [Client.ValidatePicking] of picking p, read with
-// its moves and move lines (by [Client.Picking]) by the caller just
-// before: it saves reading the picking again. It is as safe to repeat.
+// PickingToShip reads picking id as validating it needs it. A validation
+// that ships no lots (lots false) needs the moves and the ids of their
+// lines only: one search_read of the picking's moves, whose states give
+// the picking's as Odoo computes it (draft while a move is draft, cancel
+// when all are cancelled, done when all are done or cancelled), its name
+// and its locations. With lots, or for a picking without moves (or none
+// at all), the picking is read whole with its moves and lines (three
+// calls).
+func (c *Client) PickingToShip(ctx context.Context, id int, lots bool) (Picking, error) {
+	if lots {
+		return c.readPicking(ctx, id, false)
+	}
+	fields := append(c.moveFields(), "location_id", "location_dest_id", "move_line_ids")
+	recs, err := c.SearchRead(ctx, "stock.move", Domain{Leaf("picking_id", "=", id)}, &SearchOptions{Fields: fields})
+	if err != nil {
+		return Picking{}, fmt.Errorf("reading the moves of picking %d: %w", id, err)
+	}
+	if len(recs) == 0 {
+		return c.readPicking(ctx, id, false)
+	}
+	p := Picking{ID: id, fromMoves: true}
+	draft, cancelled, closed := false, 0, 0
+	for _, r := range recs {
+		m := Move{ID: r.ID(), Product: r.M2O("product_id"), Demand: r.Float("product_uom_qty"), State: r.String("state"),
+			SaleLineID: r.M2O("sale_line_id").ID, UoM: r.M2O("product_uom")}
+		if c.profile.HasPicked {
+			m.Picked = r.Bool("picked")
+			if m.Picked || m.State == PickingDone {
+				m.Done = r.Float("quantity")
+			}
+		} else {
+			m.Done = r.Float(c.profile.MoveDoneField)
+		}
+		for _, lid := range r.IDs("move_line_ids") {
+			m.Lines = append(m.Lines, MoveLine{ID: lid, MoveID: m.ID, Product: m.Product})
+		}
+		switch m.State {
+		case PickingDraft:
+			draft = true
+		case PickingCancel:
+			cancelled++
+			closed++
+		case PickingDone:
+			closed++
+		}
+		if p.Name == "" {
+			p.Name = r.M2O("picking_id").Name
+			p.Location, p.LocationDest = r.M2O("location_id"), r.M2O("location_dest_id")
+		}
+		p.Moves = append(p.Moves, m)
+	}
+	switch {
+	case draft:
+		p.State = PickingDraft
+	case cancelled == len(recs):
+		p.State = PickingCancel
+	case closed == len(recs):
+		p.State = PickingDone
+	default:
+		p.State = PickingConfirmed
+		if !slices.ContainsFunc(p.Moves, func(m Move) bool { return m.State != PickingAssigned && m.State != PickingCancel }) {
+			p.State = PickingAssigned
+		}
+	}
+	slices.SortFunc(p.Moves, func(a, b Move) int { return cmp.Compare(a.ID, b.ID) })
+	if p.State == PickingDone {
+		c.pickings.markDone(id)
+	}
+	return p, nil
+}
+
+// ValidateReadPicking is [Client.ValidatePicking] of picking p, read by
+// the caller just before with [Client.PickingToShip] (lots as lines has
+// lots) or [Client.Picking]: it saves reading the picking again. It is as
+// safe to repeat.
 func (c *Client) ValidateReadPicking(ctx context.Context, p Picking, lines []ShipLine, policy BackorderPolicy) (ValidateResult, error) {
 	want, err := shipTotals(lines)
 	if err != nil {
@@ -269,7 +348,9 @@ func (c *Client) PickingHead(ctx context.Context, id int) (Picking, error) {
 	if len(recs) == 0 {
 		return Picking{}, missing("stock.picking", id)
 	}
-	return pickingHead(recs[0]), nil
+	p := pickingHead(recs[0])
+	c.pickings.learn(p)
+	return p, nil
 }
 
 // pickingHead is the name, state, source location, tracking reference and
@@ -305,7 +386,9 @@ func (c *Client) PickingByName(ctx context.Context, name string, withMoves bool)
 		return Picking{}, conflict("stock.picking", "%d pickings are named %q", len(recs), name)
 	}
 	if !withMoves {
-		return pickingHead(recs[0]), nil
+		p := pickingHead(recs[0])
+		c.pickings.learn(p)
+		return p, nil
 	}
 	ps, err := c.loadPickings(ctx, recs, false)
 	if err != nil {
@@ -502,11 +585,20 @@ func (c *Client) ValidatePicking(ctx context.Context, id int, lines []ShipLine, 
 	if err != nil {
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
 	}
-	p, err := c.readPicking(ctx, id, false)
+	p, err := c.PickingToShip(ctx, id, hasLots(want))
 	if err != nil {
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
 	}
 	return c.validateRead(ctx, p, want, policy)
+}
+
+func hasLots(want map[prodLot]float64) bool {
+	for k := range want {
+		if k.lot != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // validateRead is [Client.ValidatePicking] of picking p as just read with
@@ -515,10 +607,28 @@ func (c *Client) validateRead(ctx context.Context, p Picking, want map[prodLot]f
 	id := p.ID
 	switch p.State {
 	case PickingDone:
+		if p.fromMoves && hasLots(want) {
+			// Lots are compared on the lines, which were not read.
+			full, err := c.readPicking(ctx, id, false)
+			if err != nil {
+				return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
+			}
+			p = full
+		}
 		if err := sameShipment(p, want); err != nil {
 			return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
 		}
-		return ValidateResult{PickingID: id, State: p.State, BackorderID: firstID(p.Backorders), AlreadyDone: true}, nil
+		backorders := p.Backorders
+		if p.fromMoves {
+			recs, err := c.Read(ctx, "stock.picking", []int{id}, []string{"backorder_ids"})
+			if err != nil {
+				return ValidateResult{}, fmt.Errorf("validating picking %d: reading its backorders: %w", id, err)
+			}
+			if len(recs) > 0 {
+				backorders = recs[0].IDs("backorder_ids")
+			}
+		}
+		return ValidateResult{PickingID: id, State: p.State, BackorderID: firstID(backorders), AlreadyDone: true}, nil
 	case PickingCancel, PickingDraft:
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, conflict("stock.picking", "picking %s is %s", p.Name, p.State))
 	}
@@ -539,6 +649,7 @@ func (c *Client) validateRead(ctx context.Context, p Picking, want map[prodLot]f
 	if res.State != PickingDone {
 		return res, fmt.Errorf("validating picking %d: %w", id, conflict("stock.picking", "picking still %s after button_validate", res.State))
 	}
+	c.pickings.markDone(id)
 	return res, nil
 }
 

@@ -494,13 +494,12 @@ func TestRecordAccessors(t *testing.T) {
 
 func TestValidateAnswersWizards(t *testing.T) {
 	t.Parallel()
-	picking := `{"jsonrpc":"2.0","id":1,"result":[{"id":21,"name":"WH/OUT/00016","state":"assigned","picking_type_code":"outgoing","move_ids":[45],"move_line_ids":[40],"location_id":[8,"WH/Stock"],"location_dest_id":[5,"Customers"],"backorder_ids":[]}]}`
-	moves := `{"jsonrpc":"2.0","id":1,"result":[{"id":45,"picking_id":[21,"WH/OUT/00016"],"product_id":[18,"Storage Box"],"product_uom_qty":5.0,"quantity":5.0,"picked":false,"state":"assigned","product_uom":[1,"Units"]}]}`
-	lines := `{"jsonrpc":"2.0","id":1,"result":[{"id":40,"move_id":[45,"x"],"picking_id":[21,"x"],"product_id":[18,"x"],"quantity":5.0,"picked":false,"lot_id":false}]}`
+	// Untracked goods: the picking is read from its moves alone.
+	moves := `{"jsonrpc":"2.0","id":1,"result":[{"id":45,"picking_id":[21,"WH/OUT/00016"],"product_id":[18,"Storage Box"],"product_uom_qty":5.0,"quantity":5.0,"picked":false,"state":"assigned","product_uom":[1,"Units"],"location_id":[8,"WH/Stock"],"location_dest_id":[5,"Customers"],"move_line_ids":[40]}]}`
 	sms := `{"jsonrpc":"2.0","id":20,"result":{"name":"SMS","type":"ir.actions.act_window","view_mode":"form","res_model":"confirm.stock.sms","views":[[1111,"form"]],"view_id":1111,"target":"new","res_id":1,"context":{"button_validate_picking_ids":[21]}}}`
 	bo := `{"jsonrpc":"2.0","id":64,"result":{"name":"Create Backorder?","type":"ir.actions.act_window","view_mode":"form","res_model":"stock.backorder.confirmation","views":[[896,"form"]],"view_id":896,"target":"new","context":{"button_validate_picking_ids":[21],"default_show_transfers":false,"default_pick_ids":[[4,21]]}}}`
 	rs := newReplay(t,
-		reply{body: picking}, reply{body: moves}, reply{body: lines},
+		reply{body: moves},
 		reply{body: `{"jsonrpc":"2.0","id":1,"result":true}`}, // write
 		reply{body: sms}, // button_validate
 		reply{body: bo},  // dont_send_sms re-runs the validation
@@ -516,7 +515,7 @@ func TestValidateAnswersWizards(t *testing.T) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	want := []string{
-		`"stock.picking","read"`, `"stock.move","read"`, `"stock.move.line","read"`,
+		`"stock.move","search_read",[[["picking_id","=",21]]]`,
 		`"stock.picking","write",[[21],{"move_ids":[[1,45,{"picked":true,"quantity":2}]]}]`,
 		`"stock.picking","button_validate",[[21]],{"context":{"button_validate_picking_ids":[21],"picking_ids_not_to_backorder":[21],"skip_backorder":true,"skip_sms":true}}`,
 		`"confirm.stock.sms","dont_send_sms",[[1]],{"context":{"button_validate_picking_ids":[21],"picking_ids_not_to_backorder":[21]}}`,
