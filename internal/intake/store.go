@@ -65,7 +65,7 @@ type Store struct {
 }
 
 type storeQueries struct {
-	lookup, pending, olderPending, timeline, countPending string
+	lookup, pending, olderPending, anyPending, timeline, countPending string
 }
 
 const insertColumns = 11
@@ -82,6 +82,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		lookup:       d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
 		pending:      d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
 		olderPending: d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
+		anyPending:   `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
 		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
 	}}
@@ -258,6 +259,20 @@ func (s *Store) OlderPendingTx(ctx context.Context, tx *sql.Tx, seq int64) (bool
 	}
 	if err != nil {
 		return false, fmt.Errorf("looking for older pending events: %w", err)
+	}
+	return true, nil
+}
+
+// AnyPending reports whether an event is pending. It reads only the index
+// of pending events.
+func (s *Store) AnyPending(ctx context.Context) (bool, error) {
+	var seq int64
+	err := s.db.Reader.QueryRowContext(ctx, s.q.anyPending).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for pending events: %w", err)
 	}
 	return true, nil
 }

@@ -164,6 +164,12 @@ func (p *Processor) finishing(ctx context.Context) (int, error) {
 // the processor is the only writer of shipments, orders, cross-references
 // and event outcomes.
 func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
+	// Intake applies what it stores while the processor is idle: look
+	// before taking the processor, so that it is busy only when there is
+	// work left to it.
+	if some, err := p.events.AnyPending(ctx); err != nil || !some {
+		return 0, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pending, err := p.events.Pending(ctx, p.opts.BatchSize)
@@ -213,24 +219,17 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 	}
 }
 
-// applyInTxMax is the most events ApplyInTx applies at once. Applying in
-// intake's transaction saves the processor's commit and brings an event's
-// effect (an invoice job after a proof of delivery, say) out at once, but
-// it holds the writer while it works: under load, when intake commits
-// large groups, the processor applying them beside intake does more.
-const applyInTxMax = 32
-
 // ApplyInTx applies events intake has just stored, in tx, the transaction
 // that stores them (an intake.ApplyFunc): an accepted event, its effect on
 // its shipment and the outbound actions it causes are then one durable
-// write instead of two. It applies nothing, leaving the events pending for
-// Run, when there are more than applyInTxMax of them, when the processor
-// is busy or when an older event is still pending:
+// write instead of two, and nothing is read or decoded again. It applies
+// nothing, leaving the events pending for Run, when the processor is busy
+// or when an older event is still pending:
 // events of a shipment are applied in acceptance order either way. A batch
 // that panics is left to Run too, which isolates the event. An error means
 // a write in tx failed. The processor stays busy until tx has ended.
 func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(committed bool), error) {
-	if len(evs) == 0 || len(evs) > applyInTxMax || !p.mu.TryLock() {
+	if len(evs) == 0 || !p.mu.TryLock() {
 		return false, nil, nil
 	}
 	start := time.Now()
