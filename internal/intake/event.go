@@ -39,6 +39,10 @@ type Event struct {
 	// whitespace, and Data its data member, likewise.
 	Body []byte
 	Data json.RawMessage
+	// Decoded is Data decoded into its type's data struct (what
+	// event.NewData returns), or nil when it could not be: the workflow
+	// then decodes Data itself and reports why it cannot.
+	Decoded any
 }
 
 // InvalidError reports every problem found in one event.
@@ -250,6 +254,11 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	}
 	h.Write(ev.Data)
 	ev.Hash = hex.EncodeToString(h.Sum(nil))
+	// Decoded here, on the request's goroutine, the data need not be
+	// decoded again where events are applied one after another.
+	if d := event.NewData(ev.Type); d != nil && json.Unmarshal(ev.Data, d) == nil {
+		ev.Decoded = d
+	}
 
 	id, err := uuid.NewV7()
 	if err != nil {

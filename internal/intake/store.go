@@ -183,7 +183,7 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 				results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
 				if apply != nil {
 					stored = append(stored, Pending{Seq: seq, ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
-						Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data})
+						Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data, Decoded: ev.Decoded})
 				}
 				continue
 			}
@@ -244,6 +244,9 @@ type Pending struct {
 	Time          time.Time
 	CorrelationID string
 	Data          json.RawMessage
+	// Decoded is Data decoded by the parser (see Event.Decoded), for
+	// events applied as they are stored; nil for events read back.
+	Decoded any
 	// Err is set when the stored event cannot be decoded; it is then
 	// marked failed rather than applied.
 	Err error

@@ -18,6 +18,10 @@ type Input struct {
 	Type   event.Type
 	Time   time.Time
 	Data   json.RawMessage
+	// Decoded, when set, is Data already decoded into its type's data
+	// struct, as event.NewData returns it (*event.ShipmentPlannedData for
+	// a shipment.planned event): it spares decoding Data again.
+	Decoded any
 }
 
 // Policy holds the workflow settings Apply honours.
@@ -215,6 +219,9 @@ func (s *Shipment) line(id string) *Line {
 
 // decodeData decodes the data of in into T, the data struct of its type.
 func decodeData[T any](in Input) (T, error) {
+	if d, ok := in.Decoded.(*T); ok && d != nil {
+		return *d, nil
+	}
 	var d T
 	err := json.Unmarshal(in.Data, &d)
 	return d, err

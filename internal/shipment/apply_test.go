@@ -38,15 +38,40 @@ type step struct {
 	actions []string
 }
 
+// decoded is in with its data given decoded only, as intake hands it over
+// for events applied as they are stored: Data is replaced by text that
+// does not decode, so that the data must come from Decoded.
+func decoded(t *testing.T, in shipment.Input) shipment.Input {
+	t.Helper()
+	d := event.NewData(in.Type)
+	if err := json.Unmarshal(in.Data, d); err != nil {
+		return in // invalid data is never handed over decoded
+	}
+	in.Data, in.Decoded = json.RawMessage(`"given decoded"`), d
+	return in
+}
+
+// run applies steps to a new shipment, and each of them also to a twin
+// shipment that is given the data decoded: both must end the same.
 func run(t *testing.T, p shipment.Policy, steps []step) *shipment.Shipment {
 	t.Helper()
 	sh, res := shipment.New("s1", in(event.ShipmentPlanned, 0, plannedData))
 	if res.Outcome != shipment.OutcomeApplied {
 		t.Fatalf("planned: %+v", res)
 	}
+	twin, tres := shipment.New("s1", decoded(t, in(event.ShipmentPlanned, 0, plannedData)))
+	if tres.Outcome != shipment.OutcomeApplied {
+		t.Fatalf("planned, with the data decoded by intake: %+v", tres)
+	}
 	for i, s := range steps {
 		before, _ := json.Marshal(sh)
 		res := sh.Apply(s.in, p)
+		if tres := twin.Apply(decoded(t, s.in), p); !cmp.Equal(res, tres) {
+			t.Fatalf("step %d (%s): with the data decoded by intake got %+v, want %+v", i, s.in.Type, tres, res)
+		}
+		if a, b := mustJSON(t, sh), mustJSON(t, twin); a != b {
+			t.Fatalf("step %d (%s): with the data decoded by intake the shipment differs:\n%s\n%s", i, s.in.Type, b, a)
+		}
 		if res.Outcome != s.outcome || !strings.Contains(res.Reason, s.reason) {
 			t.Fatalf("step %d (%s): got %s %q, want %s containing %q", i, s.in.Type, res.Outcome, res.Reason, s.outcome, s.reason)
 		}
@@ -64,6 +89,15 @@ func run(t *testing.T, p shipment.Policy, steps []step) *shipment.Shipment {
 		}
 	}
 	return sh
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestHappyPath(t *testing.T) {

@@ -460,7 +460,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 		o.State, o.Reason, o.Cause = intake.StateFailed, ev.Err.Error(), CauseUndecodable
 		return o, nil
 	}
-	in := shipment.Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data}
+	in := shipment.Input{EventID: ev.ID, Source: ev.Source, Type: ev.Type, Time: ev.Time, Data: ev.Data, Decoded: ev.Decoded}
 
 	ref, err := shipment.ParseRef(ev.Subject)
 	if err != nil {
