@@ -152,6 +152,57 @@ type Connector struct {
 	// products remembers product ids by SKU (default_code); an id that is
 	// not on the picking it should be is looked up again.
 	products sync.Map
+
+	// waiting holds the picking notes of the milestone syncs waiting for
+	// their shipment's lock, so the action holding it posts them with its
+	// own note: a burst of milestones (and the validation they come with)
+	// costs one message_post.
+	waiting waitingNotes
+}
+
+// waitingNotes are picking notes by shipment id.
+type waitingNotes struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+// add holds notes for shipment id until the returned func drops them.
+func (w *waitingNotes) add(id string, notes []string) (drop func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[string][]string{}
+	}
+	w.m[id] = append(w.m[id], notes...)
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		left := w.m[id]
+		for _, n := range notes {
+			if i := slices.Index(left, n); i >= 0 {
+				left = slices.Delete(left, i, i+1)
+			}
+		}
+		if len(left) == 0 {
+			delete(w.m, id)
+		} else {
+			w.m[id] = left
+		}
+	}
+}
+
+// with returns notes followed by the notes held for shipment id that are
+// not among them.
+func (w *waitingNotes) with(id string, notes []string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := slices.Clone(notes)
+	for _, n := range w.m[id] {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // keyedMutex is a mutex per key, dropped when nobody holds or waits for it.
@@ -249,6 +300,9 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	if err != nil {
 		return err
 	}
+	if a.Kind == shipment.ActionMilestoneSync {
+		defer c.waiting.add(sh.ID, milestoneNotes(&sh))()
+	}
 	defer c.shipments.lock(sh.ID)()
 	switch a.Kind {
 	case shipment.ActionPickingValidate:
@@ -288,13 +342,10 @@ func (c *Connector) validate(ctx context.Context, cl *Client, a *connector.Actio
 	if res.BackorderID != 0 {
 		note += " The remainder is on a backorder."
 	}
-	post := cl.PostMessage
-	if !res.AlreadyDone {
-		// Validated just now: no earlier attempt can have noted it, so
-		// there is nothing to look for.
-		post = cl.postNote
-	}
-	if _, err := post(ctx, "stock.picking", p.ID, note); err != nil {
+	// The note carries the action's key, so a repeat finds it; the
+	// milestones waiting to be noted go with it.
+	note += " " + milestoneMarker + a.IdempotencyKey + "]"
+	if _, err := cl.PostMessages(ctx, "stock.picking", p.ID, c.waiting.with(sh.ID, []string{note}), milestoneMarker); err != nil {
 		return fmt.Errorf("noting the validation on %s: %w", p.Name, err)
 	}
 	if c.opts.OnValidated != nil {
@@ -922,15 +973,33 @@ func exceptionLines(sh *shipment.Shipment, e shipment.ExceptionRecord, product m
 // finds the notes already posted.
 const milestoneMarker = "[wb:"
 
-// syncMilestones posts one chatter note per milestone and exception of the
-// shipment that the picking does not show yet, and sets the carrier
-// tracking reference when it is known. Notes carry the event id as key,
-// so however many sync jobs a shipment has, each milestone is posted once.
+// syncMilestones posts the milestones and exceptions of the shipment that
+// the picking does not show yet, with those of the syncs waiting behind
+// it, as one chatter note, and sets the carrier tracking reference when it
+// is known. Each carries its event id as key, so however many sync jobs a
+// shipment has, each milestone is posted once.
 func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector.Action, sh *shipment.Shipment) error {
 	id, err := c.pickingID(ctx, cl, sh)
 	if err != nil {
 		return err
 	}
+	if err := c.setTrackingRef(ctx, cl, sh, id, nil); err != nil {
+		return err
+	}
+	// The notes of the syncs waiting behind this one go with its own.
+	notes := c.waiting.with(sh.ID, milestoneNotes(sh))
+	if _, err := cl.PostMessages(ctx, "stock.picking", id, notes, milestoneMarker); err != nil {
+		if errors.Is(err, ErrMissing) {
+			c.forgetPicking(cl, sh, id) // deleted in Odoo: look again next time
+		}
+		return fmt.Errorf("syncing milestones of shipment %s to picking %d: %w", sh.ID, id, err)
+	}
+	return nil
+}
+
+// milestoneNotes are the chatter notes of the milestones and exceptions
+// of sh, each keyed by its event id.
+func milestoneNotes(sh *shipment.Shipment) []string {
 	var notes []string
 	for _, m := range sh.Milestones {
 		if note := milestoneNote(sh, m); note != "" {
@@ -944,16 +1013,7 @@ func (c *Connector) syncMilestones(ctx context.Context, cl *Client, a *connector
 		}
 		notes = append(notes, note+" "+milestoneMarker+e.EventID+"]")
 	}
-	if err := c.setTrackingRef(ctx, cl, sh, id, nil); err != nil {
-		return err
-	}
-	if _, err := cl.PostMessages(ctx, "stock.picking", id, notes, milestoneMarker); err != nil {
-		if errors.Is(err, ErrMissing) {
-			c.forgetPicking(cl, sh, id) // deleted in Odoo: look again next time
-		}
-		return fmt.Errorf("syncing milestones of shipment %s to picking %d: %w", sh.ID, id, err)
-	}
-	return nil
+	return notes
 }
 
 // setTrackingRef sets the shipment's carrier tracking reference on its

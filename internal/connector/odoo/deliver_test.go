@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/shipment"
 )
@@ -376,5 +378,64 @@ func TestDeliverReusesWhatTheClientRead(t *testing.T) {
 				t.Errorf("invoice: got %+v, %v; want a draft", inv, err)
 			}
 		})
+	}
+}
+
+// TestDeliverNotesWaitingSyncsTogether checks that milestone syncs of a
+// shipment that wait while another action of it runs have their notes
+// posted with that action's: a validation and two syncs behind it cost one
+// message_post, which carries every key, and the syncs then post nothing.
+func TestDeliverNotesWaitingSyncsTogether(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	ctx := t.Context()
+	sh := &shipment.Shipment{ID: "sh-w", State: shipment.Loaded, Order: "odoo:" + w.so.Name, Lines: []shipment.Line{
+		{LineID: "1", SKU: "E-COM07", Quantity: *qty(t, "4"), Loaded: qty(t, "4")}}}
+	w.xrefs[sh.ID] = []shipment.Xref{{System: "odoo", Kind: shipment.KindShipment, ExternalID: w.pick.Name}}
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	departed := *sh
+	departed.Milestones = []shipment.Milestone{{Type: "shipment.departed", At: at, EventID: "ev-dep"}}
+	arrived := departed
+	arrived.Milestones = append(slices.Clone(departed.Milestones), shipment.Milestone{Type: "shipment.arrived", At: at.Add(time.Hour), EventID: "ev-arr"})
+
+	// The validation holds the shipment while both syncs come in.
+	unlock := w.conn.shipments.lock(sh.ID)
+	errs := make(chan error, 2)
+	for _, s := range []*shipment.Shipment{&departed, &arrived} {
+		a := action(t, shipment.ActionMilestoneSync, s)
+		a.IdempotencyKey = s.Milestones[len(s.Milestones)-1].EventID + "/milestone.sync"
+		go func() { errs <- w.conn.Deliver(ctx, a) }()
+	}
+	poll.Until(t, "both syncs waiting", func() bool { return len(w.conn.waiting.with(sh.ID, nil)) == 2 })
+	cl, err := w.conn.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.srv.Sim().ResetCalls()
+	if err := w.conn.validate(ctx, cl, action(t, shipment.ActionPickingValidate, sh), sh); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	unlock()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	notes, err := w.cl.SearchRead(ctx, "mail.message", Domain{Leaf("model", "=", "stock.picking"), Leaf("res_id", "=", w.pick.ID),
+		Leaf("body", "ilike", "[wb:")}, &SearchOptions{Fields: []string{"body"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, n := range notes {
+		for _, k := range []string{"[wb:ev-dep]", "[wb:ev-arr]", "[wb:ev-sh-w/picking.validate]"} {
+			count[k] += strings.Count(n.String("body"), k)
+		}
+	}
+	if n := w.srv.Sim().Calls()["stock.picking.message_post"]; n != 1 || count["[wb:ev-dep]"] != 1 || count["[wb:ev-arr]"] != 1 || count["[wb:ev-sh-w/picking.validate]"] != 1 {
+		t.Errorf("got %d message_post, notes %v; want one, with each key once", n, count)
+	}
+	if len(w.conn.waiting.with(sh.ID, nil)) != 0 {
+		t.Errorf("notes still waiting after the syncs: %v", w.conn.waiting.with(sh.ID, nil))
 	}
 }
