@@ -205,6 +205,7 @@ func (p *Poller) poll(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		p.prefetchNotes(ctx, cl, pickings)
 		n, short, err := p.emit(ctx, cl, pickings)
 		total += n
 		if err != nil {
@@ -231,6 +232,22 @@ func (p *Poller) poll(ctx context.Context) (int, error) {
 	}
 	p.reserveShort(ctx, cl)
 	return total, nil
+}
+
+// prefetchNotes reads Waybill's notes on the open pickings of a page that
+// the client does not know yet, in one call, so the actions that note
+// milestones and validations on them need no search each. A failure only
+// leaves that search to them.
+func (p *Poller) prefetchNotes(ctx context.Context, cl *odoo.Client, pickings []odoo.Picking) {
+	var ids []int
+	for _, pk := range pickings {
+		if pk.State != odoo.PickingCancel {
+			ids = append(ids, pk.ID)
+		}
+	}
+	if err := cl.PrefetchNotes(ctx, "stock.picking", ids, odoo.NoteMarker); err != nil && ctx.Err() == nil {
+		p.log.WarnContext(ctx, "reading waybill's notes on odoo pickings failed; actions will look for them", slog.Any("err", err))
+	}
 }
 
 // reserveShort asks Odoo to reserve the pickings waiting for stock again,

@@ -969,9 +969,12 @@ func exceptionLines(sh *shipment.Shipment, e shipment.ExceptionRecord, product m
 	return out, nil
 }
 
-// milestoneMarker starts the key of every milestone note, so one search
-// finds the notes already posted.
-const milestoneMarker = "[wb:"
+// NoteMarker starts the key of every note Waybill posts in a picking's
+// chatter, so one search finds the notes already posted; the poller
+// prefetches them with [Client.PrefetchNotes].
+const NoteMarker = "[wb:"
+
+const milestoneMarker = NoteMarker
 
 // syncMilestones posts the milestones and exceptions of the shipment that
 // the picking does not show yet, with those of the syncs waiting behind

@@ -2,6 +2,7 @@ package odoo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -511,12 +512,78 @@ func noteID(body, marker string) string {
 	return body
 }
 
+// PrefetchNotes reads, in one search, the notes containing marker on the
+// records ids of model whose notes the client does not know yet, so that
+// [Client.PostMessages] on them needs no search of its own: the poller
+// calls it for the pickings it reads, which costs one call for a page of
+// new pickings and none for pickings seen before. What it read is kept
+// only if no note was posted (or failed to post) meanwhile.
+func (c *Client) PrefetchNotes(ctx context.Context, model string, ids []int, marker string) error {
+	var todo []int
+	for _, id := range uniq(ids) {
+		if _, ok := c.notes.get(noteKey{model: model, id: id, marker: marker}); !ok && id > 0 {
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 || model == "" || marker == "" {
+		return nil
+	}
+	gen := c.notes.generation()
+	found, err := c.SearchRead(ctx, "mail.message", Domain{
+		Leaf("model", "=", model), Leaf("res_id", "in", todo), Leaf("body", "ilike", html.EscapeString(marker)),
+	}, &SearchOptions{Fields: []string{"res_id", "body"}})
+	if err != nil {
+		return fmt.Errorf("reading the notes of %d %s records: %w", len(todo), model, err)
+	}
+	byID := make(map[int][]string, len(todo))
+	for _, id := range todo {
+		byID[id] = nil
+	}
+	for _, r := range found {
+		var id int
+		if json.Unmarshal(r["res_id"], &id) == nil {
+			if _, ok := byID[id]; ok {
+				byID[id] = append(byID[id], html.UnescapeString(r.String("body")))
+			}
+		}
+	}
+	c.notes.fill(gen, model, marker, byID)
+	return nil
+}
+
 // noteCache remembers, per record and marker, the notes known to be
 // posted there. It forgets everything once it holds noteCacheMax records,
-// which only costs a search each.
+// which only costs a search each. gen counts the changes PostMessages
+// makes, so a prefetch can tell it raced with one.
 type noteCache struct {
-	mu sync.Mutex
-	m  map[noteKey][]string
+	mu  sync.Mutex
+	m   map[noteKey][]string
+	gen uint64
+}
+
+func (n *noteCache) generation() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.gen
+}
+
+// fill remembers the notes found per record, unless PostMessages changed
+// anything since generation gen; records already known are left alone.
+func (n *noteCache) fill(gen uint64, model, marker string, byID map[int][]string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.gen != gen {
+		return
+	}
+	if n.m == nil || len(n.m)+len(byID) > noteCacheMax {
+		n.m = make(map[noteKey][]string)
+	}
+	for id, notes := range byID {
+		k := noteKey{model: model, id: id, marker: marker}
+		if _, ok := n.m[k]; !ok {
+			n.m[k] = notes
+		}
+	}
 }
 
 type noteKey struct {
@@ -541,10 +608,12 @@ func (n *noteCache) put(k noteKey, v []string) {
 		n.m = make(map[noteKey][]string)
 	}
 	n.m[k] = v
+	n.gen++
 }
 
 func (n *noteCache) drop(k noteKey) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.m, k)
+	n.gen++
 }

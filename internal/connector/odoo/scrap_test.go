@@ -278,3 +278,53 @@ func TestPostMessagesRemembersAndRechecks(t *testing.T) {
 		t.Errorf("a note whose text repeats another's brackets: got %d posted, %v; want 1", n, err)
 	}
 }
+
+// PrefetchNotes reads the notes of many records in one search, so
+// PostMessages on them needs none and still finds what is there; records
+// whose notes are known already are not searched again, and a prefetch
+// that raced with a post keeps nothing.
+func TestPrefetchNotes(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	ctx := t.Context()
+	id := w.pick.ID
+	// Another process noted this picking before.
+	other, err := New(ctx, w.conn.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	if _, err := other.PostMessages(ctx, "stock.picking", id, []string{"Waybill: departed [wb:ev-a]"}, NoteMarker); err != nil {
+		t.Fatal(err)
+	}
+	w.cl.ResetCalls()
+	if err := w.cl.PrefetchNotes(ctx, "stock.picking", []int{id, id + 1000}, NoteMarker); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cl.PrefetchNotes(ctx, "stock.picking", []int{id}, NoteMarker); err != nil {
+		t.Fatal(err)
+	}
+	if calls := w.cl.Calls(); calls["mail.message.search_read"] != 1 {
+		t.Errorf("two prefetches: calls %v, want one search", calls)
+	}
+	w.cl.ResetCalls()
+	n, err := w.cl.PostMessages(ctx, "stock.picking", id, []string{"Waybill: departed [wb:ev-a]", "Waybill: arrived [wb:ev-b]"}, NoteMarker)
+	if calls := w.cl.Calls(); err != nil || n != 1 || calls["mail.message.search_read"] != 0 || calls["stock.picking.message_post"] != 1 {
+		t.Errorf("after the prefetch: got %d posted, calls %v, %v; want the new note alone and no search", n, calls, err)
+	}
+
+	// A prefetch whose search a post overtook keeps nothing.
+	fresh, err := New(ctx, w.conn.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fresh.Close() })
+	gen := fresh.notes.generation()
+	if _, err := fresh.PostMessages(ctx, "stock.picking", id+100000, []string{"x [wb:ev-c]"}, NoteMarker); err == nil {
+		t.Fatal("posting on a picking that does not exist: got no error")
+	}
+	fresh.notes.fill(gen, "stock.picking", NoteMarker, map[int][]string{id: nil})
+	if _, ok := fresh.notes.get(noteKey{model: "stock.picking", id: id, marker: NoteMarker}); ok {
+		t.Errorf("a prefetch that a post overtook was kept")
+	}
+}
