@@ -118,10 +118,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
-	}
+	db := sql.OpenDB(&cachingConnector{dsn: dsn, size: stmtCacheSize})
 	// One connection: River's SQLite driver requires it, and SQLite has one
 	// writer anyway.
 	db.SetMaxOpenConns(1)
@@ -143,11 +140,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// The readers open after the writer has created the file and switched
 	// it to WAL, which is what lets them read while the writer writes.
-	reader, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening sqlite %s for reading: %w", path, err)
-	}
+	reader := sql.OpenDB(&cachingConnector{dsn: "file:" + path + "?" + rq.Encode(), size: stmtCacheSize})
 	reader.SetMaxOpenConns(sqliteReaders)
 	reader.SetMaxIdleConns(sqliteReaders)
 	reader.SetConnMaxIdleTime(5 * time.Minute)
