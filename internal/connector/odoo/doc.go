@@ -31,9 +31,12 @@
 // [Client.ChangedPickings] (one search_read per page of pickings, then one
 // read each for moves, move lines and sale orders: 4 for 100 pickings),
 // [Client.Picking], [Client.PickingReservation] (3), [Client.AssignPicking]
-// (1), [Client.ValidatePicking] (7 for 3 lines with lots),
+// (1), [Client.PickingToShip] (1 without lots), [Client.ValidatePicking]
+// (4 for 3 lines without lots, 7 with lots),
 // [Client.ReturnPicking], [Client.Scrap], [Client.SetTrackingRef] (1),
-// [Client.PostMessage], [Client.EnsureSaleOrder], [Client.SaleOrder],
+// [Client.PostMessage], [Client.PostMessages] (one call for the notes a
+// record does not show yet), [Client.PrefetchNotes] (1 for many records),
+// [Client.EnsureSaleOrder], [Client.SaleOrder],
 // [Client.AddChargeLines] (at most 3), [Client.InvoiceDelivered] (5 with
 // posting), [Client.FindInvoice] (1). They are built on batching primitives
 // that callers may use too: [Client.SearchRead] and [Client.Search] with a
