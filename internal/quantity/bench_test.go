@@ -59,3 +59,15 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkMarshalJSON(b *testing.B) {
+	q, err := quantity.Parse("1819.375", "KGM")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := json.Marshal(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

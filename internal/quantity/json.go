@@ -20,7 +20,54 @@ func (q Quantity) MarshalJSON() ([]byte, error) {
 	if q.unit == "" {
 		return []byte("null"), nil
 	}
-	return json.Marshal(jsonQuantity{Value: q.Decimal(), Unit: q.unit})
+	v := q.Decimal()
+	if !plainJSON(v) || !plainJSON(string(q.unit)) {
+		return json.Marshal(jsonQuantity{Value: v, Unit: q.unit})
+	}
+	// What json.Marshal writes, without reflection: neither string needs
+	// escaping.
+	b := make([]byte, 0, len(v)+len(q.unit)+22)
+	b = append(b, `{"value":"`...)
+	b = append(b, v...)
+	b = append(b, `","unit":"`...)
+	b = append(b, q.unit...)
+	return append(b, `"}`...), nil
+}
+
+// plainJSON reports whether s is written in a JSON string as it is: only
+// letters, digits and a few punctuation marks.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '.', c == '-', c == '+', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// canonical reads the form MarshalJSON writes for plain strings,
+// {"value":"…","unit":"…"} exactly, without a JSON decoder; ok is false
+// for any other text, which the decoder then reads.
+func canonical(data []byte) (value, unit string, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(`{"value":"`))
+	if !ok {
+		return "", "", false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || !plainJSON(string(rest[:i])) {
+		return "", "", false
+	}
+	value, rest = string(rest[:i]), rest[i+1:]
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"unit":"`)); !ok {
+		return "", "", false
+	}
+	i = bytes.IndexByte(rest, '"')
+	if i < 0 || !plainJSON(string(rest[:i])) || string(rest[i+1:]) != "}" {
+		return "", "", false
+	}
+	return value, string(rest[:i]), true
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes. "value" may also be a
@@ -34,6 +81,9 @@ func (q Quantity) MarshalJSON() ([]byte, error) {
 func (q *Quantity) UnmarshalJSON(data []byte) error {
 	if string(data) == "null" {
 		return nil
+	}
+	if text, unit, ok := canonical(data); ok {
+		return q.set(text, unit)
 	}
 	var w struct {
 		Value json.RawMessage `json:"value"`
@@ -66,7 +116,12 @@ func (q *Quantity) UnmarshalJSON(data []byte) error {
 		}
 		text = n.String()
 	}
-	u, err := ParseUnit(*w.Unit)
+	return q.set(text, *w.Unit)
+}
+
+// set sets q to the decimal text in unit, as UnmarshalJSON reads them.
+func (q *Quantity) set(text, unit string) error {
+	u, err := ParseUnit(unit)
 	if err != nil {
 		return fmt.Errorf("decoding quantity: %w", err)
 	}

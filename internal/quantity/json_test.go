@@ -208,3 +208,54 @@ func TestJSONRoundTripAfterConversion(t *testing.T) {
 		}
 	}
 }
+
+// decodeBoth decodes value and unit from the exact form MarshalJSON writes
+// and from the same object written otherwise, which takes the general
+// decoder: both must give the same quantity or the same error.
+func decodeBoth(t *testing.T, value, unit string) {
+	t.Helper()
+	v, _ := json.Marshal(value)
+	u, _ := json.Marshal(unit)
+	exact := `{"value":` + string(v) + `,"unit":` + string(u) + `}`
+	other := `{ "unit": ` + string(u) + `, "value": ` + string(v) + ` }`
+	var a, b quantity.Quantity
+	errA, errB := json.Unmarshal([]byte(exact), &a), json.Unmarshal([]byte(other), &b)
+	if (errA == nil) != (errB == nil) || errA != nil && errA.Error() != errB.Error() {
+		t.Fatalf("%s: %v; %s: %v", exact, errA, other, errB)
+	}
+	if errA == nil && (a.Unit() != b.Unit() || a.String() != b.String() || a.Decimal() != b.Decimal()) {
+		t.Fatalf("%s: %v; %s: %v", exact, a, other, b)
+	}
+	if errA != nil {
+		return
+	}
+	// And it writes what json.Marshal writes of the wire form.
+	got, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(struct {
+		Value string `json:"value"`
+		Unit  string `json:"unit"`
+	}{a.Decimal(), string(a.Unit())})
+	if string(got) != string(want) {
+		t.Fatalf("MarshalJSON = %s, want %s", got, want)
+	}
+}
+
+func TestJSONExactForm(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"0", "12", "12.50", "-3", "1e3", "", " 1", "1.", ".5", "0.000000001", "1819.375", "x", "1\"", `1\`, "١"} {
+		for _, u := range []string{"KGM", "kgm", "C62", "XPX", "LBR", "", "K G", "KG\"", "Ω"} {
+			decodeBoth(t, v, u)
+		}
+	}
+}
+
+func FuzzJSONExactForm(f *testing.F) {
+	f.Add("12.5", "KGM")
+	f.Add("-0.001", "c62")
+	f.Fuzz(func(t *testing.T, value, unit string) {
+		decodeBoth(t, value, unit)
+	})
+}
