@@ -142,6 +142,11 @@ const (
 	OdooPollOverlapDefault = 2 * time.Minute
 	// OdooReserveRetryDefault is the default of connectors.odoo.reserve_retry.
 	OdooReserveRetryDefault = 5 * time.Minute
+	// OdooMilestoneSyncWindowDefault is the default of
+	// connectors.odoo.milestone_sync_window: the default poll interval, so
+	// Odoo hears of a milestone about as soon as Waybill hears of a change
+	// in Odoo.
+	OdooMilestoneSyncWindowDefault = 30 * time.Second
 	// OdooSystemDefault is the default of connectors.odoo.system.
 	OdooSystemDefault = "odoo"
 )
@@ -608,6 +613,17 @@ type Odoo struct {
 	// at every poll. Defaults to 5m.
 	ReserveRetry time.Duration `koanf:"reserve_retry" json:"reserve_retry"`
 
+	// MilestoneSyncWindow is how long after a milestone (departed, delayed,
+	// arrived, delivered, returned) its note waits before it goes to the
+	// picking's chatter, so that the milestones a carrier reports together
+	// (an EDI 214 file, a feed catching up) go out as one note: the sync
+	// that runs first posts every milestone of the shipment not noted yet,
+	// and the others find theirs posted. Exceptions are noted at once, with
+	// the milestones waiting, and the types that workflow.milestone_intervals
+	// names wait for their interval instead. 0 notes each milestone at once.
+	// Defaults to 30s.
+	MilestoneSyncWindow time.Duration `koanf:"milestone_sync_window" json:"milestone_sync_window"`
+
 	// WebhookToken is the shared secret of POST /v1/sources/odoo/webhook,
 	// which Odoo's "Send Webhook Notification" automation calls to make
 	// Waybill poll at once (Odoo cannot send a bearer key, so the token
@@ -795,19 +811,20 @@ func Default() Config {
 		},
 		Connectors: Connectors{
 			Odoo: Odoo{
-				Timeout:         OdooTimeoutDefault,
-				RateLimit:       OdooRateLimitDefault,
-				BreakerFailures: OdooBreakerFailuresDefault,
-				BreakerCooldown: OdooBreakerCooldownDefault,
-				Actions:         OdooActionsDefault(),
-				Backorder:       OdooBackorderDefault,
-				InvoiceState:    OdooInvoiceStateDefault,
-				ServiceProducts: OdooServiceProductsDefault(),
-				Policies:        []OdooPolicy{},
-				PollInterval:    OdooPollIntervalDefault,
-				PollOverlap:     OdooPollOverlapDefault,
-				ReserveRetry:    OdooReserveRetryDefault,
-				System:          OdooSystemDefault,
+				Timeout:             OdooTimeoutDefault,
+				RateLimit:           OdooRateLimitDefault,
+				BreakerFailures:     OdooBreakerFailuresDefault,
+				BreakerCooldown:     OdooBreakerCooldownDefault,
+				Actions:             OdooActionsDefault(),
+				Backorder:           OdooBackorderDefault,
+				InvoiceState:        OdooInvoiceStateDefault,
+				ServiceProducts:     OdooServiceProductsDefault(),
+				Policies:            []OdooPolicy{},
+				PollInterval:        OdooPollIntervalDefault,
+				PollOverlap:         OdooPollOverlapDefault,
+				ReserveRetry:        OdooReserveRetryDefault,
+				System:              OdooSystemDefault,
+				MilestoneSyncWindow: OdooMilestoneSyncWindowDefault,
 			},
 			TMS: TMS{Timeout: WebhookTimeoutDefault},
 			Webhook: Webhook{

@@ -129,6 +129,7 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.poll_interval", got.Connectors.Odoo.PollInterval, 30 * time.Second},
 		{"connectors.odoo.poll_overlap", got.Connectors.Odoo.PollOverlap, 2 * time.Minute},
 		{"connectors.odoo.reserve_retry", got.Connectors.Odoo.ReserveRetry, 5 * time.Minute},
+		{"connectors.odoo.milestone_sync_window", got.Connectors.Odoo.MilestoneSyncWindow, 30 * time.Second},
 		{"connectors.odoo.webhook_token", got.Connectors.Odoo.WebhookToken, Secret("")},
 		{"connectors.odoo.policies", got.Connectors.Odoo.Policies, []OdooPolicy{}},
 		{"connectors.odoo.system", got.Connectors.Odoo.System, "odoo"},

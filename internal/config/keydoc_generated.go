@@ -157,6 +157,8 @@ func docText(path string) string {
 		return "How far before its watermark each poll reads again: Odoo stamps write_date when a transaction starts, so a long one can commit behind the watermark. Defaults to 2m."
 	case "connectors.odoo.reserve_retry":
 		return "How often the pickings Odoo could not fully reserve are asked to reserve again (action_assign, one call for all). 0 asks at every poll. Defaults to 5m."
+	case "connectors.odoo.milestone_sync_window":
+		return "How long after a milestone (departed, delayed, arrived, delivered, returned) its note waits before it goes to the picking's chatter, so that the milestones a carrier reports together (an EDI 214 file, a feed catching up) go out as one note: the sync that runs first posts every milestone of the shipment not noted yet, and the others find theirs posted. Exceptions are noted at once, with the milestones waiting, and the types that workflow.milestone_intervals names wait for their interval instead. 0 notes each milestone at once. Defaults to 30s."
 	case "connectors.odoo.webhook_token":
 		return "The shared secret of POST /v1/sources/odoo/webhook, which Odoo's \"Send Webhook Notification\" automation calls to make Waybill poll at once (Odoo cannot send a bearer key, so the token goes in the URL: ?token=...). It is a secret: logs and output show it as REDACTED. Empty by default, which turns the route off."
 	case "connectors.odoo.system":

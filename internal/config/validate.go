@@ -271,6 +271,9 @@ func (o Odoo) validate(v *validator, prefix string) {
 	if o.PollOverlap < 0 {
 		v.add(prefix+".poll_overlap", "must not be negative")
 	}
+	if o.MilestoneSyncWindow < 0 {
+		v.add(prefix+".milestone_sync_window", "must not be negative")
+	}
 	if t := o.WebhookToken.Reveal(); t != "" && len(t) < 16 {
 		v.add(prefix+".webhook_token", "must be at least 16 characters: it is the only thing that guards the route")
 	}

@@ -747,6 +747,9 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		OnInvoiced:       deps.OnInvoiced,
 		OnValidated:      deps.OnValidated,
 		OnTakeBackFailed: deps.OnTakeBackFailed,
+
+		Shipment:            deps.Shipments.Get,
+		MilestoneSyncWindow: oc.MilestoneSyncWindow,
 	})
 }
 

@@ -84,6 +84,9 @@ func setupOdoo(t testing.TB, opts sqldb.Options, version int, modify func(*confi
 		c.Connectors.Odoo.RateLimit = 1000 // the simulator needs no protection
 		c.Connectors.Odoo.BreakerCooldown = 50 * time.Millisecond
 		c.Connectors.Odoo.PollInterval = 0 // these tests send the events themselves
+		// Each milestone is noted at once, as these tests wait for the
+		// notes; TestOdooMilestonesNotedTogether sets a window.
+		c.Connectors.Odoo.MilestoneSyncWindow = 0
 		c.Jobs.MaxAttempts = 6
 		if modify != nil {
 			modify(c)
@@ -364,6 +367,60 @@ func deadLetters(t *testing.T, b *bundle) []map[string]any {
 // TestOdooPollerPlansShipments lets the hub find its work in Odoo: a
 // confirmed order's picking becomes a shipment, released when Odoo reserved
 // everything, held with the reason when it did not.
+// TestOdooMilestonesNotedTogether checks the milestone sync window end to
+// end: a departure's note waits for its window (an hour here), and the
+// exception that follows is noted at once together with it, from the
+// shipment as stored, so the departure is in the chatter once while its own
+// sync still waits.
+func TestOdooMilestonesNotedTogether(t *testing.T) {
+	t.Parallel()
+	w := setupOdoo(t, sqldb.Options{DataDir: t.TempDir()}, 18, func(c *config.Config) {
+		c.Connectors.Odoo.MilestoneSyncWindow = time.Hour
+	})
+	two, three := `{"value":"2","unit":"C62"}`, `{"value":"3","unit":"C62"}`
+	w.sendAll(t, "tms:WIN-1", [][3]string{
+		{"plan", "shipment.planned", `{"order":"odoo:` + w.order.Name + `","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict DC"},` +
+			`"lines":[{"line_id":"1","sku":"E-COM07","quantity":` + two + `},{"line_id":"2","sku":"LOT-RESIN","quantity":` + three + `}]}`},
+		{"reserve", "inventory.reserved", `{"lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `}]}`},
+		{"load", "shipment.loaded", `{"lines":[{"line_id":"1","quantity":` + two + `},{"line_id":"2","quantity":` + three + `,"lots":[{"lot":"` + w.lot + `","quantity":` + three + `}]}]}`},
+		{"depart", "shipment.departed", `{}`},
+	})
+	w.shipmentID(t, "tms:WIN-1")
+	db := w.hub.DB
+	poll.Until(t, "the departure's sync waiting for its window", func() bool {
+		var n int
+		_ = db.Reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'milestone_sync' AND state = 'scheduled'`).Scan(&n)
+		return n == 1
+	})
+	w.sendAll(t, "tms:WIN-1", [][3]string{
+		{"damage", "shipment.exception", `{"category":"damaged","exception_id":"EXC-9","description":"wet pallet","lines":[{"line_id":"1","quantity":{"value":"1","unit":"C62"}}]}`},
+	})
+	var notes []odoo.Record
+	poll.Until(t, "the exception in the chatter", func() bool {
+		var err error
+		notes, err = w.client.SearchRead(t.Context(), "mail.message", odoo.Domain{odoo.Leaf("model", "=", "stock.picking"),
+			odoo.Leaf("res_id", "=", w.order.PickingIDs[0]), odoo.Leaf("body", "ilike", "[wb:")}, &odoo.SearchOptions{Fields: []string{"body"}})
+		return err == nil && slices.ContainsFunc(notes, func(n odoo.Record) bool { return strings.Contains(n.String("body"), "exception EXC-9") })
+	})
+	var departed, together int
+	for _, n := range notes {
+		body := n.String("body")
+		if strings.Contains(body, "departed at") {
+			departed++
+			if strings.Contains(body, "exception EXC-9") {
+				together++
+			}
+		}
+	}
+	if departed != 1 || together != 1 {
+		t.Errorf("notes %v: want the departure once, in the exception's note", notes)
+	}
+	var waiting int
+	if err := db.Reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'milestone_sync' AND state = 'scheduled'`).Scan(&waiting); err != nil || waiting != 1 {
+		t.Errorf("milestone syncs waiting: %d (%v), want the departure's still", waiting, err)
+	}
+}
+
 func TestOdooPollerPlansShipments(t *testing.T) {
 	t.Parallel()
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {

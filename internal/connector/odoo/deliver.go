@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/shipment"
@@ -53,6 +54,18 @@ type ConnectorOptions struct {
 	OnTakeBackFailed func(ctx context.Context, a *connector.Action, exceptionID, reason string) error
 	// Xrefs returns a shipment's cross-references. Required.
 	Xrefs func(ctx context.Context, shipmentID string) ([]shipment.Xref, error)
+	// Shipment, when set, returns a shipment as stored now. A milestone
+	// sync notes the milestones and exceptions of that, the latest state,
+	// rather than of the snapshot its job carries, so the first sync of a
+	// burst notes them all and the others find theirs noted. When nil, or
+	// when it fails, the snapshot is used, which notes no less.
+	Shipment func(ctx context.Context, id string) (*shipment.Shipment, error)
+	// MilestoneSyncWindow is how long a milestone sync waits after it is
+	// first tried before it notes anything (connector.Waiting, which spends
+	// no attempt), so the milestones reported with its own go out in the
+	// same note. Syncs scheduled by the workflow (a NotBefore) and those of
+	// a shipment with an open exception do not wait. 0 waits for nothing.
+	MilestoneSyncWindow time.Duration
 }
 
 // Policy overrides the backorder and invoicing policy for the shipments
@@ -158,6 +171,9 @@ type Connector struct {
 	// own note: a burst of milestones (and the validation they come with)
 	// costs one message_post.
 	waiting waitingNotes
+
+	// windows are the milestone syncs waiting for their window to end.
+	windows syncWindows
 }
 
 // waitingNotes are picking notes by shipment id.
@@ -253,7 +269,7 @@ func NewConnector(cfg Config, opts ConnectorOptions) (*Connector, error) {
 	if opts.Xrefs == nil {
 		return nil, errors.New("odoo connector: no cross-reference lookup")
 	}
-	return &Connector{cfg: cfg, opts: opts}, nil
+	return &Connector{cfg: cfg, opts: opts, windows: syncWindows{window: opts.MilestoneSyncWindow, now: time.Now}}, nil
 }
 
 // Name returns "odoo".
@@ -296,6 +312,12 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	if err := json.Unmarshal(a.Payload, &sh); err != nil || sh.ID == "" {
 		return connector.Permanent(fmt.Errorf("odoo %s: payload is not a shipment: %v", a.Kind, err))
 	}
+	if a.Kind == shipment.ActionMilestoneSync {
+		if wait := c.windows.wait(a, &sh); wait > 0 {
+			return connector.Waiting(fmt.Errorf("noting the milestones of shipment %s waits for those reported with them", sh.ID), wait)
+		}
+		sh = c.latest(ctx, &sh)
+	}
 	cl, err := c.Connect(ctx)
 	if err != nil {
 		return err
@@ -314,7 +336,11 @@ func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	case shipment.ActionStockScrap:
 		return c.takeBack(ctx, cl, a, &sh, sh.TakeBacks(shipment.ActionStockScrap))
 	case shipment.ActionMilestoneSync:
-		return c.syncMilestones(ctx, cl, a, &sh)
+		if err := c.syncMilestones(ctx, cl, a, &sh); err != nil {
+			return err
+		}
+		c.windows.done(a)
+		return nil
 	default:
 		return connector.Permanent(fmt.Errorf("odoo: action %s is not sent to Odoo", a.Kind))
 	}
