@@ -102,6 +102,10 @@ func BenchmarkOdooCallsPerShipment(b *testing.B) {
 			b.Cleanup(front.Close)
 			w := setupOdoo(b, sqldb.Options{DataDir: b.TempDir()}, version, func(c *config.Config) {
 				c.Connectors.Odoo.PollInterval = time.Second
+				// The simulated carrier reports a shipment's milestones
+				// within a second or two, as a feed catching up would; the
+				// default window (30s) would only make the run longer.
+				c.Connectors.Odoo.MilestoneSyncWindow = 3 * time.Second
 				c.Connectors.Odoo.RateLimit = 1000
 				c.Connectors.Odoo.InvoiceState = config.OdooInvoicePosted
 				c.Connectors.TMS.URL = front.URL + tmssim.PathDispatches

@@ -24,6 +24,12 @@
 //     the ErrXxx sentinels, and a request that was sent but got no usable
 //     reply also matches connector.ErrOutcomeUnknown.
 //   - [Metrics] holds the Prometheus metrics; one per process.
+//   - [Connector] carries out the workflow's actions in Odoo. A milestone
+//     sync waits ConnectorOptions.MilestoneSyncWindow after it is first
+//     tried (in memory, with connector.Waiting, no call), then notes every
+//     milestone of the shipment as ConnectorOptions.Shipment returns it
+//     that the picking does not show yet, in one message_post, so the syncs
+//     of the milestones reported with it find theirs noted and call nothing.
 //
 // # Operations
 //
