@@ -3,7 +3,10 @@ package intake
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"testing"
+	"testing/iotest"
 )
 
 // TestCompact checks compact against json.Compact: JSON text is compact
@@ -40,4 +43,25 @@ func FuzzCompact(f *testing.F) {
 			t.Fatalf("compact(%q) = %v, want %v", raw, got, want)
 		}
 	})
+}
+
+// TestReadAll checks that a body is read whole whatever length it
+// declares, and that the limit still holds.
+func TestReadAll(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("0123456789"), 1000)
+	for _, declared := range []int64{-1, 0, 1, 500, 9999, 10000, 10001, 20000, 1 << 40} {
+		got, err := readAll(iotest.OneByteReader(bytes.NewReader(body)), declared, 1<<20)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("declared %d: read %d bytes, %v; want %d", declared, len(got), err, len(body))
+		}
+		got, err = readAll(bytes.NewReader(body), declared, 1<<20)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("declared %d, whole reads: read %d bytes, %v; want %d", declared, len(got), err, len(body))
+		}
+	}
+	wantErr := errors.New("connection reset")
+	if _, err := readAll(io.MultiReader(bytes.NewReader(body[:10]), iotest.ErrReader(wantErr)), 100, 1<<20); !errors.Is(err, wantErr) {
+		t.Errorf("a failed read gave %v, want %v", err, wantErr)
+	}
 }
