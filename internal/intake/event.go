@@ -140,7 +140,9 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: "", Message: fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))}}}
 	}
 	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if decodeEnvelope(raw, &env) {
+		// The usual shape, decoded without reflection.
+	} else if err := json.Unmarshal(raw, &env); err != nil {
 		ptr, msg := jsonProblem(err)
 		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: ptr, Message: msg}}}
 	}
