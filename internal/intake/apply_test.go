@@ -14,10 +14,11 @@ import (
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
 
-// TestAppendApply checks that the apply function sees the events just
-// stored, in acceptance order and with their data, inside the transaction
-// that stores them; that what it writes commits with them; and that when
-// it fails the events are stored all the same, without its writes.
+// TestAppendApply checks that the apply function sees the new events, in
+// acceptance order and with their data, inside the transaction that stores
+// them; that they are stored with the outcomes it gives and what it writes
+// commits with them; and that when it fails or applies nothing the events
+// are stored all the same, pending, without its writes.
 func TestAppendApply(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
@@ -61,13 +62,17 @@ func TestAppendApply(t *testing.T) {
 		}
 		var seen []intake.Pending
 		var ended []bool
-		res, err := store.AppendApply(t.Context(), parse("b", "a", "c"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(bool), error) {
+		res, err := store.AppendApply(t.Context(), parse("b", "a", "c"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(bool), error) {
 			seen = evs
 			older, err := store.OlderPendingTx(ctx, tx, evs[0].Seq)
 			if err != nil || !older {
-				return false, nil, fmt.Errorf("older pending: %v %v, want event a", older, err)
+				return nil, nil, fmt.Errorf("older pending: %v %v, want event a", older, err)
 			}
-			return true, func(committed bool) { ended = append(ended, committed) }, mark(ctx, tx, evs)
+			outcomes := []intake.Outcome{
+				{Seq: evs[0].Seq, State: intake.StateApplied, ShipmentID: "ship-b"},
+				{Seq: evs[1].Seq, State: intake.StateRejected, Reason: "no such shipment"},
+			}
+			return outcomes, func(committed bool) { ended = append(ended, committed) }, mark(ctx, tx, evs)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -84,14 +89,70 @@ func TestAppendApply(t *testing.T) {
 		if !slices.Equal(ended, []bool{true}) || marks() != 2 {
 			t.Errorf("told %v, %d marks: want the writes committed with the events, and told so once", ended, marks())
 		}
+		// Stored with their outcomes, in the numbers apply saw.
+		for i, want := range []string{intake.StateApplied + "  ship-b", "rejected no such shipment "} {
+			var seq int64
+			var state, reason string
+			var ship sql.NullString
+			var processed sql.NullInt64
+			err := db.QueryRowContext(t.Context(), db.Dialect.Rebind(`SELECT seq, state, reason, shipment_id, processed_at FROM events WHERE id = ?`), seen[i].ID).
+				Scan(&seq, &state, &reason, &ship, &processed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := state + " " + reason + " " + ship.String; got != want || seq != seen[i].Seq || !processed.Valid {
+				t.Errorf("event %d stored as %q, seq %d, processed %v; want %q, seq %d, processed", i, got, seq, processed.Valid, want, seen[i].Seq)
+			}
+		}
+
+		// Nothing applied, or outcomes that do not match the events: the
+		// events are stored pending.
+		for k, apply := range []intake.ApplyFunc{
+			func(context.Context, *sql.Tx, []intake.Pending) ([]intake.Outcome, func(bool), error) { return nil, nil, nil },
+			func(_ context.Context, _ *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(bool), error) {
+				return make([]intake.Outcome, len(evs)+1), nil, nil
+			},
+		} {
+			ids := []string{fmt.Sprintf("n-%d", k), fmt.Sprintf("m-%d", k)}
+			res, err := store.AppendApply(t.Context(), parse(ids...), apply)
+			if err != nil || res[0].Err != nil || res[1].Err != nil {
+				t.Fatalf("%+v %v", res, err)
+			}
+			var pendingNow int
+			if err := db.QueryRowContext(t.Context(), db.Dialect.Rebind(`SELECT COUNT(*) FROM events WHERE state = 'pending' AND id IN (?, ?)`), res[0].EventID, res[1].EventID).Scan(&pendingNow); err != nil || pendingNow != 2 {
+				t.Fatalf("%d of 2 stored pending, %v: %+v", pendingNow, err, res)
+			}
+			if _, err := db.ExecContext(t.Context(), db.Dialect.Rebind(`UPDATE events SET state = 'applied' WHERE id IN (?, ?)`), res[0].EventID, res[1].EventID); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Another writer stores one of the events while it is applied (here
+		// in the same transaction): what was applied is dropped with it,
+		// and the event is stored pending in a transaction of its own.
+		evs := parse("r")
+		res, err = store.AppendApply(t.Context(), evs, func(ctx context.Context, tx *sql.Tx, pend []intake.Pending) ([]intake.Outcome, func(bool), error) {
+			_, err := tx.ExecContext(ctx, db.Dialect.Rebind(`INSERT INTO events (id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body)
+VALUES (?, ?, ?, 'shipment.planned', 'x:r', 0, 0, 0, 'other', ?, '{}')`), "other-writer", evs[0].Source, evs[0].SourceID, evs[0].Hash)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []intake.Outcome{{Seq: pend[0].Seq, State: intake.StateApplied}}, nil, mark(ctx, tx, pend)
+		})
+		if err != nil || res[0].Err != nil || res[0].Duplicate || res[0].EventID != evs[0].ID {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if marks() != 2 {
+			t.Errorf("%d marks: what was applied for an event another writer stored was kept", marks())
+		}
 
 		// A failing apply: the events are stored, its writes are not.
 		ended = nil
-		res, err = store.AppendApply(t.Context(), parse("d"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(bool), error) {
+		res, err = store.AppendApply(t.Context(), parse("d"), func(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(bool), error) {
 			if err := mark(ctx, tx, evs); err != nil {
-				return false, nil, err
+				return nil, nil, err
 			}
-			return true, func(committed bool) { ended = append(ended, committed) }, errors.New("boom")
+			return nil, func(committed bool) { ended = append(ended, committed) }, errors.New("boom")
 		})
 		if err != nil || res[0].Err != nil || res[0].Duplicate {
 			t.Fatalf("a failed apply lost the event: %+v %v", res, err)
@@ -103,11 +164,11 @@ func TestAppendApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pending) != 4 || pending[3].ID != res[0].EventID {
-			t.Errorf("pending %d events, want a, b, c and d (nothing here marks them applied)", len(pending))
+		if len(pending) != 3 || pending[2].ID != res[0].EventID {
+			t.Errorf("pending %d events, want a, r and d", len(pending))
 		}
-		if n := backlog.Load(); n != 4 {
-			t.Errorf("backlog %d, want 4", n)
+		if n := backlog.Load(); n != 9 {
+			t.Errorf("backlog %d, want 9 (the applier counts off what it applies)", n)
 		}
 	})
 }

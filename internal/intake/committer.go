@@ -187,10 +187,10 @@ func (c *Committer) write(group []*request) {
 	var err error
 	applied := false
 	if c.apply != nil {
-		res, err = c.store.AppendApply(ctx, all, func(ctx context.Context, tx *sql.Tx, evs []Pending) (bool, func(bool), error) {
-			ok, done, err := c.apply(ctx, tx, evs)
-			applied = ok && err == nil
-			return ok, done, err
+		res, err = c.store.AppendApply(ctx, all, func(ctx context.Context, tx *sql.Tx, evs []Pending) ([]Outcome, func(bool), error) {
+			outcomes, done, err := c.apply(ctx, tx, evs)
+			applied = outcomes != nil && err == nil
+			return outcomes, done, err
 		})
 	} else {
 		res, err = c.store.Append(ctx, all)

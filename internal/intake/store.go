@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -66,6 +65,18 @@ type Store struct {
 
 type storeQueries struct {
 	lookup, pending, olderPending, anyPending, timeline, countPending string
+	dialect                                                         sqldb.Dialect
+}
+
+// insertFinal is the statement that inserts n events with their number
+// and outcome.
+func (q storeQueries) insertFinal(n int) string {
+	override := ""
+	if q.dialect.Engine == sqldb.Postgres {
+		override = "OVERRIDING SYSTEM VALUE "
+	}
+	return q.dialect.Rebind(`INSERT INTO events (seq, id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body, state, reason, shipment_id, processed_at) ` +
+		override + `VALUES ` + sqldb.Placeholders(n, insertColumns+5) + ` ON CONFLICT (source, source_id) DO NOTHING`)
 }
 
 const insertColumns = 11
@@ -85,6 +96,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		anyPending:   `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
 		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
+		dialect:      d,
 	}}
 }
 
@@ -105,17 +117,19 @@ func (s *Store) Append(ctx context.Context, evs []*Event) ([]Result, error) {
 	return s.AppendApply(ctx, evs, nil)
 }
 
-// ApplyFunc applies events just stored, in acceptance order, inside the
-// transaction that stores them, so that an event and its effects are one
-// durable write. It returns whether it applied them (false leaves them
-// pending) and, when not nil, a function called once that transaction has
-// ended, told whether it committed, whatever the outcome. An error means
-// what it wrote failed; the events are then stored without it.
-type ApplyFunc func(ctx context.Context, tx *sql.Tx, evs []Pending) (applied bool, done func(committed bool), err error)
+// ApplyFunc applies events about to be stored, in acceptance order, inside
+// the transaction that stores them, so that an event, its outcome and its
+// effects are written once, together. It returns one outcome per event, in
+// the order of evs, or nil to leave them all pending; and, when not nil, a
+// function called once that transaction has ended, told whether it
+// committed, whatever the outcome. An error means what it wrote failed;
+// the events are then stored without it.
+type ApplyFunc func(ctx context.Context, tx *sql.Tx, evs []Pending) (outcomes []Outcome, done func(committed bool), err error)
 
-// AppendApply is Append that hands the newly stored events to apply in the
-// same transaction. When apply fails, the events are stored alone, in a
-// transaction of their own, and stay pending for the processor.
+// AppendApply is Append that hands the new events to apply in the
+// transaction that stores them, and stores each with its outcome. When
+// apply fails, the events are stored alone, in a transaction of their own,
+// and stay pending for the processor.
 func (s *Store) AppendApply(ctx context.Context, evs []*Event, apply ApplyFunc) ([]Result, error) {
 	if apply != nil {
 		res, err := s.appendApply(ctx, evs, apply)
@@ -145,66 +159,16 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 	}
 
 	now := time.Now().UnixMicro()
-	inserted := make(map[string]int64, len(fresh)) // id → seq
+	var stored int // events newly stored
 	var done func(committed bool)
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		maxRows := min(1000, s.db.Dialect.MaxParams/insertColumns)
-		for start := 0; start < len(fresh); start += maxRows {
-			chunk := fresh[start:min(start+maxRows, len(fresh))]
-			args := make([]any, 0, len(chunk)*insertColumns)
-			for _, i := range chunk {
-				ev := evs[i]
-				args = append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
-					ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
-			}
-			q := s.db.Dialect.Rebind(insertPrefix + sqldb.Placeholders(len(chunk), insertColumns) + insertSuffix)
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
-				return fmt.Errorf("inserting events: %w", err)
-			}
-			for rows.Next() {
-				var id string
-				var seq int64
-				if err := rows.Scan(&id, &seq); err != nil {
-					rows.Close()
-					return fmt.Errorf("reading inserted events: %w", err)
-				}
-				inserted[id] = seq
-			}
-			if err := rows.Close(); err != nil {
-				return fmt.Errorf("inserting events: %w", err)
-			}
-		}
-		// Events not inserted were already stored: compare payloads.
-		var stored []Pending
-		for _, i := range fresh {
-			ev := evs[i]
-			if seq, ok := inserted[ev.ID]; ok {
-				results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
-				if apply != nil {
-					stored = append(stored, Pending{Seq: seq, ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
-						Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data, Decoded: ev.Decoded})
-				}
-				continue
-			}
-			var id, corr, hash string
-			if err := tx.QueryRowContext(ctx, s.q.lookup, ev.Source, ev.SourceID).Scan(&id, &corr, &hash); err != nil {
-				return fmt.Errorf("looking up duplicate event: %w", err)
-			}
-			results[i] = Result{EventID: id, CorrelationID: corr, Duplicate: true}
-			if hash != ev.Hash {
-				results[i].Err = ErrConflict
-			}
-		}
-		if apply == nil || len(stored) == 0 {
-			return nil
-		}
-		slices.SortFunc(stored, func(a, b Pending) int { return cmp.Compare(a.Seq, b.Seq) })
 		var err error
-		if _, done, err = apply(ctx, tx, stored); err != nil {
-			return fmt.Errorf("%w: %w", errApply, err)
+		if apply == nil {
+			stored, err = s.insertPending(ctx, tx, evs, fresh, results, now)
+		} else {
+			stored, done, err = s.applyInsert(ctx, tx, evs, fresh, results, now, apply)
 		}
-		return nil
+		return err
 	})
 	if done != nil {
 		done(err == nil)
@@ -224,10 +188,216 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 			}
 		}
 	}
-	if n := int64(len(inserted)); n > 0 && s.backlog != nil {
-		s.backlog.Add(n)
+	if stored > 0 && s.backlog != nil {
+		s.backlog.Add(int64(stored))
 	}
 	return results, nil
+}
+
+// insertPending inserts the events at indexes fresh of evs, pending, and
+// fills their results; those already stored are duplicates or conflicts.
+func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*Event, fresh []int, results []Result, now int64) (int, error) {
+	inserted := make(map[string]int64, len(fresh)) // id → seq
+	maxRows := min(1000, s.db.Dialect.MaxParams/insertColumns)
+	for start := 0; start < len(fresh); start += maxRows {
+		chunk := fresh[start:min(start+maxRows, len(fresh))]
+		args := make([]any, 0, len(chunk)*insertColumns)
+		for _, i := range chunk {
+			ev := evs[i]
+			args = append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
+				ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
+		}
+		q := s.db.Dialect.Rebind(insertPrefix + sqldb.Placeholders(len(chunk), insertColumns) + insertSuffix)
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return 0, fmt.Errorf("inserting events: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var seq int64
+			if err := rows.Scan(&id, &seq); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("reading inserted events: %w", err)
+			}
+			inserted[id] = seq
+		}
+		if err := rows.Close(); err != nil {
+			return 0, fmt.Errorf("inserting events: %w", err)
+		}
+	}
+	// Events not inserted were already stored: compare payloads.
+	for _, i := range fresh {
+		ev := evs[i]
+		if _, ok := inserted[ev.ID]; ok {
+			results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
+			continue
+		}
+		if err := s.lookupTx(ctx, tx, ev, &results[i]); err != nil {
+			return 0, err
+		}
+	}
+	return len(inserted), nil
+}
+
+// lookupTx fills res for ev, which is already stored: a duplicate, or a
+// conflict when its payload differs.
+func (s *Store) lookupTx(ctx context.Context, tx *sql.Tx, ev *Event, res *Result) error {
+	var id, corr, hash string
+	if err := tx.QueryRowContext(ctx, s.q.lookup, ev.Source, ev.SourceID).Scan(&id, &corr, &hash); err != nil {
+		return fmt.Errorf("looking up duplicate event: %w", err)
+	}
+	*res = Result{EventID: id, CorrelationID: corr, Duplicate: true}
+	if hash != ev.Hash {
+		res.Err = ErrConflict
+	}
+	return nil
+}
+
+// applyInsert finds which of the events at indexes fresh of evs are new,
+// numbers them, has apply apply them, and inserts each with its outcome:
+// one write of its row. Their results are filled in, as are those of the
+// events already stored.
+func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh []int, results []Result, now int64, apply ApplyFunc) (int, func(bool), error) {
+	isNew, err := s.notStoredTx(ctx, tx, evs, fresh)
+	if err != nil {
+		return 0, nil, err
+	}
+	var todo []int
+	for _, i := range fresh {
+		if isNew[i] {
+			todo = append(todo, i)
+			results[i] = Result{EventID: evs[i].ID, CorrelationID: evs[i].CorrelationID}
+		} else if err := s.lookupTx(ctx, tx, evs[i], &results[i]); err != nil {
+			return 0, nil, err
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil, nil
+	}
+	seqs, err := s.nextSeqsTx(ctx, tx, len(todo))
+	if err != nil {
+		return 0, nil, err
+	}
+	pending := make([]Pending, len(todo))
+	for k, i := range todo {
+		ev := evs[i]
+		pending[k] = Pending{Seq: seqs[k], ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
+			Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data, Decoded: ev.Decoded}
+	}
+	outcomes, done, err := apply(ctx, tx, pending)
+	if err != nil {
+		return 0, done, fmt.Errorf("%w: %w", errApply, err)
+	}
+	if outcomes != nil && len(outcomes) != len(todo) {
+		return 0, done, fmt.Errorf("%w: %d outcomes for %d events", errApply, len(outcomes), len(todo))
+	}
+	const cols = insertColumns + 5
+	maxRows := min(1000, s.db.Dialect.MaxParams/cols)
+	n := 0
+	for start := 0; start < len(todo); start += maxRows {
+		end := min(start+maxRows, len(todo))
+		args := make([]any, 0, (end-start)*cols)
+		for k := start; k < end; k++ {
+			ev := evs[todo[k]]
+			state, reason, ship, processed := StatePending, "", any(nil), any(nil)
+			if outcomes != nil {
+				o := outcomes[k]
+				state, reason, processed = o.State, o.Reason, now
+				if o.ShipmentID != "" {
+					ship = o.ShipmentID
+				}
+			}
+			args = append(args, seqs[k], ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
+				ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev), state, reason, ship, processed)
+		}
+		res, err := tx.ExecContext(ctx, s.q.insertFinal(end-start), args...)
+		if err != nil {
+			return 0, done, fmt.Errorf("inserting events: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, done, fmt.Errorf("inserting events: %w", err)
+		}
+		n += int(k)
+	}
+	if n != len(todo) {
+		// Another writer stored one of them since it was looked for: what
+		// was applied for it must not be kept.
+		return 0, done, fmt.Errorf("%w: %d of %d events were stored meanwhile", errApply, len(todo)-n, len(todo))
+	}
+	return n, done, nil
+}
+
+// notStoredTx reports, by index into evs, which of the events at indexes
+// fresh are not stored yet.
+func (s *Store) notStoredTx(ctx context.Context, tx *sql.Tx, evs []*Event, fresh []int) (map[int]bool, error) {
+	type key struct{ source, id string }
+	idx := make(map[key]int, len(fresh))
+	isNew := make(map[int]bool, len(fresh))
+	maxRows := min(1000, s.db.Dialect.MaxParams/2)
+	for start := 0; start < len(fresh); start += maxRows {
+		chunk := fresh[start:min(start+maxRows, len(fresh))]
+		args := make([]any, 0, 2*len(chunk))
+		for _, i := range chunk {
+			args = append(args, evs[i].Source, evs[i].SourceID)
+			idx[key{evs[i].Source, evs[i].SourceID}] = i
+			isNew[i] = true
+		}
+		q := s.db.Dialect.Rebind(`SELECT source, source_id FROM events WHERE (source, source_id) IN (VALUES ` + sqldb.Placeholders(len(chunk), 2) + `)`)
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking for stored events: %w", err)
+		}
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.source, &k.id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking for stored events: %w", err)
+			}
+			isNew[idx[k]] = false
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("looking for stored events: %w", err)
+		}
+	}
+	return isNew, nil
+}
+
+// nextSeqsTx takes n event numbers, ascending, for events tx will insert.
+func (s *Store) nextSeqsTx(ctx context.Context, tx *sql.Tx, n int) ([]int64, error) {
+	seqs := make([]int64, 0, n)
+	if s.db.Dialect.Engine != sqldb.Postgres {
+		// SQLite has one writer, and tx holds it: the numbers after the
+		// highest are free, as SQLite would give them.
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
+			return nil, fmt.Errorf("numbering events: %w", err)
+		}
+		for i := range n {
+			seqs = append(seqs, last+1+int64(i))
+		}
+		return seqs, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('events', 'seq')) FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("numbering events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fmt.Errorf("numbering events: %w", err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("numbering events: %w", err)
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("numbering events: got %d numbers for %d events", len(seqs), n)
+	}
+	slices.Sort(seqs)
+	return seqs, nil
 }
 
 type errSameGroup int

@@ -197,7 +197,7 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = p.db.InTx(ctx, func(tx *sql.Tx) error { return p.commit(ctx, tx, w) })
+	err = p.db.InTx(ctx, func(tx *sql.Tx) error { return p.commit(ctx, tx, w, true) })
 	if err != nil {
 		return 0, err
 	}
@@ -219,26 +219,27 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 	}
 }
 
-// ApplyInTx applies events intake has just stored, in tx, the transaction
-// that stores them (an intake.ApplyFunc): an accepted event, its effect on
-// its shipment and the outbound actions it causes are then one durable
-// write instead of two, and nothing is read or decoded again. It applies
-// nothing, leaving the events pending for Run, when the processor is busy
-// or when an older event is still pending:
-// events of a shipment are applied in acceptance order either way. A batch
-// that panics is left to Run too, which isolates the event. An error means
-// a write in tx failed. The processor stays busy until tx has ended.
-func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (bool, func(committed bool), error) {
+// ApplyInTx applies events intake is storing, in tx, the transaction that
+// stores them (an intake.ApplyFunc), and returns their outcomes for intake
+// to store them with: an accepted event, its outcome, its effect on its
+// shipment and the outbound actions it causes are then one durable write,
+// and nothing is read or decoded again. It applies nothing, leaving the
+// events pending for Run, when the processor is busy or when an older
+// event is still pending: events of a shipment are applied in acceptance
+// order either way. A batch that panics is left to Run too, which isolates
+// the event. An error means a write in tx failed. The processor stays busy
+// until tx has ended.
+func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(committed bool), error) {
 	if len(evs) == 0 || !p.mu.TryLock() {
-		return false, nil, nil
+		return nil, nil, nil
 	}
 	start := time.Now()
 	w, err := p.applyInTx(ctx, tx, evs)
 	if w == nil {
 		p.mu.Unlock()
-		return false, nil, err
+		return nil, nil, err
 	}
-	return true, func(committed bool) {
+	return w.outcomes, func(committed bool) {
 		defer p.mu.Unlock()
 		if committed {
 			p.done(w, len(evs), start)
@@ -259,7 +260,7 @@ func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pend
 		}
 		return nil, nil
 	}
-	if err := p.commit(ctx, tx, w); err != nil {
+	if err := p.commit(ctx, tx, w, false); err != nil {
 		p.logger.WarnContext(ctx, "applying events as they were stored failed: the processor applies them", slog.Any("err", err))
 		return nil, err
 	}
@@ -413,9 +414,10 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	return w, nil
 }
 
-// commit writes a prepared batch: state, outcomes and outbound jobs in one
+// commit writes a prepared batch: state, outcomes (unless the events are
+// about to be stored with them: mark is false) and outbound jobs in one
 // transaction, which is the outbox.
-func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error {
+func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite, mark bool) error {
 	bt := batchTx{s: p.store, tx: tx}
 	if len(w.xrefs) > 0 {
 		if err := bt.addXrefs(ctx, w.xrefs, w.now); err != nil {
@@ -431,8 +433,10 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite) error
 	if err := bt.save(ctx, "orders", w.orders); err != nil {
 		return err
 	}
-	if err := p.events.MarkTx(ctx, tx, w.outcomes); err != nil {
-		return err
+	if mark {
+		if err := p.events.MarkTx(ctx, tx, w.outcomes); err != nil {
+			return err
+		}
 	}
 	return p.enqueue(ctx, tx, w.actions)
 }
