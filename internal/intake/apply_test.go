@@ -108,7 +108,9 @@ func TestAppendApply(t *testing.T) {
 		// Nothing applied, or outcomes that do not match the events: the
 		// events are stored pending.
 		for k, apply := range []intake.ApplyFunc{
-			func(context.Context, *sql.Tx, []intake.Pending) ([]intake.Outcome, func(bool), error) { return nil, nil, nil },
+			func(context.Context, *sql.Tx, []intake.Pending) ([]intake.Outcome, func(bool), error) {
+				return nil, nil, nil
+			},
 			func(_ context.Context, _ *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(bool), error) {
 				return make([]intake.Outcome, len(evs)+1), nil, nil
 			},

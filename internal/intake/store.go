@@ -65,7 +65,7 @@ type Store struct {
 
 type storeQueries struct {
 	lookup, pending, olderPending, anyPending, timeline, countPending string
-	dialect                                                         sqldb.Dialect
+	dialect                                                           sqldb.Dialect
 }
 
 // insertFinal is the statement that inserts n events with their number
