@@ -436,19 +436,11 @@ func (r *reader) object(c *check) bool {
 			if sub == nil || !r.value(sub) {
 				return false
 			}
-			r.space()
-			if r.i >= len(r.b) {
+			if end, ok := r.next('}'); !ok {
 				return false
-			}
-			if r.b[r.i] == '}' {
-				r.i++
+			} else if end {
 				break
 			}
-			if r.b[r.i] != ',' {
-				return false
-			}
-			r.i++
-			r.space()
 		}
 	}
 	names := seen[:n]
@@ -538,22 +530,33 @@ func (r *reader) array(c *check) bool {
 				return false
 			}
 			n++
-			r.space()
-			if r.i >= len(r.b) {
+			if end, ok := r.next(']'); !ok {
 				return false
-			}
-			if r.b[r.i] == ']' {
-				r.i++
+			} else if end {
 				break
 			}
-			if r.b[r.i] != ',' {
-				return false
-			}
-			r.i++
-			r.space()
 		}
 	}
 	return n >= c.minItems && (c.maxItems < 0 || n <= c.maxItems)
+}
+
+// next reads what follows a member or an item: close, which ends the
+// object or array (end is true), or a comma and the space after it. ok is
+// false for anything else.
+func (r *reader) next(close byte) (end, ok bool) {
+	r.space()
+	switch {
+	case r.i >= len(r.b):
+		return false, false
+	case r.b[r.i] == close:
+		r.i++
+		return true, true
+	case r.b[r.i] == ',':
+		r.i++
+		r.space()
+		return false, true
+	}
+	return false, false
 }
 
 // str reads a string and returns its contents: the text between the
