@@ -65,3 +65,16 @@ func TestReadAll(t *testing.T) {
 		t.Errorf("a failed read gave %v, want %v", err, wantErr)
 	}
 }
+
+func TestHugeExponent(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]bool{
+		`{"lat":1e999}`: false, `{"lat":1E-999}`: false, `{"lat":1e+0999}`: false, `{"lat":1.5e3,"lon":2}`: false,
+		`{"lat":1e1000}`: true, `{"lat":-1E+1000}`: true, `{"a":[1,2,3e-12345]}`: true,
+		`{"note":"1e100000"}`: false, `{"note":"x\"1e100000"}`: false, `{"e":"\\","lat":1e1000}`: true,
+	} {
+		if got := hugeExponent([]byte(raw)); got != want {
+			t.Errorf("hugeExponent(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -210,6 +211,10 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	}
 	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
 		bad("/data", "required")
+	} else if hugeExponent(env.Data) {
+		// Checking such a number against a bound means expanding it
+		// exactly: a few of them would cost seconds of CPU.
+		bad("/data", fmt.Sprintf("holds a number with an exponent beyond ±%d", maxExponent))
 	} else if typ != "" {
 		if err := p.Validator.Validate(typ, env.Data); err != nil {
 			var ve *event.ValidationError
@@ -268,6 +273,41 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 	}
 	ev.ID = id.String()
 	return ev, nil
+}
+
+// maxExponent is the largest exponent a number in event data may have:
+// far beyond any quantity, amount or coordinate.
+const maxExponent = 999
+
+// hugeExponent reports whether the JSON text raw holds a number whose
+// exponent has more digits than maxExponent.
+func hugeExponent(raw []byte) bool {
+	in := false // inside a string
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == 'e' || c == 'E'):
+			j := i + 1
+			if j < len(raw) && (raw[j] == '+' || raw[j] == '-') {
+				j++
+			}
+			for j < len(raw) && raw[j] == '0' {
+				j++ // leading zeros say nothing
+			}
+			k := j
+			for k < len(raw) && raw[k] >= '0' && raw[k] <= '9' {
+				k++
+			}
+			if k-j > len(strconv.Itoa(maxExponent)) || k-j == len(strconv.Itoa(maxExponent)) && string(raw[j:k]) > strconv.Itoa(maxExponent) {
+				return true
+			}
+			i = k - 1
+		}
+	}
+	return false
 }
 
 // compact reports whether the JSON text raw has no white space outside

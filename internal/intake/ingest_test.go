@@ -58,6 +58,8 @@ func TestParse(t *testing.T) {
 			hints: intake.Hints{Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", CorrelationID: "header"}, corr: "4bf92f3577b34da6a3ce929d0e0e4736"},
 		{name: "header correlation", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{}}`,
 			hints: intake.Hints{CorrelationID: "header"}, corr: "header"},
+		{name: "a number too large to check", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.planned","subject":"x:1","time":"2026-11-26T08:00:00Z","data":{"customer":{"name":"c"},"origin":{"lat":1e1000000},"destination":{"name":"y"},"lines":[{"line_id":"1","sku":"A","quantity":{"value":"1","unit":"C62"}}]}}`,
+			pointers: []string{"/data"}},
 		{name: "binary data refused", body: `{"specversion":"1.0","id":"a","source":"s","type":"shipment.cancelled","subject":"x:1","time":"2026-11-26T08:00:00Z","data_base64":"AAAA"}`,
 			pointers: []string{"/data_base64", "/data"}},
 	}
