@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // envelopeStrings are the envelope's string attributes by their names.
@@ -133,7 +134,7 @@ func (r *jsonText) space() {
 }
 
 // plainString reads a string at r.i and returns its text, false if it has
-// an escape (the text would need decoding).
+// an escape or is not valid UTF-8 (the text would need decoding).
 func (r *jsonText) plainString() ([]byte, bool) {
 	if r.peek() != '"' {
 		return nil, false
@@ -143,7 +144,7 @@ func (r *jsonText) plainString() ([]byte, bool) {
 		return nil, false
 	}
 	s := r.b[r.i+1 : r.i+1+end]
-	if bytes.IndexByte(s, '\\') >= 0 {
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
 		return nil, false
 	}
 	r.i += end + 2
