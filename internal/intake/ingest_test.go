@@ -305,3 +305,20 @@ func TestParseChecksTraceparentAttribute(t *testing.T) {
 		t.Fatalf("got %v, want a problem at /traceparent", err)
 	}
 }
+
+// TestParseDecodesWhatTheSchemaAccepts checks that data the schema takes
+// is also decoded for the workflow, such as money written 38500.0.
+func TestParseDecodesWhatTheSchemaAccepts(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	body := `{"specversion":"1.0","id":"a","source":"s","type":"charges.reported","subject":"x:1","time":"2026-11-26T08:00:00Z",` +
+		`"data":{"charges":[{"code":"400","amount":{"minor":38500.0,"currency":"EUR"}}],"total":{"minor":3.85e4,"currency":"EUR"}}}`
+	ev, err := intake.Parse([]byte(body), v, intake.Hints{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := ev.Decoded.(*event.ChargesReportedData)
+	if !ok || len(d.Charges) != 1 || d.Charges[0].Amount.Minor != 38500 || d.Total == nil || d.Total.Minor != 38500 {
+		t.Fatalf("decoded %#v", ev.Decoded)
+	}
+}

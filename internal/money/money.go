@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 
 	"github.com/waybill/waybill/internal/decimal"
 )
@@ -124,23 +125,29 @@ func (m Money) MulRatRoundHalfEven(r *big.Rat) (Money, error) {
 }
 
 // UnmarshalJSON reads {"minor":12345,"currency":"USD"}. Both fields are
-// required; minor must be a JSON integer that fits in int64, and currency a
-// code from the [Exponent] table, matched case-insensitively and stored in
-// upper case. JSON null leaves m unchanged. On error m is unchanged and the
-// error names the problem, wrapping [ErrUnknownCurrency] where it applies.
+// required; minor must be a JSON number with an integral value that fits
+// in int64 (12345, and as JSON Schema's integer also 12345.0 or 1.2345e4,
+// which some producers write for a whole number), and currency a code from
+// the [Exponent] table, matched case-insensitively and stored in upper
+// case. JSON null leaves m unchanged. On error m is unchanged and the error
+// names the problem, wrapping [ErrUnknownCurrency] where it applies.
 func (m *Money) UnmarshalJSON(data []byte) error {
 	if string(data) == "null" {
 		return nil
 	}
 	var w struct {
-		Minor    *int64  `json:"minor"`
-		Currency *string `json:"currency"`
+		Minor    json.RawMessage `json:"minor"`
+		Currency *string         `json:"currency"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return fmt.Errorf("decoding money: %w", err)
 	}
-	if w.Minor == nil {
+	if len(w.Minor) == 0 || string(w.Minor) == "null" {
 		return errors.New(`decoding money: missing "minor"`)
+	}
+	minor, err := integral(w.Minor)
+	if err != nil {
+		return fmt.Errorf("decoding money: minor: %w", err)
 	}
 	if w.Currency == nil {
 		return fmt.Errorf(`decoding money: missing "currency": %w`, ErrUnknownCurrency)
@@ -149,6 +156,34 @@ func (m *Money) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("decoding money: %w", err)
 	}
-	*m = Money{Minor: *w.Minor, Currency: code}
+	*m = Money{Minor: minor, Currency: code}
 	return nil
+}
+
+// integral reads a JSON number with an integral value that fits in int64.
+func integral(raw json.RawMessage) (int64, error) {
+	var n int64
+	err := json.Unmarshal(raw, &n)
+	if err == nil {
+		return n, nil
+	}
+	// A whole number written with a fraction or an exponent. The exponent
+	// is bounded so that the exact value stays cheap to compute.
+	s := string(raw)
+	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+		return 0, err // a string, a boolean…: the decoder says which
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 && len(strings.TrimLeft(strings.TrimLeft(s[i+1:], "+-"), "0")) > 3 {
+		return 0, fmt.Errorf("%s: %w", s, ErrOverflow)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	switch {
+	case !ok:
+		return 0, err
+	case !r.IsInt():
+		return 0, fmt.Errorf("%s is not a whole number of minor units", s)
+	case !r.Num().IsInt64():
+		return 0, fmt.Errorf("%s: %w", s, ErrOverflow)
+	}
+	return r.Num().Int64(), nil
 }
