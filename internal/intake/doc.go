@@ -6,12 +6,14 @@
 //
 //   - [Parse] turns one CloudEvent (structured JSON mode) into an [Event],
 //     checking the envelope in code and the data against its type's JSON
-//     Schema (package event), and reports every problem with its JSON
-//     pointer as a [*InvalidError].
+//     Schema (package event), decodes the data into its type's struct, and
+//     reports every problem with its JSON pointer as a [*InvalidError].
 //   - [Committer] collects the events of concurrent requests and writes them
 //     in one transaction (group commit), so durable throughput does not
-//     fall to one fsync per request. [Committer.Submit] returns only once
-//     the transaction is committed.
+//     fall to one fsync per request. With an [ApplyFunc] (the workflow's)
+//     the new events are applied in that transaction and stored with their
+//     outcomes, so an event and its effects are one write.
+//     [Committer.Submit] returns only once the transaction is committed.
 //   - [Store] owns the events table: the durable intake log, the dedupe key
 //     and, once events are processed, each shipment's timeline.
 //   - [Handler] serves POST /v1/events (single events and batches) and

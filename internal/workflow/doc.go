@@ -4,9 +4,13 @@
 // transactional outbox).
 //
 // The flow is intake → workflow → shipment → outbox → connectors. Intake
-// (package intake) accepts events durably. The [Processor] reads them in
-// acceptance order, applies them in memory a batch at a time through the
-// pure aggregate (package shipment), and commits in one transaction the
+// (package intake) accepts events durably, and has the [Processor] apply
+// each group it stores in the transaction that stores it
+// ([Processor.ApplyInTx]): the events are then written once, with their
+// outcomes. What is left pending (after a restart or a failure, or while
+// an older event waits) the processor reads in acceptance order. Either
+// way it applies events in memory a batch at a time through the pure
+// aggregate (package shipment), and commits in one transaction the
 // changed shipments and orders, their review items, new cross-references,
 // the events' outcomes and the outbound jobs. Events of one shipment are
 // therefore applied one at a time in acceptance order; many shipments are
