@@ -490,18 +490,24 @@ func (c *Connector) picking(ctx context.Context, cl *Client, sh *shipment.Shipme
 	return p, err
 }
 
+// cachedPickingID is the id of the picking that delivers sh when it is
+// known without a call, from an earlier read or from what the poller
+// found; ok is false when it is not.
+func (c *Connector) cachedPickingID(ctx context.Context, cl *Client, sh *shipment.Shipment) (id int, ok bool, err error) {
+	if v, found := c.pickings.Load(sh.ID); found {
+		return v.(int), true, nil
+	}
+	return c.knownPicking(ctx, cl, sh)
+}
+
 // pickingToShip reads the picking that delivers sh as validating it
 // needs ([Client.PickingToShip]): its moves alone when sh ships no lots or
 // serial numbers and the picking is known, else the whole picking.
 func (c *Connector) pickingToShip(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
 	lots := slices.ContainsFunc(sh.Lines, func(l shipment.Line) bool { return len(l.LoadedLots) > 0 || len(l.Serials) > 0 })
-	id, ok := 0, false
-	if v, found := c.pickings.Load(sh.ID); found {
-		id, ok = v.(int), true
-	} else if n, found, err := c.knownPicking(ctx, cl, sh); err != nil {
+	id, ok, err := c.cachedPickingID(ctx, cl, sh)
+	if err != nil {
 		return Picking{}, err
-	} else if found {
-		id, ok = n, true
 	}
 	if ok {
 		p, err := cl.PickingToShip(ctx, id, lots)
@@ -520,10 +526,7 @@ func (c *Connector) pickingToShip(ctx context.Context, cl *Client, sh *shipment.
 // found before, or named by the shipment and read by the client already
 // (the poller reads every outgoing picking).
 func (c *Connector) pickingID(ctx context.Context, cl *Client, sh *shipment.Shipment) (int, error) {
-	if id, ok := c.pickings.Load(sh.ID); ok {
-		return id.(int), nil
-	}
-	if id, ok, err := c.knownPicking(ctx, cl, sh); err != nil || ok {
+	if id, ok, err := c.cachedPickingID(ctx, cl, sh); err != nil || ok {
 		if ok {
 			c.pickings.Store(sh.ID, id)
 		}
@@ -565,13 +568,9 @@ func (c *Connector) forgetPicking(cl *Client, sh *shipment.Shipment, id int) {
 // done is final in Odoo, and Waybill knows it from its own validation
 // (sh.Picking) or from an earlier read; its sale order never changes.
 func (c *Connector) donePicking(ctx context.Context, cl *Client, sh *shipment.Shipment) (Picking, error) {
-	id, ok := 0, false
-	if v, found := c.pickings.Load(sh.ID); found {
-		id, ok = v.(int), true
-	} else if n, found, err := c.knownPicking(ctx, cl, sh); err != nil {
+	id, ok, err := c.cachedPickingID(ctx, cl, sh)
+	if err != nil {
 		return Picking{}, err
-	} else if found {
-		id, ok = n, true
 	}
 	if ok {
 		fact, known := cl.pickings.of(id)
