@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/shipment"
 )
@@ -165,6 +167,9 @@ type Connector struct {
 	// products remembers product ids by SKU (default_code); an id that is
 	// not on the picking it should be is looked up again.
 	products sync.Map
+	// productReads shares a product lookup between the validations that
+	// need the same SKUs at the same time.
+	productReads singleflight.Group
 
 	// waiting holds the picking notes of the milestone syncs waiting for
 	// their shipment's lock, so the action holding it posts them with its
@@ -943,12 +948,17 @@ func (c *Connector) productIDs(ctx context.Context, cl *Client, sh *shipment.Shi
 	if len(skus) == 0 {
 		return product, nil
 	}
-	recs, err := cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
-		&SearchOptions{Fields: []string{"id", "default_code"}})
+	// Shipments of one wave often ship the same SKUs, and are validated
+	// at once: a read of the same SKUs already under way is shared.
+	slices.Sort(skus)
+	v, err, _ := c.productReads.Do(strings.Join(skus, "\x00"), func() (any, error) {
+		return cl.SearchRead(ctx, "product.product", Domain{Leaf("default_code", "in", skus)},
+			&SearchOptions{Fields: []string{"id", "default_code"}})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("finding the products of shipment %s: %w", sh.ID, err)
 	}
-	for _, r := range recs {
+	for _, r := range v.([]Record) {
 		var id int
 		var code string
 		if json.Unmarshal(r["id"], &id) == nil && json.Unmarshal(r["default_code"], &code) == nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -437,5 +438,42 @@ func TestDeliverNotesWaitingSyncsTogether(t *testing.T) {
 	}
 	if len(w.conn.waiting.with(sh.ID, nil)) != 0 {
 		t.Errorf("notes still waiting after the syncs: %v", w.conn.waiting.with(sh.ID, nil))
+	}
+}
+
+// TestDeliverSharesProductLookups checks that validations needing the same
+// SKUs at the same time, as in a dispatch wave, look them up once.
+func TestDeliverSharesProductLookups(t *testing.T) {
+	t.Parallel()
+	w := newDeliverWorld(t, 18, nil)
+	sim := w.srv.Sim()
+	const n = 8
+	ships := make([]*shipment.Shipment, n)
+	for i := range ships {
+		ships[i] = w.loaded(t, fmt.Sprintf("wave-%d", i), "4", "2")
+	}
+	// Each call takes long enough for the others to start meanwhile.
+	sim.Faults().SetLatency(200 * time.Millisecond)
+	sim.ResetCalls()
+	start := make(chan struct{})
+	got := make([]map[string]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range ships {
+		wg.Go(func() {
+			<-start
+			got[i], errs[i] = w.conn.productIDs(t.Context(), w.cl, ships[i], false)
+		})
+	}
+	close(start)
+	wg.Wait()
+	sim.Faults().SetLatency(0)
+	for i := range ships {
+		if errs[i] != nil || got[i]["E-COM07"] == 0 || got[i]["LOT-RESIN"] == 0 {
+			t.Fatalf("shipment %d: %v, %v", i, got[i], errs[i])
+		}
+	}
+	if calls := sim.Calls()["product.product.search_read"]; calls != 1 {
+		t.Errorf("%d validations at once looked their products up %d times, want once", n, calls)
 	}
 }
