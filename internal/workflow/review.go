@@ -13,7 +13,6 @@ import (
 
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/shipment"
-	"github.com/waybill/waybill/internal/sqldb"
 )
 
 // ReviewParams selects a page of the review queue.
@@ -116,22 +115,9 @@ func (s *Store) encodeReviews(ships []*shipment.Shipment) (docRows, error) {
 			all = append(all, []any{r.ID, sh.ID, r.Kind, r.Status, r.OwnerRole, r.OpenedAt.UnixMicro(), decided, string(doc)})
 		}
 	}
-	var out docRows
-	for start := 0; start < len(all); start += docChunk {
-		part := all[start:min(start+docChunk, len(all))]
-		args := make([]any, 0, len(part)*cols)
-		for _, row := range part {
-			args = append(args, row...)
-		}
-		out.chunks = append(out.chunks, args)
-		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(len(part), cols) + upsert)
-		if len(part) == docChunk {
-			out.query = q
-		} else {
-			out.last = q
-		}
-	}
-	return out, nil
+	return s.chunked(len(all), cols, prefix, upsert, func(args []any, i int) ([]any, error) {
+		return append(args, all[i]...), nil
+	})
 }
 
 // DecisionSource is the CloudEvents source of the review.decided events

@@ -258,54 +258,53 @@ const docChunk = 500
 // encodeShipments bumps each shipment's version and encodes it, outside
 // any transaction: the write that follows only binds the results.
 func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docRows, error) {
-	const cols = 7
+	const prefix = `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES `
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
-	prefix := `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES `
-	var out docRows
-	for start := 0; start < len(ships); start += docChunk {
-		part := ships[start:min(start+docChunk, len(ships))]
-		args := make([]any, 0, len(part)*cols)
-		for _, sh := range part {
-			sh.Version++
-			sh.UpdatedAt = now
-			doc, err := json.Marshal(sh)
-			if err != nil {
-				return docRows{}, fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
-			}
-			args = append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro())
+	return s.chunked(len(ships), 7, prefix, upsert, func(args []any, i int) ([]any, error) {
+		sh := ships[i]
+		sh.Version++
+		sh.UpdatedAt = now
+		doc, err := json.Marshal(sh)
+		if err != nil {
+			return nil, fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
 		}
-		out.chunks = append(out.chunks, args)
-		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(len(part), cols) + upsert)
-		if len(part) == docChunk {
-			out.query = q
-		} else {
-			out.last = q
-		}
-	}
-	return out, nil
+		return append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro()), nil
+	})
 }
 
 // encodeOrders is encodeShipments for orders.
 func (s *Store) encodeOrders(orders []*shipment.Order, now time.Time) (docRows, error) {
-	const cols = 5
+	const prefix = `INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES `
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
-	prefix := `INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES `
+	return s.chunked(len(orders), 5, prefix, upsert, func(args []any, i int) ([]any, error) {
+		o := orders[i]
+		o.Version++
+		o.UpdatedAt = now
+		doc, err := json.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("encoding order %s: %w", o.ID, err)
+		}
+		return append(args, o.ID, string(doc), o.Version, o.CreatedAt.UnixMicro(), now.UnixMicro()), nil
+	})
+}
+
+// chunked encodes n rows of cols columns each, add appending the values
+// of row i to args, as one multi-row statement (prefix, placeholders,
+// suffix) per docChunk rows.
+func (s *Store) chunked(n, cols int, prefix, suffix string, add func(args []any, i int) ([]any, error)) (docRows, error) {
 	var out docRows
-	for start := 0; start < len(orders); start += docChunk {
-		part := orders[start:min(start+docChunk, len(orders))]
-		args := make([]any, 0, len(part)*cols)
-		for _, o := range part {
-			o.Version++
-			o.UpdatedAt = now
-			doc, err := json.Marshal(o)
-			if err != nil {
-				return docRows{}, fmt.Errorf("encoding order %s: %w", o.ID, err)
+	for start := 0; start < n; start += docChunk {
+		end := min(start+docChunk, n)
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			var err error
+			if args, err = add(args, i); err != nil {
+				return docRows{}, err
 			}
-			args = append(args, o.ID, string(doc), o.Version, o.CreatedAt.UnixMicro(), now.UnixMicro())
 		}
 		out.chunks = append(out.chunks, args)
-		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(len(part), cols) + upsert)
-		if len(part) == docChunk {
+		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(end-start, cols) + suffix)
+		if end-start == docChunk {
 			out.query = q
 		} else {
 			out.last = q
