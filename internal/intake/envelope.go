@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// envelopeStrings are the envelope's string attributes by their names.
+// stringAttr returns the field of the string attribute called name, and
+// false when name is not one.
 func (env *envelope) stringAttr(name []byte) (**string, bool) {
 	switch string(name) {
 	case "specversion":

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -294,17 +293,16 @@ func hugeExponent(raw []byte) bool {
 			if j < len(raw) && (raw[j] == '+' || raw[j] == '-') {
 				j++
 			}
-			for j < len(raw) && raw[j] == '0' {
-				j++ // leading zeros say nothing
+			exp := 0 // stops growing once beyond maxExponent
+			for ; j < len(raw) && raw[j] >= '0' && raw[j] <= '9'; j++ {
+				if exp <= maxExponent {
+					exp = exp*10 + int(raw[j]-'0')
+				}
 			}
-			k := j
-			for k < len(raw) && raw[k] >= '0' && raw[k] <= '9' {
-				k++
-			}
-			if k-j > len(strconv.Itoa(maxExponent)) || k-j == len(strconv.Itoa(maxExponent)) && string(raw[j:k]) > strconv.Itoa(maxExponent) {
+			if exp > maxExponent {
 				return true
 			}
-			i = k - 1
+			i = j - 1
 		}
 	}
 	return false

@@ -75,13 +75,17 @@ func (q storeQueries) insertFinal(n int) string {
 	if q.dialect.Engine == sqldb.Postgres {
 		override = "OVERRIDING SYSTEM VALUE "
 	}
-	return q.dialect.Rebind(`INSERT INTO events (seq, id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body, state, reason, shipment_id, processed_at) ` +
+	return q.dialect.Rebind(`INSERT INTO events (seq, ` + eventColumns + `, state, reason, shipment_id, processed_at) ` +
 		override + `VALUES ` + sqldb.Placeholders(n, insertColumns+5) + ` ON CONFLICT (source, source_id) DO NOTHING`)
 }
 
 const insertColumns = 11
 
-const insertPrefix = `INSERT INTO events (id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body) VALUES `
+// eventColumns are the columns of an accepted event, as appendEvent binds
+// them.
+const eventColumns = `id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body`
+
+const insertPrefix = `INSERT INTO events (` + eventColumns + `) VALUES `
 
 const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id, seq`
 
@@ -203,9 +207,7 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*Event, fre
 		chunk := fresh[start:min(start+maxRows, len(fresh))]
 		args := make([]any, 0, len(chunk)*insertColumns)
 		for _, i := range chunk {
-			ev := evs[i]
-			args = append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
-				ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
+			args = s.appendEvent(args, evs[i], now)
 		}
 		q := s.db.Dialect.Rebind(insertPrefix + sqldb.Placeholders(len(chunk), insertColumns) + insertSuffix)
 		rows, err := tx.QueryContext(ctx, q, args...)
@@ -237,6 +239,13 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*Event, fre
 		}
 	}
 	return len(inserted), nil
+}
+
+// appendEvent appends the values of ev's eventColumns, accepted at now, to
+// args.
+func (s *Store) appendEvent(args []any, ev *Event, now int64) []any {
+	return append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
+		ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
 }
 
 // lookupTx fills res for ev, which is already stored: a duplicate, or a
@@ -307,8 +316,7 @@ func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 					ship = o.ShipmentID
 				}
 			}
-			args = append(args, seqs[k], ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
-				ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev), state, reason, ship, processed)
+			args = append(s.appendEvent(append(args, seqs[k]), ev, now), state, reason, ship, processed)
 		}
 		res, err := tx.ExecContext(ctx, s.q.insertFinal(end-start), args...)
 		if err != nil {
