@@ -20,7 +20,8 @@ import (
 // Validator.Validate trusts a yes and asks the full JSON Schema validator
 // for everything else, which then finds the problems (or finds the data
 // valid after all, for the few forms a check leaves to it, such as a
-// repeated member name or an escaped character in a member name). A check
+// repeated member name, a number with an exponent where a bound applies,
+// or text that is not valid UTF-8). A check
 // must therefore never accept data the schema refuses; the tests hold it
 // to that against the schemas, on fixtures and by fuzzing.
 //
@@ -39,7 +40,8 @@ type check struct {
 	// Numbers.
 	minimum, maximum *big.Rat
 
-	// Objects. additional nil means any other member is accepted.
+	// Objects. Unless closed, a member the object does not name is
+	// accepted whatever its value.
 	props        map[string]*check
 	patternProps []patternProp
 	closed       bool // additionalProperties: false
