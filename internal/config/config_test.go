@@ -676,6 +676,7 @@ func TestValidate(t *testing.T) {
 		{name: "odoo service product type", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{"waiting", "WAIT"}} }, key: "connectors.odoo.service_products", msg: `entry "waiting=WAIT": unknown charge type "waiting"; must be one of linehaul, fuel, detention, liftgate, residential, inside_delivery, redelivery, layover, lumper, accessorial, tax, discount or other`},
 		{name: "odoo service product twice", modify: func(c *Config) { c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{"fuel", "A"}, {"fuel", "B"}} }, key: "connectors.odoo.service_products", msg: `maps "fuel" more than once`},
 		{name: "odoo poll interval", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = -time.Second }, key: "connectors.odoo.poll_interval", msg: "must not be negative (0 turns polling off)"},
+		{name: "odoo milestone sync window", modify: func(c *Config) { c.Connectors.Odoo.MilestoneSyncWindow = -time.Second }, key: "connectors.odoo.milestone_sync_window", msg: "must not be negative"},
 		{name: "odoo polling off", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = 0 }},
 		{name: "odoo short webhook token", modify: func(c *Config) { c.Connectors.Odoo.WebhookToken = "short" }, key: "connectors.odoo.webhook_token", msg: "must be at least 16 characters: it is the only thing that guards the route"},
 		{name: "silence watch without sources", modify: func(c *Config) { c.Billing.PODMaxSilence = time.Hour }, key: "billing.pod_sources", msg: "must list the sources to watch when pod_max_silence is set"},
