@@ -71,7 +71,8 @@ type DB struct {
 	// them in plaintext (encryption off). Set it once, right after Open.
 	Keyring *seal.Keyring
 
-	dir string // SQLite's data directory; empty on PostgreSQL
+	dir          string        // SQLite's data directory; empty on PostgreSQL
+	checkpointer *checkpointer // SQLite only
 }
 
 // Open opens (and for SQLite creates) the database described by opts. It
@@ -112,6 +113,10 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	} {
 		q.Add("_pragma", p)
 	}
+	// The checkpointer's connection syncs as the writer does; the writer
+	// checkpoints only as a backstop (see checkpointer).
+	cq := url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(" + sync + ")"}}
+	q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walWriterPages)+")")
 	rq := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)", "cache_size(-16384)"} {
 		rq.Add("_pragma", p)
@@ -149,7 +154,8 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening sqlite %s for reading: %w", path, err)
 	}
-	return &DB{DB: db, Reader: reader, Dialect: sqliteDialect, Location: "sqlite:" + path, dir: dir}, nil
+	return &DB{DB: db, Reader: reader, Dialect: sqliteDialect, Location: "sqlite:" + path, dir: dir,
+		checkpointer: startCheckpointer("file:" + path + "?" + cq.Encode())}, nil
 }
 
 func openPostgres(ctx context.Context, opts Options) (*DB, error) {
@@ -192,11 +198,14 @@ const sqliteReaders = 4
 
 // Close closes the reader pool and the writer.
 func (db *DB) Close() error {
-	var err error
-	if db.Reader != nil && db.Reader != db.DB {
-		err = db.Reader.Close()
+	var errs []error
+	if db.checkpointer != nil {
+		errs = append(errs, db.checkpointer.stop())
 	}
-	return errors.Join(err, db.DB.Close())
+	if db.Reader != nil && db.Reader != db.DB {
+		errs = append(errs, db.Reader.Close())
+	}
+	return errors.Join(append(errs, db.DB.Close())...)
 }
 
 // InTx runs fn in a transaction and commits it when fn returns nil.
