@@ -91,6 +91,7 @@ func NewCommitter(store *Store, opts *CommitterOptions) *Committer {
 // Submit stores evs, sharing a transaction with other callers, and returns
 // once it is committed: one Result per event, in order.
 func (c *Committer) Submit(ctx context.Context, evs []*Event) ([]Result, error) {
+	c.store.sealAhead(evs)
 	r := &request{evs: evs, done: make(chan struct{})}
 	for !c.queue(r) {
 		if c.isClosed() {

@@ -43,6 +43,11 @@ type Event struct {
 	// event.NewData returns), or nil when it could not be: the workflow
 	// then decodes Data itself and reports why it cannot.
 	Decoded any
+
+	// sealed is Body as stored (sealed when encryption is on), made on
+	// the submitting goroutine so that the writer does not; empty until
+	// then.
+	sealed string
 }
 
 // InvalidError reports every problem found in one event.

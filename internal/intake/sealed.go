@@ -17,7 +17,21 @@ func bodyPlace(id string) string { return seal.Place("events", "body", id) }
 // seal returns the stored form of ev's body: sealed when the database has
 // a keyring, the JSON itself otherwise.
 func (s *Store) seal(ev *Event) string {
+	if ev.sealed != "" {
+		return ev.sealed
+	}
 	return s.db.Keyring.SealText(ev.Body, bodyPlace(ev.ID))
+}
+
+// sealAhead seals the bodies of evs for seal to find, on the caller's
+// goroutine: the cipher work of a request is done beside the writer, not
+// in its transaction. A key rotated meanwhile is harmless: the body is
+// sealed with the key before it, which stays readable (data keys are
+// never deleted) and which the next re-encryption pass moves it off.
+func (s *Store) sealAhead(evs []*Event) {
+	for _, ev := range evs {
+		ev.sealed = s.db.Keyring.SealText(ev.Body, bodyPlace(ev.ID))
+	}
 }
 
 // openBody returns the JSON of a stored event body.
