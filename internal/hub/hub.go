@@ -163,7 +163,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
 	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
-		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore})
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore,
+		StartInvoice: func(ctx context.Context, ref string) (bool, error) { return db.Start(ctx, "odoo.invoice", ref) }})
 	if err != nil {
 		return err
 	}
@@ -601,6 +602,11 @@ type ConnectorDeps struct {
 	// OnTakeBackFailed receives the approved exceptions whose goods Odoo
 	// could not take back, with the reason; nil fails those jobs instead.
 	OnTakeBackFailed func(ctx context.Context, a *connector.Action, exceptionID, reason string) error
+	// StartInvoice durably records that invoicing an invoice reference
+	// starts and reports whether it is the first start (see
+	// odoo.ConnectorOptions); nil makes every start look for an earlier
+	// invoice.
+	StartInvoice func(ctx context.Context, ref string) (first bool, err error)
 	// Tenders are the carriers that take load tenders by EDI (X12 204),
 	// and TenderStore keeps the tenders and their control numbers.
 	Tenders     []tender.Carrier
@@ -749,6 +755,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		OnTakeBackFailed: deps.OnTakeBackFailed,
 
 		Shipment:            deps.Shipments.Get,
+		StartInvoice:        deps.StartInvoice,
 		MilestoneSyncWindow: oc.MilestoneSyncWindow,
 	})
 }

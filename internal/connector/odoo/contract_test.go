@@ -622,6 +622,40 @@ func runContract(t *testing.T, tg target) {
 		}
 	})
 
+	t.Run("first invoice", func(t *testing.T) {
+		// A ref never tried before is invoiced without reading the order
+		// first; a repeat (no longer the first) finds that invoice.
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		ref := uniqueRef("FIRST")
+		so, p := f.order(t, ref, SaleLine{ProductID: f.plain[1], Quantity: 3, PriceUnit: 10})
+		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[1], Quantity: 3}}, BackorderCreate); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		f.c.ResetCalls()
+		invRef := ref + "-INV"
+		inv, err := f.c.InvoiceDeliveredFirst(ctx, so.ID, invRef, true)
+		if err != nil {
+			t.Fatalf("InvoiceDeliveredFirst: %v", err)
+		}
+		if !inv.Created || inv.State != "posted" || inv.Ref != invRef || inv.Name == "" || inv.Origin != so.Name || !(inv.AmountTotal > 0) {
+			t.Errorf("got %+v, want a new posted invoice with ref %s", inv, invRef)
+		}
+		calls := f.c.Calls()
+		if n := calls["sale.order.read"] + calls["sale.order.search_read"]; n != 0 {
+			t.Errorf("read the sale order %d times, want none: %v", n, calls)
+		}
+		if n := total(calls); n != 5 {
+			t.Errorf("made %d calls, want 5 (wizard, create_invoices, ref, post, read): %v", n, calls)
+		}
+		again, err := f.c.InvoiceDelivered(ctx, so.ID, invRef, true)
+		if err != nil || again.ID != inv.ID || again.Created {
+			t.Errorf("InvoiceDelivered after the first: got %+v, %v; want invoice %d", again, err, inv.ID)
+		}
+		countInvoices(t, f, so, 1)
+	})
+
 	t.Run("changed pickings", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, tg, nil)

@@ -62,6 +62,12 @@ type ConnectorOptions struct {
 	// burst notes them all and the others find theirs noted. When nil, or
 	// when it fails, the snapshot is used, which notes no less.
 	Shipment func(ctx context.Context, id string) (*shipment.Shipment, error)
+	// StartInvoice, when set, durably records that invoicing the invoice
+	// reference ref starts, before any call, and reports whether this is
+	// the first start ever for it: a first start creates the invoice
+	// without looking for one of its own first (one call fewer), as none
+	// can exist. When nil every start looks.
+	StartInvoice func(ctx context.Context, ref string) (first bool, err error)
 	// MilestoneSyncWindow is how long a milestone sync waits after it is
 	// first tried before it notes anything (connector.Waiting, which spends
 	// no attempt), so the milestones reported with its own go out in the
@@ -427,7 +433,7 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 	if sh.Invoice != nil {
 		return c.credit(ctx, cl, a, sh, p, soID, post)
 	}
-	inv, err := cl.InvoiceDelivered(ctx, soID, invoiceRef(sh), post)
+	inv, err := c.invoiceDelivered(ctx, cl, soID, invoiceRef(sh), post)
 	if errors.Is(err, ErrUser) && sh.NothingLeftToBill() {
 		// Everything loaded came back: there is nothing to bill, which
 		// is the outcome, not a failure.
@@ -454,6 +460,21 @@ func (c *Connector) invoice(ctx context.Context, cl *Client, a *connector.Action
 		}
 	}
 	return nil
+}
+
+// invoiceDelivered invoices sale order soID under ref, without looking for
+// an earlier invoice when StartInvoice says no try of ref started before.
+func (c *Connector) invoiceDelivered(ctx context.Context, cl *Client, soID int, ref string, post bool) (Invoice, error) {
+	if c.opts.StartInvoice != nil {
+		first, err := c.opts.StartInvoice(ctx, ref)
+		if err != nil {
+			return Invoice{}, connector.Retryable(err, 0)
+		}
+		if first {
+			return cl.InvoiceDeliveredFirst(ctx, soID, ref, post)
+		}
+	}
+	return cl.InvoiceDelivered(ctx, soID, ref, post)
 }
 
 // invoiceRef is the reference an invoice of sh carries in Odoo: what makes
@@ -1132,7 +1153,7 @@ func (c *Connector) credit(ctx context.Context, cl *Client, a *connector.Action,
 	}
 	exc := e.ID
 	ref := invoiceRef(sh) + "/" + exc
-	cn, err := cl.InvoiceDelivered(ctx, soID, ref, post)
+	cn, err := c.invoiceDelivered(ctx, cl, soID, ref, post)
 	if errors.Is(err, ErrUser) {
 		return nil // nothing to credit: the goods were never billed
 	}

@@ -43,8 +43,9 @@
 // [Client.PostMessage], [Client.PostMessages] (one call for the notes a
 // record does not show yet), [Client.PrefetchNotes] (1 for many records),
 // [Client.EnsureSaleOrder], [Client.SaleOrder],
-// [Client.AddChargeLines] (at most 3), [Client.InvoiceDelivered] (5 with
-// posting), [Client.FindInvoice] (1). They are built on batching primitives
+// [Client.AddChargeLines] (at most 3), [Client.InvoiceDelivered] (6 with
+// posting, one more when the order has invoices),
+// [Client.InvoiceDeliveredFirst] (5), [Client.FindInvoice] (1). They are built on batching primitives
 // that callers may use too: [Client.SearchRead] and [Client.Search] with a
 // [Domain], [Client.Read], [Client.Write] on a list of ids,
 // [Client.Create] with a list of values, [Client.Unlink] and

@@ -294,24 +294,45 @@ func (c *Client) FindInvoice(ctx context.Context, refOrOrigin string) (Invoice, 
 // wrapping [connector.ErrOutcomeUnknown], and never makes a second
 // invoice. Nothing to invoice gives a permanent error matching [ErrUser].
 func (c *Client) InvoiceDelivered(ctx context.Context, soID int, ref string, post bool) (Invoice, error) {
+	return c.invoiceDelivered(ctx, soID, ref, post, false)
+}
+
+// InvoiceDeliveredFirst is [Client.InvoiceDelivered] for a ref that no
+// earlier call has tried to invoice, which the caller knows from a durable
+// record of its own made before this call (such as sqldb.DB.Start): as no
+// invoice can carry the ref yet, it creates one without reading the order
+// and its invoices first, which saves a call. Should the wizard make an
+// invoice it cannot tell (Odoo 16 closing the window instead of opening
+// it), it fails with an error matching [connector.ErrOutcomeUnknown]: the
+// next try, no longer the first, finds and adopts that invoice.
+func (c *Client) InvoiceDeliveredFirst(ctx context.Context, soID int, ref string, post bool) (Invoice, error) {
+	return c.invoiceDelivered(ctx, soID, ref, post, true)
+}
+
+func (c *Client) invoiceDelivered(ctx context.Context, soID int, ref string, post, first bool) (Invoice, error) {
 	if ref == "" {
 		return Invoice{}, invalidInput("invoicing sale order %d: empty ref", soID)
 	}
-	so, err := c.SaleOrder(ctx, soID)
-	if err != nil {
-		return Invoice{}, fmt.Errorf("invoicing sale order %d: %w", soID, err)
-	}
-	inv, found, err := c.findOrderInvoice(ctx, so, ref)
-	if err != nil {
-		return Invoice{}, fmt.Errorf("invoicing sale order %d: %w", soID, err)
+	var inv Invoice
+	found := false
+	so := SaleOrder{ID: soID, Name: fmt.Sprintf("sale order %d", soID)}
+	if !first {
+		var err error
+		if so, err = c.SaleOrder(ctx, soID); err != nil {
+			return Invoice{}, fmt.Errorf("invoicing sale order %d: %w", soID, err)
+		}
+		if inv, found, err = c.findOrderInvoice(ctx, so, ref); err != nil {
+			return Invoice{}, fmt.Errorf("invoicing sale order %d: %w", soID, err)
+		}
 	}
 	if !found {
-		id, err := c.createInvoice(ctx, so)
+		id, err := c.createInvoice(ctx, so, !first)
 		if err != nil {
 			return Invoice{}, fmt.Errorf("invoicing sale order %d: %w", soID, err)
 		}
 		inv = Invoice{ID: id, State: "draft", Created: true}
-		// Odoo copies the order's customer reference into ref.
+		// Odoo copies the order's customer reference into ref; unread,
+		// it is taken to differ from ref, which is written.
 		inv.Ref = so.ClientRef
 	}
 	if inv.Ref != ref {
@@ -366,8 +387,9 @@ func (c *Client) findOrderInvoice(ctx context.Context, so SaleOrder, ref string)
 }
 
 // createInvoice runs the invoicing wizard for so and returns the new
-// invoice id.
-func (c *Client) createInvoice(ctx context.Context, so SaleOrder) (int, error) {
+// invoice id. read says so's invoices were read before the call: without
+// them a new invoice the reply does not name cannot be told apart.
+func (c *Client) createInvoice(ctx context.Context, so SaleOrder, read bool) (int, error) {
 	// open_invoices makes 16 answer with the invoice action instead of
 	// closing the window; 17+ always do.
 	wctx := map[string]any{"active_model": "sale.order", "active_ids": []int{so.ID}, "active_id": so.ID, "open_invoices": true}
@@ -387,6 +409,10 @@ func (c *Client) createInvoice(ctx context.Context, so SaleOrder) (int, error) {
 	}
 	// 16 may close the window instead of opening the invoice: look at the
 	// order's invoices again.
+	if !read {
+		return 0, classify(&Error{Kind: KindOutcomeUnknown, Model: "sale.advance.payment.inv", Method: "create_invoices",
+			Message: fmt.Sprintf("the reply does not name the invoice of %s; the next try looks for it", so.Name)})
+	}
 	after, err := c.SaleOrder(ctx, so.ID)
 	if err != nil {
 		return 0, err
