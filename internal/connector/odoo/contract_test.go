@@ -383,8 +383,8 @@ func runContract(t *testing.T, tg target) {
 			t.Fatalf("SetTrackingRef: %v", err)
 		}
 		got, err := f.c.Picking(ctx, p.ID)
-		if err != nil || got.CarrierTrackingRef != "TRACK-"+ref || got.State != PickingDone {
-			t.Errorf("got %+v, %v; want done with the tracking ref", got, err)
+		if err != nil || got.CarrierTrackingRef != "TRACK-"+ref || got.State != PickingDone || len(got.Backorders) != 0 {
+			t.Errorf("got %+v, %v; want done, without backorder, with the tracking ref", got, err)
 		}
 	})
 

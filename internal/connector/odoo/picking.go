@@ -1,6 +1,7 @@
 package odoo
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -632,11 +633,20 @@ func (c *Client) validateRead(ctx context.Context, p Picking, want map[prodLot]f
 	case PickingCancel, PickingDraft:
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, conflict("stock.picking", "picking %s is %s", p.Name, p.State))
 	}
-	if err := c.setShipped(ctx, p, want); err != nil {
+	complete, err := c.setShipped(ctx, p, want)
+	if err != nil {
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
 	}
-	if err := c.buttonValidate(ctx, id, policy); err != nil {
+	validated, err := c.buttonValidate(ctx, id, policy)
+	if err != nil {
 		return ValidateResult{}, fmt.Errorf("validating picking %d: %w", id, err)
+	}
+	if validated && complete {
+		// Odoo answers true once the picking is done, and with every move's
+		// demand shipped there is no remainder to put on a backorder:
+		// nothing is left to read.
+		c.pickings.markDone(id)
+		return ValidateResult{PickingID: id, State: PickingDone}, nil
 	}
 	recs, err := c.Read(ctx, "stock.picking", []int{id}, []string{"state", "backorder_ids"})
 	if err != nil {
@@ -724,8 +734,9 @@ func mapsUnion(a, b map[int]float64) map[int]struct{} {
 }
 
 // setShipped writes the shipped quantities on the picking's moves and move
-// lines, in one write on the picking.
-func (c *Client) setShipped(ctx context.Context, p Picking, want map[prodLot]float64) error {
+// lines, in one write on the picking. It reports whether they fill the
+// demand of every move still open, which leaves nothing for a backorder.
+func (c *Client) setShipped(ctx context.Context, p Picking, want map[prodLot]float64) (complete bool, err error) {
 	movesByProduct := map[int][]*Move{}
 	for i := range p.Moves {
 		m := &p.Moves[i]
@@ -738,7 +749,7 @@ func (c *Client) setShipped(ctx context.Context, p Picking, want map[prodLot]flo
 	var lotProducts []int
 	for k := range want {
 		if len(movesByProduct[k.product]) == 0 {
-			return conflict("stock.picking", "product %d is not to be shipped in picking %s", k.product, p.Name)
+			return false, conflict("stock.picking", "product %d is not to be shipped in picking %s", k.product, p.Name)
 		}
 		if k.lot != "" {
 			lotNames = append(lotNames, k.lot)
@@ -747,7 +758,7 @@ func (c *Client) setShipped(ctx context.Context, p Picking, want map[prodLot]flo
 	}
 	lotIDs, lotLoc, err := c.findLots(ctx, p.Location.ID, want, uniqStrings(lotNames), uniq(lotProducts))
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	// Distribute each (product, lot) quantity over the product's moves,
@@ -851,10 +862,18 @@ func (c *Client) setShipped(ctx context.Context, p Picking, want map[prodLot]flo
 	}
 	if len(vals) > 0 {
 		if err := c.Write(ctx, "stock.picking", []int{p.ID}, vals); err != nil {
-			return fmt.Errorf("setting shipped quantities: %w", err)
+			return false, fmt.Errorf("setting shipped quantities: %w", err)
 		}
 	}
-	return nil
+	complete = true
+	for _, ms := range movesByProduct {
+		for _, m := range ms {
+			if filled[m.ID] < m.Demand-qtyEpsilon {
+				complete = false
+			}
+		}
+	}
+	return complete, nil
 }
 
 // findLots resolves the lot names of want to lot ids, and each lot to the
@@ -919,8 +938,11 @@ func (c *Client) findLots(ctx context.Context, srcLoc int, want map[prodLot]floa
 const maxWizardSteps = 4
 
 // buttonValidate calls button_validate on picking id and answers the
-// wizards it returns until Odoo stops asking.
-func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPolicy) error {
+// wizards it returns until Odoo stops asking. It reports whether Odoo's
+// last answer was true, which button_validate and the wizards' process
+// give only after the picking is done (16–19); any other answer (a report
+// to print) says nothing either way.
+func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPolicy) (validated bool, err error) {
 	vctx := map[string]any{"skip_sms": true, "skip_backorder": true, "button_validate_picking_ids": []int{id}}
 	if c.profile.ImmediateTransfer {
 		vctx["skip_immediate"] = true
@@ -930,12 +952,12 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 	}
 	res, err := c.Execute(ctx, "stock.picking", "button_validate", []int{id}, &CallOptions{Context: vctx})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for range maxWizardSteps {
 		act, ok := decodeAction(res)
 		if !ok {
-			return nil
+			return isTrue(res), nil
 		}
 		wctx := act.Context
 		if wctx == nil {
@@ -952,20 +974,20 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 			if wid == 0 {
 				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOptions{Context: wctx})
 				if err != nil {
-					return fmt.Errorf("answering the sms wizard: %w", err)
+					return false, fmt.Errorf("answering the sms wizard: %w", err)
 				}
 				wid = ids[0]
 			}
 			res, err = c.Execute(ctx, act.ResModel, "dont_send_sms", []int{wid}, &CallOptions{Context: wctx})
 			if err != nil {
-				return fmt.Errorf("answering the sms wizard: %w", err)
+				return false, fmt.Errorf("answering the sms wizard: %w", err)
 			}
 		case "stock.backorder.confirmation", "stock.immediate.transfer":
 			wid := act.ResID
 			if wid == 0 {
 				ids, err := c.Create(ctx, act.ResModel, []map[string]any{{}}, &CallOptions{Context: wctx})
 				if err != nil {
-					return fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
+					return false, fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
 				}
 				wid = ids[0]
 			}
@@ -975,15 +997,15 @@ func (c *Client) buttonValidate(ctx context.Context, id int, policy BackorderPol
 			}
 			res, err = c.Execute(ctx, act.ResModel, method, []int{wid}, &CallOptions{Context: wctx})
 			if err != nil {
-				return fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
+				return false, fmt.Errorf("answering the %s wizard: %w", act.ResModel, err)
 			}
 		default:
 			// Another action (a report to print): validation is over or not;
 			// the caller re-reads the state.
-			return nil
+			return false, nil
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // Action is an ir.actions.* dictionary as returned by business methods and
@@ -998,6 +1020,11 @@ type Action struct {
 
 // decodeAction reads an action dict; anything else (true, false, null) is
 // not an action.
+// isTrue reports whether a method's result is JSON true.
+func isTrue(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "true"
+}
+
 func decodeAction(raw json.RawMessage) (Action, bool) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return Action{}, false
