@@ -66,17 +66,18 @@ type Store struct {
 type storeQueries struct {
 	lookup, pending, olderPending, anyPending, timeline, countPending string
 	dialect                                                           sqldb.Dialect
+	insertFinal                                                       sqldb.Insert
 }
 
-// insertFinal is the statement that inserts n events with their number
-// and outcome.
-func (q storeQueries) insertFinal(n int) string {
+// newInsertFinal is the insert of events with their number and outcome.
+func newInsertFinal(d sqldb.Dialect) sqldb.Insert {
 	override := ""
-	if q.dialect.Engine == sqldb.Postgres {
-		override = "OVERRIDING SYSTEM VALUE "
+	if d.Engine == sqldb.Postgres {
+		override = " OVERRIDING SYSTEM VALUE"
 	}
-	return q.dialect.Rebind(`INSERT INTO events (seq, ` + eventColumns + `, state, reason, shipment_id, processed_at) ` +
-		override + `VALUES ` + sqldb.Placeholders(n, insertColumns+5) + ` ON CONFLICT (source, source_id) DO NOTHING`)
+	return d.NewInsert(`INSERT INTO events (seq, `+eventColumns+`, state, reason, shipment_id, processed_at)`+override,
+		[]string{"bigint", "text", "text", "text", "text", "text", "bigint", "integer", "bigint", "text", "text", "text", "text", "text", "text", "bigint"},
+		` ON CONFLICT (source, source_id) DO NOTHING`)
 }
 
 const insertColumns = 11
@@ -101,6 +102,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
 		dialect:      d,
+		insertFinal:  newInsertFinal(d),
 	}}
 }
 
@@ -300,7 +302,7 @@ func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 	if outcomes != nil && len(outcomes) != len(todo) {
 		return 0, done, fmt.Errorf("%w: %d outcomes for %d events", errApply, len(outcomes), len(todo))
 	}
-	const cols = insertColumns + 5
+	cols := s.q.insertFinal.Columns()
 	maxRows := min(1000, s.db.Dialect.MaxParams/cols)
 	n := 0
 	for start := 0; start < len(todo); start += maxRows {
@@ -318,7 +320,8 @@ func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 			}
 			args = append(s.appendEvent(append(args, seqs[k]), ev, now), state, reason, ship, processed)
 		}
-		res, err := tx.ExecContext(ctx, s.q.insertFinal(end-start), args...)
+		q, args := s.q.insertFinal.Statement(args)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return 0, done, fmt.Errorf("inserting events: %w", err)
 		}
