@@ -1,11 +1,13 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -64,9 +66,9 @@ type Store struct {
 }
 
 type storeQueries struct {
-	lookup, pending, olderPending, anyPending, timeline, countPending string
-	dialect                                                           sqldb.Dialect
-	insertFinal                                                       sqldb.Insert
+	lookup, lookupBody, pending, olderPending, anyPending, timeline, countPending string
+	dialect                                                                       sqldb.Dialect
+	insertFinal                                                                   sqldb.Insert
 }
 
 // newInsertFinal is the insert of events with their number and outcome.
@@ -96,6 +98,7 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 	d := db.Dialect
 	return &Store{db: db, backlog: backlog, q: storeQueries{
 		lookup:       d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
+		lookupBody:   d.Rebind(`SELECT id, body FROM events WHERE source = ? AND source_id = ?`),
 		pending:      d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
 		olderPending: d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
 		anyPending:   `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
@@ -189,7 +192,7 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 		if errors.As(results[i].Err, &sg) {
 			j := int(sg)
 			results[i] = Result{EventID: results[j].EventID, CorrelationID: results[j].CorrelationID, Duplicate: true}
-			if results[j].Err != nil || evs[j].Hash != evs[i].Hash {
+			if results[j].Err != nil || (evs[j].Hash != evs[i].Hash && !sameEvent(evs[j], evs[i])) {
 				results[i].Err = ErrConflict
 			}
 		}
@@ -259,9 +262,71 @@ func (s *Store) lookupTx(ctx context.Context, tx *sql.Tx, ev *Event, res *Result
 	}
 	*res = Result{EventID: id, CorrelationID: corr, Duplicate: true}
 	if hash != ev.Hash {
-		res.Err = ErrConflict
+		same, err := s.sameAsStoredTx(ctx, tx, ev)
+		if err != nil {
+			return err
+		}
+		if !same {
+			res.Err = ErrConflict
+		}
 	}
 	return nil
+}
+
+// sameAsStoredTx reports whether ev says what the stored event with its
+// key says, though the bytes differ: the same type, subject and time, and
+// data that differ only in the order of object members (a producer that
+// builds its JSON from a map, or one that changed how it serializes). The
+// payload hash is of the bytes, so that the common repeat costs nothing;
+// only a mismatch pays for this.
+func (s *Store) sameAsStoredTx(ctx context.Context, tx *sql.Tx, ev *Event) (bool, error) {
+	var id, stored string
+	if err := tx.QueryRowContext(ctx, s.q.lookupBody, ev.Source, ev.SourceID).Scan(&id, &stored); err != nil {
+		return false, fmt.Errorf("reading the stored event: %w", err)
+	}
+	body, err := s.openBody(id, stored)
+	if err != nil {
+		// A body that does not open (a missing data key) cannot be
+		// compared: the bytes decide, as they did.
+		return false, nil
+	}
+	var st struct {
+		Type    string          `json:"type"`
+		Subject string          `json:"subject"`
+		Time    string          `json:"time"`
+		Data    json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(body, &st) != nil || st.Type != string(ev.Type) || st.Subject != ev.Subject {
+		return false, nil
+	}
+	if t, err := parseTime(st.Time); err != nil || !t.Equal(ev.Time) {
+		return false, nil
+	}
+	return sameJSON(st.Data, ev.Data), nil
+}
+
+// sameEvent is sameAsStoredTx for two events in one group.
+func sameEvent(a, b *Event) bool {
+	return a.Type == b.Type && a.Subject == b.Subject && a.Time.Equal(b.Time) && sameJSON(a.Data, b.Data)
+}
+
+// sameJSON reports whether a and b are the same JSON value with object
+// members in any order. Numbers are compared as written: 1.0 and 1 differ,
+// as they may to whoever reads them.
+func sameJSON(a, b []byte) bool {
+	va, okA := decodeExact(a)
+	vb, okB := decodeExact(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
+}
+
+func decodeExact(b []byte) (any, bool) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil || d.More() {
+		return nil, false
+	}
+	return v, true
 }
 
 // applyInsert finds which of the events at indexes fresh of evs are new,
