@@ -1018,13 +1018,13 @@ type Action struct {
 	Context  map[string]any `json:"context"`
 }
 
-// decodeAction reads an action dict; anything else (true, false, null) is
-// not an action.
 // isTrue reports whether a method's result is JSON true.
 func isTrue(raw json.RawMessage) bool {
 	return string(bytes.TrimSpace(raw)) == "true"
 }
 
+// decodeAction reads an action dict; anything else (true, false, null) is
+// not an action.
 func decodeAction(raw json.RawMessage) (Action, bool) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return Action{}, false
