@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,4 +189,33 @@ func TestLoadMissingFile(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("got %v, want os.ErrNotExist", err)
 	}
+}
+
+// TestParseConcurrently parses rules files on several goroutines at once,
+// some with an undeclared name (which makes CEL build its catalog of
+// names for the message) and some with comprehensions (which copy the
+// checker's environment). Under the race detector it failed while the
+// files shared one CEL environment.
+func TestParseConcurrently(t *testing.T) {
+	t.Parallel()
+	const head = "version: \"1\"\ncurrency: USD\nrules:\n"
+	good := head + "  - {id: a, kind: fuel, percent: 1, when: 'facts.exceptions.exists(e, e.category in [\"refused\"])'}\n"
+	bad := head + "  - {id: a, kind: fuel, percent: 1, when: 'facts.exceptions.exists(e, nosuch(e))'}\n"
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if g%2 == 0 {
+					if _, err := rating.Parse([]byte(good), "t.yaml"); err != nil {
+						t.Errorf("good file: %v", err)
+						return
+					}
+				} else if _, err := rating.Parse([]byte(bad), "t.yaml"); err == nil || !strings.Contains(err.Error(), "undeclared reference to 'nosuch'") {
+					t.Errorf("bad file: got %v, want an undeclared reference", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
