@@ -67,7 +67,6 @@ type Store struct {
 
 type storeQueries struct {
 	lookup, lookupBody, pending, olderPending, anyPending, timeline, countPending string
-	dialect                                                                       sqldb.Dialect
 	insertFinal                                                                   sqldb.Insert
 }
 
@@ -104,7 +103,6 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		anyPending:   `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
 		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
-		dialect:      d,
 		insertFinal:  newInsertFinal(d),
 	}}
 }
@@ -291,21 +289,23 @@ func (s *Store) sameAsStoredTx(ctx context.Context, tx *sql.Tx, ev *Event) (bool
 		return false, nil
 	}
 	var st struct {
-		Type    string          `json:"type"`
+		Type    event.Type      `json:"type"`
 		Subject string          `json:"subject"`
 		Time    string          `json:"time"`
 		Data    json.RawMessage `json:"data"`
 	}
-	if json.Unmarshal(body, &st) != nil || st.Type != string(ev.Type) || st.Subject != ev.Subject {
+	if json.Unmarshal(body, &st) != nil {
 		return false, nil
 	}
-	if t, err := parseTime(st.Time); err != nil || !t.Equal(ev.Time) {
+	t, err := parseTime(st.Time)
+	if err != nil {
 		return false, nil
 	}
-	return sameJSON(st.Data, ev.Data), nil
+	return sameEvent(&Event{Type: st.Type, Subject: st.Subject, Time: t, Data: st.Data}, ev), nil
 }
 
-// sameEvent is sameAsStoredTx for two events in one group.
+// sameEvent reports whether a and b say the same: type, subject, time
+// instant, and data equal as JSON values (see sameJSON).
 func sameEvent(a, b *Event) bool {
 	return a.Type == b.Type && a.Subject == b.Subject && a.Time.Equal(b.Time) && sameJSON(a.Data, b.Data)
 }
