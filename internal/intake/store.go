@@ -410,51 +410,23 @@ func (s *Store) notStoredTx(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 	type key struct{ source, id string }
 	idx := make(map[key]int, len(fresh))
 	isNew := make(map[int]bool, len(fresh))
-	pg := s.db.Dialect.Engine == sqldb.Postgres
-	maxRows := min(1000, s.db.Dialect.MaxParams/2)
-	if pg {
-		maxRows = max(len(fresh), 1) // one statement, whatever the number
+	sources, ids := make([]string, len(fresh)), make([]string, len(fresh))
+	for n, i := range fresh {
+		sources[n], ids[n] = evs[i].Source, evs[i].SourceID
+		idx[key{evs[i].Source, evs[i].SourceID}] = i
+		isNew[i] = true
 	}
-	for start := 0; start < len(fresh); start += maxRows {
-		chunk := fresh[start:min(start+maxRows, len(fresh))]
-		var q string
-		var args []any
-		if pg {
-			// Two arrays, each pair probed on the unique index (see
-			// workflow's resolve for why not a list of values).
-			sources, ids := make([]string, len(chunk)), make([]string, len(chunk))
-			for n, i := range chunk {
-				sources[n], ids[n] = evs[i].Source, evs[i].SourceID
-				idx[key{evs[i].Source, evs[i].SourceID}] = i
-				isNew[i] = true
-			}
-			q = `SELECT v.source, v.source_id FROM unnest($1::text[], $2::text[]) AS v(source, source_id)
-CROSS JOIN LATERAL (SELECT 1 FROM events WHERE source = v.source AND source_id = v.source_id LIMIT 1) x`
-			args = []any{sources, ids}
-		} else {
-			args = make([]any, 0, 2*len(chunk))
-			for _, i := range chunk {
-				args = append(args, evs[i].Source, evs[i].SourceID)
-				idx[key{evs[i].Source, evs[i].SourceID}] = i
-				isNew[i] = true
-			}
-			q = `SELECT source, source_id FROM events WHERE (source, source_id) IN (VALUES ` + sqldb.Placeholders(len(chunk), 2) + `)`
+	probe := sqldb.PairProbe{Table: "events", ColA: "source", ColB: "source_id"}
+	err := probe.Run(ctx, s.db.Dialect, tx, sources, ids, func(rows *sql.Rows) error {
+		var k key
+		if err := rows.Scan(&k.source, &k.id); err != nil {
+			return err
 		}
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("looking for stored events: %w", err)
-		}
-		for rows.Next() {
-			var k key
-			if err := rows.Scan(&k.source, &k.id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("looking for stored events: %w", err)
-			}
-			isNew[idx[k]] = false
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("looking for stored events: %w", err)
-		}
+		isNew[idx[k]] = false
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("looking for stored events: %w", err)
 	}
 	return isNew, nil
 }

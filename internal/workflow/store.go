@@ -181,52 +181,22 @@ type batchTx struct {
 // resolve maps external references of one kind to canonical ids.
 func (b batchTx) resolve(ctx context.Context, kind string, refs []shipment.Ref) (map[shipment.Ref]string, error) {
 	out := make(map[shipment.Ref]string, len(refs))
-	const cols = 2
-	chunk := 400
-	if b.s.db.Dialect.Engine == sqldb.Postgres {
-		chunk = len(refs) // one statement, whatever the number
+	systems, ids := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		systems[i], ids[i] = r.System, r.ExternalID
 	}
-	for start := 0; start < len(refs); start += chunk {
-		part := refs[start:min(start+chunk, len(refs))]
-		var q string
-		var args []any
-		if b.s.db.Dialect.Engine == sqldb.Postgres {
-			// The references come as two arrays, each probed on the
-			// primary key: a list as long as a batch's made the planner
-			// hash-join it against a scan of the whole table, which
-			// grows with every shipment (LIMIT 1 keeps the probe a
-			// probe: a subquery with a limit is not turned into a join).
-			systems, ids := make([]string, len(part)), make([]string, len(part))
-			for i, r := range part {
-				systems[i], ids[i] = r.System, r.ExternalID
-			}
-			q = `SELECT v.system, v.external_id, x.canonical_id FROM unnest($2::text[], $3::text[]) AS v(system, external_id)
-CROSS JOIN LATERAL (SELECT canonical_id FROM xrefs WHERE system = v.system AND kind = $1 AND external_id = v.external_id LIMIT 1) x`
-			args = []any{kind, systems, ids}
-		} else {
-			args = make([]any, 0, len(part)*cols+1)
-			args = append(args, kind)
-			for _, r := range part {
-				args = append(args, r.System, r.ExternalID)
-			}
-			q = `SELECT system, external_id, canonical_id FROM xrefs WHERE kind = ? AND (system, external_id) IN (VALUES ` + sqldb.Placeholders(len(part), cols) + `)`
+	probe := sqldb.PairProbe{Table: "xrefs", ColA: "system", ColB: "external_id", Cols: []string{"canonical_id"}, Where: "kind = ?", Args: []any{kind}}
+	err := probe.Run(ctx, b.s.db.Dialect, b.tx, systems, ids, func(rows *sql.Rows) error {
+		var r shipment.Ref
+		var id string
+		if err := rows.Scan(&r.System, &r.ExternalID, &id); err != nil {
+			return err
 		}
-		rows, err := b.tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("resolving references: %w", err)
-		}
-		for rows.Next() {
-			var r shipment.Ref
-			var id string
-			if err := rows.Scan(&r.System, &r.ExternalID, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("resolving references: %w", err)
-			}
-			out[r] = id
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("resolving references: %w", err)
-		}
+		out[r] = id
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving references: %w", err)
 	}
 	return out, nil
 }
