@@ -45,9 +45,12 @@ var envelopeNames = []string{"specversion", "id", "source", "type", "subject", "
 // says what is wrong. It spares the reflection and the copies of the
 // general decoder on every event.
 func decodeEnvelope(raw []byte, env *envelope) bool {
-	if !json.Valid(raw) {
-		return false
-	}
+	return json.Valid(raw) && decodeValidEnvelope(raw, env)
+}
+
+// decodeValidEnvelope is decodeEnvelope for raw already known to be valid
+// JSON, such as an element of a batch that splitArray returned.
+func decodeValidEnvelope(raw []byte, env *envelope) bool {
 	// raw is valid JSON from here on: the reader only finds its way.
 	r := jsonText{b: raw}
 	r.space()
@@ -108,6 +111,36 @@ func decodeEnvelope(raw []byte, env *envelope) bool {
 	}
 	*env = out
 	return true
+}
+
+// splitArray returns the elements of raw, a JSON array, as slices of it,
+// each valid JSON text. It reports false when raw is not valid JSON or not
+// an array. It reads a batch in one pass where json.Unmarshal into
+// []json.RawMessage would scan it twice and copy every element.
+func splitArray(raw []byte) ([][]byte, bool) {
+	if !json.Valid(raw) {
+		return nil, false
+	}
+	r := jsonText{b: raw}
+	r.space()
+	if r.peek() != '[' {
+		return nil, false
+	}
+	r.i++
+	var out [][]byte
+	for {
+		r.space()
+		if r.peek() == ']' {
+			return out, true
+		}
+		start := r.i
+		r.skip()
+		out = append(out, raw[start:r.i])
+		r.space()
+		if r.peek() == ',' {
+			r.i++
+		}
+	}
 }
 
 // jsonText reads valid JSON text.

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,5 +65,51 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add([]byte(`{"id":"a","x":[{"y":"}"}],"data":"d"}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkEnvelope(t, raw)
+	})
+}
+
+// checkSplit holds splitArray to json.Unmarshal into []json.RawMessage:
+// the same answer, and the same elements.
+func checkSplit(t *testing.T, raw []byte) {
+	t.Helper()
+	got, ok := splitArray(raw)
+	var want []json.RawMessage
+	err := json.Unmarshal(raw, &want)
+	if want == nil && err == nil {
+		err = errNull // null decodes to no slice; splitArray refuses it
+	}
+	if ok != (err == nil) {
+		t.Fatalf("splitArray(%q) ok = %v, json.Unmarshal says %v", raw, ok, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("splitArray(%q) = %d elements, want %d", raw, len(got), len(want))
+	}
+	for i := range got {
+		if string(got[i]) != string(want[i]) {
+			t.Fatalf("splitArray(%q)[%d] = %q, want %q", raw, i, got[i], want[i])
+		}
+	}
+}
+
+var errNull = errors.New("null")
+
+func TestSplitArray(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		`[]`, ` [ ] `, `[{"id":"a"}]`, "[\n {\"a\":[1,2]} ,\t{\"b\":\"],\\\"[\"} ,3,\"x\",null,true,-1.5e3,[[]]\n]\n",
+		`[{"data":{"s":"\u005d"}},{}]`, `null`, `{}`, `"[]"`, `[`, `[1,]`, `[1 2]`, `[1]x`, ``, `  `,
+	} {
+		checkSplit(t, []byte(raw))
+	}
+	if got, ok := splitArray([]byte(`[{"a":1}, {"b":2}]`)); !ok || len(got) != 2 || string(got[1]) != `{"b":2}` {
+		t.Errorf("splitArray = %q, %v", got, ok)
+	}
+}
+
+func FuzzSplitArray(f *testing.F) {
+	f.Add([]byte(`[{"id":"a","x":[{"y":"}"}],"data":"d"}, 1, "s", [true]]`))
+	f.Add([]byte(`[ ]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		checkSplit(t, raw)
 	})
 }

@@ -138,6 +138,11 @@ func Parse(raw []byte, v *event.Validator, hints Hints) (*Event, error) {
 // *InvalidError listing every problem found, or a *ForbiddenTypeError for a
 // type the producer may not send.
 func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
+	return p.parse(raw, hints, false)
+}
+
+// parse is Parse; valid says raw is known to be valid JSON text.
+func (p *Parser) parse(raw []byte, hints Hints, valid bool) (*Event, error) {
 	// Text that a database cannot store as given must never reach one:
 	// PostgreSQL refuses NUL and invalid UTF-8, and SQLite would store
 	// invalid UTF-8 altered, so that distinct ids could collide.
@@ -145,7 +150,7 @@ func (p *Parser) Parse(raw []byte, hints Hints) (*Event, error) {
 		return nil, &InvalidError{Errors: []event.FieldError{{Pointer: "", Message: fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))}}}
 	}
 	var env envelope
-	if decodeEnvelope(raw, &env) {
+	if (valid || json.Valid(raw)) && decodeValidEnvelope(raw, &env) {
 		// The usual shape, decoded without reflection.
 	} else if err := json.Unmarshal(raw, &env); err != nil {
 		ptr, msg := jsonProblem(err)

@@ -245,8 +245,8 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
+	raws, ok := splitArray(body)
+	if !ok {
 		problem.Write(w, r, &problem.Details{Status: http.StatusBadRequest, Code: problem.CodeBadRequest,
 			Detail: "a batch must be a JSON array of CloudEvents"})
 		return
@@ -262,7 +262,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 	hs := hints(r)
 	for i, raw := range raws {
 		out.Results[i].Index = i
-		ev, err := h.parser.Parse(raw, hs)
+		ev, err := h.parser.parse(raw, hs, true)
 		if err != nil {
 			p := invalidProblem(err)
 			out.Results[i].Status, out.Results[i].Problem = p.Status, p
