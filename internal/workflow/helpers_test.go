@@ -113,7 +113,7 @@ type bundle struct {
 
 // setup builds a processor on db with opts, a recording JobInserter, a
 // fresh metrics registry and a logger that writes to t.Log.
-func setup(t *testing.T, db *sqldb.DB, opts workflow.Options) *bundle {
+func setup(t testing.TB, db *sqldb.DB, opts workflow.Options) *bundle {
 	t.Helper()
 	v, err := validator()
 	if err != nil {
@@ -147,7 +147,7 @@ type ev struct {
 }
 
 // raw renders e as a structured CloudEvent.
-func (e ev) raw(t *testing.T) []byte {
+func (e ev) raw(t testing.TB) []byte {
 	t.Helper()
 	m := map[string]any{
 		"specversion": "1.0", "id": e.id, "source": "/test", "type": e.typ, "subject": e.subject,
@@ -374,11 +374,11 @@ func (b *bundle) wantCounters(t *testing.T, name string, want map[string]float64
 	}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type logWriter struct{ t *testing.T }
+type logWriter struct{ t testing.TB }
 
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
