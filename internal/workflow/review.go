@@ -98,9 +98,8 @@ func (s *Store) GetReview(ctx context.Context, id string) (shipment.ReviewItem, 
 
 // encodeReviews encodes the reviews of ships for one upsert per chunk.
 func (s *Store) encodeReviews(ships []*shipment.Shipment) (docRows, error) {
-	const cols = 8
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner_role = excluded.owner_role, decided_at = excluded.decided_at, doc = excluded.doc`
-	prefix := `INSERT INTO review_items (id, shipment_id, kind, status, owner_role, opened_at, decided_at, doc) VALUES `
+	const head = `INSERT INTO review_items (id, shipment_id, kind, status, owner_role, opened_at, decided_at, doc)`
 	var all [][]any
 	for _, sh := range ships {
 		for _, r := range sh.Reviews {
@@ -115,7 +114,7 @@ func (s *Store) encodeReviews(ships []*shipment.Shipment) (docRows, error) {
 			all = append(all, []any{r.ID, sh.ID, r.Kind, r.Status, r.OwnerRole, r.OpenedAt.UnixMicro(), decided, string(doc)})
 		}
 	}
-	return s.chunked(len(all), cols, prefix, upsert, func(args []any, i int) ([]any, error) {
+	return s.chunked(len(all), head, reviewColumns, upsert, func(args []any, i int) ([]any, error) {
 		return append(args, all[i]...), nil
 	})
 }

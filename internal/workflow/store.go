@@ -236,21 +236,30 @@ func loadDocs[T any](ctx context.Context, b batchTx, table string, ids []string)
 	return out, nil
 }
 
-// docRows is a table's rows encoded for one multi-row upsert per chunk.
+// docRows is a table's rows encoded as multi-row upserts, one per chunk.
 type docRows struct {
-	query  string  // for a full chunk
-	chunks [][]any // bind arguments, one slice per statement
-	last   string  // for the last, shorter chunk
+	stmts []docStmt
+}
+
+type docStmt struct {
+	query string
+	args  []any
 }
 
 const docChunk = 500
 
+var (
+	shipmentColumns = []string{"text", "text", "text", "text", "bigint", "bigint", "bigint"}
+	orderColumns    = []string{"text", "text", "bigint", "bigint", "bigint"}
+	reviewColumns   = []string{"text", "text", "text", "text", "text", "bigint", "bigint", "text"}
+)
+
 // encodeShipments bumps each shipment's version and encodes it, outside
 // any transaction: the write that follows only binds the results.
 func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docRows, error) {
-	const prefix = `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES `
+	const head = `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at)`
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
-	return s.chunked(len(ships), 7, prefix, upsert, func(args []any, i int) ([]any, error) {
+	return s.chunked(len(ships), head, shipmentColumns, upsert, func(args []any, i int) ([]any, error) {
 		sh := ships[i]
 		sh.Version++
 		sh.UpdatedAt = now
@@ -264,9 +273,9 @@ func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docR
 
 // encodeOrders is encodeShipments for orders.
 func (s *Store) encodeOrders(orders []*shipment.Order, now time.Time) (docRows, error) {
-	const prefix = `INSERT INTO orders (id, doc, version, created_at, updated_at) VALUES `
+	const head = `INSERT INTO orders (id, doc, version, created_at, updated_at)`
 	const upsert = ` ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at`
-	return s.chunked(len(orders), 5, prefix, upsert, func(args []any, i int) ([]any, error) {
+	return s.chunked(len(orders), head, orderColumns, upsert, func(args []any, i int) ([]any, error) {
 		o := orders[i]
 		o.Version++
 		o.UpdatedAt = now
@@ -278,39 +287,31 @@ func (s *Store) encodeOrders(orders []*shipment.Order, now time.Time) (docRows, 
 	})
 }
 
-// chunked encodes n rows of cols columns each, add appending the values
-// of row i to args, as one multi-row statement (prefix, placeholders,
-// suffix) per docChunk rows.
-func (s *Store) chunked(n, cols int, prefix, suffix string, add func(args []any, i int) ([]any, error)) (docRows, error) {
+// chunked encodes n rows of the columns types (their PostgreSQL types),
+// add appending the values of row i to args, as one multi-row insert
+// (head, rows, tail: see sqldb.Insert) per docChunk rows.
+func (s *Store) chunked(n int, head string, types []string, tail string, add func(args []any, i int) ([]any, error)) (docRows, error) {
+	ins := s.db.Dialect.NewInsert(head, types, tail)
 	var out docRows
 	for start := 0; start < n; start += docChunk {
 		end := min(start+docChunk, n)
-		args := make([]any, 0, (end-start)*cols)
+		args := make([]any, 0, (end-start)*len(types))
 		for i := start; i < end; i++ {
 			var err error
 			if args, err = add(args, i); err != nil {
 				return docRows{}, err
 			}
 		}
-		out.chunks = append(out.chunks, args)
-		q := s.db.Dialect.Rebind(prefix + sqldb.Placeholders(end-start, cols) + suffix)
-		if end-start == docChunk {
-			out.query = q
-		} else {
-			out.last = q
-		}
+		q, args := ins.Statement(args)
+		out.stmts = append(out.stmts, docStmt{q, args})
 	}
 	return out, nil
 }
 
 // save writes rows encoded by encodeShipments or encodeOrders.
 func (b batchTx) save(ctx context.Context, table string, rows docRows) error {
-	for i, args := range rows.chunks {
-		q := rows.query
-		if i == len(rows.chunks)-1 && rows.last != "" {
-			q = rows.last
-		}
-		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
+	for _, st := range rows.stmts {
+		if _, err := b.tx.ExecContext(ctx, st.query, st.args...); err != nil {
 			return fmt.Errorf("saving %s: %w", table, err)
 		}
 	}
@@ -341,15 +342,17 @@ func (b batchTx) addXrefs(ctx context.Context, all []newXref, now time.Time) err
 	return b.insertXrefs(ctx, learned, now, " ON CONFLICT (system, kind, external_id) DO NOTHING")
 }
 
+var xrefColumns = []string{"text", "text", "text", "text", "bigint"}
+
 func (b batchTx) insertXrefs(ctx context.Context, xs []newXref, now time.Time, suffix string) error {
-	const cols = 5
-	for start := 0; start < len(xs); start += 500 {
-		part := xs[start:min(start+500, len(xs))]
-		args := make([]any, 0, len(part)*cols)
+	ins := b.s.db.Dialect.NewInsert(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at)`, xrefColumns, suffix)
+	for start := 0; start < len(xs); start += docChunk {
+		part := xs[start:min(start+docChunk, len(xs))]
+		args := make([]any, 0, len(part)*len(xrefColumns))
 		for _, x := range part {
 			args = append(args, x.ref.System, x.kind, x.ref.ExternalID, x.id, now.UnixMicro())
 		}
-		q := b.s.db.Dialect.Rebind(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at) VALUES ` + sqldb.Placeholders(len(part), cols) + suffix)
+		q, args := ins.Statement(args)
 		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
 			if sqldb.IsUniqueViolation(err) {
 				return fmt.Errorf("adding cross-references: %w", sqldb.ErrConflict)
