@@ -179,3 +179,25 @@ func (s *Store) load(ctx context.Context) (map[string]*entry, error) {
 	}
 	return m, nil
 }
+
+// Current returns the key with id as it stands now, for a caller that
+// verified its secret earlier, such as a console session made by signing in
+// with it. Errors as Verify: ErrUnknown when no key has the id, ErrRevoked
+// and ErrExpired; any other error means the key table could not be read.
+// It does not note a use.
+func (s *Store) Current(ctx context.Context, id string) (*Key, error) {
+	e, err := s.lookup(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("looking up key %s: %w", id, err)
+	}
+	if e == nil || !e.ok {
+		return nil, ErrUnknown
+	}
+	if e.key.RevokedAt != nil {
+		return nil, ErrRevoked
+	}
+	if e.key.Expired(s.now()) {
+		return nil, ErrExpired
+	}
+	return e.key.clone(), nil
+}

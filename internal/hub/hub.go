@@ -35,6 +35,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/tender"
 	"github.com/waybill/waybill/internal/connector/tms"
 	"github.com/waybill/waybill/internal/connector/webhook"
+	"github.com/waybill/waybill/internal/console"
 	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
@@ -274,11 +275,21 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys = apikey.NewStore(db)
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
+	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events,
+		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
+		// The console's actions go through the API, built next.
+		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
+		Logger: logger.With(slog.String("component", "console")),
+	})
+	if err != nil {
+		return err
+	}
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: events, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes,
+		Console: cons.Handler(),
 	})
 	h.httpSrv = &http.Server{
 		Handler:           h.server.Handler(),

@@ -63,6 +63,8 @@ type Deps struct {
 	// Changes serves /v1/changes, the approval of changed rules, profiles
 	// and mappings; nil leaves the routes out.
 	Changes *changes.Store
+	// Console serves the web console under /console; nil leaves it out.
+	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
 	MaxBodyBytes int
 	Logger       *slog.Logger
@@ -135,6 +137,10 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	if d.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if d.Console != nil {
+		s.mux.Handle("/console", d.Console)
+		s.mux.Handle("/console/", d.Console)
 	}
 	s.mux.HandleFunc("/", s.serveNoRoute)
 	return s
@@ -274,10 +280,15 @@ func (s *Server) authenticate(ctx context.Context, header string, scope apikey.S
 		setHeader("WWW-Authenticate", `Bearer realm="waybill"`)
 		return nil, &problem.Details{Status: http.StatusUnauthorized, Code: problem.CodeUnauthorized, Detail: detail}
 	}
-	if !ok || strings.TrimSpace(token) == "" {
+	var key *apikey.Key
+	var err error
+	if id, session := ctx.Value(sessionKeyContextKey{}).(string); session && header == "" {
+		key, err = s.deps.Keys.Current(ctx, id)
+	} else if !ok || strings.TrimSpace(token) == "" {
 		return unauthorized("missing API key: send Authorization: Bearer <key>")
+	} else {
+		key, err = s.deps.Keys.Verify(ctx, strings.TrimSpace(token))
 	}
-	key, err := s.deps.Keys.Verify(ctx, strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, apikey.ErrRevoked):
 		return unauthorized("API key revoked")
@@ -303,6 +314,19 @@ func (s *Server) authenticate(ctx context.Context, header string, scope apikey.S
 		return nil, &problem.Details{Status: 403, Code: problem.CodeForbidden, Detail: fmt.Sprintf("this key lacks the %s scope", scope)}
 	}
 	return key, nil
+}
+
+type sessionKeyContextKey struct{}
+
+// WithSessionKey returns a copy of ctx with which a request to the Handler
+// that carries no Authorization header acts as the key with id keyID,
+// whose secret was verified earlier: the web console signs in with a key
+// and then sends its actions through the API this way. The key's current
+// state (revoked, expired), rate limit and scopes are checked on every
+// request exactly as for a bearer key. Only code in this process can set
+// it: no request header or body reaches it.
+func WithSessionKey(ctx context.Context, keyID string) context.Context {
+	return context.WithValue(ctx, sessionKeyContextKey{}, keyID)
 }
 
 // requireScope wraps a plain handler with authentication. An empty scope

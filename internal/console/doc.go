@@ -1,0 +1,20 @@
+// Package console is Waybill's web console, served by the same binary at
+// /console: server-rendered html/template pages for the people who run the
+// flow (dispatchers, finance, the engineer on call), readable without
+// JavaScript and enhanced with a vendored htmx for live refresh.
+//
+// A person signs in with an API key. The key's secret is checked once and
+// exchanged for a session: a random token in an HttpOnly, SameSite=Strict
+// cookie (Secure over TLS), of which only a hash is stored
+// (console_sessions). Every request then acts as that key as it stands
+// now, so revoking or expiring the key ends its sessions at once, and the
+// key's scopes decide what each page shows. Actions (review decisions,
+// dead-letter replays) are not carried out here: they are sent through the
+// HTTP API's own handler in process, with the session's key
+// (server.WithSessionKey), so the console can never do what the key could
+// not do over the API, and every action is validated and audited once.
+// Every form carries the session's CSRF token, and cross-origin unsafe
+// requests are refused (net/http's CrossOriginProtection).
+//
+// A Console is built once with New and is safe for concurrent use.
+package console
