@@ -31,48 +31,8 @@ func TestSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "waybill")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--sandbox", "--data", data, "--addr", addr, "--sandbox-odoo-version", "17")
-	cmd.Env = append(os.Environ(), "WAYBILL_JOBS_RETRY_BASE=50ms", "WAYBILL_JOBS_RETRY_MAX=1s")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-
-	// The sandbox announces itself, its simulated Odoo and the orders it
-	// seeded in one warning line.
-	var banner map[string]any
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasPrefix(fmt.Sprint(line["msg"]), "sandbox mode") {
-			banner = line
-			break
-		}
-		t.Log("server: " + sc.Text())
-	}
-	if banner == nil {
-		t.Fatal("no sandbox banner in the log")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	sb := runSandbox(t)
+	banner, base, key, data := sb.banner, sb.base, sb.key, sb.data
 	if banner["level"] != "WARN" || banner["odoo_version"] != 17.0 {
 		t.Errorf("banner %v: want a warning naming Odoo 17", banner)
 	}
@@ -81,27 +41,6 @@ func TestSandbox(t *testing.T) {
 		t.Fatalf("seeded orders %q: want the first to be 5 E-COM07 and 2 FURN_7800", banner["sale_orders"])
 	}
 	order, picking := m[1], m[2]
-
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("sandbox did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	keyBytes, err := os.ReadFile(filepath.Join(data, "sandbox.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
 
 	// The sandbox's carrier takes X12 by POST and from its folder.
 	if !strings.Contains(fmt.Sprint(banner["sources"]), "POST /v1/sources/sandbox-x12/edi") {
@@ -129,7 +68,7 @@ func TestSandbox(t *testing.T) {
 			State, Reason string
 		} `json:"events"`
 	}
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for len(rejected.Events) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the 214's events are not listed as rejected: %+v", rejected)
@@ -237,6 +176,84 @@ func TestSandbox(t *testing.T) {
 	if sh["vehicle"] == nil || sh["pod"] == nil {
 		t.Errorf("shipment %s: vehicle %v, pod %v; want both from the simulated TMS", picking, sh["vehicle"], sh["pod"])
 	}
+}
+
+// sandboxProcess is a serve --sandbox running as a real process.
+type sandboxProcess struct {
+	base   string         // http://host:port
+	key    string         // the sandbox's admin key
+	data   string         // its data directory
+	banner map[string]any // the log line announcing it
+}
+
+// runSandbox builds the binary, runs serve --sandbox (Odoo 17) with env
+// added to the environment, and waits until it is ready. The process is
+// interrupted when the test ends.
+func runSandbox(t *testing.T, env ...string) *sandboxProcess {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "waybill")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(bin, "serve", "--sandbox", "--data", data, "--addr", addr, "--sandbox-odoo-version", "17")
+	cmd.Env = append(append(os.Environ(), "WAYBILL_JOBS_RETRY_BASE=50ms", "WAYBILL_JOBS_RETRY_MAX=1s"), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+
+	// The sandbox announces itself, its simulated Odoo and the orders it
+	// seeded in one warning line.
+	var banner map[string]any
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasPrefix(fmt.Sprint(line["msg"]), "sandbox mode") {
+			banner = line
+			break
+		}
+		t.Log("server: " + sc.Text())
+	}
+	if banner == nil {
+		t.Fatal("no sandbox banner in the log")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sandbox did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(data, "sandbox.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sandboxProcess{base: base, key: strings.TrimSpace(string(keyBytes)), data: data, banner: banner}
 }
 
 // getJSON GETs url with key and decodes the answer into v.
