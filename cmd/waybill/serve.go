@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel"
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/hub"
@@ -41,6 +43,12 @@ func newServeCmd() *cobra.Command {
 
 func serve(ctx context.Context, cfg config.Config, sandbox bool, odooVersion int) error {
 	logger := newLogger(cfg, os.Stderr)
+	// Spans that cannot be exported are reported once per failure through
+	// OpenTelemetry's error handler, the one piece of its global state
+	// Waybill sets: they are logged, never fatal.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("exporting traces", slog.Any("err", err))
+	}))
 	if !sandbox {
 		h, err := hub.New(ctx, cfg, hub.Options{Logger: logger, Version: moduleVersion()})
 		if err != nil {

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"net/url"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/waybill/waybill/internal/shipment"
@@ -249,6 +252,8 @@ type Config struct {
 	Changes Changes `koanf:"changes" json:"changes"`
 	// Encryption is the encryption section.
 	Encryption Encryption `koanf:"encryption" json:"encryption"`
+	// Tracing is the tracing section.
+	Tracing Tracing `koanf:"tracing" json:"tracing"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -755,6 +760,95 @@ type Encryption struct {
 	Key Secret `koanf:"key" json:"key"`
 }
 
+// Defaults of the tracing section. tracing.endpoint and tracing.headers are
+// empty and tracing.insecure false by default.
+const (
+	// TracingProtocolDefault is the default of tracing.protocol.
+	TracingProtocolDefault = TracingProtocolHTTP
+	// TracingSampleRatioDefault is the default of tracing.sample_ratio.
+	TracingSampleRatioDefault = 1.0
+	// TracingServiceNameDefault is the default of tracing.service_name.
+	TracingServiceNameDefault = "waybill"
+)
+
+// Values of tracing.protocol.
+const (
+	TracingProtocolHTTP = "http/protobuf"
+	TracingProtocolGRPC = "grpc"
+)
+
+// Tracing configures OpenTelemetry tracing: one trace per event flow, from
+// the intake request to each call to Odoo or the TMS, exported over OTLP.
+// Tracing is off unless endpoint is set.
+type Tracing struct {
+	// Endpoint is the OTLP receiver spans are exported to, as host:port
+	// without a scheme: an OpenTelemetry collector or Jaeger, such as
+	// localhost:4318 for http/protobuf or localhost:4317 for grpc. Empty by
+	// default, which turns tracing off: no exporter is made and spans cost
+	// nothing.
+	Endpoint string `koanf:"endpoint" json:"endpoint"`
+
+	// Protocol is the OTLP transport: http/protobuf (POST /v1/traces) or
+	// grpc. Defaults to "http/protobuf".
+	Protocol string `koanf:"protocol" json:"protocol"`
+
+	// Insecure exports over plain HTTP or a plaintext gRPC connection
+	// instead of TLS, as a collector on the same host or network usually
+	// wants. Defaults to false.
+	Insecure bool `koanf:"insecure" json:"insecure"`
+
+	// Headers lists the headers sent with every export request, written as
+	// OTEL_EXPORTER_OTLP_HEADERS is: name=value pairs separated by commas,
+	// such as "api-key=abc,x-tenant=ops"; values may be percent-encoded. It
+	// is a secret, since it usually holds a key: logs and output show it as
+	// REDACTED. Empty by default.
+	Headers Secret `koanf:"headers" json:"headers"`
+
+	// SampleRatio is the share of new traces that are recorded, above 0
+	// and at most 1; a trace continued from a caller's traceparent follows
+	// the caller's decision. Defaults to 1.0.
+	SampleRatio float64 `koanf:"sample_ratio" json:"sample_ratio"`
+
+	// ServiceName is the service.name of every span's resource. Defaults to
+	// "waybill".
+	ServiceName string `koanf:"service_name" json:"service_name"`
+}
+
+// HeaderMap returns tracing.headers as a map, or the reason it cannot be
+// read (which never holds a header's value).
+func (t Tracing) HeaderMap() (map[string]string, error) {
+	raw := t.Headers.Reveal()
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for i, pair := range strings.Split(raw, ",") {
+		name, value, ok := strings.Cut(pair, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || !httpToken(name) {
+			return nil, fmt.Errorf("pair %d must be name=value with a header name of letters, digits and -", i+1)
+		}
+		v, err := url.PathUnescape(strings.TrimSpace(value))
+		if err != nil || strings.ContainsAny(v, "\r\n") {
+			return nil, fmt.Errorf("pair %d (%s) has a value that is not valid percent-encoding or holds a line break", i+1, name)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// httpToken reports whether s is a valid HTTP header name (RFC 9110 token).
+func httpToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
+
 // Default returns the configuration with every key at its default, as Load
 // returns it when no file and no environment variables are given.
 func Default() Config {
@@ -840,6 +934,11 @@ func Default() Config {
 			WhatIfShipments: ChangesWhatIfShipmentsDefault,
 		},
 		Encryption: Encryption{Enabled: true},
+		Tracing: Tracing{
+			Protocol:    TracingProtocolDefault,
+			SampleRatio: TracingSampleRatioDefault,
+			ServiceName: TracingServiceNameDefault,
+		},
 	}
 }
 

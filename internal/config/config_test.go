@@ -148,6 +148,12 @@ func TestDefault(t *testing.T) {
 		{"encryption.enabled", got.Encryption.Enabled, true},
 		{"encryption.key_file", got.Encryption.KeyFile, ""},
 		{"encryption.key", got.Encryption.Key, Secret("")},
+		{"tracing.endpoint", got.Tracing.Endpoint, ""},
+		{"tracing.protocol", got.Tracing.Protocol, "http/protobuf"},
+		{"tracing.insecure", got.Tracing.Insecure, false},
+		{"tracing.headers", got.Tracing.Headers, Secret("")},
+		{"tracing.sample_ratio", got.Tracing.SampleRatio, 1.0},
+		{"tracing.service_name", got.Tracing.ServiceName, "waybill"},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -763,6 +769,7 @@ func TestValidate(t *testing.T) {
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",
 			"log.level", "log.format", "changes.what_if_shipments",
+			"tracing.protocol", "tracing.sample_ratio", "tracing.service_name",
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("keys differ (-want +got):\n%s", diff)
@@ -846,7 +853,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret", "encryption.key"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret", "encryption.key", "tracing.headers"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 

@@ -37,6 +37,8 @@ func docText(path string) string {
 		return "Configures the approval of changed rating rules, JSON mappings and source profiles (docs/changes.md)."
 	case "encryption":
 		return "Configures encryption at rest (docs/encryption.md): source payloads, event bodies, outbound job payloads and dead letters are sealed with AES-256-GCM under data keys kept in the database, each wrapped by a key-encryption key (KEK) from key_file or WAYBILL_ENCRYPTION_KEY."
+	case "tracing":
+		return "Configures OpenTelemetry tracing: one trace per event flow, from the intake request to each call to Odoo or the TMS, exported over OTLP. Tracing is off unless endpoint is set."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -193,6 +195,18 @@ func docText(path string) string {
 		return "A file holding the key-encryption key: 32 random bytes in standard base64 on one line (waybill keys new-kek writes one). When neither it nor key is set, an SQLite data directory gets its own encryption.key (mode 0600) on first start, and PostgreSQL refuses to start. Empty by default."
 	case "encryption.key":
 		return "The key-encryption key itself, in standard base64 (32 bytes), usually from WAYBILL_ENCRYPTION_KEY. It is a secret: logs and output show it as REDACTED. Set key_file or key, not both. Empty by default."
+	case "tracing.endpoint":
+		return "The OTLP receiver spans are exported to, as host:port without a scheme: an OpenTelemetry collector or Jaeger, such as localhost:4318 for http/protobuf or localhost:4317 for grpc. Empty by default, which turns tracing off: no exporter is made and spans cost nothing."
+	case "tracing.protocol":
+		return "The OTLP transport: http/protobuf (POST /v1/traces) or grpc. Defaults to \"http/protobuf\"."
+	case "tracing.insecure":
+		return "Exports over plain HTTP or a plaintext gRPC connection instead of TLS, as a collector on the same host or network usually wants. Defaults to false."
+	case "tracing.headers":
+		return "Lists the headers sent with every export request, written as OTEL_EXPORTER_OTLP_HEADERS is: name=value pairs separated by commas, such as \"api-key=abc,x-tenant=ops\"; values may be percent-encoded. It is a secret, since it usually holds a key: logs and output show it as REDACTED. Empty by default."
+	case "tracing.sample_ratio":
+		return "The share of new traces that are recorded, above 0 and at most 1; a trace continued from a caller's traceparent follows the caller's decision. Defaults to 1.0."
+	case "tracing.service_name":
+		return "The service.name of every span's resource. Defaults to \"waybill\"."
 	}
 	return ""
 }

@@ -29,8 +29,8 @@ type KeyDoc struct {
 	// Env is the environment variable that sets the key, such as
 	// "WAYBILL_INTAKE_MAX_BACKLOG".
 	Env string
-	// Type is "string", "secret", "integer", "boolean", "duration" or "list of
-	// strings".
+	// Type is "string", "secret", "integer", "number", "boolean", "duration"
+	// or "list of strings".
 	Type string
 	// Default is the default as written in YAML: "127.0.0.1:8080" (quoted),
 	// 1000, true, 30s, [dispatch.release, picking.validate]. It is always "" (two
@@ -74,6 +74,8 @@ const (
 	kindText
 	// kindTexts is a list of kindText values, written as a list of strings.
 	kindTexts
+	// kindFloat is a number that may have a fraction, such as 0.25.
+	kindFloat
 )
 
 var (
@@ -84,7 +86,7 @@ var (
 )
 
 func (k leafKind) String() string {
-	return [...]string{"string", "secret", "integer", "boolean", "duration", "list of strings", "string", "list of strings"}[k]
+	return [...]string{"string", "secret", "integer", "boolean", "duration", "list of strings", "string", "list of strings", "number"}[k]
 }
 
 // isText reports whether t is a key type written as a string and held
@@ -169,6 +171,8 @@ func kindOf(t reflect.Type, path string) leafKind {
 		return kindInt
 	case t.Kind() == reflect.Bool:
 		return kindBool
+	case t.Kind() == reflect.Float64:
+		return kindFloat
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		return kindStrings
 	}
@@ -194,6 +198,12 @@ func renderValue(v reflect.Value, kind leafKind) string {
 		return strconv.FormatInt(v.Int(), 10)
 	case kindBool:
 		return strconv.FormatBool(v.Bool())
+	case kindFloat:
+		f := strconv.FormatFloat(v.Float(), 'f', -1, 64)
+		if !strings.Contains(f, ".") {
+			f += ".0"
+		}
+		return f
 	case kindDuration:
 		return formatDuration(time.Duration(v.Int()))
 	case kindStrings:

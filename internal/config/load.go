@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -93,6 +94,8 @@ func (ld *loader) set(l leaf, v any, o origin) {
 		f.SetString(v)
 	case int64:
 		f.SetInt(v)
+	case float64:
+		f.SetFloat(v)
 	case bool:
 		f.SetBool(v)
 	case time.Duration:
@@ -277,6 +280,12 @@ func nodeValue(n *yaml.Node, kind leafKind) (v any, msg string) {
 			return nil, "must be true or false, got " + describeNode(n, secret)
 		}
 		return b, ""
+	case kindFloat:
+		var f float64
+		if (tag != "!!int" && tag != "!!float") || n.Decode(&f) != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, "must be a number, such as 0.25, got " + describeNode(n, secret)
+		}
+		return f, ""
 	case kindDuration:
 		d, err := time.ParseDuration(n.Value)
 		if tag != "!!str" || err != nil {
@@ -306,6 +315,12 @@ func envValue(s string, kind leafKind) (v any, msg string) {
 			return nil, "must be true or false, got " + got
 		}
 		return b, ""
+	case kindFloat:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, "must be a number, such as 0.25, got " + got
+		}
+		return f, ""
 	case kindDuration:
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -408,6 +423,8 @@ func kindNoun(kind leafKind) string {
 		return "a string"
 	case kindInt:
 		return "an integer"
+	case kindFloat:
+		return "a number"
 	case kindBool:
 		return "true or false"
 	case kindDuration:

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -76,6 +77,7 @@ var (
 	odooProtocolValues      = []string{"", OdooProtocolJSONRPC, OdooProtocolJSON2}
 	odooBackorderValues     = []string{OdooBackorderCreate, OdooBackorderCancel}
 	odooInvoiceStateValues  = []string{OdooInvoiceDraft, OdooInvoicePosted}
+	tracingProtocolValues   = []string{TracingProtocolHTTP, TracingProtocolGRPC}
 )
 
 // Validate checks every key of c and reports every problem at once: nil, or an
@@ -205,7 +207,34 @@ func (c Config) validate() []*KeyError {
 	v.oneOf("log.format", c.Log.Format, logFormatValues)
 	v.between("changes.what_if_shipments", c.Changes.WhatIfShipments, 1, 10000)
 	c.Encryption.validate(&v)
+	c.Tracing.validate(&v)
 	return v.errs
+}
+
+func (t Tracing) validate(v *validator) {
+	if t.Endpoint != "" {
+		if strings.Contains(t.Endpoint, "://") {
+			v.add("tracing.endpoint", "must be host:port without a scheme, such as localhost:4318 (tracing.insecure chooses plain HTTP)")
+		} else if host, port, err := net.SplitHostPort(t.Endpoint); err != nil || host == "" || !validPort(port) {
+			v.add("tracing.endpoint", "must be host:port, such as localhost:4318")
+		}
+	}
+	v.oneOf("tracing.protocol", t.Protocol, tracingProtocolValues)
+	if t.SampleRatio <= 0 || t.SampleRatio > 1 || math.IsNaN(t.SampleRatio) {
+		v.add("tracing.sample_ratio", fmt.Sprintf("must be above 0 and at most 1, got %g (an empty tracing.endpoint turns tracing off)", t.SampleRatio))
+	}
+	if strings.TrimSpace(t.ServiceName) == "" {
+		v.add("tracing.service_name", "must not be empty")
+	}
+	if _, err := t.HeaderMap(); err != nil {
+		v.add("tracing.headers", err.Error())
+	}
+}
+
+// validPort reports whether s is a TCP port number from 1 to 65535.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func (w Webhook) validate(v *validator, prefix string) {

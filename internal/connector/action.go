@@ -37,6 +37,10 @@ type Action struct {
 	// NotBefore, when set, is the earliest time the action is carried out:
 	// actions synced in batches wait for the end of their interval.
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// Traceparent is the W3C traceparent of the span that applied the
+	// event, when tracing was on: the job's span continues the event's
+	// trace from it, after a restart too. Empty otherwise.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Validate reports every problem that makes a unusable by any connector: an

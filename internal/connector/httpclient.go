@@ -15,7 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // Connection limits within a request's overall timeout.
@@ -92,6 +96,10 @@ type OutboundOptions struct {
 	// NowFunc returns the current time; it stamps signatures and resolves
 	// Retry-After dates. Nil uses time.Now.
 	NowFunc func() time.Time
+	// TracerProvider, when set, makes each request a client span
+	// ("<Target> POST") whose W3C traceparent goes with the request,
+	// replacing any in OutboundRequest.Header. Nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Outbound POSTs action requests to one target for a connector and
@@ -108,8 +116,10 @@ type Outbound struct {
 	userAgent string
 	sign      func(t time.Time, body []byte) string
 	now       func() time.Time
+	path      string
 	client    *http.Client
 	transport *http.Transport
+	tracer    trace.Tracer // nil with tracing off
 }
 
 // NewOutbound returns an Outbound for opts.
@@ -123,7 +133,10 @@ func NewOutbound(opts *OutboundOptions) *Outbound {
 		now:       opts.NowFunc,
 	}
 	if u, err := url.Parse(opts.URL); err == nil {
-		o.host = u.Host
+		o.host, o.path = u.Host, u.EscapedPath()
+	}
+	if opts.TracerProvider != nil {
+		o.tracer = tracing.Tracer(opts.TracerProvider)
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -176,7 +189,30 @@ type OutboundResponse struct {
 // built is permanent; a non-2xx reply is as [HTTPError] decides; a failure
 // to send or to read the reply is retryable, and wraps
 // [ErrOutcomeUnknown] once the whole request was written.
-func (o *Outbound) Post(ctx context.Context, r *OutboundRequest) (*OutboundResponse, error) {
+func (o *Outbound) Post(ctx context.Context, r *OutboundRequest) (out *OutboundResponse, err error) {
+	if o.tracer != nil {
+		var span trace.Span
+		ctx, span = tracing.Start(ctx, o.tracer, &tracing.SpanParams{
+			Name: o.target + " POST", Kind: trace.SpanKindClient, CorrelationID: r.CorrelationID,
+			Attributes: []attribute.KeyValue{
+				attribute.String("http.request.method", http.MethodPost),
+				attribute.String("server.address", o.host),
+				attribute.String("url.path", o.path),
+				attribute.String(tracing.AttrActionKind, r.Action.Kind),
+				attribute.Int(tracing.AttrJobAttempt, r.Action.Attempt),
+			},
+		})
+		defer func() {
+			var se *StatusError
+			if errors.As(err, &se) {
+				span.SetAttributes(attribute.Int("http.response.status_code", se.StatusCode))
+			} else if out != nil {
+				span.SetAttributes(attribute.Int("http.response.status_code", out.StatusCode))
+			}
+			tracing.Fail(span, err)
+			span.End()
+		}()
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	// wrote records that the whole request went out: from then on, a
@@ -210,6 +246,9 @@ func (o *Outbound) Post(ctx context.Context, r *OutboundRequest) (*OutboundRespo
 	if o.sign != nil {
 		h.Set(HeaderSignature, o.sign(o.now(), r.Body))
 	}
+	if o.tracer != nil {
+		tracing.Inject(ctx, h)
+	}
 
 	resp, err := o.client.Do(req)
 	if err != nil {
@@ -219,7 +258,7 @@ func (o *Outbound) Post(ctx context.Context, r *OutboundRequest) (*OutboundRespo
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, HTTPError(resp, o.target, r.What, o.now())
 	}
-	out := &OutboundResponse{StatusCode: resp.StatusCode}
+	out = &OutboundResponse{StatusCode: resp.StatusCode}
 	if r.MaxReply > 0 {
 		out.Body, err = io.ReadAll(io.LimitReader(resp.Body, r.MaxReply))
 		if err != nil {

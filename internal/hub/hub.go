@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/waybill/waybill/internal/apikey"
@@ -48,6 +49,7 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracing"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/workflow"
 )
@@ -90,6 +92,10 @@ type Hub struct {
 	// reencrypt keeps the data keys current and re-seals older rows;
 	// nil with encryption off.
 	reencrypt *datakey.Reencryptor
+	// tracing exports the spans of event flows; a no-op provider with
+	// tracing off. Run shuts it down, flushing its spans, last before the
+	// database closes.
+	tracing *tracing.Provider
 }
 
 // Options are what the command line adds to the configuration.
@@ -133,6 +139,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Hub, error) {
 	}
 	h.release = release
 	if err := h.build(ctx, opts); err != nil {
+		_ = h.shutdownTracing()
 		h.closeDB()
 		return nil, err
 	}
@@ -149,6 +156,14 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.reg = prometheus.NewRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
+	if h.tracing, err = NewTracing(ctx, cfg.Tracing, opts.Version); err != nil {
+		return err
+	}
+	tp := h.tracerProvider()
+	if h.tracing.Enabled() {
+		logger.InfoContext(ctx, "tracing on", slog.String("endpoint", cfg.Tracing.Endpoint), slog.String("protocol", cfg.Tracing.Protocol),
+			slog.Float64("sample_ratio", cfg.Tracing.SampleRatio))
+	}
 	if h.reencrypt, err = SetupEncryption(ctx, db, cfg, datakey.ReencryptorOptions{Logger: logger, Registerer: h.reg}); err != nil {
 		return err
 	}
@@ -163,7 +178,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
-	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger,
+	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger, TracerProvider: tp,
 		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore,
 		StartInvoice: func(ctx context.Context, ref string) (bool, error) { return db.Start(ctx, "odoo.invoice", ref) }})
 	if err != nil {
@@ -195,6 +210,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		RetryMax:        cfg.Jobs.RetryMax,
 		Logger:          logger,
 		Registerer:      h.reg,
+		TracerProvider:  tp,
 	})
 	if err != nil {
 		return err
@@ -230,6 +246,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Backlog:            backlog,
 		Logger:             logger,
 		Registerer:         h.reg,
+		TracerProvider:     tp,
 	})
 	// Events are applied in the transaction that stores them whenever
 	// the processor is idle; what it cannot take there, it applies later.
@@ -262,7 +279,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	events := intake.NewHandler(validator, h.committer, backlog, &intake.HandlerOptions{
 		MaxBacklog: int64(cfg.Intake.MaxBacklog), MaxBatch: cfg.Intake.MaxBatchEvents,
 		MaxBody: int64(cfg.Intake.MaxBodyBytes), Window: window, Logger: logger, Registerer: h.reg,
-		SourceLabelFunc: sourceLabels(cfg, profiles),
+		SourceLabelFunc: sourceLabels(cfg, profiles), TracerProvider: tp,
 	})
 	if profiles != nil {
 		if err := h.buildSources(ctx, profiles, sourceStore, emitter); err != nil {
@@ -450,7 +467,44 @@ func (h *Hub) URL() string { return "http://" + h.Addr() }
 // Close releases what New acquired, for a hub that never ran.
 func (h *Hub) Close() error {
 	h.ln.Close()
-	return h.closeDB()
+	return errors.Join(h.shutdownTracing(), h.closeDB())
+}
+
+// NewTracing returns the tracing provider cfg asks for: a no-op one when
+// tracing.endpoint is empty, which creates no exporter.
+func NewTracing(ctx context.Context, cfg config.Tracing, version string) (*tracing.Provider, error) {
+	headers, err := cfg.HeaderMap()
+	if err != nil {
+		return nil, fmt.Errorf("tracing.headers: %w", err)
+	}
+	return tracing.New(ctx, tracing.Options{
+		Endpoint: cfg.Endpoint, Protocol: cfg.Protocol, Insecure: cfg.Insecure, Headers: headers,
+		SampleRatio: cfg.SampleRatio, ServiceName: cfg.ServiceName, ServiceVersion: version,
+		BatchTimeout: tracingBatchTimeout,
+	})
+}
+
+// tracingBatchTimeout is the longest a finished span waits to be
+// exported.
+const tracingBatchTimeout = 2 * time.Second
+
+// tracerProvider is the provider components start spans with: nil with
+// tracing off, so that they skip tracing altogether.
+func (h *Hub) tracerProvider() trace.TracerProvider {
+	if h.tracing == nil || !h.tracing.Enabled() {
+		return nil
+	}
+	return h.tracing.TracerProvider()
+}
+
+// tracingShutdownTimeout bounds the flush of queued spans at shutdown.
+const tracingShutdownTimeout = 5 * time.Second
+
+// shutdownTracing flushes and stops the tracing provider.
+func (h *Hub) shutdownTracing() error {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)
+	defer cancel()
+	return h.tracing.Shutdown(ctx)
 }
 
 // closeDB gives up the claim on the database, then closes it.
@@ -523,6 +577,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	if err := h.Registry.Close(); err != nil {
 		logger.Warn("closing connectors", slog.Any("err", err))
+	}
+	if err := h.shutdownTracing(); err != nil {
+		logger.Warn("flushing traces", slog.Any("err", err))
 	}
 	logger.Info("stopped")
 	return runErr
@@ -622,6 +679,9 @@ type ConnectorDeps struct {
 	// and TenderStore keeps the tenders and their control numbers.
 	Tenders     []tender.Carrier
 	TenderStore tender.Store
+	// TracerProvider, when set, traces the connectors' calls; nil traces
+	// nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Connectors are the outbound connectors built from the configuration.
@@ -664,7 +724,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 	}
 	if tc := cfg.Connectors.TMS; tc.URL != "" {
 		c, err := tms.New(tms.Config{URL: tc.URL, Secret: tc.Secret.Reveal(), Timeout: tc.Timeout, UserAgent: "waybill/" + deps.Version},
-			&tms.Options{OnAssigned: deps.OnAssigned, Metrics: metrics, Logger: logger})
+			&tms.Options{OnAssigned: deps.OnAssigned, Metrics: metrics, Logger: logger, TracerProvider: deps.TracerProvider})
 		if err != nil {
 			return nil, fmt.Errorf("configuring the tms connector: %w", err)
 		}
@@ -705,7 +765,7 @@ func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.
 		Secret:    wc.Secret.Reveal(),
 		Timeout:   wc.Timeout,
 		UserAgent: "waybill/" + deps.Version,
-	}, &webhook.Options{Metrics: metrics})
+	}, &webhook.Options{Metrics: metrics, TracerProvider: deps.TracerProvider})
 	if err != nil {
 		return fmt.Errorf("configuring the webhook connector: %w", err)
 	}
@@ -754,6 +814,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		BreakerCooldown: oc.BreakerCooldown,
 		Metrics:         metrics,
 		Logger:          logger,
+		TracerProvider:  deps.TracerProvider,
 	}, odoo.ConnectorOptions{
 		System:           oc.System,
 		Backorder:        backorder,

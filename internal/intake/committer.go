@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // ErrClosed is returned by Submit once the committer has stopped.
@@ -89,8 +91,22 @@ func NewCommitter(store *Store, opts *CommitterOptions) *Committer {
 }
 
 // Submit stores evs, sharing a transaction with other callers, and returns
-// once it is committed: one Result per event, in order.
+// once it is committed: one Result per event, in order. When ctx carries a
+// span (tracing is on), the events whose Trace is not set yet continue from
+// it, or from their own traceparent attribute.
 func (c *Committer) Submit(ctx context.Context, evs []*Event) ([]Result, error) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		for _, ev := range evs {
+			if ev.Trace.IsValid() {
+				continue
+			}
+			if own := tracing.SpanContext(ev.traceparent); own.IsValid() {
+				ev.Trace, ev.Via = own, sc
+			} else {
+				ev.Trace = sc
+			}
+		}
+	}
 	c.store.sealAhead(evs)
 	r := &request{evs: evs, done: make(chan struct{})}
 	for !c.queue(r) {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
@@ -43,6 +44,17 @@ type Event struct {
 	// event.NewData returns), or nil when it could not be: the workflow
 	// then decodes Data itself and reports why it cannot.
 	Decoded any
+
+	// Trace is the span context the event's flow continues from, for
+	// tracing: its own traceparent attribute when it has one, else the
+	// span of the request or the work that submitted it. Via is that
+	// submitting span when Trace is the event's own. Committer.Submit sets
+	// both from its context when it carries a span; they stay invalid
+	// with tracing off.
+	Trace, Via trace.SpanContext
+
+	// traceparent is the event's traceparent attribute, when valid.
+	traceparent string
 
 	// sealed is Body as stored (sealed when encryption is on), made on
 	// the submitting goroutine so that the writer does not; empty until
@@ -234,6 +246,9 @@ func (p *Parser) parse(raw []byte, hints Hints, valid bool) (*Event, error) {
 		}
 	}
 	ev.CorrelationID = resolveCorrelation(env, hints, bad)
+	if env.Traceparent != nil && correlation.FromTraceparent(*env.Traceparent) != "" {
+		ev.traceparent = *env.Traceparent
+	}
 	if len(errs) > 0 {
 		return nil, &InvalidError{Errors: errs}
 	}

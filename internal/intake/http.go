@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,14 +9,19 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/problem"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // Content types accepted by POST /v1/events.
@@ -75,6 +81,10 @@ type HandlerOptions struct {
 	SourceLabelFunc func(source string) string
 	Logger          *slog.Logger
 	Registerer      prometheus.Registerer
+	// TracerProvider, when set, makes each request a server span that
+	// continues the request's W3C traceparent, and the span the events
+	// it stores continue from (Event.Trace). Nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Handler serves POST /v1/events. Authentication happens before it.
@@ -84,6 +94,7 @@ type Handler struct {
 	backlog   *Backlog
 	opts      HandlerOptions
 	logger    *slog.Logger
+	tracer    trace.Tracer // nil with tracing off
 
 	events  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
@@ -106,6 +117,9 @@ func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *Handle
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.TracerProvider != nil {
+		h.tracer = tracing.Tracer(opts.TracerProvider)
+	}
 	if h.opts.SourceLabelFunc == nil {
 		h.opts.SourceLabelFunc = func(string) string { return OtherSource }
 	}
@@ -120,6 +134,18 @@ func NewHandler(v *event.Validator, c *Committer, backlog *Backlog, opts *Handle
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.tracer != nil {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		ctx, span := h.startSpan(r)
+		defer func() {
+			span.SetAttributes(attribute.Int("http.response.status_code", sw.status))
+			if sw.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(sw.status))
+			}
+			span.End()
+		}()
+		w, r = sw, r.WithContext(ctx)
+	}
 	start := time.Now()
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
@@ -182,6 +208,56 @@ func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
 	}
 }
 
+// startSpan starts the server span of r: the child of r's traceparent
+// when it has a valid one, else a new trace (whose id is the request's
+// X-Correlation-ID when that is a trace id). The events' correlation ids
+// are added once they are known (setCorrelation).
+func (h *Handler) startSpan(r *http.Request) (context.Context, trace.Span) {
+	hs := hints(r)
+	corr := correlation.FromTraceparent(hs.Traceparent)
+	if corr == "" && correlation.Valid(hs.CorrelationID) {
+		corr = hs.CorrelationID
+	}
+	ctx, span := tracing.Start(r.Context(), h.tracer, &tracing.SpanParams{
+		Name: "POST /v1/events", Kind: trace.SpanKindServer, Parent: tracing.Extract(r.Header), CorrelationID: corr,
+		Attributes: []attribute.KeyValue{
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", "/v1/events"),
+			attribute.String("url.path", r.URL.Path),
+		},
+	})
+	return ctx, span
+}
+
+// setCorrelation records on the request's span the correlation ids of
+// the events stored: one id as waybill.correlation_id, several as a list.
+func (h *Handler) setCorrelation(r *http.Request, ids []string) {
+	if h.tracer == nil || len(ids) == 0 {
+		return
+	}
+	span := trace.SpanFromContext(r.Context())
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(distinct) == 1 {
+		span.SetAttributes(attribute.String(tracing.AttrCorrelationID, distinct[0]))
+	} else {
+		span.SetAttributes(attribute.StringSlice(tracing.AttrCorrelationID, distinct))
+	}
+	span.SetAttributes(attribute.Int(tracing.AttrEvents, len(ids)))
+}
+
+// statusWriter records the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func hints(r *http.Request) Hints {
 	return Hints{Traceparent: r.Header.Get("traceparent"), CorrelationID: r.Header.Get(correlation.Header)}
 }
@@ -218,6 +294,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := res[0]
+	h.setCorrelation(r, []string{x.CorrelationID})
 	ctx := correlation.With(r.Context(), x.CorrelationID)
 	w.Header().Set(correlation.Header, x.CorrelationID)
 	switch {
@@ -280,6 +357,13 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			h.storeFailed(w, r, err)
 			return
+		}
+		if h.tracer != nil {
+			ids := make([]string, len(res))
+			for j, x := range res {
+				ids[j] = x.CorrelationID
+			}
+			h.setCorrelation(r, ids)
 		}
 		for j, x := range res {
 			ev, br := evs[j], &out.Results[idx[j]]

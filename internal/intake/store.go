@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -358,7 +360,8 @@ func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 	for k, i := range todo {
 		ev := evs[i]
 		pending[k] = Pending{Seq: seqs[k], ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject,
-			Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data, Decoded: ev.Decoded}
+			Time: ev.Time.UTC().Truncate(time.Microsecond), CorrelationID: ev.CorrelationID, Data: ev.Data, Decoded: ev.Decoded,
+			Trace: ev.Trace, Via: ev.Via}
 	}
 	outcomes, done, err := apply(ctx, tx, pending)
 	if err != nil {
@@ -488,6 +491,9 @@ type Pending struct {
 	// Err is set when the stored event cannot be decoded; it is then
 	// marked failed rather than applied.
 	Err error
+	// Trace and Via are the event's (see Event.Trace), for events applied
+	// as they are stored; invalid for events read back.
+	Trace, Via trace.SpanContext
 }
 
 // OlderPendingTx reports whether an event accepted before seq is still

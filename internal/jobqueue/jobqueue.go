@@ -13,12 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // kind is one action kind as a type: River tells job kinds apart by their
@@ -145,6 +148,11 @@ type Options struct {
 	PollInterval time.Duration
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// TracerProvider, when set, traces each attempt of a job as a span
+	// ("job <kind>") that continues the trace of the event that caused it
+	// (the action's Traceparent, else its correlation id). Nil traces
+	// nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // RetryAfterMaxDefault is the default of Options.RetryAfterMax.
@@ -165,6 +173,7 @@ type Queue struct {
 	backoff  *backoff
 	opts     Options
 	logger   *slog.Logger
+	tracer   trace.Tracer // nil with tracing off
 
 	retries *prometheus.CounterVec
 	held    *prometheus.CounterVec
@@ -231,6 +240,9 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 			Name: "waybill_jobs_rescued_total",
 			Help: "Outbound jobs left running by a server that ended (such as one killed) and made runnable again at start-up, by action kind.",
 		}, []string{"kind"}),
+	}
+	if opts.TracerProvider != nil {
+		q.tracer = tracing.Tracer(opts.TracerProvider)
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker[dispatchRelease]{q: q})
@@ -330,7 +342,41 @@ type worker[K kind] struct {
 	q *Queue
 }
 
-func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) error {
+func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) (err error) {
+	if w.q.tracer != nil {
+		var span trace.Span
+		ctx, span = w.q.startSpan(ctx, job.JobRow, &job.Args.Action)
+		defer func() {
+			var snooze *river.JobSnoozeError
+			if errors.As(err, &snooze) {
+				span.SetAttributes(attribute.Bool("waybill.job.snoozed", true))
+			} else {
+				tracing.Fail(span, err)
+			}
+			span.End()
+		}()
+	}
+	return w.work(ctx, job)
+}
+
+// startSpan starts the span of one attempt of job, which carries a: the
+// child of the span that applied the event, when a stored its
+// traceparent, else a span of the trace of a's correlation id.
+func (q *Queue) startSpan(ctx context.Context, job *rivertype.JobRow, a *connector.Action) (context.Context, trace.Span) {
+	return tracing.Start(ctx, q.tracer, &tracing.SpanParams{
+		Name: "job " + a.Kind, Kind: trace.SpanKindConsumer, CorrelationID: a.CorrelationID,
+		Parent: tracing.SpanContext(a.Traceparent),
+		Attributes: []attribute.KeyValue{
+			attribute.String(tracing.AttrActionKind, a.Kind),
+			attribute.Int64(tracing.AttrJobID, job.ID),
+			attribute.Int(tracing.AttrJobAttempt, job.Attempt),
+			attribute.String(tracing.AttrShipmentID, a.ShipmentID),
+			attribute.String(tracing.AttrEventID, a.EventID),
+		},
+	})
+}
+
+func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 	// A hint left by an earlier attempt that River never asked about must
 	// not delay this one's retry.
 	w.q.backoff.forget(job.ID)

@@ -13,6 +13,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
@@ -20,6 +23,7 @@ import (
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // Options configures a Processor.
@@ -41,6 +45,11 @@ type Options struct {
 	// Now is the clock milestone intervals are measured on; nil is
 	// time.Now.
 	Now func() time.Time
+	// TracerProvider, when set, traces each event applied as a span
+	// ("apply event") that continues the event's trace (intake.Pending's
+	// Trace, else its correlation id), and stores the span's traceparent
+	// with the outbound actions it causes. Nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Processor applies accepted events to shipments. Run it once per
@@ -53,6 +62,7 @@ type Processor struct {
 	opts   Options
 	wake   chan struct{}
 	logger *slog.Logger
+	tracer trace.Tracer // nil with tracing off
 	// mu is held while a batch is applied, by Run or by ApplyInTx, so
 	// that only one applies events at a time.
 	mu sync.Mutex
@@ -85,6 +95,9 @@ func NewProcessor(db *sqldb.DB, events *intake.Store, store *Store, jobs JobInse
 	}
 	if p.logger == nil {
 		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.TracerProvider != nil {
+		p.tracer = tracing.Tracer(opts.TracerProvider)
 	}
 	if p.opts.BatchSize <= 0 {
 		p.opts.BatchSize = 500
@@ -448,6 +461,26 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite, mark 
 func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (o intake.Outcome, actions []connector.Action) {
 	o = intake.Outcome{Seq: ev.Seq}
 	ctx = correlation.With(ctx, ev.CorrelationID)
+	if p.tracer != nil {
+		var span trace.Span
+		ctx, span = tracing.Start(ctx, p.tracer, &tracing.SpanParams{
+			Name: "apply event", CorrelationID: ev.CorrelationID, Parent: ev.Trace, Link: ev.Via,
+			Attributes: []attribute.KeyValue{
+				attribute.String(tracing.AttrEventType, string(ev.Type)),
+				attribute.String(tracing.AttrEventID, ev.ID),
+				attribute.String(tracing.AttrEventSource, ev.Source),
+			},
+		})
+		// Registered before the recover below, so it runs after it and
+		// sees the final outcome.
+		defer func() {
+			span.SetAttributes(attribute.String(tracing.AttrShipmentID, o.ShipmentID), attribute.String(tracing.AttrEventOutcome, o.State))
+			if o.State == intake.StateFailed {
+				span.SetStatus(codes.Error, o.Reason)
+			}
+			span.End()
+		}()
+	}
 	if reason, ok := b.failed[ev.Seq]; ok {
 		o.State, o.Reason, o.Cause = intake.StateFailed, reason, CauseInternal
 		return o, nil
@@ -528,6 +561,13 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 	b.changed[id] = true
 	b.learnKeys(sh, ev)
 	actions = p.outbox(sh, ev, res.Actions)
+	if p.tracer != nil {
+		if tp := tracing.Traceparent(trace.SpanContextFromContext(ctx)); tp != "" {
+			for i := range actions {
+				actions[i].Traceparent = tp
+			}
+		}
+	}
 	return o, actions
 }
 

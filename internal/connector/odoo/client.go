@@ -12,7 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
+
+	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // Client talks to one Odoo database. Build it with [New]. It is safe for
@@ -29,6 +34,7 @@ type Client struct {
 	brk     *breaker
 	log     *slog.Logger
 	now     func() time.Time
+	tracer  trace.Tracer // nil with tracing off
 
 	authMu sync.Mutex // serializes logins; never held with callsMu
 
@@ -54,6 +60,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		now:   time.Now,
 		calls: make(map[string]int),
 		login: cfg.Login,
+	}
+	if cfg.TracerProvider != nil {
+		c.tracer = tracing.Tracer(cfg.TracerProvider)
 	}
 	c.hc = cfg.HTTPClient
 	if c.hc == nil {
@@ -193,7 +202,22 @@ func (c *Client) authenticate(ctx context.Context) error {
 // do runs one exchange with Odoo under the rate limiter, the circuit
 // breaker and the call deadline, records metrics and returns the failure
 // classified for the job runner.
-func (c *Client) do(ctx context.Context, model, method string, fn func(ctx context.Context) *Error, counted bool) error {
+func (c *Client) do(ctx context.Context, model, method string, fn func(ctx context.Context) *Error, counted bool) (err error) {
+	if c.tracer != nil {
+		var span trace.Span
+		ctx, span = tracing.Start(ctx, c.tracer, &tracing.SpanParams{
+			Name: "odoo " + model + "." + method, Kind: trace.SpanKindClient, CorrelationID: correlation.From(ctx),
+			Attributes: []attribute.KeyValue{
+				attribute.String("rpc.system", "odoo"),
+				attribute.String("odoo.model", model),
+				attribute.String("odoo.method", method),
+			},
+		})
+		defer func() {
+			tracing.Fail(span, err)
+			span.End()
+		}()
+	}
 	if ok, wait := c.brk.allow(); !ok {
 		e := &Error{Kind: KindUnavailable, Model: model, Method: method, Message: "circuit breaker open", RetryAfter: wait}
 		c.cfg.Metrics.failed(model, method, e.Kind)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Protocol names accepted in [Config.Protocol].
@@ -82,6 +84,10 @@ type Config struct {
 	// Logger receives debug logs of calls and warnings about the breaker.
 	// Nil discards them.
 	Logger *slog.Logger `json:"-"`
+	// TracerProvider, when set, makes each call a client span ("odoo
+	// <model>.<method>") whose W3C traceparent goes with the request.
+	// Nil traces nothing and sends no traceparent.
+	TracerProvider trace.TracerProvider `json:"-"`
 }
 
 // WithDefaults returns a copy of c with defaults applied to unset fields.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // maxReplyBytes bounds the size of a reply the client reads.
@@ -82,6 +83,7 @@ func post(ctx context.Context, hc *http.Client, method, url string, header http.
 	if id := correlation.From(ctx); id != "" {
 		req.Header.Set(correlation.Header, id)
 	}
+	tracing.Inject(ctx, req.Header)
 	resp, err := hc.Do(req)
 	if err != nil {
 		if wrote.Load() {

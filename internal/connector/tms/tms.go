@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/webhook"
 	"github.com/waybill/waybill/internal/correlation"
@@ -130,7 +132,10 @@ type Options struct {
 	Logger *slog.Logger
 	// NowFunc returns the current time; it stamps signatures and resolves
 	// Retry-After dates. Nil uses time.Now.
-	NowFunc func() time.Time
+	NowFunc func() time.Time // TracerProvider, when set, makes each request a client span and sends
+	// its W3C traceparent (connector.OutboundOptions.TracerProvider). Nil
+	// traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Connector sends dispatch releases to a TMS. It implements
@@ -165,6 +170,8 @@ func New(cfg Config, opts *Options) (*Connector, error) {
 		Timeout:   cfg.Timeout,
 		UserAgent: cfg.UserAgent,
 		NowFunc:   opts.NowFunc,
+
+		TracerProvider: opts.TracerProvider,
 	}
 	if secret := cfg.Secret; secret != "" {
 		out.SignFunc = func(t time.Time, body []byte) string { return webhook.Sign(secret, t, body) }

@@ -35,7 +35,10 @@
 // carries a W3C Trace Context traceparent with that trace id, a new random
 // 16-hex-digit span id on every request, and the sampled flag, so the
 // receiver's traces join the one the event started. Other correlation ids
-// send no traceparent.
+// send no traceparent. With tracing on (Options.TracerProvider), each
+// request is a client span instead, and its own traceparent replaces that
+// one: the trace is the event flow's (whose id is the correlation id when
+// that is a trace id), and the parent id is the request's span.
 //
 // Receivers must treat Idempotency-Key as the identity of the action: a
 // request whose key they have already applied is answered with success and

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/correlation"
 )
@@ -110,7 +112,10 @@ type Options struct {
 	Metrics *connector.Metrics
 	// NowFunc returns the current time; it stamps signatures and resolves
 	// Retry-After dates. Nil uses time.Now.
-	NowFunc func() time.Time
+	NowFunc func() time.Time // TracerProvider, when set, makes each request a client span and sends
+	// its W3C traceparent (connector.OutboundOptions.TracerProvider). Nil
+	// traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Connector POSTs actions to one webhook endpoint. It implements
@@ -138,6 +143,8 @@ func New(cfg Config, opts *Options) (*Connector, error) {
 		Timeout:   cfg.Timeout,
 		UserAgent: cfg.UserAgent,
 		NowFunc:   opts.NowFunc,
+
+		TracerProvider: opts.TracerProvider,
 	}
 	if cfg.Secret != "" {
 		secret := []byte(cfg.Secret)
