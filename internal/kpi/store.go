@@ -66,7 +66,8 @@ func scan(ctx context.Context, db reader, what, query string, args []any, fn fun
 	}
 	defer rows.Close()
 	var id string
-	var raw []byte
+	// The document is decoded where the driver holds it, not copied.
+	var raw sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&id, &raw); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
