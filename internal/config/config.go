@@ -94,6 +94,18 @@ const (
 	WorkflowPODRadiusMetersDefault = 500
 )
 
+// Defaults of the kpi section.
+const (
+	// KPIReleaseDelayDefault is the default of kpi.release_delay.
+	KPIReleaseDelayDefault = 30 * time.Minute
+	// KPIShortageAgeDefault is the default of kpi.shortage_age.
+	KPIShortageAgeDefault = 30 * time.Minute
+	// KPIUnbilledAfterDefault is the default of kpi.unbilled_after.
+	KPIUnbilledAfterDefault = 4 * time.Hour
+	// KPICacheForDefault is the default of kpi.cache_for.
+	KPICacheForDefault = 15 * time.Second
+)
+
 // Defaults of the connectors.webhook section. connectors.webhook.url and
 // connectors.webhook.secret are empty by default; see also WebhookActionsDefault.
 const (
@@ -254,6 +266,8 @@ type Config struct {
 	Encryption Encryption `koanf:"encryption" json:"encryption"`
 	// Tracing is the tracing section.
 	Tracing Tracing `koanf:"tracing" json:"tracing"`
+	// KPI is the kpi section.
+	KPI KPI `koanf:"kpi" json:"kpi"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -849,6 +863,33 @@ func httpToken(s string) bool {
 	return s != ""
 }
 
+// KPI sets the thresholds of the business metrics (the waybill_kpi_*
+// gauges on /metrics, docs/runbooks.md): when a shipment starts to count as
+// late.
+type KPI struct {
+	// ReleaseDelay is how long a fully reserved shipment may wait for its
+	// dispatch release before it counts in
+	// waybill_kpi_delayed_releases{kind="reserved_not_released"}. Must be
+	// positive. Defaults to 30m.
+	ReleaseDelay time.Duration `koanf:"release_delay" json:"release_delay"`
+
+	// ShortageAge is how long a shipment may stay short (not fully
+	// reserved) before it counts in
+	// waybill_kpi_delayed_releases{kind="shortage"}. Must be positive.
+	// Defaults to 30m.
+	ShortageAge time.Duration `koanf:"shortage_age" json:"shortage_age"`
+
+	// UnbilledAfter is how long after its proof of delivery a delivered
+	// shipment may go without an invoice before it counts in
+	// waybill_kpi_unbilled_deliveries. Must be positive. Defaults to 4h.
+	UnbilledAfter time.Duration `koanf:"unbilled_after" json:"unbilled_after"`
+
+	// CacheFor is how long the KPIs computed for one scrape are reused, so
+	// that frequent scrapes and console views read the database at most
+	// this often. Must be positive. Defaults to 15s.
+	CacheFor time.Duration `koanf:"cache_for" json:"cache_for"`
+}
+
 // Default returns the configuration with every key at its default, as Load
 // returns it when no file and no environment variables are given.
 func Default() Config {
@@ -938,6 +979,12 @@ func Default() Config {
 			Protocol:    TracingProtocolDefault,
 			SampleRatio: TracingSampleRatioDefault,
 			ServiceName: TracingServiceNameDefault,
+		},
+		KPI: KPI{
+			ReleaseDelay:  KPIReleaseDelayDefault,
+			ShortageAge:   KPIShortageAgeDefault,
+			UnbilledAfter: KPIUnbilledAfterDefault,
+			CacheFor:      KPICacheForDefault,
 		},
 	}
 }

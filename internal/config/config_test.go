@@ -154,6 +154,10 @@ func TestDefault(t *testing.T) {
 		{"tracing.headers", got.Tracing.Headers, Secret("")},
 		{"tracing.sample_ratio", got.Tracing.SampleRatio, 1.0},
 		{"tracing.service_name", got.Tracing.ServiceName, "waybill"},
+		{"kpi.release_delay", got.KPI.ReleaseDelay, 30 * time.Minute},
+		{"kpi.shortage_age", got.KPI.ShortageAge, 30 * time.Minute},
+		{"kpi.unbilled_after", got.KPI.UnbilledAfter, 4 * time.Hour},
+		{"kpi.cache_for", got.KPI.CacheFor, 15 * time.Second},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -685,6 +689,13 @@ func TestValidate(t *testing.T) {
 		{name: "odoo milestone sync window", modify: func(c *Config) { c.Connectors.Odoo.MilestoneSyncWindow = -time.Second }, key: "connectors.odoo.milestone_sync_window", msg: "must not be negative"},
 		{name: "odoo polling off", modify: func(c *Config) { c.Connectors.Odoo.PollInterval = 0 }},
 		{name: "odoo short webhook token", modify: func(c *Config) { c.Connectors.Odoo.WebhookToken = "short" }, key: "connectors.odoo.webhook_token", msg: "must be at least 16 characters: it is the only thing that guards the route"},
+		{name: "kpi release delay", modify: func(c *Config) { c.KPI.ReleaseDelay = -time.Minute }, key: "kpi.release_delay", msg: `must be positive, such as "30s"`},
+		{name: "kpi shortage age", modify: func(c *Config) { c.KPI.ShortageAge = 0 }, key: "kpi.shortage_age", msg: `must be positive, such as "30s"`},
+		{name: "kpi unbilled after", modify: func(c *Config) { c.KPI.UnbilledAfter = -time.Hour }, key: "kpi.unbilled_after", msg: `must be positive, such as "30s"`},
+		{name: "kpi cache", modify: func(c *Config) { c.KPI.CacheFor = 0 }, key: "kpi.cache_for", msg: `must be positive, such as "30s"`},
+		{name: "kpi thresholds", modify: func(c *Config) {
+			c.KPI = KPI{ReleaseDelay: time.Hour, ShortageAge: 2 * time.Hour, UnbilledAfter: 24 * time.Hour, CacheFor: time.Minute}
+		}},
 		{name: "silence watch without sources", modify: func(c *Config) { c.Billing.PODMaxSilence = time.Hour }, key: "billing.pod_sources", msg: "must list the sources to watch when pod_max_silence is set"},
 		{name: "silence watch", modify: func(c *Config) {
 			c.Billing.PODMaxSilence = time.Hour
@@ -765,6 +776,7 @@ func TestValidate(t *testing.T) {
 			"processor.batch_size", "processor.poll_interval", "processor.max_attempts",
 			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
+			"kpi.release_delay", "kpi.shortage_age", "kpi.unbilled_after", "kpi.cache_for",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",

@@ -39,6 +39,8 @@ func docText(path string) string {
 		return "Configures encryption at rest (docs/encryption.md): source payloads, event bodies, outbound job payloads and dead letters are sealed with AES-256-GCM under data keys kept in the database, each wrapped by a key-encryption key (KEK) from key_file or WAYBILL_ENCRYPTION_KEY."
 	case "tracing":
 		return "Configures OpenTelemetry tracing: one trace per event flow, from the intake request to each call to Odoo or the TMS, exported over OTLP. Tracing is off unless endpoint is set."
+	case "kpi":
+		return "Sets the thresholds of the business metrics (the waybill_kpi_* gauges on /metrics, docs/runbooks.md): when a shipment starts to count as late."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -207,6 +209,14 @@ func docText(path string) string {
 		return "The share of new traces that are recorded, above 0 and at most 1; a trace continued from a caller's traceparent follows the caller's decision. Defaults to 1.0."
 	case "tracing.service_name":
 		return "The service.name of every span's resource. Defaults to \"waybill\"."
+	case "kpi.release_delay":
+		return "How long a fully reserved shipment may wait for its dispatch release before it counts in waybill_kpi_delayed_releases{kind=\"reserved_not_released\"}. Must be positive. Defaults to 30m."
+	case "kpi.shortage_age":
+		return "How long a shipment may stay short (not fully reserved) before it counts in waybill_kpi_delayed_releases{kind=\"shortage\"}. Must be positive. Defaults to 30m."
+	case "kpi.unbilled_after":
+		return "How long after its proof of delivery a delivered shipment may go without an invoice before it counts in waybill_kpi_unbilled_deliveries. Must be positive. Defaults to 4h."
+	case "kpi.cache_for":
+		return "How long the KPIs computed for one scrape are reused, so that frequent scrapes and console views read the database at most this often. Must be positive. Defaults to 15s."
 	}
 	return ""
 }

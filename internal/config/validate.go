@@ -181,6 +181,10 @@ func (c Config) validate() []*KeyError {
 		v.add("billing.timezone", err.Error())
 	}
 	v.atLeast("billing.pod_recovery_events", b.PODRecoveryEvents, 1)
+	v.positive("kpi.release_delay", c.KPI.ReleaseDelay)
+	v.positive("kpi.shortage_age", c.KPI.ShortageAge)
+	v.positive("kpi.unbilled_after", c.KPI.UnbilledAfter)
+	v.positive("kpi.cache_for", c.KPI.CacheFor)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {

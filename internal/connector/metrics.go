@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Outcome label values of waybill_connector_requests_total.
@@ -41,11 +43,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_connector_requests_total",
-			Help: "Outbound connector requests, by connector, action kind and outcome (ok, retryable, permanent).",
+			Help: "Outbound connector requests, by connector, action kind (dispatch.release, …; other for a kind the workflow does not issue) and outcome (ok, retryable, permanent).",
 		}, []string{"connector", "kind", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "waybill_connector_request_seconds",
-			Help:    "Duration of outbound connector requests, by connector and action kind.",
+			Help:    "Duration of outbound connector requests, by connector and action kind (dispatch.release, …; other for a kind the workflow does not issue).",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"connector", "kind"}),
 	}
@@ -68,8 +70,23 @@ func (m *Metrics) Observe(name, kind string, d time.Duration, err error) {
 	if m == nil {
 		return
 	}
+	kind = KindLabel(kind)
 	m.requests.WithLabelValues(name, kind, Outcome(err)).Inc()
 	m.duration.WithLabelValues(name, kind).Observe(d.Seconds())
+}
+
+// OtherKind is the kind label of a request for an action of a kind the
+// workflow does not issue (an invalid action, refused before it is sent).
+const OtherKind = "other"
+
+// KindLabel is the kind label of an action of kind: the action kind as the
+// workflow names it (shipment.ActionDispatchRelease is dispatch.release),
+// or OtherKind, so that labels stay bounded whatever an action carries.
+func KindLabel(kind string) string {
+	if shipment.KnownAction(kind) {
+		return kind
+	}
+	return OtherKind
 }
 
 // Outcome returns the outcome label of a Deliver result: [OutcomeOK] for nil,

@@ -23,6 +23,10 @@ func TestMetricsObserve(t *testing.T) {
 	m.Observe("webhook", shipment.ActionDispatchRelease, 20*time.Millisecond, connector.Permanent(errors.New("bad")))
 	m.Observe("webhook", shipment.ActionDispatchRelease, 30*time.Millisecond, errors.New("reset"))
 	m.Observe("odoo", shipment.ActionInvoicePrepare, 40*time.Millisecond, nil)
+	// An action of a kind the workflow never issues (refused before it is
+	// sent) keeps the label bounded, and never takes River's form.
+	m.Observe("tms", "", time.Millisecond, connector.Permanent(errors.New("invalid")))
+	m.Observe("tms", "dispatch_release", time.Millisecond, connector.Permanent(errors.New("invalid")))
 
 	families, err := reg.Gather()
 	if err != nil {
@@ -49,6 +53,7 @@ func TestMetricsObserve(t *testing.T) {
 		"connector=webhook kind=dispatch.release outcome=permanent ": 1,
 		"connector=webhook kind=dispatch.release outcome=retryable ": 1,
 		"connector=odoo kind=invoice.prepare outcome=ok ":            1,
+		"connector=tms kind=other outcome=permanent ":                2,
 	}
 	if diff := cmp.Diff(wantCounts, counts); diff != "" {
 		t.Errorf("request counts mismatch (-want +got):\n%s", diff)
@@ -56,6 +61,7 @@ func TestMetricsObserve(t *testing.T) {
 	wantHistograms := map[string]uint64{
 		"connector=webhook kind=dispatch.release ": 3,
 		"connector=odoo kind=invoice.prepare ":     1,
+		"connector=tms kind=other ":                2,
 	}
 	if diff := cmp.Diff(wantHistograms, histograms); diff != "" {
 		t.Errorf("histogram sample counts mismatch (-want +got):\n%s", diff)

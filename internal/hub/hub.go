@@ -42,6 +42,7 @@ import (
 	"github.com/waybill/waybill/internal/feeds"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/kpi"
 	"github.com/waybill/waybill/internal/odoosync"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/rating"
@@ -76,8 +77,12 @@ type Hub struct {
 	// Changes keeps the versions of the rules, source profiles and
 	// mappings; the hub runs with the approved ones.
 	Changes *changes.Store
+	// KPIs computes the business metrics from the database; its gauges
+	// are registered on the hub's registry (GET /metrics), and the
+	// console renders its snapshots.
+	KPIs *kpi.KPIs
 
-	reg       *prometheus.Registry
+	reg       *registry
 	processor *workflow.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
@@ -153,7 +158,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	logger.InfoContext(ctx, "database ready", slog.String("location", db.Location))
 
-	h.reg = prometheus.NewRegistry()
+	h.reg = newRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if h.tracing, err = NewTracing(ctx, cfg.Tracing, opts.Version); err != nil {
@@ -199,6 +204,11 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
+	}
+	h.KPIs = kpi.New(db, kpi.Options{ReleaseDelay: cfg.KPI.ReleaseDelay, ShortageAge: cfg.KPI.ShortageAge,
+		UnbilledAfter: cfg.KPI.UnbilledAfter, CacheFor: cfg.KPI.CacheFor}, h.heldFeeds())
+	if err := h.reg.Register(h.KPIs); err != nil {
+		return fmt.Errorf("registering the business metrics: %w", err)
 	}
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
 		Hold:            h.hold,
@@ -442,6 +452,15 @@ func (h *Hub) hold(_ context.Context, a *connector.Action) (time.Duration, strin
 // feedStatus is the feed watch for the API, nil when there is none (an
 // untyped nil, so the server sees no watch).
 func (h *Hub) feedStatus() server.Feeds {
+	if h.feeds == nil {
+		return nil
+	}
+	return h.feeds
+}
+
+// heldFeeds is the feed watch for the KPIs, nil when there is none (an
+// untyped nil, so the KPIs see no watch).
+func (h *Hub) heldFeeds() kpi.Feeds {
 	if h.feeds == nil {
 		return nil
 	}

@@ -232,14 +232,20 @@ func (q *Queue) Replay(ctx context.Context, id, actor string) (*DeadLetter, *Rep
 	return dl, rep, nil
 }
 
-// stateCollector reports River's jobs by kind and state at scrape time.
+// stateCollector reports River's jobs by action kind and state at scrape
+// time: the depth of the queue is the jobs available, scheduled or
+// retryable.
 type stateCollector struct{ db *sqldb.DB }
 
-var jobsDesc = prometheus.NewDesc("waybill_jobs", "Outbound jobs by River kind and state.", []string{"kind", "state"}, nil)
+var jobsDesc = prometheus.NewDesc("waybill_jobs",
+	"Outbound jobs by action kind (dispatch.release, …; other for a River kind this version does not know) and River state (available, scheduled, retryable, running, completed, cancelled, discarded).",
+	[]string{"kind", "state"}, nil)
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	// A collector is given no context: the scrape's own timeout is not
+	// known here, so the query gets a short one of its own.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	rows, err := c.db.Reader.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state`)
@@ -248,6 +254,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	defer rows.Close()
+	// Two River kinds may map to one label (other): sum them.
+	type key struct{ kind, state string }
+	counts := map[key]float64{}
+	var order []key
 	for rows.Next() {
 		var kind, state string
 		var n float64
@@ -255,6 +265,17 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.NewInvalidMetric(jobsDesc, err)
 			return
 		}
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, n, kind, state)
+		k := key{actionKind(kind), state}
+		if _, seen := counts[k]; !seen {
+			order = append(order, k)
+		}
+		counts[k] += n
+	}
+	if err := rows.Err(); err != nil {
+		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
+		return
+	}
+	for _, k := range order {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, counts[k], k.kind, k.state)
 	}
 }

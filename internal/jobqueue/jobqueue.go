@@ -222,23 +222,23 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 		logger:   opts.Logger,
 		held: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_jobs_held_total",
-			Help: "Attempts of outbound jobs put off by a hold (such as a silent proof-of-delivery feed) or while waiting for another action, by kind.",
+			Help: "Attempts of outbound jobs put off by a hold (such as a silent proof-of-delivery feed) or while waiting for another action, by action kind (dispatch.release, …).",
 		}, []string{"kind"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_job_retries_total",
-			Help: "Outbound job attempts that failed and will be retried, by action kind.",
+			Help: "Outbound job attempts that failed and will be retried, by action kind (dispatch.release, …).",
 		}, []string{"kind"}),
 		deaths: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_dead_letters_total",
-			Help: "Outbound jobs that became dead letters, by action kind and reason (permanent, exhausted).",
+			Help: "Outbound jobs that became dead letters, by action kind (dispatch.release, …) and reason (permanent, exhausted).",
 		}, []string{"kind", "reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_jobs_unrouted_total",
-			Help: "Outbound actions not enqueued because no connector serves their kind.",
+			Help: "Outbound actions not enqueued because no connector serves their kind, by action kind (dispatch.release, …).",
 		}, []string{"kind"}),
 		rescued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_jobs_rescued_total",
-			Help: "Outbound jobs left running by a server that ended (such as one killed) and made runnable again at start-up, by action kind.",
+			Help: "Outbound jobs left running by a server that ended (such as one killed) and made runnable again at start-up, by action kind (dispatch.release, …; other for a River kind this version does not know).",
 		}, []string{"kind"}),
 	}
 	if opts.TracerProvider != nil {
@@ -286,7 +286,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, actions []connector.Ac
 	params := make([]river.InsertManyParams, 0, len(actions))
 	for _, a := range actions {
 		if _, ok := q.registry.Lookup(a.Kind); !ok {
-			q.skipped.WithLabelValues(a.Kind).Inc()
+			q.skipped.WithLabelValues(connector.KindLabel(a.Kind)).Inc()
 			continue
 		}
 		ja, err := newArgs(q.dead.db.Keyring, a)
@@ -394,7 +394,7 @@ func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 
 	if hold := w.q.opts.Hold; hold != nil {
 		if wait, why := hold(ctx, &a); wait > 0 {
-			w.q.held.WithLabelValues(a.Kind).Inc()
+			w.q.held.WithLabelValues(connector.KindLabel(a.Kind)).Inc()
 			log.InfoContext(ctx, "outbound job held", slog.String("reason", why), slog.Duration("wait", wait))
 			return river.JobSnooze(wait)
 		}
@@ -413,7 +413,7 @@ func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 		if after <= 0 {
 			after = waitingSnooze
 		}
-		w.q.held.WithLabelValues(a.Kind).Inc()
+		w.q.held.WithLabelValues(connector.KindLabel(a.Kind)).Inc()
 		log.InfoContext(ctx, "outbound job waiting", slog.Duration("wait", after), slog.Any("reason", err))
 		return river.JobSnooze(after)
 	}
@@ -422,7 +422,7 @@ func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 		// River asks the retry policy for the next attempt's time once Work
 		// has returned; the policy takes the hint from there.
 		w.q.backoff.hint(job.ID, retryAfter)
-		w.q.retries.WithLabelValues(a.Kind).Inc()
+		w.q.retries.WithLabelValues(connector.KindLabel(a.Kind)).Inc()
 		log.WarnContext(ctx, "outbound job failed: will retry", slog.Duration("retry_after", retryAfter), slog.Any("err", err))
 		return err
 	}
@@ -435,7 +435,7 @@ func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 		log.ErrorContext(ctx, "recording dead letter failed", slog.Any("err", derr))
 		return errors.Join(err, derr)
 	}
-	w.q.deaths.WithLabelValues(a.Kind, reason).Inc()
+	w.q.deaths.WithLabelValues(connector.KindLabel(a.Kind), reason).Inc()
 	log.ErrorContext(ctx, "outbound job is a dead letter", slog.String("reason", reason), slog.Any("err", err))
 	return river.JobCancel(err)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/waybill/waybill/internal/connector"
 )
 
 // DeadFunc reports whether the River client with the given ID (one serve
@@ -146,15 +148,17 @@ func lastClient(job *rivertype.JobRow) string {
 	return job.AttemptedBy[len(job.AttemptedBy)-1]
 }
 
-// actionKind is the action kind of a River job kind, or the River kind
-// itself for a kind this queue does not know.
+// actionKind is the action kind of a River job kind, the form every
+// metric label takes (dispatch.release, never dispatch_release), or
+// connector.OtherKind for a kind this queue does not know: one left by
+// another version, or by another program sharing River's tables.
 func actionKind(riverKind string) string {
 	for action, rk := range riverKinds {
 		if rk == riverKind {
 			return action
 		}
 	}
-	return riverKind
+	return connector.OtherKind
 }
 
 // resignDeadLeader removes the leader row of a dead client.

@@ -292,7 +292,7 @@ func (j *JobArgs) Reseal(ctx context.Context, cursor string, limit int) (seal.Ba
 func (q *Queue) fail(ctx context.Context, job *rivertype.JobRow, a connector.Action, err error) error {
 	log := q.logger.With(slog.Int64("job_id", job.ID), slog.String("job_kind", a.Kind), slog.Int("attempt", job.Attempt))
 	if job.Attempt < job.MaxAttempts {
-		q.retries.WithLabelValues(a.Kind).Inc()
+		q.retries.WithLabelValues(connector.KindLabel(a.Kind)).Inc()
 		log.ErrorContext(ctx, "outbound job arguments do not open: will retry", slog.Any("err", err))
 		return err
 	}
@@ -300,7 +300,7 @@ func (q *Queue) fail(ctx context.Context, job *rivertype.JobRow, a connector.Act
 		log.ErrorContext(ctx, "recording dead letter failed", slog.Any("err", derr))
 		return errors.Join(err, derr)
 	}
-	q.deaths.WithLabelValues(a.Kind, "exhausted").Inc()
+	q.deaths.WithLabelValues(connector.KindLabel(a.Kind), "exhausted").Inc()
 	log.ErrorContext(ctx, "outbound job is a dead letter", slog.String("reason", "exhausted"), slog.Any("err", err))
 	return river.JobCancel(err)
 }

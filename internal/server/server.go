@@ -136,7 +136,13 @@ func New(d Deps) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	if d.Gatherer != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+		// A collector that cannot read the database (the jobs gauge, the
+		// business KPIs) must not hide every other metric: what was
+		// gathered is served, and the failure is logged.
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{
+			ErrorHandling: promhttp.ContinueOnError,
+			ErrorLog:      slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		}))
 	}
 	if d.Console != nil {
 		s.mux.Handle("/console", d.Console)

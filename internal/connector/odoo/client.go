@@ -238,6 +238,7 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 	c.cfg.Metrics.observe(model, method, d)
 	if e == nil {
 		if _, closed := c.brk.record(true); closed {
+			c.cfg.Metrics.breakerOpen(false)
 			c.log.InfoContext(ctx, "odoo circuit breaker closed", slog.String("url", redactURL(c.cfg.URL)))
 		}
 		c.log.DebugContext(ctx, "odoo call", slog.String("model", model), slog.String("method", method), slog.Duration("duration", d))
@@ -257,9 +258,14 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 	}
 	if ctx.Err() != nil {
 		c.brk.release()
-	} else if opened, _ := c.brk.record(!e.Kind.unhealthy()); opened {
+	} else if opened, closed := c.brk.record(!e.Kind.unhealthy()); opened {
+		c.cfg.Metrics.breakerOpen(true)
 		c.log.WarnContext(ctx, "odoo circuit breaker open", slog.String("url", redactURL(c.cfg.URL)),
 			slog.Duration("cooldown", c.cfg.BreakerCooldown), slog.String("kind", e.Kind.String()))
+	} else if closed {
+		// An application error closes it too: the server answered.
+		c.cfg.Metrics.breakerOpen(false)
+		c.log.InfoContext(ctx, "odoo circuit breaker closed", slog.String("url", redactURL(c.cfg.URL)))
 	}
 	return classify(e)
 }

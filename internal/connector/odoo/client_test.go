@@ -125,18 +125,32 @@ func TestBreaker(t *testing.T) {
 	cfg := testConfig(rs.URL, 19, "")
 	cfg.BreakerFailures = 2
 	cfg.BreakerCooldown = 30 * time.Second
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Metrics = m
 	c := newTestClient(t, cfg)
 	c.now = clk.now
 	c.brk.now = clk.now
+	if got := breakerGauge(t, reg); got != 0 {
+		t.Errorf("waybill_odoo_breaker_open before any call: got %g, want 0", got)
+	}
 
 	for i := range 2 {
 		_, err := c.Read(t.Context(), "sale.order", []int{1}, nil)
 		checkErr(t, err, wantErr{kind: KindServer})
-		_ = i
+		if want := float64(i); breakerGauge(t, reg) != want {
+			t.Errorf("waybill_odoo_breaker_open after %d failures: got %g, want %g", i+1, breakerGauge(t, reg), want)
+		}
 	}
 	clk.advance(10 * time.Second)
-	_, err := c.Read(t.Context(), "sale.order", []int{1}, nil)
+	_, err = c.Read(t.Context(), "sale.order", []int{1}, nil)
 	checkErr(t, err, wantErr{kind: KindUnavailable, after: 20 * time.Second})
+	if got := breakerGauge(t, reg); got != 1 {
+		t.Errorf("waybill_odoo_breaker_open while open: got %g, want 1", got)
+	}
 	if got := c.Calls()["sale.order.read"]; got != 2 {
 		t.Errorf("got %d calls sent, want 2 (the breaker holds the third)", got)
 	}
@@ -147,6 +161,25 @@ func TestBreaker(t *testing.T) {
 	if c.brk.isOpen() {
 		t.Error("breaker still open after a successful probe")
 	}
+	if got := breakerGauge(t, reg); got != 0 {
+		t.Errorf("waybill_odoo_breaker_open after a successful probe: got %g, want 0", got)
+	}
+}
+
+// breakerGauge reads waybill_odoo_breaker_open from reg.
+func breakerGauge(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "waybill_odoo_breaker_open" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("waybill_odoo_breaker_open is not registered")
+	return 0
 }
 
 func TestBreakerHalfOpenFailure(t *testing.T) {

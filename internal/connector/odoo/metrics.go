@@ -12,7 +12,10 @@ import (
 //   - waybill_odoo_calls_total{model, method}: calls sent to Odoo;
 //   - waybill_odoo_call_errors_total{model, method, kind}: failed calls, by
 //     [ErrorKind] name;
-//   - waybill_odoo_call_seconds{model, method}: call latency.
+//   - waybill_odoo_call_seconds{model, method}: call latency;
+//   - waybill_odoo_breaker_open: 1 from the moment the circuit breaker
+//     opens until a call succeeds again (while it is open and while its
+//     probe is out), 0 otherwise.
 //
 // Calls refused by the circuit breaker count as errors of kind unavailable
 // but not as calls. Build one per process with [NewMetrics] and share it
@@ -22,6 +25,7 @@ type Metrics struct {
 	calls    *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	breaker  prometheus.Gauge
 }
 
 // NewMetrics builds the metrics and registers them on reg; with a nil reg
@@ -42,12 +46,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Latency of Odoo calls, by model and method.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 		}, []string{"model", "method"}),
+		breaker: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "waybill_odoo_breaker_open",
+			Help: "1 while the Odoo client's circuit breaker is open (calls fail at once) or probing after its cooldown, 0 once a call succeeds.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var done []prometheus.Collector
-	for _, c := range []prometheus.Collector{m.calls, m.errors, m.duration} {
+	for _, c := range []prometheus.Collector{m.calls, m.errors, m.duration, m.breaker} {
 		if err := reg.Register(c); err != nil {
 			for _, d := range done {
 				reg.Unregister(d)
@@ -72,4 +80,16 @@ func (m *Metrics) failed(model, method string, kind ErrorKind) {
 		return
 	}
 	m.errors.WithLabelValues(model, method, kind.String()).Inc()
+}
+
+// breakerOpen records that the circuit breaker opened (true) or closed.
+func (m *Metrics) breakerOpen(open bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.breaker.Set(v)
 }
