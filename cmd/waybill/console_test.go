@@ -183,6 +183,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 	shot("02-overview")
 
+	// The KPIs count the invoices of the day.
+	do("the KPI page", chromedp.Navigate(sb.base+"/console/kpis?range=7d"), chromedp.WaitVisible(chromedp.CSS(`figure.chart svg`)))
+	if n := count(`figure.chart svg rect`); n != 14 {
+		t.Errorf("KPI charts: %d bars, want 2 charts of 7 days", n)
+	}
+	shot("02b-kpis")
+
 	// The shipment page of an invoiced shipment, opened from the search.
 	var invoiced struct {
 		Shipments []struct{ ID string } `json:"shipments"`
@@ -192,7 +199,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal("the overview counts an invoiced shipment the API does not list")
 	}
 	id := invoiced.Shipments[0].ID
-	do("the shipment page", chromedp.SendKeys(chromedp.CSS(`#ref`), id), chromedp.Submit(chromedp.CSS(`#ref`)),
+	do("the shipment page", chromedp.Navigate(sb.base+"/console/"), chromedp.SendKeys(chromedp.CSS(`#ref`), id), chromedp.Submit(chromedp.CSS(`#ref`)),
 		chromedp.WaitVisible(chromedp.CSS(`dl.header`)))
 	header := text(`dl.header`)
 	for _, want := range []string{"Customer", "Picking", "validated", "Invoice", "open in Odoo"} {

@@ -20,6 +20,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/kpi"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/server"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -50,6 +51,8 @@ type Options struct {
 	Events    *intake.Store
 	// DeadLetters lists dead letters; nil leaves the page empty.
 	DeadLetters *jobqueue.DeadLetters
+	// KPIs are the business metrics; nil leaves the KPI page empty.
+	KPIs *kpi.KPIs
 	// API is the HTTP API's handler. Actions are sent through it with the
 	// session's key (server.WithSessionKey).
 	API http.Handler
@@ -87,7 +90,7 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, logger: opts.Logger, pages: map[string]*template.Template{},
 		sessions: &sessions{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now}}
-	for _, page := range []string{"login", "overview", "shipment", "reviews", "deadletters", "confirm", "error"} {
+	for _, page := range []string{"login", "overview", "shipment", "reviews", "deadletters", "confirm", "error", "kpis"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -106,6 +109,7 @@ func New(opts Options) (*Console, error) {
 	mux.Handle("GET "+Prefix+"/{$}", c.authed(apikey.ShipmentsRead, c.serveOverview))
 	mux.Handle("GET "+Prefix+"/find", c.authed(apikey.ShipmentsRead, c.find))
 	mux.Handle("GET "+Prefix+"/shipments/{id}", c.authed(apikey.ShipmentsRead, c.serveShipment))
+	mux.Handle("GET "+Prefix+"/kpis", c.authed(apikey.ShipmentsRead, c.serveKPIs))
 	mux.Handle("GET "+Prefix+"/reviews", c.authed(apikey.ShipmentsRead, c.serveReviews))
 	mux.Handle("POST "+Prefix+"/reviews/{id}/decision", c.authed(apikey.ReviewWrite, c.decide))
 	mux.Handle("GET "+Prefix+"/dead-letters", c.authed(apikey.Admin, c.serveDeadLetters))

@@ -126,6 +126,8 @@ func TestConsoleSessions(t *testing.T) {
 			"/console/reviews?state=maybe":       http.StatusBadRequest,
 			"/console/reviews?cursor=zzz!!":      http.StatusBadRequest,
 			"/console/dead-letters?cursor=zzz!!": http.StatusBadRequest,
+			"/console/kpis?range=1y":             http.StatusBadRequest,
+			"/console/kpis?range=30d":            http.StatusOK,
 		} {
 			if status, _, _ := admin.do(http.MethodGet, path, nil, nil); status != want {
 				t.Errorf("GET %s: %d, want %d", path, status, want)

@@ -302,7 +302,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys = apikey.NewStore(db)
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
-	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events,
+	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events, KPIs: h.KPIs,
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
