@@ -562,6 +562,11 @@ func (h *Hub) Run(ctx context.Context) error {
 		sending.run("feed watch", h.feeds.Run)
 	}
 	sending.run("job queue", h.Queue.Run)
+	sending.run("KPI snapshots", func(ctx context.Context) error {
+		return h.KPIs.Run(ctx, func(err error) {
+			h.logger.WarnContext(ctx, "computing the KPIs failed; the last snapshot stays", slog.Any("err", err))
+		})
+	})
 	if h.reencrypt != nil {
 		sending.run("re-encryption", h.reencrypt.Run)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/waybill/waybill/internal/money"
@@ -70,8 +71,9 @@ type KPIs struct {
 	opts  Options
 	q     queries
 
-	mu     sync.Mutex // held while a snapshot is computed, so scrapes share one
-	cached *Snapshot
+	computing sync.Mutex // held while a snapshot is computed, so callers share one
+	cached    atomic.Pointer[Snapshot]
+	running   atomic.Bool // Run keeps the snapshot fresh
 }
 
 // New returns the KPIs of db with the thresholds of opts (zero fields take
@@ -175,21 +177,66 @@ type ExceptionGroup struct {
 	Count int    `json:"count"`
 }
 
-// Snapshot returns the KPIs, computed at most Options.CacheFor ago.
+// Snapshot returns the KPIs, computed at most Options.CacheFor ago; while
+// Run keeps them fresh, at most twice that, so that a view or a scrape
+// never waits for a computation Run is about to make.
 func (k *KPIs) Snapshot(ctx context.Context) (*Snapshot, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if s := k.cached.Load(); k.fresh(s, k.opts.Now()) {
+		return s, nil
+	}
+	k.computing.Lock()
+	defer k.computing.Unlock()
 	now := k.opts.Now()
-	if c := k.cached; c != nil && now.Sub(c.At) < k.opts.CacheFor && !now.Before(c.At) {
-		return c, nil
+	if s := k.cached.Load(); k.fresh(s, now) {
+		return s, nil // computed while this call waited
 	}
 	s, err := k.compute(ctx, now)
 	if err != nil {
 		return nil, err
 	}
-	k.cached = s
+	k.cached.Store(s)
 	return s, nil
 }
+
+func (k *KPIs) fresh(s *Snapshot, now time.Time) bool {
+	maxAge := k.opts.CacheFor
+	if k.running.Load() {
+		maxAge *= 2
+	}
+	return s != nil && !now.Before(s.At) && now.Sub(s.At) < maxAge
+}
+
+// Run computes a snapshot every Options.CacheFor until ctx ends, so that
+// Snapshot, the /metrics scrape and the console answer from a fresh one
+// without reading the database themselves. A failed computation is
+// reported to logf (nil: dropped) and tried again at the next tick;
+// Snapshot then computes on its own once the last one is too old.
+func (k *KPIs) Run(ctx context.Context, logf func(error)) error {
+	k.running.Store(true)
+	defer k.running.Store(false)
+	tick := time.NewTicker(k.opts.CacheFor)
+	defer tick.Stop()
+	for {
+		k.computing.Lock()
+		s, err := k.compute(ctx, k.opts.Now())
+		if err == nil {
+			k.cached.Store(s)
+		}
+		k.computing.Unlock()
+		if err != nil && ctx.Err() == nil && logf != nil {
+			logf(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Forget drops the snapshot at hand, so that the next Snapshot computes
+// one (for benchmarks and tests).
+func (k *KPIs) Forget() { k.cached.Store(nil) }
 
 // compute reads the shipments and works the snapshot out.
 func (k *KPIs) compute(ctx context.Context, now time.Time) (*Snapshot, error) {

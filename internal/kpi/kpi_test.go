@@ -1,6 +1,7 @@
 package kpi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -464,4 +465,66 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestRun checks that Run keeps the snapshot fresh on its own, so that
+// Snapshot answers from it, that it reports a failed computation and goes
+// on, and that it returns when its context ends.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		db, err := sqldb.Open(t.Context(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Migrate(t.Context(), slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+		k := kpi.New(db, kpi.Options{CacheFor: 20 * time.Millisecond}, nil)
+		failed := make(chan error, 100)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- k.Run(ctx, func(err error) { failed <- err }) }()
+
+		first, err := k.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A snapshot newer than the first appears with no one asking.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s, err := k.Snapshot(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.At.After(first.At) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Run made no new snapshot")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// A database gone: Run reports it and carries on.
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-failed:
+			if err == nil {
+				t.Error("Run reported a nil failure")
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run reported no failure with the database closed")
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v after its context ended", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+		}
+	})
 }
