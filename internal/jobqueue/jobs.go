@@ -77,3 +77,26 @@ func jobOf(row *rivertype.JobRow) Job {
 	}
 	return j
 }
+
+// RecentJobs returns up to limit of the newest outbound jobs of the given
+// action kinds, the newest first: how a connector has been doing lately.
+func (q *Queue) RecentJobs(ctx context.Context, kinds []string, limit int) ([]Job, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	jobKinds := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		if jk, ok := riverKinds[k]; ok {
+			jobKinds = append(jobKinds, jk)
+		}
+	}
+	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(jobKinds...).First(limit).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, fmt.Errorf("listing recent jobs: %w", err)
+	}
+	out := make([]Job, 0, len(res.Jobs))
+	for _, row := range res.Jobs {
+		out = append(out, jobOf(row))
+	}
+	return out, nil
+}

@@ -54,6 +54,13 @@ func TestShipmentJobs(t *testing.T) {
 		if other, err := q.ShipmentJobs(t.Context(), "shp_b", 50); err != nil || len(other) != 1 {
 			t.Errorf("jobs of shp_b: got %d (%v), want 1", len(other), err)
 		}
+		recent, err := q.RecentJobs(t.Context(), []string{shipment.ActionDispatchRelease, shipment.ActionInvoicePrepare}, 2)
+		if err != nil || len(recent) != 2 || recent[0].ID <= recent[1].ID {
+			t.Errorf("the 2 most recent jobs: got %+v (%v), want 2, newest first", recent, err)
+		}
+		if none, err := q.RecentJobs(t.Context(), []string{shipment.ActionInvoicePrepare}, 5); err != nil || len(none) != 0 {
+			t.Errorf("recent invoice.prepare jobs: got %d (%v), want none", len(none), err)
+		}
 		if none, err := q.ShipmentJobs(t.Context(), "shp_' OR 1=1 --", 50); err != nil || len(none) != 0 {
 			t.Errorf("jobs of a hostile id: got %d (%v), want none", len(none), err)
 		}
