@@ -285,6 +285,37 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("07-replayed")
 
+	// The open exceptions, with their age buckets.
+	do("the exceptions page", chromedp.Navigate(sb.base+"/console/exceptions"), chromedp.WaitVisible(chromedp.CSS(`ul.buckets`)))
+	if n := count(`ul.buckets li`); n != 3 {
+		t.Errorf("exceptions page: %d age buckets, want 3", n)
+	}
+	shot("09-exceptions")
+
+	// Feeds and connectors: the Odoo simulator's breaker is closed.
+	do("the feeds page", chromedp.Navigate(sb.base+"/console/feeds"), chromedp.WaitVisible(chromedp.CSS(`dl.odoo`)))
+	if got := text(`dd[data-breaker]`); !strings.HasPrefix(got, "closed") {
+		t.Errorf("Odoo breaker on the feeds page: %q, want closed", got)
+	}
+	shot("10-feeds")
+
+	// A carrier's EDI file, stored as received, on the payloads page.
+	edi, err := os.ReadFile(filepath.Join("..", "..", "internal", "edi", "x12", "testdata", "x12-214-01-in-transit.edi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, sb.base+"/v1/sources/sandbox-x12/edi", strings.NewReader(string(edi)))
+	req.Header.Set("Authorization", "Bearer "+sb.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	do("the payloads page", chromedp.Navigate(sb.base+"/console/payloads?source=sandbox-x12"), chromedp.WaitVisible(chromedp.CSS(`main table a.mono`)))
+	shot("11-payloads")
+	do("a payload", chromedp.Click(chromedp.CSS(`main table a.mono`)), chromedp.WaitVisible(chromedp.CSS(`pre.body`)))
+	shot("12-payload")
+
 	// Signing out ends the session for good: its cookie no longer opens
 	// a page.
 	var cookies []*network.Cookie
@@ -303,9 +334,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict {
 		t.Fatalf("session cookie %+v: want HttpOnly and SameSite=Strict", session)
 	}
-	req, _ := http.NewRequest(http.MethodGet, sb.base+"/console/", nil)
+	req, _ = http.NewRequest(http.MethodGet, sb.base+"/console/", nil)
 	req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	resp, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

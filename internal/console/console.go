@@ -17,12 +17,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/feeds"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/kpi"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/server"
+	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/workflow"
 )
@@ -53,6 +57,23 @@ type Options struct {
 	DeadLetters *jobqueue.DeadLetters
 	// KPIs are the business metrics; nil leaves the KPI page empty.
 	KPIs *kpi.KPIs
+	// Jobs lists a shipment's outbound jobs and a connector's recent ones;
+	// nil leaves them out.
+	Jobs *jobqueue.Queue
+	// Payloads is the store of source payloads; nil leaves the payload
+	// pages empty.
+	Payloads *source.Store
+	// Feeds is the proof-of-delivery feed watch; nil when there is none.
+	Feeds FeedStatuses
+	// FeedObjective is how long a watched feed may stay silent
+	// (billing.pod_max_silence).
+	FeedObjective time.Duration
+	// Metrics is the hub's Prometheus registry, read for the connectors'
+	// counters and the Odoo breaker; nil leaves them out.
+	Metrics prometheus.Gatherer
+	// Connectors maps each outbound connector's name to the action kinds
+	// it serves.
+	Connectors map[string][]string
 	// API is the HTTP API's handler. Actions are sent through it with the
 	// session's key (server.WithSessionKey).
 	API http.Handler
@@ -66,6 +87,12 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+}
+
+// FeedStatuses is the proof-of-delivery feed watch as the console shows
+// it; *feeds.Monitor implements it.
+type FeedStatuses interface {
+	Statuses() []feeds.Status
 }
 
 // Console serves the web console.
@@ -90,7 +117,8 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, logger: opts.Logger, pages: map[string]*template.Template{},
 		sessions: &sessions{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now}}
-	for _, page := range []string{"login", "overview", "shipment", "reviews", "deadletters", "confirm", "error", "kpis"} {
+	for _, page := range []string{"login", "overview", "shipment", "reviews", "deadletters", "confirm", "error", "kpis",
+		"exceptions", "feeds", "payloads", "payload"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -114,6 +142,11 @@ func New(opts Options) (*Console, error) {
 	mux.Handle("POST "+Prefix+"/reviews/{id}/decision", c.authed(apikey.ReviewWrite, c.decide))
 	mux.Handle("GET "+Prefix+"/dead-letters", c.authed(apikey.Admin, c.serveDeadLetters))
 	mux.Handle("POST "+Prefix+"/dead-letters/replay", c.authed(apikey.Admin, c.replay))
+	mux.Handle("GET "+Prefix+"/exceptions", c.authed(apikey.ShipmentsRead, c.serveExceptions))
+	mux.Handle("GET "+Prefix+"/feeds", c.authed(apikey.ShipmentsRead, c.serveFeeds))
+	mux.Handle("GET "+Prefix+"/payloads", c.authed(apikey.Admin, c.servePayloads))
+	mux.Handle("GET "+Prefix+"/payloads/{id}", c.authed(apikey.Admin, c.servePayload))
+	mux.Handle("POST "+Prefix+"/payloads/{id}/replay", c.authed(apikey.Admin, c.replayPayload))
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
 	})

@@ -16,5 +16,14 @@
 // Every form carries the session's CSRF token, and cross-origin unsafe
 // requests are refused (net/http's CrossOriginProtection).
 //
+// Pages: the flow overview (filtered by customer, carrier, warehouse and
+// created dates), a shipment (its next gate, outbound jobs and the stored
+// payloads its events came in), the review queue, open exceptions by age
+// bucket, the proof-of-delivery feeds with the stored payloads per source
+// and the outbound connectors (the Odoo breaker and call counts from the
+// hub's Prometheus registry, each connector's recent jobs), the KPIs, and,
+// for the admin scope, dead letters and source payloads with their replay.
+// Reads go to the stores; error texts of jobs are shown to admin keys only.
+//
 // A Console is built once with New and is safe for concurrent use.
 package console

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/workflow"
@@ -63,15 +64,52 @@ func fill(stages []stage, counts []workflow.StateCount) []stage {
 	return out
 }
 
+// overviewFilter reads the overview's filters from the query: customer,
+// carrier and warehouse (name or reference) and the created dates (from
+// and to, inclusive days in UTC).
+func overviewFilter(q url.Values) (workflow.Filter, map[string]string, error) {
+	form := map[string]string{}
+	for _, k := range []string{"customer", "carrier", "warehouse", "from", "to"} {
+		form[k] = strings.TrimSpace(q.Get(k))
+		if len(form[k]) > 200 {
+			return workflow.Filter{}, form, fmt.Errorf("the %s filter is too long", k)
+		}
+	}
+	f := workflow.Filter{Customer: form["customer"], Carrier: form["carrier"], Warehouse: form["warehouse"]}
+	for _, k := range []string{"from", "to"} {
+		if form[k] == "" {
+			continue
+		}
+		day, err := time.Parse(time.DateOnly, form[k])
+		if err != nil {
+			return workflow.Filter{}, form, fmt.Errorf("the %s date %q is not a date like 2026-03-01", k, form[k])
+		}
+		if k == "from" {
+			f.CreatedFrom = day
+		} else {
+			f.CreatedTo = day.AddDate(0, 0, 1)
+		}
+	}
+	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && !f.CreatedFrom.Before(f.CreatedTo) {
+		return workflow.Filter{}, form, errors.New("the from date is after the to date")
+	}
+	return f, form, nil
+}
+
 func (c *Console) serveOverview(w http.ResponseWriter, r *http.Request) {
 	v := viewerFrom(r)
 	ctx := r.Context()
-	counts, err := c.opts.Shipments.CountByState(ctx)
+	f, form, err := overviewFilter(r.URL.Query())
+	if err != nil {
+		c.fail(w, r, v, http.StatusBadRequest, "The overview cannot be filtered so: "+err.Error()+".")
+		return
+	}
+	counts, err := c.opts.Shipments.CountByState(ctx, f)
 	if err != nil {
 		c.internal(w, r, v, err)
 		return
 	}
-	billable, err := c.opts.Shipments.CountBillable(ctx)
+	billable, err := c.opts.Shipments.CountBillable(ctx, f)
 	if err != nil {
 		c.internal(w, r, v, err)
 		return
@@ -82,7 +120,7 @@ func (c *Console) serveOverview(w http.ResponseWriter, r *http.Request) {
 			flow[i].Count = billable
 		}
 	}
-	blocked, total, err := c.opts.Shipments.Blocked(ctx, 50)
+	blocked, total, err := c.opts.Shipments.Blocked(ctx, f, 50)
 	if err != nil {
 		c.internal(w, r, v, err)
 		return
@@ -91,10 +129,27 @@ func (c *Console) serveOverview(w http.ResponseWriter, r *http.Request) {
 	for _, s := range counts {
 		all += s.Count
 	}
+	self := Prefix + "/"
+	if !f.IsZero() {
+		q := url.Values{}
+		for k, val := range form {
+			if val != "" {
+				q.Set(k, val)
+			}
+		}
+		self += "?" + q.Encode()
+	}
 	c.render(w, r, "overview", v, map[string]any{
 		"Title": "Flow overview", "Flow": flow, "OffFlow": fill(offFlow, counts), "Total": all,
-		"Blocked": blocked, "BlockedTotal": total,
+		"Blocked": blocked, "BlockedTotal": total, "F": form, "Filtered": !f.IsZero(), "Self": self,
 	})
+}
+
+// timelineStep is one event of a shipment's timeline with the stored
+// payloads it came in.
+type timelineStep struct {
+	intake.TimelineEntry
+	Payloads []string
 }
 
 // line is one shipment line with its quantities along the flow.
@@ -135,6 +190,26 @@ func (c *Console) serveShipment(w http.ResponseWriter, r *http.Request) {
 		c.internal(w, r, v, err)
 		return
 	}
+	// Each event that came in a stored source payload links to it, for
+	// those who may open payloads.
+	steps := make([]timelineStep, len(timeline))
+	for i, e := range timeline {
+		steps[i].TimelineEntry = e
+		if c.opts.Payloads != nil && v.Can(string(apikey.Admin)) && strings.HasPrefix(e.Source, "/sources/") {
+			if steps[i].Payloads, err = c.opts.Payloads.PayloadsOf(ctx, e.Source, e.SourceID); err != nil {
+				c.internal(w, r, v, err)
+				return
+			}
+		}
+	}
+	var jobs []jobqueue.Job
+	if c.opts.Jobs != nil {
+		if jobs, err = c.opts.Jobs.ShipmentJobs(ctx, sh.ID, 50); err != nil {
+			c.internal(w, r, v, err)
+			return
+		}
+	}
+	gate, hasGate := sh.NextGate()
 	lines := make([]line, len(sh.Lines))
 	for i, l := range sh.Lines {
 		lines[i].Line = l
@@ -143,7 +218,8 @@ func (c *Console) serveShipment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.render(w, r, "shipment", v, map[string]any{
-		"Title": "Shipment " + sh.ID, "S": sh, "Lines": lines, "Timeline": timeline, "Xrefs": xrefs,
+		"Title": "Shipment " + sh.ID, "S": sh, "Lines": lines, "Timeline": steps, "Xrefs": xrefs,
+		"Gate": gate, "HasGate": hasGate, "Jobs": jobs, "ShowErrors": v.Can(string(apikey.Admin)),
 		"PickingURL": c.odooLink("stock.picking", sh.Picking), "InvoiceURL": c.invoiceLink(sh.Invoice),
 		"OrderURL": c.orderLink(xrefs),
 	})

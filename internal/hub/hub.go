@@ -304,6 +304,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
 	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events, KPIs: h.KPIs,
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
+		Jobs: h.Queue, Payloads: sourceStore, Feeds: h.consoleFeeds(), FeedObjective: cfg.Billing.PODMaxSilence,
+		Metrics: h.reg, Connectors: connectorKinds(registry),
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
 		Logger: logger.With(slog.String("component", "console")),
@@ -456,6 +458,26 @@ func (h *Hub) feedStatus() server.Feeds {
 		return nil
 	}
 	return h.feeds
+}
+
+// consoleFeeds is the feed watch for the console, nil when there is none.
+func (h *Hub) consoleFeeds() console.FeedStatuses {
+	if h.feeds == nil {
+		return nil
+	}
+	return h.feeds
+}
+
+// connectorKinds maps each outbound connector's name to the action kinds
+// it serves, for the console.
+func connectorKinds(r *connector.Registry) map[string][]string {
+	out := map[string][]string{}
+	for _, kind := range r.Kinds() {
+		if c, ok := r.Lookup(kind); ok {
+			out[c.Name()] = append(out[c.Name()], kind)
+		}
+	}
+	return out
 }
 
 // heldFeeds is the feed watch for the KPIs, nil when there is none (an

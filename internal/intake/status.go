@@ -63,6 +63,20 @@ func (s *Store) Get(ctx context.Context, id string) (*Status, error) {
 	return st, nil
 }
 
+// GetBySource returns the status of the event a source sent under its own
+// id (the CloudEvents source and id), on the (source, source_id) key.
+func (s *Store) GetBySource(ctx context.Context, source, sourceID string) (*Status, error) {
+	row := s.db.Reader.QueryRowContext(ctx, s.db.Dialect.Rebind(`SELECT `+statusColumns+` FROM events WHERE source = ? AND source_id = ?`), source, sourceID)
+	st, _, err := scanStatus(row.Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading event %s of %s: %w", sourceID, source, err)
+	}
+	return st, nil
+}
+
 // List returns events, newest accepted first, and the cursor of the next
 // page ("" on the last).
 func (s *Store) List(ctx context.Context, p ListParams) ([]*Status, string, error) {

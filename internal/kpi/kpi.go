@@ -288,7 +288,7 @@ func (k *KPIs) compute(ctx context.Context, now time.Time) (*Snapshot, error) {
 			if e.Status != shipment.ExceptionOpen {
 				continue
 			}
-			exceptions[ExceptionGroup{Category: categoryLabel(e.Category), OwnerRole: roleLabel(e.OwnerRole), Age: ageBucket(now.Sub(e.OpenedAt))}]++
+			exceptions[ExceptionGroup{Category: categoryLabel(e.Category), OwnerRole: roleLabel(e.OwnerRole), Age: AgeBucket(now.Sub(e.OpenedAt))}]++
 		}
 		// A shipment invoiced and then under an exception is read here,
 		// not with the invoiced ones.
@@ -394,7 +394,8 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 	return ds[min(max(i, 0), len(ds)-1)]
 }
 
-func ageBucket(age time.Duration) string {
+// AgeBucket is the age bucket (AgeBuckets) of an exception open for age.
+func AgeBucket(age time.Duration) string {
 	switch {
 	case age < bucket4h:
 		return AgeUnder4h

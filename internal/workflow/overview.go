@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/waybill/waybill/internal/shipment"
@@ -18,10 +19,65 @@ type StateCount struct {
 	Oldest time.Time
 }
 
-// CountByState counts shipments by state. It reads the (state,
-// updated_at) index only, whatever the number of shipments.
-func (s *Store) CountByState(ctx context.Context) ([]StateCount, error) {
-	rows, err := s.db.Reader.QueryContext(ctx, `SELECT state, COUNT(*), MIN(updated_at) FROM shipments GROUP BY state`)
+// Filter narrows the flow overview to some shipments. Its zero value
+// takes every shipment. Names and references match exactly.
+type Filter struct {
+	// Customer is the customer's name or ref.
+	Customer string
+	// Carrier is the carrier's name, SCAC or ref.
+	Carrier string
+	// Warehouse is the origin location's name or ref.
+	Warehouse string
+	// CreatedFrom and CreatedTo bound when the shipment was planned:
+	// from inclusive, to exclusive; zero leaves that end open.
+	CreatedFrom, CreatedTo time.Time
+}
+
+// IsZero reports whether f takes every shipment.
+func (f Filter) IsZero() bool { return f == Filter{} }
+
+// where is f as SQL conditions, each starting with " AND ", and their
+// arguments. Without a filter on names no document is read.
+func (s *Store) where(f Filter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	field := func(path ...string) string { return s.db.Dialect.JSONField("doc", path...) }
+	anyOf := func(v string, fields ...string) {
+		if v == "" {
+			return
+		}
+		b.WriteString(" AND (")
+		for i, f := range fields {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString(f + " = ?")
+			args = append(args, v)
+		}
+		b.WriteString(")")
+	}
+	// The dates first: a row they leave out is never parsed.
+	if !f.CreatedFrom.IsZero() {
+		b.WriteString(" AND created_at >= ?")
+		args = append(args, f.CreatedFrom.UnixMicro())
+	}
+	if !f.CreatedTo.IsZero() {
+		b.WriteString(" AND created_at < ?")
+		args = append(args, f.CreatedTo.UnixMicro())
+	}
+	anyOf(f.Customer, field("customer", "name"), field("customer", "ref"))
+	anyOf(f.Carrier, field("carrier", "name"), field("carrier", "scac"), field("carrier", "ref"))
+	anyOf(f.Warehouse, field("origin", "name"), field("origin", "ref"))
+	return b.String(), args
+}
+
+// CountByState counts the shipments f takes by state. Without a filter it
+// reads the (state, updated_at) index only, whatever the number of
+// shipments; a filter on names reads the documents.
+func (s *Store) CountByState(ctx context.Context, f Filter) ([]StateCount, error) {
+	cond, args := s.where(f)
+	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(
+		`SELECT state, COUNT(*), MIN(updated_at) FROM shipments WHERE 1 = 1`+cond+` GROUP BY state`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting shipments: %w", err)
 	}
@@ -48,15 +104,16 @@ type BlockedShipment struct {
 	UpdatedAt time.Time
 }
 
-// Blocked returns up to limit blocked shipments, the longest blocked
-// first, and how many there are in all.
-func (s *Store) Blocked(ctx context.Context, limit int) ([]BlockedShipment, int64, error) {
+// Blocked returns up to limit blocked shipments of those f takes, the
+// longest blocked first, and how many there are in all.
+func (s *Store) Blocked(ctx context.Context, f Filter, limit int) ([]BlockedShipment, int64, error) {
+	cond, args := s.where(f)
 	var total int64
-	if err := s.db.Reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM shipments WHERE blocked_reason <> ''`).Scan(&total); err != nil {
+	if err := s.db.Reader.QueryRowContext(ctx, s.db.Dialect.Rebind(`SELECT COUNT(*) FROM shipments WHERE blocked_reason <> ''`+cond), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting blocked shipments: %w", err)
 	}
 	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(
-		`SELECT id, state, blocked_reason, updated_at FROM shipments WHERE blocked_reason <> '' ORDER BY updated_at, id LIMIT ?`), limit)
+		`SELECT id, state, blocked_reason, updated_at FROM shipments WHERE blocked_reason <> ''`+cond+` ORDER BY updated_at, id LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing blocked shipments: %w", err)
 	}
@@ -77,14 +134,16 @@ func (s *Store) Blocked(ctx context.Context, limit int) ([]BlockedShipment, int6
 
 // CountBillable counts delivered shipments that are billable: their proof
 // of delivery is accepted and no exception holds them, so their invoice is
-// due. It reads only the documents of delivered shipments.
-func (s *Store) CountBillable(ctx context.Context) (int64, error) {
+// due, among those f takes. It reads only the documents of delivered
+// shipments.
+func (s *Store) CountBillable(ctx context.Context, f Filter) (int64, error) {
 	q := `SELECT COUNT(*) FROM shipments WHERE state = 'delivered' AND json_extract(doc, '$.billable') = 1`
 	if s.db.Dialect.Engine == sqldb.Postgres {
 		q = `SELECT COUNT(*) FROM shipments WHERE state = 'delivered' AND (doc::jsonb ->> 'billable') = 'true'`
 	}
+	cond, args := s.where(f)
 	var n int64
-	if err := s.db.Reader.QueryRowContext(ctx, q).Scan(&n); err != nil {
+	if err := s.db.Reader.QueryRowContext(ctx, s.db.Dialect.Rebind(q+cond), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting billable shipments: %w", err)
 	}
 	return n, nil
