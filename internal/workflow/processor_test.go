@@ -98,6 +98,10 @@ func TestLifecycle(t *testing.T) {
 		if !a.Billable || a.POD == nil || a.POD.Signer != "J. Jansen" || a.POD.EventID != b.id(t, "a-del") {
 			t.Errorf("delivered shipment: billable %v, pod %+v", a.Billable, a.POD)
 		}
+		// The billable column follows the document: A is the one billable.
+		if n, err := b.store.CountBillable(t.Context(), workflow.Filter{}); err != nil || n != 1 {
+			t.Errorf("CountBillable = %d, %v; want 1", n, err)
+		}
 		b.wantShipment(t, "odoo:OUT-B", shipment.Arrived, 2)
 		b.wantStatus(t, intake.StateApplied, "", a.ID, "a-dep", "a-arr", "a-del")
 		tenTen := time.Date(2026, 11, 26, 10, 10, 0, 0, time.UTC)
