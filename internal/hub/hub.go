@@ -97,6 +97,9 @@ type Hub struct {
 	// reencrypt keeps the data keys current and re-seals older rows;
 	// nil with encryption off.
 	reencrypt *datakey.Reencryptor
+	// jobsUI is River UI over the job queue, served in the console at
+	// /console/jobs/; nil when River UI does not support the engine.
+	jobsUI *jobqueue.UI
 	// tracing exports the spans of event flows; a no-op provider with
 	// tracing off. Run shuts it down, flushing its spans, last before the
 	// database closes.
@@ -302,8 +305,20 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys = apikey.NewStore(db)
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
+	h.jobsUI, err = h.Queue.UI(jobqueue.UIOptions{Prefix: console.JobsPrefix, Logger: logger.With(slog.String("component", "river_ui"))})
+	switch {
+	case errors.Is(err, jobqueue.ErrUIUnsupported):
+		logger.InfoContext(ctx, "river ui is not served: it does not support this database", slog.Any("err", err))
+	case err != nil:
+		return err
+	}
+	var jobs http.Handler
+	if h.jobsUI != nil {
+		jobs = h.jobsUI
+	}
 	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events, KPIs: h.KPIs,
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
+		Jobs: jobs, Audit: h.Audit,
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
 		Logger: logger.With(slog.String("component", "console")),
@@ -562,6 +577,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		sending.run("feed watch", h.feeds.Run)
 	}
 	sending.run("job queue", h.Queue.Run)
+	if h.jobsUI != nil {
+		sending.run("river ui", h.jobsUI.Run)
+	}
 	if h.reencrypt != nil {
 		sending.run("re-encryption", h.reencrypt.Run)
 	}
