@@ -136,11 +136,26 @@ func New(opts Options) (*Console, error) {
 // Handler returns the console's handler, for the paths under Prefix.
 func (c *Console) Handler() http.Handler { return c.handler }
 
+// csp is the console's Content-Security-Policy.
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// jobsCSP is the policy of River UI's pages, under JobsPrefix: the
+// console's, but with inline styles allowed. River UI's script writes
+// <style> elements at run time (its toasts' CSS-in-JS, goober, and its
+// theme switch), and they carry no nonce or hash a policy could name.
+// Scripts stay 'self' only: River UI also probes whether it may eval (zod
+// tries new Function once), and, refused, goes on without it.
+const jobsCSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // headers sets the headers every console answer carries.
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		if strings.HasPrefix(r.URL.Path, JobsPrefix+"/") {
+			h.Set("Content-Security-Policy", jobsCSP)
+		} else {
+			h.Set("Content-Security-Policy", csp)
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
