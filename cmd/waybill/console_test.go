@@ -301,7 +301,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("07-replayed")
 
-
 	// River UI, in the console: reached from the nav, it renders under
 	// the console's policy (relaxed for inline styles only), lists the
 	// jobs, and a retry clicked there is sent same-origin, carried out and

@@ -16,5 +16,13 @@
 // Every form carries the session's CSRF token, and cross-origin unsafe
 // requests are refused (net/http's CrossOriginProtection).
 //
+// Jobs, under JobsPrefix, is River's own job UI (riverqueue.com/riverui,
+// built by jobqueue.Queue.UI and handed in as Options.Jobs), for admin
+// keys only. Its changes (retry, cancel, delete; pause, resume) come from
+// River UI's own script and carry no CSRF token: they must say they come
+// from this origin (Sec-Fetch-Site or Origin), are limited to those River
+// UI is known to make, and are recorded in the audit trail. Its pages get
+// the console's Content-Security-Policy with inline styles allowed.
+//
 // A Console is built once with New and is safe for concurrent use.
 package console

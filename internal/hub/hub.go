@@ -5,8 +5,8 @@
 //
 // Shutdown runs in order: the HTTP server stops taking requests (and
 // /readyz turns 503), the committer writes what is queued, the processor
-// finishes its batch, in-flight jobs get the soft-stop timeout, and the
-// database is closed last.
+// finishes its batch, in-flight jobs get the soft-stop timeout (River UI's
+// background counts stop with them), and the database is closed last.
 package hub
 
 import (
