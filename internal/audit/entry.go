@@ -27,6 +27,18 @@ const (
 	ActionKeyCreated = "key.created"
 	// ActionKeyRevoked is an API key revoked; the subject is its id.
 	ActionKeyRevoked = "key.revoked"
+	// ActionJobsRetried, ActionJobsCancelled and ActionJobsDeleted are
+	// outbound jobs retried, cancelled or deleted in River UI (the
+	// console's Jobs); the subject is the job ids, comma-separated.
+	ActionJobsRetried   = "jobs.retried"
+	ActionJobsCancelled = "jobs.cancelled"
+	ActionJobsDeleted   = "jobs.deleted"
+	// ActionQueuePaused, ActionQueueResumed and ActionQueueUpdated are a
+	// River queue paused, resumed or changed in River UI; the subject is
+	// the queue's name.
+	ActionQueuePaused  = "queue.paused"
+	ActionQueueResumed = "queue.resumed"
+	ActionQueueUpdated = "queue.updated"
 	// ActionConfigLoaded is a start-up's configuration: hashes of the
 	// effective configuration (secrets redacted) and of the files it names.
 	ActionConfigLoaded = "config.loaded"

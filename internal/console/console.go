@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/feeds"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
@@ -82,6 +84,12 @@ type Options struct {
 	OdooURL string
 	// OdooSystem is the system name of Odoo's references (connectors.odoo.system).
 	OdooSystem string
+	// JobsUI serves River's own job UI (jobqueue.UI) under JobsPrefix, to
+	// sessions of admin keys; nil leaves it out, and JobsPrefix then says
+	// that this server has none.
+	JobsUI http.Handler
+	// Audit records the changes made through JobsUI; nil records none.
+	Audit *audit.Store
 	// SessionTTL is how long a sign-in lasts; zero means SessionTTLDefault.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -118,7 +126,7 @@ func New(opts Options) (*Console, error) {
 	c := &Console{opts: opts, logger: opts.Logger, pages: map[string]*template.Template{},
 		sessions: &sessions{db: opts.DB, ttl: opts.SessionTTL, now: opts.Now}}
 	for _, page := range []string{"login", "overview", "shipment", "reviews", "deadletters", "confirm", "error", "kpis",
-		"exceptions", "feeds", "payloads", "payload"} {
+		"exceptions", "feeds", "payloads", "payload", "jobs"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -147,6 +155,7 @@ func New(opts Options) (*Console, error) {
 	mux.Handle("GET "+Prefix+"/payloads", c.authed(apikey.Admin, c.servePayloads))
 	mux.Handle("GET "+Prefix+"/payloads/{id}", c.authed(apikey.Admin, c.servePayload))
 	mux.Handle("POST "+Prefix+"/payloads/{id}/replay", c.authed(apikey.Admin, c.replayPayload))
+	mux.Handle(JobsPrefix+"/", c.jobs())
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
 	})
@@ -160,11 +169,26 @@ func New(opts Options) (*Console, error) {
 // Handler returns the console's handler, for the paths under Prefix.
 func (c *Console) Handler() http.Handler { return c.handler }
 
+// csp is the console's Content-Security-Policy.
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// jobsCSP is the policy of River UI's pages, under JobsPrefix: the
+// console's, but with inline styles allowed. River UI's script writes
+// <style> elements at run time (its toasts' CSS-in-JS, goober, and its
+// theme switch), and they carry no nonce or hash a policy could name.
+// Scripts stay 'self' only: River UI also probes whether it may eval (zod
+// tries new Function once), and, refused, goes on without it.
+const jobsCSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // headers sets the headers every console answer carries.
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		if strings.HasPrefix(r.URL.Path, JobsPrefix+"/") {
+			h.Set("Content-Security-Policy", jobsCSP)
+		} else {
+			h.Set("Content-Security-Policy", csp)
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
@@ -202,52 +226,70 @@ func viewerFrom(r *http.Request) *viewer {
 // token of every POST. A request without a session is sent to sign in.
 func (c *Console) authed(scope apikey.Scope, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		cookie, _ := r.Cookie(cookieName)
-		token := ""
-		if cookie != nil {
-			token = cookie.Value
-		}
-		sess, err := c.sessions.get(r.Context(), token)
-		if errors.Is(err, errNoSession) {
-			c.toLogin(w, r, "")
+		v, ok := c.admit(w, r)
+		if !ok {
 			return
 		}
-		if err != nil {
-			c.fail(w, r, nil, http.StatusServiceUnavailable, "The console cannot read its sessions now. Try again shortly.")
-			c.logger.ErrorContext(r.Context(), "reading a console session failed", slog.Any("err", err))
-			return
-		}
-		key, err := c.opts.Keys.Current(r.Context(), sess.KeyID)
-		switch {
-		case errors.Is(err, apikey.ErrRevoked), errors.Is(err, apikey.ErrExpired), errors.Is(err, apikey.ErrUnknown):
-			_ = c.sessions.revoke(r.Context(), token)
-			c.clearCookie(w, r)
-			c.toLogin(w, r, "The key you signed in with is no longer valid: sign in again with a valid key.")
-			return
-		case err != nil:
-			c.fail(w, r, nil, http.StatusServiceUnavailable, "The console cannot check your key now. Try again shortly.")
-			c.logger.ErrorContext(r.Context(), "checking a console session's key failed", slog.Any("err", err))
-			return
-		}
-		v := &viewer{Key: key, CSRF: sess.CSRF, session: sess, token: token}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			got := r.PostFormValue("csrf")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(v.CSRF)) != 1 {
 				c.fail(w, r, v, http.StatusForbidden, "This form has expired or did not come from the console. Reload the page and try again.")
 				return
 			}
 		}
-		if scope != "" && !key.Has(scope) {
-			c.fail(w, r, v, http.StatusForbidden, fmt.Sprintf("Your key (%s) lacks the %s scope this needs.", key.Name, scope))
+		if scope != "" && !v.Key.Has(scope) {
+			c.fail(w, r, v, http.StatusForbidden, fmt.Sprintf("Your key (%s) lacks the %s scope this needs.", v.Key.Name, scope))
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+		next(w, r.WithContext(withViewer(r.Context(), v)))
 	})
 }
 
+// admit returns the viewer of r's live session whose key is still valid.
+// Without one it answers (sending the person to sign in, or saying what
+// failed) and reports false.
+func (c *Console) admit(w http.ResponseWriter, r *http.Request) (*viewer, bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	cookie, _ := r.Cookie(cookieName)
+	token := ""
+	if cookie != nil {
+		token = cookie.Value
+	}
+	sess, err := c.sessions.get(r.Context(), token)
+	if errors.Is(err, errNoSession) {
+		c.toLogin(w, r, "")
+		return nil, false
+	}
+	if err != nil {
+		c.fail(w, r, nil, http.StatusServiceUnavailable, "The console cannot read its sessions now. Try again shortly.")
+		c.logger.ErrorContext(r.Context(), "reading a console session failed", slog.Any("err", err))
+		return nil, false
+	}
+	key, err := c.opts.Keys.Current(r.Context(), sess.KeyID)
+	switch {
+	case errors.Is(err, apikey.ErrRevoked), errors.Is(err, apikey.ErrExpired), errors.Is(err, apikey.ErrUnknown):
+		_ = c.sessions.revoke(r.Context(), token)
+		c.clearCookie(w, r)
+		c.toLogin(w, r, "The key you signed in with is no longer valid: sign in again with a valid key.")
+		return nil, false
+	case err != nil:
+		c.fail(w, r, nil, http.StatusServiceUnavailable, "The console cannot check your key now. Try again shortly.")
+		c.logger.ErrorContext(r.Context(), "checking a console session's key failed", slog.Any("err", err))
+		return nil, false
+	}
+	return &viewer{Key: key, CSRF: sess.CSRF, session: sess, token: token}, true
+}
+
+func withViewer(ctx context.Context, v *viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
 func (c *Console) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
+	if isJobsAPI(r) {
+		failJSON(w, http.StatusUnauthorized, cmp.Or(msg, "You are signed out of the console: sign in again."))
+		return
+	}
 	if r.Method == http.MethodGet && msg == "" {
 		http.Redirect(w, r, Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
@@ -330,6 +372,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, page string, v 
 	data["Viewer"] = v
 	data["Page"] = page
 	data["Now"] = c.opts.Now()
+	data["JobsUI"] = c.opts.JobsUI != nil
 	var buf bytes.Buffer
 	if err := c.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		c.logger.ErrorContext(r.Context(), "rendering a console page failed", slog.String("page", page), slog.Any("err", err))
@@ -342,6 +385,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, page string, v 
 
 // fail renders the error page with status and msg.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *viewer, status int, msg string) {
+	if isJobsAPI(r) {
+		failJSON(w, status, msg)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	c.render(w, r, "error", v, map[string]any{"Status": status, "StatusText": http.StatusText(status), "Message": msg})

@@ -25,5 +25,13 @@
 // for the admin scope, dead letters and source payloads with their replay.
 // Reads go to the stores; error texts of jobs are shown to admin keys only.
 //
+// Jobs, under JobsPrefix, is River's own job UI (riverqueue.com/riverui,
+// built by jobqueue.Queue.UI and handed in as Options.JobsUI), for admin
+// keys only. Its changes (retry, cancel, delete; pause, resume) come from
+// River UI's own script and carry no CSRF token: they must say they come
+// from this origin (Sec-Fetch-Site or Origin), are limited to those River
+// UI is known to make, and are recorded in the audit trail. Its pages get
+// the console's Content-Security-Policy with inline styles allowed.
+//
 // A Console is built once with New and is safe for concurrent use.
 package console

@@ -5,8 +5,8 @@
 //
 // Shutdown runs in order: the HTTP server stops taking requests (and
 // /readyz turns 503), the committer writes what is queued, the processor
-// finishes its batch, in-flight jobs get the soft-stop timeout, and the
-// database is closed last.
+// finishes its batch, in-flight jobs get the soft-stop timeout (River UI's
+// background counts stop with them), and the database is closed last.
 package hub
 
 import (
@@ -97,6 +97,9 @@ type Hub struct {
 	// reencrypt keeps the data keys current and re-seals older rows;
 	// nil with encryption off.
 	reencrypt *datakey.Reencryptor
+	// jobsUI is River UI over the job queue, served in the console at
+	// /console/jobs/; nil when River UI does not support the engine.
+	jobsUI *jobqueue.UI
 	// tracing exports the spans of event flows; a no-op provider with
 	// tracing off. Run shuts it down, flushing its spans, last before the
 	// database closes.
@@ -302,10 +305,22 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Keys = apikey.NewStore(db)
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
+	h.jobsUI, err = h.Queue.UI(jobqueue.UIOptions{Prefix: console.JobsPrefix, Logger: logger.With(slog.String("component", "river_ui"))})
+	switch {
+	case errors.Is(err, jobqueue.ErrUIUnsupported):
+		logger.InfoContext(ctx, "river ui is not served: it does not support this database", slog.Any("err", err))
+	case err != nil:
+		return err
+	}
+	var jobs http.Handler
+	if h.jobsUI != nil {
+		jobs = h.jobsUI
+	}
 	cons, err := console.New(console.Options{DB: db, Keys: h.Keys, Shipments: h.Shipments, Events: h.Events, KPIs: h.KPIs,
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
 		Jobs: h.Queue, Payloads: sourceStore, Feeds: h.consoleFeeds(), FeedObjective: cfg.Billing.PODMaxSilence,
 		Metrics: h.reg, Connectors: connectorKinds(registry),
+		JobsUI: jobs, Audit: h.Audit,
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
 		Logger: logger.With(slog.String("component", "console")),
@@ -589,6 +604,9 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.logger.WarnContext(ctx, "computing the KPIs failed; the last snapshot stays", slog.Any("err", err))
 		})
 	})
+	if h.jobsUI != nil {
+		sending.run("river ui", h.jobsUI.Run)
+	}
 	if h.reencrypt != nil {
 		sending.run("re-encryption", h.reencrypt.Run)
 	}

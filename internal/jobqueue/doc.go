@@ -21,6 +21,10 @@
 // and idempotency key, run with the code and configuration of the moment,
 // and the replay is recorded.
 //
+// [Queue.UI] builds River's own web UI (riverqueue.com/riverui) over the
+// queue's River client, for the console to mount; it runs on PostgreSQL
+// and SQLite and has no access control of its own.
+//
 // Lifecycle: [New], then [Queue.Rescue] once the server owns the database,
 // then [Queue.Run] until its context ends; Run stops fetching, gives
 // in-flight jobs the soft-stop timeout, then cancels them and waits for
