@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/intake"
@@ -73,6 +74,9 @@ func overviewFilter(q url.Values) (workflow.Filter, map[string]string, error) {
 		form[k] = strings.TrimSpace(q.Get(k))
 		if len(form[k]) > 200 {
 			return workflow.Filter{}, form, fmt.Errorf("the %s filter is too long", k)
+		}
+		if strings.IndexFunc(form[k], unicode.IsControl) >= 0 {
+			return workflow.Filter{}, form, fmt.Errorf("the %s filter holds a control character", k)
 		}
 	}
 	f := workflow.Filter{Customer: form["customer"], Carrier: form["carrier"], Warehouse: form["warehouse"]}

@@ -127,6 +127,7 @@ func TestConsoleSessions(t *testing.T) {
 			"/console/reviews?cursor=zzz!!":      http.StatusBadRequest,
 			"/console/dead-letters?cursor=zzz!!": http.StatusBadRequest,
 			"/console/kpis?range=1y":             http.StatusBadRequest,
+			"/console/?customer=a%1Fc%3Db":       http.StatusBadRequest,
 			"/console/kpis?range=30d":            http.StatusOK,
 		} {
 			if status, _, _ := admin.do(http.MethodGet, path, nil, nil); status != want {

@@ -31,7 +31,7 @@ type ExceptionFilter struct {
 // OpenExceptions returns the open exceptions of the shipments held in the
 // exception state, oldest first. An open exception always puts its
 // shipment in shipment.Exception until the last one closes, so only those
-// shipments are read, on the (state, updated_at) index, however many
+// shipments are read, on the (state, updated_at, …) index, however many
 // shipments there are; exception records a cancelled or returned shipment
 // left open hold nothing and are not listed (as the KPIs count them).
 func (s *Store) OpenExceptions(ctx context.Context, f ExceptionFilter) ([]OpenException, error) {

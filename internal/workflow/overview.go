@@ -37,26 +37,11 @@ type Filter struct {
 func (f Filter) IsZero() bool { return f == Filter{} }
 
 // where is f as SQL conditions, each starting with " AND ", and their
-// arguments. Without a filter on names no document is read.
+// arguments. No document is read: names and references are matched in the
+// facets column.
 func (s *Store) where(f Filter) (string, []any) {
 	var b strings.Builder
 	var args []any
-	field := func(path ...string) string { return s.db.Dialect.JSONField("doc", path...) }
-	anyOf := func(v string, fields ...string) {
-		if v == "" {
-			return
-		}
-		b.WriteString(" AND (")
-		for i, f := range fields {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			b.WriteString(f + " = ?")
-			args = append(args, v)
-		}
-		b.WriteString(")")
-	}
-	// The dates first: a row they leave out is never parsed.
 	if !f.CreatedFrom.IsZero() {
 		b.WriteString(" AND created_at >= ?")
 		args = append(args, f.CreatedFrom.UnixMicro())
@@ -65,15 +50,68 @@ func (s *Store) where(f Filter) (string, []any) {
 		b.WriteString(" AND created_at < ?")
 		args = append(args, f.CreatedTo.UnixMicro())
 	}
-	anyOf(f.Customer, field("customer", "name"), field("customer", "ref"))
-	anyOf(f.Carrier, field("carrier", "name"), field("carrier", "scac"), field("carrier", "ref"))
-	anyOf(f.Warehouse, field("origin", "name"), field("origin", "ref"))
+	find := "instr(facets, ?) > 0"
+	if s.db.Dialect.Engine == sqldb.Postgres {
+		find = "strpos(facets, ?) > 0"
+	}
+	for _, c := range []struct {
+		key byte
+		v   string
+	}{{facetCustomer, f.Customer}, {facetCarrier, f.Carrier}, {facetWarehouse, f.Warehouse}} {
+		switch {
+		case c.v == "":
+		case strings.ContainsRune(c.v, facetSep):
+			b.WriteString(" AND 1 = 0") // no name holds the separator
+		default:
+			b.WriteString(" AND " + find)
+			args = append(args, string(facetSep)+string(c.key)+"="+c.v+string(facetSep))
+		}
+	}
 	return b.String(), args
 }
 
+// The facets of a shipment: the names and references the overview
+// filters by, each as <key>=<value> followed by facetSep, after a leading
+// facetSep. Migration 00015 writes the same form for shipments stored
+// before it.
+const (
+	facetSep       = '\x1f'
+	facetCustomer  = 'c'
+	facetCarrier   = 'k'
+	facetWarehouse = 'w'
+)
+
+// facets returns the facets of sh.
+func facets(sh *shipment.Shipment) string {
+	var b strings.Builder
+	b.WriteRune(facetSep)
+	add := func(key byte, v string) {
+		if v != "" {
+			b.WriteByte(key)
+			b.WriteByte('=')
+			b.WriteString(v)
+			b.WriteRune(facetSep)
+		}
+	}
+	if c := sh.Customer; c != nil {
+		add(facetCustomer, c.Name)
+		add(facetCustomer, c.Ref)
+	}
+	if c := sh.Carrier; c != nil {
+		add(facetCarrier, c.Name)
+		add(facetCarrier, c.SCAC)
+		add(facetCarrier, c.Ref)
+	}
+	if o := sh.Origin; o != nil {
+		add(facetWarehouse, o.Name)
+		add(facetWarehouse, o.Ref)
+	}
+	return b.String()
+}
+
 // CountByState counts the shipments f takes by state. Without a filter it
-// reads the (state, updated_at) index only, whatever the number of
-// shipments; a filter on names reads the documents.
+// reads the shipments_overview index only, whatever the number of
+// shipments, and a filter on names or dates reads it too (its facets).
 func (s *Store) CountByState(ctx context.Context, f Filter) ([]StateCount, error) {
 	cond, args := s.where(f)
 	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(

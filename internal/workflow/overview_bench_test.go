@@ -76,7 +76,7 @@ func fillOverview(b *testing.B, db *sqldb.DB, n int, now time.Time) {
 	const chunk = 500
 	for start := 0; start < n; start += chunk {
 		end := min(start+chunk, n)
-		args := make([]any, 0, (end-start)*7)
+		args := make([]any, 0, (end-start)*8)
 		for i := start; i < end; i++ {
 			created := now.Add(-time.Duration(n-i) * time.Minute)
 			sh := &shipment.Shipment{ID: fmt.Sprintf("shp_%07d", i), State: states[i%len(states)], CreatedAt: created, UpdatedAt: created,
@@ -91,9 +91,10 @@ func fillOverview(b *testing.B, db *sqldb.DB, n int, now time.Time) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			args = append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), int64(1), created.UnixMicro(), created.UnixMicro())
+			args = append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), int64(1), created.UnixMicro(), created.UnixMicro(),
+				workflow.Facets(sh))
 		}
-		stmt := db.Dialect.Rebind(`INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at) VALUES ` + sqldb.Placeholders(end-start, 7))
+		stmt := db.Dialect.Rebind(`INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at, facets) VALUES ` + sqldb.Placeholders(end-start, 8))
 		if _, err := db.ExecContext(b.Context(), stmt, args...); err != nil {
 			b.Fatalf("filling shipments: %v", err)
 		}

@@ -249,7 +249,7 @@ type docStmt struct {
 const docChunk = 500
 
 var (
-	shipmentColumns = []string{"text", "text", "text", "text", "bigint", "bigint", "bigint", "boolean"}
+	shipmentColumns = []string{"text", "text", "text", "text", "bigint", "bigint", "bigint", "boolean", "text"}
 	orderColumns    = []string{"text", "text", "bigint", "bigint", "bigint"}
 	reviewColumns   = []string{"text", "text", "text", "text", "text", "bigint", "bigint", "text"}
 )
@@ -257,8 +257,8 @@ var (
 // encodeShipments bumps each shipment's version and encodes it, outside
 // any transaction: the write that follows only binds the results.
 func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docRows, error) {
-	const head = `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at, billable)`
-	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at, billable = excluded.billable`
+	const head = `INSERT INTO shipments (id, state, blocked_reason, doc, version, created_at, updated_at, billable, facets)`
+	const upsert = ` ON CONFLICT (id) DO UPDATE SET state = excluded.state, blocked_reason = excluded.blocked_reason, doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at, billable = excluded.billable, facets = excluded.facets`
 	return s.chunked(len(ships), head, shipmentColumns, upsert, func(args []any, i int) ([]any, error) {
 		sh := ships[i]
 		sh.Version++
@@ -267,7 +267,7 @@ func (s *Store) encodeShipments(ships []*shipment.Shipment, now time.Time) (docR
 		if err != nil {
 			return nil, fmt.Errorf("encoding shipment %s: %w", sh.ID, err)
 		}
-		return append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro(), sh.Billable), nil
+		return append(args, sh.ID, string(sh.State), sh.BlockedReason, string(doc), sh.Version, sh.CreatedAt.UnixMicro(), now.UnixMicro(), sh.Billable, facets(sh)), nil
 	})
 }
 
