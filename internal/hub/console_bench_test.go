@@ -68,7 +68,11 @@ func BenchmarkConsolePages(b *testing.B) {
 			{"shipment", "/console/shipments/" + list.Shipments[0].ID, "Timeline"},
 			{"reviews", "/console/reviews", "Review queue"},
 			{"dead-letters", "/console/dead-letters", "Dead letters"},
+			{"overview-filtered", "/console/?customer=Acme+Retail&from=2020-01-01", `data-stage="Invoiced"`},
 			{"kpis", "/console/kpis?range=30d", "Invoices a day"},
+			{"exceptions", "/console/exceptions", "Open exceptions"},
+			{"feeds", "/console/feeds", "Feeds and connectors"},
+			{"payloads", "/console/payloads", "payloads"},
 		} {
 			b.Run(p.name, func(b *testing.B) {
 				get(b, p.path, p.want) // warm
