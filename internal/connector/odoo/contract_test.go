@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -723,6 +724,105 @@ func runContract(t *testing.T, tg target) {
 		}
 		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[1], Quantity: 1}}, BackorderCreate); err != nil {
 			t.Fatalf("ValidatePicking: %v", err)
+		}
+	})
+
+	// The reads of a day's reconciliation: invoices by reference (and the
+	// day's WB- invoices) with their lines, the day's done pickings with
+	// their move lines, product codes, and posting the drafts once.
+	t.Run("reconciliation reads", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		from := time.Now().UTC().Add(-time.Hour)
+		ref := uniqueRef("RECON")
+		so, p := f.order(t, ref, SaleLine{ProductID: f.plain[0], Quantity: 4, PriceUnit: 10})
+		if _, err := f.c.AddChargeLines(ctx, so.ID, []ChargeLine{{ServiceCode: f.svcCode, Quantity: 1, PriceUnit: 99.5, Description: "Freight", Ref: ref + "/0"}}); err != nil {
+			t.Fatalf("AddChargeLines: %v", err)
+		}
+		if _, err := f.c.ValidatePicking(ctx, p.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 3}}, BackorderCancel); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		inv, err := f.c.InvoiceDelivered(ctx, so.ID, ref, false)
+		if err != nil || inv.State != "draft" {
+			t.Fatalf("InvoiceDelivered: got %+v, %v; want a draft", inv, err)
+		}
+		to := time.Now().UTC().Add(time.Hour)
+
+		f.c.ResetCalls()
+		invs, err := f.c.InvoicesWithLines(ctx, &InvoiceQuery{Refs: []string{ref, uniqueRef("NONE")}})
+		if err != nil || len(invs) != 1 || invs[0].ID != inv.ID {
+			t.Fatalf("InvoicesWithLines: got %+v, %v; want invoice %d", invs, err, inv.ID)
+		}
+		if n := total(f.c.Calls()); n != 2 {
+			t.Errorf("InvoicesWithLines made %d calls, want 2: %v", n, f.c.Calls())
+		}
+		var goods, svc *InvoiceLine
+		for i, l := range invs[0].Lines {
+			switch l.Product.ID {
+			case f.plain[0]:
+				goods = &invs[0].Lines[i]
+			default:
+				svc = &invs[0].Lines[i]
+			}
+		}
+		if goods == nil || !qtyEqual(goods.Quantity, 3) || !qtyEqual(goods.Subtotal, 30) {
+			t.Errorf("goods line: got %+v, want 3 units for 30", goods)
+		}
+		if svc == nil || !qtyEqual(svc.Subtotal, 99.5) || !strings.Contains(svc.Name, "["+ref+"/0]") {
+			t.Errorf("service line: got %+v, want 99.5 with the charge marker", svc)
+		}
+		byPrefix, err := f.c.InvoicesWithLines(ctx, &InvoiceQuery{RefPrefix: "WB-RECON-", CreatedFrom: from, CreatedTo: to})
+		if err != nil || !slices.ContainsFunc(byPrefix, func(x InvoiceWithLines) bool { return x.ID == inv.ID }) {
+			t.Errorf("InvoicesWithLines by prefix: got %d invoices, %v; want invoice %d among them", len(byPrefix), err, inv.ID)
+		}
+		if _, err := f.c.InvoicesWithLines(ctx, &InvoiceQuery{RefPrefix: "WB-"}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("InvoicesWithLines by prefix without a window: got %v, want ErrInvalid", err)
+		}
+
+		f.c.ResetCalls()
+		ps, err := f.c.ReconcilePickings(ctx, &PickingQuery{DoneFrom: from, DoneTo: to})
+		if err != nil {
+			t.Fatalf("ReconcilePickings: %v", err)
+		}
+		if n := total(f.c.Calls()); n != 3 {
+			t.Errorf("ReconcilePickings made %d calls, want 3: %v", n, f.c.Calls())
+		}
+		idx := slices.IndexFunc(ps, func(x Picking) bool { return x.ID == p.ID })
+		if idx < 0 {
+			t.Fatalf("picking %d not among the %d done today", p.ID, len(ps))
+		}
+		done := 0.0
+		for _, m := range ps[idx].Moves {
+			for _, l := range m.Lines {
+				done += l.Done
+			}
+		}
+		if ps[idx].State != PickingDone || !qtyEqual(done, 3) {
+			t.Errorf("got picking %s state %s with %v done on its lines, want done with 3", ps[idx].Name, ps[idx].State, done)
+		}
+		other, _ := f.order(t, uniqueRef("RECON-OPEN"), SaleLine{ProductID: f.plain[1], Quantity: 1})
+		named, err := f.c.ReconcilePickings(ctx, &PickingQuery{IDs: []int{other.PickingIDs[0]}, Names: []string{p.Name}})
+		if err != nil || len(named) != 2 {
+			t.Errorf("ReconcilePickings by id and name: got %d pickings, %v; want 2", len(named), err)
+		}
+		f.cancelPicking(t, other.PickingIDs[0])
+
+		codes, err := f.c.ProductCodes(ctx, []int{f.service, f.service})
+		if err != nil || codes[f.service] != f.svcCode {
+			t.Errorf("ProductCodes: got %v, %v; want %d: %s", codes, err, f.service, f.svcCode)
+		}
+
+		posted, err := f.c.PostDraftInvoices(ctx, []string{ref})
+		if err != nil || !slices.Equal(posted, []int{inv.ID}) {
+			t.Fatalf("PostDraftInvoices: got %v, %v; want [%d]", posted, err, inv.ID)
+		}
+		again, err := f.c.PostDraftInvoices(ctx, []string{ref})
+		if err != nil || len(again) != 0 {
+			t.Errorf("PostDraftInvoices again: got %v, %v; want nothing posted", again, err)
+		}
+		if got, err := f.c.FindInvoice(ctx, ref); err != nil || got.State != "posted" {
+			t.Errorf("invoice after posting: got %+v, %v; want posted", got, err)
 		}
 	})
 
