@@ -46,6 +46,7 @@ import (
 	"github.com/waybill/waybill/internal/odoosync"
 	"github.com/waybill/waybill/internal/quantity"
 	"github.com/waybill/waybill/internal/rating"
+	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/server"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
@@ -81,6 +82,9 @@ type Hub struct {
 	// are registered on the hub's registry (GET /metrics), and the
 	// console renders its snapshots.
 	KPIs *kpi.KPIs
+	// Reconciler reconciles business days with Odoo; its runs fail with
+	// reconcile.ErrNoOdoo when no Odoo connector is configured.
+	Reconciler *reconcile.Reconciler
 
 	reg       *registry
 	processor *workflow.Processor
@@ -231,6 +235,16 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	// This server owns the database (the claim): a job still running was
 	// left by a server that ended, and runs again now.
 	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
+		return err
+	}
+	var odooClient func(context.Context) (*odoo.Client, error)
+	if conns.Odoo != nil {
+		odooClient = conns.Odoo.Connect
+	}
+	h.Reconciler, err = reconcile.New(reconcile.Options{DB: db, Shipments: h.Shipments, Odoo: odooClient,
+		System: cfg.Connectors.Odoo.System, Jobs: h.Queue, PostDrafts: cfg.Connectors.Odoo.InvoiceState == config.OdooInvoiceDraft,
+		Logger: logger.With(slog.String("component", "reconcile"))})
+	if err != nil {
 		return err
 	}
 	validator, err := event.NewValidator()

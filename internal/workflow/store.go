@@ -362,3 +362,30 @@ func (b batchTx) insertXrefs(ctx context.Context, xs []newXref, now time.Time, s
 	}
 	return nil
 }
+
+// UpdatedBetween returns the shipments last changed in [from, to), in id
+// order: those a day's reconciliation compares.
+func (s *Store) UpdatedBetween(ctx context.Context, from, to time.Time) ([]*shipment.Shipment, error) {
+	rows, err := s.db.Reader.QueryContext(ctx, s.db.Dialect.Rebind(`SELECT doc FROM shipments WHERE updated_at >= ? AND updated_at < ? ORDER BY id`),
+		from.UnixMicro(), to.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("listing shipments changed from %s: %w", from.Format(time.RFC3339), err)
+	}
+	defer rows.Close()
+	var out []*shipment.Shipment
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, fmt.Errorf("listing changed shipments: %w", err)
+		}
+		var sh shipment.Shipment
+		if err := json.Unmarshal([]byte(doc), &sh); err != nil {
+			return nil, fmt.Errorf("decoding shipment: %w", err)
+		}
+		out = append(out, &sh)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing changed shipments: %w", err)
+	}
+	return out, nil
+}

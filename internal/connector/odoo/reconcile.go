@@ -96,10 +96,12 @@ func (c *Client) InvoicesWithLines(ctx context.Context, q *InvoiceQuery) ([]Invo
 }
 
 // PickingQuery selects outgoing pickings for a reconciliation: those named
-// in Names or numbered in IDs, whatever their state, and those done in
-// [DoneFrom, DoneTo) when the window is set.
+// in Names, numbered in IDs or whose origin (sale order name) is in
+// Origins, whatever their state, and those done in [DoneFrom, DoneTo) when
+// the window is set.
 type PickingQuery struct {
 	Names    []string
+	Origins  []string
 	IDs      []int
 	DoneFrom time.Time
 	DoneTo   time.Time
@@ -117,6 +119,9 @@ func (c *Client) ReconcilePickings(ctx context.Context, q *PickingQuery) ([]Pick
 	var parts []Domain
 	if len(q.Names) > 0 {
 		parts = append(parts, Domain{Leaf("name", "in", uniqStrings(q.Names))})
+	}
+	if len(q.Origins) > 0 {
+		parts = append(parts, Domain{Leaf("origin", "in", uniqStrings(q.Origins))})
 	}
 	if len(q.IDs) > 0 {
 		parts = append(parts, Domain{Leaf("id", "in", uniq(q.IDs))})

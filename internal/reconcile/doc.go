@@ -1,0 +1,42 @@
+// Package reconcile reconciles a business day between Waybill and Odoo:
+// for every shipment changed that day (delivered, invoiced, loaded…) it
+// compares the delivered quantities with the customer invoice's lines, the
+// loaded quantities with the picking's done move lines, and the rated
+// charges with the invoice's service lines; over the day it finds invoices
+// missing, duplicated or naming no delivered shipment, pickings done in
+// Odoo without a loading and loadings whose picking is not done.
+//
+// Odoo is read in bulk, a handful of calls per day whatever the number of
+// shipments: one search_read of the invoices by reference (plus the day's
+// WB- invoices), one read of their lines, one search_read of the pickings
+// (the day's shipments' and those done that day), one read each of their
+// moves and move lines, and one read of the product codes.
+//
+// A [Reconciler] runs a day ([Reconciler.Run]) and keeps one [Record] per
+// day and warehouse in the reconciliations table. Running a day again
+// while its record is open replaces the record's findings (its id stays);
+// once approved or rejected, running it again returns the record as
+// decided, unchanged. So the schedule, the API and the CLI may all run a
+// day: there is one record.
+//
+// Healing: a difference is safe when repeating the normal outbound action
+// cannot do harm. A billable shipment without invoice (missing_invoice,
+// and no invoice recorded in Waybill) gets its invoice.prepare action
+// enqueued again; a loading whose picking is open (missing_validation)
+// gets its picking.validate action. Both are enqueued in the transaction
+// that saves the record, and the Odoo connector finds before it creates
+// (the invoice by its WB- reference, the picking's done state), so healing
+// twice never bills or ships twice.
+//
+// Reviews: the differences that are not safe open a review for the
+// finance role. They live in the reconciliation's record, not in the
+// shipment review queue: several (orphan invoices, unexpected validations)
+// have no shipment, and shipment reviews are decided by events that change
+// the shipment, while these are decided for the day as a whole. Deciding
+// the day ([Reconciler.Decide], scope finance:approve) closes them.
+// Approving posts the day's draft invoices in Odoo when invoices are left
+// in draft; the posting looks for drafts first, so it happens once even
+// when the approval is retried after a crash.
+//
+// A Reconciler is safe for concurrent use.
+package reconcile
