@@ -115,7 +115,7 @@ func newKeysCmd() *cobra.Command {
 		},
 	}
 	create.Flags().String("name", "", "name of the key (who or what uses it); no active key may have it already")
-	create.Flags().String("scopes", "", "comma-separated scopes: events:write, shipments:read, review:write, admin")
+	create.Flags().String("scopes", "", "comma-separated scopes: "+strings.ReplaceAll(joinScopes(apikey.Scopes()), ",", ", "))
 	create.Flags().String("label", "", "the key's environment, such as prod or test (a-z, 0-9, up to 16); it starts the key (default server.key_label_default)")
 	create.Flags().Duration("expires-in", 0, "the key stops working after this long, such as 720h")
 	create.Flags().String("expires-at", "", "the key stops working at this time (RFC 3339, such as 2027-01-31T00:00:00Z)")

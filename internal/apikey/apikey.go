@@ -31,12 +31,16 @@ const (
 	// ChangesApprove allows listing, approving and rejecting pending
 	// changes of rating rules, source profiles and JSON mappings.
 	ChangesApprove Scope = "changes:approve"
+	// FinanceApprove allows running end-of-day reconciliations with Odoo
+	// and approving or rejecting them (approving posts the day's draft
+	// invoices).
+	FinanceApprove Scope = "finance:approve"
 	// Admin allows everything, including managing keys and dead letters.
 	Admin Scope = "admin"
 )
 
 // allScopes lists every scope, in the order error messages name them.
-var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, Admin}
+var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, FinanceApprove, Admin}
 
 // Scopes returns every scope a key can carry, in the order error messages
 // name them. The caller owns the returned slice.

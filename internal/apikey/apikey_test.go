@@ -23,6 +23,7 @@ func TestParseScopes(t *testing.T) {
 		{name: "blanks", in: " admin , shipments:read ", want: []Scope{Admin, ShipmentsRead}},
 		{name: "duplicates dropped", in: "admin,admin,events:write,admin", want: []Scope{Admin, EventsWrite}},
 		{name: "empty items skipped", in: ",events:write,,", want: []Scope{EventsWrite}},
+		{name: "finance", in: "finance:approve,shipments:read", want: []Scope{FinanceApprove, ShipmentsRead}},
 		{name: "empty", in: "", wantBad: "no scopes"},
 		{name: "only commas", in: " , ,", wantBad: "no scopes"},
 		{name: "unknown", in: "events:read", wantBad: `"events:read"`},
@@ -67,6 +68,10 @@ func TestKeyHas(t *testing.T) {
 		{[]Scope{Admin}, EventsWrite, true},
 		{[]Scope{Admin}, ShipmentsRead, true},
 		{[]Scope{Admin}, Admin, true},
+		{[]Scope{FinanceApprove}, FinanceApprove, true},
+		{[]Scope{FinanceApprove}, ChangesApprove, false},
+		{[]Scope{ChangesApprove}, FinanceApprove, false},
+		{[]Scope{Admin}, FinanceApprove, true},
 		{nil, EventsWrite, false},
 	}
 	for _, tt := range tests {
