@@ -45,6 +45,11 @@ const (
 	// ActionConfigChanged names what changed since the previous start-up's
 	// config.loaded.
 	ActionConfigChanged = "config.changed"
+	// ActionReconciliationApproved and ActionReconciliationRejected are a
+	// day's reconciliation with Odoo decided by finance; the subject is
+	// the reconciliation's id.
+	ActionReconciliationApproved = "reconciliation.approved"
+	ActionReconciliationRejected = "reconciliation.rejected"
 )
 
 // Entry is one record of the audit trail.

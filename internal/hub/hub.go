@@ -346,7 +346,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		DB: db, Keys: h.Keys, Intake: events, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
-		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes,
+		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes, Reconciler: h.Reconciler,
 		Console: cons.Handler(),
 	})
 	h.httpSrv = &http.Server{

@@ -251,7 +251,7 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 		}
 	}
 	diffs, totals := compare(ships, od, cp)
-	now := r.opts.Now().UTC()
+	now := r.opts.Now().UTC().Truncate(time.Microsecond) // as stored
 	rec := &Record{ID: uuid.Must(uuid.NewV7()).String(), Date: p.Date, Warehouse: p.Warehouse, State: StateOpen,
 		Shipments: len(ships), Differences: diffs, Totals: totals, OdooCalls: odooCalls, CreatedAt: now, UpdatedAt: now}
 	rec.Counts = counts(diffs)
@@ -528,7 +528,7 @@ func (r *Reconciler) Decide(ctx context.Context, p DecideParams) (rec *Record, r
 		}
 	}
 	rec.Posted = append(rec.Posted, posted...)
-	now := r.opts.Now().UTC()
+	now := r.opts.Now().UTC().Truncate(time.Microsecond) // as stored
 	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs})
 	if err != nil {
 		return nil, false, fmt.Errorf("encoding the reconciliation: %w", err)

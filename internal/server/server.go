@@ -30,6 +30,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/workflow"
@@ -63,6 +64,9 @@ type Deps struct {
 	// Changes serves /v1/changes, the approval of changed rules, profiles
 	// and mappings; nil leaves the routes out.
 	Changes *changes.Store
+	// Reconciler serves /v1/reconciliations, the end-of-day
+	// reconciliation with Odoo; nil leaves the routes out.
+	Reconciler *reconcile.Reconciler
 	// Console serves the web console under /console; nil leaves it out.
 	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
@@ -76,6 +80,19 @@ type Deps struct {
 type quantitySchema struct {
 	Value string `json:"value" pattern:"^-?[0-9]+(\\.[0-9]+)?$" example:"12.5" doc:"The exact decimal value, as text"`
 	Unit  string `json:"unit" example:"KGM" doc:"UN/ECE Recommendation 20 unit code, such as C62 (piece), KGM, LBR, MTQ"`
+}
+
+// schemaName names the OpenAPI schema of a Go type: huma's default name,
+// prefixed with Reconciliation for the types of package reconcile.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if t.PkgPath() == reflect.TypeFor[reconcile.Record]().PkgPath() && !strings.HasPrefix(name, "Reconciliation") {
+		return "Reconciliation" + name
+	}
+	return name
 }
 
 // Server is the HTTP API.
@@ -113,6 +130,9 @@ func New(d Deps) *Server {
 		"webhookSignature": {Type: "apiKey", In: "header", Name: "webhook-signature",
 			Description: "The source's HMAC signature over the raw body, as its vendor defines it: X-Hmac-Signature (EasyPost), aftership-hmac-sha256 (AfterShip), or webhook-id/webhook-timestamp/webhook-signature (Standard Webhooks). Secrets come from the source profile."},
 	}
+	// The reconciliation's types share names with the shipment's (Review,
+	// Evidence): they are named Reconciliation… in the document.
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	// Quantities marshal themselves: tell the schema generator their form.
 	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[quantity.Quantity](), reflect.TypeFor[quantitySchema]())
 	s.api = humago.New(s.mux, cfg)
@@ -128,6 +148,7 @@ func New(d Deps) *Server {
 	s.registerFeedRoutes()
 	s.registerAuditRoutes()
 	s.registerChangeRoutes()
+	s.registerReconcileRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
