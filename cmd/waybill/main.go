@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newDeadLettersCmd(),
 		newReviewCmd(),
+		newReconcileCmd(),
 		newAuditCmd(),
 		newChangesCmd(),
 		newRulesCmd(),

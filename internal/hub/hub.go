@@ -237,13 +237,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
 		return err
 	}
-	var odooClient func(context.Context) (*odoo.Client, error)
-	if conns.Odoo != nil {
-		odooClient = conns.Odoo.Connect
-	}
-	h.Reconciler, err = reconcile.New(reconcile.Options{DB: db, Shipments: h.Shipments, Odoo: odooClient,
-		System: cfg.Connectors.Odoo.System, Jobs: h.Queue, PostDrafts: cfg.Connectors.Odoo.InvoiceState == config.OdooInvoiceDraft,
-		Logger: logger.With(slog.String("component", "reconcile"))})
+	h.Reconciler, err = NewReconciler(cfg, &ReconcilerDeps{DB: db, Shipments: h.Shipments, Odoo: conns.Odoo, Jobs: h.Queue, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -768,6 +762,34 @@ type Connectors struct {
 	Registry *connector.Registry
 	// Odoo is the Odoo connector, nil when connectors.odoo.url is empty.
 	Odoo *odoo.Connector
+}
+
+// ReconcilerDeps are what [NewReconciler] builds on.
+type ReconcilerDeps struct {
+	DB        *sqldb.DB
+	Shipments *workflow.Store
+	// Odoo is the Odoo connector; nil refuses every run with
+	// reconcile.ErrNoOdoo.
+	Odoo *odoo.Connector
+	// Jobs enqueues the healing actions (the job queue); nil heals nothing.
+	Jobs   reconcile.JobInserter
+	Logger *slog.Logger
+}
+
+// NewReconciler builds the end-of-day reconciler of cfg: the server's and
+// the reconcile command's are the same.
+func NewReconciler(cfg config.Config, deps *ReconcilerDeps) (*reconcile.Reconciler, error) {
+	var odooClient func(context.Context) (*odoo.Client, error)
+	if deps.Odoo != nil {
+		odooClient = deps.Odoo.Connect
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return reconcile.New(reconcile.Options{DB: deps.DB, Shipments: deps.Shipments, Odoo: odooClient, System: cfg.Connectors.Odoo.System,
+		Jobs: deps.Jobs, PostDrafts: cfg.Connectors.Odoo.InvoiceState == config.OdooInvoiceDraft,
+		Logger: logger.With(slog.String("component", "reconcile"))})
 }
 
 // BuildConnectors registers the configured outbound connectors: Odoo first,
