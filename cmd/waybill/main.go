@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newDeadLettersCmd(),
 		newReviewCmd(),
 		newAuditCmd(),
+		newArchiveCmd(),
 		newChangesCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),

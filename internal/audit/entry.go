@@ -45,6 +45,9 @@ const (
 	// ActionConfigChanged names what changed since the previous start-up's
 	// config.loaded.
 	ActionConfigChanged = "config.changed"
+	// ActionArchiveRestored is a day of archived rows put back into the
+	// database; the subject is kind/day, such as events/2026-09-01.
+	ActionArchiveRestored = "archive.restored"
 )
 
 // Entry is one record of the audit trail.
