@@ -319,6 +319,26 @@ func TestArchive(t *testing.T) {
 			t.Errorf("archive verify after the second run: %+v, %v", arep, err)
 		}
 
+		// A rewritten anchor fails both verifications.
+		var anchorHash string
+		if err := db.QueryRowContext(ctx, `SELECT hash FROM audit_anchor`).Scan(&anchorHash); err != nil {
+			t.Fatal(err)
+		}
+		setAnchor := func(h string) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, db.Dialect.Rebind(`UPDATE audit_anchor SET hash = ?`), h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setAnchor(audit.GenesisHash)
+		if _, err := b.audit.Verify(ctx, b.ring); !errors.Is(err, audit.ErrBroken) {
+			t.Errorf("audit verify with a rewritten anchor: %v, want broken", err)
+		}
+		if _, err := archive.Verify(ctx, db, b.dir, b.ring); !errors.Is(err, audit.ErrBroken) {
+			t.Errorf("archive verify with a rewritten anchor: %v, want broken", err)
+		}
+		setAnchor(anchorHash)
+
 		// Tampering with an archived audit file is caught: by its
 		// checksum, and by the chain when the checksum was rewritten too.
 		m = b.manifest(t)
