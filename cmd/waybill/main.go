@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 		newReviewCmd(),
 		newReconcileCmd(),
 		newAuditCmd(),
+		newArchiveCmd(),
 		newChangesCmd(),
 		newRulesCmd(),
 		newLoadgenCmd(),

@@ -50,6 +50,9 @@ const (
 	// the reconciliation's id.
 	ActionReconciliationApproved = "reconciliation.approved"
 	ActionReconciliationRejected = "reconciliation.rejected"
+	// ActionArchiveRestored is a day of archived rows put back into the
+	// database; the subject is kind/day, such as events/2026-09-01.
+	ActionArchiveRestored = "archive.restored"
 )
 
 // Entry is one record of the audit trail.

@@ -71,6 +71,7 @@ const (
 	qBumpHead   = `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`
 	qSetHead    = `UPDATE audit_head SET hash = ? WHERE id = 1`
 	qReadHead   = `SELECT seq, hash FROM audit_head WHERE id = 1`
+	qReadAnchor = `SELECT seq, hash FROM audit_anchor WHERE id = 1`
 	qInsert     = `INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	entryCols   = `seq, at, actor, action, subject, details, prev_hash, hash, key_id, signature`
 	qChainPage  = `SELECT ` + entryCols + ` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`

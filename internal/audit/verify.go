@@ -58,11 +58,18 @@ type Report struct {
 	// HeadHash is the last entry's hash (GenesisHash for an empty trail):
 	// record it elsewhere and pass it back as an Anchor later.
 	HeadHash string
+	// ArchivedSeq is the last entry moved to the history archive (0 when
+	// none was): the chain checked starts after it, from its hash.
+	ArchivedSeq int64
 }
 
 // String renders the report on one line.
 func (r *Report) String() string {
-	return fmt.Sprintf("ok: %d entries, last seq %d, head hash %s", r.Entries, r.LastSeq, r.HeadHash)
+	s := fmt.Sprintf("ok: %d entries, last seq %d, head hash %s", r.Entries, r.LastSeq, r.HeadHash)
+	if r.ArchivedSeq > 0 {
+		s += fmt.Sprintf(" (from archived seq %d)", r.ArchivedSeq)
+	}
+	return s
 }
 
 // verifyPage is how many entries Verify reads per query.
@@ -74,6 +81,12 @@ const verifyPage = 1000
 // with its key from ring. Then it checks the last entry against the head
 // row and against anchors. The first failure is returned as a
 // *BrokenError; other errors are the database's.
+//
+// Entries moved to the history archive are not in the database: the chain
+// then starts after the archive's anchor (the last archived entry's seq
+// and hash, kept in audit_anchor), and the archived part is checked by
+// VerifyEntries over the archive's files. Anchors at or before the
+// archive's anchor are not checked here.
 func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*Report, error) {
 	rep := &Report{HeadHash: GenesisHash}
 	want := map[int64]string{}
@@ -90,6 +103,13 @@ func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*
 	defer tx.Rollback()
 	prevHash := GenesisHash
 	after := int64(0)
+	switch err := tx.QueryRowContext(ctx, qReadAnchor).Scan(&after, &prevHash); {
+	case errors.Is(err, sql.ErrNoRows):
+		after, prevHash = 0, GenesisHash
+	case err != nil:
+		return nil, fmt.Errorf("reading the audit archive anchor: %w", err)
+	}
+	rep.ArchivedSeq, rep.HeadHash = after, prevHash
 	for {
 		rows, err := tx.QueryContext(ctx, s.db.Dialect.Rebind(qChainPage), after, verifyPage)
 		if err != nil {
@@ -129,11 +149,31 @@ func (s *Store) Verify(ctx context.Context, ring *KeyRing, anchors ...Anchor) (*
 		return nil, &BrokenError{Seq: after, Reason: "its hash is not the one the head records"}
 	}
 	for _, a := range anchors {
+		if a.Seq <= rep.ArchivedSeq {
+			continue
+		}
 		if a.Seq > after {
 			return nil, &BrokenError{Seq: after + 1, Reason: fmt.Sprintf("missing (removed?): the anchor records seq %d", a.Seq)}
 		}
 	}
 	return rep, nil
+}
+
+// VerifyEntries checks entries, in seq order, as Verify checks the chain
+// in the database: they must go on from the entry after (its seq) with
+// hash prevHash, without gaps, each hashed and signed right. It returns
+// the last entry's seq and hash (after and prevHash for none), so that
+// several runs of entries, such as the archive's daily files, are checked
+// as one chain. The first failure is a *BrokenError.
+func VerifyEntries(ring *KeyRing, after int64, prevHash string, entries []Entry) (int64, string, error) {
+	for i := range entries {
+		e := &entries[i]
+		if err := checkEntry(e, after+1, prevHash, ring); err != nil {
+			return after, prevHash, err
+		}
+		after, prevHash = e.Seq, e.Hash
+	}
+	return after, prevHash, nil
 }
 
 // checkEntry checks one entry against the chain so far.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -104,6 +105,14 @@ const (
 	KPIUnbilledAfterDefault = 4 * time.Hour
 	// KPICacheForDefault is the default of kpi.cache_for.
 	KPICacheForDefault = 15 * time.Second
+)
+
+// Defaults of the archive section.
+const (
+	// ArchiveRetentionDefault is the default of archive.retention: 90 days.
+	ArchiveRetentionDefault = 90 * 24 * time.Hour
+	// ArchiveIntervalDefault is the default of archive.interval.
+	ArchiveIntervalDefault = time.Hour
 )
 
 // Defaults of the connectors.webhook section. connectors.webhook.url and
@@ -268,6 +277,8 @@ type Config struct {
 	Tracing Tracing `koanf:"tracing" json:"tracing"`
 	// KPI is the kpi section.
 	KPI KPI `koanf:"kpi" json:"kpi"`
+	// Archive is the archive section.
+	Archive Archive `koanf:"archive" json:"archive"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -890,6 +901,42 @@ type KPI struct {
 	CacheFor time.Duration `koanf:"cache_for" json:"cache_for"`
 }
 
+// Archive moves history out of the hot database into compressed,
+// checksummed daily files (see docs/archive.md): events in a final state,
+// stored source payloads none of whose events is pending, and audit
+// entries, once older than the retention. It is off unless enabled.
+type Archive struct {
+	// Enabled turns the archive on: serve moves old history every interval.
+	// waybill archive list, search, restore and verify work either way.
+	// Defaults to false.
+	Enabled bool `koanf:"enabled" json:"enabled"`
+
+	// Retention is how long rows stay in the database: a row moves once the
+	// UTC day it belongs to ended at least this long ago. Must be positive.
+	// Defaults to 2160h (90 days).
+	Retention time.Duration `koanf:"retention" json:"retention"`
+
+	// Dir is the archive directory: one subdirectory per kind and a
+	// manifest.json. Empty by default, which is archive in
+	// storage.data_dir.
+	Dir string `koanf:"dir" json:"dir"`
+
+	// Interval is how often serve archives when enabled. Must be positive.
+	// Defaults to 1h.
+	Interval time.Duration `koanf:"interval" json:"interval"`
+}
+
+// Path is the archive directory: Dir, or archive in dataDir.
+func (a Archive) Path(dataDir string) string {
+	if a.Dir != "" {
+		return a.Dir
+	}
+	if dataDir == "" {
+		dataDir = StorageDataDirDefault
+	}
+	return filepath.Join(dataDir, "archive")
+}
+
 // Default returns the configuration with every key at its default, as Load
 // returns it when no file and no environment variables are given.
 func Default() Config {
@@ -985,6 +1032,10 @@ func Default() Config {
 			ShortageAge:   KPIShortageAgeDefault,
 			UnbilledAfter: KPIUnbilledAfterDefault,
 			CacheFor:      KPICacheForDefault,
+		},
+		Archive: Archive{
+			Retention: ArchiveRetentionDefault,
+			Interval:  ArchiveIntervalDefault,
 		},
 	}
 }

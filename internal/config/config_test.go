@@ -158,6 +158,10 @@ func TestDefault(t *testing.T) {
 		{"kpi.shortage_age", got.KPI.ShortageAge, 30 * time.Minute},
 		{"kpi.unbilled_after", got.KPI.UnbilledAfter, 4 * time.Hour},
 		{"kpi.cache_for", got.KPI.CacheFor, 15 * time.Second},
+		{"archive.enabled", got.Archive.Enabled, false},
+		{"archive.retention", got.Archive.Retention, 90 * 24 * time.Hour},
+		{"archive.dir", got.Archive.Dir, ""},
+		{"archive.interval", got.Archive.Interval, time.Hour},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -693,6 +697,8 @@ func TestValidate(t *testing.T) {
 		{name: "kpi shortage age", modify: func(c *Config) { c.KPI.ShortageAge = 0 }, key: "kpi.shortage_age", msg: `must be positive, such as "30s"`},
 		{name: "kpi unbilled after", modify: func(c *Config) { c.KPI.UnbilledAfter = -time.Hour }, key: "kpi.unbilled_after", msg: `must be positive, such as "30s"`},
 		{name: "kpi cache", modify: func(c *Config) { c.KPI.CacheFor = 0 }, key: "kpi.cache_for", msg: `must be positive, such as "30s"`},
+		{name: "archive retention", modify: func(c *Config) { c.Archive.Retention = -time.Hour }, key: "archive.retention", msg: `must be positive, such as "30s"`},
+		{name: "archive interval", modify: func(c *Config) { c.Archive.Interval = 0 }, key: "archive.interval", msg: `must be positive, such as "30s"`},
 		{name: "kpi thresholds", modify: func(c *Config) {
 			c.KPI = KPI{ReleaseDelay: time.Hour, ShortageAge: 2 * time.Hour, UnbilledAfter: 24 * time.Hour, CacheFor: time.Minute}
 		}},
@@ -777,6 +783,7 @@ func TestValidate(t *testing.T) {
 			"jobs.workers", "jobs.max_attempts", "jobs.timeout", "jobs.soft_stop_timeout", "jobs.retry_base",
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"kpi.release_delay", "kpi.shortage_age", "kpi.unbilled_after", "kpi.cache_for",
+			"archive.retention", "archive.interval",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",

@@ -41,6 +41,8 @@ func docText(path string) string {
 		return "Configures OpenTelemetry tracing: one trace per event flow, from the intake request to each call to Odoo or the TMS, exported over OTLP. Tracing is off unless endpoint is set."
 	case "kpi":
 		return "Sets the thresholds of the business metrics (the waybill_kpi_* gauges on /metrics, docs/runbooks.md): when a shipment starts to count as late."
+	case "archive":
+		return "Moves history out of the hot database into compressed, checksummed daily files (see docs/archive.md): events in a final state, stored source payloads none of whose events is pending, and audit entries, once older than the retention. It is off unless enabled."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -217,6 +219,14 @@ func docText(path string) string {
 		return "How long after its proof of delivery a delivered shipment may go without an invoice before it counts in waybill_kpi_unbilled_deliveries. Must be positive. Defaults to 4h."
 	case "kpi.cache_for":
 		return "How long the KPIs computed for one scrape are reused, so that frequent scrapes and console views read the database at most this often. Must be positive. Defaults to 15s."
+	case "archive.enabled":
+		return "Turns the archive on: serve moves old history every interval. waybill archive list, search, restore and verify work either way. Defaults to false."
+	case "archive.retention":
+		return "How long rows stay in the database: a row moves once the UTC day it belongs to ended at least this long ago. Must be positive. Defaults to 2160h (90 days)."
+	case "archive.dir":
+		return "The archive directory: one subdirectory per kind and a manifest.json. Empty by default, which is archive in storage.data_dir."
+	case "archive.interval":
+		return "How often serve archives when enabled. Must be positive. Defaults to 1h."
 	}
 	return ""
 }

@@ -185,6 +185,8 @@ func (c Config) validate() []*KeyError {
 	v.positive("kpi.shortage_age", c.KPI.ShortageAge)
 	v.positive("kpi.unbilled_after", c.KPI.UnbilledAfter)
 	v.positive("kpi.cache_for", c.KPI.CacheFor)
+	v.positive("archive.retention", c.Archive.Retention)
+	v.positive("archive.interval", c.Archive.Interval)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/archive"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/config"
@@ -104,6 +105,9 @@ type Hub struct {
 	// jobsUI is River UI over the job queue, served in the console at
 	// /console/jobs/; nil when River UI does not support the engine.
 	jobsUI *jobqueue.UI
+	// archiver moves old history to the archive directory every
+	// archive.interval; nil unless archive.enabled.
+	archiver *archive.Archiver
 	// tracing exports the spans of event flows; a no-op provider with
 	// tracing off. Run shuts it down, flushing its spans, last before the
 	// database closes.
@@ -304,6 +308,13 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	})
 	if profiles != nil {
 		if err := h.buildSources(ctx, profiles, sourceStore, emitter); err != nil {
+			return err
+		}
+	}
+	if a := cfg.Archive; a.Enabled {
+		h.archiver, err = archive.New(archive.Options{DB: db, Dir: a.Path(cfg.Storage.DataDir), Retention: a.Retention,
+			Interval: a.Interval, Logger: logger.With(slog.String("component", "archive")), Registerer: h.reg})
+		if err != nil {
 			return err
 		}
 	}
@@ -617,6 +628,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	if h.reencrypt != nil {
 		sending.run("re-encryption", h.reencrypt.Run)
+	}
+	if h.archiver != nil {
+		sending.run("archive", h.archiver.Run)
 	}
 	serveErr := make(chan error, 1)
 	go func() {

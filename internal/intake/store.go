@@ -68,8 +68,8 @@ type Store struct {
 }
 
 type storeQueries struct {
-	lookup, lookupBody, pending, olderPending, anyPending, timeline, countPending string
-	insertFinal                                                                   sqldb.Insert
+	lookup, lookupArchived, lookupBody, pending, olderPending, anyPending, timeline, countPending string
+	insertFinal                                                                                   sqldb.Insert
 }
 
 // newInsertFinal is the insert of events with their number and outcome.
@@ -98,14 +98,15 @@ const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id, 
 func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 	d := db.Dialect
 	return &Store{db: db, backlog: backlog, q: storeQueries{
-		lookup:       d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
-		lookupBody:   d.Rebind(`SELECT id, body FROM events WHERE source = ? AND source_id = ?`),
-		pending:      d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
-		olderPending: d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
-		anyPending:   `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
-		timeline:     d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
-		countPending: `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
-		insertFinal:  newInsertFinal(d),
+		lookup:         d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
+		lookupArchived: d.Rebind(`SELECT id, correlation_id, payload_hash FROM archived_events WHERE source = ? AND source_id = ?`),
+		lookupBody:     d.Rebind(`SELECT id, body FROM events WHERE source = ? AND source_id = ?`),
+		pending:        d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		olderPending:   d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
+		anyPending:     `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
+		timeline:       d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
+		countPending:   `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
+		insertFinal:    newInsertFinal(d),
 	}}
 }
 
@@ -232,9 +233,41 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*Event, fre
 			return 0, fmt.Errorf("inserting events: %w", err)
 		}
 	}
+	// An event inserted whose key is archived was stored before: its row
+	// went to the history archive, its key stayed. It is taken back out.
+	// The probe runs after the insert, so that on PostgreSQL it sees an
+	// archiving that committed while the insert waited for its delete.
+	var newIdx []int
+	for _, i := range fresh {
+		if _, ok := inserted[evs[i].ID]; ok {
+			newIdx = append(newIdx, i)
+		}
+	}
+	archived, err := s.archivedTx(ctx, tx, evs, newIdx)
+	if err != nil {
+		return 0, err
+	}
+	if len(archived) > 0 {
+		var seqs []any
+		for i := range archived {
+			seqs = append(seqs, inserted[evs[i].ID])
+			delete(inserted, evs[i].ID)
+		}
+		for start := 0; start < len(seqs); start += 500 {
+			part := seqs[start:min(start+500, len(seqs))]
+			q := s.db.Dialect.Rebind(`DELETE FROM events WHERE seq IN ` + sqldb.Placeholders(1, len(part)))
+			if _, err := tx.ExecContext(ctx, q, part...); err != nil {
+				return 0, fmt.Errorf("taking back repeats of archived events: %w", err)
+			}
+		}
+	}
 	// Events not inserted were already stored: compare payloads.
 	for _, i := range fresh {
 		ev := evs[i]
+		if a, ok := archived[i]; ok {
+			results[i] = a.result(ev)
+			continue
+		}
 		if _, ok := inserted[ev.ID]; ok {
 			results[i] = Result{EventID: ev.ID, CorrelationID: ev.CorrelationID}
 			continue
@@ -244,6 +277,54 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*Event, fre
 		}
 	}
 	return len(inserted), nil
+}
+
+// archivedKey is what the history archive keeps of an event it moved out:
+// enough to answer a repeat.
+type archivedKey struct{ id, correlationID, hash string }
+
+// result is the Result of ev, whose key is archived: a duplicate, or a
+// conflict when its payload's bytes differ (the archived body is not at
+// hand to compare as sameEvent does).
+func (a archivedKey) result(ev *Event) Result {
+	res := Result{EventID: a.id, CorrelationID: a.correlationID, Duplicate: true}
+	if a.hash != ev.Hash {
+		res.Err = ErrConflict
+	}
+	return res
+}
+
+// archivedTx returns, by index into evs, the events at indexes idx whose
+// key is in archived_events.
+func (s *Store) archivedTx(ctx context.Context, tx *sql.Tx, evs []*Event, idx []int) (map[int]archivedKey, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	type key struct{ source, id string }
+	at := make(map[key]int, len(idx))
+	sources, ids := make([]string, len(idx)), make([]string, len(idx))
+	for n, i := range idx {
+		sources[n], ids[n] = evs[i].Source, evs[i].SourceID
+		at[key{evs[i].Source, evs[i].SourceID}] = i
+	}
+	var out map[int]archivedKey
+	probe := sqldb.PairProbe{Table: "archived_events", ColA: "source", ColB: "source_id", Cols: []string{"id", "correlation_id", "payload_hash"}}
+	err := probe.Run(ctx, s.db.Dialect, tx, sources, ids, func(rows *sql.Rows) error {
+		var k key
+		var a archivedKey
+		if err := rows.Scan(&k.source, &k.id, &a.id, &a.correlationID, &a.hash); err != nil {
+			return err
+		}
+		if out == nil {
+			out = map[int]archivedKey{}
+		}
+		out[at[k]] = a
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("looking for archived events: %w", err)
+	}
+	return out, nil
 }
 
 // appendEvent appends the values of ev's eventColumns, accepted at now, to
@@ -257,7 +338,17 @@ func (s *Store) appendEvent(args []any, ev *Event, now int64) []any {
 // conflict when its payload differs.
 func (s *Store) lookupTx(ctx context.Context, tx *sql.Tx, ev *Event, res *Result) error {
 	var id, corr, hash string
-	if err := tx.QueryRowContext(ctx, s.q.lookup, ev.Source, ev.SourceID).Scan(&id, &corr, &hash); err != nil {
+	err := tx.QueryRowContext(ctx, s.q.lookup, ev.Source, ev.SourceID).Scan(&id, &corr, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Archived since the insert found it stored: its key was kept.
+		var a archivedKey
+		if err := tx.QueryRowContext(ctx, s.q.lookupArchived, ev.Source, ev.SourceID).Scan(&a.id, &a.correlationID, &a.hash); err != nil {
+			return fmt.Errorf("looking up duplicate event: %w", err)
+		}
+		*res = a.result(ev)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("looking up duplicate event: %w", err)
 	}
 	*res = Result{EventID: id, CorrelationID: corr, Duplicate: true}
@@ -403,6 +494,16 @@ func (s *Store) applyInsert(ctx context.Context, tx *sql.Tx, evs []*Event, fresh
 		// Another writer stored one of them since it was looked for: what
 		// was applied for it must not be kept.
 		return 0, done, fmt.Errorf("%w: %d of %d events were stored meanwhile", errApply, len(todo)-n, len(todo))
+	}
+	// A repeat of an archived event must not be applied again: what was
+	// applied is dropped, and the events are stored without it, where the
+	// repeat is answered from its archived key.
+	archived, err := s.archivedTx(ctx, tx, evs, todo)
+	if err != nil {
+		return 0, done, err
+	}
+	if len(archived) > 0 {
+		return 0, done, fmt.Errorf("%w: %d of %d events are archived", errApply, len(archived), len(todo))
 	}
 	return n, done, nil
 }
