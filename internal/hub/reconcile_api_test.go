@@ -18,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -245,6 +246,44 @@ func TestReconcileAPIWithoutOdoo(t *testing.T) {
 		a.getJSON(t, "/v1/reconciliations", &list)
 		if len(list.Reconciliations) != 0 {
 			t.Errorf("list: got %d records, want none", len(list.Reconciliations))
+		}
+	})
+}
+
+// TestReconcileAPIOdooDown checks that a day run while Odoo fails is
+// answered 502 with the upstream-unavailable code, records nothing, and
+// runs once Odoo answers again.
+func TestReconcileAPIOdooDown(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		w := setupOdoo(t, opts, 18, nil)
+		a := &apiHub{hub: w.hub, url: w.url, key: w.key}
+		faults := w.srv.Sim().Faults()
+		faults.Inject("account.move", "", 1000, odoosim.FaultHTTP503)
+		status, h, out := a.call(t, http.MethodPost, "/v1/reconciliations", "application/json", []byte(`{"date":"2026-12-03"}`))
+		p := wantProblem(t, "run with Odoo down", status, h, out, http.StatusBadGateway, problem.CodeUpstreamUnavailable)
+		if !strings.Contains(p.Detail, "Odoo could not be read") {
+			t.Errorf("detail %q does not say Odoo could not be read", p.Detail)
+		}
+		var list struct {
+			Reconciliations []reconcile.Record `json:"reconciliations"`
+		}
+		a.getJSON(t, "/v1/reconciliations", &list)
+		if len(list.Reconciliations) != 0 {
+			t.Errorf("list after the failed run: got %d records, want none", len(list.Reconciliations))
+		}
+		faults.Clear()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			// The client's breaker may still be open for a moment.
+			status, _, out = a.call(t, http.MethodPost, "/v1/reconciliations", "application/json", []byte(`{"date":"2026-12-03"}`))
+			if status == http.StatusOK {
+				break
+			}
+			if status != http.StatusBadGateway || time.Now().After(deadline) {
+				t.Fatalf("run once Odoo is back: %d %s", status, out)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	})
 }

@@ -28,6 +28,7 @@ const (
 	CodeBacklogFull          Code = "backlog-full"
 	CodeShuttingDown         Code = "shutting-down"
 	CodeStorageUnavailable   Code = "storage-unavailable"
+	CodeUpstreamUnavailable  Code = "upstream-unavailable"
 	CodeUnauthorized         Code = "unauthorized"
 	CodeForbidden            Code = "forbidden"
 	CodeNotFound             Code = "not-found"
@@ -66,6 +67,7 @@ var Codes = []Entry{
 	{CodeInternal, 500, "Internal error", "A defect; the log has the details under the request's correlation id."},
 	{CodeShuttingDown, 503, "Shutting down", "The server is stopping; nothing was stored. Retry after Retry-After seconds (another instance or after restart)."},
 	{CodeStorageUnavailable, 503, "Storage unavailable", "The database could not store the event; nothing was acknowledged. Retry."},
+	{CodeUpstreamUnavailable, 502, "Upstream unavailable", "A system Waybill had to read for the request (Odoo, for a reconciliation) was unreachable or failing; nothing was recorded. Retry once it answers."},
 }
 
 // FieldError locates one problem in the request.

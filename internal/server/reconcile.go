@@ -14,6 +14,7 @@ import (
 
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
+	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/reconcile"
@@ -49,7 +50,7 @@ func (s *Server) registerReconcileRoutes() {
 	run := opAnyOf("run-reconciliation", http.MethodPost, "/v1/reconciliations",
 		"Reconcile a business day with Odoo now: invoices, pickings and charges compared, safe differences healed, the others opened for finance", financeScopes, "reconciliations")
 	run.Description = "Running a day again while its record is open replaces its findings (the id stays); a decided day is returned as it stands. See docs/reconciliation.md."
-	run.Errors = append(run.Errors, http.StatusConflict)
+	run.Errors = append(run.Errors, http.StatusConflict, http.StatusBadGateway)
 	huma.Register(s.api, run, func(ctx context.Context, in *struct {
 		Body struct {
 			Date      string `json:"date" example:"2026-12-03" doc:"The business day, YYYY-MM-DD"`
@@ -196,6 +197,20 @@ func reconcileError(err error, id string) error {
 		return (&problem.Details{Status: http.StatusConflict, Code: problem.CodeConflict, Detail: err.Error()}).Fill()
 	case errors.Is(err, reconcile.ErrInvalid):
 		return badRequest(err.Error(), "")
+	case odooDown(err):
+		return (&problem.Details{Status: http.StatusBadGateway, Code: problem.CodeUpstreamUnavailable,
+			Detail: "Odoo could not be read, so the day was not reconciled: " + err.Error() + ". Run it again once Odoo answers."}).Fill()
 	}
 	return err
+}
+
+// odooDown reports whether err says Odoo was unreachable or failing (not
+// that it refused the call): worth running again later.
+func odooDown(err error) bool {
+	for _, e := range []error{odoo.ErrUnavailable, odoo.ErrServer, odoo.ErrRateLimited, odoo.ErrOutcomeUnknown, odoo.ErrConcurrency} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
