@@ -1,7 +1,5 @@
 package sqldb
 
-import "strings"
-
 // JSONText returns an expression that reads the JSON column col as JSON
 // text: River keeps JSON columns (river_job.args) as SQLite's binary JSONB
 // on SQLite, and as jsonb on PostgreSQL.
@@ -19,14 +17,4 @@ func (d Dialect) JSONParam() string {
 		return "CAST(? AS jsonb)"
 	}
 	return "jsonb(?)"
-}
-
-// JSONField returns an expression that reads the text at path (object
-// keys, outermost first) of the JSON text column col, NULL when absent.
-// The keys are written into the SQL: pass constants, never input.
-func (d Dialect) JSONField(col string, path ...string) string {
-	if d.Engine == Postgres {
-		return "(" + col + "::jsonb #>> '{" + strings.Join(path, ",") + "}')"
-	}
-	return "json_extract(" + col + ", '$." + strings.Join(path, ".") + "')"
 }
