@@ -238,7 +238,7 @@ func (q *Queue) Replay(ctx context.Context, id, actor string) (*DeadLetter, *Rep
 type stateCollector struct{ db *sqldb.DB }
 
 var jobsDesc = prometheus.NewDesc("waybill_jobs",
-	"Outbound jobs by action kind (dispatch.release, …; other for a River kind this version does not know) and River state (available, scheduled, retryable, running, completed, cancelled, discarded).",
+	"Outbound jobs by action kind (dispatch.release, …; task for Waybill's own tasks; other for a River kind this version does not know) and River state (available, scheduled, retryable, running, completed, cancelled, discarded).",
 	[]string{"kind", "state"}, nil)
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }

@@ -170,6 +170,7 @@ type Queue struct {
 	client   *river.Client[*sql.Tx]
 	registry *connector.Registry
 	dead     *DeadLetters
+	tasks    *tasks
 	backoff  *backoff
 	opts     Options
 	logger   *slog.Logger
@@ -217,6 +218,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	q := &Queue{
 		registry: registry,
 		dead:     NewDeadLetters(db),
+		tasks:    newTasks(),
 		backoff:  newBackoff(opts.RetryBase, opts.RetryMax, opts.RetryAfterMax),
 		opts:     opts,
 		logger:   opts.Logger,
@@ -252,6 +254,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	river.AddWorker(workers, &worker[stockScrap]{q: q})
 	river.AddWorker(workers, &worker[milestoneSync]{q: q})
 	river.AddWorker(workers, &worker[dispatchUpdate]{q: q})
+	river.AddWorker(workers, &taskWorker{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
@@ -272,7 +275,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	}
 	q.client = client
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, &stateCollector{db: db})
+		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, q.tasks.runs, &stateCollector{db: db})
 	}
 	return q, nil
 }

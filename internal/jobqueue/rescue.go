@@ -153,6 +153,9 @@ func lastClient(job *rivertype.JobRow) string {
 // connector.OtherKind for a kind this queue does not know: one left by
 // another version, or by another program sharing River's tables.
 func actionKind(riverKind string) string {
+	if riverKind == TaskJobKind {
+		return "task"
+	}
 	for action, rk := range riverKinds {
 		if rk == riverKind {
 			return action
