@@ -46,6 +46,11 @@ type Options struct {
 	// Interval is how often the feeds are checked; zero picks a quarter of
 	// MaxSilence, between 1s and 30s.
 	Interval time.Duration
+	// OnRecover, when set, is called after a silent source recovers, with
+	// the window its silence covered: from its last proof of delivery (or
+	// when the watch last started) to the recovery. Reconciliation of that
+	// window hangs here.
+	OnRecover func(ctx context.Context, source string, from, to time.Time)
 	// Now is the clock; nil is time.Now.
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -67,6 +72,7 @@ type Status struct {
 type feed struct {
 	Status
 	clock time.Time // when the silence clock last (re)started
+	quiet time.Time // when the current breach's silence began
 }
 
 // Monitor watches the feeds. It is safe for concurrent use.
@@ -207,9 +213,13 @@ func (m *Monitor) Check(ctx context.Context) error {
 		if n >= m.opts.RecoveryEvents && now.Sub(newest) <= m.opts.MaxSilence/2 {
 			m.mu.Lock()
 			f.Silent, f.Since, f.clock = false, now, now
+			quiet := f.quiet
 			m.mu.Unlock()
 			m.silent.WithLabelValues(src).Set(0)
 			m.log.InfoContext(ctx, "proof-of-delivery feed recovered: held invoices go out", slog.String("source", src), slog.Int("pods_since_breach", n))
+			if m.opts.OnRecover != nil {
+				m.opts.OnRecover(ctx, src, quiet, now)
+			}
 		}
 	}
 	return nil
@@ -229,7 +239,7 @@ func (m *Monitor) checkHealthy(ctx context.Context, f *feed, now, last time.Time
 	if now.Sub(quietSince) <= m.opts.MaxSilence {
 		return
 	}
-	f.Silent, f.Since = true, now
+	f.Silent, f.Since, f.quiet = true, now, quietSince
 	m.silent.WithLabelValues(f.Source).Set(1)
 	m.breaches.WithLabelValues(f.Source).Inc()
 	m.log.ErrorContext(ctx, "proof-of-delivery feed silent: invoicing of its shipments holds",

@@ -65,12 +65,19 @@ func (w *world) pod(t *testing.T, source string) {
 // hours from one hour before base to three hours after it.
 func monitor(t *testing.T, db *sqldb.DB, c *clock, base time.Time, hoursFrom, hoursTo time.Duration) *feeds.Monitor {
 	t.Helper()
+	return monitorWith(t, db, c, base, hoursFrom, hoursTo, nil)
+}
+
+// monitorWith is monitor with a recovery hook.
+func monitorWith(t *testing.T, db *sqldb.DB, c *clock, base time.Time, hoursFrom, hoursTo time.Duration,
+	onRecover func(ctx context.Context, source string, from, to time.Time)) *feeds.Monitor {
+	t.Helper()
 	mins := func(d time.Duration) int {
 		x := base.Add(d).UTC()
 		return x.Hour()*60 + x.Minute()
 	}
 	m, err := feeds.New(feeds.Options{DB: db, Sources: []string{src}, MaxSilence: 30 * time.Minute,
-		From: mins(hoursFrom), To: mins(hoursTo), Location: time.UTC, RecoveryEvents: 2, Now: c.now})
+		From: mins(hoursFrom), To: mins(hoursTo), Location: time.UTC, RecoveryEvents: 2, Now: c.now, OnRecover: onRecover})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,14 @@ func TestSilenceHoldsThenRecovers(t *testing.T) {
 		w := newWorld(t, db)
 		base := time.Now()
 		c := &clock{t: base.Add(-40 * time.Minute)}
-		m := monitor(t, db, c, base, -time.Hour, 3*time.Hour)
+		type window struct {
+			source   string
+			from, to time.Time
+		}
+		var recovered []window
+		m := monitorWith(t, db, c, base, -time.Hour, 3*time.Hour, func(_ context.Context, source string, from, to time.Time) {
+			recovered = append(recovered, window{source, from, to})
+		})
 		w.out(t)
 		check(t, m, c, base.Add(-40*time.Minute), false)
 		check(t, m, c, base.Add(-15*time.Minute), false) // 25 min quiet: allowed
@@ -108,8 +122,16 @@ func TestSilenceHoldsThenRecovers(t *testing.T) {
 		w.pod(t, "/carriers/other") // another source does not help
 		w.pod(t, src)               // one proof is not a recovery
 		check(t, m, c, base.Add(time.Second), true)
+		if len(recovered) != 0 {
+			t.Fatalf("recovery reported while still silent: %+v", recovered)
+		}
 		w.pod(t, src)
 		check(t, m, c, base.Add(2*time.Second), false)
+		// The silence began when the watch started (no proof before it)
+		// and ended at the recovery.
+		if len(recovered) != 1 || recovered[0].source != src || !recovered[0].from.Equal(base.Add(-40*time.Minute)) || !recovered[0].to.Equal(base.Add(2*time.Second)) {
+			t.Errorf("recovery window: got %+v, want %s from %s to %s", recovered, src, base.Add(-40*time.Minute), base.Add(2*time.Second))
+		}
 	})
 }
 

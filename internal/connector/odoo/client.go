@@ -237,9 +237,8 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 	d := c.now().Sub(start)
 	c.cfg.Metrics.observe(model, method, d)
 	if e == nil {
-		if _, closed := c.brk.record(true); closed {
-			c.cfg.Metrics.breakerOpen(false)
-			c.log.InfoContext(ctx, "odoo circuit breaker closed", slog.String("url", redactURL(c.cfg.URL)))
+		if _, closed, since := c.brk.record(true); closed {
+			c.closed(ctx, since)
 		}
 		c.log.DebugContext(ctx, "odoo call", slog.String("model", model), slog.String("method", method), slog.Duration("duration", d))
 		return nil
@@ -258,16 +257,26 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 	}
 	if ctx.Err() != nil {
 		c.brk.release()
-	} else if opened, closed := c.brk.record(!e.Kind.unhealthy()); opened {
+	} else if opened, closed, since := c.brk.record(!e.Kind.unhealthy()); opened {
 		c.cfg.Metrics.breakerOpen(true)
 		c.log.WarnContext(ctx, "odoo circuit breaker open", slog.String("url", redactURL(c.cfg.URL)),
 			slog.Duration("cooldown", c.cfg.BreakerCooldown), slog.String("kind", e.Kind.String()))
 	} else if closed {
 		// An application error closes it too: the server answered.
-		c.cfg.Metrics.breakerOpen(false)
-		c.log.InfoContext(ctx, "odoo circuit breaker closed", slog.String("url", redactURL(c.cfg.URL)))
+		c.closed(ctx, since)
 	}
 	return classify(e)
+}
+
+// closed reports the breaker closing after an outage that began at since.
+func (c *Client) closed(ctx context.Context, since time.Time) {
+	now := c.now()
+	c.cfg.Metrics.breakerOpen(false)
+	c.log.InfoContext(ctx, "odoo circuit breaker closed", slog.String("url", redactURL(c.cfg.URL)),
+		slog.Duration("outage", now.Sub(since).Truncate(time.Second)))
+	if c.cfg.OnRecover != nil {
+		c.cfg.OnRecover(since, now)
+	}
 }
 
 // call sends r and returns its raw result, nil for None/null.

@@ -197,11 +197,20 @@ func TestBreakerHalfOpenFailure(t *testing.T) {
 	if ok, _ := b.allow(); ok {
 		t.Fatal("second concurrent probe allowed")
 	}
-	if opened, _ := b.record(false); !opened {
+	if opened, _, _ := b.record(false); !opened {
 		t.Error("failed probe did not reopen the breaker")
 	}
 	if ok, wait := b.allow(); ok || wait != time.Minute {
 		t.Errorf("got %t %s, want a fresh cooldown", ok, wait)
+	}
+	// The outage runs from the first opening, through the failed probe,
+	// to the probe that succeeds.
+	clk.advance(time.Minute)
+	if ok, _ := b.allow(); !ok {
+		t.Fatal("probe refused after the second cooldown")
+	}
+	if _, closed, since := b.record(true); !closed || !since.Equal(time.Unix(0, 0)) {
+		t.Errorf("closing: got closed %t, outage since %s; want closed, since %s", closed, since, time.Unix(0, 0))
 	}
 }
 

@@ -84,6 +84,11 @@ type Config struct {
 	// Logger receives debug logs of calls and warnings about the breaker.
 	// Nil discards them.
 	Logger *slog.Logger `json:"-"`
+	// OnRecover, when set, is called when the circuit breaker closes again
+	// after an outage, with when the outage began (the breaker opened) and
+	// ended. It runs on the call that found Odoo back and must not block:
+	// hand the work off.
+	OnRecover func(from, to time.Time) `json:"-"`
 	// TracerProvider, when set, makes each call a client span ("odoo
 	// <model>.<method>") whose W3C traceparent goes with the request.
 	// Nil traces nothing and sends no traceparent.

@@ -62,6 +62,7 @@ type breaker struct {
 	failures  int
 	openUntil time.Time
 	probing   bool
+	downSince time.Time // when it last opened from closed
 }
 
 func newBreaker(threshold int, cooldown time.Duration, now func() time.Time) *breaker {
@@ -95,8 +96,10 @@ func (b *breaker) allow() (ok bool, wait time.Duration) {
 }
 
 // record reports a call's result: healthy means the server answered (even
-// with an application error). It returns the state change, if any.
-func (b *breaker) record(healthy bool) (opened, closed bool) {
+// with an application error). It returns the state change, if any, and on
+// closing when the outage began: when the breaker opened after last being
+// closed.
+func (b *breaker) record(healthy bool) (opened, closed bool, downSince time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if healthy {
@@ -104,16 +107,19 @@ func (b *breaker) record(healthy bool) (opened, closed bool) {
 		b.state = breakerClosed
 		b.failures = 0
 		b.probing = false
-		return false, closed
+		return false, closed, b.downSince
 	}
 	b.failures++
 	if b.state == breakerHalfOpen || b.failures >= b.threshold {
 		opened = b.state != breakerOpen
+		if b.state == breakerClosed {
+			b.downSince = b.now()
+		}
 		b.state = breakerOpen
 		b.openUntil = b.now().Add(b.cooldown)
 		b.probing = false
 	}
-	return opened, false
+	return opened, false, time.Time{}
 }
 
 // release gives back a half-open probe slot when the call ended without
