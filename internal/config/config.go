@@ -115,6 +115,25 @@ const (
 	ArchiveIntervalDefault = time.Hour
 )
 
+// Defaults of the reconcile section.
+const (
+	// ReconcileScheduleDefault is the default of reconcile.schedule.
+	ReconcileScheduleDefault = true
+	// ReconcileGraceDefault is the default of reconcile.grace.
+	ReconcileGraceDefault = time.Hour
+	// ReconcileCatchUpDefault is the default of reconcile.catch_up.
+	ReconcileCatchUpDefault = 3
+	// ReconcileRecoverAfterDefault is the default of reconcile.recover_after.
+	ReconcileRecoverAfterDefault = 10 * time.Minute
+)
+
+// ReconcileCutoffDefault is the default of reconcile.cutoff: 24:00, the
+// calendar day.
+func ReconcileCutoffDefault() TimeOfDay { return TimeOfDay{Minutes: minutesPerDay} }
+
+// ReconcileTimezoneDefault is the default of reconcile.timezone: UTC.
+func ReconcileTimezoneDefault() Zone { return Zone{loc: time.UTC} }
+
 // Defaults of the connectors.webhook section. connectors.webhook.url and
 // connectors.webhook.secret are empty by default; see also WebhookActionsDefault.
 const (
@@ -279,6 +298,8 @@ type Config struct {
 	KPI KPI `koanf:"kpi" json:"kpi"`
 	// Archive is the archive section.
 	Archive Archive `koanf:"archive" json:"archive"`
+	// Reconcile is the reconcile section.
+	Reconcile Reconcile `koanf:"reconcile" json:"reconcile"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -926,6 +947,49 @@ type Archive struct {
 	Interval time.Duration `koanf:"interval" json:"interval"`
 }
 
+// Reconcile configures the end-of-day reconciliation with Odoo (see
+// docs/reconciliation.md): when each warehouse's business day ends, when
+// serve reconciles it by itself, and the reconciliation after an outage.
+// Runs need the Odoo connector; without it the schedule does nothing.
+type Reconcile struct {
+	// Schedule makes serve reconcile every business day by itself once its
+	// cut-off and the grace have passed, catching up days missed while it
+	// was down. Defaults to true.
+	Schedule bool `koanf:"schedule" json:"schedule"`
+
+	// Cutoff is when the business day ends, HH:MM in timezone, from 00:01
+	// to 24:00: day D runs from the cut-off on D−1 to the cut-off on D.
+	// Defaults to "24:00", the calendar day.
+	Cutoff TimeOfDay `koanf:"cutoff" json:"cutoff"`
+
+	// Timezone is the IANA time zone of cutoff. Defaults to "UTC".
+	Timezone Zone `koanf:"timezone" json:"timezone"`
+
+	// Warehouses gives warehouses a business day of their own, each entry
+	// written NAME=HH:MM or NAME=HH:MM@Zone (such as
+	// CHI=20:00@America/Chicago; the zone defaults to timezone). When set,
+	// the schedule reconciles each listed warehouse on its own (a
+	// shipment's warehouse is its origin's name up to the first slash) and
+	// no longer the day of every warehouse together. Defaults to [].
+	Warehouses []ReconcileWarehouse `koanf:"warehouses" json:"warehouses"`
+
+	// Grace is how long after a day's cut-off the scheduled run waits, for
+	// late proofs of delivery and invoices. Defaults to 1h.
+	Grace time.Duration `koanf:"grace" json:"grace"`
+
+	// CatchUp is how many days before the latest ended one the schedule
+	// looks back for days no run covered since they ended, such as while
+	// serve was down. Defaults to 3.
+	CatchUp int `koanf:"catch_up" json:"catch_up"`
+
+	// RecoverAfter is the shortest Odoo outage (its circuit breaker open)
+	// after which serve reconciles the days the outage touched once Odoo
+	// answers again; a proof-of-delivery feed that went silent
+	// (billing.pod_max_silence) does the same when it recovers. 0 turns
+	// both off. Defaults to 10m.
+	RecoverAfter time.Duration `koanf:"recover_after" json:"recover_after"`
+}
+
 // Path is the archive directory: Dir, or archive in dataDir.
 func (a Archive) Path(dataDir string) string {
 	if a.Dir != "" {
@@ -1036,6 +1100,15 @@ func Default() Config {
 		Archive: Archive{
 			Retention: ArchiveRetentionDefault,
 			Interval:  ArchiveIntervalDefault,
+		},
+		Reconcile: Reconcile{
+			Schedule:     ReconcileScheduleDefault,
+			Cutoff:       ReconcileCutoffDefault(),
+			Timezone:     ReconcileTimezoneDefault(),
+			Warehouses:   []ReconcileWarehouse{},
+			Grace:        ReconcileGraceDefault,
+			CatchUp:      ReconcileCatchUpDefault,
+			RecoverAfter: ReconcileRecoverAfterDefault,
 		},
 	}
 }

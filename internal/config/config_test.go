@@ -162,6 +162,13 @@ func TestDefault(t *testing.T) {
 		{"archive.retention", got.Archive.Retention, 90 * 24 * time.Hour},
 		{"archive.dir", got.Archive.Dir, ""},
 		{"archive.interval", got.Archive.Interval, time.Hour},
+		{"reconcile.schedule", got.Reconcile.Schedule, true},
+		{"reconcile.cutoff", got.Reconcile.Cutoff.String(), "24:00"},
+		{"reconcile.timezone", got.Reconcile.Timezone.String(), "UTC"},
+		{"reconcile.warehouses", got.Reconcile.Warehouses, []ReconcileWarehouse{}},
+		{"reconcile.grace", got.Reconcile.Grace, time.Hour},
+		{"reconcile.catch_up", got.Reconcile.CatchUp, 3},
+		{"reconcile.recover_after", got.Reconcile.RecoverAfter, 10 * time.Minute},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -192,7 +199,9 @@ func TestWithDefaults(t *testing.T) {
 		{
 			name: "zero config gets every default but booleans",
 			in:   Config{},
-			want: func(c *Config) { c.Workflow.AutoRelease, c.Encryption.Enabled = false, false },
+			want: func(c *Config) {
+				c.Workflow.AutoRelease, c.Encryption.Enabled, c.Reconcile.Schedule = false, false, false
+			},
 		},
 		{
 			name: "set values are kept",
@@ -204,6 +213,7 @@ func TestWithDefaults(t *testing.T) {
 				Connectors: Connectors{Webhook: Webhook{Actions: []string{"invoice.prepare"}}},
 				Log:        Log{Level: "debug"},
 				Encryption: Encryption{Enabled: true},
+				Reconcile:  Reconcile{Schedule: true},
 			},
 			want: func(c *Config) {
 				c.Server.Addr = ":9000"
@@ -217,7 +227,7 @@ func TestWithDefaults(t *testing.T) {
 		},
 		{
 			name: "empty non-nil list gets the default",
-			in:   Config{Workflow: Workflow{AutoRelease: true}, Connectors: Connectors{Webhook: Webhook{Actions: []string{}}}, Encryption: Encryption{Enabled: true}},
+			in:   Config{Workflow: Workflow{AutoRelease: true}, Connectors: Connectors{Webhook: Webhook{Actions: []string{}}}, Encryption: Encryption{Enabled: true}, Reconcile: Reconcile{Schedule: true}},
 			want: func(*Config) {},
 		},
 	}
@@ -716,6 +726,11 @@ func TestValidate(t *testing.T) {
 		{name: "milestone interval", modify: func(c *Config) {
 			c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.arrived", 15 * time.Minute}}
 		}},
+		{name: "reconcile cut-off at midnight", modify: func(c *Config) { c.Reconcile.Cutoff = TimeOfDay{} }, key: "reconcile.cutoff", msg: "must be a time of day from 00:01 to 24:00"},
+		{name: "reconcile warehouse twice", modify: func(c *Config) {
+			c.Reconcile.Warehouses = []ReconcileWarehouse{{Name: "WH", Cutoff: TimeOfDay{Minutes: 60}}, {Name: "WH", Cutoff: TimeOfDay{Minutes: 120}}}
+		}, key: "reconcile.warehouses", msg: `names "WH" more than once`},
+		{name: "reconcile catch-up", modify: func(c *Config) { c.Reconcile.CatchUp = 90 }, key: "reconcile.catch_up", msg: "must be 0 to 31 days"},
 		{name: "milestone interval 0", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []MilestoneInterval{{Type: "shipment.arrived"}} }, key: "workflow.milestone_intervals", msg: `entry "shipment.arrived=0s": the interval must be positive, such as shipment.arrived=15m`},
 		{name: "milestone interval type", modify: func(c *Config) { c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.loaded", time.Minute}} }, key: "workflow.milestone_intervals", msg: `entry "shipment.loaded=1m": "shipment.loaded" is not a milestone; must be one of shipment.departed, shipment.delayed, shipment.arrived, shipment.delivered, shipment.exception or shipment.returned`},
 		{name: "milestone interval twice", modify: func(c *Config) {
@@ -784,6 +799,7 @@ func TestValidate(t *testing.T) {
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"kpi.release_delay", "kpi.shortage_age", "kpi.unbilled_after", "kpi.cache_for",
 			"archive.retention", "archive.interval",
+			"reconcile.cutoff", "reconcile.timezone",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",

@@ -43,6 +43,8 @@ func docText(path string) string {
 		return "Sets the thresholds of the business metrics (the waybill_kpi_* gauges on /metrics, docs/runbooks.md): when a shipment starts to count as late."
 	case "archive":
 		return "Moves history out of the hot database into compressed, checksummed daily files (see docs/archive.md): events in a final state, stored source payloads none of whose events is pending, and audit entries, once older than the retention. It is off unless enabled."
+	case "reconcile":
+		return "Configures the end-of-day reconciliation with Odoo (see docs/reconciliation.md): when each warehouse's business day ends, when serve reconciles it by itself, and the reconciliation after an outage. Runs need the Odoo connector; without it the schedule does nothing."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -227,6 +229,20 @@ func docText(path string) string {
 		return "The archive directory: one subdirectory per kind and a manifest.json. Empty by default, which is archive in storage.data_dir."
 	case "archive.interval":
 		return "How often serve archives when enabled. Must be positive. Defaults to 1h."
+	case "reconcile.schedule":
+		return "Makes serve reconcile every business day by itself once its cut-off and the grace have passed, catching up days missed while it was down. Defaults to true."
+	case "reconcile.cutoff":
+		return "When the business day ends, HH:MM in timezone, from 00:01 to 24:00: day D runs from the cut-off on D−1 to the cut-off on D. Defaults to \"24:00\", the calendar day."
+	case "reconcile.timezone":
+		return "The IANA time zone of cutoff. Defaults to \"UTC\"."
+	case "reconcile.warehouses":
+		return "Gives warehouses a business day of their own, each entry written NAME=HH:MM or NAME=HH:MM@Zone (such as CHI=20:00@America/Chicago; the zone defaults to timezone). When set, the schedule reconciles each listed warehouse on its own (a shipment's warehouse is its origin's name up to the first slash) and no longer the day of every warehouse together. Defaults to []."
+	case "reconcile.grace":
+		return "How long after a day's cut-off the scheduled run waits, for late proofs of delivery and invoices. Defaults to 1h."
+	case "reconcile.catch_up":
+		return "How many days before the latest ended one the schedule looks back for days no run covered since they ended, such as while serve was down. Defaults to 3."
+	case "reconcile.recover_after":
+		return "The shortest Odoo outage (its circuit breaker open) after which serve reconciles the days the outage touched once Odoo answers again; a proof-of-delivery feed that went silent (billing.pod_max_silence) does the same when it recovers. 0 turns both off. Defaults to 10m."
 	}
 	return ""
 }

@@ -187,6 +187,7 @@ func (c Config) validate() []*KeyError {
 	v.positive("kpi.cache_for", c.KPI.CacheFor)
 	v.positive("archive.retention", c.Archive.Retention)
 	v.positive("archive.interval", c.Archive.Interval)
+	c.Reconcile.validate(&v)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {
@@ -421,4 +422,31 @@ func joinFieldErrors(errs []*KeyError) error {
 		all[i] = e
 	}
 	return errors.Join(all...)
+}
+
+func (r Reconcile) validate(v *validator) {
+	if r.Cutoff.Minutes <= 0 || r.Cutoff.Minutes > minutesPerDay {
+		v.add("reconcile.cutoff", "must be a time of day from 00:01 to 24:00")
+	}
+	if err := r.Timezone.check(); err != nil {
+		v.add("reconcile.timezone", err.Error())
+	}
+	seen := map[string]bool{}
+	for _, w := range r.Warehouses {
+		if err := w.check(w.String()); err != nil {
+			v.add("reconcile.warehouses", err.Error())
+		} else if seen[w.Name] {
+			v.add("reconcile.warehouses", fmt.Sprintf("names %q more than once", w.Name))
+		}
+		seen[w.Name] = true
+	}
+	if r.Grace < 0 {
+		v.add("reconcile.grace", "must not be negative")
+	}
+	if r.CatchUp < 0 || r.CatchUp > 31 {
+		v.add("reconcile.catch_up", "must be 0 to 31 days")
+	}
+	if r.RecoverAfter < 0 {
+		v.add("reconcile.recover_after", "must not be negative (0 turns recovery off)")
+	}
 }

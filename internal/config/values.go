@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -305,6 +306,105 @@ func (p OdooPolicy) check() error {
 		return errors.New("sets neither backorder nor invoice_state")
 	case strings.ContainsAny(p.Customer+p.Warehouse, " \t\n"):
 		return errors.New("customer and warehouse must not hold white space")
+	}
+	return nil
+}
+
+// TimeOfDay is a time of day written HH:MM, from 00:00 to 24:00 (the end
+// of the day).
+type TimeOfDay struct {
+	// Minutes is the time in minutes after midnight, 0 to 1440.
+	Minutes int
+}
+
+// Duration is the time of day as time after midnight.
+func (t TimeOfDay) Duration() time.Duration { return time.Duration(t.Minutes) * time.Minute }
+
+// String returns the time as HH:MM.
+func (t TimeOfDay) String() string { return clock(t.Minutes) }
+
+// MarshalText implements encoding.TextMarshaler: HH:MM.
+func (t TimeOfDay) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses HH:MM, where
+// 24:00 is the end of the day.
+func (t *TimeOfDay) UnmarshalText(text []byte) error {
+	m, err := parseClock(string(text))
+	if err != nil {
+		return err
+	}
+	*t = TimeOfDay{Minutes: m}
+	return nil
+}
+
+// parseClock parses HH:MM, 00:00 to 24:00, into minutes after midnight.
+func parseClock(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || len(h) != 2 || len(m) != 2 || err1 != nil || err2 != nil || hh < 0 || hh > 24 || mm < 0 || mm > 59 || hh == 24 && mm != 0 {
+		return 0, fmt.Errorf("%q: want a time of day HH:MM, 00:00 to 24:00", s)
+	}
+	return hh*60 + mm, nil
+}
+
+// ReconcileWarehouse is one entry of reconcile.warehouses, written
+// NAME=HH:MM or NAME=HH:MM@Zone, such as CHI=20:00@America/Chicago.
+type ReconcileWarehouse struct {
+	// Name is the warehouse: a shipment's origin name up to the first
+	// slash, such as WH for WH/Stock.
+	Name string
+	// Cutoff is when its business day ends, 00:01 to 24:00.
+	Cutoff TimeOfDay
+	// Timezone is its zone; unset is reconcile.timezone.
+	Timezone Zone
+}
+
+// String returns the entry as NAME=HH:MM[@Zone].
+func (w ReconcileWarehouse) String() string {
+	s := w.Name + "=" + w.Cutoff.String()
+	if z := w.Timezone.String(); z != "" {
+		s += "@" + z
+	}
+	return s
+}
+
+// MarshalText implements encoding.TextMarshaler: NAME=HH:MM[@Zone].
+func (w ReconcileWarehouse) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses
+// NAME=HH:MM or NAME=HH:MM@Zone.
+func (w *ReconcileWarehouse) UnmarshalText(text []byte) error {
+	e := string(text)
+	name, rest, ok := strings.Cut(e, "=")
+	if !ok {
+		return fmt.Errorf("entry %q must be NAME=HH:MM or NAME=HH:MM@Zone, such as CHI=20:00@America/Chicago", e)
+	}
+	at, zone, withZone := strings.Cut(strings.TrimSpace(rest), "@")
+	m, err := parseClock(strings.TrimSpace(at))
+	if err != nil {
+		return fmt.Errorf("entry %q: %w", e, err)
+	}
+	parsed := ReconcileWarehouse{Name: strings.TrimSpace(name), Cutoff: TimeOfDay{Minutes: m}}
+	if withZone {
+		if parsed.Timezone, err = LoadZone(strings.TrimSpace(zone)); err != nil {
+			return fmt.Errorf("entry %q: %w", e, err)
+		}
+	}
+	if err := parsed.check(e); err != nil {
+		return err
+	}
+	*w = parsed
+	return nil
+}
+
+// check checks the entry, written as entry.
+func (w ReconcileWarehouse) check(entry string) error {
+	switch {
+	case w.Name == "" || strings.ContainsAny(w.Name, "/=@\x00\n") || len(w.Name) > 100:
+		return fmt.Errorf("entry %q: the warehouse name must be 1 to 100 characters without / = or @", entry)
+	case w.Cutoff.Minutes <= 0 || w.Cutoff.Minutes > minutesPerDay:
+		return fmt.Errorf("entry %q: the cut-off must be 00:01 to 24:00", entry)
 	}
 	return nil
 }

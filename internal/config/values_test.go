@@ -47,6 +47,15 @@ func TestLoadParsedValues(t *testing.T) {
 			},
 		},
 		{
+			name: "reconciliation schedule from the file",
+			file: "reconcile:\n  cutoff: \"20:30\"\n  timezone: Europe/Amsterdam\n  warehouses: [WH=22:00, \"LA = 18:00@America/Los_Angeles\"]\n",
+			want: func(c *Config) {
+				c.Reconcile.Cutoff = TimeOfDay{Minutes: 20*60 + 30}
+				c.Reconcile.Timezone = amsterdam
+				c.Reconcile.Warehouses = []ReconcileWarehouse{{Name: "WH", Cutoff: TimeOfDay{Minutes: 22 * 60}}, {Name: "LA", Cutoff: TimeOfDay{Minutes: 18 * 60}, Timezone: la}}
+			},
+		},
+		{
 			name: "lists from the file",
 			file: `workflow:
   milestone_intervals: [shipment.arrived=15m, "shipment.delivered = 90s"]
@@ -140,6 +149,21 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			name: "operating hours syntax",
 			file: "billing:\n  operating_hours: 6-20\n",
 			want: []fieldErr{{Key: "billing.operating_hours", Line: 2, Msg: `"6-20": want HH:MM-HH:MM`}},
+		},
+		{
+			name: "reconcile cut-off syntax",
+			file: "reconcile:\n  cutoff: \"8pm\"\n",
+			want: []fieldErr{{Key: "reconcile.cutoff", Line: 2, Msg: `"8pm": want a time of day HH:MM, 00:00 to 24:00`}},
+		},
+		{
+			name: "reconcile warehouse entries",
+			file: "reconcile:\n  warehouses: [WH, \"WH/Stock=20:00\", \"LA=18:00@Pacific\", \"NY=25:00\"]\n",
+			want: []fieldErr{
+				{Key: "reconcile.warehouses", Line: 2, Msg: `entry "WH" must be NAME=HH:MM or NAME=HH:MM@Zone, such as CHI=20:00@America/Chicago`},
+				{Key: "reconcile.warehouses", Line: 2, Msg: `entry "WH/Stock=20:00": the warehouse name must be 1 to 100 characters without / = or @`},
+				{Key: "reconcile.warehouses", Line: 2, Msg: `entry "LA=18:00@Pacific": unknown time zone "Pacific"; use an IANA name such as Europe/Amsterdam`},
+				{Key: "reconcile.warehouses", Line: 2, Msg: `entry "NY=25:00": "25:00": want a time of day HH:MM, 00:00 to 24:00`},
+			},
 		},
 		{
 			name: "operating hours without a span",
