@@ -50,6 +50,11 @@ const (
 	// the reconciliation's id.
 	ActionReconciliationApproved = "reconciliation.approved"
 	ActionReconciliationRejected = "reconciliation.rejected"
+	// ActionReconciliationRecovered is the days an outage (of Odoo or of a
+	// proof-of-delivery feed) touched reconciled once it was over; the
+	// subject is the cause, the details what was healed and what waits for
+	// a person, per day.
+	ActionReconciliationRecovered = "reconciliation.recovered"
 	// ActionArchiveRestored is a day of archived rows put back into the
 	// database; the subject is kind/day, such as events/2026-09-01.
 	ActionArchiveRestored = "archive.restored"

@@ -91,6 +91,7 @@ type Hub struct {
 	processor *workflow.Processor
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
+	outages   chan outage      // outages over, to reconcile
 	sources   *source.Receiver // nil without source profiles
 	watcher   *source.Watcher  // nil without EDI folders
 	emitter   *intake.Emitter
@@ -194,7 +195,12 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	profiles := approved.Profiles
 	sourceStore := source.NewStore(db)
-	conns, err := BuildConnectors(cfg, ConnectorDeps{Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger, TracerProvider: tp,
+	h.outages = make(chan outage, 16)
+	var onOdooRecover func(from, to time.Time)
+	if recovers(cfg) {
+		onOdooRecover = h.odooRecovered
+	}
+	conns, err := BuildConnectors(cfg, ConnectorDeps{OnOdooRecover: onOdooRecover, Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger, TracerProvider: tp,
 		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore,
 		StartInvoice: func(ctx context.Context, ref string) (bool, error) { return db.Start(ctx, "odoo.invoice", ref) }})
 	if err != nil {
@@ -209,7 +215,11 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 
 	if b := cfg.Billing; b.PODMaxSilence > 0 {
-		h.feeds, err = feeds.New(feeds.Options{DB: db, Sources: b.PODSources, MaxSilence: b.PODMaxSilence,
+		var onRecover func(context.Context, string, time.Time, time.Time)
+		if recovers(cfg) {
+			onRecover = h.feedRecovered
+		}
+		h.feeds, err = feeds.New(feeds.Options{DB: db, Sources: b.PODSources, MaxSilence: b.PODMaxSilence, OnRecover: onRecover,
 			From: b.OperatingHours.From, To: b.OperatingHours.To, Location: b.Timezone.Location(),
 			RecoveryEvents: b.PODRecoveryEvents, Logger: logger, Registerer: h.reg})
 		if err != nil {
@@ -241,8 +251,11 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
 		return err
 	}
-	h.Reconciler, err = NewReconciler(cfg, &ReconcilerDeps{DB: db, Shipments: h.Shipments, Odoo: conns.Odoo, Jobs: h.Queue, Logger: logger})
+	h.Reconciler, err = NewReconciler(cfg, &ReconcilerDeps{DB: db, Shipments: h.Shipments, Odoo: conns.Odoo, Jobs: h.Queue, Logger: logger, Registerer: h.reg})
 	if err != nil {
+		return err
+	}
+	if err := h.addReconcileTasks(); err != nil {
 		return err
 	}
 	validator, err := event.NewValidator()
@@ -618,6 +631,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		sending.run("feed watch", h.feeds.Run)
 	}
 	sending.run("job queue", h.Queue.Run)
+	sending.run("outage recovery", h.enqueueRecoveries)
 	sending.run("KPI snapshots", func(ctx context.Context) error {
 		return h.KPIs.Run(ctx, func(err error) {
 			h.logger.WarnContext(ctx, "computing the KPIs failed; the last snapshot stays", slog.Any("err", err))
@@ -761,6 +775,9 @@ type ConnectorDeps struct {
 	// odoo.ConnectorOptions); nil makes every start look for an earlier
 	// invoice.
 	StartInvoice func(ctx context.Context, ref string) (first bool, err error)
+	// OnOdooRecover is called when Odoo answers again after its circuit
+	// breaker opened (odoo.Config.OnRecover); nil ignores it.
+	OnOdooRecover func(from, to time.Time)
 	// Tenders are the carriers that take load tenders by EDI (X12 204),
 	// and TenderStore keeps the tenders and their control numbers.
 	Tenders     []tender.Carrier
@@ -788,6 +805,8 @@ type ReconcilerDeps struct {
 	// Jobs enqueues the healing actions (the job queue); nil heals nothing.
 	Jobs   reconcile.JobInserter
 	Logger *slog.Logger
+	// Registerer receives the reconciliation metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // NewReconciler builds the end-of-day reconciler of cfg: the server's and
@@ -801,8 +820,21 @@ func NewReconciler(cfg config.Config, deps *ReconcilerDeps) (*reconcile.Reconcil
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	rc := cfg.Reconcile
+	var schedules []reconcile.Schedule
+	if len(rc.Warehouses) == 0 {
+		schedules = []reconcile.Schedule{{Cutoff: rc.Cutoff.Duration(), Location: rc.Timezone.Location()}}
+	}
+	for _, w := range rc.Warehouses {
+		loc := rc.Timezone.Location()
+		if w.Timezone.String() != "" {
+			loc = w.Timezone.Location()
+		}
+		schedules = append(schedules, reconcile.Schedule{Warehouse: w.Name, Cutoff: w.Cutoff.Duration(), Location: loc})
+	}
 	return reconcile.New(reconcile.Options{DB: deps.DB, Shipments: deps.Shipments, Odoo: odooClient, System: cfg.Connectors.Odoo.System,
 		Jobs: deps.Jobs, PostDrafts: cfg.Connectors.Odoo.InvoiceState == config.OdooInvoiceDraft,
+		Location: rc.Timezone.Location(), Schedules: schedules, Grace: rc.Grace, CatchUp: rc.CatchUp, Registerer: deps.Registerer,
 		Logger: logger.With(slog.String("component", "reconcile"))})
 }
 
@@ -929,6 +961,7 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		Metrics:         metrics,
 		Logger:          logger,
 		TracerProvider:  deps.TracerProvider,
+		OnRecover:       deps.OnOdooRecover,
 	}, odoo.ConnectorOptions{
 		System:           oc.System,
 		Backorder:        backorder,

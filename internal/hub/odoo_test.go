@@ -99,6 +99,13 @@ func setupOdoo(t testing.TB, opts sqldb.Options, version int, modify func(*confi
 // planned to delivered with a POD and a detention charge.
 func (w *odooWorld) ship(t *testing.T, subject string) {
 	t.Helper()
+	w.shipWith(t, subject, nil)
+}
+
+// shipWith is ship calling beforeDelivery, when not nil, once the
+// shipment departed and before its proof of delivery is sent.
+func (w *odooWorld) shipWith(t *testing.T, subject string, beforeDelivery func()) {
+	t.Helper()
 	send := func(id, typ, at, data string) {
 		t.Helper()
 		status, body, _ := w.do(t, http.MethodPost, "/v1/events", "application/cloudevents+json", ce(subject+"/"+id, typ, subject, at, data))
@@ -114,6 +121,9 @@ func (w *odooWorld) ship(t *testing.T, subject string) {
 	send("load", "shipment.loaded", "2026-11-26T09:00:00+01:00", `{"lines":[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`,"lots":[{"lot":"`+w.lot+`","quantity":`+three+`}]}]}`)
 	send("depart", "shipment.departed", "2026-11-26T09:30:00+01:00", `{}`)
 	send("charge", "charges.reported", "2026-11-26T13:00:00+01:00", `{"charges":[{"code":"DET","type":"detention","amount":{"minor":7500,"currency":"USD"}}]}`)
+	if beforeDelivery != nil {
+		beforeDelivery()
+	}
 	send("deliver", "shipment.delivered", "2026-11-26T14:00:00+01:00", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00+01:00","lines":[{"line_id":"1","quantity":`+two+`},{"line_id":"2","quantity":`+three+`}]}}`)
 }
 

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
@@ -56,7 +58,10 @@ type Record struct {
 	// shipments: the invoices approving the day posts.
 	InvoiceRefs []string `json:"invoice_refs"`
 	// Posted lists the draft invoices the approval posted.
-	Posted    []int      `json:"posted,omitempty"`
+	Posted []int `json:"posted,omitempty"`
+	// Runs are the latest runs of the day, oldest first: when, what
+	// started them and what they found.
+	Runs      []Run      `json:"runs"`
 	DecidedBy string     `json:"decided_by,omitempty"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
@@ -85,8 +90,22 @@ type Options struct {
 	// PostDrafts makes approving a day post its draft invoices
 	// (connectors.odoo.invoice_state: draft).
 	PostDrafts bool
-	// Location is the business day's time zone. Defaults to UTC.
+	// Location is the business day's time zone where no schedule names
+	// one. Defaults to UTC.
 	Location *time.Location
+	// Schedules say when each warehouse's business day ends; none is the
+	// calendar day in Location for every warehouse together. A schedule
+	// with an empty warehouse is the default of the warehouses no other
+	// one names. The scheduled run (RunDue) runs each of them.
+	Schedules []Schedule
+	// Grace is how long after a day's cut-off the scheduled run waits,
+	// for late proofs of delivery and invoices.
+	Grace time.Duration
+	// CatchUp is how many days before the latest one the scheduled run
+	// looks back for days no run covered (the server was down).
+	CatchUp int
+	// Registerer receives the reconciliation metrics; nil registers none.
+	Registerer prometheus.Registerer
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -97,6 +116,12 @@ type Options struct {
 // record's unique key (the later one updates the record).
 type Reconciler struct {
 	opts Options
+
+	runs   *prometheus.CounterVec
+	healed *prometheus.CounterVec
+
+	mu    sync.Mutex
+	first time.Time // when the first shipment was recorded, once known
 }
 
 // New returns a Reconciler.
@@ -113,7 +138,39 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{opts: opts}, nil
+	for i, s := range opts.Schedules {
+		if s.Cutoff <= 0 || s.Cutoff > 24*time.Hour || s.Cutoff%time.Minute != 0 {
+			return nil, fmt.Errorf("reconcile: the cut-off of warehouse %q must be whole minutes after 00:00, at most 24:00", s.Warehouse)
+		}
+		if s.Location == nil {
+			opts.Schedules[i].Location = opts.Location
+		}
+	}
+	if opts.Grace < 0 || opts.CatchUp < 0 {
+		return nil, errors.New("reconcile: grace and catch-up cannot be negative")
+	}
+	r := &Reconciler{opts: opts,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_reconciliation_runs_total",
+			Help: "Runs of a business day's reconciliation with Odoo, by trigger: manual (API or CLI), schedule (after the day's cut-off) or recovery (after an outage).",
+		}, []string{"trigger"}),
+		healed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waybill_reconciliation_healed_total",
+			Help: "Differences a reconciliation healed by enqueuing the normal outbound action again, by difference type (missing_invoice, missing_validation).",
+		}, []string{"type"}),
+	}
+	for _, t := range Triggers() {
+		r.runs.WithLabelValues(t)
+	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(r.runs); err != nil {
+			return nil, err
+		}
+		if err := opts.Registerer.Register(r.healed); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // RunParams selects the day to reconcile.
@@ -125,9 +182,14 @@ type RunParams struct {
 	Warehouse string
 	// CorrelationID goes on the healing actions.
 	CorrelationID string
+	// Trigger says what started the run: TriggerManual (the default),
+	// TriggerSchedule or TriggerRecovery.
+	Trigger string
+	// Cause says why a recovery runs.
+	Cause string
 }
 
-// Day returns the bounds of the business day date in loc.
+// Day returns the bounds of the calendar day date in loc.
 func Day(date string, loc *time.Location) (from, to time.Time, err error) {
 	d, err := time.ParseInLocation("2006-01-02", date, loc)
 	if err != nil {
@@ -141,16 +203,27 @@ func Day(date string, loc *time.Location) (from, to time.Time, err error) {
 // rejected is not run again: its record is returned as it stands. Safe
 // differences are healed in the transaction that saves the record.
 func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
-	from, to, err := Day(p.Date, r.opts.Location)
+	from, to, err := r.Bounds(p.Date, p.Warehouse)
 	if err != nil {
 		return nil, err
 	}
 	if strings.ContainsAny(p.Warehouse, "\x00\n") || len(p.Warehouse) > 100 {
 		return nil, fmt.Errorf("%w: warehouse %q", ErrInvalid, p.Warehouse)
 	}
-	if prev, err := r.byDay(ctx, p.Date, p.Warehouse); err == nil && prev.State != StateOpen {
+	switch p.Trigger {
+	case "":
+		p.Trigger = TriggerManual
+	case TriggerManual, TriggerSchedule, TriggerRecovery:
+	default:
+		return nil, fmt.Errorf("%w: trigger %q", ErrInvalid, p.Trigger)
+	}
+	prev, err := r.byDay(ctx, p.Date, p.Warehouse)
+	switch {
+	case err == nil && prev.State != StateOpen:
 		return prev, nil
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+	case errors.Is(err, ErrNotFound):
+		prev = nil
+	case err != nil:
 		return nil, err
 	}
 	if r.opts.Odoo == nil {
@@ -283,6 +356,19 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 			CorrelationID: cmpOr(p.CorrelationID, key), IdempotencyKey: key, Payload: snap})
 		d.Healed = kind
 	}
+	run := Run{At: now, Trigger: p.Trigger, Cause: p.Cause, Differences: len(rec.Differences), Healed: len(heal), OdooCalls: odooCalls}
+	for _, d := range rec.Differences {
+		if d.Review != nil {
+			run.Reviews++
+		}
+	}
+	if prev != nil {
+		rec.Runs = prev.Runs
+	}
+	rec.Runs = append(rec.Runs, run)
+	if len(rec.Runs) > maxRuns {
+		rec.Runs = rec.Runs[len(rec.Runs)-maxRuns:]
+	}
 	err = r.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
 		saved, err := r.save(ctx, tx, rec)
 		if err != nil {
@@ -294,6 +380,14 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 			return nil
 		}
 		rec.ID, rec.CreatedAt = saved.ID, saved.CreatedAt
+		r.runs.WithLabelValues(p.Trigger).Inc()
+		for _, a := range heal {
+			typ := MissingInvoice
+			if a.Kind == shipment.ActionPickingValidate {
+				typ = MissingValidation
+			}
+			r.healed.WithLabelValues(string(typ)).Inc()
+		}
 		if len(heal) > 0 {
 			if err := r.opts.Jobs.InsertTx(ctx, tx, heal); err != nil {
 				return fmt.Errorf("enqueuing healing actions: %w", err)
@@ -304,7 +398,7 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saving the reconciliation of %s: %w", p.Date, err)
 	}
-	r.opts.Logger.InfoContext(ctx, "day reconciled", slog.String("date", p.Date), slog.String("warehouse", p.Warehouse),
+	r.opts.Logger.InfoContext(ctx, "day reconciled", slog.String("date", p.Date), slog.String("warehouse", p.Warehouse), slog.String("trigger", p.Trigger),
 		slog.Int("shipments", rec.Shipments), slog.Int("differences", len(rec.Differences)), slog.Int("healed", len(heal)),
 		slog.Int("odoo_calls", odooCalls))
 	return rec, nil
@@ -354,6 +448,7 @@ type doc struct {
 	OdooCalls   int             `json:"odoo_calls"`
 	Posted      []int           `json:"posted,omitempty"`
 	InvoiceRefs []string        `json:"invoice_refs"`
+	Runs        []Run           `json:"runs,omitempty"`
 }
 
 const recordColumns = `id, day, warehouse, state, shipments, doc, decided_by, decided_at, reason, created_at, updated_at`
@@ -361,7 +456,7 @@ const recordColumns = `id, day, warehouse, state, shipments, doc, decided_by, de
 // save inserts rec, or updates the day's record while it is open, and
 // returns the record as stored.
 func (r *Reconciler) save(ctx context.Context, tx *sql.Tx, rec *Record) (*Record, error) {
-	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs})
+	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs, Runs: rec.Runs})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the reconciliation: %w", err)
 	}
@@ -397,7 +492,10 @@ func scanRecord(row rowScanner) (*Record, error) {
 	if err := json.Unmarshal([]byte(raw), &d); err != nil {
 		return nil, fmt.Errorf("decoding reconciliation %s: %w", rec.ID, err)
 	}
-	rec.Counts, rec.Differences, rec.Totals, rec.OdooCalls, rec.Posted, rec.InvoiceRefs = d.Counts, d.Differences, d.Totals, d.OdooCalls, d.Posted, d.InvoiceRefs
+	rec.Counts, rec.Differences, rec.Totals, rec.OdooCalls, rec.Posted, rec.InvoiceRefs, rec.Runs = d.Counts, d.Differences, d.Totals, d.OdooCalls, d.Posted, d.InvoiceRefs, d.Runs
+	if rec.Runs == nil {
+		rec.Runs = []Run{}
+	}
 	if rec.Differences == nil {
 		rec.Differences = []Difference{}
 	}
@@ -529,7 +627,7 @@ func (r *Reconciler) Decide(ctx context.Context, p DecideParams) (rec *Record, r
 	}
 	rec.Posted = append(rec.Posted, posted...)
 	now := r.opts.Now().UTC().Truncate(time.Microsecond) // as stored
-	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs})
+	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs, Runs: rec.Runs})
 	if err != nil {
 		return nil, false, fmt.Errorf("encoding the reconciliation: %w", err)
 	}
