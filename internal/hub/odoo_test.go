@@ -21,6 +21,7 @@ import (
 	"github.com/waybill/waybill/internal/connector/odoo"
 	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/poll"
+	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 	"github.com/waybill/waybill/internal/tmssim"
@@ -874,6 +875,37 @@ func TestOdooPODSilenceHoldsInvoices(t *testing.T) {
 	}
 	if sh := getShipment(t, w.bundle, "tms:SIL-1"); sh["billing_hold"] != nil {
 		t.Errorf("billing hold after recovery: %v", sh["billing_hold"])
+	}
+	// The silence is over: the days it touched are reconciled by
+	// themselves. The held invoice and a healing one may both run; the
+	// invoice is still made once.
+	var entry *audit.Entry
+	poll.Until(t, "the reconciliation after the silence", func() bool {
+		var err error
+		entry, err = w.hub.Audit.Last(t.Context(), audit.ActionReconciliationRecovered)
+		return err == nil && entry != nil
+	})
+	var rec reconcile.Recovery
+	if err := json.Unmarshal(entry.Details, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rec.Cause, "proof-of-delivery feed tms-test silent for ") || len(rec.Days) == 0 {
+		t.Errorf("recovery after the silence: %+v", rec)
+	}
+	poll.Until(t, "the outbound jobs to settle", func() bool {
+		jobs, err := w.hub.Queue.ShipmentJobs(t.Context(), id, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j.Kind == "invoice.prepare" && j.State != "completed" {
+				return false
+			}
+		}
+		return true
+	})
+	if invs, err := w.client.InvoicesWithLines(t.Context(), &odoo.InvoiceQuery{Refs: []string{"WB-" + id}}); err != nil || len(invs) != 1 {
+		t.Errorf("invoices of %s: got %d (%v), want one", id, len(invs), err)
 	}
 }
 
