@@ -25,6 +25,13 @@
 // queue's River client, for the console to mount; it runs on PostgreSQL
 // and SQLite and has no access control of its own.
 //
+// Tasks ([Task], [Queue.AddTask]) are Waybill's own work on the same River
+// client: the end-of-day reconciliation on a period (River's leader
+// enqueues periodic jobs, so several replicas run it once a period) and
+// the recovery after an outage, enqueued with its parameters
+// ([Queue.EnqueueTask]). They retry a few times and are counted in
+// waybill_task_runs_total; they have no dead letters.
+//
 // Lifecycle: [New], then [Queue.Rescue] once the server owns the database,
 // then [Queue.Run] until its context ends; Run stops fetching, gives
 // in-flight jobs the soft-stop timeout, then cancels them and waits for
