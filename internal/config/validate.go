@@ -187,6 +187,7 @@ func (c Config) validate() []*KeyError {
 	v.positive("kpi.cache_for", c.KPI.CacheFor)
 	v.positive("archive.retention", c.Archive.Retention)
 	v.positive("archive.interval", c.Archive.Interval)
+	c.FreightAudit.validate(&v)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {
@@ -421,4 +422,17 @@ func joinFieldErrors(errs []*KeyError) error {
 		all[i] = e
 	}
 	return errors.Join(all...)
+}
+
+func (f FreightAudit) validate(v *validator) {
+	seen := map[string]bool{}
+	for _, t := range f.Tolerances {
+		if err := t.check(); err != nil {
+			v.add("freight_audit.tolerances", fmt.Sprintf("entry %q: %v", t.String(), err))
+		} else if seen[t.Type] {
+			v.add("freight_audit.tolerances", fmt.Sprintf("sets type %q more than once", t.Type))
+		}
+		seen[t.Type] = true
+	}
+	v.oneOf("freight_audit.bill_state", f.BillState, []string{OdooInvoiceDraft, OdooInvoicePosted})
 }

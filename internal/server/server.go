@@ -26,6 +26,7 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
@@ -67,6 +68,9 @@ type Deps struct {
 	// Reconciler serves /v1/reconciliations, the end-of-day
 	// reconciliation with Odoo; nil leaves the routes out.
 	Reconciler *reconcile.Reconciler
+	// Freight serves /v1/freight-audits and the shipments' margins; nil
+	// (the freight audit off) leaves them out.
+	Freight Freight
 	// Console serves the web console under /console; nil leaves it out.
 	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
@@ -91,6 +95,9 @@ func schemaName(t reflect.Type, hint string) string {
 	}
 	if t.PkgPath() == reflect.TypeFor[reconcile.Record]().PkgPath() && !strings.HasPrefix(name, "Reconciliation") {
 		return "Reconciliation" + name
+	}
+	if t.PkgPath() == reflect.TypeFor[freight.Audit]().PkgPath() && !strings.HasPrefix(name, "Freight") {
+		return "Freight" + name
 	}
 	return name
 }
@@ -149,6 +156,7 @@ func New(d Deps) *Server {
 	s.registerAuditRoutes()
 	s.registerChangeRoutes()
 	s.registerReconcileRoutes()
+	s.registerFreightRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

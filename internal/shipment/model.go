@@ -276,6 +276,20 @@ type CarrierInvoice struct {
 	EventID string `json:"event_id"`
 }
 
+// CarrierBill is the payload of an ActionVendorBillCreate action: an
+// approved carrier invoice to bill as one vendor bill, one line per
+// charge.
+type CarrierBill struct {
+	// AuditID is the freight audit that approved it.
+	AuditID       string   `json:"audit_id"`
+	ShipmentID    string   `json:"shipment_id"`
+	Carrier       *Carrier `json:"carrier,omitempty"`
+	InvoiceNumber string   `json:"invoice_number"`
+	// InvoiceDate is the carrier's invoice date, YYYY-MM-DD, if stated.
+	InvoiceDate string   `json:"invoice_date,omitempty"`
+	Charges     []Charge `json:"charges"`
+}
+
 // CarrierKey is what tells carriers apart in a carrier invoice's identity:
 // the SCAC, else the carrier ref, else empty.
 func CarrierKey(c *Carrier) string {
