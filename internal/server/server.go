@@ -31,6 +31,7 @@ import (
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -87,7 +88,8 @@ type quantitySchema struct {
 }
 
 // schemaName names the OpenAPI schema of a Go type: huma's default name,
-// prefixed with Reconciliation for the types of package reconcile.
+// prefixed with Reconciliation for the types of package reconcile, Freight
+// for those of package freight and Rating for those of package rating.
 func schemaName(t reflect.Type, hint string) string {
 	name := huma.DefaultSchemaNamer(t, hint)
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
@@ -98,6 +100,9 @@ func schemaName(t reflect.Type, hint string) string {
 	}
 	if t.PkgPath() == reflect.TypeFor[freight.Audit]().PkgPath() && !strings.HasPrefix(name, "Freight") {
 		return "Freight" + name
+	}
+	if t.PkgPath() == reflect.TypeFor[rating.Charge]().PkgPath() && !strings.HasPrefix(name, "Rating") {
+		return "Rating" + name
 	}
 	return name
 }
