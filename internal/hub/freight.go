@@ -12,6 +12,7 @@ import (
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
 	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/console"
 	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/server"
@@ -93,6 +94,15 @@ func (h *Hub) billed(ctx context.Context, _ *connector.Action, req shipment.Carr
 // freightService is the freight auditor for the API, nil when the audit
 // is off (an untyped nil, so the server sees none).
 func (h *Hub) freightService() server.Freight {
+	if h.Freight == nil {
+		return nil
+	}
+	return h.Freight
+}
+
+// consoleMargins is the freight auditor for the console's margins, nil
+// when the audit is off.
+func (h *Hub) consoleMargins() console.Margins {
 	if h.Freight == nil {
 		return nil
 	}

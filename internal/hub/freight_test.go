@@ -230,6 +230,14 @@ func TestFreightAudit(t *testing.T) {
 			t.Errorf("margin: got %+v; want 75.00 − 46.84 = 28.16 USD, 21.00 pending", m)
 		}
 
+		// The console's shipment page shows it too.
+		br := newBrowser(t, w.url)
+		br.signIn(w.key)
+		status, page, _ := br.do(http.MethodGet, "/console/shipments/"+id, nil, nil)
+		if status != http.StatusOK || !strings.Contains(page, "<h2>Margin</h2>") || !strings.Contains(page, "<strong>28.16 USD</strong>") {
+			t.Errorf("console shipment page: got %d, margin shown %t", status, strings.Contains(page, "28.16 USD"))
+		}
+
 		// Decisions are audited; the API lists by state.
 		var list struct {
 			Audits []freight.Audit `json:"audits"`

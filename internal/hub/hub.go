@@ -353,7 +353,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
 		Jobs: h.Queue, Payloads: sourceStore, Feeds: h.consoleFeeds(), FeedObjective: cfg.Billing.PODMaxSilence,
 		Metrics: h.reg, Connectors: connectorKinds(registry),
-		JobsUI: jobs, Audit: h.Audit,
+		JobsUI: jobs, Audit: h.Audit, Margins: h.consoleMargins(),
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
 		Logger: logger.With(slog.String("component", "console")),
