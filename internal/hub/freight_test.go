@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
@@ -17,6 +18,7 @@ import (
 	"github.com/waybill/waybill/internal/odoosim"
 	"github.com/waybill/waybill/internal/poll"
 	"github.com/waybill/waybill/internal/problem"
+	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
@@ -228,6 +230,22 @@ func TestFreightAudit(t *testing.T) {
 		m := view.Margin
 		if !m.Invoiced || m.Currency != "USD" || m.Revenue != "75.00" || m.FreightCost != "46.84" || m.PendingCost != "21.00" || m.Margin != "28.16" {
 			t.Errorf("margin: got %+v; want 75.00 − 46.84 = 28.16 USD, 21.00 pending", m)
+		}
+
+		// So does the day's reconciliation report, per shipment and
+		// customer.
+		rec, err := w.hub.Reconciler.Run(ctx, reconcile.RunParams{Date: time.Now().UTC().Format(time.DateOnly)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep reconcile.Report
+		status, body, _ = w.do(t, http.MethodGet, "/v1/reconciliations/"+rec.ID+"/report", "", nil)
+		if status != http.StatusOK || json.Unmarshal(body, &rep) != nil {
+			t.Fatalf("report: got %d %s", status, body)
+		}
+		if len(rep.Margins) != 1 || rep.Margins[0].ShipmentID != id || rep.Margins[0].Margin != "28.16" ||
+			len(rep.CustomerMargins) != 1 || rep.CustomerMargins[0].Margin != "28.16" {
+			t.Errorf("report margins: got %+v and %+v; want shipment %s and its customer at 28.16", rep.Margins, rep.CustomerMargins, id)
 		}
 
 		// The console's shipment page shows it too.

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -11,7 +13,9 @@ import (
 	"github.com/waybill/waybill/internal/correlation"
 	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/problem"
+	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/shipment"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // Freight is the freight audit the API serves (freight.Auditor).
@@ -116,4 +120,34 @@ func freightError(err error, id string) error {
 		return badRequest(err.Error(), "")
 	}
 	return err
+}
+
+// addMargins adds the margins of the day's delivered shipments to rep,
+// when the freight audit is on.
+func (s *Server) addMargins(ctx context.Context, rec *reconcile.Record, rep *reconcile.Report) error {
+	if s.deps.Freight == nil || len(rec.InvoiceRefs) == 0 {
+		return nil
+	}
+	ms := make([]reconcile.ShipmentMargin, 0, len(rec.InvoiceRefs))
+	for _, ref := range rec.InvoiceRefs {
+		sh, err := s.deps.Shipments.Get(ctx, strings.TrimPrefix(ref, "WB-"))
+		if errors.Is(err, workflow.ErrNotFound) || errors.Is(err, shipment.ErrBadRef) {
+			continue // archived or renamed since
+		}
+		if err != nil {
+			return err
+		}
+		m, err := s.deps.Freight.Margin(ctx, sh)
+		if err != nil {
+			return err
+		}
+		customer := ""
+		if c := sh.Customer; c != nil {
+			customer = cmp.Or(c.Ref, c.Name)
+		}
+		ms = append(ms, reconcile.ShipmentMargin{ShipmentID: sh.ID, Customer: customer, Currency: m.Currency, Revenue: m.Revenue,
+			FreightCost: m.FreightCost, Margin: m.Margin})
+	}
+	rep.AddMargins(ms)
+	return nil
 }
