@@ -946,7 +946,7 @@ type FreightAudit struct {
 	// turns the freight audit off.
 	CostRulesFile string `koanf:"cost_rules_file" json:"cost_rules_file"`
 
-	// Tolerances are how far a carrier may bill above the expected cost
+	// Tolerances set how far a carrier may bill above the expected cost
 	// of a charge type and still be approved by itself, as entries of
 	// space-separated key=value pairs: type (a charge type, or default
 	// for every type without an entry), abs (an amount in major units of

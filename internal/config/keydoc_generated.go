@@ -232,7 +232,7 @@ func docText(path string) string {
 	case "freight_audit.cost_rules_file":
 		return "The cost rules file: a rating rules file (YAML with CEL expressions, as billing.rules_file) whose rules rate what a shipment should cost, selecting carriers with when conditions on facts.carrier_scac or facts.carrier_ref. Empty by default, which turns the freight audit off."
 	case "freight_audit.tolerances":
-		return "Are how far a carrier may bill above the expected cost of a charge type and still be approved by itself, as entries of space-separated key=value pairs: type (a charge type, or default for every type without an entry), abs (an amount in major units of the charge's currency) and percent (of the expected amount); the larger allowance applies. A type with no entry and no default entry must match exactly. Billing less than expected is always within. Defaults to [\"type=default abs=1.00 percent=2\"]."
+		return "Set how far a carrier may bill above the expected cost of a charge type and still be approved by itself, as entries of space-separated key=value pairs: type (a charge type, or default for every type without an entry), abs (an amount in major units of the charge's currency) and percent (of the expected amount); the larger allowance applies. A type with no entry and no default entry must match exactly. Billing less than expected is always within. Defaults to [\"type=default abs=1.00 percent=2\"]."
 	case "freight_audit.bill_state":
 		return "The state a vendor bill is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
 	}
