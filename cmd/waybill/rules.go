@@ -13,6 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/freight"
+	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/money"
 	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/shipment"
@@ -46,7 +49,12 @@ func newRulesCmd() *cobra.Command {
 		Short: "Rate a shipment read from a JSON file and print the charges",
 		Long: "Rate a shipment read from a JSON file and print the charges.\n\n" +
 			"The file holds a canonical shipment, as GET /v1/shipments/{id} returns it; fields it does not\n" +
-			"know are ignored. Nothing is read from or written to a database.",
+			"know are ignored. Nothing is read from or written to a database.\n\n" +
+			"With --cost the file is a cost rules file (freight_audit.cost_rules_file) and the shipment is\n" +
+			"rated as the freight audit rates a carrier invoice: the invoice's carrier, without Waybill's\n" +
+			"rated charges or the invoice's own. --invoice picks the carrier invoice (by default the last\n" +
+			"one on the shipment) and prints its comparison with the expected cost per charge type, under\n" +
+			"the --tolerance entries (freight_audit.tolerances syntax; by default the configuration's).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rulesPath, _ := cmd.Flags().GetString("rules")
@@ -60,7 +68,16 @@ func newRulesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			charges, err := rs.Rate(rating.FactsFrom(sh))
+			cost, _ := cmd.Flags().GetBool("cost")
+			facts := rating.FactsFrom(sh)
+			var audited *costAudit
+			if cost {
+				if audited, err = costInvoice(cmd, sh); err != nil {
+					return err
+				}
+				facts = freight.CostFacts(sh, audited.eventID)
+			}
+			charges, err := rs.Rate(facts)
 			if err != nil {
 				return fmt.Errorf("rating shipment %s: %w", shipmentPath, err)
 			}
@@ -68,15 +85,24 @@ func newRulesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeChargesJSON(cmd.OutOrStdout(), rulesPath, rs, sh, charges, totals)
+			if audited != nil && audited.eventID != "" {
+				audited.lines, audited.within, audited.reason = freight.Compare(audited.charges, charges, audited.tolerances)
 			}
-			return writeChargesTable(cmd.OutOrStdout(), rulesPath, rs, sh, charges, totals)
+			if asJSON {
+				return writeChargesJSON(cmd.OutOrStdout(), rulesPath, rs, sh, charges, totals, audited)
+			}
+			if err := writeChargesTable(cmd.OutOrStdout(), rulesPath, rs, sh, charges, totals); err != nil {
+				return err
+			}
+			return writeComparison(cmd.OutOrStdout(), audited)
 		},
 	}
 	test.Flags().String("rules", "", "rules file (YAML)")
 	test.Flags().String("shipment", "", "shipment file (JSON)")
 	test.Flags().Bool("json", false, "print the charges as JSON")
+	test.Flags().Bool("cost", false, "the rules are cost rules: rate the shipment as the freight audit does")
+	test.Flags().String("invoice", "", "with --cost: the carrier invoice number to compare (default the shipment's last)")
+	test.Flags().StringArray("tolerance", nil, "with --cost: a tolerance entry, such as \"type=default abs=1.00 percent=2\" (repeatable; default the configuration's default)")
 	_ = test.MarkFlagRequired("rules")
 	_ = test.MarkFlagRequired("shipment")
 
@@ -150,14 +176,95 @@ func chargeTotals(charges []rating.Charge) ([]money.Money, error) {
 	return totals, nil
 }
 
-func writeChargesJSON(w io.Writer, rulesPath string, rs *rating.Rules, sh *shipment.Shipment, charges []rating.Charge, totals []money.Money) error {
+// costAudit is the carrier invoice rules test --cost compares, and the
+// comparison.
+type costAudit struct {
+	eventID, number string
+	charges         []shipment.Charge
+	tolerances      freight.Tolerances
+	lines           []freight.Line
+	within          bool
+	reason          string
+}
+
+// costInvoice picks the carrier invoice --invoice names, else the
+// shipment's last; none is fine when the flag is not given.
+func costInvoice(cmd *cobra.Command, sh *shipment.Shipment) (*costAudit, error) {
+	number, _ := cmd.Flags().GetString("invoice")
+	entries, _ := cmd.Flags().GetStringArray("tolerance")
+	tol := config.FreightToleranceDefaults()
+	if len(entries) > 0 {
+		tol = tol[:0]
+		for _, e := range entries {
+			var ft config.FreightTolerance
+			if err := ft.UnmarshalText([]byte(e)); err != nil {
+				return nil, fmt.Errorf("--tolerance: %w", err)
+			}
+			tol = append(tol, ft)
+		}
+	}
+	tolerances, err := hub.FreightTolerances(tol)
+	if err != nil {
+		return nil, err
+	}
+	out := &costAudit{tolerances: tolerances}
+	for _, ci := range sh.CarrierInvoices {
+		if number == "" || ci.Number == number {
+			out.eventID, out.number = ci.EventID, ci.Number
+		}
+	}
+	if number != "" && out.eventID == "" {
+		return nil, fmt.Errorf("shipment %s has no carrier invoice %s", orDash(sh.ID), number)
+	}
+	for _, c := range sh.Charges {
+		if c.EventID == out.eventID && out.eventID != "" && c.Source != shipment.ChargeRated {
+			out.charges = append(out.charges, c)
+		}
+	}
+	return out, nil
+}
+
+// writeComparison writes the comparison of the carrier invoice with the
+// expected cost, if there is one.
+func writeComparison(w io.Writer, a *costAudit) error {
+	if a == nil || a.eventID == "" {
+		return nil
+	}
+	fmt.Fprintf(w, "\ncarrier invoice %s\n", a.number)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tCURRENCY\tBILLED\tEXPECTED\tDIFFERENCE\tPERCENT\tALLOWED\tWITHIN")
+	for _, l := range a.lines {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%t\n", l.Type, l.Currency, l.Reported, l.Expected, l.Difference, orDash(l.Percent), l.Allowed, l.Within)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if a.within {
+		fmt.Fprintln(w, "within tolerance: approved by itself")
+	} else {
+		fmt.Fprintln(w, "review: "+a.reason)
+	}
+	return nil
+}
+
+func writeChargesJSON(w io.Writer, rulesPath string, rs *rating.Rules, sh *shipment.Shipment, charges []rating.Charge, totals []money.Money, a *costAudit) error {
+	type comparison struct {
+		InvoiceNumber string         `json:"invoice_number"`
+		Lines         []freight.Line `json:"lines"`
+		Within        bool           `json:"within"`
+		Reason        string         `json:"reason,omitempty"`
+	}
 	out := struct {
 		Rules        string          `json:"rules"`
 		RulesVersion string          `json:"rules_version"`
 		ShipmentID   string          `json:"shipment_id,omitempty"`
 		Charges      []rating.Charge `json:"charges"`
 		Totals       []money.Money   `json:"totals"`
-	}{rulesPath, rs.Version(), sh.ID, charges, totals}
+		Comparison   *comparison     `json:"comparison,omitempty"`
+	}{Rules: rulesPath, RulesVersion: rs.Version(), ShipmentID: sh.ID, Charges: charges, Totals: totals}
+	if a != nil && a.eventID != "" {
+		out.Comparison = &comparison{InvoiceNumber: a.number, Lines: a.lines, Within: a.within, Reason: a.reason}
+	}
 	if out.Charges == nil {
 		out.Charges = []rating.Charge{}
 	}

@@ -234,3 +234,45 @@ func TestRulesTest(t *testing.T) {
 		}
 	})
 }
+
+func TestRulesTestCost(t *testing.T) {
+	t.Parallel()
+	costs := writeFile(t, "cost.yaml", `version: "cost-1"
+currency: USD
+rules:
+  - id: xpol-linehaul
+    kind: freight
+    when: has(facts.carrier_scac) && facts.carrier_scac == "XPOL"
+    amount: 20.00
+`)
+	sh := writeFile(t, "shipment.json", `{"id":"s1","state":"invoiced","lines":[],
+  "charges":[{"code":"400","type":"linehaul","amount":{"minor":2240,"currency":"USD"},"invoice_number":"INV-1","event_id":"e1"},
+             {"code":"400","type":"linehaul","amount":{"minor":5000,"currency":"USD"},"event_id":"r1","source":"rated"}],
+  "carrier_invoices":[{"number":"INV-1","carrier":{"scac":"XPOL"},"event_id":"e1"}]}`)
+	out, stderr, err := runRules(t, "test", "--cost", "--rules", costs, "--shipment", sh, "--invoice", "INV-1", "--tolerance", "type=default percent=5")
+	if err != nil {
+		t.Fatalf("rules test --cost: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"xpol-linehaul", "20.00 USD", "carrier invoice INV-1", "linehaul  USD       22.40   20.00     2.40        12.00    1.00     false",
+		"review: linehaul billed 22.40 USD, expected 20.00 USD (12.00 % above), 1.00 USD allowed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runRules(t, "test", "--cost", "--rules", costs, "--shipment", sh, "--json")
+	var got struct {
+		Comparison struct {
+			InvoiceNumber string `json:"invoice_number"`
+			Within        bool   `json:"within"`
+		} `json:"comparison"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || got.Comparison.InvoiceNumber != "INV-1" || got.Comparison.Within {
+		t.Errorf("--json: got %s, %v; want the comparison of INV-1, not within", out, err)
+	}
+	if _, _, err := runRules(t, "test", "--cost", "--rules", costs, "--shipment", sh, "--invoice", "NOPE"); err == nil || !strings.Contains(err.Error(), "no carrier invoice NOPE") {
+		t.Errorf("unknown invoice: got %v", err)
+	}
+	if _, _, err := runRules(t, "test", "--cost", "--rules", costs, "--shipment", sh, "--tolerance", "type=bogus abs=1"); err == nil || !strings.Contains(err.Error(), "--tolerance") {
+		t.Errorf("bad tolerance: got %v", err)
+	}
+}

@@ -55,6 +55,11 @@ const (
 	// subject is the cause, the details what was healed and what waits for
 	// a person, per day.
 	ActionReconciliationRecovered = "reconciliation.recovered"
+	// ActionFreightAuditApproved and ActionFreightAuditDisputed are a
+	// carrier's freight invoice in review approved (and so billed) or
+	// disputed by finance; the subject is the freight audit's id.
+	ActionFreightAuditApproved = "freight_audit.approved"
+	ActionFreightAuditDisputed = "freight_audit.disputed"
 	// ActionArchiveRestored is a day of archived rows put back into the
 	// database; the subject is kind/day, such as events/2026-09-01.
 	ActionArchiveRestored = "archive.restored"

@@ -233,12 +233,15 @@ func (o Odoo) ServiceProductMap() map[string]string {
 // picking validation and the invoice. Each call returns a new slice.
 func OdooActionsDefault() []string { return erpActions() }
 
-// webhookActions lists the action kinds a webhook may take: every kind, in
-// the order the workflow issues them (shipment.ActionTable).
+// webhookActions lists the action kinds a webhook may take: every kind
+// Waybill does not carry out itself, in the order the workflow issues them
+// (shipment.ActionTable).
 func webhookActions() []string {
 	var out []string
 	for _, k := range shipment.ActionTable() {
-		out = append(out, k.Kind)
+		if !k.Local {
+			out = append(out, k.Kind)
+		}
 	}
 	return out
 }
@@ -300,6 +303,8 @@ type Config struct {
 	Archive Archive `koanf:"archive" json:"archive"`
 	// Reconcile is the reconcile section.
 	Reconcile Reconcile `koanf:"reconcile" json:"reconcile"`
+	// FreightAudit is the freight_audit section.
+	FreightAudit FreightAudit `koanf:"freight_audit" json:"freight_audit"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -617,9 +622,10 @@ type Odoo struct {
 	BreakerCooldown time.Duration `koanf:"breaker_cooldown" json:"breaker_cooldown"`
 
 	// Actions lists the actions sent to Odoo, each one of picking.validate,
-	// invoice.prepare, picking.return, stock.scrap and milestone.sync, at
-	// most once. Defaults to [picking.validate, invoice.prepare,
-	// picking.return, stock.scrap, milestone.sync].
+	// invoice.prepare, picking.return, stock.scrap, milestone.sync and
+	// vendor_bill.create, at most once. Defaults to [picking.validate,
+	// invoice.prepare, picking.return, stock.scrap, milestone.sync,
+	// vendor_bill.create].
 	Actions []string `koanf:"actions" json:"actions"`
 
 	// Backorder is what validating a partly loaded picking does with the
@@ -990,6 +996,44 @@ type Reconcile struct {
 	RecoverAfter time.Duration `koanf:"recover_after" json:"recover_after"`
 }
 
+// FreightAudit configures the audit of carriers' freight invoices (see
+// docs/freight-audit.md): each invoice a carrier reports for a shipment is
+// compared per charge type with the expected cost the cost rules rate,
+// approved by itself within tolerance, else reviewed by finance; approved
+// invoices become vendor bills in Odoo. It is off until cost_rules_file is
+// set.
+type FreightAudit struct {
+	// CostRulesFile is the cost rules file: a rating rules file (YAML with
+	// CEL expressions, as billing.rules_file) whose rules rate what a
+	// shipment should cost, selecting carriers with when conditions on
+	// facts.carrier_scac or facts.carrier_ref. Empty by default, which
+	// turns the freight audit off.
+	CostRulesFile string `koanf:"cost_rules_file" json:"cost_rules_file"`
+
+	// Tolerances set how far a carrier may bill above the expected cost
+	// of a charge type and still be approved by itself, as entries of
+	// space-separated key=value pairs: type (a charge type, or default
+	// for every type without an entry), abs (an amount in major units of
+	// the charge's currency) and percent (of the expected amount); the
+	// larger allowance applies. A type with no entry and no default entry
+	// must match exactly. Billing less than expected is always within.
+	// Defaults to ["type=default abs=1.00 percent=2"].
+	Tolerances []FreightTolerance `koanf:"tolerances" json:"tolerances"`
+
+	// BillState is the state a vendor bill is left in: draft (for review
+	// in Odoo) or posted. Defaults to "draft".
+	BillState string `koanf:"bill_state" json:"bill_state"`
+}
+
+// FreightToleranceDefaults returns the default of
+// freight_audit.tolerances. Each call returns a new slice.
+func FreightToleranceDefaults() []FreightTolerance {
+	return []FreightTolerance{{Type: "default", Abs: "1.00", Percent: "2"}}
+}
+
+// FreightBillStateDefault is the default of freight_audit.bill_state.
+const FreightBillStateDefault = OdooInvoiceDraft
+
 // Path is the archive directory: Dir, or archive in dataDir.
 func (a Archive) Path(dataDir string) string {
 	if a.Dir != "" {
@@ -1109,6 +1153,10 @@ func Default() Config {
 			Grace:        ReconcileGraceDefault,
 			CatchUp:      ReconcileCatchUpDefault,
 			RecoverAfter: ReconcileRecoverAfterDefault,
+		},
+		FreightAudit: FreightAudit{
+			Tolerances: FreightToleranceDefaults(),
+			BillState:  FreightBillStateDefault,
 		},
 	}
 }

@@ -122,7 +122,7 @@ func TestDefault(t *testing.T) {
 		{"connectors.odoo.rate_limit", got.Connectors.Odoo.RateLimit, 20},
 		{"connectors.odoo.breaker_failures", got.Connectors.Odoo.BreakerFailures, 5},
 		{"connectors.odoo.breaker_cooldown", got.Connectors.Odoo.BreakerCooldown, 30 * time.Second},
-		{"connectors.odoo.actions", got.Connectors.Odoo.Actions, []string{"picking.validate", "invoice.prepare", "picking.return", "stock.scrap", "milestone.sync"}},
+		{"connectors.odoo.actions", got.Connectors.Odoo.Actions, []string{"picking.validate", "invoice.prepare", "picking.return", "stock.scrap", "milestone.sync", "vendor_bill.create"}},
 		{"connectors.odoo.backorder", got.Connectors.Odoo.Backorder, "create"},
 		{"connectors.odoo.invoice_state", got.Connectors.Odoo.InvoiceState, "draft"},
 		{"connectors.odoo.service_products", got.Connectors.Odoo.ServiceProducts, []ServiceProduct{{"linehaul", "FREIGHT"}, {"fuel", "FREIGHT"}, {"detention", "DETENTION"}, {"liftgate", "LIFTGATE"}, {"residential", "RESIDENTIAL"}, {"lumper", "LUMPER"}}},
@@ -169,6 +169,9 @@ func TestDefault(t *testing.T) {
 		{"reconcile.grace", got.Reconcile.Grace, time.Hour},
 		{"reconcile.catch_up", got.Reconcile.CatchUp, 3},
 		{"reconcile.recover_after", got.Reconcile.RecoverAfter, 10 * time.Minute},
+		{"freight_audit.cost_rules_file", got.FreightAudit.CostRulesFile, ""},
+		{"freight_audit.tolerances", got.FreightAudit.Tolerances, []FreightTolerance{{Type: "default", Abs: "1.00", Percent: "2"}}},
+		{"freight_audit.bill_state", got.FreightAudit.BillState, "draft"},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -673,7 +676,7 @@ func TestValidate(t *testing.T) {
 		{name: "webhook relative", modify: func(c *Config) { c.Connectors.Webhook.URL = "/hook" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
 		{name: "webhook ftp", modify: func(c *Config) { c.Connectors.Webhook.URL = "ftp://example.com" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
 		{name: "webhook no host", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://" }, key: "connectors.webhook.url", msg: "must be an absolute http or https URL, such as https://example.com/hook"},
-		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, dispatch.update, picking.validate, invoice.prepare, picking.return, stock.scrap or milestone.sync`},
+		{name: "webhook unknown action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"ship.it"} }, key: "connectors.webhook.actions", msg: `unknown action "ship.it"; must be one of dispatch.release, dispatch.update, picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync or vendor_bill.create`},
 		{name: "webhook repeated action", modify: func(c *Config) { c.Connectors.Webhook.Actions = []string{"invoice.prepare", "invoice.prepare"} }, key: "connectors.webhook.actions", msg: `lists "invoice.prepare" more than once`},
 		{name: "webhook off without actions", modify: func(c *Config) { c.Connectors.Webhook.Actions = nil }},
 		{name: "webhook on without actions", modify: func(c *Config) { c.Connectors.Webhook.URL = "http://x"; c.Connectors.Webhook.Actions = nil }},
@@ -692,7 +695,7 @@ func TestValidate(t *testing.T) {
 		{name: "odoo version", modify: func(c *Config) { c.Connectors.Odoo.Version = 15 }, key: "connectors.odoo.version", msg: "must be 0 (detect) or an Odoo major version from 16 to 19"},
 		{name: "odoo protocol", modify: func(c *Config) { c.Connectors.Odoo.Protocol = "xmlrpc" }, key: "connectors.odoo.protocol", msg: `must be jsonrpc, json2 or empty (chosen by version), got "xmlrpc"`},
 		{name: "odoo json2 on 18", modify: func(c *Config) { c.Connectors.Odoo.Protocol = "json2"; c.Connectors.Odoo.Version = 18 }, key: "connectors.odoo.protocol", msg: "json2 needs Odoo 19 or later"},
-		{name: "odoo dispatch action", modify: func(c *Config) { c.Connectors.Odoo.Actions = []string{"dispatch.release"} }, key: "connectors.odoo.actions", msg: `unknown action "dispatch.release"; must be one of picking.validate, invoice.prepare, picking.return, stock.scrap or milestone.sync`},
+		{name: "odoo dispatch action", modify: func(c *Config) { c.Connectors.Odoo.Actions = []string{"dispatch.release"} }, key: "connectors.odoo.actions", msg: `unknown action "dispatch.release"; must be one of picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync or vendor_bill.create`},
 		{name: "odoo backorder", modify: func(c *Config) { c.Connectors.Odoo.Backorder = "keep" }, key: "connectors.odoo.backorder", msg: `must be one of create or cancel, got "keep"`},
 		{name: "odoo invoice state", modify: func(c *Config) { c.Connectors.Odoo.InvoiceState = "sent" }, key: "connectors.odoo.invoice_state", msg: `must be one of draft or posted, got "sent"`},
 		{name: "odoo system", modify: func(c *Config) { c.Connectors.Odoo.System = "odoo:prod" }, key: "connectors.odoo.system", msg: "must be a non-empty name without colons or spaces, such as odoo"},
@@ -709,6 +712,13 @@ func TestValidate(t *testing.T) {
 		{name: "kpi cache", modify: func(c *Config) { c.KPI.CacheFor = 0 }, key: "kpi.cache_for", msg: `must be positive, such as "30s"`},
 		{name: "archive retention", modify: func(c *Config) { c.Archive.Retention = -time.Hour }, key: "archive.retention", msg: `must be positive, such as "30s"`},
 		{name: "archive interval", modify: func(c *Config) { c.Archive.Interval = 0 }, key: "archive.interval", msg: `must be positive, such as "30s"`},
+		{name: "freight tolerance twice", modify: func(c *Config) {
+			c.FreightAudit.Tolerances = []FreightTolerance{{Type: "fuel", Percent: "5"}, {Type: "fuel", Abs: "1"}}
+		}, key: "freight_audit.tolerances", msg: `sets type "fuel" more than once`},
+		{name: "freight tolerance bad amount", modify: func(c *Config) {
+			c.FreightAudit.Tolerances = []FreightTolerance{{Type: "linehaul", Abs: "-5"}}
+		}, key: "freight_audit.tolerances", msg: `entry "type=linehaul abs=-5": abs "-5" must be a non-negative plain decimal, such as 5.00`},
+		{name: "freight bill state", modify: func(c *Config) { c.FreightAudit.BillState = "paid" }, key: "freight_audit.bill_state", msg: `must be one of draft or posted, got "paid"`},
 		{name: "kpi thresholds", modify: func(c *Config) {
 			c.KPI = KPI{ReleaseDelay: time.Hour, ShortageAge: 2 * time.Hour, UnbilledAfter: 24 * time.Hour, CacheFor: time.Minute}
 		}},
@@ -799,7 +809,7 @@ func TestValidate(t *testing.T) {
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"kpi.release_delay", "kpi.shortage_age", "kpi.unbilled_after", "kpi.cache_for",
 			"archive.retention", "archive.interval",
-			"reconcile.cutoff", "reconcile.timezone",
+			"reconcile.cutoff", "reconcile.timezone", "freight_audit.bill_state",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",

@@ -45,6 +45,8 @@ func docText(path string) string {
 		return "Moves history out of the hot database into compressed, checksummed daily files (see docs/archive.md): events in a final state, stored source payloads none of whose events is pending, and audit entries, once older than the retention. It is off unless enabled."
 	case "reconcile":
 		return "Configures the end-of-day reconciliation with Odoo (see docs/reconciliation.md): when each warehouse's business day ends, when serve reconciles it by itself, and the reconciliation after an outage. Runs need the Odoo connector; without it the schedule does nothing."
+	case "freight_audit":
+		return "Configures the audit of carriers' freight invoices (see docs/freight-audit.md): each invoice a carrier reports for a shipment is compared per charge type with the expected cost the cost rules rate, approved by itself within tolerance, else reviewed by finance; approved invoices become vendor bills in Odoo. It is off until cost_rules_file is set."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -150,7 +152,7 @@ func docText(path string) string {
 	case "connectors.odoo.breaker_cooldown":
 		return "How long the open breaker waits before it lets one probe call through. Must be positive. Defaults to 30s."
 	case "connectors.odoo.actions":
-		return "Lists the actions sent to Odoo, each one of picking.validate, invoice.prepare, picking.return, stock.scrap and milestone.sync, at most once. Defaults to [picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync]."
+		return "Lists the actions sent to Odoo, each one of picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync and vendor_bill.create, at most once. Defaults to [picking.validate, invoice.prepare, picking.return, stock.scrap, milestone.sync, vendor_bill.create]."
 	case "connectors.odoo.backorder":
 		return "What validating a partly loaded picking does with the remainder: create (a backorder for it) or cancel (the remainder is not delivered). Defaults to \"create\"."
 	case "connectors.odoo.invoice_state":
@@ -243,6 +245,12 @@ func docText(path string) string {
 		return "How many days before the latest ended one the schedule looks back for days no run covered since they ended, such as while serve was down. Defaults to 3."
 	case "reconcile.recover_after":
 		return "The shortest Odoo outage (its circuit breaker open) after which serve reconciles the days the outage touched once Odoo answers again; a proof-of-delivery feed that went silent (billing.pod_max_silence) does the same when it recovers. 0 turns both off. Defaults to 10m."
+	case "freight_audit.cost_rules_file":
+		return "The cost rules file: a rating rules file (YAML with CEL expressions, as billing.rules_file) whose rules rate what a shipment should cost, selecting carriers with when conditions on facts.carrier_scac or facts.carrier_ref. Empty by default, which turns the freight audit off."
+	case "freight_audit.tolerances":
+		return "Set how far a carrier may bill above the expected cost of a charge type and still be approved by itself, as entries of space-separated key=value pairs: type (a charge type, or default for every type without an entry), abs (an amount in major units of the charge's currency) and percent (of the expected amount); the larger allowance applies. A type with no entry and no default entry must match exactly. Billing less than expected is always within. Defaults to [\"type=default abs=1.00 percent=2\"]."
+	case "freight_audit.bill_state":
+		return "The state a vendor bill is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
 	}
 	return ""
 }

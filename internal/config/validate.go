@@ -188,6 +188,7 @@ func (c Config) validate() []*KeyError {
 	v.positive("archive.retention", c.Archive.Retention)
 	v.positive("archive.interval", c.Archive.Interval)
 	c.Reconcile.validate(&v)
+	c.FreightAudit.validate(&v)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {
@@ -449,4 +450,17 @@ func (r Reconcile) validate(v *validator) {
 	if r.RecoverAfter < 0 {
 		v.add("reconcile.recover_after", "must not be negative (0 turns recovery off)")
 	}
+}
+
+func (f FreightAudit) validate(v *validator) {
+	seen := map[string]bool{}
+	for _, t := range f.Tolerances {
+		if err := t.check(); err != nil {
+			v.add("freight_audit.tolerances", fmt.Sprintf("entry %q: %v", t.String(), err))
+		} else if seen[t.Type] {
+			v.add("freight_audit.tolerances", fmt.Sprintf("sets type %q more than once", t.Type))
+		}
+		seen[t.Type] = true
+	}
+	v.oneOf("freight_audit.bill_state", f.BillState, []string{OdooInvoiceDraft, OdooInvoicePosted})
 }

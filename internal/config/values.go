@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/waybill/waybill/internal/decimal"
 )
 
 // This file holds the keys that are written as text but held parsed: each
@@ -407,4 +409,78 @@ func (w ReconcileWarehouse) check(entry string) error {
 		return fmt.Errorf("entry %q: the cut-off must be 00:01 to 24:00", entry)
 	}
 	return nil
+}
+
+// FreightTolerance is one entry of freight_audit.tolerances, written as
+// space-separated key=value pairs: "type=linehaul abs=5.00 percent=2".
+// Abs and Percent are plain decimals; an empty one allows nothing.
+type FreightTolerance struct {
+	Type, Abs, Percent string
+}
+
+// String returns the entry as key=value pairs, leaving out empty bounds.
+func (t FreightTolerance) String() string {
+	fs := []string{"type=" + t.Type}
+	if t.Abs != "" {
+		fs = append(fs, "abs="+t.Abs)
+	}
+	if t.Percent != "" {
+		fs = append(fs, "percent="+t.Percent)
+	}
+	return strings.Join(fs, " ")
+}
+
+// MarshalText implements encoding.TextMarshaler: the String form.
+func (t FreightTolerance) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses
+// space-separated key=value pairs of the keys type (a charge type or
+// default), abs and percent (non-negative plain decimals), at least one
+// of abs and percent.
+func (t *FreightTolerance) UnmarshalText(text []byte) error {
+	e := string(text)
+	var parsed FreightTolerance
+	for _, f := range strings.Fields(e) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || v == "" {
+			return fmt.Errorf("entry %q: %q is not key=value", e, f)
+		}
+		switch k {
+		case "type":
+			parsed.Type = v
+		case "abs":
+			parsed.Abs = v
+		case "percent":
+			parsed.Percent = strings.TrimSuffix(v, "%")
+		default:
+			return fmt.Errorf("entry %q: unknown key %q: want type, abs or percent", e, k)
+		}
+	}
+	if err := parsed.check(); err != nil {
+		return fmt.Errorf("entry %q: %w", e, err)
+	}
+	*t = parsed
+	return nil
+}
+
+func (t FreightTolerance) check() error {
+	switch {
+	case t.Type == "":
+		return errors.New("needs a type, such as type=linehaul or type=default")
+	case t.Type != "default" && !slices.Contains(ChargeTypes, t.Type):
+		return fmt.Errorf("unknown charge type %q; must be default or %s", t.Type, orList(ChargeTypes))
+	case t.Abs == "" && t.Percent == "":
+		return errors.New("sets neither abs nor percent")
+	case t.Abs != "" && !plainDecimal(t.Abs):
+		return fmt.Errorf("abs %q must be a non-negative plain decimal, such as 5.00", t.Abs)
+	case t.Percent != "" && !plainDecimal(t.Percent):
+		return fmt.Errorf("percent %q must be a non-negative plain decimal, such as 2.5", t.Percent)
+	}
+	return nil
+}
+
+// plainDecimal reports whether s is a non-negative decimal without sign or
+// exponent, such as 5 or 2.50.
+func plainDecimal(s string) bool {
+	return s != "" && s[0] != '-' && s[0] != '+' && decimal.Valid(s)
 }

@@ -23,11 +23,13 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/feeds"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/kpi"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/server"
+	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/workflow"
@@ -48,6 +50,11 @@ const cookieName = "waybill_console"
 // SessionTTLDefault is how long a sign-in lasts when Options.SessionTTL is
 // zero.
 const SessionTTLDefault = 12 * time.Hour
+
+// Margins works out a shipment's margin (freight.Auditor).
+type Margins interface {
+	Margin(ctx context.Context, sh *shipment.Shipment) (freight.Margin, error)
+}
 
 // Options are what the console reads and where it sends its actions.
 type Options struct {
@@ -90,6 +97,9 @@ type Options struct {
 	JobsUI http.Handler
 	// Audit records the changes made through JobsUI; nil records none.
 	Audit *audit.Store
+	// Margins works out shipments' margins (the freight audit); nil
+	// leaves the margin out.
+	Margins Margins
 	// SessionTTL is how long a sign-in lasts; zero means SessionTTLDefault.
 	SessionTTL time.Duration
 	Logger     *slog.Logger

@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/shipment"
@@ -213,6 +214,15 @@ func (c *Console) serveShipment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var margin *freight.Margin
+	if c.opts.Margins != nil {
+		m, err := c.opts.Margins.Margin(ctx, sh)
+		if err != nil {
+			c.internal(w, r, v, err)
+			return
+		}
+		margin = &m
+	}
 	gate, hasGate := sh.NextGate()
 	lines := make([]line, len(sh.Lines))
 	for i, l := range sh.Lines {
@@ -225,7 +235,7 @@ func (c *Console) serveShipment(w http.ResponseWriter, r *http.Request) {
 		"Title": "Shipment " + sh.ID, "S": sh, "Lines": lines, "Timeline": steps, "Xrefs": xrefs,
 		"Gate": gate, "HasGate": hasGate, "Jobs": jobs, "ShowErrors": v.Can(string(apikey.Admin)),
 		"PickingURL": c.odooLink("stock.picking", sh.Picking), "InvoiceURL": c.invoiceLink(sh.Invoice),
-		"OrderURL": c.orderLink(xrefs),
+		"OrderURL": c.orderLink(xrefs), "Margin": margin,
 	})
 }
 

@@ -41,6 +41,7 @@ import (
 	"github.com/waybill/waybill/internal/datakey"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/feeds"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/kpi"
@@ -86,6 +87,9 @@ type Hub struct {
 	// Reconciler reconciles business days with Odoo; its runs fail with
 	// reconcile.ErrNoOdoo when no Odoo connector is configured.
 	Reconciler *reconcile.Reconciler
+	// Freight audits carriers' freight invoices; nil unless
+	// freight_audit.cost_rules_file is set.
+	Freight *freight.Auditor
 
 	reg       *registry
 	processor *workflow.Processor
@@ -201,7 +205,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		onOdooRecover = h.odooRecovered
 	}
 	conns, err := BuildConnectors(cfg, ConnectorDeps{OnOdooRecover: onOdooRecover, Shipments: h.Shipments, Registerer: h.reg, Version: opts.Version, Logger: logger, TracerProvider: tp,
-		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, Tenders: tenders(profiles), TenderStore: sourceStore,
+		OnAssigned: h.assigned, OnInvoiced: h.invoiced, OnValidated: h.validated, OnTakeBackFailed: h.takeBackFailed, OnBilled: h.billed,
+		Tenders: tenders(profiles), TenderStore: sourceStore,
 		StartInvoice: func(ctx context.Context, ref string) (bool, error) { return db.Start(ctx, "odoo.invoice", ref) }})
 	if err != nil {
 		return err
@@ -251,6 +256,15 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
 		return err
 	}
+	if h.Freight, err = NewFreightAuditor(cfg, &FreightDeps{DB: db, Jobs: h.Queue, Logger: logger, Registerer: h.reg}); err != nil {
+		return err
+	}
+	if h.Freight != nil {
+		if err := registry.Register(shipment.ActionFreightAudit, h.Freight); err != nil {
+			return err
+		}
+		logger.InfoContext(ctx, "freight audit on", slog.String("cost_rules_file", cfg.FreightAudit.CostRulesFile))
+	}
 	h.Reconciler, err = NewReconciler(cfg, &ReconcilerDeps{DB: db, Shipments: h.Shipments, Odoo: conns.Odoo, Jobs: h.Queue, Logger: logger, Registerer: h.reg})
 	if err != nil {
 		return err
@@ -277,7 +291,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, &workflow.Options{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
 			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate,
-			AwaitPickingValidation: validatesPickings(conns)},
+			AwaitPickingValidation: validatesPickings(conns), FreightAudit: h.Freight != nil},
 		BatchSize:          cfg.Processor.BatchSize,
 		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
 		PollInterval:       cfg.Processor.PollInterval,
@@ -352,7 +366,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		DeadLetters: h.Queue.DeadLetters(), OdooURL: cfg.Connectors.Odoo.URL, OdooSystem: cfg.Connectors.Odoo.System,
 		Jobs: h.Queue, Payloads: sourceStore, Feeds: h.consoleFeeds(), FeedObjective: cfg.Billing.PODMaxSilence,
 		Metrics: h.reg, Connectors: connectorKinds(registry),
-		JobsUI: jobs, Audit: h.Audit,
+		JobsUI: jobs, Audit: h.Audit, Margins: h.consoleMargins(),
 		// The console's actions go through the API, built next.
 		API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.server.Handler().ServeHTTP(w, r) }),
 		Logger: logger.With(slog.String("component", "console")),
@@ -365,6 +379,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes, Reconciler: h.Reconciler,
+		Freight: h.freightService(),
 		Console: cons.Handler(),
 	})
 	h.httpSrv = &http.Server{
@@ -770,6 +785,9 @@ type ConnectorDeps struct {
 	// OnTakeBackFailed receives the approved exceptions whose goods Odoo
 	// could not take back, with the reason; nil fails those jobs instead.
 	OnTakeBackFailed func(ctx context.Context, a *connector.Action, exceptionID, reason string) error
+	// OnBilled receives the vendor bill the Odoo connector made of an
+	// approved carrier invoice; nil ignores it.
+	OnBilled func(ctx context.Context, a *connector.Action, req shipment.CarrierBill, bill odoo.VendorBill) error
 	// StartInvoice durably records that invoicing an invoice reference
 	// starts and reports whether it is the first start (see
 	// odoo.ConnectorOptions); nil makes every start look for an earlier
@@ -849,7 +867,7 @@ func BuildConnectors(cfg config.Config, deps ConnectorDeps) (*Connectors, error)
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if oc := cfg.Connectors.Odoo; oc.URL != "" {
-		c, err := buildOdoo(oc, deps, logger)
+		c, err := buildOdoo(cfg, deps, logger)
 		if err != nil {
 			return nil, fmt.Errorf("configuring the odoo connector: %w", err)
 		}
@@ -917,9 +935,9 @@ func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.
 	}
 	kinds := wc.Actions
 	if len(kinds) == 0 {
-		for _, k := range shipment.ActionKinds() {
-			if _, taken := registry.Lookup(k); !taken {
-				kinds = append(kinds, k)
+		for _, k := range shipment.ActionTable() {
+			if _, taken := registry.Lookup(k.Kind); !taken && !k.Local {
+				kinds = append(kinds, k.Kind)
 			}
 		}
 	}
@@ -931,7 +949,8 @@ func registerWebhook(cfg config.Config, deps ConnectorDeps, registry *connector.
 	return nil
 }
 
-func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.Connector, error) {
+func buildOdoo(cfg config.Config, deps ConnectorDeps, logger *slog.Logger) (*odoo.Connector, error) {
+	oc := cfg.Connectors.Odoo
 	if deps.Shipments == nil {
 		return nil, errors.New("no shipment store to resolve cross-references")
 	}
@@ -972,6 +991,8 @@ func buildOdoo(oc config.Odoo, deps ConnectorDeps, logger *slog.Logger) (*odoo.C
 		OnInvoiced:       deps.OnInvoiced,
 		OnValidated:      deps.OnValidated,
 		OnTakeBackFailed: deps.OnTakeBackFailed,
+		OnBilled:         deps.OnBilled,
+		PostBills:        cfg.FreightAudit.BillState == config.OdooInvoicePosted,
 
 		Shipment:            deps.Shipments.Get,
 		StartInvoice:        deps.StartInvoice,

@@ -59,6 +59,14 @@ type milestoneSync struct{}
 
 func (milestoneSync) actionKind() string { return shipment.ActionMilestoneSync }
 
+type freightAudit struct{}
+
+func (freightAudit) actionKind() string { return shipment.ActionFreightAudit }
+
+type vendorBillCreate struct{}
+
+func (vendorBillCreate) actionKind() string { return shipment.ActionVendorBillCreate }
+
 // riverKinds maps action kinds to River job kinds (shipment.ActionTable).
 var riverKinds = func() map[string]string {
 	m := make(map[string]string)
@@ -105,6 +113,10 @@ func newArgs(kr *seal.Keyring, a connector.Action) (river.JobArgs, error) {
 		return args[milestoneSync]{a, kid, sealed}, nil
 	case shipment.ActionDispatchUpdate:
 		return args[dispatchUpdate]{a, kid, sealed}, nil
+	case shipment.ActionFreightAudit:
+		return args[freightAudit]{a, kid, sealed}, nil
+	case shipment.ActionVendorBillCreate:
+		return args[vendorBillCreate]{a, kid, sealed}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -253,6 +265,8 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	river.AddWorker(workers, &worker[pickingReturn]{q: q})
 	river.AddWorker(workers, &worker[stockScrap]{q: q})
 	river.AddWorker(workers, &worker[milestoneSync]{q: q})
+	river.AddWorker(workers, &worker[freightAudit]{q: q})
+	river.AddWorker(workers, &worker[vendorBillCreate]{q: q})
 	river.AddWorker(workers, &worker[dispatchUpdate]{q: q})
 	river.AddWorker(workers, &taskWorker{q: q})
 

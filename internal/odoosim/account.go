@@ -21,6 +21,16 @@ func (t *txn) invoiceTotal(move int) float64 {
 	return round2(sum)
 }
 
+// purchaseJournal is the id of the seeded purchase journal (Vendor Bills,
+// code BILL), where vendor bills go by default.
+const purchaseJournal = 2
+
+// purchaseDocument reports whether a move type is a vendor bill, refund or
+// receipt: such moves need a bill date before posting.
+func purchaseDocument(moveType string) bool {
+	return moveType == "in_invoice" || moveType == "in_refund" || moveType == "in_receipt"
+}
+
 // endOfNextMonth is the due date of the demo payment term ("End of Following Month").
 func endOfNextMonth(day string) string {
 	d, err := time.Parse("2006-01-02", day)
@@ -48,6 +58,9 @@ func (s *Sim) setupAccount() {
 	am.defaults = func(t *txn, r record) {
 		setDefault(r, "move_type", "entry")
 		setDefault(r, "state", "draft")
+		if purchaseDocument(fstr(r, "move_type")) {
+			setDefault(r, "journal_id", purchaseJournal)
+		}
 		setDefault(r, "journal_id", 1)
 		setDefault(r, "currency_id", 1)
 		setDefault(r, "company_id", 1)
@@ -76,7 +89,8 @@ func (s *Sim) setupAccount() {
 	})
 	am.compute("amount_total_signed", func(t *txn, r record) any {
 		v := t.invoiceTotal(fint(r, "id"))
-		if fstr(r, "move_type") == "out_refund" {
+		// Outbound documents (credit notes, vendor bills) are negative.
+		if mt := fstr(r, "move_type"); mt == "out_refund" || mt == "in_invoice" || mt == "in_receipt" {
 			return -v
 		}
 		return v
@@ -101,6 +115,9 @@ func (s *Sim) setupAccount() {
 			if len(t.invoiceLines(id)) == 0 {
 				return nil, userError("You need to add a line before posting.")
 			}
+			if purchaseDocument(fstr(r, "move_type")) && fstr(r, "invoice_date") == "" {
+				return nil, userError("The Bill/Refund date is required to validate this document.")
+			}
 		}
 		for _, id := range c.ids {
 			r := t.rec("account.move", id)
@@ -115,9 +132,20 @@ func (s *Sim) setupAccount() {
 					prefix = "RINV"
 				case "entry":
 					prefix = "MISC"
+				case "in_invoice", "in_receipt":
+					prefix = "BILL"
+				case "in_refund":
+					prefix = "RBILL"
 				}
-				year := t.now.UTC().Year()
-				upd["name"] = fmt.Sprintf("%s/%d/%05d", prefix, year, t.next(fmt.Sprintf("%s/%d", prefix, year)))
+				now := t.now.UTC()
+				if purchaseDocument(fstr(r, "move_type")) {
+					// The purchase journal numbers by month, as Odoo's
+					// starting sequence for non-sale journals does.
+					key := fmt.Sprintf("%s/%d/%02d", prefix, now.Year(), now.Month())
+					upd["name"] = fmt.Sprintf("%s/%04d", key, t.next(key))
+				} else {
+					upd["name"] = fmt.Sprintf("%s/%d/%05d", prefix, now.Year(), t.next(fmt.Sprintf("%s/%d", prefix, now.Year())))
+				}
 			}
 			t.set("account.move", id, upd)
 		}

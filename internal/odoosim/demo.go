@@ -117,6 +117,11 @@ func (s *Sim) seed(t *txn, demo bool) error {
 		journal = "Sales"
 	}
 	ins("account.journal", 1, record{"name": journal, "code": "INV", "type": "sale", "company_id": 1})
+	purchases := "Vendor Bills"
+	if s.version >= 19 {
+		purchases = "Purchases"
+	}
+	ins("account.journal", 2, record{"name": purchases, "code": "BILL", "type": "purchase", "company_id": 1})
 	ins("account.account", 26, record{"name": "Product Sales", "code": "400000"})
 	ins("account.payment.term", 6, record{"name": "End of Following Month"})
 	s.demo = Demo{CompanyID: 1, WarehouseID: 1, StockLocationID: pl.locStock, CustomerLocationID: pl.locCustomers,

@@ -119,6 +119,9 @@ func (s *Server) registerReconcileRoutes() {
 			return nil, reconcileError(err, in.ID)
 		}
 		rep := rec.Report()
+		if err := s.addMargins(ctx, rec, rep); err != nil {
+			return nil, err
+		}
 		name := "reconciliation-" + rec.Date
 		if rec.Warehouse != "" {
 			name += "-" + rec.Warehouse

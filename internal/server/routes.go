@@ -12,6 +12,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/event"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
@@ -31,6 +32,9 @@ type ShipmentView struct {
 	// BillingHold says why a billable shipment's invoice is held, such as a
 	// silent proof-of-delivery feed.
 	BillingHold string `json:"billing_hold,omitempty"`
+	// Margin is the revenue invoiced less the approved freight cost; only
+	// with the freight audit on.
+	Margin *freight.Margin `json:"margin,omitempty"`
 }
 
 type shipmentOutput struct {
@@ -87,6 +91,13 @@ func (s *Server) registerReadRoutes() {
 			}
 			if out.Body.Xrefs, err = s.deps.Shipments.Xrefs(ctx, sh.ID); err != nil {
 				return nil, err
+			}
+			if s.deps.Freight != nil {
+				m, err := s.deps.Freight.Margin(ctx, sh)
+				if err != nil {
+					return nil, err
+				}
+				out.Body.Margin = &m
 			}
 			return out, nil
 		})

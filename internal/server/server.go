@@ -26,10 +26,12 @@ import (
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/changes"
 	"github.com/waybill/waybill/internal/correlation"
+	"github.com/waybill/waybill/internal/freight"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/quantity"
+	"github.com/waybill/waybill/internal/rating"
 	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
@@ -67,6 +69,9 @@ type Deps struct {
 	// Reconciler serves /v1/reconciliations, the end-of-day
 	// reconciliation with Odoo; nil leaves the routes out.
 	Reconciler *reconcile.Reconciler
+	// Freight serves /v1/freight-audits and the shipments' margins; nil
+	// (the freight audit off) leaves them out.
+	Freight Freight
 	// Console serves the web console under /console; nil leaves it out.
 	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
@@ -83,7 +88,8 @@ type quantitySchema struct {
 }
 
 // schemaName names the OpenAPI schema of a Go type: huma's default name,
-// prefixed with Reconciliation for the types of package reconcile.
+// prefixed with Reconciliation for the types of package reconcile, Freight
+// for those of package freight and Rating for those of package rating.
 func schemaName(t reflect.Type, hint string) string {
 	name := huma.DefaultSchemaNamer(t, hint)
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
@@ -91,6 +97,12 @@ func schemaName(t reflect.Type, hint string) string {
 	}
 	if t.PkgPath() == reflect.TypeFor[reconcile.Record]().PkgPath() && !strings.HasPrefix(name, "Reconciliation") {
 		return "Reconciliation" + name
+	}
+	if t.PkgPath() == reflect.TypeFor[freight.Audit]().PkgPath() && !strings.HasPrefix(name, "Freight") {
+		return "Freight" + name
+	}
+	if t.PkgPath() == reflect.TypeFor[rating.Charge]().PkgPath() && !strings.HasPrefix(name, "Rating") {
+		return "Rating" + name
 	}
 	return name
 }
@@ -149,6 +161,7 @@ func New(d Deps) *Server {
 	s.registerAuditRoutes()
 	s.registerChangeRoutes()
 	s.registerReconcileRoutes()
+	s.registerFreightRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,14 @@ const (
 	// ActionDispatchUpdate sends the target an updated dispatch of a
 	// shipment already released, after its route changed.
 	ActionDispatchUpdate = "dispatch.update"
+	// ActionFreightAudit audits a carrier's freight invoice reported for
+	// the shipment against the expected cost. Waybill carries it out
+	// itself (package freight).
+	ActionFreightAudit = "freight.audit"
+	// ActionVendorBillCreate asks the ERP to bill an approved carrier
+	// invoice as one vendor bill. Its payload is the bill, not the
+	// shipment.
+	ActionVendorBillCreate = "vendor_bill.create"
 )
 
 // ActionInfo describes one action kind: the one table from which the
@@ -40,6 +48,9 @@ type ActionInfo struct {
 	// ERP reports whether the ERP connector (Odoo) can take it; the others
 	// go to the TMS or the webhook.
 	ERP bool
+	// Local reports that Waybill carries it out itself: no outside
+	// system, the webhook included, may take it.
+	Local bool
 }
 
 // actionTable lists every action kind once, in the order the workflow
@@ -52,6 +63,8 @@ var actionTable = []ActionInfo{
 	{Kind: ActionPickingReturn, Job: "picking_return", ERP: true},
 	{Kind: ActionStockScrap, Job: "stock_scrap", ERP: true},
 	{Kind: ActionMilestoneSync, Job: "milestone_sync", ERP: true},
+	{Kind: ActionFreightAudit, Job: "freight_audit", Local: true},
+	{Kind: ActionVendorBillCreate, Job: "vendor_bill_create", ERP: true},
 }
 
 // ActionTable returns every action kind with what goes with it, in the

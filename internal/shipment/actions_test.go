@@ -10,7 +10,7 @@ import (
 
 func TestActionKinds(t *testing.T) {
 	t.Parallel()
-	want := []string{"dispatch.release", "dispatch.update", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap"}
+	want := []string{"dispatch.release", "dispatch.update", "freight.audit", "invoice.prepare", "milestone.sync", "picking.return", "picking.validate", "stock.scrap", "vendor_bill.create"}
 	got := shipment.ActionKinds()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("ActionKinds() mismatch (-want +got):\n%s", diff)

@@ -42,6 +42,10 @@ type Policy struct {
 	// that validates pickings reports back. A shipment loaded without it
 	// bills at delivery.
 	AwaitPickingValidation bool
+	// FreightAudit audits every carrier freight invoice (charges.reported
+	// with an invoice number) against the expected cost: the change calls
+	// for ActionFreightAudit.
+	FreightAudit bool
 }
 
 // Outcome kinds.
@@ -124,7 +128,7 @@ func (s *Shipment) Apply(in Input, p Policy) Result {
 	case event.ShipmentCancelled:
 		return s.applyCancelled(in)
 	case event.ChargesReported:
-		return s.applyCharges(in)
+		return s.applyCharges(in, p)
 	case event.ShipmentTracked:
 		return s.applyTracked(in)
 	case event.ReviewDecided:

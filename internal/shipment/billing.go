@@ -55,7 +55,11 @@ func (s *Shipment) billing(in Input, p Policy) Result {
 	return res
 }
 
-func (s *Shipment) applyCharges(in Input) Result {
+// applyCharges records reported charges. A carrier freight invoice (an
+// invoice number) is recorded once per carrier and number, and with
+// p.FreightAudit calls for its audit; the same invoice reported again
+// calls for the audit too, which finds it audited and records the repeat.
+func (s *Shipment) applyCharges(in Input, p Policy) Result {
 	d, err := decodeData[event.ChargesReportedData](in)
 	if err != nil {
 		return rejected("invalid data: %v", err)
@@ -86,7 +90,24 @@ func (s *Shipment) applyCharges(in Input) Result {
 			s.MeasuredWeight = &q
 		}
 	}
-	return Result{Outcome: OutcomeApplied}
+	res := Result{Outcome: OutcomeApplied}
+	if d.InvoiceNumber == "" {
+		return res
+	}
+	carrier := d.Carrier
+	if carrier == nil {
+		carrier = s.Carrier
+	}
+	key := CarrierKey(carrier)
+	if !slices.ContainsFunc(s.CarrierInvoices, func(ci CarrierInvoice) bool {
+		return ci.Number == d.InvoiceNumber && CarrierKey(ci.Carrier) == key
+	}) {
+		s.CarrierInvoices = append(s.CarrierInvoices, CarrierInvoice{Number: d.InvoiceNumber, Carrier: carrier, Date: d.InvoiceDate, EventID: in.EventID})
+	}
+	if p.FreightAudit {
+		res.Actions = append(res.Actions, ActionFreightAudit)
+	}
+	return res
 }
 
 // rated reports whether the shipment's charges were rated already.

@@ -53,7 +53,10 @@ type Shipment struct {
 	POD            *ProofOfDelivery   `json:"pod,omitempty"`
 	Exceptions     []ExceptionRecord  `json:"exceptions,omitempty"`
 	Charges        []Charge           `json:"charges,omitempty"`
-	Reviews        []Review           `json:"reviews,omitempty"`
+	// CarrierInvoices are the carriers' freight invoices reported for the
+	// shipment (charges.reported with an invoice number), once each.
+	CarrierInvoices []CarrierInvoice `json:"carrier_invoices,omitempty"`
+	Reviews         []Review         `json:"reviews,omitempty"`
 	// Picking is the ERP's picking of a loaded shipment, when the ERP
 	// reports its validation: the invoice waits for it.
 	Picking *PickingRecord `json:"picking,omitempty"`
@@ -259,6 +262,44 @@ type Charge struct {
 	RulesVersion string         `json:"rules_version,omitempty"`
 	Calculation  string         `json:"calculation,omitempty"`
 	Facts        map[string]any `json:"facts,omitempty"`
+}
+
+// CarrierInvoice is a carrier's freight invoice for the shipment: its
+// charges are the shipment's charges of the same event.
+type CarrierInvoice struct {
+	Number string `json:"number"`
+	// Carrier is who billed: the invoice's carrier, else the shipment's.
+	Carrier *Carrier `json:"carrier,omitempty"`
+	// Date is the invoice date, YYYY-MM-DD, when the invoice states it.
+	Date string `json:"date,omitempty"`
+	// EventID is the charges.reported event that reported it.
+	EventID string `json:"event_id"`
+}
+
+// CarrierBill is the payload of an ActionVendorBillCreate action: an
+// approved carrier invoice to bill as one vendor bill, one line per
+// charge.
+type CarrierBill struct {
+	// AuditID is the freight audit that approved it.
+	AuditID       string   `json:"audit_id"`
+	ShipmentID    string   `json:"shipment_id"`
+	Carrier       *Carrier `json:"carrier,omitempty"`
+	InvoiceNumber string   `json:"invoice_number"`
+	// InvoiceDate is the carrier's invoice date, YYYY-MM-DD, if stated.
+	InvoiceDate string   `json:"invoice_date,omitempty"`
+	Charges     []Charge `json:"charges"`
+}
+
+// CarrierKey is what tells carriers apart in a carrier invoice's identity:
+// the SCAC, else the carrier ref, else empty.
+func CarrierKey(c *Carrier) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.SCAC != "":
+		return c.SCAC
+	}
+	return c.Ref
 }
 
 // ChargeRated is the Source of a charge Waybill rated.

@@ -826,6 +826,75 @@ func runContract(t *testing.T, tg target) {
 		}
 	})
 
+	t.Run("vendor bill", func(t *testing.T) {
+		// A carrier's freight invoice becomes one vendor bill of its
+		// partner, found by its ref before it is created, then posted.
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		scac := uniqueRef("SCAC")
+		vendors, err := f.c.Create(ctx, "res.partner", []map[string]any{{"name": "Waybill carrier " + scac, "ref": scac, "is_company": true, "supplier_rank": 1}}, nil)
+		if err != nil {
+			t.Fatalf("creating the carrier's partner: %v", err)
+		}
+		vendor := vendors[0]
+		ref := uniqueRef("PRO")
+		if _, err := f.c.FindVendorBill(ctx, vendor, ref); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("FindVendorBill before: got %v, want ErrNotFound", err)
+		}
+		p := &VendorBillParams{PartnerID: vendor, Ref: ref, Date: "2026-12-03", Lines: []VendorBillLine{
+			{ServiceCode: f.svcCode, Description: "Linehaul " + ref, Quantity: 1, PriceUnit: 1120},
+			{ProductID: f.service, Description: "Fuel " + ref, Quantity: 1, PriceUnit: 134.4},
+		}}
+		f.c.ResetCalls()
+		bill, err := f.c.EnsureVendorBill(ctx, p)
+		if err != nil {
+			t.Fatalf("EnsureVendorBill: %v", err)
+		}
+		if n := total(f.c.Calls()); n != 5 {
+			t.Errorf("made %d calls, want 5 (search, products, create, read, lines): %v", n, f.c.Calls())
+		}
+		if !bill.Created || bill.State != "draft" || bill.Ref != ref || bill.Partner.ID != vendor || bill.InvoiceDate != "2026-12-03" ||
+			len(bill.Lines) != 2 || bill.Lines[0].PriceUnit != 1120 || bill.Lines[1].PriceUnit != 134.4 || bill.AmountTotal < 1254.39 {
+			t.Errorf("got %+v, want a new draft bill of 1254.40 with two lines and ref %s", bill, ref)
+		}
+		p.Post = true
+		posted, err := f.c.EnsureVendorBill(ctx, p)
+		if err != nil || posted.ID != bill.ID || posted.Created || posted.State != "posted" || posted.Name == "" || posted.Name == "/" {
+			t.Errorf("EnsureVendorBill again, posting: got %+v, %v; want bill %d posted", posted, err, bill.ID)
+		}
+		again, err := f.c.EnsureVendorBill(ctx, p)
+		if err != nil || again.ID != bill.ID || again.Created || again.State != "posted" {
+			t.Errorf("EnsureVendorBill a third time: got %+v, %v; want bill %d as it is", again, err, bill.ID)
+		}
+		found, err := f.c.FindVendorBill(ctx, vendor, ref)
+		if err != nil || found.ID != bill.ID || found.Name != posted.Name {
+			t.Errorf("FindVendorBill: got %+v, %v; want bill %d", found, err, bill.ID)
+		}
+		ids, err := f.c.Search(ctx, "account.move", Domain{Leaf("move_type", "=", "in_invoice"), Leaf("ref", "=", ref)}, nil)
+		if err != nil || len(ids) != 1 {
+			t.Errorf("vendor bills with ref %s: got %v, %v; want one", ref, ids, err)
+		}
+		// A bill of a currency Odoo does not have, a product code it does
+		// not know, a draft bill without a date: refused for good.
+		_, err = f.c.CreateVendorBill(ctx, &VendorBillParams{PartnerID: vendor, Ref: uniqueRef("PRO"), Currency: "XTS",
+			Lines: []VendorBillLine{{ProductID: f.service, Quantity: 1, PriceUnit: 1}}})
+		checkClassAndIs(t, err, true, ErrMissing)
+		_, err = f.c.CreateVendorBill(ctx, &VendorBillParams{PartnerID: vendor, Ref: uniqueRef("PRO"),
+			Lines: []VendorBillLine{{ServiceCode: uniqueRef("NOCODE"), Quantity: 1, PriceUnit: 1}}})
+		checkClassAndIs(t, err, true, ErrMissing)
+		undated, err := f.c.Create(ctx, "account.move", []map[string]any{{"move_type": "in_invoice", "partner_id": vendor, "ref": uniqueRef("PRO"),
+			"invoice_line_ids": []any{[]any{0, 0, map[string]any{"product_id": f.service, "quantity": 1.0, "price_unit": 1.0}}}}}, nil)
+		if err != nil {
+			t.Fatalf("creating an undated bill: %v", err)
+		}
+		_, err = f.c.Execute(ctx, "account.move", "action_post", undated, nil)
+		checkClassAndIs(t, err, true, ErrUser)
+		if _, err := f.c.VendorBill(ctx, 99999999); !errors.Is(err, ErrMissing) {
+			t.Errorf("VendorBill of nothing: got %v, want ErrMissing", err)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, tg, nil)

@@ -68,6 +68,13 @@ type ConnectorOptions struct {
 	// without looking for one of its own first (one call fewer), as none
 	// can exist. When nil every start looks.
 	StartInvoice func(ctx context.Context, ref string) (first bool, err error)
+	// OnBilled, when set, is told about the vendor bill of each approved
+	// carrier invoice billed (or found billed): the hub records it on the
+	// freight audit. An error from it makes the job retry, which finds
+	// the same bill.
+	OnBilled func(ctx context.Context, a *connector.Action, req shipment.CarrierBill, bill VendorBill) error
+	// PostBills posts the vendor bills it creates; false leaves them draft.
+	PostBills bool
 	// MilestoneSyncWindow is how long a milestone sync waits after it is
 	// first tried before it notes anything (connector.Waiting, which spends
 	// no attempt), so the milestones reported with its own go out in the
@@ -136,7 +143,9 @@ func (c *Connector) policy(sh *shipment.Shipment) (BackorderPolicy, bool) {
 //     refused, returned or damaged goods of approved exceptions, and scrap
 //     damaged ones;
 //   - shipment.ActionMilestoneSync: post milestones and exceptions on the
-//     picking's chatter and set the tracking reference.
+//     picking's chatter and set the tracking reference;
+//   - shipment.ActionVendorBillCreate: bill an approved carrier freight
+//     invoice as one vendor bill of the carrier's partner.
 //
 // It connects lazily: the first action (or [Connector.Connect]) builds the
 // [Client], so the hub starts and keeps accepting events while Odoo is
@@ -318,6 +327,9 @@ func (c *Connector) Close() error {
 func (c *Connector) Deliver(ctx context.Context, a *connector.Action) error {
 	if err := a.Validate(); err != nil {
 		return connector.Permanent(err)
+	}
+	if a.Kind == shipment.ActionVendorBillCreate {
+		return c.vendorBill(ctx, a)
 	}
 	var sh shipment.Shipment
 	if err := json.Unmarshal(a.Payload, &sh); err != nil || sh.ID == "" {
