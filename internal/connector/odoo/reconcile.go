@@ -105,6 +105,8 @@ type PickingQuery struct {
 	IDs      []int
 	DoneFrom time.Time
 	DoneTo   time.Time
+	// Open adds every outgoing picking neither done nor cancelled.
+	Open bool
 }
 
 // ReconcilePickings reads the pickings q selects with their moves and move
@@ -125,6 +127,9 @@ func (c *Client) ReconcilePickings(ctx context.Context, q *PickingQuery) ([]Pick
 	}
 	if len(q.IDs) > 0 {
 		parts = append(parts, Domain{Leaf("id", "in", uniq(q.IDs))})
+	}
+	if q.Open {
+		parts = append(parts, Domain{Leaf("state", "not in", []string{PickingDone, PickingCancel})})
 	}
 	if window {
 		parts = append(parts, Domain{"&", "&", Leaf("state", "=", PickingDone),
