@@ -529,7 +529,7 @@ func (w *inventoryWorld) compare(ctx context.Context) ([]Difference, error) {
 			}
 			diffs = append(diffs, Difference{Type: UnexpectedReturn, ShipmentID: sh.ID, Customer: customerOf(sh), Subject: moves[0].Picking.Name,
 				Evidence: Evidence{Waybill: "no approved exception of the shipment takes back " + quantitiesText(w.returnQuantities(moves)),
-					Odoo: fmt.Sprintf("return %s of picking %s: %s", moves[0].Picking.Name, moves[0].Returned.Name, quantitiesText(w.returnQuantities(moves))),
+					Odoo:      fmt.Sprintf("return %s of picking %s: %s", moves[0].Picking.Name, moves[0].Returned.Name, quantitiesText(w.returnQuantities(moves))),
 					OdooModel: "stock.picking", OdooIDs: []int{retID, returned}},
 				Action: "find out why the goods came back: record the exception in Waybill, or cancel the return in Odoo"})
 		}
