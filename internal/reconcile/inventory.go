@@ -151,8 +151,8 @@ var reserving = []shipment.State{shipment.Reserved, shipment.Short, shipment.Rel
 // progress, the quantities Waybill holds as reserved against Odoo's
 // reservation, done pickings against the loaded quantities, and the
 // returns and scraps of the lookback against the approved exceptions that
-// call for them. Odoo is read in bulk: seven calls whatever the number of
-// shipments (reads of more than 1000 records are chunked).
+// call for them. Odoo is read in bulk: at most seven calls whatever the
+// number of shipments (reads of more than 1000 records are chunked).
 //
 // Missing returns and scraps of approved exceptions are healed: their
 // take-back action (picking.return or stock.scrap) is enqueued again in
@@ -196,21 +196,22 @@ func (r *Reconciler) RunInventory(ctx context.Context, p InventoryParams) (*Inve
 		case l.Name != "":
 			q.Names = append(q.Names, l.Name)
 		case l.Order != "":
-			q.Origins = append(q.Origins, l.Order)
+			q.Orders = append(q.Orders, l.Order)
 		}
 	}
 	cl, err := r.opts.Odoo(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to odoo: %w", err)
 	}
+	// Count this check's calls alone: the client serves the outbox too.
 	byRead := map[string]int{}
-	read := func(name string, f func() error) error {
-		before := calls(cl)
-		err := f()
-		byRead[name] = calls(cl) - before
+	read := func(name string, f func(ctx context.Context) error) error {
+		var cc odoo.CallCounter
+		err := f(odoo.WithCallCounter(ctx, &cc))
+		byRead[name] = cc.N()
 		return err
 	}
-	if err := read("pickings", func() (err error) { w.pickings, err = cl.ReconcilePickings(ctx, q); return err }); err != nil {
+	if err := read("pickings", func(ctx context.Context) (err error) { w.pickings, err = cl.ReconcilePickings(ctx, q); return err }); err != nil {
 		return nil, err
 	}
 	w.index()
@@ -227,13 +228,13 @@ func (r *Reconciler) RunInventory(ctx context.Context, p InventoryParams) (*Inve
 			}
 		}
 	}
-	if err := read("returns", func() (err error) {
+	if err := read("returns", func(ctx context.Context) (err error) {
 		w.returns, err = cl.Returns(ctx, &odoo.ReturnQuery{Of: returnsOf, CreatedFrom: since})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := read("scraps", func() (err error) {
+	if err := read("scraps", func(ctx context.Context) (err error) {
 		w.scraps, err = cl.Scraps(ctx, &odoo.ScrapQuery{Origins: scrapOrigins, CreatedFrom: since})
 		return err
 	}); err != nil {
@@ -251,7 +252,7 @@ func (r *Reconciler) RunInventory(ctx context.Context, p InventoryParams) (*Inve
 	for _, s := range w.scraps {
 		products = append(products, s.Product.ID)
 	}
-	if err := read("products", func() (err error) { w.codes, err = cl.ProductCodes(ctx, products); return err }); err != nil {
+	if err := read("products", func(ctx context.Context) (err error) { w.codes, err = cl.ProductCodes(ctx, products); return err }); err != nil {
 		return nil, err
 	}
 	odooCalls := 0
@@ -378,13 +379,17 @@ func (w *inventoryWorld) index() {
 	for _, pk := range w.pickings {
 		w.pickByID[pk.ID] = pk
 		w.pickByName[pk.Name] = pk
-		if pk.BackorderOf != 0 || pk.Origin == "" {
+		order := pk.Origin
+		if pk.Sale != nil && pk.Sale.Name != "" {
+			order = pk.Sale.Name
+		}
+		if pk.BackorderOf != 0 || order == "" {
 			continue
 		}
 		// The order's first delivery; a cancelled one only when it has
 		// no other.
-		if prev, ok := w.pickByOrder[pk.Origin]; !ok || prev.State == odoo.PickingCancel && pk.State != odoo.PickingCancel {
-			w.pickByOrder[pk.Origin] = pk
+		if prev, ok := w.pickByOrder[order]; !ok || prev.State == odoo.PickingCancel && pk.State != odoo.PickingCancel {
+			w.pickByOrder[order] = pk
 		}
 	}
 	for _, sh := range w.ships {

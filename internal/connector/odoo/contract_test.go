@@ -835,8 +835,14 @@ func runContract(t *testing.T, tg target) {
 		if _, err := f.c.ValidatePicking(ctx, done.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 3}, {ProductID: f.plain[1], Quantity: 2}}, BackorderCancel); err != nil {
 			t.Fatalf("ValidatePicking: %v", err)
 		}
-		_, open := f.order(t, uniqueRef("INV-OPEN"), SaleLine{ProductID: f.plain[2], Quantity: 4})
+		openSO, open := f.order(t, uniqueRef("INV-OPEN"), SaleLine{ProductID: f.plain[2], Quantity: 4})
 		defer f.cancelPicking(t, open.ID)
+		// By order: on 18+ the picking's origin is the order's name and
+		// its customer reference, so the order is matched by sale_id.
+		byOrder, err := f.c.ReconcilePickings(ctx, &PickingQuery{Orders: []string{openSO.Name}})
+		if err != nil || len(byOrder) != 1 || byOrder[0].ID != open.ID || byOrder[0].Sale == nil || byOrder[0].Sale.Name != openSO.Name {
+			t.Errorf("ReconcilePickings by order %s: got %+v, %v; want picking %d", openSO.Name, byOrder, err, open.ID)
+		}
 
 		f.c.ResetCalls()
 		ps, err := f.c.ReconcilePickings(ctx, &PickingQuery{Open: true})

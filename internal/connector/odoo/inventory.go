@@ -4,8 +4,30 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 )
+
+// CallCounter counts the requests made with a context from
+// [WithCallCounter], as [Client.Calls] counts them: the calls of one
+// operation, when the client serves others at the same time.
+type CallCounter struct{ n atomic.Int64 }
+
+// N returns how many requests were counted.
+func (cc *CallCounter) N() int { return int(cc.n.Load()) }
+
+type callCounterKey struct{}
+
+// WithCallCounter returns a context whose requests cc counts.
+func WithCallCounter(ctx context.Context, cc *CallCounter) context.Context {
+	return context.WithValue(ctx, callCounterKey{}, cc)
+}
+
+func countCall(ctx context.Context) {
+	if cc, ok := ctx.Value(callCounterKey{}).(*CallCounter); ok {
+		cc.n.Add(1)
+	}
+}
 
 // ReturnMove is a move of a return: goods taken back from a done picking
 // (a stock.move whose origin_returned_move_id is set).
