@@ -149,6 +149,7 @@ func New(d Deps) *Server {
 	s.registerAuditRoutes()
 	s.registerChangeRoutes()
 	s.registerReconcileRoutes()
+	s.registerInventoryRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
