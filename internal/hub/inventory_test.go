@@ -111,6 +111,20 @@ func (w *odooWorld) waitDone(t *testing.T) odoo.Picking {
 	return p
 }
 
+// waitDeadLetters waits until jobs of every kind are dead letters.
+func (w *odooWorld) waitDeadLetters(t *testing.T, kinds ...string) {
+	t.Helper()
+	poll.Until(t, strings.Join(kinds, " and ")+" in the dead letters", func() bool {
+		dl := deadLetters(t, w.bundle)
+		for _, k := range kinds {
+			if !slices.ContainsFunc(dl, func(d map[string]any) bool { return d["kind"] == k }) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestInventoryCheck seeds each kind of inventory difference, in Odoo or
 // in Waybill, on a clean world and checks what a check finds, its
 // evidence, and what heals.
@@ -269,9 +283,8 @@ func TestInventoryCheck(t *testing.T) {
 			p := w.waitDone(t)
 			w.srv.Sim().Faults().Inject("stock.return.picking", "create", 1000, odoosim.FaultHTTP500)
 			w.decide(t, id, "exception", "approve")
-			poll.Until(t, "the take-back in the dead letters", func() bool {
-				return slices.ContainsFunc(deadLetters(t, w.bundle), func(d map[string]any) bool { return d["kind"] == shipment.ActionPickingReturn })
-			})
+			// The invoice takes the goods back first: it fails too.
+			w.waitDeadLetters(t, shipment.ActionPickingReturn, shipment.ActionInvoicePrepare)
 			w.srv.Sim().Faults().Clear()
 			chk := w.checkInventory(t)
 			i := slices.IndexFunc(chk.Differences, func(d reconcile.Difference) bool { return d.Type == reconcile.MissingReturn })
@@ -305,9 +318,7 @@ func TestInventoryCheck(t *testing.T) {
 			w.waitDone(t)
 			w.srv.Sim().Faults().Inject("stock.scrap", "create", 1000, odoosim.FaultHTTP500)
 			w.decide(t, id, "exception", "approve")
-			poll.Until(t, "the write-off in the dead letters", func() bool {
-				return slices.ContainsFunc(deadLetters(t, w.bundle), func(d map[string]any) bool { return d["kind"] == shipment.ActionStockScrap })
-			})
+			w.waitDeadLetters(t, shipment.ActionStockScrap, shipment.ActionInvoicePrepare)
 			w.srv.Sim().Faults().Clear()
 			chk := w.checkInventory(t)
 			i := slices.IndexFunc(chk.Differences, func(d reconcile.Difference) bool { return d.Type == reconcile.MissingScrap })
