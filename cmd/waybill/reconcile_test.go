@@ -130,3 +130,74 @@ func TestReconcileCommandWithoutOdoo(t *testing.T) {
 		t.Errorf("got %v, want an error naming connectors.odoo.url", err)
 	}
 }
+
+// TestReconcileInventoryCommand checks the inventory with a simulated
+// Odoo from the command line: the demo's open pickings have no shipment.
+func TestReconcileInventoryCommand(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		srv, err := odoosim.Start(odoosim.Options{Version: 17})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		sim := srv.Sim()
+		dir := t.TempDir()
+		keyFile := filepath.Join(dir, "odoo.key")
+		if err := os.WriteFile(keyFile, []byte(sim.APIKey()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		conf := "connectors:\n  odoo:\n    url: " + srv.URL() + "\n    database: " + sim.Database() + "\n    login: " + sim.Login() + "\n    api_key_file: " + keyFile + "\n"
+		storage := []string{"--data", filepath.Join(dir, "data")}
+		if opts.DatabaseURL != "" {
+			conf += "encryption:\n  enabled: false\n"
+			storage = append(storage, "--database", opts.DatabaseURL)
+		}
+		confPath := filepath.Join(dir, "waybill.yaml")
+		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		run := func(args ...string) (string, error) {
+			t.Helper()
+			out, _, err := runWaybill(t, append(append([]string{"reconcile", "inventory"}, args...), append(storage, "--config", confPath)...)...)
+			return out, err
+		}
+		out, err := run()
+		if err != nil {
+			t.Fatalf("reconcile inventory: %v\n%s", err, out)
+		}
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^inventory check \S+: open$`),
+			regexp.MustCompile(`(?m)^0 shipments compared, (\d+) differences, 0 healed, \d+ for operations, \d+ Odoo calls$`),
+			regexp.MustCompile(`(?m)^untracked_picking\s+[1-9]\d*$`),
+			regexp.MustCompile(`(?m)^missing_return\s+0$`),
+			regexp.MustCompile(`(?m)^decide with POST /v1/inventory-checks/\S+/decision`),
+		} {
+			if !want.MatchString(out) {
+				t.Errorf("summary lacks %s:\n%s", want, out)
+			}
+		}
+		out, err = run("--warehouse", "WH2", "--json")
+		if err != nil {
+			t.Fatalf("reconcile inventory --json: %v", err)
+		}
+		var chk reconcile.InventoryCheck
+		if err := json.Unmarshal([]byte(out), &chk); err != nil {
+			t.Fatalf("decoding %s: %v", out, err)
+		}
+		if chk.Warehouse != "WH2" || len(chk.Differences) != 0 || len(chk.Counts) != len(reconcile.InventoryTypes()) {
+			t.Errorf("--warehouse WH2 --json: got %+v, want no differences and every type counted", chk)
+		}
+		if out, err := run("--warehouse", "WH\nX"); err == nil || !strings.Contains(err.Error(), "--warehouse") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("a warehouse of two lines: got %q, %v; want a one-line error naming --warehouse", out, err)
+		}
+	})
+}
+
+func TestReconcileInventoryCommandWithoutOdoo(t *testing.T) {
+	t.Parallel()
+	_, _, err := runWaybill(t, "reconcile", "inventory", "--data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "connectors.odoo.url") {
+		t.Errorf("got %v, want an error naming connectors.odoo.url", err)
+	}
+}

@@ -60,6 +60,11 @@ const (
 	// disputed by finance; the subject is the freight audit's id.
 	ActionFreightAuditApproved = "freight_audit.approved"
 	ActionFreightAuditDisputed = "freight_audit.disputed"
+	// ActionInventoryCheckApproved and ActionInventoryCheckRejected are an
+	// inventory check with Odoo decided by operations; the subject is the
+	// check's id.
+	ActionInventoryCheckApproved = "inventory_check.approved"
+	ActionInventoryCheckRejected = "inventory_check.rejected"
 	// ActionArchiveRestored is a day of archived rows put back into the
 	// database; the subject is kind/day, such as events/2026-09-01.
 	ActionArchiveRestored = "archive.restored"

@@ -232,7 +232,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		}
 	}
 	h.KPIs = kpi.New(db, kpi.Options{ReleaseDelay: cfg.KPI.ReleaseDelay, ShortageAge: cfg.KPI.ShortageAge,
-		UnbilledAfter: cfg.KPI.UnbilledAfter, CacheFor: cfg.KPI.CacheFor}, h.heldFeeds())
+		UnbilledAfter: cfg.KPI.UnbilledAfter, CacheFor: cfg.KPI.CacheFor, InventoryCountsFunc: h.inventoryCounts}, h.heldFeeds())
 	if err := h.reg.Register(h.KPIs); err != nil {
 		return fmt.Errorf("registering the business metrics: %w", err)
 	}
@@ -1078,4 +1078,21 @@ func odooPolicies(entries []config.OdooPolicy) []odoo.Policy {
 		out = append(out, p)
 	}
 	return out
+}
+
+// inventoryCounts are the differences of the newest inventory check by
+// type, for the KPIs (none before the reconciler is built).
+func (h *Hub) inventoryCounts(ctx context.Context) (map[string]int, error) {
+	if h.Reconciler == nil {
+		return nil, nil
+	}
+	counts, err := h.Reconciler.InventoryCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for t, n := range counts {
+		out[string(t)] = n
+	}
+	return out, nil
 }

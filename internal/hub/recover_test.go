@@ -112,7 +112,7 @@ func TestReconcileAfterOdooOutage(t *testing.T) {
 func TestReconcileSchedule(t *testing.T) {
 	t.Parallel()
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
-		w := setupOdoo(t, opts, 18, nil)
+		w := setupOdoo(t, opts, 18, func(c *config.Config) { c.Reconcile.Schedule = true })
 		ctx := t.Context()
 		subject := "tms:SCHEDULE-1"
 		w.ship(t, subject)

@@ -31,7 +31,7 @@ var (
 		"Rated value of the unbilled deliveries, in major units of currency (other for a code that is not three upper-case letters).",
 		[]string{"currency"}, nil)
 	mismatchDesc = prometheus.NewDesc("waybill_kpi_inventory_mismatches",
-		"Shipments not yet invoiced with a line whose quantity changed between steps, by kind: loaded_vs_reserved, delivered_vs_loaded, odoo_done_vs_loaded (always 0: Odoo's done quantities are not recorded).",
+		"Inventory mismatches, by kind: loaded_vs_reserved and delivered_vs_loaded count shipments not yet invoiced with a line whose quantity changed between steps; odoo_done_vs_loaded and the other kinds (untracked_picking, picking_not_open, reservation_mismatch, missing_return, missing_scrap, unexpected_return, unexpected_scrap) are the differences of the newest inventory check with Odoo (odoo_done_vs_loaded: SKUs of done pickings whose done quantity is not the loaded one).",
 		[]string{"kind"}, nil)
 	exceptionsDesc = prometheus.NewDesc("waybill_kpi_open_exceptions",
 		"Open exceptions by category, owner role (other for a role the workflow does not give by default) and age since opened (0-4h, 4-24h, over-24h).",
@@ -91,6 +91,11 @@ func (k *KPIs) Collect(ch chan<- prometheus.Metric) {
 	gauge(mismatchDesc, float64(s.Mismatches.LoadedVsReserved), KindLoadedVsReserved)
 	gauge(mismatchDesc, float64(s.Mismatches.DeliveredVsLoaded), KindDeliveredVsLoaded)
 	gauge(mismatchDesc, float64(s.Mismatches.OdooDoneVsLoaded), KindOdooDoneVsLoaded)
+	for kind, n := range s.Inventory {
+		if kind != InventoryDoneVsLoaded {
+			gauge(mismatchDesc, float64(n), kind)
+		}
+	}
 	for g, n := range exceptionSeries(s.OpenExceptions) {
 		gauge(exceptionsDesc, float64(n), g.Category, g.OwnerRole, g.Age)
 	}

@@ -37,9 +37,14 @@
 //   - Inventory mismatch, counted per shipment not yet invoiced (loaded
 //     up to delivered): loaded_vs_reserved, some line loaded other than
 //     reserved; delivered_vs_loaded, some line delivered other than loaded.
-//     odoo_done_vs_loaded is always 0: the shipment records that Odoo
-//     validated the picking, not the quantities Odoo marked done (Waybill
-//     validates with the loaded quantities), so there is nothing to compare.
+//     The newest inventory check with Odoo ([Options.InventoryCountsFunc],
+//     reconcile.Reconciler.RunInventory) gives the other kinds, one per
+//     difference type: odoo_done_vs_loaded counts its done_vs_loaded
+//     differences (a SKU of a picking done in Odoo with another quantity
+//     than loaded), and untracked_picking, picking_not_open,
+//     reservation_mismatch, missing_return, missing_scrap,
+//     unexpected_return and unexpected_scrap its others. Without a check
+//     they are 0.
 //   - Open exception: by category, owner role and age since it was opened,
 //     in the buckets 0-4h, 4-24h and over-24h.
 //   - POD-to-invoice latency: invoice time minus the proof of delivery's

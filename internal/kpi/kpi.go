@@ -56,7 +56,15 @@ type Options struct {
 	CacheFor time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// InventoryCountsFunc returns the differences of the newest inventory
+	// check with Odoo by type (reconcile.Reconciler.InventoryCounts), every
+	// type included; nil leaves them out of the snapshot.
+	InventoryCountsFunc func(ctx context.Context) (map[string]int, error)
 }
+
+// InventoryDoneVsLoaded is the inventory difference type counted as
+// Mismatches.OdooDoneVsLoaded (reconcile.DoneVsLoaded).
+const InventoryDoneVsLoaded = "done_vs_loaded"
 
 // Feeds tells whether invoicing of the shipments a proof-of-delivery source
 // delivered holds because the source is silent; *feeds.Monitor is one.
@@ -116,8 +124,12 @@ type Snapshot struct {
 	// amount per currency, by currency code.
 	UnbilledValue []money.Money `json:"unbilled_value"`
 	// Mismatches counts the shipments not yet invoiced whose quantities do
-	// not match from one step to the next.
+	// not match from one step to the next, and the done pickings of the
+	// newest inventory check whose quantities are not the loaded ones.
 	Mismatches Mismatches `json:"mismatches"`
+	// Inventory is the newest inventory check's differences by type
+	// (reconcile.InventoryTypes); nil without Options.InventoryCountsFunc.
+	Inventory map[string]int `json:"inventory,omitempty"`
 	// OpenExceptions counts the open exceptions by category, owner role
 	// and age bucket; only groups with at least one are listed, in
 	// category, role and bucket order.
@@ -161,9 +173,9 @@ type Mismatches struct {
 	LoadedVsReserved int `json:"loaded_vs_reserved"`
 	// DeliveredVsLoaded: some line delivered other than loaded.
 	DeliveredVsLoaded int `json:"delivered_vs_loaded"`
-	// OdooDoneVsLoaded is always 0: shipments record that Odoo validated
-	// their picking, not the quantities it marked done, so there is
-	// nothing to compare (Waybill validates with the loaded quantities).
+	// OdooDoneVsLoaded is the newest inventory check's done_vs_loaded
+	// differences: a SKU of a picking done in Odoo with another quantity
+	// than Waybill loaded. 0 before the first check.
 	OdooDoneVsLoaded int `json:"odoo_done_vs_loaded"`
 }
 
@@ -308,6 +320,12 @@ func (k *KPIs) compute(ctx context.Context, now time.Time) (*Snapshot, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if k.opts.InventoryCountsFunc != nil {
+		if s.Inventory, err = k.opts.InventoryCountsFunc(ctx); err != nil {
+			return nil, fmt.Errorf("reading the newest inventory check: %w", err)
+		}
+		s.Mismatches.OdooDoneVsLoaded = s.Inventory[InventoryDoneVsLoaded]
 	}
 	s.Invoices24h = len(latencies)
 	s.PODToInvoiceP50, s.PODToInvoiceP95 = percentile(latencies, 0.5), percentile(latencies, 0.95)

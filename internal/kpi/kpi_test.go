@@ -514,3 +514,43 @@ func TestRun(t *testing.T) {
 		}
 	})
 }
+
+// TestInventoryCounts: the newest inventory check's counts become
+// waybill_kpi_inventory_mismatches series, done_vs_loaded as
+// odoo_done_vs_loaded; a failing source fails the snapshot.
+func TestInventoryCounts(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+		counts := map[string]int{"done_vs_loaded": 2, "untracked_picking": 3, "missing_return": 0}
+		k := kpi.New(db, kpi.Options{Now: func() time.Time { return now },
+			InventoryCountsFunc: func(context.Context) (map[string]int, error) { return counts, nil }}, nil)
+		s, err := k.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Mismatches.OdooDoneVsLoaded != 2 || s.Inventory["untracked_picking"] != 3 {
+			t.Errorf("snapshot: got %+v and %v, want odoo_done_vs_loaded 2 and the counts", s.Mismatches, s.Inventory)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(k)
+		series := gather(t, reg)
+		for name, v := range map[string]float64{
+			`waybill_kpi_inventory_mismatches{kind="odoo_done_vs_loaded"}`: 2,
+			`waybill_kpi_inventory_mismatches{kind="untracked_picking"}`:   3,
+			`waybill_kpi_inventory_mismatches{kind="missing_return"}`:      0,
+			`waybill_kpi_inventory_mismatches{kind="loaded_vs_reserved"}`:  0,
+		} {
+			if g, ok := series[name]; !ok || g != v {
+				t.Errorf("%s: got %v (present %t), want %v", name, g, ok, v)
+			}
+		}
+		if _, ok := series[`waybill_kpi_inventory_mismatches{kind="done_vs_loaded"}`]; ok {
+			t.Error(`kind="done_vs_loaded" exported besides odoo_done_vs_loaded`)
+		}
+		failing := kpi.New(db, kpi.Options{InventoryCountsFunc: func(context.Context) (map[string]int, error) { return nil, errors.New("no table") }}, nil)
+		if _, err := failing.Snapshot(t.Context()); err == nil {
+			t.Error("a failing inventory source: got a snapshot, want an error")
+		}
+	})
+}

@@ -38,5 +38,18 @@
 // in draft; the posting looks for drafts first, so it happens once even
 // when the approval is retried after a crash.
 //
+// Inventory: [Reconciler.RunInventory] compares Odoo's stock records
+// with the shipments, whatever the day: open outgoing pickings against
+// the shipments in progress, the reserved quantities against Odoo's
+// reservation, done pickings against the loaded quantities, and returns
+// and scraps against the approved exceptions that call for them
+// ([InventoryTypes]). It reads Odoo in at most seven calls and keeps
+// every run as an [InventoryCheck] in the inventory_checks table. A
+// missing return or scrap of an approved exception is healed by enqueuing
+// its take-back again (the connector finds before it creates); the other
+// differences open a review for the operations role, closed by
+// [Reconciler.DecideInventory]. [Reconciler.InventoryCounts] gives the
+// newest check's counts to the KPIs.
+//
 // A Reconciler is safe for concurrent use.
 package reconcile

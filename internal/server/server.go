@@ -162,6 +162,7 @@ func New(d Deps) *Server {
 	s.registerChangeRoutes()
 	s.registerReconcileRoutes()
 	s.registerFreightRoutes()
+	s.registerInventoryRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -231,6 +231,7 @@ func (c *Client) do(ctx context.Context, model, method string, fn func(ctx conte
 	defer cancel()
 	if counted {
 		c.count(model + "." + method)
+		countCall(ctx)
 	}
 	start := c.now()
 	e := fn(cctx)

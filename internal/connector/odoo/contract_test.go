@@ -895,6 +895,97 @@ func runContract(t *testing.T, tg target) {
 		}
 	})
 
+	t.Run("inventory reads", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, tg, nil)
+		ctx := t.Context()
+		from := time.Now().UTC().Add(-time.Hour)
+		_, done := f.order(t, uniqueRef("INV-DONE"), SaleLine{ProductID: f.plain[0], Quantity: 3}, SaleLine{ProductID: f.plain[1], Quantity: 2})
+		if _, err := f.c.ValidatePicking(ctx, done.ID, []ShipLine{{ProductID: f.plain[0], Quantity: 3}, {ProductID: f.plain[1], Quantity: 2}}, BackorderCancel); err != nil {
+			t.Fatalf("ValidatePicking: %v", err)
+		}
+		openSO, open := f.order(t, uniqueRef("INV-OPEN"), SaleLine{ProductID: f.plain[2], Quantity: 4})
+		defer f.cancelPicking(t, open.ID)
+		// By order: on 18+ the picking's origin is the order's name and
+		// its customer reference, so the order is matched by sale_id.
+		byOrder, err := f.c.ReconcilePickings(ctx, &PickingQuery{Orders: []string{openSO.Name}})
+		if err != nil || len(byOrder) != 1 || byOrder[0].ID != open.ID || byOrder[0].Sale == nil || byOrder[0].Sale.Name != openSO.Name {
+			t.Errorf("ReconcilePickings by order %s: got %+v, %v; want picking %d", openSO.Name, byOrder, err, open.ID)
+		}
+
+		f.c.ResetCalls()
+		ps, err := f.c.ReconcilePickings(ctx, &PickingQuery{Open: true})
+		if err != nil {
+			t.Fatalf("ReconcilePickings open: %v", err)
+		}
+		if n := total(f.c.Calls()); n != 3 {
+			t.Errorf("ReconcilePickings open made %d calls, want 3: %v", n, f.c.Calls())
+		}
+		i := slices.IndexFunc(ps, func(p Picking) bool { return p.ID == open.ID })
+		if i < 0 || slices.ContainsFunc(ps, func(p Picking) bool { return p.ID == done.ID || p.State == PickingDone || p.State == PickingCancel }) {
+			t.Fatalf("open pickings: got %d, want %d among them and none done or cancelled", len(ps), open.ID)
+		}
+		if m := ps[i].Moves; len(m) != 1 || !qtyEqual(m[0].Demand, 4) || !qtyEqual(m[0].Reserved, 4) {
+			t.Errorf("open picking %s moves: got %+v, want 4 demanded and reserved", ps[i].Name, m)
+		}
+
+		ret, err := f.c.ReturnPicking(ctx, done.ID, []ReturnLine{{ProductID: f.plain[0], Quantity: 1}})
+		if err != nil {
+			t.Fatalf("ReturnPicking: %v", err)
+		}
+		defer func() {
+			if _, err := f.c.ValidatePicking(ctx, ret.PickingID, []ShipLine{{ProductID: f.plain[0], Quantity: 1}}, BackorderCancel); err != nil {
+				t.Errorf("receiving the return: %v", err)
+			}
+		}()
+		for _, q := range []*ReturnQuery{{Of: []int{done.ID}}, {CreatedFrom: from}, {Of: []int{open.ID}, CreatedFrom: from}} {
+			f.c.ResetCalls()
+			rs, err := f.c.Returns(ctx, q)
+			if err != nil {
+				t.Fatalf("Returns %+v: %v", q, err)
+			}
+			if n := total(f.c.Calls()); n != 2 {
+				t.Errorf("Returns %+v made %d calls, want 2: %v", q, n, f.c.Calls())
+			}
+			j := slices.IndexFunc(rs, func(r ReturnMove) bool { return r.Picking.ID == ret.PickingID })
+			if j < 0 {
+				t.Fatalf("Returns %+v: got %+v, want a move of return %d", q, rs, ret.PickingID)
+			}
+			if r := rs[j]; r.Returned.ID != done.ID || r.Product.ID != f.plain[0] || !qtyEqual(r.Quantity, 1) || r.CreatedAt.Before(from) {
+				t.Errorf("Returns %+v: got %+v, want 1 of product %d back from picking %d", q, r, f.plain[0], done.ID)
+			}
+		}
+		if rs, err := f.c.Returns(ctx, &ReturnQuery{Of: []int{open.ID}}); err != nil || len(rs) != 0 {
+			t.Errorf("Returns of an open picking: got %+v, %v; want none", rs, err)
+		}
+
+		origin := uniqueRef("INV-SCRAP")
+		sc, err := f.c.Scrap(ctx, &ScrapParams{ProductID: f.plain[1], Quantity: 2, Origin: origin})
+		if err != nil {
+			t.Fatalf("Scrap: %v", err)
+		}
+		for _, q := range []*ScrapQuery{{Origins: []string{origin}}, {CreatedFrom: from}, {Origins: []string{uniqueRef("NONE")}, CreatedFrom: from}} {
+			f.c.ResetCalls()
+			scs, err := f.c.Scraps(ctx, q)
+			if err != nil {
+				t.Fatalf("Scraps %+v: %v", q, err)
+			}
+			if n := total(f.c.Calls()); n != 1 {
+				t.Errorf("Scraps %+v made %d calls, want 1: %v", q, n, f.c.Calls())
+			}
+			j := slices.IndexFunc(scs, func(s Scrap) bool { return s.ID == sc.ID })
+			if j < 0 {
+				t.Fatalf("Scraps %+v: got %+v, want scrap %d", q, scs, sc.ID)
+			}
+			if s := scs[j]; s.State != "done" || s.Origin != origin || s.Product.ID != f.plain[1] || !qtyEqual(s.Quantity, 2) || s.Name != sc.Name {
+				t.Errorf("Scraps %+v: got %+v, want 2 of product %d done with origin %s", q, s, f.plain[1], origin)
+			}
+		}
+		if scs, err := f.c.Scraps(ctx, &ScrapQuery{Origins: []string{uniqueRef("NONE")}}); err != nil || len(scs) != 0 {
+			t.Errorf("Scraps of an unknown origin: got %+v, %v; want none", scs, err)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, tg, nil)

@@ -45,7 +45,9 @@
 // [Client.EnsureSaleOrder], [Client.SaleOrder],
 // [Client.AddChargeLines] (at most 3), [Client.InvoiceDelivered] (6 with
 // posting, one more when the order has invoices),
-// [Client.InvoiceDeliveredFirst] (5), [Client.FindInvoice] (1). They are built on batching primitives
+// [Client.InvoiceDeliveredFirst] (5), [Client.FindInvoice] (1); for the
+// inventory reconciliation, [Client.ReconcilePickings] with Open (3),
+// [Client.Returns] (2) and [Client.Scraps] (1), reads chunked by 1000 ids. They are built on batching primitives
 // that callers may use too: [Client.SearchRead] and [Client.Search] with a
 // [Domain], [Client.Read], [Client.Write] on a list of ids,
 // [Client.Create] with a list of values, [Client.Unlink] and

@@ -105,6 +105,12 @@ type PickingQuery struct {
 	IDs      []int
 	DoneFrom time.Time
 	DoneTo   time.Time
+	// Open adds every outgoing picking neither done nor cancelled.
+	Open bool
+	// Orders adds the pickings of the sale orders with these names
+	// (sale_id), whatever their origin says: on 18+ it is the order's
+	// name followed by its customer reference.
+	Orders []string
 }
 
 // ReconcilePickings reads the pickings q selects with their moves and move
@@ -125,6 +131,12 @@ func (c *Client) ReconcilePickings(ctx context.Context, q *PickingQuery) ([]Pick
 	}
 	if len(q.IDs) > 0 {
 		parts = append(parts, Domain{Leaf("id", "in", uniq(q.IDs))})
+	}
+	if len(q.Orders) > 0 {
+		parts = append(parts, Domain{Leaf("sale_id.name", "in", uniqStrings(q.Orders))})
+	}
+	if q.Open {
+		parts = append(parts, Domain{Leaf("state", "not in", []string{PickingDone, PickingCancel})})
 	}
 	if window {
 		parts = append(parts, Domain{"&", "&", Leaf("state", "=", PickingDone),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/waybill/waybill/internal/connector"
 )
@@ -32,6 +33,13 @@ type Scrap struct {
 	State string // draft or done
 	// Existing reports that a scrap with this origin already existed.
 	Existing bool
+	// Product, Quantity, Origin, Picking (the picking it was scrapped
+	// from, if any) and CreatedAt are read by [Client.Scraps] only.
+	Product   Many2One
+	Quantity  float64
+	Origin    string
+	Picking   Many2One
+	CreatedAt time.Time
 }
 
 // InsufficientStockError is a scrap Odoo refused to validate because the
