@@ -188,7 +188,7 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 		case l.Name != "":
 			q.Names = append(q.Names, l.Name)
 		case l.Order != "":
-			q.Origins = append(q.Origins, l.Order)
+			q.Orders = append(q.Orders, l.Order)
 		}
 	}
 	cl, err := r.opts.Odoo(ctx)

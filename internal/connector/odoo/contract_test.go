@@ -806,6 +806,12 @@ func runContract(t *testing.T, tg target) {
 		if err != nil || len(named) != 2 {
 			t.Errorf("ReconcilePickings by id and name: got %d pickings, %v; want 2", len(named), err)
 		}
+		// By sale order: the order has a customer reference, which 17
+		// and 18 put in the picking's origin.
+		byOrder, err := f.c.ReconcilePickings(ctx, &PickingQuery{Orders: []string{so.Name}})
+		if err != nil || len(byOrder) != 1 || byOrder[0].ID != p.ID || byOrder[0].Sale == nil || byOrder[0].Sale.Name != so.Name {
+			t.Errorf("ReconcilePickings by order %s: got %+v, %v; want picking %d", so.Name, byOrder, err, p.ID)
+		}
 		f.cancelPicking(t, other.PickingIDs[0])
 
 		codes, err := f.c.ProductCodes(ctx, []int{f.service, f.service})

@@ -96,12 +96,16 @@ func (c *Client) InvoicesWithLines(ctx context.Context, q *InvoiceQuery) ([]Invo
 }
 
 // PickingQuery selects outgoing pickings for a reconciliation: those named
-// in Names, numbered in IDs or whose origin (sale order name) is in
-// Origins, whatever their state, and those done in [DoneFrom, DoneTo) when
-// the window is set.
+// in Names, numbered in IDs or delivering a sale order named in Orders,
+// whatever their state, and those done in [DoneFrom, DoneTo) when the
+// window is set.
 type PickingQuery struct {
-	Names    []string
-	Origins  []string
+	Names []string
+	// Orders are sale order names. Pickings are found by their sale_id:
+	// their origin is the order's name on 16 and 19 but "<name> -
+	// <client_order_ref>" on 17 and 18 when the order has a customer
+	// reference.
+	Orders   []string
 	IDs      []int
 	DoneFrom time.Time
 	DoneTo   time.Time
@@ -120,8 +124,8 @@ func (c *Client) ReconcilePickings(ctx context.Context, q *PickingQuery) ([]Pick
 	if len(q.Names) > 0 {
 		parts = append(parts, Domain{Leaf("name", "in", uniqStrings(q.Names))})
 	}
-	if len(q.Origins) > 0 {
-		parts = append(parts, Domain{Leaf("origin", "in", uniqStrings(q.Origins))})
+	if len(q.Orders) > 0 {
+		parts = append(parts, Domain{Leaf("sale_id.name", "in", uniqStrings(q.Orders))})
 	}
 	if len(q.IDs) > 0 {
 		parts = append(parts, Domain{Leaf("id", "in", uniq(q.IDs))})
