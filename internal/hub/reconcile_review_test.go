@@ -1,12 +1,17 @@
 package hub_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +21,7 @@ import (
 	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 var chargeMarker = regexp.MustCompile(`\[[^\]\s]+/\d+\]`)
@@ -159,4 +165,99 @@ func TestReconcileChargeMismatch(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestReconcileApprovalAfterCrash approves a day whose drafts are posted
+// in Odoo by a process that dies before it records the decision: its
+// database is gone the moment Odoo answers the posting. The day is run
+// again, then approved again by the live hub: no invoice is posted twice,
+// and the record ends approved with every invoice posted.
+func TestReconcileApprovalAfterCrash(t *testing.T) {
+	t.Parallel()
+	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
+		w := setupOdoo(t, opts, 18, nil)
+		ctx := t.Context()
+		subject := "tms:RECON-CRASH"
+		w.ship(t, subject)
+		id := w.shipmentID(t, subject)
+		inv := w.invoiced(t, id)
+		// A second draft with the shipment's reference: the day posts both.
+		demo := w.srv.Sim().Demo()
+		dup, err := w.client.Create(ctx, "account.move", []map[string]any{{"move_type": "out_invoice", "partner_id": demo.Customers[0], "ref": reconcile.InvoiceRef(id),
+			"invoice_line_ids": []any{[]any{0, 0, map[string]any{"product_id": demo.Products["E-COM07"], "quantity": 1.0, "price_unit": 5.0}}}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int{inv.ID, dup[0]}
+		slices.Sort(want)
+		today := time.Now().UTC().Format("2006-01-02")
+		rec, err := w.hub.Reconciler.Run(ctx, reconcile.RunParams{Date: today})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+
+		// The process that dies: its own database handle, and Odoo behind
+		// a loopback front that closes that handle once Odoo has posted,
+		// before the reply goes back.
+		db, err := sqldb.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var closed atomic.Bool
+		front := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(rw, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			w.srv.Sim().ServeHTTP(rw, r)
+			if bytes.Contains(body, []byte(`"action_post"`)) || strings.HasSuffix(r.URL.Path, "/action_post") {
+				if closed.CompareAndSwap(false, true) {
+					db.Close()
+				}
+			}
+		}))
+		defer front.Close()
+		sim := w.srv.Sim()
+		cl, err := odoo.New(ctx, odoo.Config{URL: front.URL, Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second, RateLimit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		dying, err := reconcile.New(reconcile.Options{DB: db, Shipments: workflow.NewStore(db), System: "odoo", PostDrafts: true,
+			Odoo: func(context.Context) (*odoo.Client, error) { return cl, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.ResetCalls()
+		if _, _, err := dying.Decide(ctx, reconcile.DecideParams{ID: rec.ID, Decision: reconcile.Approve, Actor: "key:finance"}); err == nil || !closed.Load() {
+			t.Fatalf("approving with the database closed after posting: got %v (closed %t), want a failure after the posting", err, closed.Load())
+		}
+		if n := sim.Calls()["account.move.action_post"]; n != 1 {
+			t.Fatalf("action_post called %d times by the approval that died, want 1", n)
+		}
+		rc := w.hub.Reconciler
+		if got, err := rc.Get(ctx, rec.ID); err != nil || got.State != reconcile.StateOpen {
+			t.Fatalf("record after the crash: got %+v, %v; want it open", got, err)
+		}
+		// The day runs again before anyone approves it (the schedule, say).
+		if _, err := rc.Run(ctx, reconcile.RunParams{Date: today}); err != nil {
+			t.Fatalf("Run after the crash: %v", err)
+		}
+		got, repeat, err := rc.Decide(ctx, reconcile.DecideParams{ID: rec.ID, Decision: reconcile.Approve, Actor: "key:finance", Reason: "after the crash"})
+		if err != nil || repeat || got.State != reconcile.StateApproved || !slices.Equal(got.Posted, want) {
+			t.Fatalf("approving again: got %+v, repeat %t, %v; want approved with %v posted", got, repeat, err, want)
+		}
+		if n := sim.Calls()["account.move.action_post"]; n != 1 {
+			t.Errorf("action_post called %d times in all, want 1", n)
+		}
+		for _, id := range want {
+			recs, err := w.client.Read(ctx, "account.move", []int{id}, []string{"state"})
+			if err != nil || len(recs) != 1 || recs[0].String("state") != "posted" {
+				t.Errorf("invoice %d: got %v, %v; want posted", id, recs, err)
+			}
+		}
+	})
 }

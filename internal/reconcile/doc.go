@@ -35,8 +35,10 @@
 // the shipment, while these are decided for the day as a whole. Deciding
 // the day ([Reconciler.Decide], scope finance:approve) closes them.
 // Approving posts the day's draft invoices in Odoo when invoices are left
-// in draft; the posting looks for drafts first, so it happens once even
-// when the approval is retried after a crash.
+// in draft. The posting looks for drafts first, so it happens once even
+// when the approval is retried after a crash; and the ids it is about to
+// post are written to the open record first, so a retry after a crash
+// between Odoo posting and the decision being recorded still lists them.
 //
 // A Reconciler is safe for concurrent use.
 package reconcile
