@@ -6,7 +6,7 @@ import (
 )
 
 func (t *txn) invoiceLines(move int) []int {
-	return t.where("account.move.line", func(r record) bool { return r["move_id"] == move })
+	return t.pointing("account.move.line", "move_id", move)
 }
 
 func (t *txn) invoiceTotal(move int) float64 {

@@ -243,7 +243,10 @@ func (t *txn) match(f *field, v any, op string, value any) bool {
 			}
 			return hit
 		case "in", "not in":
-			want, _ := asIDs(value)
+			var want []int
+			if l, ok := value.([]any); !ok || len(l) <= inSetMin {
+				want, _ = asIDs(value)
+			}
 			hit := false
 			if l, ok := value.([]any); ok {
 				for _, e := range l {
@@ -254,9 +257,18 @@ func (t *txn) match(f *field, v any, op string, value any) bool {
 					}
 				}
 			}
-			for _, h := range have {
-				if slices.Contains(want, h) {
-					hit = true
+			if l, ok := value.([]any); ok && len(l) > inSetMin {
+				set := t.setOf(l)
+				for _, h := range have {
+					if set.ints[h] {
+						hit = true
+					}
+				}
+			} else {
+				for _, h := range have {
+					if slices.Contains(want, h) {
+						hit = true
+					}
 				}
 			}
 			if op == "not in" {
@@ -278,9 +290,13 @@ func (t *txn) match(f *field, v any, op string, value any) bool {
 	case "in", "not in":
 		l, _ := value.([]any)
 		hit := false
-		for _, e := range l {
-			if equalVal(f, v, e) {
-				hit = true
+		if str, ok := v.(string); ok && str != "" && len(l) > inSetMin {
+			hit = t.setOf(l).strs[str]
+		} else {
+			for _, e := range l {
+				if equalVal(f, v, e) {
+					hit = true
+				}
 			}
 		}
 		if op == "not in" {
@@ -412,4 +428,35 @@ func (t *txn) isDescendant(model string, id, root int) bool {
 		id, _ = r[parent].(int)
 	}
 	return false
+}
+
+// inSetMin is the length beyond which an "in" list is looked up in a set
+// (valueSet) rather than scanned for every record.
+const inSetMin = 32
+
+// valueSet is an "in" list as sets: its strings, and its ids.
+type valueSet struct {
+	strs map[string]bool
+	ints map[int]bool
+}
+
+// setOf returns l as sets, built once per call for the same list (a
+// domain's list is the same slice for every record it is matched against).
+func (t *txn) setOf(l []any) *valueSet {
+	if t.sets == nil {
+		t.sets = map[*any]*valueSet{}
+	}
+	if vs, ok := t.sets[&l[0]]; ok {
+		return vs
+	}
+	vs := &valueSet{strs: map[string]bool{}, ints: map[int]bool{}}
+	for _, e := range l {
+		if str, ok := e.(string); ok {
+			vs.strs[str] = true
+		} else if n, ok := asInt(e); ok {
+			vs.ints[n] = true
+		}
+	}
+	t.sets[&l[0]] = vs
+	return vs
 }

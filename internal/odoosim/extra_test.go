@@ -84,3 +84,47 @@ func TestSerialTracking(t *testing.T) {
 		}
 	})
 }
+
+// TestLoad stores records as given and refuses unknown models and fields;
+// the loaded records read back through RPC, their lines found through the
+// one2many, and long "in" lists match as short ones do.
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	forVersions(t, func(t *testing.T, b *bundle) {
+		if _, err := b.sim.Load("no.such.model", []map[string]any{{}}); !errors.Is(err, ErrUnknownModel) {
+			t.Errorf("unknown model: got %v, want ErrUnknownModel", err)
+		}
+		if _, err := b.sim.Load("account.move", []map[string]any{{"no_such_field": 1}}); !errors.Is(err, ErrUnknownField) {
+			t.Errorf("unknown field: got %v, want ErrUnknownField", err)
+		}
+		vals := make([]map[string]any, 40)
+		refs := make([]any, 0, 41)
+		for i := range vals {
+			ref := "LOAD-" + string(rune('A'+i%26)) + string(rune('a'+i/26))
+			vals[i] = map[string]any{"move_type": "out_invoice", "state": "draft", "ref": ref, "partner_id": 15}
+			refs = append(refs, ref)
+		}
+		moves, err := b.sim.Load("account.move", vals)
+		if err != nil || len(moves) != 40 {
+			t.Fatalf("Load: got %v, %v", moves, err)
+		}
+		if _, err := b.sim.Load("account.move.line", []map[string]any{{"move_id": moves[3], "name": "x", "quantity": 2.0, "price_unit": 5.0, "display_type": "product"}}); err != nil {
+			t.Fatal(err)
+		}
+		got := b.read("account.move", moves[3], "ref", "amount_total", "invoice_line_ids")
+		if got["ref"] != "LOAD-Da" || num(got["amount_total"]) != 10 || len(got["invoice_line_ids"].([]any)) != 1 {
+			t.Errorf("loaded invoice: got %v, want LOAD-Da, 10, one line", got)
+		}
+		refs = append(refs, false)
+		if ids := b.search("account.move", []any{[]any{"ref", "in", refs}}, nil); len(ids) != 40 {
+			t.Errorf("ref in a list of %d: got %d invoices, want 40", len(refs), len(ids))
+		}
+		ids := make([]any, 0, 40)
+		for _, id := range moves[:35] {
+			ids = append(ids, id)
+		}
+		if got := b.search("account.move", []any{[]any{"id", "in", ids}, []any{"ref", "not in", refs[:2]}}, nil); len(got) != 33 {
+			t.Errorf("id in a list of 35, ref not in 2: got %d invoices, want 33", len(got))
+		}
+	})
+}

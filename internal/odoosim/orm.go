@@ -72,6 +72,41 @@ type txn struct {
 	now time.Time
 	uid int
 	ctx map[string]any
+	// readonly is set for the calls that change nothing (read,
+	// search_read…): their lookups of the records pointing at another go
+	// through refs, built once per call.
+	readonly bool
+	refs     map[string]map[int][]int
+	// sets are the large "in" lists of the call's domains, as sets.
+	sets map[*any]*valueSet
+}
+
+// pointing returns the ascending ids of model's records whose many2one
+// field is id. A read-only call indexes the field the first time it asks,
+// so reading n parents with their children costs O(n + children) rather
+// than a scan of every child per parent.
+func (t *txn) pointing(model, field string, id int) []int {
+	if id == 0 {
+		return nil
+	}
+	if !t.readonly {
+		return t.where(model, func(r record) bool { v, _ := r[field].(int); return v == id })
+	}
+	key := model + "\x00" + field
+	ix, ok := t.refs[key]
+	if !ok {
+		ix = map[int][]int{}
+		for _, rid := range t.all(model) {
+			if v, _ := t.rec(model, rid)[field].(int); v != 0 {
+				ix[v] = append(ix[v], rid)
+			}
+		}
+		if t.refs == nil {
+			t.refs = map[string]map[int][]int{}
+		}
+		t.refs[key] = ix
+	}
+	return slices.Clone(ix[id])
 }
 
 const dtFormat = "2006-01-02 15:04:05"
@@ -185,7 +220,7 @@ func (t *txn) get(m *model, r record, name string) any {
 
 // children lists the comodel ids whose inverse points at id, in the comodel's default order.
 func (t *txn) children(comodel, inverse string, id int) []int {
-	ids := t.where(comodel, func(r record) bool { v, _ := r[inverse].(int); return v == id && id != 0 })
+	ids := t.pointing(comodel, inverse, id)
 	if cm := t.m(comodel); cm != nil {
 		ids, _ = t.sortIDs(cm, ids, "")
 	}

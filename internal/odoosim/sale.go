@@ -7,7 +7,7 @@ import (
 )
 
 func (t *txn) soLines(so int) []int {
-	return t.where("sale.order.line", func(r record) bool { return r["order_id"] == so })
+	return t.pointing("sale.order.line", "order_id", so)
 }
 
 func (t *txn) lineUoMKey() string {

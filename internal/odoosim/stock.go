@@ -75,7 +75,7 @@ func (t *txn) mlDone(ml record, movePicked bool) float64 {
 }
 
 func (t *txn) moveLines(moveID int) []int {
-	return t.where("stock.move.line", func(r record) bool { return r["move_id"] == moveID })
+	return t.pointing("stock.move.line", "move_id", moveID)
 }
 
 func (t *txn) moveQty(moveID int) float64 {
@@ -269,7 +269,7 @@ func (t *txn) recomputeMove(moveID int) {
 }
 
 func (t *txn) pickingMoves(pid int) []int {
-	return t.where("stock.move", func(r record) bool { return r["picking_id"] == pid })
+	return t.pointing("stock.move", "picking_id", pid)
 }
 
 // recomputePicking derives a picking's state from its moves and move_type.

@@ -136,8 +136,8 @@ func compare(ships []*shipment.Shipment, od odooDay, p compareParams) ([]Differe
 	for _, pk := range od.pickings {
 		pickByID[pk.ID] = pk
 		pickByName[pk.Name] = pk
-		if pk.BackorderOf == 0 && pk.Origin != "" && pk.State != odoo.PickingCancel {
-			pickByOrder[pk.Origin] = pk
+		if o := orderOf(pk); pk.BackorderOf == 0 && o != "" && pk.State != odoo.PickingCancel {
+			pickByOrder[o] = pk
 		}
 	}
 	var diffs []Difference
@@ -225,7 +225,7 @@ func compare(ships []*shipment.Shipment, od odooDay, p compareParams) ([]Differe
 		sid := ""
 		for _, sh := range ships {
 			one := map[int]odoo.Picking{pk.ID: pk}
-			if _, ok := shipmentPicking(p.links[sh.ID], one, map[string]odoo.Picking{pk.Name: pk}, map[string]odoo.Picking{pk.Origin: pk}); ok {
+			if _, ok := shipmentPicking(p.links[sh.ID], one, map[string]odoo.Picking{pk.Name: pk}, map[string]odoo.Picking{orderOf(pk): pk}); ok {
 				sid = sh.ID
 			}
 		}
@@ -297,6 +297,16 @@ type pickingLink struct {
 	ID    int
 	Name  string
 	Order string
+}
+
+// orderOf is the name of the sale order pk delivers, from its sale_id: its
+// origin says more than the name on Odoo 17 and 18 when the order has a
+// customer reference.
+func orderOf(pk odoo.Picking) string {
+	if pk.Sale == nil {
+		return ""
+	}
+	return pk.Sale.Name
 }
 
 // shipmentPicking finds the picking of a shipment among those read.

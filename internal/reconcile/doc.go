@@ -6,11 +6,12 @@
 // missing, duplicated or naming no delivered shipment, pickings done in
 // Odoo without a loading and loadings whose picking is not done.
 //
-// Odoo is read in bulk, a handful of calls per day whatever the number of
-// shipments: one search_read of the invoices by reference (plus the day's
-// WB- invoices), one read of their lines, one search_read of the pickings
-// (the day's shipments' and those done that day), one read each of their
-// moves and move lines, and one read of the product codes.
+// Odoo is read in bulk, a handful of calls per 1,000 shipments: one
+// search_read of the invoices by reference (plus the day's WB- invoices),
+// a read of their lines, one search_read of the pickings (the day's
+// shipments' and those done that day), a read each of their moves and
+// move lines, and a read of the product codes; each read takes up to
+// 1,000 ids (43 calls for a day of 10,000 shipments).
 //
 // A [Reconciler] runs a day ([Reconciler.Run]) and keeps one [Record] per
 // day and warehouse in the reconciliations table. Running a day again
@@ -35,8 +36,10 @@
 // the shipment, while these are decided for the day as a whole. Deciding
 // the day ([Reconciler.Decide], scope finance:approve) closes them.
 // Approving posts the day's draft invoices in Odoo when invoices are left
-// in draft; the posting looks for drafts first, so it happens once even
-// when the approval is retried after a crash.
+// in draft. The posting looks for drafts first, so it happens once even
+// when the approval is retried after a crash; and the ids it is about to
+// post are written to the open record first, so a retry after a crash
+// between Odoo posting and the decision being recorded still lists them.
 //
 // Inventory: [Reconciler.RunInventory] compares Odoo's stock records
 // with the shipments, whatever the day: open outgoing pickings against

@@ -57,7 +57,9 @@ type Record struct {
 	// InvoiceRefs are the invoice references of the day's delivered
 	// shipments: the invoices approving the day posts.
 	InvoiceRefs []string `json:"invoice_refs"`
-	// Posted lists the draft invoices the approval posted.
+	// Posted lists the draft invoices the approval posted. While the day
+	// is open it lists those an approval under way is posting, written
+	// before Odoo posts them.
 	Posted []int `json:"posted,omitempty"`
 	// Runs are the latest runs of the day, oldest first: when, what
 	// started them and what they found.
@@ -261,7 +263,7 @@ func (r *Reconciler) Run(ctx context.Context, p RunParams) (*Record, error) {
 		case l.Name != "":
 			q.Names = append(q.Names, l.Name)
 		case l.Order != "":
-			q.Origins = append(q.Origins, l.Order)
+			q.Orders = append(q.Orders, l.Order)
 		}
 	}
 	cl, err := r.opts.Odoo(ctx)
@@ -456,11 +458,18 @@ const recordColumns = `id, day, warehouse, state, shipments, doc, decided_by, de
 // save inserts rec, or updates the day's record while it is open, and
 // returns the record as stored.
 func (r *Reconciler) save(ctx context.Context, tx *sql.Tx, rec *Record) (*Record, error) {
+	d := r.opts.DB.Dialect
+	// The invoices an approval under way posts stay on the record
+	// (postDrafts).
+	if prev, err := scanRecord(tx.QueryRowContext(ctx, d.Rebind(`SELECT `+recordColumns+` FROM reconciliations WHERE day = ? AND warehouse = ?`), rec.Date, rec.Warehouse)); err == nil && prev.State == StateOpen {
+		rec.Posted = prev.Posted
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
 	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs, Runs: rec.Runs})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the reconciliation: %w", err)
 	}
-	d := r.opts.DB.Dialect
 	_, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO reconciliations (id, day, warehouse, state, shipments, differences, doc, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (day, warehouse) DO UPDATE SET shipments = excluded.shipments, differences = excluded.differences, doc = excluded.doc, updated_at = excluded.updated_at
@@ -607,25 +616,19 @@ func (r *Reconciler) Decide(ctx context.Context, p DecideParams) (rec *Record, r
 		}
 		return rec, false, fmt.Errorf("%w: %s is %s by %s", ErrDecided, rec.ID, rec.State, rec.DecidedBy)
 	}
-	var posted []int
-	if state == StateApproved && r.opts.PostDrafts {
-		if r.opts.Odoo == nil {
-			return nil, false, ErrNoOdoo
-		}
-		cl, err := r.opts.Odoo(ctx)
-		if err != nil {
-			return nil, false, fmt.Errorf("connecting to odoo: %w", err)
-		}
-		if posted, err = cl.PostDraftInvoices(ctx, rec.InvoiceRefs); err != nil {
-			return nil, false, err
-		}
+	posted, err := r.postDrafts(ctx, rec, state == StateApproved && r.opts.PostDrafts)
+	if errors.Is(err, errDecidedMeanwhile) {
+		return r.Decide(ctx, p)
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	for i := range rec.Differences {
 		if rv := rec.Differences[i].Review; rv != nil && rv.Status == ReviewOpen {
 			rv.Status = state
 		}
 	}
-	rec.Posted = append(rec.Posted, posted...)
+	rec.Posted = posted
 	now := r.opts.Now().UTC().Truncate(time.Microsecond) // as stored
 	raw, err := json.Marshal(doc{Counts: rec.Counts, Differences: rec.Differences, Totals: rec.Totals, OdooCalls: rec.OdooCalls, Posted: rec.Posted, InvoiceRefs: rec.InvoiceRefs, Runs: rec.Runs})
 	if err != nil {

@@ -806,6 +806,12 @@ func runContract(t *testing.T, tg target) {
 		if err != nil || len(named) != 2 {
 			t.Errorf("ReconcilePickings by id and name: got %d pickings, %v; want 2", len(named), err)
 		}
+		// By sale order: the order has a customer reference, which 17
+		// and 18 put in the picking's origin.
+		byOrder, err := f.c.ReconcilePickings(ctx, &PickingQuery{Orders: []string{so.Name}})
+		if err != nil || len(byOrder) != 1 || byOrder[0].ID != p.ID || byOrder[0].Sale == nil || byOrder[0].Sale.Name != so.Name {
+			t.Errorf("ReconcilePickings by order %s: got %+v, %v; want picking %d", so.Name, byOrder, err, p.ID)
+		}
 		f.cancelPicking(t, other.PickingIDs[0])
 
 		codes, err := f.c.ProductCodes(ctx, []int{f.service, f.service})
@@ -813,13 +819,28 @@ func runContract(t *testing.T, tg target) {
 			t.Errorf("ProductCodes: got %v, %v; want %d: %s", codes, err, f.service, f.svcCode)
 		}
 
-		posted, err := f.c.PostDraftInvoices(ctx, []string{ref})
-		if err != nil || !slices.Equal(posted, []int{inv.ID}) {
-			t.Fatalf("PostDraftInvoices: got %v, %v; want [%d]", posted, err, inv.ID)
+		f.c.ResetCalls()
+		drafts, posted, err := f.c.InvoicesToPost(ctx, []string{ref}, nil)
+		if err != nil || !slices.Equal(drafts, []int{inv.ID}) || len(posted) != 0 {
+			t.Fatalf("InvoicesToPost: got drafts %v, posted %v, %v; want the draft %d", drafts, posted, err, inv.ID)
 		}
-		again, err := f.c.PostDraftInvoices(ctx, []string{ref})
-		if err != nil || len(again) != 0 {
-			t.Errorf("PostDraftInvoices again: got %v, %v; want nothing posted", again, err)
+		if err := f.c.PostInvoices(ctx, drafts); err != nil {
+			t.Fatalf("PostInvoices: %v", err)
+		}
+		if n := total(f.c.Calls()); n != 2 {
+			t.Errorf("finding and posting made %d calls, want 2: %v", n, f.c.Calls())
+		}
+		// Posting again is refused as a user error; looking again finds
+		// the invoice posted and no draft.
+		if err := f.c.PostInvoices(ctx, drafts); !errors.Is(err, ErrUser) {
+			t.Errorf("PostInvoices of a posted invoice: got %v, want ErrUser", err)
+		}
+		drafts, posted, err = f.c.InvoicesToPost(ctx, []string{ref}, []int{inv.ID})
+		if err != nil || len(drafts) != 0 || !slices.Equal(posted, []int{inv.ID}) {
+			t.Errorf("InvoicesToPost after posting: got drafts %v, posted %v, %v; want %d posted", drafts, posted, err, inv.ID)
+		}
+		if _, posted, err = f.c.InvoicesToPost(ctx, nil, []int{inv.ID}); err != nil || !slices.Equal(posted, []int{inv.ID}) {
+			t.Errorf("InvoicesToPost of known ids only: got posted %v, %v; want %d", posted, err, inv.ID)
 		}
 		if got, err := f.c.FindInvoice(ctx, ref); err != nil || got.State != "posted" {
 			t.Errorf("invoice after posting: got %+v, %v; want posted", got, err)

@@ -2,7 +2,6 @@ package odoo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -96,21 +95,21 @@ func (c *Client) InvoicesWithLines(ctx context.Context, q *InvoiceQuery) ([]Invo
 }
 
 // PickingQuery selects outgoing pickings for a reconciliation: those named
-// in Names, numbered in IDs or whose origin (sale order name) is in
-// Origins, whatever their state, and those done in [DoneFrom, DoneTo) when
-// the window is set.
+// in Names, numbered in IDs or delivering a sale order named in Orders,
+// whatever their state, and those done in [DoneFrom, DoneTo) when the
+// window is set.
 type PickingQuery struct {
-	Names    []string
-	Origins  []string
+	Names []string
+	// Orders are sale order names. Pickings are found by their sale_id:
+	// their origin is the order's name on 16 and 19 but "<name> -
+	// <client_order_ref>" on 17 and 18 when the order has a customer
+	// reference.
+	Orders   []string
 	IDs      []int
 	DoneFrom time.Time
 	DoneTo   time.Time
 	// Open adds every outgoing picking neither done nor cancelled.
 	Open bool
-	// Orders adds the pickings of the sale orders with these names
-	// (sale_id), whatever their origin says: on 18+ it is the order's
-	// name followed by its customer reference.
-	Orders []string
 }
 
 // ReconcilePickings reads the pickings q selects with their moves and move
@@ -126,14 +125,11 @@ func (c *Client) ReconcilePickings(ctx context.Context, q *PickingQuery) ([]Pick
 	if len(q.Names) > 0 {
 		parts = append(parts, Domain{Leaf("name", "in", uniqStrings(q.Names))})
 	}
-	if len(q.Origins) > 0 {
-		parts = append(parts, Domain{Leaf("origin", "in", uniqStrings(q.Origins))})
+	if len(q.Orders) > 0 {
+		parts = append(parts, Domain{Leaf("sale_id.name", "in", uniqStrings(q.Orders))})
 	}
 	if len(q.IDs) > 0 {
 		parts = append(parts, Domain{Leaf("id", "in", uniq(q.IDs))})
-	}
-	if len(q.Orders) > 0 {
-		parts = append(parts, Domain{Leaf("sale_id.name", "in", uniqStrings(q.Orders))})
 	}
 	if q.Open {
 		parts = append(parts, Domain{Leaf("state", "not in", []string{PickingDone, PickingCancel})})
@@ -179,34 +175,52 @@ func (c *Client) ProductCodes(ctx context.Context, ids []int) (map[int]string, e
 	return out, nil
 }
 
-// PostDraftInvoices posts the draft customer invoices whose ref is one of
-// refs with one action_post, and returns the ids it posted. It looks
-// before it acts: invoices already posted are left alone, so a repeat
-// after a crash or a lost reply posts nothing twice and does not fail. If
-// one of the drafts is posted by someone else between the look and the
-// post (Odoo then refuses the whole call), it looks again once.
-func (c *Client) PostDraftInvoices(ctx context.Context, refs []string) ([]int, error) {
-	if len(refs) == 0 {
-		return nil, nil
+// InvoicesToPost finds, in one search_read, the draft customer invoices
+// whose ref is one of refs, and those of known (invoices an earlier try
+// meant to post) that are posted now. An approval that wrote down what it
+// was about to post, and died before recording that it had, so learns
+// what it posted without posting anything twice.
+func (c *Client) InvoicesToPost(ctx context.Context, refs []string, known []int) (drafts, posted []int, err error) {
+	if len(refs) == 0 && len(known) == 0 {
+		return nil, nil, nil
 	}
-	var lastErr error
-	for range 2 {
-		ids, err := c.Search(ctx, "account.move", Domain{Leaf("move_type", "=", "out_invoice"), Leaf("state", "=", "draft"),
-			Leaf("ref", "in", uniqStrings(refs))}, nil)
-		if err != nil {
-			return nil, fmt.Errorf("finding draft invoices: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil, nil
-		}
-		if _, err := c.Execute(ctx, "account.move", "action_post", ids, nil); err != nil {
-			if errors.Is(err, ErrUser) {
-				lastErr = err
-				continue
-			}
-			return nil, fmt.Errorf("posting draft invoices %v: %w", ids, err)
-		}
-		return ids, nil
+	var sel Domain
+	switch {
+	case len(refs) > 0 && len(known) > 0:
+		sel = Domain{"|", "&", Leaf("state", "=", "draft"), Leaf("ref", "in", uniqStrings(refs)), Leaf("id", "in", uniq(known))}
+	case len(refs) > 0:
+		sel = Domain{Leaf("state", "=", "draft"), Leaf("ref", "in", uniqStrings(refs))}
+	default:
+		sel = Domain{Leaf("id", "in", uniq(known))}
 	}
-	return nil, fmt.Errorf("posting draft invoices: %w", lastErr)
+	recs, err := c.SearchRead(ctx, "account.move", append(Domain{Leaf("move_type", "=", "out_invoice")}, sel...),
+		&SearchOptions{Fields: []string{"state", "ref"}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding the invoices to post: %w", err)
+	}
+	for _, r := range recs {
+		switch st := r.String("state"); {
+		case st == "draft" && slices.Contains(refs, r.String("ref")):
+			drafts = append(drafts, r.ID())
+		case st == "posted" && slices.Contains(known, r.ID()):
+			posted = append(posted, r.ID())
+		}
+	}
+	slices.Sort(drafts)
+	slices.Sort(posted)
+	return drafts, posted, nil
+}
+
+// PostInvoices posts the draft invoices ids with one action_post. Odoo
+// refuses the whole call, with an error matching [ErrUser], when one of
+// them is no longer a draft: look again ([Client.InvoicesToPost]) and post
+// what is left.
+func (c *Client) PostInvoices(ctx context.Context, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := c.Execute(ctx, "account.move", "action_post", ids, nil); err != nil {
+		return fmt.Errorf("posting invoices %v: %w", ids, err)
+	}
+	return nil
 }
