@@ -125,6 +125,9 @@ const (
 	ReconcileCatchUpDefault = 3
 	// ReconcileRecoverAfterDefault is the default of reconcile.recover_after.
 	ReconcileRecoverAfterDefault = 10 * time.Minute
+	// ReconcileInventoryIntervalDefault is the default of
+	// reconcile.inventory_interval.
+	ReconcileInventoryIntervalDefault = time.Hour
 )
 
 // ReconcileCutoffDefault is the default of reconcile.cutoff: 24:00, the
@@ -994,6 +997,13 @@ type Reconcile struct {
 	// (billing.pod_max_silence) does the same when it recovers. 0 turns
 	// both off. Defaults to 10m.
 	RecoverAfter time.Duration `koanf:"recover_after" json:"recover_after"`
+
+	// InventoryInterval is how often serve runs an inventory check (Odoo's
+	// open pickings, reservations, done moves, returns and scraps against
+	// the shipments), one per warehouse of warehouses, or one for every
+	// warehouse when none is listed. 0 turns the scheduled check off.
+	// Defaults to 1h.
+	InventoryInterval time.Duration `koanf:"inventory_interval" json:"inventory_interval"`
 }
 
 // FreightAudit configures the audit of carriers' freight invoices (see
@@ -1153,6 +1163,8 @@ func Default() Config {
 			Grace:        ReconcileGraceDefault,
 			CatchUp:      ReconcileCatchUpDefault,
 			RecoverAfter: ReconcileRecoverAfterDefault,
+
+			InventoryInterval: ReconcileInventoryIntervalDefault,
 		},
 		FreightAudit: FreightAudit{
 			Tolerances: FreightToleranceDefaults(),

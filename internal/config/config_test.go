@@ -169,6 +169,7 @@ func TestDefault(t *testing.T) {
 		{"reconcile.grace", got.Reconcile.Grace, time.Hour},
 		{"reconcile.catch_up", got.Reconcile.CatchUp, 3},
 		{"reconcile.recover_after", got.Reconcile.RecoverAfter, 10 * time.Minute},
+		{"reconcile.inventory_interval", got.Reconcile.InventoryInterval, time.Hour},
 		{"freight_audit.cost_rules_file", got.FreightAudit.CostRulesFile, ""},
 		{"freight_audit.tolerances", got.FreightAudit.Tolerances, []FreightTolerance{{Type: "default", Abs: "1.00", Percent: "2"}}},
 		{"freight_audit.bill_state", got.FreightAudit.BillState, "draft"},

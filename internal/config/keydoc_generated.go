@@ -245,6 +245,8 @@ func docText(path string) string {
 		return "How many days before the latest ended one the schedule looks back for days no run covered since they ended, such as while serve was down. Defaults to 3."
 	case "reconcile.recover_after":
 		return "The shortest Odoo outage (its circuit breaker open) after which serve reconciles the days the outage touched once Odoo answers again; a proof-of-delivery feed that went silent (billing.pod_max_silence) does the same when it recovers. 0 turns both off. Defaults to 10m."
+	case "reconcile.inventory_interval":
+		return "How often serve runs an inventory check (Odoo's open pickings, reservations, done moves, returns and scraps against the shipments), one per warehouse of warehouses, or one for every warehouse when none is listed. 0 turns the scheduled check off. Defaults to 1h."
 	case "freight_audit.cost_rules_file":
 		return "The cost rules file: a rating rules file (YAML with CEL expressions, as billing.rules_file) whose rules rate what a shipment should cost, selecting carriers with when conditions on facts.carrier_scac or facts.carrier_ref. Empty by default, which turns the freight audit off."
 	case "freight_audit.tolerances":

@@ -450,6 +450,9 @@ func (r Reconcile) validate(v *validator) {
 	if r.RecoverAfter < 0 {
 		v.add("reconcile.recover_after", "must not be negative (0 turns recovery off)")
 	}
+	if r.InventoryInterval < 0 {
+		v.add("reconcile.inventory_interval", "must not be negative (0 turns the scheduled check off)")
+	}
 }
 
 func (f FreightAudit) validate(v *validator) {

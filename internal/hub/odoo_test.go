@@ -93,6 +93,7 @@ func setupOdoo(t testing.TB, opts sqldb.Options, version int, modify func(*confi
 		// scheduled run would reconcile the days since. The schedule's
 		// own test turns it on.
 		c.Reconcile.Schedule = false
+		c.Reconcile.InventoryInterval = 0
 		if modify != nil {
 			modify(c)
 		}

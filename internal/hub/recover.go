@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -19,6 +20,8 @@ const (
 	TaskReconcileSchedule = "reconcile.schedule"
 	// TaskReconcileRecover reconciles the days an outage touched.
 	TaskReconcileRecover = "reconcile.recover"
+	// TaskInventoryCheck runs the inventory checks.
+	TaskInventoryCheck = "reconcile.inventory"
 )
 
 // reconcileScheduleEvery is how often the schedule looks for days due: a
@@ -107,10 +110,35 @@ func (h *Hub) addReconcileTasks() error {
 			return err
 		}
 	}
+	if every := cfg.Reconcile.InventoryInterval; every > 0 {
+		err := h.Queue.AddTask(jobqueue.Task{Name: TaskInventoryCheck, Every: every, Timeout: reconcileTaskTimeout, Run: h.checkInventory})
+		if err != nil {
+			return err
+		}
+	}
 	if recovers(cfg) {
 		return h.Queue.AddTask(jobqueue.Task{Name: TaskReconcileRecover, Timeout: reconcileTaskTimeout, Run: h.recoverOutage})
 	}
 	return nil
+}
+
+// checkInventory runs TaskInventoryCheck: one check per listed warehouse,
+// or one for every warehouse.
+func (h *Hub) checkInventory(ctx context.Context, _ json.RawMessage) error {
+	warehouses := []string{""}
+	if ws := h.cfg.Reconcile.Warehouses; len(ws) > 0 {
+		warehouses = warehouses[:0]
+		for _, w := range ws {
+			warehouses = append(warehouses, w.Name)
+		}
+	}
+	var errs []error
+	for _, w := range warehouses {
+		if _, err := h.Reconciler.RunInventory(ctx, reconcile.InventoryParams{Warehouse: w}); err != nil {
+			errs = append(errs, fmt.Errorf("inventory check of %q: %w", w, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // recoverOutage runs TaskReconcileRecover and records what it found in the

@@ -105,32 +105,39 @@ func TestReconcileAfterOdooOutage(t *testing.T) {
 }
 
 // TestReconcileSchedule checks that serve runs the scheduled end-of-day
-// run as a River periodic task, then runs the schedule as it would two
+// run and the inventory check as River periodic tasks, then runs the schedule as it would two
 // days later: today and tomorrow are reconciled, once, with every day
 // since the first shipment (its events say 26 November 2026) that no run
 // covered, and none before it; a day decided meanwhile is left alone.
 func TestReconcileSchedule(t *testing.T) {
 	t.Parallel()
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
-		w := setupOdoo(t, opts, 18, func(c *config.Config) { c.Reconcile.Schedule = true })
+		w := setupOdoo(t, opts, 18, func(c *config.Config) {
+			c.Reconcile.Schedule = true
+			c.Reconcile.InventoryInterval = time.Hour
+		})
 		ctx := t.Context()
 		subject := "tms:SCHEDULE-1"
 		w.ship(t, subject)
 		id := w.shipmentID(t, subject)
 		w.invoiced(t, id)
 
-		poll.Until(t, "the scheduled task to run once at start", func() bool {
+		poll.Until(t, "the scheduled tasks to run once at start", func() bool {
+			done := map[string]bool{}
 			for _, m := range scrape(t, w.url)["waybill_task_runs_total"].GetMetric() {
 				labels := map[string]string{}
 				for _, l := range m.GetLabel() {
 					labels[l.GetName()] = l.GetValue()
 				}
-				if labels["task"] == "reconcile.schedule" && labels["outcome"] == "ok" && m.GetCounter().GetValue() >= 1 {
-					return true
+				if labels["outcome"] == "ok" && m.GetCounter().GetValue() >= 1 {
+					done[labels["task"]] = true
 				}
 			}
-			return false
+			return done["reconcile.schedule"] && done["reconcile.inventory"]
 		})
+		if checks, _, err := w.hub.Reconciler.InventoryChecks(ctx, reconcile.ListParams{Limit: 10}); err != nil || len(checks) == 0 {
+			t.Errorf("inventory checks after the start-up run: %d (%v), want the scheduled one", len(checks), err)
+		}
 
 		now := time.Now().UTC()
 		later := now.Add(48 * time.Hour)
