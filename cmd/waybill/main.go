@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 		newLoadgenCmd(),
 		newBenchCmd(),
 		newIntakeCmd(),
+		newRelayCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -69,6 +69,7 @@ type Store struct {
 
 type storeQueries struct {
 	lookup, lookupArchived, lookupBody, pending, olderPending, anyPending, timeline, countPending string
+	pendingStored, summary                                                                        string
 	insertFinal                                                                                   sqldb.Insert
 }
 
@@ -106,6 +107,8 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		anyPending:     `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
 		timeline:       d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
 		countPending:   `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
+		pendingStored:  d.Rebind(`SELECT seq, id, source, source_id, subject, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		summary:        `SELECT state, COUNT(*), MIN(accepted_at), MAX(processed_at) FROM events GROUP BY state`,
 		insertFinal:    newInsertFinal(d),
 	}}
 }
