@@ -187,6 +187,7 @@ type outcome struct {
 // retries.
 func (f *Forwarder) Run(ctx context.Context) error {
 	defer f.setState(func(s *liveStatus) { s.state = StateStopped })
+	defer f.client.CloseIdleConnections()
 	batch := f.opts.Batch
 	failures := 0
 	probe := time.NewTimer(0) // probe once at start
@@ -251,8 +252,8 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if out.cause == StateUnauthorized {
 				d = f.opts.MaxBackoff
 			}
-			f.wait(ctx, d, out.retryAfter)
 			f.logRetry(ctx, out, failures)
+			f.wait(ctx, d, out.retryAfter)
 		default:
 			failures = 0
 		}

@@ -381,6 +381,16 @@ func TestRelayOutage(t *testing.T) {
 			}
 			last[e.Subject] = k
 		}
+		// The hub keeps the correlation ids the relay gave.
+		for _, e := range got[:5] {
+			local, err := rr.r.Events.GetBySource(t.Context(), e.Source, e.SourceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if local.CorrelationID != e.CorrelationID {
+				t.Errorf("event %s: the hub's correlation id is %s, the relay's %s", e.SourceID, e.CorrelationID, local.CorrelationID)
+			}
+		}
 		for c := range clients {
 			for s := range subjects {
 				if sub := fmt.Sprintf("SHP-%d-%d", c, s); last[sub] != 23 {
