@@ -23,4 +23,9 @@
 //
 // [Backlog] counts accepted-but-unprocessed events; intake adds to it and
 // the shipment processor takes from it.
+//
+// On a site relay (package relay) the events table is the queue of events
+// to forward to the hub: [Store.PendingStored] reads the waiting events as
+// received, [Store.MarkTx] records the hub's answers and
+// [Store.Summarize] counts them by state.
 package intake
