@@ -96,6 +96,10 @@ type Hub struct {
 	poller    *odoosync.Poller // nil without Odoo polling
 	feeds     *feeds.Monitor   // nil without a silence watch
 	outages   chan outage      // outages over, to reconcile
+	replica   string           // this process's replica and River client id
+	member    *sqldb.Replica   // its registration on PostgreSQL; nil on SQLite
+	lease     *sqldb.Lease     // held by the replica that applies events
+	backlog   *intake.Backlog
 	sources   *source.Receiver // nil without source profiles
 	watcher   *source.Watcher  // nil without EDI folders
 	emitter   *intake.Emitter
@@ -151,8 +155,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.DB = db
+	h.replica = newReplicaID()
 	release := opts.Claimed
-	if release == nil {
+	switch {
+	case release != nil:
+	case db.Dialect.Engine == sqldb.Postgres:
+		// Several serve processes share a PostgreSQL database: each
+		// registers as a live replica, and the lease decides which one
+		// applies events and runs the work done once per database.
+		if h.member, err = db.JoinReplica(ctx, h.replica); err != nil {
+			db.Close()
+			return nil, err
+		}
+		release = h.member.Release
+	default:
 		if release, err = db.Claim(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -236,7 +252,9 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err := h.reg.Register(h.KPIs); err != nil {
 		return fmt.Errorf("registering the business metrics: %w", err)
 	}
+	h.lease = db.NewLease(serveLease, h.replica, sqldb.LeaseOptions{TTL: leaseTTL, Logger: logger})
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
+		ClientID:        h.replica,
 		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
@@ -253,7 +271,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	// This server owns the database (the claim): a job still running was
 	// left by a server that ended, and runs again now.
-	if _, err := h.Queue.Rescue(ctx, jobqueue.AllDead); err != nil {
+	if _, err := h.Queue.Rescue(ctx, h.deadReplicas(ctx)); err != nil {
 		return err
 	}
 	if h.Freight, err = NewFreightAuditor(cfg, &FreightDeps{DB: db, Jobs: h.Queue, Logger: logger, Registerer: h.reg}); err != nil {
@@ -277,6 +295,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("loading event schemas: %w", err)
 	}
 	backlog := &intake.Backlog{}
+	h.backlog = backlog
 	h.Events = intake.NewStore(db, backlog)
 	n, err := h.Events.CountPending(ctx)
 	if err != nil {
@@ -292,6 +311,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
 			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate,
 			AwaitPickingValidation: validatesPickings(conns), FreightAudit: h.Freight != nil},
+		Fence:              h.lease.Fence,
+		Active:             h.lease.Held,
 		BatchSize:          cfg.Processor.BatchSize,
 		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
 		PollInterval:       cfg.Processor.PollInterval,
@@ -632,18 +653,31 @@ func (h *Hub) Run(ctx context.Context) error {
 	accepting, processing, sending := g.phase("intake"), g.phase("processing"), g.phase("outbound jobs")
 	accepting.run("committer", h.committer.Run)
 	accepting.run("key last-use recorder", h.Keys.Run)
+	// Work done once per database runs on the replica that holds the
+	// lease (on SQLite, the only one): applying events, polling Odoo and
+	// sources, watching folders and feeds, and the archive.
+	leased := func(fn func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error { return h.lease.While(ctx, fn) }
+	}
+	if h.lease.Shared() {
+		accepting.run("replica backlog", h.refreshBacklog)
+		sending.run("replica registration", h.keepRegistration)
+	}
 	if h.poller != nil {
-		accepting.run("odoo poller", h.poller.Run)
+		accepting.run("odoo poller", leased(h.poller.Run))
 	}
 	if h.sources != nil {
-		accepting.run("source intake", h.sources.Run)
+		accepting.run("source intake", leased(h.sources.Run))
 	}
 	if h.watcher != nil {
-		accepting.run("EDI folder watcher", h.watcher.Run)
+		accepting.run("EDI folder watcher", leased(h.watcher.Run))
 	}
-	processing.run("processor", h.processor.Run)
+	processing.run("processor", func(ctx context.Context) error { return h.lease.Run(ctx, h.processor.Run) })
 	if h.feeds != nil {
-		sending.run("feed watch", h.feeds.Run)
+		sending.run("feed watch", leased(h.feeds.Run))
+	}
+	if h.lease.Shared() {
+		sending.run("rescue of dead replicas' jobs", leased(h.rescueDead))
 	}
 	sending.run("job queue", h.Queue.Run)
 	sending.run("outage recovery", h.enqueueRecoveries)
@@ -656,10 +690,11 @@ func (h *Hub) Run(ctx context.Context) error {
 		sending.run("river ui", h.jobsUI.Run)
 	}
 	if h.reencrypt != nil {
+		// Every replica loads a rotated data key, so it runs on each.
 		sending.run("re-encryption", h.reencrypt.Run)
 	}
 	if h.archiver != nil {
-		sending.run("archive", h.archiver.Run)
+		sending.run("archive", leased(h.archiver.Run))
 	}
 	serveErr := make(chan error, 1)
 	go func() {

@@ -155,6 +155,10 @@ type Options struct {
 	// attempts, counted from the job's creation; past it the wait counts
 	// as a failed attempt. Defaults to MaxWaitDefault.
 	MaxWait time.Duration
+	// ClientID names this process's River client: River records it on the
+	// jobs it attempts (attempted_by), which Rescue's DeadFunc is asked
+	// about. Empty lets River pick one.
+	ClientID string
 	// PollInterval is how often idle workers look for jobs (SQLite has no
 	// LISTEN/NOTIFY).
 	PollInterval time.Duration
@@ -271,6 +275,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	river.AddWorker(workers, &taskWorker{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
+		ID:                   opts.ClientID,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		Workers:              workers,
 		Logger:               opts.Logger.With(slog.String("component", "river")),

@@ -47,8 +47,22 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 }
 
 // Migrate brings the schema up to date: River's tables first, then
-// Waybill's own sequence. It is safe to call on an up-to-date database.
+// Waybill's own sequence. It is safe to call on an up-to-date database,
+// and on PostgreSQL from several processes at once: they migrate one
+// after the other, under a session advisory lock.
 func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) (*MigrateResult, error) {
+	if db.Dialect.Engine == Postgres {
+		conn, err := db.DB.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrating: %w", err)
+		}
+		defer conn.Close()
+		const key = `hashtextextended('waybill.migrate:' || current_database() || '.' || current_schema(), 0)`
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+			return nil, fmt.Errorf("waiting for other replicas' migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`) //nolint:errcheck // closing the session unlocks too
+	}
 	res := &MigrateResult{}
 
 	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: logger})

@@ -45,6 +45,16 @@ type Options struct {
 	// Now is the clock milestone intervals are measured on; nil is
 	// time.Now.
 	Now func() time.Time
+	// Fence, when set, is called first in every transaction that writes
+	// what events did: when it fails, nothing is written. Several serve
+	// processes on one PostgreSQL database let the holder of a lease
+	// apply events (sqldb.Lease.Fence); an error wrapping
+	// sqldb.ErrLeaseLost leaves the events pending for the new holder.
+	Fence func(ctx context.Context, tx *sql.Tx) error
+	// Active, when set, reports whether this process applies events now
+	// (holds the lease): intake applies events as it stores them only
+	// then. Nil is always.
+	Active func() bool
 	// TracerProvider, when set, traces each event applied as a span
 	// ("apply event") that continues the event's trace (intake.Pending's
 	// Trace, else its correlation id), and stores the span's traceparent
@@ -243,7 +253,7 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 // the event. An error means a write in tx failed. The processor stays busy
 // until tx has ended.
 func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(committed bool), error) {
-	if len(evs) == 0 || !p.mu.TryLock() {
+	if len(evs) == 0 || (p.opts.Active != nil && !p.opts.Active()) || !p.mu.TryLock() {
 		return nil, nil, nil
 	}
 	start := time.Now()
@@ -274,6 +284,10 @@ func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pend
 		return nil, nil
 	}
 	if err := p.commit(ctx, tx, w, false); err != nil {
+		if errors.Is(err, sqldb.ErrLeaseLost) {
+			// Another process applies events: they stay pending for it.
+			return nil, nil
+		}
 		p.logger.WarnContext(ctx, "applying events as they were stored failed: the processor applies them", slog.Any("err", err))
 		return nil, err
 	}
@@ -431,6 +445,11 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 // about to be stored with them: mark is false) and outbound jobs in one
 // transaction, which is the outbox.
 func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite, mark bool) error {
+	if p.opts.Fence != nil {
+		if err := p.opts.Fence(ctx, tx); err != nil {
+			return err
+		}
+	}
 	bt := batchTx{s: p.store, tx: tx}
 	if len(w.xrefs) > 0 {
 		if err := bt.addXrefs(ctx, w.xrefs, w.now); err != nil {

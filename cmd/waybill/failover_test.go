@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/waybill/waybill/internal/connector/odoo"
+	"github.com/waybill/waybill/internal/odoosim"
+	"github.com/waybill/waybill/internal/seal"
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
+)
+
+// replica is one serve process of the failover test.
+type replica struct {
+	cmd  *exec.Cmd
+	url  string
+	name string // its sessions' application_name
+	logs *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer safe for the process's writes and the
+// test's reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var clientIDPattern = regexp.MustCompile(`client_id[=":]+"?([A-Za-z0-9._-]+)`)
+
+// id is the replica id the process logged when its River client started.
+func (r *replica) id() string {
+	if m := clientIDPattern.FindStringSubmatch(r.logs.String()); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// TestFailover runs three serve replicas on one PostgreSQL database with
+// the Odoo simulator behind them, drives shipments from order to invoice
+// and a stream of other events through whichever replica answers, and
+// kills a random replica with SIGKILL every few seconds, starting a new
+// one each time; once it also cuts the lease holder's database sessions.
+// At the end every accepted event is stored once and applied, every
+// shipment's events were applied in order (none refused by the workflow),
+// each picking was validated once and each shipment invoiced once, and
+// the lease moved to a live replica within 10 s of each holder's death.
+func TestFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills replicas")
+	}
+	dbURL := sqldbtest.PostgresSchemaURL(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "waybill")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building: %v\n%s", err, out)
+	}
+	srv, err := odoosim.Start(odoosim.Options{Version: 18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sim := srv.Sim()
+	ctx := t.Context()
+	cl, err := odoo.New(ctx, odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second, RateLimit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	demo := sim.Demo()
+	const shipments = 12
+	orders := make([]string, shipments)
+	for i := range orders {
+		so, err := cl.EnsureSaleOrder(ctx, &odoo.SaleOrderParams{PartnerID: demo.Customers[0], ClientRef: fmt.Sprintf("FAILOVER-%d", i), Confirm: true,
+			Lines: []odoo.SaleLine{{ProductID: demo.Products["E-COM07"], Quantity: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders[i] = so.Name
+	}
+
+	env := append(os.Environ(),
+		"WAYBILL_STORAGE_DATABASE_URL="+dbURL,
+		"WAYBILL_STORAGE_DATA_DIR="+filepath.Join(dir, "data"),
+		"WAYBILL_ENCRYPTION_KEY="+seal.FormatKEK(seal.NewKey()),
+		"WAYBILL_CONNECTORS_ODOO_URL="+srv.URL(),
+		"WAYBILL_CONNECTORS_ODOO_DATABASE="+sim.Database(),
+		"WAYBILL_CONNECTORS_ODOO_LOGIN="+sim.Login(),
+		"WAYBILL_CONNECTORS_ODOO_API_KEY="+sim.APIKey(),
+		"WAYBILL_CONNECTORS_ODOO_RATE_LIMIT=1000",
+		"WAYBILL_CONNECTORS_ODOO_BREAKER_COOLDOWN=100ms",
+		"WAYBILL_CONNECTORS_ODOO_POLL_INTERVAL=0s",
+		"WAYBILL_CONNECTORS_ODOO_MILESTONE_SYNC_WINDOW=0s",
+		"WAYBILL_JOBS_RETRY_BASE=100ms",
+		"WAYBILL_JOBS_RETRY_MAX=1s",
+		"WAYBILL_JOBS_MAX_ATTEMPTS=50",
+		"WAYBILL_PROCESSOR_POLL_INTERVAL=50ms",
+		"WAYBILL_RECONCILE_SCHEDULE=false",
+		"WAYBILL_RECONCILE_INVENTORY_INTERVAL=0s",
+		"WAYBILL_LOG_LEVEL=info",
+	)
+	keyCmd := exec.Command(bin, "keys", "create", "--name", "failover", "--scopes", "events:write,shipments:read")
+	keyCmd.Env = env
+	out, err := keyCmd.Output()
+	if err != nil {
+		t.Fatalf("creating key: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := lines[len(lines)-1]
+
+	var mu sync.Mutex
+	var live []*replica
+	var all []*replica
+	start := func() {
+		t.Helper()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		mu.Lock()
+		name := fmt.Sprintf("replica-%d", len(all))
+		mu.Unlock()
+		r := &replica{url: "http://" + addr, logs: &lockedBuffer{}, name: name}
+		r.cmd = exec.Command(bin, "serve", "--addr", addr)
+		r.cmd.Env = append(slices.Clone(env), "WAYBILL_STORAGE_DATABASE_URL="+dbURL+"&application_name="+name)
+		r.cmd.Stderr, r.cmd.Stdout = r.logs, r.logs
+		if err := r.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			resp, err := http.Get(r.url + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica did not become ready:\n%s", r.logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		mu.Lock()
+		live = append(live, r)
+		all = append(all, r)
+		mu.Unlock()
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range live {
+			_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		for _, r := range live {
+			_ = r.cmd.Wait()
+		}
+		if t.Failed() {
+			for i, r := range all {
+				t.Logf("replica %d (%s) logs, last 4 KB:\n%s", i, r.id(), tail(r.logs.String(), 4096))
+			}
+		}
+	}()
+	for range 3 {
+		start()
+	}
+
+	// post sends an event to a random live replica until one accepts it.
+	client := &http.Client{Timeout: 5 * time.Second}
+	var acked sync.Map // event id → true
+	post := func(id, typ, subject, at, data string) {
+		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"failover","type":%q,"subject":%q,"time":%q,"data":%s}`, id, typ, subject, at, data)
+		for attempt := 0; ; attempt++ {
+			if attempt > 600 {
+				t.Errorf("event %s never accepted", id)
+				return
+			}
+			mu.Lock()
+			r := live[rand.IntN(len(live))]
+			mu.Unlock()
+			req, _ := http.NewRequest(http.MethodPost, r.url+"/v1/events", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/cloudevents+json")
+			resp, err := client.Do(req)
+			if err != nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
+				acked.Store(id, true)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holder := func() (owner string, epoch int64) {
+		_ = db.QueryRowContext(ctx, `SELECT owner, epoch FROM leases WHERE name = 'serve' AND expires_at > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`).Scan(&owner, &epoch)
+		return owner, epoch
+	}
+
+	// Chaos: every 2.5 s a replica dies (every other one the lease
+	// holder) and a new one starts. When
+	// the dead one held the lease, the time until another holds it is
+	// measured.
+	stopChaos := make(chan struct{})
+	chaosDone := make(chan struct{})
+	var takeovers []time.Duration
+	var kills, holderKills atomic.Int32
+	go func() {
+		defer close(chaosDone)
+		cut := false
+		for {
+			select {
+			case <-stopChaos:
+				return
+			case <-time.After(2500 * time.Millisecond):
+			}
+			owner, epoch := holder()
+			mu.Lock()
+			i := rand.IntN(len(live))
+			if kills.Load()%2 == 1 {
+				// Every other death is the lease holder's.
+				for k, r := range live {
+					if r.id() == owner {
+						i = k
+					}
+				}
+			}
+			victim := live[i]
+			mu.Unlock()
+			if !cut && owner != "" && victim.id() == owner {
+				// Once: cut the holder's database sessions instead of
+				// killing it. Its pool reconnects; the lease stays single.
+				cut = true
+				var n int
+				_ = db.QueryRowContext(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, victim.name).Scan(&n)
+				t.Logf("cut the %d database sessions of the lease holder %s", n, owner)
+				continue
+			}
+			_ = victim.cmd.Process.Kill()
+			killed := time.Now()
+			_ = victim.cmd.Wait()
+			kills.Add(1)
+			mu.Lock()
+			live = slices.Delete(live, i, i+1)
+			mu.Unlock()
+			if owner != "" && victim.id() == owner {
+				holderKills.Add(1)
+				for {
+					o, e := holder()
+					if o != "" && e > epoch {
+						takeovers = append(takeovers, time.Since(killed))
+						break
+					}
+					if time.Since(killed) > 60*time.Second {
+						takeovers = append(takeovers, time.Since(killed))
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			start()
+		}
+	}()
+
+	// Load: the shipments' flows, in order per shipment, and a stream of
+	// events for shipments nobody planned (refused, but stored and
+	// processed all the same).
+	loadStart := time.Now()
+	var wg sync.WaitGroup
+	subjects := make([]string, shipments)
+	for i := range shipments {
+		subjects[i] = fmt.Sprintf("tms:FO-%d", i)
+		wg.Go(func() {
+			s, two := subjects[i], `{"value":"2","unit":"C62"}`
+			steps := [][3]string{
+				{"shipment.planned", "2026-11-26T08:00:00Z", `{"order":"odoo:` + orders[i] + `","customer":{"name":"Deco Addict"},"origin":{"name":"WH"},"destination":{"name":"Deco Addict DC","country":"US"},"lines":[{"line_id":"1","sku":"E-COM07","quantity":` + two + `}]}`},
+				{"inventory.reserved", "2026-11-26T08:10:00Z", `{"lines":[{"line_id":"1","quantity":` + two + `}]}`},
+				{"shipment.loaded", "2026-11-26T09:00:00Z", `{"lines":[{"line_id":"1","quantity":` + two + `}]}`},
+				{"shipment.departed", "2026-11-26T09:30:00Z", `{}`},
+				{"shipment.delivered", "2026-11-26T14:00:00Z", `{"pod":{"signer":"J. Jansen","signed_at":"2026-11-26T14:00:00Z","lines":[{"line_id":"1","quantity":` + two + `}]}}`},
+			}
+			for k, st := range steps {
+				post(fmt.Sprintf("%s/%d", s, k), st[0], s, st[1], st[2])
+				time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
+			}
+		})
+	}
+	var noise atomic.Int32
+	stopNoise := make(chan struct{})
+	noiseDone := make(chan struct{})
+	go func() {
+		defer close(noiseDone)
+		for n := 0; ; n++ {
+			select {
+			case <-stopNoise:
+				return
+			default:
+			}
+			post(fmt.Sprintf("noise/%d", n), "shipment.departed", fmt.Sprintf("tms:NOISE-%d", n%50), "2026-11-26T09:30:00Z", `{}`)
+			noise.Add(1)
+		}
+	}()
+	wg.Wait()
+	// Keep killing for a while after the last event of the flows.
+	time.Sleep(max(6*time.Second, 25*time.Second-time.Since(loadStart)))
+	close(stopNoise)
+	<-noiseDone
+	close(stopChaos)
+	<-chaosDone
+
+	// Every shipment ends invoiced once; the queue drains.
+	deadline := time.Now().Add(120 * time.Second)
+	ids := make([]string, shipments)
+	for i, s := range subjects {
+		for {
+			var id string
+			err := db.QueryRowContext(ctx, `SELECT shipment_id FROM events WHERE subject = $1 AND shipment_id IS NOT NULL LIMIT 1`, s).Scan(&id)
+			if err == nil {
+				if _, err := cl.FindInvoice(ctx, "WB-"+id); err == nil {
+					ids[i] = id
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("shipment %s (%s) not invoiced within 2 minutes of the end of the load", s, id)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var pendingEvents int
+	for {
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE state = 'pending'`).Scan(&pendingEvents); err != nil {
+			t.Fatal(err)
+		}
+		if pendingEvents == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if pendingEvents != 0 {
+		t.Errorf("%d events still pending", pendingEvents)
+	}
+
+	// Nothing accepted was lost or stored twice.
+	stored := map[string]int{}
+	rows, err := db.QueryContext(ctx, `SELECT source_id FROM events WHERE source = 'failover'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		stored[id]++
+	}
+	rows.Close()
+	ackedN, lost := 0, 0
+	acked.Range(func(k, _ any) bool {
+		ackedN++
+		if stored[k.(string)] == 0 {
+			lost++
+		}
+		return true
+	})
+	for id, n := range stored {
+		if n > 1 {
+			t.Errorf("event %s stored %d times", id, n)
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d accepted events lost", lost, ackedN)
+	}
+	// In order: no event of a planned shipment was refused.
+	var refused int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE source = 'failover' AND subject LIKE 'tms:FO-%' AND state <> 'accepted'`).Scan(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if refused != 0 {
+		t.Errorf("%d events of the planned shipments not applied", refused)
+	}
+	// Once each in Odoo.
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = "WB-" + id
+	}
+	invoices, err := cl.InvoicesWithLines(ctx, &odoo.InvoiceQuery{Refs: refs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRef := map[string]int{}
+	for _, inv := range invoices {
+		perRef[inv.Ref]++
+	}
+	for _, id := range ids {
+		if perRef["WB-"+id] != 1 {
+			t.Errorf("shipment %s has %d invoices", id, perRef["WB-"+id])
+		}
+	}
+	if n := sim.Calls()["stock.picking.button_validate"]; n != shipments {
+		t.Errorf("button_validate called %d times for %d pickings", n, shipments)
+	}
+	slices.Sort(takeovers)
+	var p99 time.Duration
+	if len(takeovers) > 0 {
+		p99 = takeovers[min(len(takeovers)-1, len(takeovers)*99/100)]
+	}
+	t.Logf("failover: %d kills (%d of the lease holder), %d events accepted (%d of the flows, %d others), none lost or stored twice; lease takeovers %v, p99 %s",
+		kills.Load(), holderKills.Load(), ackedN, shipments*5, noise.Load(), takeovers, p99)
+	if p99 > 10*time.Second {
+		t.Errorf("lease takeover p99 %s, want within 10s", p99)
+	}
+	if kills.Load() < 4 || holderKills.Load() < 2 {
+		t.Errorf("only %d replicas killed (%d lease holders): the test did not exercise failover", kills.Load(), holderKills.Load())
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+var _ = context.Background

@@ -1,0 +1,131 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/waybill/waybill/internal/jobqueue"
+	"github.com/waybill/waybill/internal/sqldb"
+)
+
+// serveLease is the lease the replica that applies events holds.
+const serveLease = "serve"
+
+// leaseTTL is how long a dead replica's lease lasts: the longest the
+// others wait to take its work over.
+const leaseTTL = 5 * time.Second
+
+// rescueEvery is how often the lease holder makes the jobs that dead
+// replicas left running runnable again.
+const rescueEvery = 2 * time.Second
+
+// backlogEvery is how often a replica reads the backlog of pending events
+// back from the database: another replica applies what it accepted.
+const backlogEvery = time.Second
+
+// newReplicaID returns a replica id unique to this process: the host
+// name and random bits.
+func newReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "waybill"
+	}
+	host = strings.Map(func(r rune) rune {
+		if r < '!' || r > '~' {
+			return '-'
+		}
+		return r
+	}, host)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
+}
+
+// Replica returns this process's replica id, which is also its River
+// client id.
+func (h *Hub) Replica() string { return h.replica }
+
+// LeaseHeld reports whether this replica applies events now.
+func (h *Hub) LeaseHeld() bool { return h.lease.Held() }
+
+// deadReplicas is the DeadFunc of this server's database: on SQLite, which
+// it owns alone, every other River client is dead; on PostgreSQL, the
+// replicas that no longer hold their lock (sqldb.DB.ReplicaAlive).
+func (h *Hub) deadReplicas(ctx context.Context) jobqueue.DeadFunc {
+	if h.DB.Dialect.Engine != sqldb.Postgres {
+		return jobqueue.AllDead
+	}
+	return func(id string) bool {
+		if id == h.replica {
+			return false
+		}
+		alive, err := h.DB.ReplicaAlive(ctx, id)
+		return err == nil && !alive
+	}
+}
+
+// rescueDead makes the jobs that dead replicas left running runnable
+// again, every rescueEvery, until ctx is done.
+func (h *Hub) rescueDead(ctx context.Context) error {
+	t := time.NewTicker(rescueEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := h.Queue.Rescue(ctx, h.deadReplicas(ctx))
+		if err != nil && ctx.Err() == nil {
+			h.logger.WarnContext(ctx, "rescuing the jobs of dead replicas failed", slog.Any("err", err))
+		}
+		if n > 0 {
+			h.logger.InfoContext(ctx, "jobs of a dead replica made runnable", slog.Int("jobs", n))
+		}
+	}
+}
+
+// refreshBacklog reads the backlog of pending events every backlogEvery:
+// with several replicas, events one accepts are applied by another, and
+// each keeps the backlog its intake limit is measured on.
+func (h *Hub) refreshBacklog(ctx context.Context) error {
+	t := time.NewTicker(backlogEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := h.Events.CountPending(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.logger.WarnContext(ctx, "reading the backlog failed", slog.Any("err", err))
+			}
+			continue
+		}
+		h.backlog.Set(n)
+	}
+}
+
+// keepRegistration checks this replica's registration every
+// rescueEvery and registers again when its session was cut.
+func (h *Hub) keepRegistration(ctx context.Context) error {
+	t := time.NewTicker(rescueEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := h.member.Keep(ctx); err != nil && ctx.Err() == nil {
+			h.logger.WarnContext(ctx, "keeping this replica registered failed; others may take its running jobs over", slog.Any("err", err))
+		}
+	}
+}
