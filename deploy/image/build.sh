@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds Waybill's container image FROM scratch, offline: no base image is
 # pulled. It compiles a static binary (CGO_ENABLED=0: the SQLite driver is
-# pure Go) with the time zone database embedded (-tags timetzdata), stages
-# it with the CA bundle of the build host (Debian's ca-certificates) and a
-# passwd entry for the unprivileged user 65532, and builds Containerfile
-# with podman or buildah.
+# pure Go), which embeds the time zone database (cmd/waybill imports
+# time/tzdata), stages it with the CA bundle of the build host (Debian's
+# ca-certificates) and a passwd entry for the unprivileged user 65532, and
+# builds Containerfile with podman or buildah.
 #
 #   deploy/image/build.sh [-t TAG] [-e podman|buildah] [-v VERSION] [-o DIR]
 #
@@ -68,7 +68,7 @@ rm -rf "$ctx/rootfs" "$ctx/data"
 mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/etc/ssl/certs" "$ctx/data"
 
 echo "build.sh: compiling waybill $version" >&2
-(cd "$root" && CGO_ENABLED=0 go build -trimpath -buildvcs=auto -tags timetzdata \
+(cd "$root" && CGO_ENABLED=0 go build -trimpath -buildvcs=auto \
   -ldflags "-s -w -X main.version=$version" -o "$ctx/rootfs/usr/local/bin/waybill" ./cmd/waybill)
 
 cp "$ca" "$ctx/rootfs/etc/ssl/certs/ca-certificates.crt"

@@ -1,14 +1,17 @@
 package image_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,12 +133,47 @@ func TestImage(t *testing.T) {
 		return
 	}
 
+	// Nothing but the binary, the CA bundle, the user and group files and
+	// the data directory.
+	ctr := strings.TrimSpace(run(t, "podman", "create", tag))
+	t.Cleanup(func() { exec.Command("podman", "rm", "-f", ctr).Run() })
+	export := exec.Command("podman", "export", ctr)
+	tarball, err := export.Output()
+	if err != nil {
+		t.Fatalf("podman export: %v", err)
+	}
+	var files []string
+	tr := tar.NewReader(bytes.NewReader(tarball))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			files = append(files, strings.TrimPrefix(h.Name, "/"))
+		}
+		if name := strings.Trim(h.Name, "/"); name == "data" && (h.Uid != 65532 || h.Mode&0o200 == 0) {
+			t.Errorf("/data: uid %d mode %o, want 65532 and writable by it", h.Uid, h.Mode)
+		}
+	}
+	slices.Sort(files)
+	want := []string{"etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/waybill"}
+	if !slices.Equal(files, want) {
+		t.Errorf("image files %v, want %v", files, want)
+	}
+
 	// serve as uid 65532 on a read-only root file system: the anonymous
 	// volume at /data, owned by that user, is the only writable place.
 	port := freePort(t)
 	name := strings.ReplaceAll(strings.TrimPrefix(tag, "localhost/"), ":", "-")
 	args := append([]string{"run", "-d", "--rm", "--name", name, "--read-only", "--network", "host",
-		"-e", "WAYBILL_SERVER_ADDR=127.0.0.1:" + port}, runArgs(t)...)
+		"-e", "WAYBILL_SERVER_ADDR=127.0.0.1:" + port,
+		// Zones that load only from the embedded database: the image has
+		// no /usr/share/zoneinfo.
+		"-e", "WAYBILL_BILLING_TIMEZONE=Europe/Berlin", "-e", "WAYBILL_RECONCILE_TIMEZONE=America/Chicago"}, runArgs(t)...)
 	run(t, "podman", append(args, tag)...)
 	t.Cleanup(func() {
 		if t.Failed() {
