@@ -104,8 +104,9 @@ type live struct {
 	status  map[string]int
 }
 
-// startHub builds and runs a hub on SQLite and answers which metrics it
-// registers and what it answers to GET on each of paths.
+// startHub builds and runs a hub on SQLite, notes which metrics it
+// registers and what it answers to GET on the probe paths, /metrics, and
+// /ready (a typo, which must not answer 200), then stops it.
 func startHub(t *testing.T) *live {
 	t.Helper()
 	cfg := config.Default()
