@@ -4,18 +4,26 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
 
 // engine returns the container engine the test builds with: the one
@@ -136,7 +144,7 @@ func TestImage(t *testing.T) {
 	// Nothing but the binary, the CA bundle, the user and group files and
 	// the data directory.
 	ctr := strings.TrimSpace(run(t, "podman", "create", tag))
-	t.Cleanup(func() { exec.Command("podman", "rm", "-f", ctr).Run() })
+	t.Cleanup(func() { exec.Command("podman", "rm", "-f", "-v", ctr).Run() })
 	export := exec.Command("podman", "export", ctr)
 	tarball, err := export.Output()
 	if err != nil {
@@ -165,27 +173,85 @@ func TestImage(t *testing.T) {
 		t.Errorf("image files %v, want %v", files, want)
 	}
 
-	// serve as uid 65532 on a read-only root file system: the anonymous
-	// volume at /data, owned by that user, is the only writable place.
+	// serve as uid 65532 on a read-only root file system: on SQLite the
+	// anonymous volume at /data, owned by that user, is the only writable
+	// place; on PostgreSQL, as the compose stack and Kubernetes run it,
+	// the key files are mounted read-only.
+	t.Run("serve/sqlite", func(t *testing.T) {
+		serve(t, tag, nil)
+	})
+	t.Run("serve/postgres", func(t *testing.T) {
+		dbURL := sqldbtest.PostgresSchemaURL(t)
+		dir := t.TempDir()
+		kek := make([]byte, 32)
+		rand.Read(kek)
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Readable by the container's user, which owns neither file.
+		for name, data := range map[string][]byte{
+			"encryption.key":    []byte(base64.StdEncoding.EncodeToString(kek) + "\n"),
+			"audit-signing.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
+		} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		name, url := serve(t, tag, []string{
+			"-e", "WAYBILL_STORAGE_DATABASE_URL=" + dbURL,
+			"-v", filepath.Join(dir, "encryption.key") + ":/run/secrets/encryption.key:ro",
+			"-v", filepath.Join(dir, "audit-signing.pem") + ":/run/secrets/audit-signing.pem:ro",
+			"-e", "WAYBILL_ENCRYPTION_KEY_FILE=/run/secrets/encryption.key",
+			"-e", "WAYBILL_AUDIT_SIGNING_KEY_FILE=/run/secrets/audit-signing.pem",
+		})
+		// API keys are made with the binary in the running container: the
+		// image has no shell.
+		out := run(t, "podman", "exec", name, "/usr/local/bin/waybill", "keys", "create", "--name", "imagetest", "--scopes", "admin")
+		key := lastLine(out)
+		req, _ := http.NewRequest(http.MethodGet, url+"/v1/openapi.json", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /v1/openapi.json with the key made in the container: %s", resp.Status)
+		}
+	})
+}
+
+// serve runs the image's serve with the extra podman run arguments, waits
+// until /readyz answers 200 and checks that it runs as uid 65532. It
+// returns the container's name and the hub's URL.
+func serve(t *testing.T, tag string, extra []string) (name, url string) {
+	t.Helper()
 	port := freePort(t)
-	name := strings.ReplaceAll(strings.TrimPrefix(tag, "localhost/"), ":", "-")
-	args := append([]string{"run", "-d", "--rm", "--name", name, "--read-only", "--network", "host",
+	name = fmt.Sprintf("waybill-test-%d", time.Now().UnixNano())
+	url = "http://127.0.0.1:" + port
+	args := append([]string{"run", "-d", "--name", name, "--read-only", "--network", "host",
 		"-e", "WAYBILL_SERVER_ADDR=127.0.0.1:" + port,
 		// Zones that load only from the embedded database: the image has
 		// no /usr/share/zoneinfo.
 		"-e", "WAYBILL_BILLING_TIMEZONE=Europe/Berlin", "-e", "WAYBILL_RECONCILE_TIMEZONE=America/Chicago"}, runArgs(t)...)
+	args = append(args, extra...)
 	run(t, "podman", append(args, tag)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := exec.Command("podman", "logs", name).CombinedOutput()
 			t.Logf("container log:\n%s", logs)
 		}
-		exec.Command("podman", "rm", "-f", "-t", "5", name).Run()
+		exec.Command("podman", "rm", "-f", "-v", "-t", "5", name).Run()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -203,11 +269,11 @@ func TestImage(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	t.Logf("serve answers /readyz in the container, root file system read-only")
 	who := run(t, "podman", "top", name, "user", "huser")
 	if !strings.Contains(who, "65532") {
 		t.Errorf("serve does not run as uid 65532:\n%s", who)
 	}
+	return name, url
 }
 
 // imageConfig is the part of an image's OCI configuration the test reads.
