@@ -6,7 +6,8 @@
 //   - each object against the JSON schema of its kind in testdata/schemas,
 //     minimal schemas of the Kubernetes API that are strict where a
 //     mistake would only show in a rollout: probe paths, a read-only root
-//     file system, a non-root user, resource requests, one replica;
+//     file system, a non-root user, resource requests, a rolling update
+//     that never stops a pod first;
 //   - the references between objects: selectors, the ConfigMap, the
 //     Secret, ports, volumes, the autoscaler's target;
 //   - the environment the hub gets, through the hub's own configuration
