@@ -14,6 +14,7 @@ import (
 	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
+	"github.com/waybill/waybill/internal/hub"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/loadgen"
 	"github.com/waybill/waybill/internal/source"
@@ -192,7 +193,7 @@ func keyStore(cmd *cobra.Command) (*apikey.Store, func(), error) {
 		return nil, nil, err
 	}
 	s := apikey.NewStore(db)
-	s.DefaultLabel = cfg.Server.KeyLabelDefault
+	s.DefaultLabel = hub.KeyLabel(cfg.Server)
 	s.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
 	return s, func() { db.Close() }, nil
 }

@@ -90,6 +90,10 @@ func openDB(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqldb
 		db.Close()
 		return nil, err
 	}
+	if err := db.CheckEnvironment(ctx, cfg.Server.Environment); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := encryptDB(ctx, db, cfg, logger); err != nil {
 		db.Close()
 		return nil, err

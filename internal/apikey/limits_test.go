@@ -432,3 +432,31 @@ func TestRunFlushesAtStop(t *testing.T) {
 		t.Errorf("after Run stopped: got %v, %v; want the use recorded", keys, err)
 	}
 }
+
+// TestRequireLabel: a store of the prod environment accepts prod keys
+// only; the same keys verify on a store without the requirement.
+func TestRequireLabel(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := newStore(db, newFakeClock())
+		prod, _ := mustCreateWith(t, s, &CreateParams{Name: "prod-key", Scopes: []Scope{EventsWrite}, Label: "prod"})
+		test, _ := mustCreateWith(t, s, &CreateParams{Name: "test-key", Scopes: []Scope{EventsWrite}, Label: "test"})
+		none, _ := mustCreateWith(t, s, &CreateParams{Name: "plain-key", Scopes: []Scope{EventsWrite}})
+		for _, plain := range []string{prod, test, none} {
+			if _, err := s.Verify(ctx, plain); err != nil {
+				t.Fatalf("without a required label: %v", err)
+			}
+		}
+		p := newStore(db, newFakeClock())
+		p.RequireLabel = "prod"
+		if _, err := p.Verify(ctx, prod); err != nil {
+			t.Errorf("a prod key on prod: %v", err)
+		}
+		for name, plain := range map[string]string{"test": test, "unlabelled": none} {
+			if _, err := p.Verify(ctx, plain); !errors.Is(err, ErrUnknown) {
+				t.Errorf("a %s key on prod: got %v, want ErrUnknown", name, err)
+			}
+		}
+	})
+}

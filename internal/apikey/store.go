@@ -49,6 +49,11 @@ type Store struct {
 	// Set it before first use; it must satisfy CheckLabel.
 	DefaultLabel string
 
+	// RequireLabel, when set, is the only label Verify accepts: the
+	// environment the server runs in. A key of another environment, or
+	// of none, is refused as unknown. Set it before first use.
+	RequireLabel string
+
 	// Logger receives Run's warnings; nil discards them. Set it before Run.
 	Logger *slog.Logger
 

@@ -63,7 +63,8 @@ func (s *Store) Verify(ctx context.Context, presented string) (*Key, error) {
 	}
 	// The comparison takes constant time, so a client cannot learn the
 	// stored hash byte by byte.
-	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || e == nil || !e.ok || e.key.Label != label {
+	if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || e == nil || !e.ok || e.key.Label != label ||
+		(s.RequireLabel != "" && label != s.RequireLabel) {
 		return nil, ErrUnknown
 	}
 	if e.key.RevokedAt != nil {

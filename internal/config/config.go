@@ -350,6 +350,15 @@ type Server struct {
 	// positive. Defaults to 2000.
 	KeyBurst int `koanf:"key_burst" json:"key_burst"`
 
+	// Environment names the environment this configuration is for, such as
+	// prod or test: 1 to 16 characters of a-z and 0-9. The first start-up
+	// records it in the database, and from then on a configuration of
+	// another environment (or of none) refuses to use that database. Keys
+	// are created with it as their label unless key_label_default says
+	// otherwise, and only keys labelled with it are accepted. Empty, no
+	// check, is for a single environment. Empty by default.
+	Environment string `koanf:"environment" json:"environment"`
+
 	// KeyLabelDefault is the label keys get when created without --label
 	// (or the API's label): the environment they belong to, such as prod or
 	// test, 1 to 16 characters of a-z and 0-9. It is shown wherever the key

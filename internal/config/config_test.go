@@ -77,6 +77,7 @@ func TestDefault(t *testing.T) {
 		{"server.shutdown_timeout", got.Server.ShutdownTimeout, 30 * time.Second},
 		{"server.key_rate", got.Server.KeyRate, 0},
 		{"server.key_burst", got.Server.KeyBurst, 2000},
+		{"server.environment", got.Server.Environment, ""},
 		{"server.key_label_default", got.Server.KeyLabelDefault, ""},
 		{"storage.data_dir", got.Storage.DataDir, "./waybill-data"},
 		{"storage.database_url", got.Storage.DatabaseURL, Secret("")},

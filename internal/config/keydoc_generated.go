@@ -61,6 +61,8 @@ func docText(path string) string {
 		return "The rate limit, in requests a second, of every API key created without one of its own (keys create --rate): a token bucket per key, refilled at this rate and holding key_burst. A key over its limit gets 429 rate-limited with Retry-After; other keys are not affected. Unlimited by default, so that neither an upgrade nor a load test is throttled by surprise: give each partner's key its own limit (keys create --rate), or set one here for every key without one. A whole number; 0 means unlimited. At most 1000000. Defaults to 0."
 	case "server.key_burst":
 		return "How many requests a key without a limit of its own may send at once before key_rate paces it. At least 1 when key_rate is positive. Defaults to 2000."
+	case "server.environment":
+		return "Names the environment this configuration is for, such as prod or test: 1 to 16 characters of a-z and 0-9. The first start-up records it in the database, and from then on a configuration of another environment (or of none) refuses to use that database. Keys are created with it as their label unless key_label_default says otherwise, and only keys labelled with it are accepted. Empty, no check, is for a single environment. Empty by default."
 	case "server.key_label_default":
 		return "The label keys get when created without --label (or the API's label): the environment they belong to, such as prod or test, 1 to 16 characters of a-z and 0-9. It is shown wherever the key is and starts the key itself (wb_prod_…). Empty means no label. Empty by default."
 	case "storage.data_dir":

@@ -110,6 +110,9 @@ func (c Config) validate() []*KeyError {
 	if s.KeyRate > 0 && (s.KeyBurst < 1 || s.KeyBurst > 1e6) {
 		v.add("server.key_burst", fmt.Sprintf("must be 1 to 1000000 when server.key_rate is set, got %d", s.KeyBurst))
 	}
+	if !keyLabelPattern.MatchString(s.Environment) {
+		v.add("server.environment", fmt.Sprintf("must be empty or 1 to 16 characters of a-z and 0-9, such as prod or test, got %q", s.Environment))
+	}
 	if !keyLabelPattern.MatchString(s.KeyLabelDefault) {
 		v.add("server.key_label_default", fmt.Sprintf("must be empty or 1 to 16 characters of a-z and 0-9, such as prod or test, got %q", s.KeyLabelDefault))
 	}

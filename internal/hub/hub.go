@@ -188,6 +188,9 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if _, err := db.Migrate(ctx, logger); err != nil {
 		return err
 	}
+	if err := db.CheckEnvironment(ctx, cfg.Server.Environment); err != nil {
+		return err
+	}
 	logger.InfoContext(ctx, "database ready", slog.String("location", db.Location))
 
 	h.reg = newRegistry()
@@ -371,7 +374,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	}
 	h.Keys = apikey.NewStore(db)
 	h.Keys.DefaultLimit = apikey.Limit{Rate: float64(cfg.Server.KeyRate), Burst: cfg.Server.KeyBurst}
-	h.Keys.DefaultLabel, h.Keys.Logger = cfg.Server.KeyLabelDefault, logger
+	h.Keys.DefaultLabel, h.Keys.Logger = KeyLabel(cfg.Server), logger
+	h.Keys.RequireLabel = cfg.Server.Environment
 	h.jobsUI, err = h.Queue.UI(jobqueue.UIOptions{Prefix: console.JobsPrefix, Logger: logger.With(slog.String("component", "river_ui"))})
 	switch {
 	case errors.Is(err, jobqueue.ErrUIUnsupported):

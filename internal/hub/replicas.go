@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/sqldb"
 )
@@ -128,4 +129,13 @@ func (h *Hub) keepRegistration(ctx context.Context) error {
 			h.logger.WarnContext(ctx, "keeping this replica registered failed; others may take its running jobs over", slog.Any("err", err))
 		}
 	}
+}
+
+// KeyLabel is the label keys get by default: server.key_label_default,
+// else server.environment.
+func KeyLabel(s config.Server) string {
+	if s.KeyLabelDefault != "" {
+		return s.KeyLabelDefault
+	}
+	return s.Environment
 }
