@@ -239,6 +239,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
 		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
+		LaneWorkers:     cfg.Jobs.LaneWorkers(),
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
 		Timeout:         cfg.Jobs.Timeout,
 		SoftStopTimeout: cfg.Jobs.SoftStopTimeout,
