@@ -156,6 +156,9 @@ func legacyJob(kind string, args []byte, at time.Time) *riverdriver.JobInsertFas
 const (
 	// floodSize is how many milestone syncs flood the low lane.
 	floodSize = 50_000
+	// shortFloodSize replaces floodSize with -short. It still outlasts
+	// the measurement many times over.
+	shortFloodSize = 5_000
 	// floodBatch is how many of them one transaction enqueues.
 	floodBatch = 5_000
 	// probes is how many invoices each window measures.
@@ -173,17 +176,23 @@ const (
 //
 // It does not run in parallel with the package's other tests, and the
 // engines run one after the other: it measures latency, and other work on
-// the same cores would be what it measured.
+// the same cores would be what it measured. With -short the flood is
+// shortFloodSize. The race detector slows enqueueing 50,000 jobs from
+// seconds to minutes and makes latency a measure of itself, so the test
+// skips under it; .ci/run runs it once more without.
 func TestLanesKeepInvoicesFast(t *testing.T) {
-	for _, e := range []struct {
-		name string
-		open func(testing.TB) *sqldb.DB
-	}{{"sqlite", sqldbtest.SQLite}, {"postgres", sqldbtest.Postgres}} {
-		t.Run(e.name, func(t *testing.T) { testLanesUnderFlood(t, e.open(t)) })
+	if raceDetector {
+		t.Skip("a latency measurement: run without -race (.ci/run does)")
 	}
+	size := floodSize
+	if testing.Short() {
+		size = shortFloodSize
+	}
+	t.Run("sqlite", func(t *testing.T) { testLanesUnderFlood(t, sqldbtest.SQLite(t), size) })
+	t.Run("postgres", func(t *testing.T) { testLanesUnderFlood(t, sqldbtest.Postgres(t), size) })
 }
 
-func testLanesUnderFlood(t *testing.T, db *sqldb.DB) {
+func testLanesUnderFlood(t *testing.T, db *sqldb.DB, size int) {
 	invoices, milestones := webhooktest.New(t), webhooktest.New(t)
 	// A slow target: each milestone takes 50 ms, so the low lane's four
 	// workers get through 80 a second and the flood stays.
@@ -223,7 +232,7 @@ func testLanesUnderFlood(t *testing.T, db *sqldb.DB) {
 	idle := invoiceLatencies(t, q, db, invoices, "idle")
 
 	start := time.Now()
-	for i := 0; i < floodSize; i += floodBatch {
+	for i := 0; i < size; i += floodBatch {
 		actions := make([]connector.Action, 0, floodBatch)
 		for j := i; j < i+floodBatch; j++ {
 			actions = append(actions, connector.Action{Kind: shipment.ActionMilestoneSync, ShipmentID: fmt.Sprintf("shp_m%d", j),
@@ -233,7 +242,7 @@ func testLanesUnderFlood(t *testing.T, db *sqldb.DB) {
 			t.Fatalf("enqueueing milestones: %v", err)
 		}
 	}
-	t.Logf("%d milestone syncs enqueued in %v", floodSize, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d milestone syncs enqueued in %v", size, time.Since(start).Round(time.Millisecond))
 	// The low lane is at work on the flood before invoices are measured.
 	poll.Until(t, "the low lane to work the flood", func() bool { return len(milestones.Received()) >= 8 })
 
@@ -249,7 +258,7 @@ func testLanesUnderFlood(t *testing.T, db *sqldb.DB) {
 		loaded := invoiceLatencies(t, q, db, invoices, fmt.Sprintf("flood%d", window))
 		loadedP99 = percentile(loaded, 99)
 		t.Logf("invoice enqueue→done over %d invoices, flood of %d milestones (%d delivered so far), window %d: p50 %v, p99 %v, max %v",
-			probes, floodSize, len(milestones.Received()), window, percentile(loaded, 50), loadedP99, percentile(loaded, 100))
+			probes, size, len(milestones.Received()), window, percentile(loaded, 50), loadedP99, percentile(loaded, 100))
 		if loadedP99 <= limit {
 			break
 		}
@@ -262,8 +271,8 @@ func testLanesUnderFlood(t *testing.T, db *sqldb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if delivered := len(milestones.Received()); len(waiting.Jobs) == 0 || delivered >= floodSize {
-		t.Fatalf("the flood drained during the measurement (%d of %d milestones delivered): it measured no load", delivered, floodSize)
+	if delivered := len(milestones.Received()); len(waiting.Jobs) == 0 || delivered >= size {
+		t.Fatalf("the flood drained during the measurement (%d of %d milestones delivered): it measured no load", delivered, size)
 	}
 	if loadedP99 > limit {
 		t.Errorf("invoice p99 under the flood: got %v, want at most %v (twice the idle p99 of %v, plus %v)", loadedP99, limit, idleP99, latencyFloor)
