@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
@@ -80,7 +82,8 @@ func TestLegacyJobsRun(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		q, err := New(db, reg, Options{Workers: 2, PollInterval: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		metrics := prometheus.NewRegistry()
+		q, err := New(db, reg, Options{Workers: 2, PollInterval: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)), Registerer: metrics})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,15 +133,43 @@ func TestLegacyJobsRun(t *testing.T) {
 		case <-time.After(poll.Deadline):
 			t.Fatal("the legacy task did not run")
 		}
-		res, err := q.client.JobList(t.Context(), river.NewJobListParams().States(rivertype.JobStateScheduled))
+		// Every job ran, or waits, in its lane.
+		var lanes map[string]string
+		poll.Until(t, "the legacy jobs to complete", func() bool {
+			res, err := q.client.JobList(t.Context(), river.NewJobListParams().First(10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lanes = map[string]string{}
+			for _, j := range res.Jobs {
+				lanes[actionKind(j.Kind)+" "+string(j.State)] = j.Queue
+			}
+			return len(res.Jobs) == 4 && lanes["invoice.prepare completed"] != "" && lanes["task completed"] != ""
+		})
+		want := map[string]string{
+			"invoice.prepare completed": shipment.LaneCritical,
+			"milestone.sync completed":  shipment.LaneLow,
+			"milestone.sync scheduled":  shipment.LaneLow,
+			"task completed":            shipment.LaneBackground,
+		}
+		if diff := cmp.Diff(want, lanes); diff != "" {
+			t.Errorf("lanes of the legacy jobs by kind and state (-want +got):\n%s", diff)
+		}
+		// Their waits are counted by lane.
+		families, err := metrics.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Jobs) != 1 || res.Jobs[0].Queue != shipment.LaneLow {
-			t.Errorf("the scheduled legacy milestone: got %d scheduled jobs, want 1 in the low lane", len(res.Jobs))
-			for _, j := range res.Jobs {
-				t.Logf("job %d %s in %s", j.ID, j.Kind, j.Queue)
+		waits := map[string]uint64{}
+		for _, f := range families {
+			if f.GetName() == "waybill_job_wait_seconds" {
+				for _, m := range f.GetMetric() {
+					waits[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+				}
 			}
+		}
+		if diff := cmp.Diff(map[string]uint64{shipment.LaneCritical: 1, shipment.LaneLow: 1, shipment.LaneBackground: 1}, waits); diff != "" {
+			t.Errorf("waybill_job_wait_seconds samples by lane (-want +got):\n%s", diff)
 		}
 	})
 }
