@@ -85,6 +85,12 @@ const (
 	JobsRetryMaxDefault = time.Hour
 )
 
+// JobsLanesDefault returns the default of jobs.lanes: low=4 and
+// background=2.
+func JobsLanesDefault() []JobLane {
+	return []JobLane{{shipment.LaneLow, 4}, {shipment.LaneBackground, 2}}
+}
+
 // Defaults of the workflow section.
 const (
 	// WorkflowAutoReleaseDefault is the default of workflow.auto_release.
@@ -468,9 +474,19 @@ type Processor struct {
 
 // Jobs configures the queue of outbound jobs that connectors run.
 type Jobs struct {
-	// Workers is the number of jobs that run at the same time. At least 1.
+	// Workers is the number of jobs of the critical lane (releases,
+	// validations, invoices, returns, scraps, vendor bills) that run at the
+	// same time; the other lanes have theirs in jobs.lanes. At least 1.
 	// Defaults to 16.
 	Workers int `koanf:"workers" json:"workers"`
+
+	// Lanes sets the workers of the lanes below the critical one, as
+	// lane=workers entries: low runs milestones, dispatch updates and the
+	// freight audit; background runs reconciliation and recovery. Each
+	// lane fetches and runs its own jobs, so a flood of milestones does
+	// not delay invoices. A lane not listed keeps its default; workers
+	// are at least 1. Defaults to ["low=4", "background=2"].
+	Lanes []JobLane `koanf:"lanes" json:"lanes"`
 
 	// MaxAttempts is how many times a job is attempted before it becomes a dead
 	// letter. At least 1. Defaults to 12.
@@ -492,6 +508,16 @@ type Jobs struct {
 	// RetryMax caps the wait between two attempts of a job. Must be at least
 	// jobs.retry_base. Defaults to 1h.
 	RetryMax time.Duration `koanf:"retry_max" json:"retry_max"`
+}
+
+// LaneWorkers returns jobs.lanes as a map from lane to workers; a lane
+// listed twice, which Validate refuses, maps to its last count.
+func (j Jobs) LaneWorkers() map[string]int {
+	m := make(map[string]int, len(j.Lanes))
+	for _, e := range j.Lanes {
+		m[e.Lane] = e.Workers
+	}
+	return m
 }
 
 // Workflow configures when shipments are released for dispatch.
@@ -1100,6 +1126,7 @@ func Default() Config {
 		},
 		Jobs: Jobs{
 			Workers:         JobsWorkersDefault,
+			Lanes:           JobsLanesDefault(),
 			MaxAttempts:     JobsMaxAttemptsDefault,
 			Timeout:         JobsTimeoutDefault,
 			SoftStopTimeout: JobsSoftStopTimeoutDefault,

@@ -25,9 +25,9 @@
 //
 // Keys with a syntax of their own are held parsed: billing.operating_hours is
 // an OperatingHours (minutes after midnight), billing.timezone a Zone (a
-// *time.Location), and workflow.milestone_intervals,
+// *time.Location), and jobs.lanes, workflow.milestone_intervals,
 // connectors.odoo.service_products and connectors.odoo.policies are lists of
-// MilestoneInterval, ServiceProduct and OdooPolicy. Load parses them (their
+// JobLane, MilestoneInterval, ServiceProduct and OdooPolicy. Load parses them (their
 // UnmarshalText) and refuses each bad value or list entry with its key, so
 // code that uses a loaded Config never parses them again; Validate checks
 // values built in code. Each writes itself back in the syntax it is read in

@@ -100,7 +100,9 @@ func docText(path string) string {
 	case "processor.max_attempts":
 		return "How many times the processor tries to apply an event that fails unexpectedly before it marks the event failed. At least 1. Defaults to 10."
 	case "jobs.workers":
-		return "The number of jobs that run at the same time. At least 1. Defaults to 16."
+		return "The number of jobs of the critical lane (releases, validations, invoices, returns, scraps, vendor bills) that run at the same time; the other lanes have theirs in jobs.lanes. At least 1. Defaults to 16."
+	case "jobs.lanes":
+		return "Sets the workers of the lanes below the critical one, as lane=workers entries: low runs milestones, dispatch updates and the freight audit; background runs reconciliation and recovery. Each lane fetches and runs its own jobs, so a flood of milestones does not delay invoices. A lane not listed keeps its default; workers are at least 1. Defaults to [\"low=4\", \"background=2\"]."
 	case "jobs.max_attempts":
 		return "How many times a job is attempted before it becomes a dead letter. At least 1. Defaults to 12."
 	case "jobs.timeout":

@@ -151,6 +151,16 @@ func (c Config) validate() []*KeyError {
 
 	j := c.Jobs
 	v.atLeast("jobs.workers", j.Workers, 1)
+	seenLanes := map[string]bool{}
+	for _, e := range j.Lanes {
+		switch err := e.check(e.String()); {
+		case err != nil:
+			v.add("jobs.lanes", err.Error())
+		case seenLanes[e.Lane]:
+			v.add("jobs.lanes", fmt.Sprintf("sets %q more than once", e.Lane))
+		}
+		seenLanes[e.Lane] = true
+	}
 	v.atLeast("jobs.max_attempts", j.MaxAttempts, 1)
 	v.positive("jobs.timeout", j.Timeout)
 	v.positive("jobs.soft_stop_timeout", j.SoftStopTimeout)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/decimal"
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // This file holds the keys that are written as text but held parsed: each
@@ -189,6 +190,57 @@ func (m MilestoneInterval) check(entry string) error {
 
 // milestoneTypes are the event types whose sync can be batched.
 var milestoneTypes = []string{"shipment.departed", "shipment.delayed", "shipment.arrived", "shipment.delivered", "shipment.exception", "shipment.returned"}
+
+// JobLane is one entry of jobs.lanes, written as lane=workers, such as
+// low=4.
+type JobLane struct {
+	// Lane is shipment.LaneLow or shipment.LaneBackground; the critical
+	// lane's workers are jobs.workers.
+	Lane string
+	// Workers is the number of the lane's jobs that run at the same time;
+	// at least 1.
+	Workers int
+}
+
+// String returns the entry as lane=workers.
+func (l JobLane) String() string { return l.Lane + "=" + strconv.Itoa(l.Workers) }
+
+// MarshalText implements encoding.TextMarshaler: lane=workers.
+func (l JobLane) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it parses
+// lane=workers, where lane is low or background and workers is at least 1.
+// White space around either is ignored.
+func (l *JobLane) UnmarshalText(text []byte) error {
+	e := string(text)
+	lane, n, ok := strings.Cut(e, "=")
+	workers, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil {
+		return fmt.Errorf("entry %q must be lane=workers, such as low=4", e)
+	}
+	parsed := JobLane{Lane: strings.TrimSpace(lane), Workers: workers}
+	if err := parsed.check(e); err != nil {
+		return err
+	}
+	*l = parsed
+	return nil
+}
+
+// jobLanes are the lanes jobs.lanes sets.
+var jobLanes = []string{shipment.LaneLow, shipment.LaneBackground}
+
+// check checks the entry, written as entry.
+func (l JobLane) check(entry string) error {
+	switch {
+	case l.Lane == shipment.LaneCritical:
+		return fmt.Errorf("entry %q: the critical lane's workers are jobs.workers", entry)
+	case !slices.Contains(jobLanes, l.Lane):
+		return fmt.Errorf("entry %q: unknown lane %q; must be %s", entry, l.Lane, orList(jobLanes))
+	case l.Workers < 1:
+		return fmt.Errorf("entry %q: workers must be at least 1", entry)
+	}
+	return nil
+}
 
 // ServiceProduct is one entry of connectors.odoo.service_products, written
 // as type=CODE, such as detention=DETENTION.

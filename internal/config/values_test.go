@@ -81,8 +81,10 @@ connectors:
 				"WAYBILL_WORKFLOW_MILESTONE_INTERVALS=shipment.arrived=15m, shipment.departed=1h",
 				"WAYBILL_CONNECTORS_ODOO_SERVICE_PRODUCTS=lumper=LUMP,",
 				"WAYBILL_CONNECTORS_ODOO_POLICIES=warehouse=WH2 invoice_state=draft",
+				"WAYBILL_JOBS_LANES=low=8, background=1",
 			},
 			want: func(c *Config) {
+				c.Jobs.Lanes = []JobLane{{"low", 8}, {"background", 1}}
 				c.Workflow.MilestoneIntervals = []MilestoneInterval{{"shipment.arrived", 15 * time.Minute}, {"shipment.departed", time.Hour}}
 				c.Connectors.Odoo.ServiceProducts = []ServiceProduct{{"lumper", "LUMP"}}
 				c.Connectors.Odoo.Policies = []OdooPolicy{{Warehouse: "WH2", InvoiceState: "draft"}}
@@ -215,6 +217,21 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			want:    []fieldErr{{Key: "workflow.milestone_intervals", Env: "WAYBILL_WORKFLOW_MILESTONE_INTERVALS", Msg: `entry "shipment.arrived=soon" must be type=duration, such as shipment.arrived=15m`}},
 		},
 		{
+			name: "lanes, each bad entry",
+			file: "jobs:\n  lanes:\n    - low=2\n    - low\n    - critical=32\n    - bulk=1\n    - background=0\n",
+			want: []fieldErr{
+				{Key: "jobs.lanes", Line: 4, Msg: `entry "low" must be lane=workers, such as low=4`},
+				{Key: "jobs.lanes", Line: 5, Msg: `entry "critical=32": the critical lane's workers are jobs.workers`},
+				{Key: "jobs.lanes", Line: 6, Msg: `entry "bulk=1": unknown lane "bulk"; must be one of low or background`},
+				{Key: "jobs.lanes", Line: 7, Msg: `entry "background=0": workers must be at least 1`},
+			},
+		},
+		{
+			name: "lane set twice",
+			file: "jobs:\n  lanes: [low=2, low=3]\n",
+			want: []fieldErr{{Key: "jobs.lanes", Line: 2, Msg: `sets "low" more than once`}},
+		},
+		{
 			name: "service products, each bad entry",
 			file: "connectors:\n  odoo:\n    service_products:\n      - detention\n      - waiting=WAIT\n      - fuel=\n",
 			want: []fieldErr{
@@ -292,6 +309,8 @@ func TestParsedValuesText(t *testing.T) {
 		{" shipment.delayed = 90s", "shipment.delayed=1m30s", new(MilestoneInterval)},
 		{"shipment.returned=2h", "shipment.returned=2h", new(MilestoneInterval)},
 		{"detention=DETENTION", "detention=DETENTION", new(ServiceProduct)},
+		{"low=4", "low=4", new(JobLane)},
+		{" background = 1", "background=1", new(JobLane)},
 		{"fuel = FUEL SURCHARGE", "fuel=FUEL SURCHARGE", new(ServiceProduct)},
 		{"backorder=cancel customer=odoo:res.partner/42", "customer=odoo:res.partner/42 backorder=cancel", new(OdooPolicy)},
 		{"invoice_state=posted  warehouse=WH", "warehouse=WH invoice_state=posted", new(OdooPolicy)},

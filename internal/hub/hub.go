@@ -260,6 +260,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		ClientID:        h.replica,
 		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
+		LaneWorkers:     cfg.Jobs.LaneWorkers(),
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
 		Timeout:         cfg.Jobs.Timeout,
 		SoftStopTimeout: cfg.Jobs.SoftStopTimeout,

@@ -238,8 +238,8 @@ func (q *Queue) Replay(ctx context.Context, id, actor string) (*DeadLetter, *Rep
 type stateCollector struct{ db *sqldb.DB }
 
 var jobsDesc = prometheus.NewDesc("waybill_jobs",
-	"Outbound jobs by action kind (dispatch.release, …; task for Waybill's own tasks; other for a River kind this version does not know) and River state (available, scheduled, retryable, running, completed, cancelled, discarded).",
-	[]string{"kind", "state"}, nil)
+	"Outbound jobs by action kind (dispatch.release, …; task for Waybill's own tasks; other for a River kind this version does not know), River state (available, scheduled, retryable, running, completed, cancelled, discarded) and lane (critical, low, background; default for jobs an older version enqueued).",
+	[]string{"kind", "state", "lane"}, nil)
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
 
@@ -248,24 +248,24 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	// known here, so the query gets a short one of its own.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := c.db.Reader.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state`)
+	rows, err := c.db.Reader.QueryContext(ctx, `SELECT queue, kind, state, COUNT(*) FROM river_job GROUP BY queue, kind, state`)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
 		return
 	}
 	defer rows.Close()
 	// Two River kinds may map to one label (other): sum them.
-	type key struct{ kind, state string }
+	type key struct{ kind, state, lane string }
 	counts := map[key]float64{}
 	var order []key
 	for rows.Next() {
-		var kind, state string
+		var queue, kind, state string
 		var n float64
-		if err := rows.Scan(&kind, &state, &n); err != nil {
+		if err := rows.Scan(&queue, &kind, &state, &n); err != nil {
 			ch <- prometheus.NewInvalidMetric(jobsDesc, err)
 			return
 		}
-		k := key{actionKind(kind), state}
+		k := key{actionKind(kind), state, queue}
 		if _, seen := counts[k]; !seen {
 			order = append(order, k)
 		}
@@ -276,6 +276,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, k := range order {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, counts[k], k.kind, k.state)
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, counts[k], k.kind, k.state, k.lane)
 	}
 }

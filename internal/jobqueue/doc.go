@@ -21,6 +21,16 @@
 // and idempotency key, run with the code and configuration of the moment,
 // and the replay is recorded.
 //
+// Jobs run in priority lanes, one River queue each with its own workers:
+// the lane of an action kind is its column of shipment.ActionTable
+// (critical for releases, validations and invoices; low for milestones
+// and notifications), and tasks run in the background lane. A flood in
+// one lane does not delay the others. [Options].Workers sets the
+// critical lane's workers and [Options].LaneWorkers the others'. Jobs an
+// older version enqueued in River's default queue move to their lanes when
+// the queue starts, and the default queue keeps one worker for those an
+// older replica still enqueues.
+//
 // [Queue.UI] builds River's own web UI (riverqueue.com/riverui) over the
 // queue's River client, for the console to mount; it runs on PostgreSQL
 // and SQLite and has no access control of its own.

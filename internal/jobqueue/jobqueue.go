@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,8 +124,13 @@ func newArgs(kr *seal.Keyring, a connector.Action) (river.JobArgs, error) {
 
 // Options configures a Queue.
 type Options struct {
-	// Workers is the number of jobs run at once.
+	// Workers is the number of jobs of the critical lane
+	// (shipment.LaneCritical) run at once. Defaults to 16.
 	Workers int
+	// LaneWorkers is the number of jobs of each other lane
+	// (shipment.LaneLow, shipment.LaneBackground) run at once; a lane it
+	// does not set gets its LaneWorkersDefault.
+	LaneWorkers map[string]int
 	// MaxAttempts is the attempts a job gets before it becomes a dead
 	// letter; MaxAttemptsByKind overrides it per action kind.
 	MaxAttempts       int
@@ -171,6 +177,22 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 }
 
+// LaneWorkersDefault returns the default workers of the lanes that
+// Options.LaneWorkers sets: 4 for shipment.LaneLow and 2 for
+// shipment.LaneBackground.
+func LaneWorkersDefault() map[string]int {
+	return map[string]int{shipment.LaneLow: 4, shipment.LaneBackground: 2}
+}
+
+// legacyQueue is the River queue every job ran in before lanes: River's
+// default. Jobs an older version enqueued there are moved to their lanes
+// when the queue starts (adoptLegacy), and a worker still fetches from it
+// for the ones an older replica enqueues during a rolling upgrade.
+const legacyQueue = river.QueueDefault
+
+// legacyWorkers is the number of workers of legacyQueue.
+const legacyWorkers = 1
+
 // RetryAfterMaxDefault is the default of Options.RetryAfterMax.
 const RetryAfterMaxDefault = time.Hour
 
@@ -184,6 +206,7 @@ const waitingSnooze = 5 * time.Second
 // Queue is the outbound job queue.
 type Queue struct {
 	client   *river.Client[*sql.Tx]
+	db       *sqldb.DB
 	registry *connector.Registry
 	dead     *DeadLetters
 	tasks    *tasks
@@ -197,6 +220,7 @@ type Queue struct {
 	deaths  *prometheus.CounterVec
 	skipped *prometheus.CounterVec
 	rescued *prometheus.CounterVec
+	wait    *prometheus.HistogramVec
 }
 
 // New builds a Queue on db. Jobs of kinds with no connector in registry
@@ -231,7 +255,18 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 200 * time.Millisecond
 	}
+	lanes := LaneWorkersDefault()
+	for lane, n := range opts.LaneWorkers {
+		if _, ok := lanes[lane]; !ok {
+			return nil, fmt.Errorf("lane %q: want %s or %s (the critical lane's workers are Workers)", lane, shipment.LaneLow, shipment.LaneBackground)
+		}
+		if n > 0 {
+			lanes[lane] = n
+		}
+	}
+	opts.LaneWorkers = lanes
 	q := &Queue{
+		db:       db,
 		registry: registry,
 		dead:     NewDeadLetters(db),
 		tasks:    newTasks(),
@@ -258,6 +293,11 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 			Name: "waybill_jobs_rescued_total",
 			Help: "Outbound jobs left running by a server that ended (such as one killed) and made runnable again at start-up, by action kind (dispatch.release, …; other for a River kind this version does not know).",
 		}, []string{"kind"}),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "waybill_job_wait_seconds",
+			Help:    "Time outbound jobs and tasks waited from when they were due (enqueued, or scheduled for a retry) to the start of an attempt, by lane (critical, low, background; default for jobs an older version enqueued).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"lane"}),
 	}
 	if opts.TracerProvider != nil {
 		q.tracer = tracing.Tracer(opts.TracerProvider)
@@ -275,8 +315,13 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	river.AddWorker(workers, &taskWorker{q: q})
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
-		ID:                   opts.ClientID,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		ID: opts.ClientID,
+		Queues: map[string]river.QueueConfig{
+			shipment.LaneCritical:   {MaxWorkers: opts.Workers},
+			shipment.LaneLow:        {MaxWorkers: lanes[shipment.LaneLow]},
+			shipment.LaneBackground: {MaxWorkers: lanes[shipment.LaneBackground]},
+			legacyQueue:             {MaxWorkers: legacyWorkers},
+		},
 		Workers:              workers,
 		Logger:               opts.Logger.With(slog.String("component", "river")),
 		JobTimeout:           opts.Timeout,
@@ -294,7 +339,7 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	}
 	q.client = client
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, q.tasks.runs, &stateCollector{db: db})
+		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, q.wait, q.tasks.runs, &stateCollector{db: db})
 	}
 	return q, nil
 }
@@ -335,13 +380,75 @@ func (q *Queue) insertOpts(actionKind string) *river.InsertOpts {
 	if n, ok := q.opts.MaxAttemptsByKind[actionKind]; ok && n > 0 {
 		max = n
 	}
-	return &river.InsertOpts{MaxAttempts: max}
+	return &river.InsertOpts{MaxAttempts: max, Queue: laneOf(actionKind)}
+}
+
+// lanes maps action kinds to their lanes (shipment.ActionTable).
+var lanes = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range shipment.ActionTable() {
+		m[k.Kind] = k.Lane
+	}
+	return m
+}()
+
+// laneOf is the lane, and River queue, of actionKind's jobs; the critical
+// lane for a kind the table gives none.
+func laneOf(actionKind string) string {
+	if lane := lanes[actionKind]; lane != "" {
+		return lane
+	}
+	return shipment.LaneCritical
+}
+
+// adoptLegacy moves the jobs waiting in legacyQueue, enqueued there by a
+// version before lanes, to the lanes of their kinds, so that an upgrade
+// does not leave a backlog to the legacy queue's one worker. Running jobs
+// stay and finish there; jobs of kinds this version does not know stay
+// too. It is safe with other clients working the queue: a job one of them
+// has just fetched is running and no longer matches.
+func (q *Queue) adoptLegacy(ctx context.Context) (int64, error) {
+	byLane := map[string][]any{shipment.LaneBackground: {TaskJobKind}}
+	for action, job := range riverKinds {
+		lane := laneOf(action)
+		byLane[lane] = append(byLane[lane], job)
+	}
+	var moved int64
+	for _, lane := range shipment.Lanes() {
+		kinds := byLane[lane]
+		if len(kinds) == 0 {
+			continue
+		}
+		args := append([]any{lane, legacyQueue}, kinds...)
+		res, err := q.db.ExecContext(ctx, q.db.Dialect.Rebind(`UPDATE river_job SET queue = ? WHERE queue = ?
+AND state IN ('available', 'scheduled', 'retryable', 'pending') AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`)`), args...)
+		if err != nil {
+			return moved, fmt.Errorf("moving jobs of the %s queue to the %s lane: %w", legacyQueue, lane, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return moved, fmt.Errorf("moving jobs of the %s queue to the %s lane: %w", legacyQueue, lane, err)
+		}
+		moved += n
+	}
+	return moved, nil
 }
 
 // Run works jobs until ctx is done, then stops: no new jobs are fetched,
 // in-flight jobs get SoftStopTimeout to finish, then are cancelled and
 // waited for.
 func (q *Queue) Run(ctx context.Context) error {
+	// Jobs left in the legacy queue still run there when they cannot be
+	// moved, only more slowly: not a reason to run none.
+	adopt, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.opts.Timeout)
+	moved, err := q.adoptLegacy(adopt)
+	cancel()
+	switch {
+	case err != nil:
+		q.logger.WarnContext(ctx, "jobs enqueued before priority lanes not moved to their lanes: they run in the legacy queue", slog.String("queue", legacyQueue), slog.Any("err", err))
+	case moved > 0:
+		q.logger.InfoContext(ctx, "jobs enqueued before priority lanes moved to their lanes", slog.Int64("jobs", moved))
+	}
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting job client: %w", err)
 	}
@@ -365,6 +472,7 @@ type worker[K kind] struct {
 }
 
 func (w *worker[K]) Work(ctx context.Context, job *river.Job[args[K]]) (err error) {
+	w.q.observeWait(job.JobRow)
 	if w.q.tracer != nil {
 		var span trace.Span
 		ctx, span = w.q.startSpan(ctx, job.JobRow, &job.Args.Action)
@@ -460,6 +568,16 @@ func (w *worker[K]) work(ctx context.Context, job *river.Job[args[K]]) error {
 	w.q.deaths.WithLabelValues(connector.KindLabel(a.Kind), reason).Inc()
 	log.ErrorContext(ctx, "outbound job is a dead letter", slog.String("reason", reason), slog.Any("err", err))
 	return river.JobCancel(err)
+}
+
+// observeWait records how long job waited in its lane for this attempt:
+// from when it was due to when it was fetched, both by the database's
+// clock.
+func (q *Queue) observeWait(job *rivertype.JobRow) {
+	if job.AttemptedAt == nil {
+		return
+	}
+	q.wait.WithLabelValues(job.Queue).Observe(max(job.AttemptedAt.Sub(job.ScheduledAt), 0).Seconds())
 }
 
 func (q *Queue) maxWait() time.Duration {

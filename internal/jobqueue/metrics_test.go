@@ -20,8 +20,8 @@ import (
 
 // TestJobsGaugeLabels checks waybill_jobs, the depth of the queue: jobs
 // are counted by action kind in the form the workflow names it
-// (picking.validate, never River's picking_validate) and state, and a
-// River kind this queue does not know counts as other.
+// (picking.validate, never River's picking_validate), state and lane, and
+// a River kind this queue does not know counts as other.
 func TestJobsGaugeLabels(t *testing.T) {
 	t.Parallel()
 	sqldbtest.Engines(t, func(t *testing.T, db *sqldb.DB) {
@@ -57,9 +57,9 @@ func TestJobsGaugeLabels(t *testing.T) {
 		}
 		got := gauges(t, metrics, "waybill_jobs")
 		want := map[string]float64{
-			"picking.validate available": 2,
-			"invoice.prepare available":  1,
-			"other available":            1,
+			"picking.validate available critical": 2,
+			"invoice.prepare available critical":  1,
+			"other available default":             1,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("waybill_jobs (-want +got):\n%s", diff)
@@ -69,8 +69,8 @@ func TestJobsGaugeLabels(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// gauges returns the series of the gauge name in reg, keyed by their kind
-// and state labels.
+// gauges returns the series of the gauge name in reg, keyed by their kind,
+// state and lane labels.
 func gauges(t *testing.T, reg *prometheus.Registry, name string) map[string]float64 {
 	t.Helper()
 	families, err := reg.Gather()
@@ -87,7 +87,7 @@ func gauges(t *testing.T, reg *prometheus.Registry, name string) map[string]floa
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			out[labels["kind"]+" "+labels["state"]] = m.GetGauge().GetValue()
+			out[labels["kind"]+" "+labels["state"]+" "+labels["lane"]] = m.GetGauge().GetValue()
 		}
 	}
 	return out

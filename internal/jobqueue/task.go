@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/waybill/waybill/internal/shipment"
 )
 
 // Task is work Waybill does by itself rather than for one shipment: a
@@ -109,7 +111,7 @@ func (q *Queue) AddTask(t Task) error {
 }
 
 func (q *Queue) taskOpts(t Task, periodic bool) *river.InsertOpts {
-	opts := &river.InsertOpts{MaxAttempts: t.MaxAttempts}
+	opts := &river.InsertOpts{MaxAttempts: t.MaxAttempts, Queue: shipment.LaneBackground}
 	if periodic {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: t.Every}
 	}
@@ -151,6 +153,7 @@ func (w *taskWorker) Timeout(job *river.Job[taskArgs]) time.Duration {
 }
 
 func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
+	w.q.observeWait(job.JobRow)
 	log := w.q.logger.With(slog.Int64("job_id", job.ID), slog.String("task", job.Args.Task), slog.Int("attempt", job.Attempt))
 	t, ok := w.q.tasks.get(job.Args.Task)
 	if !ok {

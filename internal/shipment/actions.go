@@ -51,20 +51,42 @@ type ActionInfo struct {
 	// Local reports that Waybill carries it out itself: no outside
 	// system, the webhook included, may take it.
 	Local bool
+	// Lane is the priority lane its outbound jobs run in: LaneCritical or
+	// LaneLow.
+	Lane string
 }
+
+// Priority lanes of outbound work, the most urgent first. Each lane is a
+// River queue with workers of its own, so a flood in one lane does not
+// delay the others.
+const (
+	// LaneCritical runs the work core transactions wait on: releases,
+	// validations, invoices, returns, scraps and vendor bills.
+	LaneCritical = "critical"
+	// LaneLow runs chatter and notifications: milestones, dispatch
+	// updates and the freight audit.
+	LaneLow = "low"
+	// LaneBackground runs Waybill's own tasks: reconciliation and
+	// recovery. No action kind runs in it.
+	LaneBackground = "background"
+)
+
+// Lanes returns every lane, the most urgent first. Each call returns a new
+// slice.
+func Lanes() []string { return []string{LaneCritical, LaneLow, LaneBackground} }
 
 // actionTable lists every action kind once, in the order the workflow
 // issues them.
 var actionTable = []ActionInfo{
-	{Kind: ActionDispatchRelease, Job: "dispatch_release"},
-	{Kind: ActionDispatchUpdate, Job: "dispatch_update"},
-	{Kind: ActionPickingValidate, Job: "picking_validate", ERP: true},
-	{Kind: ActionInvoicePrepare, Job: "invoice_prepare", ERP: true},
-	{Kind: ActionPickingReturn, Job: "picking_return", ERP: true},
-	{Kind: ActionStockScrap, Job: "stock_scrap", ERP: true},
-	{Kind: ActionMilestoneSync, Job: "milestone_sync", ERP: true},
-	{Kind: ActionFreightAudit, Job: "freight_audit", Local: true},
-	{Kind: ActionVendorBillCreate, Job: "vendor_bill_create", ERP: true},
+	{Kind: ActionDispatchRelease, Job: "dispatch_release", Lane: LaneCritical},
+	{Kind: ActionDispatchUpdate, Job: "dispatch_update", Lane: LaneLow},
+	{Kind: ActionPickingValidate, Job: "picking_validate", ERP: true, Lane: LaneCritical},
+	{Kind: ActionInvoicePrepare, Job: "invoice_prepare", ERP: true, Lane: LaneCritical},
+	{Kind: ActionPickingReturn, Job: "picking_return", ERP: true, Lane: LaneCritical},
+	{Kind: ActionStockScrap, Job: "stock_scrap", ERP: true, Lane: LaneCritical},
+	{Kind: ActionMilestoneSync, Job: "milestone_sync", ERP: true, Lane: LaneLow},
+	{Kind: ActionFreightAudit, Job: "freight_audit", Local: true, Lane: LaneLow},
+	{Kind: ActionVendorBillCreate, Job: "vendor_bill_create", ERP: true, Lane: LaneCritical},
 }
 
 // ActionTable returns every action kind with what goes with it, in the

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/waybill/waybill/internal/connector/connectortest"
 	"github.com/waybill/waybill/internal/correlation"
@@ -37,6 +38,7 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	answer   connectortest.Answer
+	delay    time.Duration
 	requests []Request
 }
 
@@ -62,6 +64,15 @@ func (r *Receiver) SetAnswer(a connectortest.Answer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.answer = a
+}
+
+// SetDelay makes the receiver wait d after it reads each request that
+// arrives from now on, before it answers: a slow target. A wait still
+// running when the test ends is cut short.
+func (r *Receiver) SetDelay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }
 
 // Requests returns a copy of every request read so far, in arrival order.
@@ -99,8 +110,20 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.requests = append(r.requests, Request{Method: req.Method, Path: req.URL.Path, Header: req.Header.Clone(), Body: body})
-	answer := r.answer
+	answer, delay := r.answer, r.delay
 	r.mu.Unlock()
+	if delay > 0 {
+		wait := time.NewTimer(delay)
+		select {
+		case <-wait.C:
+		case <-req.Context().Done():
+			wait.Stop()
+			return
+		case <-r.stop:
+			wait.Stop()
+			return
+		}
+	}
 
 	switch answer {
 	case connectortest.AnswerOK:
