@@ -340,8 +340,13 @@ func TestFailover(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	// Keep killing for a while after the last event of the flows.
+	// Keep the stream and the killing going for a while after the last
+	// event of the flows, until enough replicas died (a slow machine
+	// starts replicas slowly, so this is counted, not timed).
 	time.Sleep(max(6*time.Second, 25*time.Second-time.Since(loadStart)))
+	for enough := time.Now().Add(3 * time.Minute); (kills.Load() < 4 || holderKills.Load() < 2) && time.Now().Before(enough); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	close(stopNoise)
 	<-noiseDone
 	close(stopChaos)
