@@ -3,11 +3,9 @@ package reconcile
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -78,43 +76,8 @@ func (r *Reconciler) InventoryCheck(ctx context.Context, id string) (*InventoryC
 // InventoryChecks returns inventory checks newest first and the cursor of
 // the next page ("" when this is the last).
 func (r *Reconciler) InventoryChecks(ctx context.Context, p ListParams) ([]*InventoryCheck, string, error) {
-	if p.Limit < 1 || p.Limit > 500 {
-		return nil, "", fmt.Errorf("%w: limit %d is not 1..500", ErrInvalid, p.Limit)
-	}
-	beforeAt, beforeID := int64(1<<62), ""
-	if p.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-		at, id, ok := strings.Cut(string(b), "/")
-		var n int64
-		if _, serr := fmt.Sscan(at, &n); err != nil || !ok || serr != nil || id == "" {
-			return nil, "", fmt.Errorf("%w: cursor", ErrInvalid)
-		}
-		beforeAt, beforeID = n, id
-	}
-	rows, err := r.opts.DB.Reader.QueryContext(ctx, r.opts.DB.Dialect.Rebind(`SELECT `+checkColumns+` FROM inventory_checks
-WHERE created_at < ? OR (created_at = ? AND id < ?) ORDER BY created_at DESC, id DESC LIMIT ?`), beforeAt, beforeAt, beforeID, p.Limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("listing inventory checks: %w", err)
-	}
-	defer rows.Close()
-	var out []*InventoryCheck
-	for rows.Next() {
-		chk, err := scanCheck(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, chk)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("listing inventory checks: %w", err)
-	}
-	next := ""
-	if len(out) > p.Limit {
-		out = out[:p.Limit]
-		last := out[len(out)-1]
-		next = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d/%s", last.CreatedAt.UnixMicro(), last.ID))
-	}
-	return out, next, nil
+	return page(ctx, r.opts.DB, "inventory checks", "inventory_checks", checkColumns, p, scanCheck,
+		func(c *InventoryCheck) (time.Time, string) { return c.CreatedAt, c.ID })
 }
 
 // InventoryCounts returns the differences of the newest inventory check

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -539,43 +538,8 @@ type ListParams struct {
 // List returns reconciliations newest first and the cursor of the next
 // page ("" when this is the last).
 func (r *Reconciler) List(ctx context.Context, p ListParams) ([]*Record, string, error) {
-	if p.Limit < 1 || p.Limit > 500 {
-		return nil, "", fmt.Errorf("%w: limit %d is not 1..500", ErrInvalid, p.Limit)
-	}
-	beforeAt, beforeID := int64(1<<62), ""
-	if p.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-		at, id, ok := strings.Cut(string(b), "/")
-		var n int64
-		if _, serr := fmt.Sscan(at, &n); err != nil || !ok || serr != nil || id == "" {
-			return nil, "", fmt.Errorf("%w: cursor", ErrInvalid)
-		}
-		beforeAt, beforeID = n, id
-	}
-	rows, err := r.opts.DB.Reader.QueryContext(ctx, r.opts.DB.Dialect.Rebind(`SELECT `+recordColumns+` FROM reconciliations
-WHERE created_at < ? OR (created_at = ? AND id < ?) ORDER BY created_at DESC, id DESC LIMIT ?`), beforeAt, beforeAt, beforeID, p.Limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("listing reconciliations: %w", err)
-	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		rec, err := scanRecord(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, rec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("listing reconciliations: %w", err)
-	}
-	next := ""
-	if len(out) > p.Limit {
-		out = out[:p.Limit]
-		last := out[len(out)-1]
-		next = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d/%s", last.CreatedAt.UnixMicro(), last.ID))
-	}
-	return out, next, nil
+	return page(ctx, r.opts.DB, "reconciliations", "reconciliations", recordColumns, p, scanRecord,
+		func(rec *Record) (time.Time, string) { return rec.CreatedAt, rec.ID })
 }
 
 // Decisions.
