@@ -147,6 +147,11 @@ func New(d Deps) *Server {
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	// Quantities marshal themselves: tell the schema generator their form.
 	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[quantity.Quantity](), reflect.TypeFor[quantitySchema]())
+	// JSON bodies must be UTF-8: encoding/json would turn a bad byte into
+	// U+FFFD and store text the client never sent.
+	strict := huma.DefaultJSONFormat
+	strict.Unmarshal = unmarshalUTF8
+	cfg.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.loggerMiddleware, s.authMiddleware)
 
@@ -240,6 +245,14 @@ func refuseBadText(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// unmarshalUTF8 is json.Unmarshal refusing a body that is not UTF-8.
+func unmarshalUTF8(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return errors.New("the body is not valid UTF-8")
+	}
+	return json.Unmarshal(data, v)
 }
 
 func badText(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
