@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill/waybill/internal/apikey"
 	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/connector"
@@ -169,6 +170,32 @@ func TestFreightAudit(t *testing.T) {
 		disputed := auditOf("INV-DISPUTE")
 		status, body, h := w.do(t, http.MethodPost, "/v1/freight-audits/"+disputed.ID+"/decision", "application/json", []byte(`{"decision":"dispute"}`))
 		wantProblem(t, "dispute without reason", status, h, body, http.StatusBadRequest, problem.CodeBadRequest)
+		// Hostile decisions are refused one by one, and leave the audit
+		// in review for the good one that follows.
+		opsSecret, _, err := w.hub.Keys.Create(ctx, "warehouse", []apikey.Scope{apikey.ReviewWrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := &apiHub{hub: w.hub, url: w.url, key: opsSecret}
+		status, h, out := ops.call(t, http.MethodPost, "/v1/freight-audits/"+disputed.ID+"/decision", "application/json", []byte(`{"decision":"approve"}`))
+		wantProblem(t, "decision with review:write", status, h, out, http.StatusForbidden, problem.CodeForbidden)
+		for _, bad := range []struct{ name, body string }{
+			{"malformed JSON", `{"decision":`},
+			{"unknown decision", `{"decision":"pay"}`},
+			{"NUL in the reason", `{"decision":"dispute","reason":"rate\u0000"}`},
+			{"invalid UTF-8 in the reason", "{\"decision\":\"dispute\",\"reason\":\"r\xffate\"}"},
+			{"reason too long", `{"decision":"dispute","reason":"` + strings.Repeat("x", 2001) + `"}`},
+		} {
+			status, body, h = w.do(t, http.MethodPost, "/v1/freight-audits/"+disputed.ID+"/decision", "application/json", []byte(bad.body))
+			if status < 400 || status >= 500 || h.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s: got %d %s %s, want a 4xx problem", bad.name, status, h.Get("Content-Type"), body)
+			}
+		}
+		status, body, h = w.do(t, http.MethodPost, "/v1/freight-audits/no-such-audit/decision", "application/json", []byte(`{"decision":"approve"}`))
+		wantProblem(t, "decision on an unknown audit", status, h, body, http.StatusNotFound, problem.CodeNotFound)
+		if still := auditOf("INV-DISPUTE"); still.State != freight.StateReview {
+			t.Fatalf("INV-DISPUTE after hostile decisions: state %s, want still in review", still.State)
+		}
 		status, body, _ = w.do(t, http.MethodPost, "/v1/freight-audits/"+disputed.ID+"/decision", "application/json",
 			[]byte(`{"decision":"dispute","reason":"linehaul rate is not the contract's"}`))
 		if status != http.StatusOK || !strings.Contains(string(body), `"state":"disputed"`) {
