@@ -67,6 +67,20 @@ func (r *Reconciler) schedule(warehouse string) Schedule {
 	return def
 }
 
+// schedules returns the schedules the scheduled run and recoveries go
+// through, each complete: the configured ones, or the calendar day in
+// Options.Location for every warehouse together.
+func (r *Reconciler) schedules() []Schedule {
+	if len(r.opts.Schedules) == 0 {
+		return []Schedule{r.schedule("")}
+	}
+	out := make([]Schedule, len(r.opts.Schedules))
+	for i, s := range r.opts.Schedules {
+		out[i] = r.schedule(s.Warehouse)
+	}
+	return out
+}
+
 // Bounds returns when the business day date of warehouse begins and ends,
 // by its schedule.
 func (r *Reconciler) Bounds(date, warehouse string) (from, to time.Time, err error) {
@@ -105,13 +119,8 @@ type Due struct {
 // due lists, for every schedule, the latest day that ended at least Grace
 // before now and the CatchUp days before it, oldest first.
 func (r *Reconciler) due(now time.Time) []Due {
-	scheds := r.opts.Schedules
-	if len(scheds) == 0 {
-		scheds = []Schedule{r.schedule("")}
-	}
 	var out []Due
-	for _, s := range scheds {
-		s = r.schedule(s.Warehouse)
+	for _, s := range r.schedules() {
 		local := now.In(s.Location)
 		var days []Due
 		for back := 0; back <= r.opts.CatchUp+2 && len(days) <= r.opts.CatchUp; back++ {
@@ -236,13 +245,8 @@ func (r *Reconciler) Recover(ctx context.Context, p RecoverParams) (*Recovery, e
 	if r.opts.Odoo == nil {
 		return nil, ErrNoOdoo
 	}
-	scheds := r.opts.Schedules
-	if len(scheds) == 0 {
-		scheds = []Schedule{r.schedule("")}
-	}
 	out := &Recovery{Cause: p.Cause, From: p.From.UTC(), To: p.To.UTC(), Days: []RecoveredDay{}}
-	for _, s := range scheds {
-		s = r.schedule(s.Warehouse)
+	for _, s := range r.schedules() {
 		first, last := s.date(p.From), s.date(p.To)
 		var dates []string
 		for d := last; d >= first && len(dates) < MaxRecoveryDays; {

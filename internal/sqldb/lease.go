@@ -102,12 +102,7 @@ func (l *Lease) Run(ctx context.Context, fn func(ctx context.Context) error) err
 			}
 		}
 		l.logger.InfoContext(ctx, "lease taken: this server does its work", slog.String("lease", l.name), slog.Int64("epoch", epoch))
-		err = l.hold(ctx, epoch, fn)
-		if ctx.Err() != nil {
-			l.release(epoch)
-			return err
-		}
-		if err != nil {
+		if err := l.hold(ctx, epoch, fn); err != nil || ctx.Err() != nil {
 			l.release(epoch)
 			return err
 		}
