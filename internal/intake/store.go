@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +70,7 @@ type Store struct {
 
 type storeQueries struct {
 	lookup, lookupArchived, lookupBody, pending, olderPending, anyPending, timeline, countPending string
+	pendingIn, unrouted, anyPendingIn, anyUnrouted                                                string
 	pendingStored, summary                                                                        string
 	insertFinal                                                                                   sqldb.Insert
 }
@@ -90,6 +92,9 @@ const insertColumns = 11
 // them.
 const eventColumns = `id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body`
 
+// pendingColumns are the columns readPending scans.
+const pendingColumns = `seq, id, source, type, subject, occurred_at, correlation_id, body, part`
+
 const insertPrefix = `INSERT INTO events (` + eventColumns + `) VALUES `
 
 const insertSuffix = ` ON CONFLICT (source, source_id) DO NOTHING RETURNING id, seq`
@@ -102,7 +107,11 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		lookup:         d.Rebind(`SELECT id, correlation_id, payload_hash FROM events WHERE source = ? AND source_id = ?`),
 		lookupArchived: d.Rebind(`SELECT id, correlation_id, payload_hash FROM archived_events WHERE source = ? AND source_id = ?`),
 		lookupBody:     d.Rebind(`SELECT id, body FROM events WHERE source = ? AND source_id = ?`),
-		pending:        d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		pending:        d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		pendingIn:      d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' AND part = ANY(CAST(? AS INTEGER[])) ORDER BY seq LIMIT ?`),
+		unrouted:       d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' AND part IS NULL ORDER BY seq LIMIT ?`),
+		anyPendingIn:   d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND part = ANY(CAST(? AS INTEGER[])) LIMIT 1`),
+		anyUnrouted:    `SELECT seq FROM events WHERE state = 'pending' AND part IS NULL LIMIT 1`,
 		olderPending:   d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
 		anyPending:     `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
 		timeline:       d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
@@ -598,6 +607,9 @@ type Pending struct {
 	// Trace and Via are the event's (see Event.Trace), for events applied
 	// as they are stored; invalid for events read back.
 	Trace, Via trace.SpanContext
+	// Part is the partition the event was routed to, -1 when it was not
+	// (on SQLite, and for events applied as they are stored).
+	Part int
 }
 
 // OlderPendingTx reports whether an event accepted before seq is still
@@ -630,7 +642,105 @@ func (s *Store) AnyPending(ctx context.Context) (bool, error) {
 
 // Pending returns up to limit unprocessed events in acceptance order.
 func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
-	rows, err := s.db.Reader.QueryContext(ctx, s.q.pending, limit)
+	return s.readPending(ctx, s.q.pending, limit)
+}
+
+// PendingIn returns up to limit unprocessed events routed to one of
+// parts, in acceptance order (PostgreSQL only).
+func (s *Store) PendingIn(ctx context.Context, parts []int, limit int) ([]Pending, error) {
+	return s.readPending(ctx, s.q.pendingIn, partArray(parts), limit)
+}
+
+// Unrouted returns up to limit unprocessed events not routed to a
+// partition yet, in acceptance order (PostgreSQL only).
+func (s *Store) Unrouted(ctx context.Context, limit int) ([]Pending, error) {
+	return s.readPending(ctx, s.q.unrouted, limit)
+}
+
+// AnyPendingIn reports whether an event routed to one of parts is pending
+// (PostgreSQL only).
+func (s *Store) AnyPendingIn(ctx context.Context, parts []int) (bool, error) {
+	return s.exists(ctx, s.q.anyPendingIn, partArray(parts))
+}
+
+// AnyUnrouted reports whether a pending event waits for routing
+// (PostgreSQL only).
+func (s *Store) AnyUnrouted(ctx context.Context) (bool, error) {
+	return s.exists(ctx, s.q.anyUnrouted)
+}
+
+// OldestPendingOutside returns the acceptance number of the oldest event
+// of one of types pending in a partition not in parts, or 0 when there is
+// none (PostgreSQL only).
+func (s *Store) OldestPendingOutside(ctx context.Context, parts []int, types []event.Type) (int64, error) {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = `'` + string(t) + `'`
+	}
+	var seq sql.NullInt64
+	err := s.db.Reader.QueryRowContext(ctx, `SELECT MIN(seq) FROM events WHERE state = 'pending' AND part IS NOT NULL AND NOT (part = ANY(CAST($1 AS INTEGER[]))) AND type IN (`+strings.Join(names, ", ")+`)`,
+		partArray(parts)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("looking for pending events of other partitions: %w", err)
+	}
+	return seq.Int64, nil
+}
+
+// Route is the partition an event goes to.
+type Route struct {
+	Seq  int64
+	Part int
+}
+
+// RouteTx records routes in tx, for pending events only: an event
+// processed meanwhile keeps what it has.
+func (s *Store) RouteTx(ctx context.Context, tx *sql.Tx, routes []Route) error {
+	const cols = 2
+	for start := 0; start < len(routes); start += 500 {
+		chunk := routes[start:min(start+500, len(routes))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, r := range chunk {
+			args = append(args, strconv.FormatInt(r.Seq, 10), strconv.Itoa(r.Part))
+		}
+		q := s.db.Dialect.Rebind(`WITH v (seq, part) AS (VALUES ` + sqldb.Placeholders(len(chunk), cols) + `)
+UPDATE events SET part = CAST(v.part AS INTEGER) FROM v WHERE events.seq = CAST(v.seq AS BIGINT) AND events.state = 'pending'`)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("routing events: %w", err)
+		}
+	}
+	return nil
+}
+
+// partArray is parts as a PostgreSQL integer array literal.
+func partArray(parts []int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// exists reports whether query returns a row.
+func (s *Store) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var seq int64
+	err := s.db.Reader.QueryRowContext(ctx, query, args...).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for pending events: %w", err)
+	}
+	return true, nil
+}
+
+// readPending runs a query of pending events and decodes them.
+func (s *Store) readPending(ctx context.Context, query string, args ...any) ([]Pending, error) {
+	rows, err := s.db.Reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending events: %w", err)
 	}
@@ -640,10 +750,15 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
 		var p Pending
 		var typ, body string
 		var at int64
-		if err := rows.Scan(&p.Seq, &p.ID, &p.Source, &typ, &p.Subject, &at, &p.CorrelationID, &body); err != nil {
+		var part sql.NullInt64
+		if err := rows.Scan(&p.Seq, &p.ID, &p.Source, &typ, &p.Subject, &at, &p.CorrelationID, &body, &part); err != nil {
 			return nil, fmt.Errorf("reading pending events: %w", err)
 		}
 		p.Type, p.Time = event.Type(typ), time.UnixMicro(at).UTC()
+		p.Part = -1
+		if part.Valid {
+			p.Part = int(part.Int64)
+		}
 		var env struct {
 			Data json.RawMessage `json:"data"`
 		}

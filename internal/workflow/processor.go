@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,6 +56,12 @@ type Options struct {
 	// (holds the lease): intake applies events as it stores them only
 	// then. Nil is always.
 	Active func() bool
+	// Partitions, when set, makes the processor one of several on a
+	// PostgreSQL database, each applying the events routed (Router) to the
+	// partitions its replica owns: it reads only those, fences its writes
+	// on them, and sends an event whose shipment lives in another
+	// partition there. Intake then leaves every event to the processor.
+	Partitions Partitioner
 	// TracerProvider, when set, traces each event applied as a span
 	// ("apply event") that continues the event's trace (intake.Pending's
 	// Trace, else its correlation id), and stores the span's traceparent
@@ -77,9 +84,10 @@ type Processor struct {
 	// that only one applies events at a time.
 	mu sync.Mutex
 
-	applied *prometheus.CounterVec
-	refused *prometheus.CounterVec
-	batches prometheus.Histogram
+	applied  *prometheus.CounterVec
+	refused  *prometheus.CounterVec
+	batches  prometheus.Histogram
+	rerouted prometheus.Counter
 }
 
 // NewProcessor returns a Processor. jobs may be nil, in which case actions
@@ -102,6 +110,10 @@ func NewProcessor(db *sqldb.DB, events *intake.Store, store *Store, jobs JobInse
 			Help:    "Time to apply and commit one batch of events.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		rerouted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "waybill_events_rerouted_total",
+			Help: "Events a replica sent on to the partition of their shipment, which the router could not tell when it routed them (several replicas on PostgreSQL). Such an event is applied after the shipment's events routed there directly, so it may count as late.",
+		}),
 	}
 	if p.logger == nil {
 		p.logger = slog.New(slog.DiscardHandler)
@@ -120,6 +132,9 @@ func NewProcessor(db *sqldb.DB, events *intake.Store, store *Store, jobs JobInse
 	}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(p.applied, p.refused, p.batches)
+		if opts.Partitions != nil {
+			opts.Registerer.MustRegister(p.rerouted)
+		}
 	}
 	return p
 }
@@ -190,12 +205,18 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	// Intake applies what it stores while the processor is idle: look
 	// before taking the processor, so that it is busy only when there is
 	// work left to it.
-	if some, err := p.events.AnyPending(ctx); err != nil || !some {
+	var owned []int
+	if p.opts.Partitions != nil {
+		if owned = p.opts.Partitions.Owned(); len(owned) == 0 {
+			return 0, nil
+		}
+	}
+	if some, err := p.anyPending(ctx, owned); err != nil || !some {
 		return 0, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pending, err := p.events.Pending(ctx, p.opts.BatchSize)
+	pending, err := p.pending(ctx, owned)
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
@@ -224,8 +245,51 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.done(w, len(pending), start)
-	return len(pending), nil
+	p.done(w, len(pending)-len(w.reroutes)-w.deferred, start)
+	if len(w.reroutes) > 0 {
+		p.rerouted.Add(float64(len(w.reroutes)))
+		p.logger.InfoContext(ctx, "events sent on to the partition of their shipment", slog.Int("events", len(w.reroutes)))
+	}
+	// Deferred events wait for another replica: they are no progress, and
+	// the processor waits for its next poll to look at them again.
+	return len(pending) - w.deferred, nil
+}
+
+// anyPending reports whether an event waits for this processor: in the
+// partitions owned, when there are partitions.
+func (p *Processor) anyPending(ctx context.Context, owned []int) (bool, error) {
+	if p.opts.Partitions != nil {
+		return p.events.AnyPendingIn(ctx, owned)
+	}
+	return p.events.AnyPending(ctx)
+}
+
+// pending reads a batch of the events that wait for this processor.
+func (p *Processor) pending(ctx context.Context, owned []int) ([]intake.Pending, error) {
+	if p.opts.Partitions != nil {
+		return p.events.PendingIn(ctx, owned, p.opts.BatchSize)
+	}
+	return p.events.Pending(ctx, p.opts.BatchSize)
+}
+
+// partitions is the number of partitions shipments are spread over: 1
+// without partitions.
+func (p *Processor) partitions() int {
+	if p.opts.Partitions == nil {
+		return 1
+	}
+	return p.opts.Partitions.Count()
+}
+
+// elsewhere reports the partition of the shipment or order id when ev
+// was routed to another one: the router did not know yet, when it routed
+// ev, which shipment a key names.
+func (p *Processor) elsewhere(ev intake.Pending, id string) (int, bool) {
+	if p.opts.Partitions == nil || ev.Part < 0 || id == "" {
+		return 0, false
+	}
+	q := PartitionOf(id, p.opts.Partitions.Count())
+	return q, q != ev.Part
 }
 
 // done counts a committed batch of n events.
@@ -253,7 +317,7 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 // the event. An error means a write in tx failed. The processor stays busy
 // until tx has ended.
 func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(committed bool), error) {
-	if len(evs) == 0 || (p.opts.Active != nil && !p.opts.Active()) || !p.mu.TryLock() {
+	if len(evs) == 0 || p.opts.Partitions != nil || (p.opts.Active != nil && !p.opts.Active()) || !p.mu.TryLock() {
 		return nil, nil, nil
 	}
 	start := time.Now()
@@ -324,7 +388,25 @@ type batch struct {
 	// failed are events that panicked in an earlier try of the batch;
 	// panics collects those that panic in this one.
 	failed, panics map[int64]string
+	// reroutes are events sent on to the partition of their shipment.
+	reroutes []intake.Route
+	// teachBefore is the oldest event pending in a partition this
+	// processor does not own that may teach a shipment a key (0 when
+	// none): an event naming an unknown key after it waits for it.
+	teachBefore int64
 }
+
+// stateDeferred is the outcome of an event that names an unknown key
+// while an older event that may teach it is pending in another partition:
+// it stays pending, and is looked at again once that one is applied.
+const stateDeferred = "deferred"
+
+// teaching are the events that teach a shipment keys (batch.learnKeys).
+var teaching = []event.Type{event.ShipmentPlanned, event.DispatchAssigned, event.ShipmentTracked}
+
+// stateRerouted is the outcome of an event sent on to another partition:
+// it stays pending.
+const stateRerouted = "rerouted"
 
 // batchWrite is everything one batch writes, ready to bind.
 type batchWrite struct {
@@ -336,6 +418,13 @@ type batchWrite struct {
 	outcomes []intake.Outcome
 	actions  []connector.Action
 	counts   []outcomeCount
+	// parts are the partitions of the batch's events; reroutes the
+	// events sent on to another.
+	parts    []int
+	reroutes []intake.Route
+	// deferred counts the events left pending for an older event of
+	// another partition.
+	deferred int
 }
 
 // panicked is prepare's error when applying events panicked: the events
@@ -351,6 +440,12 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	bt := batchTx{s: p.store, tx: p.db.Reader}
 	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]shipment.Ref{},
 		failed: failed, panics: map[int64]string{}}
+	if p.opts.Partitions != nil {
+		var err error
+		if b.teachBefore, err = p.events.OldestPendingOutside(ctx, p.opts.Partitions.Owned(), teaching); err != nil {
+			return nil, err
+		}
+	}
 
 	// Resolve every subject and load every shipment and order named.
 	var shipRefs, orderRefs []shipment.Ref
@@ -407,6 +502,12 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 		if _, ok := b.panics[ev.Seq]; ok {
 			continue // the batch is prepared again
 		}
+		if o.State == stateDeferred {
+			w.deferred++
+		}
+		if o.State == stateRerouted || o.State == stateDeferred {
+			continue
+		}
 		w.outcomes = append(w.outcomes, o)
 		w.actions = append(w.actions, acts...)
 		label := o.State
@@ -420,6 +521,17 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	}
 	w.actions = coalesceMilestones(w.actions)
 	w.xrefs = b.newXrefs
+	w.reroutes = b.reroutes
+	if p.opts.Partitions != nil {
+		seen := map[int]bool{}
+		for _, ev := range pending {
+			if !seen[ev.Part] {
+				seen[ev.Part] = true
+				w.parts = append(w.parts, ev.Part)
+			}
+		}
+		slices.Sort(w.parts)
+	}
 
 	ships := make([]*shipment.Shipment, 0, len(b.changed))
 	for id := range b.changed {
@@ -447,6 +559,16 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite, mark bool) error {
 	if p.opts.Fence != nil {
 		if err := p.opts.Fence(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if p.opts.Partitions != nil {
+		if err := p.opts.Partitions.Fence(ctx, tx, w.parts); err != nil {
+			return err
+		}
+	}
+	if len(w.reroutes) > 0 {
+		if err := p.events.RouteTx(ctx, tx, w.reroutes); err != nil {
 			return err
 		}
 	}
@@ -524,7 +646,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 		return o, nil
 	}
 	if ev.Type == event.OrderConfirmed {
-		p.applyOrder(b, ref, in, &o)
+		p.applyOrder(b, ev, ref, in, &o)
 		return o, nil
 	}
 
@@ -542,12 +664,17 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 			}
 		}
 	}
+	if q, ok := p.elsewhere(ev, id); ok {
+		b.reroute(ev, q)
+		o.State = stateRerouted
+		return o, nil
+	}
 	var res shipment.Result
 	switch {
 	case sh == nil && ev.Type == event.ShipmentPlanned:
 		external := id == ""
 		if external {
-			id = newID()
+			id = newIDIn(ev.Part, p.partitions())
 		}
 		sh, res = shipment.New(id, in)
 		if sh != nil {
@@ -557,6 +684,11 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindShipment, id: id})
 			}
 		}
+	case sh == nil && b.teachBefore != 0 && b.teachBefore < ev.Seq:
+		// Another partition's replica has yet to apply an older event
+		// that may teach a shipment this key.
+		o.State = stateDeferred
+		return o, nil
 	case sh == nil:
 		o.State, o.Reason, o.Cause = intake.StateRejected, fmt.Sprintf("unknown shipment %s: it must be planned first", ev.Subject), CauseUnknownShipment
 		return o, nil
@@ -616,7 +748,7 @@ func (b *batch) learnKeys(sh *shipment.Shipment, ev intake.Pending) {
 	}
 }
 
-func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o *intake.Outcome) {
+func (p *Processor) applyOrder(b *batch, ev intake.Pending, ref shipment.Ref, in shipment.Input, o *intake.Outcome) {
 	var d struct {
 		Customer  *shipment.Party      `json:"customer"`
 		Lines     []shipment.OrderLine `json:"lines"`
@@ -631,10 +763,15 @@ func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o 
 	if id == "" {
 		id = b.orderRefs[ref]
 	}
+	if q, ok := p.elsewhere(ev, id); ok {
+		b.reroute(ev, q)
+		o.State = stateRerouted
+		return
+	}
 	ord := b.orders[id]
 	if ord == nil {
 		if id == "" {
-			id = newID()
+			id = newIDIn(ev.Part, p.partitions())
 			b.orderRefs[ref] = id
 			b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindOrder, id: id})
 		}
@@ -644,6 +781,12 @@ func (p *Processor) applyOrder(b *batch, ref shipment.Ref, in shipment.Input, o 
 	ord.Customer, ord.Lines, ord.Currency, ord.Shipments = d.Customer, d.Lines, d.Currency, d.Shipments
 	b.changedOr[id] = true
 	o.State = intake.StateApplied
+}
+
+// reroute sends ev on to partition part, where its shipment or order
+// lives: it stays pending for the replica that owns part.
+func (b *batch) reroute(ev intake.Pending, part int) {
+	b.reroutes = append(b.reroutes, intake.Route{Seq: ev.Seq, Part: part})
 }
 
 func newID() string {

@@ -1,12 +1,14 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -345,6 +347,12 @@ func (b batchTx) addXrefs(ctx context.Context, all []newXref, now time.Time) err
 var xrefColumns = []string{"text", "text", "text", "text", "bigint"}
 
 func (b batchTx) insertXrefs(ctx context.Context, xs []newXref, now time.Time, suffix string) error {
+	// In key order: replicas applying other partitions may add some of
+	// the same keys at once, and a common order keeps their transactions
+	// from deadlocking.
+	slices.SortFunc(xs, func(a, b newXref) int {
+		return cmp.Or(cmp.Compare(a.ref.System, b.ref.System), cmp.Compare(a.kind, b.kind), cmp.Compare(a.ref.ExternalID, b.ref.ExternalID))
+	})
 	ins := b.s.db.Dialect.NewInsert(`INSERT INTO xrefs (system, kind, external_id, canonical_id, created_at)`, xrefColumns, suffix)
 	for start := 0; start < len(xs); start += docChunk {
 		part := xs[start:min(start+docChunk, len(xs))]

@@ -1,0 +1,28 @@
+-- +goose Up
+-- Several serve replicas on one PostgreSQL database apply events in
+-- partitions: a shipment (or order) belongs to the partition its id
+-- hashes to, and one replica at a time owns a partition (a lease named
+-- partition/NNN). part is the partition an event was routed to, NULL
+-- until the router has looked at it.
+ALTER TABLE events ADD COLUMN part INTEGER;
+CREATE INDEX events_pending_part ON events (part, seq) WHERE state = 'pending';
+
+-- routes remembers the partition of external references whose shipment
+-- (or order) the processor has not created or learned yet: the router
+-- sends a later event naming the same reference, or a key the earlier
+-- event brings (a BOL, a PRO), to the same partition, so a shipment's
+-- events are applied in acceptance order by one replica. The
+-- cross-references (xrefs) take precedence once they exist.
+CREATE TABLE routes (
+    kind        TEXT    NOT NULL,
+    system      TEXT    NOT NULL,
+    external_id TEXT    NOT NULL,
+    part        INTEGER NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (system, kind, external_id)
+);
+
+-- +goose Down
+DROP TABLE routes;
+DROP INDEX events_pending_part;
+ALTER TABLE events DROP COLUMN part;
