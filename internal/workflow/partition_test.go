@@ -219,24 +219,36 @@ func TestPartitionedReroute(t *testing.T) {
 			break
 		}
 	}
+	// And a report for a load nobody planned, in the same half as the
+	// loading report.
+	var nope string
+	for i := range 1000 {
+		nope = fmt.Sprintf("NOPE-%d", i)
+		if p := workflow.RefPartition(shipment.KindShipment, shipment.Ref{System: "tms", ExternalID: nope}, workflow.Partitions); p%2 != home%2 {
+			break
+		}
+	}
 	b.send(t,
 		ev{id: "d-assign", typ: "dispatch.assigned", subject: "odoo:OUT-D", at: 2, data: `{"carrier":{"scac":"` + scac + `"}}`},
 		ev{id: "d-load", typ: "shipment.loaded", subject: "pro:" + scac + "/PRO-D", at: 3, data: loadFull},
+		ev{id: "nope", typ: "shipment.departed", subject: "tms:" + nope, at: 3, data: noData},
 	)
-	if n, err := b.router.RouteBatch(t.Context()); err != nil || n != 2 {
-		t.Fatalf("routed %d events, %v; want 2", n, err)
+	if n, err := b.router.RouteBatch(t.Context()); err != nil || n != 3 {
+		t.Fatalf("routed %d events, %v; want 3", n, err)
 	}
-	// The replica the loading report went to sees an unknown key while
-	// the older assignment, which may teach it, waits in another
-	// partition: the report waits too, rather than being refused.
+	// The replica the loading report went to sees an unknown PRO while the
+	// older assignment, which may teach it, waits in another partition:
+	// the report waits too, rather than being refused. A load no event
+	// can teach is refused at once.
 	away := b.proc
 	if home%2 == 0 {
 		away = b.odd.proc
 	}
-	if n, err := away.ProcessBatch(t.Context()); err != nil || n != 0 {
-		t.Fatalf("the other replica applied %d events, %v; want none", n, err)
+	if n, err := away.ProcessBatch(t.Context()); err != nil || n != 1 {
+		t.Fatalf("the other replica applied %d events, %v; want the unknown load's", n, err)
 	}
 	b.wantStatus(t, intake.StatePending, "", "", "d-load")
+	b.wantStatus(t, intake.StateRejected, "unknown shipment", "", "nope")
 	b.drain(t)
 	b.wantShipment(t, d.ID, shipment.Loaded, 3)
 	b.wantStatus(t, intake.StateApplied, "", d.ID, "d-assign", "d-load")

@@ -684,7 +684,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindShipment, id: id})
 			}
 		}
-	case sh == nil && b.teachBefore != 0 && b.teachBefore < ev.Seq:
+	case sh == nil && b.teachBefore != 0 && b.teachBefore < ev.Seq && b.mayLearnLate(ev, ref):
 		// Another partition's replica has yet to apply an older event
 		// that may teach a shipment this key.
 		o.State = stateDeferred
@@ -781,6 +781,16 @@ func (p *Processor) applyOrder(b *batch, ev intake.Pending, ref shipment.Ref, in
 	ord.Customer, ord.Lines, ord.Currency, ord.Shipments = d.Customer, d.Lines, d.Currency, d.Shipments
 	b.changedOr[id] = true
 	o.State = intake.StateApplied
+}
+
+// mayLearnLate reports whether ev names its shipment by a key the router
+// may not have known (routeKeys): a PRO, which a shipment can learn from
+// two events (the SCAC of one, the number of the other).
+func (b *batch) mayLearnLate(ev intake.Pending, ref shipment.Ref) bool {
+	if ref.System == "pro" {
+		return true
+	}
+	return slices.ContainsFunc(b.tracked[ev.Seq], func(r shipment.Ref) bool { return r.System == "pro" })
 }
 
 // reroute sends ev on to partition part, where its shipment or order
