@@ -409,7 +409,7 @@ func TestPartitionsFenceHoldsOffTakeover(t *testing.T) {
 	// The old replica cannot renew the row its own transaction locks.
 	poll.Until(t, "the partition's row to expire", func() bool { return rowOwners(t, dbs[0])[0] == "" })
 
-	renewed := startReplica(t, dbs[1], "holdoff-1", opts)
+	taker := startReplica(t, dbs[1], "holdoff-1", opts)
 	poll.Until(t, "the new replica's claim to wait for the fence's lock", func() bool {
 		var n int
 		if err := dbs[0].QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
@@ -422,14 +422,14 @@ func TestPartitionsFenceHoldsOffTakeover(t *testing.T) {
 	if err := dbs[0].QueryRowContext(ctx, `SELECT owner FROM leases WHERE name = 'partition/000'`).Scan(&owner); err != nil {
 		t.Fatal(err)
 	}
-	if owner != old.owner || renewed.p.Owns(0) {
-		t.Fatalf("while the fence's transaction is open: row owned by %s, new replica owns it: %t", owner, renewed.p.Owns(0))
+	if owner != old.owner || taker.p.Owns(0) {
+		t.Fatalf("while the fence's transaction is open: row owned by %s, new replica owns it: %t", owner, taker.p.Owns(0))
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("committing the fenced transaction: %v", err)
 	}
-	untilSplit(t, "the new replica to take the partition", dbs[0], 1, []int{0, 1}, old, renewed)
-	poll.Until(t, "the new replica to own the partition", func() bool { return renewed.p.Owns(0) && !old.p.Owns(0) })
+	untilSplit(t, "the new replica to take the partition", dbs[0], 1, []int{0, 1}, old, taker)
+	poll.Until(t, "the new replica to own the partition", func() bool { return taker.p.Owns(0) && !old.p.Owns(0) })
 }
 
 // TestPartitionsSQLite checks that on SQLite this process owns every
