@@ -235,6 +235,31 @@ func TestFailover(t *testing.T) {
 		_ = db.QueryRowContext(ctx, `SELECT owner, epoch FROM leases WHERE name = 'serve' AND expires_at > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`).Scan(&owner, &epoch)
 		return owner, epoch
 	}
+	const dbNow = `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`
+	// partsOf are the processing partitions owner holds.
+	partsOf := func(owner string) []string {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM leases WHERE owner = $1 AND name LIKE 'partition/%' AND expires_at > `+dbNow, owner)
+		if err != nil {
+			return nil
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var name string
+			if rows.Scan(&name) == nil {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	// movedFrom reports whether every partition in names is held by a
+	// replica other than dead.
+	movedFrom := func(dead string, names []string) bool {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM leases WHERE name = ANY($1) AND owner <> $2 AND expires_at > `+dbNow,
+			"{"+strings.Join(names, ",")+"}", dead).Scan(&n)
+		return err == nil && n == len(names)
+	}
 
 	// Chaos: every 2.5 s a replica dies (every other one the lease
 	// holder) and a new one starts. When
@@ -242,7 +267,7 @@ func TestFailover(t *testing.T) {
 	// measured.
 	stopChaos := make(chan struct{})
 	chaosDone := make(chan struct{})
-	var takeovers []time.Duration
+	var takeovers, partTakeovers []time.Duration
 	var kills, holderKills atomic.Int32
 	go func() {
 		defer close(chaosDone)
@@ -275,6 +300,7 @@ func TestFailover(t *testing.T) {
 				t.Logf("cut the %d database sessions of the lease holder %s", n, owner)
 				continue
 			}
+			held := partsOf(victim.id())
 			_ = victim.cmd.Process.Kill()
 			killed := time.Now()
 			_ = victim.cmd.Wait()
@@ -282,6 +308,13 @@ func TestFailover(t *testing.T) {
 			mu.Lock()
 			live = slices.Delete(live, i, i+1)
 			mu.Unlock()
+			// Its partitions move to the live replicas.
+			if len(held) > 0 {
+				for !movedFrom(victim.id(), held) && time.Since(killed) < 60*time.Second {
+					time.Sleep(20 * time.Millisecond)
+				}
+				partTakeovers = append(partTakeovers, time.Since(killed))
+			}
 			if owner != "" && victim.id() == owner {
 				holderKills.Add(1)
 				for {
@@ -453,15 +486,48 @@ func TestFailover(t *testing.T) {
 		odooCalls -= n
 	}
 	t.Logf("odoo: the replicas made %d calls, %.1f per shipment from order to invoice, retries after the kills included", odooCalls, float64(odooCalls)/shipments)
-	slices.Sort(takeovers)
-	var p99 time.Duration
-	if len(takeovers) > 0 {
-		p99 = takeovers[min(len(takeovers)-1, len(takeovers)*99/100)]
+	p99 := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		if len(ds) == 0 {
+			return 0
+		}
+		return ds[min(len(ds)-1, len(ds)*99/100)]
 	}
-	t.Logf("failover: %d kills (%d of the lease holder), %d events accepted (%d of the flows, %d others), none lost or stored twice; lease takeovers %v, p99 %s",
-		kills.Load(), holderKills.Load(), ackedN, shipments*5, noise.Load(), takeovers, p99)
-	if p99 > 10*time.Second {
-		t.Errorf("lease takeover p99 %s, want within 10s", p99)
+	t.Logf("failover: %d kills (%d of the lease holder), %d events accepted (%d of the flows, %d others), none lost or stored twice; lease takeovers %v, p99 %s; partition takeovers %v, p99 %s",
+		kills.Load(), holderKills.Load(), ackedN, shipments*5, noise.Load(), takeovers, p99(takeovers), partTakeovers, p99(partTakeovers))
+	if p := p99(takeovers); p > 10*time.Second {
+		t.Errorf("lease takeover p99 %s, want within 10s", p)
+	}
+	if p := p99(partTakeovers); p > 10*time.Second {
+		t.Errorf("partition takeover p99 %s, want within 10s", p)
+	}
+	if len(partTakeovers) == 0 {
+		t.Error("no killed replica held a partition: the test did not exercise their takeover")
+	}
+	// The live replicas share the partitions: every one is held, and each
+	// replica holds some.
+	mu.Lock()
+	var liveIDs []string
+	for _, r := range live {
+		liveIDs = append(liveIDs, r.id())
+	}
+	mu.Unlock()
+	for converged := time.Now().Add(30 * time.Second); ; {
+		var counts []int
+		total := 0
+		for _, id := range liveIDs {
+			n := len(partsOf(id))
+			counts, total = append(counts, n), total+n
+		}
+		if total == 32 && !slices.Contains(counts, 0) {
+			t.Logf("partitions held by the %d live replicas: %v", len(liveIDs), counts)
+			break
+		}
+		if time.Now().After(converged) {
+			t.Errorf("partitions held by the live replicas %v: %v, want all 32 shared among them", liveIDs, counts)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if kills.Load() < 4 || holderKills.Load() < 2 {
 		t.Errorf("only %d replicas killed (%d lease holders): the test did not exercise failover", kills.Load(), holderKills.Load())

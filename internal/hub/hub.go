@@ -98,7 +98,12 @@ type Hub struct {
 	outages   chan outage      // outages over, to reconcile
 	replica   string           // this process's replica and River client id
 	member    *sqldb.Replica   // its registration on PostgreSQL; nil on SQLite
-	lease     *sqldb.Lease     // held by the replica that applies events
+	lease     *sqldb.Lease     // held by the replica that routes events and does the work done once per database
+	// parts are the processing partitions this replica owns, and router
+	// sends events to them; both nil on SQLite, where one process
+	// applies every event.
+	parts     *sqldb.Partitions
+	router    *workflow.Router
 	backlog   *intake.Backlog
 	sources   *source.Receiver // nil without source profiles
 	watcher   *source.Watcher  // nil without EDI folders
@@ -311,12 +316,10 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		rate = rateWith(rules)
 		logger.InfoContext(ctx, "rating rules loaded", slog.String("file", cfg.Billing.RulesFile), slog.String("version", rules.Version()), slog.Int("rules", rules.Len()))
 	}
-	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, &workflow.Options{
+	popts := &workflow.Options{
 		Policy: shipment.Policy{AutoRelease: cfg.Workflow.AutoRelease, PartialRelease: cfg.Workflow.PartialRelease,
 			PODRadiusMeters: float64(cfg.Workflow.PODRadiusMeters), Rate: rate,
 			AwaitPickingValidation: validatesPickings(conns), FreightAudit: h.Freight != nil},
-		Fence:              h.lease.Fence,
-		Active:             h.lease.Held,
 		BatchSize:          cfg.Processor.BatchSize,
 		MilestoneIntervals: milestoneIntervals(cfg.Workflow),
 		PollInterval:       cfg.Processor.PollInterval,
@@ -324,11 +327,31 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Logger:             logger,
 		Registerer:         h.reg,
 		TracerProvider:     tp,
-	})
-	// Events are applied in the transaction that stores them whenever
-	// the processor is idle; what it cannot take there, it applies later.
+	}
+	notify := func() {}
+	if h.lease.Shared() {
+		// Several replicas: the lease holder routes events to partitions,
+		// and each replica applies those it owns.
+		h.parts = db.NewPartitions(h.replica, sqldb.PartitionOptions{
+			Count: workflow.Partitions, TTL: leaseTTL, Logger: logger, Registerer: h.reg,
+			OnChange: func() { h.processor.Wake() },
+		})
+		popts.Partitions = h.parts
+		h.router = workflow.NewRouter(db, h.Events, h.Shipments, workflow.RouterOptions{
+			Count: workflow.Partitions, BatchSize: cfg.Processor.BatchSize, PollInterval: cfg.Processor.PollInterval,
+			Fence: h.lease.Fence, Routed: func() { h.processor.Wake() }, Logger: logger, Registerer: h.reg,
+		})
+		notify = h.router.Wake
+	}
+	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, popts)
+	if h.router == nil {
+		notify = h.processor.Wake
+	}
+	// On SQLite, events are applied in the transaction that stores them
+	// whenever the processor is idle; what it cannot take there, it
+	// applies later.
 	h.committer = intake.NewCommitter(h.Events, &intake.CommitterOptions{
-		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: h.processor.Wake, Apply: h.processor.ApplyInTx,
+		MaxGroup: cfg.Intake.GroupCommitMax, NotifyFunc: notify, Apply: h.processor.ApplyInTx,
 		Logger: logger, Registerer: h.reg,
 	})
 	window := intake.TimeWindow{Past: cfg.Intake.MaxEventAge, Future: cfg.Intake.MaxEventLead}
@@ -677,7 +700,16 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.watcher != nil {
 		accepting.run("EDI folder watcher", leased(h.watcher.Run))
 	}
-	processing.run("processor", func(ctx context.Context) error { return h.lease.Run(ctx, h.processor.Run) })
+	if h.parts != nil {
+		// The lease holder routes; every replica applies the partitions
+		// it owns. Partitions are given up only after the processor has
+		// finished its last batch (outbound jobs stop later).
+		processing.run("router", func(ctx context.Context) error { return h.lease.Run(ctx, h.router.Run) })
+		processing.run("processor", h.processor.Run)
+		sending.run("processing partitions", h.parts.Run)
+	} else {
+		processing.run("processor", func(ctx context.Context) error { return h.lease.Run(ctx, h.processor.Run) })
+	}
 	if h.feeds != nil {
 		sending.run("feed watch", leased(h.feeds.Run))
 	}

@@ -108,10 +108,10 @@ func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundl
 			t.Errorf("hub run: %v", err)
 		}
 	})
-	// Intake applies events as it stores them once the hub holds the
-	// lease (at once on SQLite, within moments on PostgreSQL): tests that
-	// follow an event from intake expect that.
-	poll.Until(t, "the hub to hold the lease", h.LeaseHeld)
+	// The hub applies events once it holds the lease and the processing
+	// partitions (at once on SQLite, within moments on PostgreSQL): tests
+	// that follow an event from intake expect that.
+	poll.Until(t, "the hub to hold the lease and every partition", h.Alone)
 	return &bundle{hub: h, url: h.URL(), key: key, receiver: rcv}
 }
 

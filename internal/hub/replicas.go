@@ -51,8 +51,25 @@ func newReplicaID() string {
 // client id.
 func (h *Hub) Replica() string { return h.replica }
 
-// LeaseHeld reports whether this replica applies events now.
+// LeaseHeld reports whether this replica holds the lease: it routes
+// events and does the work done once per database.
 func (h *Hub) LeaseHeld() bool { return h.lease.Held() }
+
+// Partitions returns the processing partitions this replica owns now:
+// all of them on SQLite.
+func (h *Hub) Partitions() []int {
+	if h.parts == nil {
+		return []int{0}
+	}
+	return h.parts.Owned()
+}
+
+// Alone reports whether this replica does all the work there is: it holds
+// the lease and every processing partition, as a lone replica does once
+// it has started.
+func (h *Hub) Alone() bool {
+	return h.lease.Held() && (h.parts == nil || len(h.parts.Owned()) == h.parts.Count())
+}
 
 // deadReplicas is the DeadFunc of this server's database: on SQLite, which
 // it owns alone, every other River client is dead; on PostgreSQL, the

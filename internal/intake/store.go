@@ -19,6 +19,7 @@ import (
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/seal"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/tracing"
 )
 
 // Event states in the events table.
@@ -82,18 +83,18 @@ func newInsertFinal(d sqldb.Dialect) sqldb.Insert {
 		override = " OVERRIDING SYSTEM VALUE"
 	}
 	return d.NewInsert(`INSERT INTO events (seq, `+eventColumns+`, state, reason, shipment_id, processed_at)`+override,
-		[]string{"bigint", "text", "text", "text", "text", "text", "bigint", "integer", "bigint", "text", "text", "text", "text", "text", "text", "bigint"},
+		[]string{"bigint", "text", "text", "text", "text", "text", "bigint", "integer", "bigint", "text", "text", "text", "text", "text", "text", "text", "bigint"},
 		` ON CONFLICT (source, source_id) DO NOTHING`)
 }
 
-const insertColumns = 11
+const insertColumns = 12
 
 // eventColumns are the columns of an accepted event, as appendEvent binds
 // them.
-const eventColumns = `id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body`
+const eventColumns = `id, source, source_id, type, subject, occurred_at, occurred_offset, accepted_at, correlation_id, payload_hash, body, trace`
 
 // pendingColumns are the columns readPending scans.
-const pendingColumns = `seq, id, source, type, subject, occurred_at, correlation_id, body, part`
+const pendingColumns = `seq, id, source, type, subject, occurred_at, correlation_id, body, part, trace`
 
 const insertPrefix = `INSERT INTO events (` + eventColumns + `) VALUES `
 
@@ -343,7 +344,27 @@ func (s *Store) archivedTx(ctx context.Context, tx *sql.Tx, evs []*Event, idx []
 // args.
 func (s *Store) appendEvent(args []any, ev *Event, now int64) []any {
 	return append(args, ev.ID, ev.Source, ev.SourceID, string(ev.Type), ev.Subject,
-		ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev))
+		ev.Time.UnixMicro(), ev.Offset, now, ev.CorrelationID, ev.Hash, s.seal(ev), traceOf(ev.Trace, ev.Via))
+}
+
+// traceOf is what the trace column holds: the traceparent of the span
+// context an event's flow continues from, and of the span that submitted
+// it when they differ, so that an event applied later, read back from the
+// database, continues its trace too. Empty with tracing off.
+func traceOf(tr, via trace.SpanContext) string {
+	if !tr.IsValid() {
+		return ""
+	}
+	if via.IsValid() {
+		return tracing.Traceparent(tr) + " " + tracing.Traceparent(via)
+	}
+	return tracing.Traceparent(tr)
+}
+
+// parseTrace reverses traceOf.
+func parseTrace(s string) (tr, via trace.SpanContext) {
+	a, b, _ := strings.Cut(s, " ")
+	return tracing.SpanContext(a), tracing.SpanContext(b)
 }
 
 // lookupTx fills res for ev, which is already stored: a duplicate, or a
@@ -604,8 +625,8 @@ type Pending struct {
 	// Err is set when the stored event cannot be decoded; it is then
 	// marked failed rather than applied.
 	Err error
-	// Trace and Via are the event's (see Event.Trace), for events applied
-	// as they are stored; invalid for events read back.
+	// Trace and Via are the event's (see Event.Trace); invalid with
+	// tracing off, and for events stored before they were kept.
 	Trace, Via trace.SpanContext
 	// Part is the partition the event was routed to, -1 when it was not
 	// (on SQLite, and for events applied as they are stored).
@@ -751,9 +772,11 @@ func (s *Store) readPending(ctx context.Context, query string, args ...any) ([]P
 		var typ, body string
 		var at int64
 		var part sql.NullInt64
-		if err := rows.Scan(&p.Seq, &p.ID, &p.Source, &typ, &p.Subject, &at, &p.CorrelationID, &body, &part); err != nil {
+		var tr sql.NullString
+		if err := rows.Scan(&p.Seq, &p.ID, &p.Source, &typ, &p.Subject, &at, &p.CorrelationID, &body, &part, &tr); err != nil {
 			return nil, fmt.Errorf("reading pending events: %w", err)
 		}
+		p.Trace, p.Via = parseTrace(tr.String)
 		p.Type, p.Time = event.Type(typ), time.UnixMicro(at).UTC()
 		p.Part = -1
 		if part.Valid {

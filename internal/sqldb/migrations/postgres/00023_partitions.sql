@@ -22,7 +22,13 @@ CREATE TABLE routes (
     PRIMARY KEY (system, kind, external_id)
 );
 
+-- trace keeps the traceparent an event's flow continues from (and the
+-- submitting span's, after a space), for events applied after they were
+-- stored: their trace goes on. Empty with tracing off.
+ALTER TABLE events ADD COLUMN trace TEXT;
+
 -- +goose Down
+ALTER TABLE events DROP COLUMN trace;
 DROP TABLE routes;
 DROP INDEX events_pending_part;
 ALTER TABLE events DROP COLUMN part;
