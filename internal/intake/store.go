@@ -109,17 +109,25 @@ func NewStore(db *sqldb.DB, backlog *Backlog) *Store {
 		lookupArchived: d.Rebind(`SELECT id, correlation_id, payload_hash FROM archived_events WHERE source = ? AND source_id = ?`),
 		lookupBody:     d.Rebind(`SELECT id, body FROM events WHERE source = ? AND source_id = ?`),
 		pending:        d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
-		pendingIn:      d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' AND part = ANY(CAST(? AS INTEGER[])) ORDER BY seq LIMIT ?`),
-		unrouted:       d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE state = 'pending' AND part IS NULL ORDER BY seq LIMIT ?`),
-		anyPendingIn:   d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND part = ANY(CAST(? AS INTEGER[])) LIMIT 1`),
-		anyUnrouted:    `SELECT seq FROM events WHERE state = 'pending' AND part IS NULL LIMIT 1`,
-		olderPending:   d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
-		anyPending:     `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
-		timeline:       d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
-		countPending:   `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
-		pendingStored:  d.Rebind(`SELECT seq, id, source, source_id, subject, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
-		summary:        `SELECT state, COUNT(*), MIN(accepted_at), MAX(processed_at) FROM events GROUP BY state`,
-		insertFinal:    newInsertFinal(d),
+		// The oldest of each partition through its index, then the
+		// oldest of those: no sort of every pending event.
+		pendingIn: d.Rebind(`SELECT ` + pendingColumns + ` FROM events WHERE seq IN (
+SELECT e.seq FROM unnest(CAST(? AS INTEGER[])) AS p (part),
+LATERAL (SELECT seq FROM events WHERE state = 'pending' AND part = p.part ORDER BY seq LIMIT ?) e
+ORDER BY e.seq LIMIT ?) ORDER BY seq`),
+		// Routing needs the data of the events that bring keys only.
+		unrouted: d.Rebind(`SELECT seq, id, source, type, subject, occurred_at, correlation_id,
+CASE WHEN type IN ('shipment.planned', 'dispatch.assigned', 'shipment.tracked') THEN body ELSE '' END, part, trace
+FROM events WHERE state = 'pending' AND part IS NULL ORDER BY seq LIMIT ?`),
+		anyPendingIn:  d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND part = ANY(CAST(? AS INTEGER[])) LIMIT 1`),
+		anyUnrouted:   `SELECT seq FROM events WHERE state = 'pending' AND part IS NULL LIMIT 1`,
+		olderPending:  d.Rebind(`SELECT seq FROM events WHERE state = 'pending' AND seq < ? ORDER BY seq LIMIT 1`),
+		anyPending:    `SELECT seq FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1`,
+		timeline:      d.Rebind(`SELECT seq, id, source, source_id, type, occurred_at, occurred_offset, accepted_at, correlation_id, state, reason FROM events WHERE shipment_id = ? ORDER BY occurred_at, seq`),
+		countPending:  `SELECT COUNT(*) FROM events WHERE state = 'pending'`,
+		pendingStored: d.Rebind(`SELECT seq, id, source, source_id, subject, correlation_id, body FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`),
+		summary:       `SELECT state, COUNT(*), MIN(accepted_at), MAX(processed_at) FROM events GROUP BY state`,
+		insertFinal:   newInsertFinal(d),
 	}}
 }
 
@@ -669,11 +677,13 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Pending, error) {
 // PendingIn returns up to limit unprocessed events routed to one of
 // parts, in acceptance order (PostgreSQL only).
 func (s *Store) PendingIn(ctx context.Context, parts []int, limit int) ([]Pending, error) {
-	return s.readPending(ctx, s.q.pendingIn, partArray(parts), limit)
+	return s.readPending(ctx, s.q.pendingIn, partArray(parts), limit, limit)
 }
 
 // Unrouted returns up to limit unprocessed events not routed to a
-// partition yet, in acceptance order (PostgreSQL only).
+// partition yet, in acceptance order (PostgreSQL only). Only those that
+// bring a shipment keys (shipment.planned, dispatch.assigned,
+// shipment.tracked) have their Data.
 func (s *Store) Unrouted(ctx context.Context, limit int) ([]Pending, error) {
 	return s.readPending(ctx, s.q.unrouted, limit)
 }
@@ -690,17 +700,18 @@ func (s *Store) AnyUnrouted(ctx context.Context) (bool, error) {
 	return s.exists(ctx, s.q.anyUnrouted)
 }
 
-// OldestPendingOutside returns the acceptance number of the oldest event
-// of one of types pending in a partition not in parts, or 0 when there is
-// none (PostgreSQL only).
-func (s *Store) OldestPendingOutside(ctx context.Context, parts []int, types []event.Type) (int64, error) {
+// OldestPendingIn returns the acceptance number of the oldest event of
+// one of types pending in one of parts, or 0 when there is none
+// (PostgreSQL only).
+func (s *Store) OldestPendingIn(ctx context.Context, parts []int, types []event.Type) (int64, error) {
 	names := make([]string, len(types))
 	for i, t := range types {
-		names[i] = `'` + string(t) + `'`
+		names[i] = string(t)
 	}
 	var seq sql.NullInt64
-	err := s.db.Reader.QueryRowContext(ctx, `SELECT MIN(seq) FROM events WHERE state = 'pending' AND part IS NOT NULL AND NOT (part = ANY(CAST($1 AS INTEGER[]))) AND type IN (`+strings.Join(names, ", ")+`)`,
-		partArray(parts)).Scan(&seq)
+	err := s.db.Reader.QueryRowContext(ctx, `SELECT MIN(e.seq) FROM unnest(CAST($1 AS INTEGER[])) AS p (part),
+LATERAL (SELECT seq FROM events WHERE state = 'pending' AND part = p.part AND type = ANY(CAST($2 AS TEXT[])) ORDER BY seq LIMIT 1) e`,
+		partArray(parts), "{"+strings.Join(names, ",")+"}").Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("looking for pending events of other partitions: %w", err)
 	}
@@ -781,6 +792,10 @@ func (s *Store) readPending(ctx context.Context, query string, args ...any) ([]P
 		p.Part = -1
 		if part.Valid {
 			p.Part = int(part.Int64)
+		}
+		if body == "" {
+			out = append(out, p) // not read
+			continue
 		}
 		var env struct {
 			Data json.RawMessage `json:"data"`

@@ -60,7 +60,8 @@ type Options struct {
 	// PostgreSQL database, each applying the events routed (Router) to the
 	// partitions its replica owns: it reads only those, fences its writes
 	// on them, and sends an event whose shipment lives in another
-	// partition there. Intake then leaves every event to the processor.
+	// partition there. Intake leaves events to it unless this replica
+	// owns every partition.
 	Partitions Partitioner
 	// TracerProvider, when set, traces each event applied as a span
 	// ("apply event") that continues the event's trace (intake.Pending's
@@ -272,6 +273,18 @@ func (p *Processor) pending(ctx context.Context, owned []int) ([]intake.Pending,
 	return p.events.Pending(ctx, p.opts.BatchSize)
 }
 
+// others are the partitions this processor does not own.
+func (p *Processor) others() []int {
+	owned := p.opts.Partitions.Owned()
+	var out []int
+	for i := range p.opts.Partitions.Count() {
+		if !slices.Contains(owned, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // partitions is the number of partitions shipments are spread over: 1
 // without partitions.
 func (p *Processor) partitions() int {
@@ -317,11 +330,22 @@ func (p *Processor) done(w *batchWrite, n int, start time.Time) {
 // the event. An error means a write in tx failed. The processor stays busy
 // until tx has ended.
 func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) ([]intake.Outcome, func(committed bool), error) {
-	if len(evs) == 0 || p.opts.Partitions != nil || (p.opts.Active != nil && !p.opts.Active()) || !p.mu.TryLock() {
+	if len(evs) == 0 || (p.opts.Active != nil && !p.opts.Active()) {
+		return nil, nil, nil
+	}
+	var all []int
+	if p.opts.Partitions != nil {
+		// With partitions, only a replica that owns them all (one alone
+		// on the database) applies events as they are stored.
+		if all = p.opts.Partitions.Owned(); len(all) != p.opts.Partitions.Count() {
+			return nil, nil, nil
+		}
+	}
+	if !p.mu.TryLock() {
 		return nil, nil, nil
 	}
 	start := time.Now()
-	w, err := p.applyInTx(ctx, tx, evs)
+	w, err := p.applyInTx(ctx, tx, evs, all)
 	if w == nil {
 		p.mu.Unlock()
 		return nil, nil, err
@@ -336,7 +360,7 @@ func (p *Processor) ApplyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pend
 
 // applyInTx is ApplyInTx with the processor held: it returns what it
 // wrote, or nil when it left the events pending.
-func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending) (*batchWrite, error) {
+func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pending, parts []int) (*batchWrite, error) {
 	if older, err := p.events.OlderPendingTx(ctx, tx, evs[0].Seq); err != nil || older {
 		return nil, err
 	}
@@ -347,6 +371,7 @@ func (p *Processor) applyInTx(ctx context.Context, tx *sql.Tx, evs []intake.Pend
 		}
 		return nil, nil
 	}
+	w.parts = parts
 	if err := p.commit(ctx, tx, w, false); err != nil {
 		if errors.Is(err, sqldb.ErrLeaseLost) {
 			// Another process applies events: they stay pending for it.
@@ -390,10 +415,11 @@ type batch struct {
 	failed, panics map[int64]string
 	// reroutes are events sent on to the partition of their shipment.
 	reroutes []intake.Route
-	// teachBefore is the oldest event pending in a partition this
+	// teachBefore returns the oldest event pending in a partition this
 	// processor does not own that may teach a shipment a key (0 when
-	// none): an event naming an unknown key after it waits for it.
-	teachBefore int64
+	// none): an event naming an unknown key after it waits for it. It is
+	// read once, when first needed.
+	teachBefore func() int64
 }
 
 // stateDeferred is the outcome of an event that names an unknown key
@@ -440,11 +466,18 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	bt := batchTx{s: p.store, tx: p.db.Reader}
 	b := &batch{changed: map[string]bool{}, changedOr: map[string]bool{}, tracked: map[int64][]shipment.Ref{},
 		failed: failed, panics: map[int64]string{}}
+	b.teachBefore = func() int64 { return 0 }
 	if p.opts.Partitions != nil {
-		var err error
-		if b.teachBefore, err = p.events.OldestPendingOutside(ctx, p.opts.Partitions.Owned(), teaching); err != nil {
-			return nil, err
-		}
+		b.teachBefore = sync.OnceValue(func() int64 {
+			seq, err := p.events.OldestPendingIn(ctx, p.others(), teaching)
+			if err != nil {
+				// As if one were pending: the event waits for the next
+				// batch rather than be refused on a guess.
+				p.logger.WarnContext(ctx, "looking for older events of other partitions failed", slog.Any("err", err))
+				return 1
+			}
+			return seq
+		})
 	}
 
 	// Resolve every subject and load every shipment and order named.
@@ -525,7 +558,7 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	if p.opts.Partitions != nil {
 		seen := map[int]bool{}
 		for _, ev := range pending {
-			if !seen[ev.Part] {
+			if ev.Part >= 0 && !seen[ev.Part] {
 				seen[ev.Part] = true
 				w.parts = append(w.parts, ev.Part)
 			}
@@ -684,7 +717,7 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 				b.newXrefs = append(b.newXrefs, newXref{ref: ref, kind: shipment.KindShipment, id: id})
 			}
 		}
-	case sh == nil && b.teachBefore != 0 && b.teachBefore < ev.Seq && b.mayLearnLate(ev, ref):
+	case sh == nil && b.mayLearnLate(ev, ref) && b.teachBefore() != 0 && b.teachBefore() < ev.Seq:
 		// Another partition's replica has yet to apply an older event
 		// that may teach a shipment this key.
 		o.State = stateDeferred

@@ -27,7 +27,15 @@ CREATE TABLE routes (
 -- stored: their trace goes on. Empty with tracing off.
 ALTER TABLE events ADD COLUMN trace TEXT;
 
+-- An event's body moves out of line into the TOAST table, so that the
+-- updates that route and mark an event write the narrow row again, not
+-- its body. Sealed bodies do not compress: they are stored as they are.
+ALTER TABLE events ALTER COLUMN body SET STORAGE EXTERNAL;
+ALTER TABLE events SET (toast_tuple_target = 256);
+
 -- +goose Down
+ALTER TABLE events RESET (toast_tuple_target);
+ALTER TABLE events ALTER COLUMN body SET STORAGE EXTENDED;
 ALTER TABLE events DROP COLUMN trace;
 DROP TABLE routes;
 DROP INDEX events_pending_part;
