@@ -1,69 +1,20 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/waybill/waybill/internal/connector/odoo"
-	"github.com/waybill/waybill/internal/odoosim"
-	"github.com/waybill/waybill/internal/seal"
-	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 )
-
-// replica is one serve process of the failover test.
-type replica struct {
-	cmd  *exec.Cmd
-	url  string
-	name string // its sessions' application_name
-	logs *lockedBuffer
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var clientIDPattern = regexp.MustCompile(`client_id[=":]+"?([A-Za-z0-9._-]+)`)
-
-// id is the replica id the process logged when its River client started.
-func (r *replica) id() string {
-	if m := clientIDPattern.FindStringSubmatch(r.logs.String()); m != nil {
-		return m[1]
-	}
-	return ""
-}
 
 // TestFailover runs three serve replicas on one PostgreSQL database with
 // the Odoo simulator behind them, drives shipments from order to invoice
@@ -78,155 +29,32 @@ func TestFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills replicas")
 	}
-	dbURL := sqldbtest.PostgresSchemaURL(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "waybill")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building: %v\n%s", err, out)
-	}
-	srv, err := odoosim.Start(odoosim.Options{Version: 18})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sim := srv.Sim()
-	ctx := t.Context()
-	cl, err := odoo.New(ctx, odoo.Config{URL: srv.URL(), Database: sim.Database(), Login: sim.Login(), APIKey: sim.APIKey(), Timeout: 10 * time.Second, RateLimit: 10000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	demo := sim.Demo()
-	const shipments = 12
-	orders := make([]string, shipments)
-	for i := range orders {
-		so, err := cl.EnsureSaleOrder(ctx, &odoo.SaleOrderParams{PartnerID: demo.Customers[0], ClientRef: fmt.Sprintf("FAILOVER-%d", i), Confirm: true,
-			Lines: []odoo.SaleLine{{ProductID: demo.Products["E-COM07"], Quantity: 2}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		orders[i] = so.Name
-	}
-
-	env := append(os.Environ(),
-		"WAYBILL_STORAGE_DATABASE_URL="+dbURL,
-		"WAYBILL_STORAGE_DATA_DIR="+filepath.Join(dir, "data"),
-		"WAYBILL_ENCRYPTION_KEY="+seal.FormatKEK(seal.NewKey()),
-		"WAYBILL_CONNECTORS_ODOO_URL="+srv.URL(),
-		"WAYBILL_CONNECTORS_ODOO_DATABASE="+sim.Database(),
-		"WAYBILL_CONNECTORS_ODOO_LOGIN="+sim.Login(),
-		"WAYBILL_CONNECTORS_ODOO_API_KEY="+sim.APIKey(),
-		"WAYBILL_CONNECTORS_ODOO_RATE_LIMIT=1000",
+	c := newCluster(t,
 		"WAYBILL_CONNECTORS_ODOO_BREAKER_COOLDOWN=100ms",
-		"WAYBILL_CONNECTORS_ODOO_POLL_INTERVAL=0s",
 		"WAYBILL_CONNECTORS_ODOO_MILESTONE_SYNC_WINDOW=0s",
 		"WAYBILL_JOBS_RETRY_BASE=100ms",
 		"WAYBILL_JOBS_RETRY_MAX=1s",
 		"WAYBILL_JOBS_MAX_ATTEMPTS=50",
 		"WAYBILL_PROCESSOR_POLL_INTERVAL=50ms",
-		"WAYBILL_RECONCILE_SCHEDULE=false",
-		"WAYBILL_RECONCILE_INVENTORY_INTERVAL=0s",
-		"WAYBILL_LOG_LEVEL=info",
 	)
-	keyCmd := exec.Command(bin, "keys", "create", "--name", "failover", "--scopes", "events:write,shipments:read")
-	keyCmd.Env = env
-	out, err := keyCmd.Output()
-	if err != nil {
-		t.Fatalf("creating key: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	key := lines[len(lines)-1]
-
-	var mu sync.Mutex
-	var live []*replica
-	var all []*replica
-	start := func() {
-		t.Helper()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		mu.Lock()
-		name := fmt.Sprintf("replica-%d", len(all))
-		mu.Unlock()
-		r := &replica{url: "http://" + addr, logs: &lockedBuffer{}, name: name}
-		r.cmd = exec.Command(bin, "serve", "--addr", addr)
-		r.cmd.Env = append(slices.Clone(env), "WAYBILL_STORAGE_DATABASE_URL="+dbURL+"&application_name="+name)
-		r.cmd.Stderr, r.cmd.Stdout = r.logs, r.logs
-		if err := r.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			resp, err := http.Get(r.url + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica did not become ready:\n%s", r.logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		mu.Lock()
-		live = append(live, r)
-		all = append(all, r)
-		mu.Unlock()
-	}
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range live {
-			_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		}
-		for _, r := range live {
-			_ = r.cmd.Wait()
-		}
-		if t.Failed() {
-			for i, r := range all {
-				t.Logf("replica %d (%s) logs, last 4 KB:\n%s", i, r.id(), tail(r.logs.String(), 4096))
-			}
-		}
-	}()
+	ctx, sim, cl := t.Context(), c.sim, c.cl
+	const shipments = 12
+	orders := c.orders("FAILOVER", shipments)
 	for range 3 {
-		start()
+		c.start()
 	}
 
 	// post sends an event to a random live replica until one accepts it.
-	client := &http.Client{Timeout: 5 * time.Second}
 	var acked sync.Map // event id → true
 	post := func(id, typ, subject, at, data string) {
-		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"failover","type":%q,"subject":%q,"time":%q,"data":%s}`, id, typ, subject, at, data)
-		for attempt := 0; ; attempt++ {
-			if attempt > 600 {
-				t.Errorf("event %s never accepted", id)
-				return
-			}
-			mu.Lock()
-			r := live[rand.IntN(len(live))]
-			mu.Unlock()
-			req, _ := http.NewRequest(http.MethodPost, r.url+"/v1/events", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/cloudevents+json")
-			resp, err := client.Do(req)
-			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
-				acked.Store(id, true)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !c.post(id, typ, subject, at, data) {
+			t.Errorf("event %s never accepted", id)
+			return
 		}
+		acked.Store(id, true)
 	}
 
-	db, err := sql.Open("pgx", dbURL)
+	db, err := sql.Open("pgx", c.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,18 +107,18 @@ func TestFailover(t *testing.T) {
 			case <-time.After(2500 * time.Millisecond):
 			}
 			owner, epoch := holder()
-			mu.Lock()
-			i := rand.IntN(len(live))
+			c.mu.Lock()
+			i := rand.IntN(len(c.live))
 			if kills.Load()%2 == 1 {
 				// Every other death is the lease holder's.
-				for k, r := range live {
+				for k, r := range c.live {
 					if r.id() == owner {
 						i = k
 					}
 				}
 			}
-			victim := live[i]
-			mu.Unlock()
+			victim := c.live[i]
+			c.mu.Unlock()
 			if !cut && owner != "" && victim.id() == owner {
 				// Once: cut the holder's database sessions instead of
 				// killing it. Its pool reconnects; the lease stays single.
@@ -305,9 +133,9 @@ func TestFailover(t *testing.T) {
 			killed := time.Now()
 			_ = victim.cmd.Wait()
 			kills.Add(1)
-			mu.Lock()
-			live = slices.Delete(live, i, i+1)
-			mu.Unlock()
+			c.mu.Lock()
+			c.live = slices.Delete(c.live, i, i+1)
+			c.mu.Unlock()
 			// Its partitions move to the live replicas.
 			if len(held) > 0 {
 				for !movedFrom(victim.id(), held) && time.Since(killed) < 60*time.Second {
@@ -330,7 +158,7 @@ func TestFailover(t *testing.T) {
 					time.Sleep(20 * time.Millisecond)
 				}
 			}
-			start()
+			c.start()
 		}
 	}()
 
@@ -420,7 +248,7 @@ func TestFailover(t *testing.T) {
 
 	// Nothing accepted was lost or stored twice.
 	stored := map[string]int{}
-	rows, err := db.QueryContext(ctx, `SELECT source_id FROM events WHERE source = 'failover'`)
+	rows, err := db.QueryContext(ctx, `SELECT source_id FROM events WHERE source = 'cluster'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +278,7 @@ func TestFailover(t *testing.T) {
 	}
 	// In order: no event of a planned shipment was refused.
 	var refused int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE source = 'failover' AND subject LIKE 'tms:FO-%' AND state <> 'accepted'`).Scan(&refused); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE source = 'cluster' AND subject LIKE 'tms:FO-%' AND state <> 'accepted'`).Scan(&refused); err != nil {
 		t.Fatal(err)
 	}
 	if refused != 0 {
@@ -506,12 +334,12 @@ func TestFailover(t *testing.T) {
 	}
 	// The live replicas share the partitions: every one is held, and each
 	// replica holds some.
-	mu.Lock()
+	c.mu.Lock()
 	var liveIDs []string
-	for _, r := range live {
+	for _, r := range c.live {
 		liveIDs = append(liveIDs, r.id())
 	}
-	mu.Unlock()
+	c.mu.Unlock()
 	for converged := time.Now().Add(30 * time.Second); ; {
 		var counts []int
 		total := 0
@@ -533,12 +361,3 @@ func TestFailover(t *testing.T) {
 		t.Errorf("only %d replicas killed (%d lease holders): the test did not exercise failover", kills.Load(), holderKills.Load())
 	}
 }
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
-
-var _ = context.Background
