@@ -339,8 +339,10 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		popts.Partitions = h.parts
 		h.router = workflow.NewRouter(db, h.Events, h.Shipments, workflow.RouterOptions{
 			Count: workflow.Partitions, BatchSize: cfg.Processor.BatchSize, PollInterval: cfg.Processor.PollInterval,
-			Fence: h.lease.Fence, Routed: func() { h.processor.Wake() }, Logger: logger, Registerer: h.reg,
+			Fence: h.lease.Fence, Routed: func() { h.processor.Wake() }, Channel: routedChannel,
+			Logger: logger, Registerer: h.reg,
 		})
+		h.Events.NotifyPending(pendingChannel)
 		notify = h.router.Wake
 	}
 	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, popts)
@@ -707,6 +709,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		processing.run("router", func(ctx context.Context) error { return h.lease.Run(ctx, h.router.Run) })
 		processing.run("processor", h.processor.Run)
 		sending.run("processing partitions", h.parts.Run)
+		sending.run("notifications", h.listen)
 	} else {
 		processing.run("processor", func(ctx context.Context) error { return h.lease.Run(ctx, h.processor.Run) })
 	}

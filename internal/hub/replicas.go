@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/jobqueue"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/workflow"
 )
 
 // serveLease is the lease the replica that applies events holds.
@@ -28,6 +30,30 @@ const rescueEvery = 2 * time.Second
 // backlogEvery is how often a replica reads the backlog of pending events
 // back from the database: another replica applies what it accepted.
 const backlogEvery = time.Second
+
+// The channels replicas wake each other on: events stored pending (for
+// the router), and partitions routed to (for their owners' processors).
+const (
+	pendingChannel = "waybill_events_pending"
+	routedChannel  = "waybill_events_routed"
+)
+
+// listen wakes the router when another replica stored events, and the
+// processor when events were routed to a partition this replica owns,
+// until ctx is done. Without notifications, both find the events on their
+// next poll.
+func (h *Hub) listen(ctx context.Context) error {
+	return h.DB.Listen(ctx, h.logger, []string{pendingChannel, routedChannel}, func(channel, payload string) {
+		switch channel {
+		case pendingChannel:
+			h.router.Wake()
+		case routedChannel:
+			if slices.ContainsFunc(workflow.ParsePartList(payload), h.parts.Owns) {
+				h.processor.Wake()
+			}
+		}
+	})
+}
 
 // newReplicaID returns a replica id unique to this process: the host
 // name and random bits.

@@ -6,3 +6,6 @@ var Facets = facets
 // RefPartition is refPartition, for the test that picks a key the router
 // cannot place.
 var RefPartition = refPartition
+
+// PartList is partList, for the test of the router's notifications.
+var PartList = partList

@@ -312,3 +312,17 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return 0
 }
+
+// TestPartList checks the partitions a router's notification carries.
+func TestPartList(t *testing.T) {
+	routes := []intake.Route{{Seq: 1, Part: 7}, {Seq: 2, Part: 0}, {Seq: 3, Part: 7}, {Seq: 4, Part: 31}}
+	if got, want := workflow.PartList(routes), "0,7,31"; got != want {
+		t.Errorf("partList = %q, want %q", got, want)
+	}
+	if got := workflow.ParsePartList("0,7,31"); len(got) != 3 || got[0] != 0 || got[1] != 7 || got[2] != 31 {
+		t.Errorf("ParsePartList = %v, want [0 7 31]", got)
+	}
+	if got := workflow.ParsePartList("x,,3"); len(got) != 1 || got[0] != 3 {
+		t.Errorf("ParsePartList of a damaged list = %v, want [3]", got)
+	}
+}

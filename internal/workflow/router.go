@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +32,11 @@ type RouterOptions struct {
 	Fence func(ctx context.Context, tx *sql.Tx) error
 	// Routed, when set, is called after events were routed (to wake the
 	// processor of this replica).
-	Routed     func()
+	Routed func()
+	// Channel, when set, is notified (sqldb.DB.Notify) with the
+	// partitions of every batch routed, as a comma-separated list, so that
+	// the replicas that own them wake at once.
+	Channel    string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -223,7 +230,13 @@ func (r *Router) RouteBatch(ctx context.Context) (int, error) {
 		if err := r.insertRoutes(ctx, tx, fresh); err != nil {
 			return err
 		}
-		return r.events.RouteTx(ctx, tx, routes)
+		if err := r.events.RouteTx(ctx, tx, routes); err != nil {
+			return err
+		}
+		if r.opts.Channel == "" {
+			return nil
+		}
+		return r.db.Notify(ctx, tx, r.opts.Channel, partList(routes))
 	})
 	if err != nil {
 		return 0, err
@@ -233,6 +246,39 @@ func (r *Router) RouteBatch(ctx context.Context) (int, error) {
 		r.opts.Routed()
 	}
 	return len(routes), nil
+}
+
+// partList is the partitions of routes, as a sorted comma-separated list.
+func partList(routes []intake.Route) string {
+	seen := map[int]bool{}
+	var parts []int
+	for _, r := range routes {
+		if !seen[r.Part] {
+			seen[r.Part] = true
+			parts = append(parts, r.Part)
+		}
+	}
+	slices.Sort(parts)
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	return b.String()
+}
+
+// ParsePartList reverses the list of partitions a router's notification
+// carries; numbers that do not parse are left out.
+func ParsePartList(s string) []int {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // candidates are the references an event's object may be known by, most
