@@ -72,6 +72,8 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 		return nil, fmt.Errorf("starting the sandbox Odoo: %w", err)
 	}
 	sb.odoo = srv
+	// A sandbox delivers to receivers on this machine, over http.
+	cfg.Subscriptions.AllowPrivateTargets, cfg.Subscriptions.AllowHTTP = true, true
 	sim := srv.Sim()
 	oc := &cfg.Connectors.Odoo
 	if oc.URL != "" {

@@ -31,6 +31,9 @@ const (
 	// ChangesApprove allows listing, approving and rejecting pending
 	// changes of rating rules, source profiles and JSON mappings.
 	ChangesApprove Scope = "changes:approve"
+	// SubscriptionsWrite allows managing event subscriptions: a
+	// customer's key, only its own.
+	SubscriptionsWrite Scope = "subscriptions:write"
 	// FinanceApprove allows running end-of-day reconciliations with Odoo
 	// and approving or rejecting them (approving posts the day's draft
 	// invoices).
@@ -40,7 +43,7 @@ const (
 )
 
 // allScopes lists every scope, in the order error messages name them.
-var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, FinanceApprove, Admin}
+var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, FinanceApprove, SubscriptionsWrite, Admin}
 
 // Scopes returns every scope a key can carry, in the order error messages
 // name them. The caller owns the returned slice.
@@ -179,6 +182,10 @@ type Key struct {
 	// or nil when none has. It is recorded at most once a minute
 	// (LastUseInterval), so it may be up to that much behind.
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// Customer is the customer ref the key belongs to, or empty for the
+	// operator's keys. A customer's key manages only that customer's
+	// subscriptions.
+	Customer string `json:"customer,omitempty"`
 }
 
 // Limit is a rate limit: a token bucket refilled at Rate tokens a second

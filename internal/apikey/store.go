@@ -30,7 +30,7 @@ const createAttempts = 3
 var errDuplicateID = errors.New("key id already taken")
 
 // keyColumns are the columns scanKey reads, in order.
-const keyColumns = `id, name, scopes, created_at, revoked_at, label, expires_at, rate, burst, last_used_at`
+const keyColumns = `id, name, scopes, created_at, revoked_at, label, expires_at, rate, burst, last_used_at, customer`
 
 // Store owns the api_keys table and verifies presented keys against a cached
 // copy of it. Create one with NewStore; it is safe for concurrent use.
@@ -105,9 +105,9 @@ func NewStore(db *sqldb.DB) *Store {
 	}
 	r := db.Dialect.Rebind
 	// The insert is refused (no row) when an active key has the name.
-	s.q.insert = r(`INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, label, expires_at, rate, burst)
+	s.q.insert = r(`INSERT INTO api_keys (id, name, secret_hash, scopes, created_at, label, expires_at, rate, burst, customer)
 		SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),
-			CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER)
+			CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER), CAST(? AS TEXT)
 		WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?))`)
 	s.q.touch = r(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`)
 	s.q.byID = r(`SELECT ` + keyColumns + ` FROM api_keys WHERE id = ?`)
@@ -134,6 +134,10 @@ type CreateParams struct {
 	// Limit is the key's own rate limit (see CheckLimit); nil leaves the
 	// Store's DefaultLimit in force.
 	Limit *Limit
+	// Customer binds the key to a customer, by its customer ref (1 to 128
+	// printable characters without spaces): it then sees and manages only
+	// that customer's subscriptions. Empty for the operator's keys.
+	Customer string
 }
 
 // Create makes a key named name with the given scopes, the default label,
@@ -167,7 +171,10 @@ func (s *Store) CreateWith(ctx context.Context, p *CreateParams) (string, *Key, 
 		return "", nil, err
 	}
 	created := s.now().UTC().Truncate(time.Microsecond)
-	k := &Key{Name: p.Name, Scopes: scopes, CreatedAt: created, Label: label}
+	if err := checkCustomer(p.Customer); err != nil {
+		return "", nil, err
+	}
+	k := &Key{Name: p.Name, Scopes: scopes, CreatedAt: created, Label: label, Customer: p.Customer}
 	var expires, rate, burst any
 	if !p.ExpiresAt.IsZero() {
 		t := p.ExpiresAt.UTC().Truncate(time.Microsecond)
@@ -187,7 +194,7 @@ func (s *Store) CreateWith(ctx context.Context, p *CreateParams) (string, *Key, 
 		id, secret, hash := newPlaintext()
 		var res sql.Result
 		res, err = s.db.ExecContext(ctx, s.q.insert, id, p.Name, hex.EncodeToString(hash[:]), joinScopes(scopes), created.UnixMicro(),
-			label, expires, rate, burst, p.Name, created.UnixMicro())
+			label, expires, rate, burst, p.Customer, p.Name, created.UnixMicro())
 		if err = interpretError(err); err == nil {
 			if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
 				err = s.nameTaken(ctx, p.Name, created)
@@ -347,7 +354,7 @@ func scanKey(sc scanner, extra ...any) (Key, error) {
 		rate                   sql.NullFloat64
 		burst                  sql.NullInt64
 	)
-	dest := append([]any{&k.ID, &k.Name, &scopes, &created, &revoked, &k.Label, &expires, &rate, &burst, &used}, extra...)
+	dest := append([]any{&k.ID, &k.Name, &scopes, &created, &revoked, &k.Label, &expires, &rate, &burst, &used, &k.Customer}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return Key{}, interpretError(err)
 	}
@@ -397,4 +404,18 @@ func interpretError(err error) error {
 		return errDuplicateID
 	}
 	return err
+}
+
+// checkCustomer checks a key's customer ref: empty, or 1 to 128 printable
+// ASCII characters without spaces.
+func checkCustomer(c string) error {
+	if len(c) > 128 {
+		return invalidError("customer ref is longer than 128 characters")
+	}
+	for i := range len(c) {
+		if c[i] <= ' ' || c[i] > '~' {
+			return invalidError(fmt.Sprintf("customer ref %q: only printable characters without spaces", c))
+		}
+	}
+	return nil
 }

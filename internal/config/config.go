@@ -314,6 +314,8 @@ type Config struct {
 	Reconcile Reconcile `koanf:"reconcile" json:"reconcile"`
 	// FreightAudit is the freight_audit section.
 	FreightAudit FreightAudit `koanf:"freight_audit" json:"freight_audit"`
+	// Subscriptions is the subscriptions section.
+	Subscriptions Subscriptions `koanf:"subscriptions" json:"subscriptions"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -1041,6 +1043,60 @@ type Reconcile struct {
 	InventoryInterval time.Duration `koanf:"inventory_interval" json:"inventory_interval"`
 }
 
+// Subscriptions configures the delivery of events to subscribed endpoints
+// (see docs/subscriptions.md), signed as Standard Webhooks.
+type Subscriptions struct {
+	// AllowPrivateTargets allows endpoints on loopback, private and
+	// link-local addresses, which are refused otherwise so that a
+	// subscription cannot reach into the hub's own network; serve
+	// --sandbox sets it. Defaults to false.
+	AllowPrivateTargets bool `koanf:"allow_private_targets" json:"allow_private_targets"`
+
+	// AllowHTTP allows http endpoints, not only https; serve --sandbox
+	// sets it. Defaults to false.
+	AllowHTTP bool `koanf:"allow_http" json:"allow_http"`
+
+	// DisableAfter disables an endpoint whose deliveries have failed for
+	// that long; its owner can enable it again and replay what it missed.
+	// Defaults to 24h.
+	DisableAfter time.Duration `koanf:"disable_after" json:"disable_after"`
+
+	// RateLimit is the default most deliveries a second to one endpoint,
+	// per replica; a subscription may set its own. Defaults to 10.0.
+	RateLimit float64 `koanf:"rate_limit" json:"rate_limit"`
+
+	// Timeout bounds one delivery. Defaults to 10s.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+
+	// Workers is how many deliveries run at once, per replica. Defaults to
+	// 32.
+	Workers int `koanf:"workers" json:"workers"`
+
+	// PerEndpoint is how many of those one endpoint may take, so a slow
+	// endpoint does not hold up the others. Defaults to 4.
+	PerEndpoint int `koanf:"per_endpoint" json:"per_endpoint"`
+
+	// SecretOverlap is how long a rotated signing secret keeps signing
+	// beside the new one. Defaults to 24h.
+	SecretOverlap time.Duration `koanf:"secret_overlap" json:"secret_overlap"`
+}
+
+// Defaults of the subscriptions section.
+const (
+	// SubscriptionsDisableAfterDefault is the default of subscriptions.disable_after.
+	SubscriptionsDisableAfterDefault = 24 * time.Hour
+	// SubscriptionsRateLimitDefault is the default of subscriptions.rate_limit.
+	SubscriptionsRateLimitDefault = 10.0
+	// SubscriptionsTimeoutDefault is the default of subscriptions.timeout.
+	SubscriptionsTimeoutDefault = 10 * time.Second
+	// SubscriptionsWorkersDefault is the default of subscriptions.workers.
+	SubscriptionsWorkersDefault = 32
+	// SubscriptionsPerEndpointDefault is the default of subscriptions.per_endpoint.
+	SubscriptionsPerEndpointDefault = 4
+	// SubscriptionsSecretOverlapDefault is the default of subscriptions.secret_overlap.
+	SubscriptionsSecretOverlapDefault = 24 * time.Hour
+)
+
 // FreightAudit configures the audit of carriers' freight invoices (see
 // docs/freight-audit.md): each invoice a carrier reports for a shipment is
 // compared per charge type with the expected cost the cost rules rate,
@@ -1205,6 +1261,14 @@ func Default() Config {
 		FreightAudit: FreightAudit{
 			Tolerances: FreightToleranceDefaults(),
 			BillState:  FreightBillStateDefault,
+		},
+		Subscriptions: Subscriptions{
+			DisableAfter:  SubscriptionsDisableAfterDefault,
+			RateLimit:     SubscriptionsRateLimitDefault,
+			Timeout:       SubscriptionsTimeoutDefault,
+			Workers:       SubscriptionsWorkersDefault,
+			PerEndpoint:   SubscriptionsPerEndpointDefault,
+			SecretOverlap: SubscriptionsSecretOverlapDefault,
 		},
 	}
 }

@@ -175,6 +175,14 @@ func TestDefault(t *testing.T) {
 		{"freight_audit.cost_rules_file", got.FreightAudit.CostRulesFile, ""},
 		{"freight_audit.tolerances", got.FreightAudit.Tolerances, []FreightTolerance{{Type: "default", Abs: "1.00", Percent: "2"}}},
 		{"freight_audit.bill_state", got.FreightAudit.BillState, "draft"},
+		{"subscriptions.allow_private_targets", got.Subscriptions.AllowPrivateTargets, false},
+		{"subscriptions.allow_http", got.Subscriptions.AllowHTTP, false},
+		{"subscriptions.disable_after", got.Subscriptions.DisableAfter, 24 * time.Hour},
+		{"subscriptions.rate_limit", got.Subscriptions.RateLimit, 10.0},
+		{"subscriptions.timeout", got.Subscriptions.Timeout, 10 * time.Second},
+		{"subscriptions.workers", got.Subscriptions.Workers, 32},
+		{"subscriptions.per_endpoint", got.Subscriptions.PerEndpoint, 4},
+		{"subscriptions.secret_overlap", got.Subscriptions.SecretOverlap, 24 * time.Hour},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -816,7 +824,9 @@ func TestValidate(t *testing.T) {
 			"billing.operating_hours", "billing.timezone", "billing.pod_recovery_events",
 			"kpi.release_delay", "kpi.shortage_age", "kpi.unbilled_after", "kpi.cache_for",
 			"archive.retention", "archive.interval",
-			"reconcile.cutoff", "reconcile.timezone", "freight_audit.bill_state",
+			"reconcile.cutoff", "reconcile.timezone",
+			"subscriptions.disable_after", "subscriptions.timeout", "subscriptions.secret_overlap", "subscriptions.rate_limit",
+			"subscriptions.workers", "subscriptions.per_endpoint", "freight_audit.bill_state",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",

@@ -47,6 +47,8 @@ func docText(path string) string {
 		return "Configures the end-of-day reconciliation with Odoo (see docs/reconciliation.md): when each warehouse's business day ends, when serve reconciles it by itself, and the reconciliation after an outage. Runs need the Odoo connector; without it the schedule does nothing."
 	case "freight_audit":
 		return "Configures the audit of carriers' freight invoices (see docs/freight-audit.md): each invoice a carrier reports for a shipment is compared per charge type with the expected cost the cost rules rate, approved by itself within tolerance, else reviewed by finance; approved invoices become vendor bills in Odoo. It is off until cost_rules_file is set."
+	case "subscriptions":
+		return "Configures the delivery of events to subscribed endpoints (see docs/subscriptions.md), signed as Standard Webhooks."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -257,6 +259,22 @@ func docText(path string) string {
 		return "Set how far a carrier may bill above the expected cost of a charge type and still be approved by itself, as entries of space-separated key=value pairs: type (a charge type, or default for every type without an entry), abs (an amount in major units of the charge's currency) and percent (of the expected amount); the larger allowance applies. A type with no entry and no default entry must match exactly. Billing less than expected is always within. Defaults to [\"type=default abs=1.00 percent=2\"]."
 	case "freight_audit.bill_state":
 		return "The state a vendor bill is left in: draft (for review in Odoo) or posted. Defaults to \"draft\"."
+	case "subscriptions.allow_private_targets":
+		return "Allows endpoints on loopback, private and link-local addresses, which are refused otherwise so that a subscription cannot reach into the hub's own network; serve --sandbox sets it. Defaults to false."
+	case "subscriptions.allow_http":
+		return "Allows http endpoints, not only https; serve --sandbox sets it. Defaults to false."
+	case "subscriptions.disable_after":
+		return "Disables an endpoint whose deliveries have failed for that long; its owner can enable it again and replay what it missed. Defaults to 24h."
+	case "subscriptions.rate_limit":
+		return "The default most deliveries a second to one endpoint, per replica; a subscription may set its own. Defaults to 10.0."
+	case "subscriptions.timeout":
+		return "Bounds one delivery. Defaults to 10s."
+	case "subscriptions.workers":
+		return "How many deliveries run at once, per replica. Defaults to 32."
+	case "subscriptions.per_endpoint":
+		return "How many of those one endpoint may take, so a slow endpoint does not hold up the others. Defaults to 4."
+	case "subscriptions.secret_overlap":
+		return "How long a rotated signing secret keeps signing beside the new one. Defaults to 24h."
 	}
 	return ""
 }

@@ -201,6 +201,7 @@ func (c Config) validate() []*KeyError {
 	v.positive("archive.retention", c.Archive.Retention)
 	v.positive("archive.interval", c.Archive.Interval)
 	c.Reconcile.validate(&v)
+	c.Subscriptions.validate(&v)
 	c.FreightAudit.validate(&v)
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
@@ -436,6 +437,26 @@ func joinFieldErrors(errs []*KeyError) error {
 		all[i] = e
 	}
 	return errors.Join(all...)
+}
+
+func (s Subscriptions) validate(v *validator) {
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"subscriptions.disable_after", s.DisableAfter}, {"subscriptions.timeout", s.Timeout}, {"subscriptions.secret_overlap", s.SecretOverlap}} {
+		if d.d <= 0 {
+			v.add(d.key, "must be positive")
+		}
+	}
+	if s.RateLimit <= 0 || s.RateLimit > 1000 {
+		v.add("subscriptions.rate_limit", "must be above 0 and at most 1000 a second")
+	}
+	if s.Workers <= 0 || s.Workers > 1000 {
+		v.add("subscriptions.workers", "must be 1 to 1000")
+	}
+	if s.PerEndpoint <= 0 || s.PerEndpoint > s.Workers {
+		v.add("subscriptions.per_endpoint", "must be 1 to subscriptions.workers")
+	}
 }
 
 func (r Reconcile) validate(v *validator) {

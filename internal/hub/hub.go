@@ -53,6 +53,7 @@ import (
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/subscription"
 	"github.com/waybill/waybill/internal/tracing"
 	"github.com/waybill/waybill/internal/tracking"
 	"github.com/waybill/waybill/internal/workflow"
@@ -87,6 +88,8 @@ type Hub struct {
 	// Reconciler reconciles business days with Odoo; its runs fail with
 	// reconcile.ErrNoOdoo when no Odoo connector is configured.
 	Reconciler *reconcile.Reconciler
+	// Subscriptions delivers applied events to subscribed endpoints.
+	Subscriptions *subscription.Service
 	// Freight audits carriers' freight invoices; nil unless
 	// freight_audit.cost_rules_file is set.
 	Freight *freight.Auditor
@@ -137,6 +140,10 @@ type Options struct {
 	// New takes it over instead of claiming, and gives it up when the hub
 	// closes or New fails.
 	Claimed func() error
+	// WebhookRetries, when set, replaces the waits between attempts of a
+	// webhook delivery (subscription.RetrySchedule), for tests that
+	// cannot wait minutes.
+	WebhookRetries []time.Duration
 }
 
 // New opens and migrates the database, builds every component and listens
@@ -261,7 +268,14 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("registering the business metrics: %w", err)
 	}
 	h.lease = db.NewLease(serveLease, h.replica, sqldb.LeaseOptions{TTL: leaseTTL, Logger: logger})
+	sc := cfg.Subscriptions
+	h.Subscriptions = subscription.New(db, subscription.Options{
+		Targets:      subscription.Targets{AllowPrivate: sc.AllowPrivateTargets, AllowHTTP: sc.AllowHTTP},
+		DisableAfter: sc.DisableAfter, RateLimit: sc.RateLimit, Timeout: sc.Timeout, Workers: sc.Workers,
+		PerEndpoint: sc.PerEndpoint, SecretOverlap: sc.SecretOverlap, Schedule: opts.WebhookRetries, Logger: logger, Registerer: h.reg,
+	})
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
+		Extra:           []jobqueue.Extra{{Queue: subscription.Queue, Workers: h.Subscriptions.Workers(), Register: h.Subscriptions.Register}},
 		ClientID:        h.replica,
 		Hold:            h.hold,
 		Workers:         cfg.Jobs.Workers,
@@ -278,6 +292,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	h.Subscriptions.SetQueue(h.Queue)
 	// This server owns the database (the claim): a job still running was
 	// left by a server that ended, and runs again now.
 	if _, err := h.Queue.Rescue(ctx, h.deadReplicas(ctx)); err != nil {
@@ -327,6 +342,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Logger:             logger,
 		Registerer:         h.reg,
 		TracerProvider:     tp,
+		Publisher:          h.Subscriptions,
 	}
 	notify := func() {}
 	if h.lease.Shared() {
@@ -430,7 +446,7 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes, Reconciler: h.Reconciler,
-		Freight: h.freightService(),
+		Freight: h.freightService(), Subscriptions: h.Subscriptions,
 		Console: cons.Handler(),
 	})
 	h.httpSrv = &http.Server{
@@ -720,6 +736,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		sending.run("rescue of dead replicas' jobs", leased(h.rescueDead))
 	}
 	sending.run("job queue", h.Queue.Run)
+	sending.run("subscriptions", h.Subscriptions.Run)
 	sending.run("outage recovery", h.enqueueRecoveries)
 	sending.run("KPI snapshots", func(ctx context.Context) error {
 		return h.KPIs.Run(ctx, func(err error) {

@@ -73,6 +73,13 @@ type bundle struct {
 // webhook connector pointed at a loopback receiver.
 func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundle {
 	t.Helper()
+	return setupOpts(t, opts, modify, hub.Options{})
+}
+
+// setupOpts is setup with hub options; its logger writes to the test log
+// unless one is given.
+func setupOpts(t testing.TB, opts sqldb.Options, modify func(*config.Config), hopts hub.Options) *bundle {
+	t.Helper()
 	rcv := newReceiver(t)
 	cfg := config.Default()
 	cfg.Server.Addr = "127.0.0.1:0"
@@ -90,8 +97,11 @@ func setup(t testing.TB, opts sqldb.Options, modify func(*config.Config)) *bundl
 	if modify != nil {
 		modify(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := hub.New(t.Context(), cfg, hub.Options{Version: "test", Logger: logger})
+	if hopts.Logger == nil {
+		hopts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	hopts.Version = "test"
+	h, err := hub.New(t.Context(), cfg, hopts)
 	if err != nil {
 		t.Fatalf("building hub: %v", err)
 	}

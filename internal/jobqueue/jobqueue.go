@@ -175,6 +175,19 @@ type Options struct {
 	// (the action's Traceparent, else its correlation id). Nil traces
 	// nothing.
 	TracerProvider trace.TracerProvider
+	// Extra are other packages' job kinds, each run on a queue of its own
+	// (such as webhook deliveries).
+	Extra []Extra
+}
+
+// Extra is a package's River workers and the queue their jobs run in.
+type Extra struct {
+	// Queue names the River queue; Workers is how many of its jobs run
+	// at once.
+	Queue   string
+	Workers int
+	// Register adds the workers.
+	Register func(*river.Workers)
 }
 
 // LaneWorkersDefault returns the default workers of the lanes that
@@ -313,15 +326,23 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 	river.AddWorker(workers, &worker[vendorBillCreate]{q: q})
 	river.AddWorker(workers, &worker[dispatchUpdate]{q: q})
 	river.AddWorker(workers, &taskWorker{q: q})
+	queues := map[string]river.QueueConfig{
+		shipment.LaneCritical:   {MaxWorkers: opts.Workers},
+		shipment.LaneLow:        {MaxWorkers: lanes[shipment.LaneLow]},
+		shipment.LaneBackground: {MaxWorkers: lanes[shipment.LaneBackground]},
+		legacyQueue:             {MaxWorkers: legacyWorkers},
+	}
+	for _, x := range opts.Extra {
+		if _, taken := queues[x.Queue]; taken || x.Workers <= 0 {
+			return nil, fmt.Errorf("job queue %q: taken, or no workers", x.Queue)
+		}
+		queues[x.Queue] = river.QueueConfig{MaxWorkers: x.Workers}
+		x.Register(workers)
+	}
 
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{
-		ID: opts.ClientID,
-		Queues: map[string]river.QueueConfig{
-			shipment.LaneCritical:   {MaxWorkers: opts.Workers},
-			shipment.LaneLow:        {MaxWorkers: lanes[shipment.LaneLow]},
-			shipment.LaneBackground: {MaxWorkers: lanes[shipment.LaneBackground]},
-			legacyQueue:             {MaxWorkers: legacyWorkers},
-		},
+		ID:                   opts.ClientID,
+		Queues:               queues,
 		Workers:              workers,
 		Logger:               opts.Logger.With(slog.String("component", "river")),
 		JobTimeout:           opts.Timeout,
@@ -342,6 +363,28 @@ func New(db *sqldb.DB, registry *connector.Registry, opts Options) (*Queue, erro
 		opts.Registerer.MustRegister(q.retries, q.held, q.deaths, q.skipped, q.rescued, q.wait, q.tasks.runs, &stateCollector{db: db})
 	}
 	return q, nil
+}
+
+// InsertManyTx enqueues jobs of Extra kinds in tx.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueueing jobs: %w", err)
+	}
+	return nil
+}
+
+// InsertMany enqueues jobs of Extra kinds.
+func (q *Queue) InsertMany(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := q.client.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("enqueueing jobs: %w", err)
+	}
+	return nil
 }
 
 // DeadLetters returns the dead-letter store.

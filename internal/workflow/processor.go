@@ -24,6 +24,7 @@ import (
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/shipment"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/subscription"
 	"github.com/waybill/waybill/internal/tracing"
 )
 
@@ -63,11 +64,24 @@ type Options struct {
 	// partition there. Intake leaves events to it unless this replica
 	// owns every partition.
 	Partitions Partitioner
+	// Publisher, when set, is told of every event applied to a shipment,
+	// and writes what it sends to subscribers in the transaction that
+	// applies it (subscription.Service).
+	Publisher Publisher
 	// TracerProvider, when set, traces each event applied as a span
 	// ("apply event") that continues the event's trace (intake.Pending's
 	// Trace, else its correlation id), and stores the span's traceparent
 	// with the outbound actions it causes. Nil traces nothing.
 	TracerProvider trace.TracerProvider
+}
+
+// Publisher sends applied events to subscribers.
+type Publisher interface {
+	// Match returns the messages ev, just applied to sh, sends. It runs in
+	// memory, in the batch.
+	Match(sh *shipment.Shipment, ev *intake.Pending) []subscription.Message
+	// InsertTx writes msgs in the transaction that applies their events.
+	InsertTx(ctx context.Context, tx *sql.Tx, msgs []subscription.Message) error
 }
 
 // Processor applies accepted events to shipments. Run it once per
@@ -415,6 +429,8 @@ type batch struct {
 	failed, panics map[int64]string
 	// reroutes are events sent on to the partition of their shipment.
 	reroutes []intake.Route
+	// messages are what the batch's events send to subscribers.
+	messages []subscription.Message
 	// teachBefore returns the oldest event pending in a partition this
 	// processor does not own that may teach a shipment a key (0 when
 	// none): an event naming an unknown key after it waits for it. It is
@@ -451,6 +467,7 @@ type batchWrite struct {
 	// deferred counts the events left pending for an older event of
 	// another partition.
 	deferred int
+	messages []subscription.Message
 }
 
 // panicked is prepare's error when applying events panicked: the events
@@ -555,6 +572,7 @@ func (p *Processor) prepare(ctx context.Context, pending []intake.Pending, faile
 	w.actions = coalesceMilestones(w.actions)
 	w.xrefs = b.newXrefs
 	w.reroutes = b.reroutes
+	w.messages = b.messages
 	if p.opts.Partitions != nil {
 		seen := map[int]bool{}
 		for _, ev := range pending {
@@ -622,6 +640,11 @@ func (p *Processor) commit(ctx context.Context, tx *sql.Tx, w *batchWrite, mark 
 	}
 	if mark {
 		if err := p.events.MarkTx(ctx, tx, w.outcomes); err != nil {
+			return err
+		}
+	}
+	if p.opts.Publisher != nil && len(w.messages) > 0 {
+		if err := p.opts.Publisher.InsertTx(ctx, tx, w.messages); err != nil {
 			return err
 		}
 	}
@@ -744,6 +767,9 @@ func (p *Processor) applyOne(ctx context.Context, b *batch, ev intake.Pending) (
 	}
 	b.changed[id] = true
 	b.learnKeys(sh, ev)
+	if p.opts.Publisher != nil {
+		b.messages = append(b.messages, p.opts.Publisher.Match(sh, &ev)...)
+	}
 	actions = p.outbox(sh, ev, res.Actions)
 	if p.tracer != nil {
 		if tp := tracing.Traceparent(trace.SpanContextFromContext(ctx)); tp != "" {
