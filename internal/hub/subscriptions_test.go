@@ -448,4 +448,3 @@ func TestSubscriptionsCustomerKeys(t *testing.T) {
 		}
 	})
 }
-
