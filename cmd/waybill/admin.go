@@ -118,6 +118,7 @@ func newKeysCmd() *cobra.Command {
 	create.Flags().String("name", "", "name of the key (who or what uses it); no active key may have it already")
 	create.Flags().String("scopes", "", "comma-separated scopes: "+strings.ReplaceAll(joinScopes(apikey.Scopes()), ",", ", "))
 	create.Flags().String("label", "", "the key's environment, such as prod or test (a-z, 0-9, up to 16); it starts the key (default server.key_label_default)")
+	create.Flags().String("customer", "", "the customer ref the key belongs to: it then manages and receives only that customer's subscriptions")
 	create.Flags().Duration("expires-in", 0, "the key stops working after this long, such as 720h")
 	create.Flags().String("expires-at", "", "the key stops working at this time (RFC 3339, such as 2027-01-31T00:00:00Z)")
 	create.Flags().Float64("rate", 0, "the key's own rate limit in requests a second; 0 is unlimited (default server.key_rate and server.key_burst)")
@@ -209,6 +210,7 @@ func keyCreateParams(cmd *cobra.Command) (*apikey.CreateParams, error) {
 	}
 	p := &apikey.CreateParams{Name: name, Scopes: scopes}
 	p.Label, _ = f.GetString("label")
+	p.Customer, _ = f.GetString("customer")
 	if in, _ := f.GetDuration("expires-in"); f.Changed("expires-in") {
 		if in <= 0 {
 			return nil, fmt.Errorf("--expires-in %s: want a positive duration, such as 720h", in)

@@ -58,6 +58,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newIntakeCmd(),
 		newRelayCmd(),
+		newSubscriptionsCmd(),
+		newWebhooksCmd(),
 		newVersionCmd(),
 	)
 	return root
