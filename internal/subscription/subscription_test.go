@@ -132,7 +132,9 @@ func TestMatch(t *testing.T) {
 		mk("wh", func(s *Subscription) { s.Filter.Warehouse = "WH-RTM" }),
 		mk("other-wh", func(s *Subscription) { s.Filter.Warehouse = "WH-AMS" }),
 		mk("carrier", func(s *Subscription) { s.Filter.Carrier = "ABCD" }),
-		mk("cel", func(s *Subscription) { s.Filter.Expression = `shipment.destination.country == "DE" && event.type == "shipment.delivered"` }),
+		mk("cel", func(s *Subscription) {
+			s.Filter.Expression = `shipment.destination.country == "DE" && event.type == "shipment.delivered"`
+		}),
 		mk("cel-no", func(s *Subscription) { s.Filter.Expression = `shipment.destination.country == "FR"` }),
 		mk("off", func(s *Subscription) { s.Enabled = false }),
 		mk("inventory", func(s *Subscription) { s.EventTypes = []string{"inventory.*"} }),
