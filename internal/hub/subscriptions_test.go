@@ -143,7 +143,7 @@ func (e *endpoint) received() []received {
 
 // subscribe creates a subscription with key and returns its id and
 // secret, or fails.
-func subscribe(t *testing.T, b *bundle, key, body string) (string, string) {
+func subscribe(t testing.TB, b *bundle, key, body string) (string, string) {
 	t.Helper()
 	status, out, _ := b.doKey(t, key, http.MethodPost, "/v1/subscriptions", body)
 	if status != http.StatusOK && status != http.StatusCreated {
@@ -157,7 +157,7 @@ func subscribe(t *testing.T, b *bundle, key, body string) (string, string) {
 }
 
 // doKey calls the API with key and a JSON body.
-func (b *bundle) doKey(t *testing.T, key, method, path, body string) (int, []byte, http.Header) {
+func (b *bundle) doKey(t testing.TB, key, method, path, body string) (int, []byte, http.Header) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, b.url+path, strings.NewReader(body))
 	if err != nil {

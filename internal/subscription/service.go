@@ -84,7 +84,6 @@ type Service struct {
 	changed  chan struct{}
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
-	inflight map[string]int
 
 	deliveries *prometheus.CounterVec
 	latency    prometheus.Histogram
@@ -127,7 +126,7 @@ func New(db *sqldb.DB, opts Options) *Service {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{st: store{db}, opts: opts, logger: opts.Logger, changed: make(chan struct{}, 1),
-		limiters: map[string]*rate.Limiter{}, inflight: map[string]int{},
+		limiters: map[string]*rate.Limiter{},
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_webhook_deliveries_total",
 			Help: "Attempts to deliver events to subscribed endpoints, by outcome: delivered, retry (failed, tried again later), failed (given up), gone (410, endpoint disabled).",
@@ -230,42 +229,42 @@ func (s *Service) touch(ctx context.Context) {
 	}
 }
 
-// sweep enqueues a delivery job for every chain with a message due.
+// sweep enqueues a delivery job for every subscription with a message
+// due: retries come due, replays, endpoints enabled again.
 func (s *Service) sweep(ctx context.Context) {
-	chains, err := s.st.due(ctx, time.Now(), 1000)
+	subs, err := s.st.due(ctx, time.Now(), 1000)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.logger.WarnContext(ctx, "looking for due deliveries failed", slog.Any("err", err))
 		}
 		return
 	}
-	if err := s.enqueue(ctx, nil, chains); err != nil && ctx.Err() == nil {
+	if err := s.enqueue(ctx, nil, subs); err != nil && ctx.Err() == nil {
 		s.logger.WarnContext(ctx, "enqueueing deliveries failed", slog.Any("err", err))
 	}
 }
 
-// deliverArgs are a delivery job's: one subscription and one shipment,
-// whose messages it delivers in order.
+// deliverArgs are a delivery job's: the subscription whose due messages
+// it delivers.
 type deliverArgs struct {
 	Subscription string `json:"subscription"`
-	Shipment     string `json:"shipment"`
 }
 
 func (deliverArgs) Kind() string { return JobKind }
 
-// uniqueStates are the job states in which a chain has its one job: a
-// message written meanwhile waits for it.
+// uniqueStates are the job states in which a subscription has its one
+// job: a message written meanwhile is delivered by it, or by the sweep.
 var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
 	rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
-// enqueue enqueues one job per chain, in tx when it is set.
-func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, chains []chain) error {
-	if s.jobs == nil || len(chains) == 0 {
+// enqueue enqueues one job per subscription, in tx when it is set.
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, subs []string) error {
+	if s.jobs == nil || len(subs) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(chains))
-	for i, c := range chains {
-		params[i] = river.InsertManyParams{Args: deliverArgs{Subscription: c.sub, Shipment: c.ship}, InsertOpts: &river.InsertOpts{
+	params := make([]river.InsertManyParams, len(subs))
+	for i, id := range subs {
+		params[i] = river.InsertManyParams{Args: deliverArgs{Subscription: id}, InsertOpts: &river.InsertOpts{
 			Queue: Queue, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
 		}}
 	}
@@ -318,16 +317,15 @@ func (s *Service) InsertTx(ctx context.Context, tx *sql.Tx, msgs []Message) erro
 	if err := s.st.insertTx(ctx, tx, msgs); err != nil {
 		return err
 	}
-	seen := map[chain]bool{}
-	var chains []chain
+	seen := map[string]bool{}
+	var subs []string
 	for _, m := range msgs {
-		c := chain{m.Subscription, m.ShipmentID}
-		if !seen[c] {
-			seen[c] = true
-			chains = append(chains, c)
+		if !seen[m.Subscription] {
+			seen[m.Subscription] = true
+			subs = append(subs, m.Subscription)
 		}
 	}
-	return s.enqueue(ctx, tx, chains)
+	return s.enqueue(ctx, tx, subs)
 }
 
 // wants reports whether sub takes an event of typ about sh, by its types,
@@ -446,20 +444,25 @@ func redact(v any, drop map[string]bool) {
 	}
 }
 
-// worker delivers the messages of one chain.
+// worker delivers the due messages of one subscription.
 type worker struct {
 	river.WorkerDefaults[deliverArgs]
 	s *Service
 }
 
-// Timeout bounds one run of a chain's job: it hands over to a new job
-// before.
+// Timeout bounds one run of a subscription's job.
 func (w *worker) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
 
-// chainRun is how long one job delivers a chain's messages before it lets
-// others run.
-const chainRun = 30 * time.Second
+// jobRun is how long one job delivers before it lets other endpoints'
+// jobs have the worker: a slow endpoint keeps one worker, not all.
+const jobRun = 2 * time.Second
 
+// Work delivers rounds of messages: in each, the oldest due message of
+// each of up to PerEndpoint·4 shipments, PerEndpoint at a time, then the
+// outcomes in one transaction. A shipment whose message failed waits for
+// its retry; the others go on. It ends when nothing is due (the sweep
+// enqueues the job again when a retry comes due), and hands over after
+// jobRun.
 func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	s := w.s
 	sub, err := s.st.get(ctx, job.Args.Subscription, "")
@@ -469,60 +472,73 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	if err != nil {
 		return err
 	}
-	if !sub.Enabled {
-		return nil // its messages wait until it is enabled again
-	}
-	if !s.acquire(sub.ID) {
-		// The endpoint has its share of workers: others go first.
-		return river.JobSnooze(time.Duration(200+rand.IntN(300)) * time.Millisecond)
-	}
-	defer s.release(sub.ID)
-	until := time.Now().Add(chainRun)
-	for time.Now().Before(until) {
-		m, due, err := s.st.next(ctx, sub.ID, job.Args.Shipment)
-		if err != nil || m == nil {
+	until := time.Now().Add(jobRun)
+	for sub.Enabled {
+		if time.Now().After(until) {
+			return river.JobSnooze(time.Millisecond) // more, after other endpoints
+		}
+		heads, err := s.st.heads(ctx, sub.ID, time.Now(), s.opts.PerEndpoint*4)
+		if err != nil || len(heads) == 0 {
 			return err
 		}
-		if wait := time.Until(due); wait > 0 {
-			return river.JobSnooze(wait)
-		}
-		if r := s.limiter(sub).Reserve(); r.Delay() > time.Second {
-			r.Cancel()
-			return river.JobSnooze(time.Second)
-		} else if d := r.Delay(); d > 0 {
-			time.Sleep(d)
-		}
-		next, err := s.attempt(ctx, sub, m)
-		if err != nil {
+		if err := s.round(ctx, sub, heads); err != nil {
 			return err
 		}
-		if !sub.Enabled {
-			return nil
-		}
-		if !next.IsZero() {
-			return river.JobSnooze(max(time.Until(next), time.Millisecond))
-		}
 	}
-	return river.JobSnooze(time.Millisecond) // more later, after others
+	return nil // disabled: its messages wait until it is enabled again
 }
 
-// acquire takes one of the endpoint's delivery slots.
-func (s *Service) acquire(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inflight[id] >= s.opts.PerEndpoint {
-		return false
+// round sends heads, PerEndpoint at a time, and records what came of
+// them.
+func (s *Service) round(ctx context.Context, sub *Subscription, heads []*Message) error {
+	outs := make([]outcome, len(heads))
+	slots := make(chan struct{}, s.opts.PerEndpoint)
+	var wg sync.WaitGroup
+	lim := s.limiter(sub)
+	for i, m := range heads {
+		if err := lim.Wait(ctx); err != nil {
+			outs = outs[:i]
+			break
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			outs[i] = s.attempt(ctx, sub, m)
+		})
 	}
-	s.inflight[id]++
-	return true
-}
-
-func (s *Service) release(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inflight[id]--; s.inflight[id] <= 0 {
-		delete(s.inflight, id)
+	wg.Wait()
+	if len(outs) == 0 {
+		return ctx.Err()
 	}
+	if err := s.st.settle(ctx, sub.ID, outs); err != nil {
+		return err
+	}
+	// What the round says of the endpoint.
+	now := time.Now().UTC()
+	gone, ok, failed := false, false, false
+	for _, o := range outs {
+		switch {
+		case o.attempt.Status == http.StatusGone:
+			gone = true
+		case o.state == "delivered":
+			ok = true
+		default:
+			failed = true
+		}
+	}
+	switch {
+	case gone:
+		return s.disable(ctx, sub, "gone", "the endpoint answered 410 Gone")
+	case ok && sub.FailingSince != nil:
+		sub.FailingSince, sub.UpdatedAt = nil, now
+		return s.st.update(ctx, sub)
+	case failed && !ok && sub.FailingSince == nil:
+		sub.FailingSince, sub.UpdatedAt = &now, now
+		return s.st.update(ctx, sub)
+	case failed && !ok && now.Sub(*sub.FailingSince) >= s.opts.DisableAfter:
+		return s.disable(ctx, sub, "failing", fmt.Sprintf("its deliveries have failed since %s", sub.FailingSince.Format(time.RFC3339)))
+	}
+	return nil
 }
 
 // limiter is the rate limiter of sub's endpoint on this replica.
@@ -541,72 +557,37 @@ func (s *Service) limiter(sub *Subscription) *rate.Limiter {
 	return l
 }
 
-// attempt delivers m once and records the outcome. It returns when m is
-// to be tried again, or the zero time when it is settled (delivered or
-// given up), and leaves sub disabled when the endpoint is gone or has
-// failed too long.
-func (s *Service) attempt(ctx context.Context, sub *Subscription, m *Message) (time.Time, error) {
+// attempt delivers m once and returns what came of it.
+func (s *Service) attempt(ctx context.Context, sub *Subscription, m *Message) outcome {
 	now := time.Now()
-	a := Attempt{MessageID: m.ID, At: now.UTC()}
 	status, snippet, err := s.send(ctx, sub, m, now)
-	a.LatencyMS = float64(time.Since(now).Microseconds()) / 1000
-	a.Status, a.Response = status, snippet
+	took := time.Since(now)
+	s.latency.Observe(took.Seconds())
+	o := outcome{m: m, next: now, attempt: Attempt{MessageID: m.ID, At: now.UTC(), Status: status, Response: snippet,
+		LatencyMS: float64(took.Microseconds()) / 1000}}
 	if err != nil {
-		a.Error = err.Error()
-	}
-	s.latency.Observe(time.Since(now).Seconds())
-	if err := s.st.record(ctx, sub.ID, a); err != nil {
-		s.logger.WarnContext(ctx, "logging a delivery failed", slog.Any("err", err))
+		o.attempt.Error = err.Error()
 	}
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		s.deliveries.WithLabelValues("delivered").Inc()
-		if err := s.st.settle(ctx, m, "delivered", now); err != nil {
-			return time.Time{}, err
-		}
-		if sub.FailingSince != nil {
-			sub.FailingSince, sub.UpdatedAt = nil, time.Now().UTC()
-			if err := s.st.update(ctx, sub); err != nil {
-				return time.Time{}, err
-			}
-		}
-		return time.Time{}, nil
+		o.state = "delivered"
 	case err == nil && status == http.StatusGone:
+		// It stays pending: a replay once the endpoint is enabled again
+		// sends it.
 		s.deliveries.WithLabelValues("gone").Inc()
-		// The message stays pending: a replay after the endpoint is enabled
-		// again sends it.
-		return time.Time{}, s.disable(ctx, sub, "gone", "the endpoint answered 410 Gone")
-	}
-	if sub.FailingSince == nil {
-		t := now.UTC()
-		sub.FailingSince, sub.UpdatedAt = &t, t
-		if err := s.st.update(ctx, sub); err != nil {
-			return time.Time{}, err
-		}
-	}
-	if m.Attempts+1 > len(s.opts.Schedule) {
+		o.state = "pending"
+	case m.Attempts+1 > len(s.opts.Schedule):
 		s.deliveries.WithLabelValues("failed").Inc()
 		s.logger.WarnContext(ctx, "a webhook message was given up after its last attempt", slog.String("subscription", sub.ID), slog.String("message", m.ID))
-		if err := s.st.settle(ctx, m, "failed", now); err != nil {
-			return time.Time{}, err
-		}
-	} else {
+		o.state = "failed"
+	default:
 		s.deliveries.WithLabelValues("retry").Inc()
 		wait := s.opts.Schedule[m.Attempts]
 		wait += time.Duration((rand.Float64()*0.4 - 0.2) * float64(wait))
-		next := now.Add(wait)
-		if err := s.st.settle(ctx, m, "pending", next); err != nil {
-			return time.Time{}, err
-		}
-		if now.Sub(*sub.FailingSince) >= s.opts.DisableAfter {
-			return next, s.disable(ctx, sub, "failing", fmt.Sprintf("its deliveries have failed since %s", sub.FailingSince.Format(time.RFC3339)))
-		}
-		return next, nil
+		o.state, o.next = "pending", now.Add(wait)
 	}
-	if now.Sub(*sub.FailingSince) >= s.opts.DisableAfter {
-		return time.Time{}, s.disable(ctx, sub, "failing", fmt.Sprintf("its deliveries have failed since %s", sub.FailingSince.Format(time.RFC3339)))
-	}
-	return time.Time{}, nil
+	return o
 }
 
 // disable turns sub off and says why, in the log and the metrics.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/waybill/waybill/internal/seal"
@@ -187,39 +186,69 @@ func (st store) insertTx(ctx context.Context, tx *sql.Tx, msgs []Message) error 
 	return nil
 }
 
-// next returns the oldest pending message of a subscription and shipment,
-// and when it is due; nil when there is none.
-func (st store) next(ctx context.Context, sub, ship string) (*Message, time.Time, error) {
-	var m Message
-	var body string
-	var created, due int64
-	err := st.db.QueryRowContext(ctx, st.q(`SELECT seq, id, event_type, body, created_at, attempts, next_attempt_at FROM webhook_messages
-WHERE subscription_id = ? AND shipment_id = ? AND state = 'pending' ORDER BY seq LIMIT 1`), sub, ship).
-		Scan(&m.Seq, &m.ID, &m.EventType, &body, &created, &m.Attempts, &due)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, nil
-	}
+// heads returns, for up to limit shipments of sub, the oldest pending
+// message when it is due by now: one message per shipment, so a shipment's
+// later message never overtakes an earlier one, while the other shipments
+// go on.
+func (st store) heads(ctx context.Context, sub string, now time.Time, limit int) ([]*Message, error) {
+	rows, err := st.db.QueryContext(ctx, st.q(`SELECT m.seq, m.id, m.shipment_id, m.event_type, m.body, m.created_at, m.attempts FROM webhook_messages m
+WHERE m.subscription_id = ? AND m.state = 'pending' AND m.next_attempt_at <= ?
+AND m.seq = (SELECT MIN(x.seq) FROM webhook_messages x WHERE x.subscription_id = m.subscription_id AND x.shipment_id = m.shipment_id AND x.state = 'pending')
+ORDER BY m.seq LIMIT ?`), sub, now.UnixMicro(), limit)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("reading webhook messages: %w", err)
+		return nil, fmt.Errorf("reading webhook messages: %w", err)
 	}
-	m.Subscription, m.ShipmentID, m.Body, m.CreatedAt = sub, ship, []byte(body), time.UnixMicro(created).UTC()
-	return &m, time.UnixMicro(due), nil
+	defer rows.Close()
+	var out []*Message
+	for rows.Next() {
+		m := &Message{Subscription: sub}
+		var body string
+		var created int64
+		if err := rows.Scan(&m.Seq, &m.ID, &m.ShipmentID, &m.EventType, &body, &created, &m.Attempts); err != nil {
+			return nil, fmt.Errorf("reading webhook messages: %w", err)
+		}
+		m.Body, m.CreatedAt = []byte(body), time.UnixMicro(created).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
-// settle records the end of an attempt of m: delivered, given up
-// (failed), or retried at next.
-func (st store) settle(ctx context.Context, m *Message, state string, next time.Time) error {
+// outcome is the end of one attempt: the message's new state (delivered,
+// failed, or pending with its next attempt) and the attempt for the log.
+type outcome struct {
+	m       *Message
+	state   string
+	next    time.Time
+	attempt Attempt
+}
+
+// settle records a round of attempts in one transaction, and now and then
+// trims the delivery log of sub.
+func (st store) settle(ctx context.Context, sub string, outs []outcome) error {
 	now := time.Now().UnixMicro()
-	var delivered any
-	if state == "delivered" {
-		delivered = now
-	}
-	_, err := st.db.ExecContext(ctx, st.q(`UPDATE webhook_messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ? WHERE subscription_id = ? AND seq = ?`),
-		state, next.UnixMicro(), delivered, m.Subscription, m.Seq)
-	if err != nil {
-		return fmt.Errorf("recording a delivery: %w", err)
-	}
-	return nil
+	return st.db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, o := range outs {
+			var delivered any
+			if o.state == "delivered" {
+				delivered = now
+			}
+			if _, err := tx.ExecContext(ctx, st.q(`UPDATE webhook_messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ? WHERE subscription_id = ? AND seq = ?`),
+				o.state, o.next.UnixMicro(), delivered, sub, o.m.Seq); err != nil {
+				return fmt.Errorf("recording a delivery: %w", err)
+			}
+			a := o.attempt
+			if _, err := tx.ExecContext(ctx, st.q(`INSERT INTO webhook_attempts (subscription_id, message_id, at, status, latency_us, response, error) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+				sub, a.MessageID, a.At.UnixMicro(), a.Status, int64(a.LatencyMS*1000), a.Response, a.Error); err != nil {
+				return fmt.Errorf("logging a delivery: %w", err)
+			}
+		}
+		if now%8 != 0 { // about one round in 8 trims the log
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, st.q(`DELETE FROM webhook_attempts WHERE subscription_id = ? AND at < (
+SELECT MIN(at) FROM (SELECT at FROM webhook_attempts WHERE subscription_id = ? ORDER BY at DESC LIMIT `+fmt.Sprint(logKeep)+`) AS kept)`), sub, sub)
+		return err
+	})
 }
 
 // Attempt is one delivery attempt, as the delivery log lists it.
@@ -238,20 +267,6 @@ type Attempt struct {
 
 // logKeep is how many attempts the delivery log keeps per subscription.
 const logKeep = 200
-
-// record adds a to the delivery log of sub, and now and then trims it.
-func (st store) record(ctx context.Context, sub string, a Attempt) error {
-	_, err := st.db.ExecContext(ctx, st.q(`INSERT INTO webhook_attempts (subscription_id, message_id, at, status, latency_us, response, error) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		sub, a.MessageID, a.At.UnixMicro(), a.Status, int64(a.LatencyMS*1000), a.Response, a.Error)
-	if err != nil {
-		return fmt.Errorf("logging a delivery: %w", err)
-	}
-	if a.At.UnixMicro()%16 == 0 { // about one insert in 16
-		_, err = st.db.ExecContext(ctx, st.q(`DELETE FROM webhook_attempts WHERE subscription_id = ? AND at < (
-SELECT MIN(at) FROM (SELECT at FROM webhook_attempts WHERE subscription_id = ? ORDER BY at DESC LIMIT `+fmt.Sprint(logKeep)+`) AS kept)`), sub, sub)
-	}
-	return err
-}
 
 // attempts returns the latest attempts of sub, newest first.
 func (st store) attempts(ctx context.Context, sub string, limit int) ([]Attempt, error) {
@@ -273,25 +288,22 @@ func (st store) attempts(ctx context.Context, sub string, limit int) ([]Attempt,
 	return out, rows.Err()
 }
 
-// chain is a subscription and a shipment: the unit of ordered delivery.
-type chain struct{ sub, ship string }
-
-// due returns chains with a message due by now, of enabled subscriptions.
-func (st store) due(ctx context.Context, now time.Time, limit int) ([]chain, error) {
-	rows, err := st.db.QueryContext(ctx, st.q(`SELECT DISTINCT m.subscription_id, m.shipment_id FROM webhook_messages m
+// due returns the enabled subscriptions with a message due by now.
+func (st store) due(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := st.db.QueryContext(ctx, st.q(`SELECT DISTINCT m.subscription_id FROM webhook_messages m
 JOIN subscriptions s ON s.id = m.subscription_id
 WHERE m.state = 'pending' AND m.next_attempt_at <= ? AND s.enabled LIMIT ?`), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("looking for due deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []chain
+	var out []string
 	for rows.Next() {
-		var c chain
-		if err := rows.Scan(&c.sub, &c.ship); err != nil {
+		var id string
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }
@@ -326,5 +338,3 @@ func (st store) counts(ctx context.Context, sub string) (map[string]int64, error
 	}
 	return out, rows.Err()
 }
-
-var _ = strings.TrimSpace
