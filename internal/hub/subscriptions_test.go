@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,4 +448,50 @@ func TestSubscriptionsCustomerKeys(t *testing.T) {
 			t.Errorf("customer A's endpoint received %+v, want only tms:CUST-A", got)
 		}
 	})
+}
+
+// TestSubscriptionsDisabledWhenFailing checks that an endpoint failing
+// for subscriptions.disable_after is disabled, with the reason, and that
+// its messages wait: enabled again, it gets them.
+func TestSubscriptionsDisabledWhenFailing(t *testing.T) {
+	t.Parallel()
+	b := setupOpts(t, sqldb.Options{DataDir: t.TempDir()}, func(c *config.Config) {
+		c.Subscriptions.AllowPrivateTargets, c.Subscriptions.AllowHTTP = true, true
+		c.Subscriptions.DisableAfter = 300 * time.Millisecond
+	}, hub.Options{WebhookRetries: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond,
+		50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}})
+	ep := newEndpoint(t)
+	id, secret := subscribe(t, b, b.key, `{"url":"`+ep.srv.URL+`","event_types":["shipment.planned"]}`)
+	var down atomic.Bool
+	down.Store(true)
+	ep.mu.Lock()
+	ep.secrets = []string{secret}
+	ep.behave = func(received, int) (int, time.Duration) {
+		if down.Load() {
+			return http.StatusServiceUnavailable, 0
+		}
+		return http.StatusNoContent, 0
+	}
+	ep.mu.Unlock()
+	drive(t, b, []string{"tms:DOWN-1"}, func(int) string { return "cust-A" })
+	var sub struct {
+		Enabled        bool       `json:"enabled"`
+		DisabledReason string     `json:"disabled_reason"`
+		FailingSince   *time.Time `json:"failing_since"`
+	}
+	poll.Until(t, "the failing endpoint disabled", func() bool {
+		_, out, _ := b.doKey(t, b.key, http.MethodGet, "/v1/subscriptions/"+id, "")
+		return json.Unmarshal(out, &sub) == nil && !sub.Enabled
+	})
+	if !strings.Contains(sub.DisabledReason, "failed since") || sub.FailingSince == nil {
+		t.Errorf("disabled because %q (failing since %v), want the failures", sub.DisabledReason, sub.FailingSince)
+	}
+	if n := len(ep.received()); n != 0 {
+		t.Fatalf("%d messages delivered to a failing endpoint", n)
+	}
+	down.Store(false)
+	if status, out, _ := b.doKey(t, b.key, http.MethodPatch, "/v1/subscriptions/"+id, `{"enabled":true}`); status != http.StatusOK {
+		t.Fatalf("enabling: %d %s", status, out)
+	}
+	poll.Until(t, "the waiting message delivered", func() bool { return len(ep.received()) == 1 })
 }

@@ -189,7 +189,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	refresh := time.NewTicker(2 * time.Second)
 	defer refresh.Stop()
-	sweep := time.NewTicker(5 * time.Second)
+	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
 	for {
 		select {
