@@ -202,6 +202,7 @@ func (c Config) validate() []*KeyError {
 	v.positive("archive.interval", c.Archive.Interval)
 	c.Reconcile.validate(&v)
 	c.FreightAudit.validate(&v)
+	c.TrackingPage.validate(&v, c.Storage.DatabaseURL != "")
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {
