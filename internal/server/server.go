@@ -35,6 +35,7 @@ import (
 	"github.com/waybill/waybill/internal/reconcile"
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
+	"github.com/waybill/waybill/internal/trackpage"
 	"github.com/waybill/waybill/internal/workflow"
 )
 
@@ -72,6 +73,9 @@ type Deps struct {
 	// Freight serves /v1/freight-audits and the shipments' margins; nil
 	// (the freight audit off) leaves them out.
 	Freight Freight
+	// Tracking serves the public tracking pages (GET /track/{token}) and
+	// the tracking-links API; nil (tracking_page off) leaves them out.
+	Tracking *trackpage.Service
 	// Console serves the web console under /console; nil leaves it out.
 	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
@@ -168,6 +172,7 @@ func New(d Deps) *Server {
 	s.registerReconcileRoutes()
 	s.registerFreightRoutes()
 	s.registerInventoryRoutes()
+	s.registerTrackingRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
