@@ -29,7 +29,6 @@ type View struct {
 	Milestones  []Milestone `json:"milestones"`
 	Delivery    *Delivery   `json:"delivery,omitempty"`
 	Brand       *Brand      `json:"brand,omitempty"`
-	UpdatedAt   LocalTime   `json:"updated_at"`
 }
 
 // Place is a city and country, never an address.
@@ -135,6 +134,10 @@ var milestoneWords = map[string]string{
 	"shipment.returned":  "Returned to sender",
 }
 
+// atDestination are the milestone types that happen at the destination:
+// without a location of their own, they show in its time zone.
+var atDestination = map[string]bool{"shipment.arrived": true, "shipment.delivered": true}
+
 // referenceKeys are the references the public may see, in order of
 // preference.
 var referenceKeys = []string{"bol", "po", "pro"}
@@ -174,7 +177,11 @@ func NewView(sh *shipment.Shipment, o ViewOptions) *View {
 		if words == "" {
 			continue
 		}
-		v.Milestones = append(v.Milestones, Milestone{Type: m.Type, Text: words, At: localTime(m.At, zoneOf(m.Location, loc)),
+		zone := loc
+		if m.Location == nil && atDestination[m.Type] {
+			zone = destZone
+		}
+		v.Milestones = append(v.Milestones, Milestone{Type: m.Type, Text: words, At: localTime(m.At, zoneOf(m.Location, zone)),
 			Late: m.Late, Place: placeOf(m.Location)})
 	}
 	if p := sh.POD; p != nil {
@@ -193,7 +200,6 @@ func NewView(sh *shipment.Shipment, o ViewOptions) *View {
 			v.Brand = &b
 		}
 	}
-	v.UpdatedAt = localTime(sh.UpdatedAt, loc)
 	return v
 }
 
