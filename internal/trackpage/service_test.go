@@ -70,6 +70,11 @@ func deliveredShipment() *shipment.Shipment {
 			{Type: "shipment.tracked", Status: "out_for_delivery", At: tp("2026-11-26T12:00:00Z"), EventID: "evt-ofd-1",
 				Location: &shipment.Location{City: "Columbus", Country: "US"}},
 			{Type: "shipment.delivered", At: tp("2026-11-26T14:05:00Z"), EventID: eventID, Late: true},
+			// Internal steps in the timeline: never on the page.
+			{Type: "picking.validated", At: tp("2026-11-26T14:10:00Z"), EventID: "evt-pick-1"},
+			{Type: "charges.reported", At: tp("2026-11-26T15:00:00Z"), EventID: "evt-chg-1"},
+			{Type: "review.decided", At: tp("2026-11-26T16:00:00Z"), EventID: "evt-rev-1"},
+			{Type: "shipment.invoiced", At: tp("2026-11-27T09:00:00Z"), EventID: "evt-inv-1"},
 		},
 		POD: &shipment.ProofOfDelivery{Signer: "J. Jansen", SignedAt: tp("2026-11-26T14:05:00Z"), EventID: eventID,
 			SignatureSHA256: "9f2c", Remarks: "left at dock 4, call " + driverPhone,
@@ -88,7 +93,8 @@ func deliveredShipment() *shipment.Shipment {
 // forbidden are the strings no page or JSON of deliveredShipment may hold.
 var forbidden = []string{canonicalID, pickingRef, odooPartnerID, "res.partner", "sale.order", invoiceNumber, invoiceID, driverPhone,
 	"Piet Driver", chargeAmount, chargeText, carrierInv, streetAddress, "Waalhaven", eventID, "evt-", ruleID, "XK-12-AB", "route-88123",
-	"stock.picking", "ap@pinecrest.example", "+1 555 0100", "9f2c", "dock 4", "s3://", "Pinecrest Hardware", "USD"}
+	"stock.picking", "ap@pinecrest.example", "+1 555 0100", "9f2c", "dock 4", "s3://", "Pinecrest Hardware", "USD",
+	"nvoice", "icking", "harges", "eview"}
 
 // shipments serves shipments by canonical id.
 type shipments struct {

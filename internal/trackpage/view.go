@@ -1,7 +1,6 @@
 package trackpage
 
 import (
-	"cmp"
 	"net/url"
 	"strings"
 	"time"
@@ -124,14 +123,23 @@ var statuses = map[shipment.State][2]string{
 	shipment.Cancelled: {"cancelled", "Cancelled"},
 }
 
-// milestoneWords names the milestone types in words.
+// milestoneWords names, in words, the milestone types the public sees.
+// Any other type (invoicing, picking validation, reviews, charges,
+// shortages) is internal and stays off the page. shipment.tracked is a
+// carrier's status, shown in its own words.
 var milestoneWords = map[string]string{
+	"shipment.planned":   "Order received",
+	"inventory.reserved": "Being prepared",
+	"dispatch.assigned":  "Carrier assigned",
+	"shipment.loaded":    "Loaded",
 	"shipment.departed":  "Departed",
 	"shipment.arrived":   "Arrived",
 	"shipment.delayed":   "Delayed",
 	"shipment.delivered": "Delivered",
 	"shipment.exception": "Held up",
 	"shipment.returned":  "Returned to sender",
+	"shipment.cancelled": "Cancelled",
+	"shipment.tracked":   "",
 }
 
 // atDestination are the milestone types that happen at the destination:
@@ -170,9 +178,12 @@ func NewView(sh *shipment.Shipment, o ViewOptions) *View {
 		v.ETA = &t
 	}
 	for _, m := range sh.Milestones {
-		words := milestoneWords[m.Type]
+		words, public := milestoneWords[m.Type]
+		if !public {
+			continue
+		}
 		if words == "" {
-			words = humanize(cmp.Or(m.Status, m.Type[strings.LastIndexByte(m.Type, '.')+1:]))
+			words = humanize(m.Status)
 		}
 		if words == "" {
 			continue
