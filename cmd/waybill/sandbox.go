@@ -110,6 +110,9 @@ func startSandbox(ctx context.Context, cfg *config.Config, odooVersion int, logg
 		cfg.Intake.MaxEventAge = max(cfg.Intake.MaxEventAge, time.Since(sandboxSamplesFrom)+config.IntakeMaxEventAgeDefault)
 	}
 	cfg.Intake.MetricSources = append(cfg.Intake.MetricSources, tmssim.Source)
+	// The sandbox shows the public tracking pages, signed with a key of
+	// its data directory (tracking.key) unless one is configured.
+	cfg.TrackingPage.Enabled = true
 	if err := sandboxSources(cfg); err != nil {
 		sb.Close()
 		return nil, err

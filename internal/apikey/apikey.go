@@ -38,12 +38,15 @@ const (
 	// and approving or rejecting them (approving posts the day's draft
 	// invoices).
 	FinanceApprove Scope = "finance:approve"
+	// TrackingWrite allows creating and revoking the signed links to the
+	// public tracking pages of shipments.
+	TrackingWrite Scope = "tracking:write"
 	// Admin allows everything, including managing keys and dead letters.
 	Admin Scope = "admin"
 )
 
 // allScopes lists every scope, in the order error messages name them.
-var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, FinanceApprove, SubscriptionsWrite, Admin}
+var allScopes = []Scope{EventsWrite, ShipmentsRead, ReviewWrite, ChangesApprove, FinanceApprove, SubscriptionsWrite, TrackingWrite, Admin}
 
 // Scopes returns every scope a key can carry, in the order error messages
 // name them. The caller owns the returned slice.

@@ -18,7 +18,7 @@ func ExampleParseScopes() {
 	fmt.Println(err)
 	// Output:
 	// [events:write shipments:read] <nil>
-	// unknown scope "shipments:write": want events:write, shipments:read, review:write, changes:approve, finance:approve, subscriptions:write, admin
+	// unknown scope "shipments:write": want events:write, shipments:read, review:write, changes:approve, finance:approve, subscriptions:write, tracking:write, admin
 }
 
 func ExampleKey_Has() {

@@ -68,6 +68,11 @@ const (
 	// ActionArchiveRestored is a day of archived rows put back into the
 	// database; the subject is kind/day, such as events/2026-09-01.
 	ActionArchiveRestored = "archive.restored"
+	// ActionTrackingLinkCreated and ActionTrackingLinkRevoked are a link
+	// to a shipment's public tracking page made or revoked; the subject is
+	// the link's id.
+	ActionTrackingLinkCreated = "tracking_link.created"
+	ActionTrackingLinkRevoked = "tracking_link.revoked"
 )
 
 // Entry is one record of the audit trail.

@@ -316,6 +316,8 @@ type Config struct {
 	FreightAudit FreightAudit `koanf:"freight_audit" json:"freight_audit"`
 	// Subscriptions is the subscriptions section.
 	Subscriptions Subscriptions `koanf:"subscriptions" json:"subscriptions"`
+	// TrackingPage is the tracking_page section.
+	TrackingPage TrackingPage `koanf:"tracking_page" json:"tracking_page"`
 }
 
 // Server configures the HTTP server that receives events and serves the console.
@@ -1135,6 +1137,91 @@ func FreightToleranceDefaults() []FreightTolerance {
 // FreightBillStateDefault is the default of freight_audit.bill_state.
 const FreightBillStateDefault = OdooInvoiceDraft
 
+// TrackingPage configures the public tracking page of each shipment (see
+// docs/tracking-page.md): a read-only page, and the same as JSON, behind an
+// unguessable signed link that expires and can be revoked. It shows the
+// status, milestones, ETA and proof of delivery; never prices, charges,
+// invoices or internal ids. It is off by default; serve --sandbox turns it
+// on.
+type TrackingPage struct {
+	// Enabled serves GET /track/{token} and the tracking-links API.
+	// Defaults to false.
+	Enabled bool `koanf:"enabled" json:"enabled"`
+
+	// BaseURL is the public origin the links' url starts with, such as
+	// https://track.example.com (a path prefix is kept). When empty, the
+	// url is the path /track/{token} alone. Empty by default.
+	BaseURL string `koanf:"base_url" json:"base_url"`
+
+	// LinkLifetime is how long a link lives when its creator does not say.
+	// Must be positive and at most max_link_lifetime. Defaults to 720h (30
+	// days).
+	LinkLifetime time.Duration `koanf:"link_lifetime" json:"link_lifetime"`
+
+	// MaxLinkLifetime is the longest life a link may be given. Must be
+	// positive. Defaults to 2160h (90 days).
+	MaxLinkLifetime time.Duration `koanf:"max_link_lifetime" json:"max_link_lifetime"`
+
+	// SigningKey is the HMAC-SHA256 key that signs the links, at least 32
+	// characters, usually from WAYBILL_TRACKING_PAGE_SIGNING_KEY. It is a
+	// secret: logs and output show it as REDACTED. Changing it invalidates
+	// every link. When empty, an SQLite data directory gets its own
+	// tracking.key (32 random bytes, mode 0600) on first start; PostgreSQL
+	// needs it set, so that every replica signs alike. Empty by default.
+	SigningKey Secret `koanf:"signing_key" json:"signing_key"`
+
+	// Rate is how many requests a second one client IP address may make to
+	// the tracking pages: a token bucket per address holding burst.
+	// Over it, the page answers 429 with Retry-After. At least 1. Defaults
+	// to 5.
+	Rate int `koanf:"rate" json:"rate"`
+
+	// Burst is how many requests one client IP address may make at once
+	// before rate paces it. At least 1. Defaults to 20.
+	Burst int `koanf:"burst" json:"burst"`
+
+	// CacheMaxAge is the max-age of the pages' Cache-Control: private
+	// header; each answer carries an ETag, and a matching If-None-Match
+	// gets 304. Must be positive, at most 1h. Defaults to 1m.
+	CacheMaxAge time.Duration `koanf:"cache_max_age" json:"cache_max_age"`
+
+	// ShowPODPhotos links the photos of the proof of delivery on the page.
+	// Defaults to false.
+	ShowPODPhotos bool `koanf:"show_pod_photos" json:"show_pod_photos"`
+
+	// Timezone is the IANA time zone of the times whose location has no
+	// zone of its own. Defaults to "UTC".
+	Timezone Zone `koanf:"timezone" json:"timezone"`
+
+	// Branding gives the page of a customer's shipments that customer's
+	// look, as entries of space-separated key=value pairs: customer (the
+	// customer ref, such as odoo:res.partner/7), name (the display name,
+	// in double quotes when it holds spaces), logo_url (https), and
+	// primary_color and accent_color (#rgb or #rrggbb), all but customer
+	// optional. Shipments of other customers get a plain page. Defaults to
+	// [].
+	Branding []TrackingBranding `koanf:"branding" json:"branding"`
+}
+
+// Defaults of the tracking_page section. tracking_page.base_url and
+// tracking_page.signing_key are empty, tracking_page.enabled and
+// tracking_page.show_pod_photos false by default.
+const (
+	// TrackingLinkLifetimeDefault is the default of tracking_page.link_lifetime.
+	TrackingLinkLifetimeDefault = 30 * 24 * time.Hour
+	// TrackingMaxLinkLifetimeDefault is the default of tracking_page.max_link_lifetime.
+	TrackingMaxLinkLifetimeDefault = 90 * 24 * time.Hour
+	// TrackingRateDefault is the default of tracking_page.rate.
+	TrackingRateDefault = 5
+	// TrackingBurstDefault is the default of tracking_page.burst.
+	TrackingBurstDefault = 20
+	// TrackingCacheMaxAgeDefault is the default of tracking_page.cache_max_age.
+	TrackingCacheMaxAgeDefault = time.Minute
+)
+
+// TrackingTimezoneDefault returns the default of tracking_page.timezone: UTC.
+func TrackingTimezoneDefault() Zone { return Zone{loc: time.UTC} }
+
 // Path is the archive directory: Dir, or archive in dataDir.
 func (a Archive) Path(dataDir string) string {
 	if a.Dir != "" {
@@ -1269,6 +1356,15 @@ func Default() Config {
 			Workers:       SubscriptionsWorkersDefault,
 			PerEndpoint:   SubscriptionsPerEndpointDefault,
 			SecretOverlap: SubscriptionsSecretOverlapDefault,
+		},
+		TrackingPage: TrackingPage{
+			LinkLifetime:    TrackingLinkLifetimeDefault,
+			MaxLinkLifetime: TrackingMaxLinkLifetimeDefault,
+			Rate:            TrackingRateDefault,
+			Burst:           TrackingBurstDefault,
+			CacheMaxAge:     TrackingCacheMaxAgeDefault,
+			Timezone:        TrackingTimezoneDefault(),
+			Branding:        []TrackingBranding{},
 		},
 	}
 }

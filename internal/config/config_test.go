@@ -183,6 +183,17 @@ func TestDefault(t *testing.T) {
 		{"subscriptions.workers", got.Subscriptions.Workers, 32},
 		{"subscriptions.per_endpoint", got.Subscriptions.PerEndpoint, 4},
 		{"subscriptions.secret_overlap", got.Subscriptions.SecretOverlap, 24 * time.Hour},
+		{"tracking_page.enabled", got.TrackingPage.Enabled, false},
+		{"tracking_page.link_lifetime", got.TrackingPage.LinkLifetime, 720 * time.Hour},
+		{"tracking_page.max_link_lifetime", got.TrackingPage.MaxLinkLifetime, 2160 * time.Hour},
+		{"tracking_page.rate", got.TrackingPage.Rate, 5},
+		{"tracking_page.burst", got.TrackingPage.Burst, 20},
+		{"tracking_page.cache_max_age", got.TrackingPage.CacheMaxAge, time.Minute},
+		{"tracking_page.show_pod_photos", got.TrackingPage.ShowPODPhotos, false},
+		{"tracking_page.base_url", got.TrackingPage.BaseURL, ""},
+		{"tracking_page.signing_key", got.TrackingPage.SigningKey, Secret("")},
+		{"tracking_page.timezone", got.TrackingPage.Timezone.String(), "UTC"},
+		{"tracking_page.branding", got.TrackingPage.Branding, []TrackingBranding{}},
 	}
 	if len(checks) != len(Keys()) {
 		t.Errorf("checked %d keys, want all %d", len(checks), len(Keys()))
@@ -733,6 +744,32 @@ func TestValidate(t *testing.T) {
 		{name: "freight tolerance bad amount", modify: func(c *Config) {
 			c.FreightAudit.Tolerances = []FreightTolerance{{Type: "linehaul", Abs: "-5"}}
 		}, key: "freight_audit.tolerances", msg: `entry "type=linehaul abs=-5": abs "-5" must be a non-negative plain decimal, such as 5.00`},
+		{name: "tracking link lifetime over max", modify: func(c *Config) { c.TrackingPage.LinkLifetime = 100 * 24 * time.Hour }, key: "tracking_page.link_lifetime", msg: "must not be longer than tracking_page.max_link_lifetime"},
+		{name: "tracking short key", modify: func(c *Config) { c.TrackingPage.SigningKey = "short" }, key: "tracking_page.signing_key", msg: "must be at least 32 characters (openssl rand -base64 32 makes one)"},
+		{name: "tracking postgres without key", modify: func(c *Config) {
+			c.TrackingPage.Enabled = true
+			c.Storage.DatabaseURL = "postgres://db/waybill"
+		}, key: "tracking_page.signing_key", msg: "must be set on PostgreSQL, so that every replica signs the links alike (openssl rand -base64 32 makes one)"},
+		{name: "tracking postgres with key", modify: func(c *Config) {
+			c.TrackingPage.Enabled = true
+			c.Storage.DatabaseURL = "postgres://db/waybill"
+			c.TrackingPage.SigningKey = "0123456789abcdef0123456789abcdef"
+		}},
+		{name: "tracking base url", modify: func(c *Config) { c.TrackingPage.BaseURL = "track.example.com" }, key: "tracking_page.base_url", msg: "must be an absolute http or https URL without credentials, query or fragment, such as https://track.example.com"},
+		{name: "tracking rate", modify: func(c *Config) { c.TrackingPage.Rate = 0 }, key: "tracking_page.rate", msg: "must be between 1 and 1000000"},
+		{name: "tracking cache", modify: func(c *Config) { c.TrackingPage.CacheMaxAge = 2 * time.Hour }, key: "tracking_page.cache_max_age", msg: "must be at most 1h"},
+		{name: "tracking branding colour", modify: func(c *Config) {
+			c.TrackingPage.Branding = []TrackingBranding{{Customer: "odoo:res.partner/7", PrimaryColor: "blue"}}
+		}, key: "tracking_page.branding", msg: `entry "customer=odoo:res.partner/7 primary_color=blue": primary_color "blue" must be #rgb or #rrggbb`},
+		{name: "tracking branding http logo", modify: func(c *Config) {
+			c.TrackingPage.Branding = []TrackingBranding{{Customer: "c1", LogoURL: "http://cdn.example/logo.png"}}
+		}, key: "tracking_page.branding", msg: `entry "customer=c1 logo_url=http://cdn.example/logo.png": logo_url "http://cdn.example/logo.png" must be an absolute https URL without credentials`},
+		{name: "tracking branding twice", modify: func(c *Config) {
+			c.TrackingPage.Branding = []TrackingBranding{{Customer: "c1"}, {Customer: "c1", Name: "Other"}}
+		}, key: "tracking_page.branding", msg: `sets customer "c1" more than once`},
+		{name: "tracking branding", modify: func(c *Config) {
+			c.TrackingPage.Branding = []TrackingBranding{{Customer: "c1", Name: "Acme Retail", LogoURL: "https://cdn.example/logo.png", PrimaryColor: "#0a3d62", AccentColor: "#fb3"}}
+		}},
 		{name: "freight bill state", modify: func(c *Config) { c.FreightAudit.BillState = "paid" }, key: "freight_audit.bill_state", msg: `must be one of draft or posted, got "paid"`},
 		{name: "kpi thresholds", modify: func(c *Config) {
 			c.KPI = KPI{ReleaseDelay: time.Hour, ShortageAge: 2 * time.Hour, UnbilledAfter: 24 * time.Hour, CacheFor: time.Minute}
@@ -827,6 +864,8 @@ func TestValidate(t *testing.T) {
 			"reconcile.cutoff", "reconcile.timezone",
 			"subscriptions.disable_after", "subscriptions.timeout", "subscriptions.secret_overlap", "subscriptions.rate_limit",
 			"subscriptions.workers", "subscriptions.per_endpoint", "freight_audit.bill_state",
+			"tracking_page.link_lifetime", "tracking_page.max_link_lifetime", "tracking_page.rate", "tracking_page.burst",
+			"tracking_page.cache_max_age", "tracking_page.timezone",
 			"connectors.odoo.timeout", "connectors.odoo.rate_limit", "connectors.odoo.breaker_failures",
 			"connectors.odoo.breaker_cooldown", "connectors.odoo.backorder", "connectors.odoo.invoice_state", "connectors.odoo.system",
 			"connectors.webhook.timeout", "connectors.tms.timeout",
@@ -915,7 +954,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s: environment variable %s is reserved", k.Path, k.Env)
 		}
 	}
-	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret", "encryption.key", "tracing.headers"}, secrets); diff != "" {
+	if diff := cmp.Diff([]string{"storage.database_url", "connectors.odoo.api_key", "connectors.odoo.webhook_token", "connectors.tms.secret", "connectors.webhook.secret", "encryption.key", "tracing.headers", "tracking_page.signing_key"}, secrets); diff != "" {
 		t.Errorf("secret keys differ (-want +got):\n%s", diff)
 	}
 

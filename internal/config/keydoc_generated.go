@@ -49,6 +49,8 @@ func docText(path string) string {
 		return "Configures the audit of carriers' freight invoices (see docs/freight-audit.md): each invoice a carrier reports for a shipment is compared per charge type with the expected cost the cost rules rate, approved by itself within tolerance, else reviewed by finance; approved invoices become vendor bills in Odoo. It is off until cost_rules_file is set."
 	case "subscriptions":
 		return "Configures the delivery of events to subscribed endpoints (see docs/subscriptions.md), signed as Standard Webhooks."
+	case "tracking_page":
+		return "Configures the public tracking page of each shipment (see docs/tracking-page.md): a read-only page, and the same as JSON, behind an unguessable signed link that expires and can be revoked. It shows the status, milestones, ETA and proof of delivery; never prices, charges, invoices or internal ids. It is off by default; serve --sandbox turns it on."
 	case "server.addr":
 		return "The TCP address the HTTP server listens on, as host:port. An empty host listens on every interface; port 0 picks a free port. Defaults to \"127.0.0.1:8080\"."
 	case "server.read_timeout":
@@ -275,6 +277,28 @@ func docText(path string) string {
 		return "How many of those one endpoint may take, so a slow endpoint does not hold up the others. Defaults to 4."
 	case "subscriptions.secret_overlap":
 		return "How long a rotated signing secret keeps signing beside the new one. Defaults to 24h."
+	case "tracking_page.enabled":
+		return "Serves GET /track/{token} and the tracking-links API. Defaults to false."
+	case "tracking_page.base_url":
+		return "The public origin the links' url starts with, such as https://track.example.com (a path prefix is kept). When empty, the url is the path /track/{token} alone. Empty by default."
+	case "tracking_page.link_lifetime":
+		return "How long a link lives when its creator does not say. Must be positive and at most max_link_lifetime. Defaults to 720h (30 days)."
+	case "tracking_page.max_link_lifetime":
+		return "The longest life a link may be given. Must be positive. Defaults to 2160h (90 days)."
+	case "tracking_page.signing_key":
+		return "The HMAC-SHA256 key that signs the links, at least 32 characters, usually from WAYBILL_TRACKING_PAGE_SIGNING_KEY. It is a secret: logs and output show it as REDACTED. Changing it invalidates every link. When empty, an SQLite data directory gets its own tracking.key (32 random bytes, mode 0600) on first start; PostgreSQL needs it set, so that every replica signs alike. Empty by default."
+	case "tracking_page.rate":
+		return "How many requests a second one client IP address may make to the tracking pages: a token bucket per address holding burst. Over it, the page answers 429 with Retry-After. At least 1. Defaults to 5."
+	case "tracking_page.burst":
+		return "How many requests one client IP address may make at once before rate paces it. At least 1. Defaults to 20."
+	case "tracking_page.cache_max_age":
+		return "The max-age of the pages' Cache-Control: private header; each answer carries an ETag, and a matching If-None-Match gets 304. Must be positive, at most 1h. Defaults to 1m."
+	case "tracking_page.show_pod_photos":
+		return "Links the photos of the proof of delivery on the page. Defaults to false."
+	case "tracking_page.timezone":
+		return "The IANA time zone of the times whose location has no zone of its own. Defaults to \"UTC\"."
+	case "tracking_page.branding":
+		return "Gives the page of a customer's shipments that customer's look, as entries of space-separated key=value pairs: customer (the customer ref, such as odoo:res.partner/7), name (the display name, in double quotes when it holds spaces), logo_url (https), and primary_color and accent_color (#rgb or #rrggbb), all but customer optional. Shipments of other customers get a plain page. Defaults to []."
 	}
 	return ""
 }

@@ -203,6 +203,7 @@ func (c Config) validate() []*KeyError {
 	c.Reconcile.validate(&v)
 	c.Subscriptions.validate(&v)
 	c.FreightAudit.validate(&v)
+	c.TrackingPage.validate(&v, c.Storage.DatabaseURL != "")
 	c.Connectors.Odoo.validate(&v, "connectors.odoo")
 	c.Connectors.Webhook.validate(&v, "connectors.webhook")
 	if t := c.Connectors.TMS; t.URL != "" {

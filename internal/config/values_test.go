@@ -314,6 +314,9 @@ func TestParsedValuesText(t *testing.T) {
 		{"fuel = FUEL SURCHARGE", "fuel=FUEL SURCHARGE", new(ServiceProduct)},
 		{"backorder=cancel customer=odoo:res.partner/42", "customer=odoo:res.partner/42 backorder=cancel", new(OdooPolicy)},
 		{"invoice_state=posted  warehouse=WH", "warehouse=WH invoice_state=posted", new(OdooPolicy)},
+		{`accent_color=#fb3 customer=odoo:res.partner/7  name="Acme \"Retail\"" logo_url=https://cdn.example/a.png primary_color=#0A3D62`,
+			`customer=odoo:res.partner/7 name="Acme \"Retail\"" logo_url=https://cdn.example/a.png primary_color=#0A3D62 accent_color=#fb3`, new(TrackingBranding)},
+		{"customer=c1", "customer=c1", new(TrackingBranding)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -346,6 +349,9 @@ connectors:
   odoo:
     service_products: [fuel=FUEL-SURCHARGE, detention=DET]
     policies: ["customer=odoo:res.partner/42 backorder=cancel", "warehouse=WH invoice_state=posted"]
+tracking_page:
+  timezone: Europe/Berlin
+  branding: ['customer=odoo:res.partner/7 name="Acme Retail" primary_color=#0a3d62']
 `
 
 // TestParsedValuesPrinted checks that where a loaded configuration is written
@@ -435,4 +441,32 @@ func TestParsedValuesPrinted(t *testing.T) {
 			t.Errorf("written file loads differently (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestTrackingBrandingRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{`name="Acme"`, `entry "name=\"Acme\"": needs a customer, such as customer=odoo:res.partner/7`},
+		{`customer=c1 colour=#fff`, `entry "customer=c1 colour=#fff": unknown key "colour": want customer, name, logo_url, primary_color or accent_color`},
+		{`customer=c1 name="Acme`, `entry "customer=c1 name=\"Acme": the value of name has no closing quote`},
+		{`customer=c1 primary_color=#12345`, `entry "customer=c1 primary_color=#12345": primary_color "#12345" must be #rgb or #rrggbb`},
+		{`customer=c1 accent_color=red`, `entry "customer=c1 accent_color=red": accent_color "red" must be #rgb or #rrggbb`},
+		{`customer=c1 logo_url=javascript:alert(1)`, `entry "customer=c1 logo_url=javascript:alert(1)": logo_url "javascript:alert(1)" must be an absolute https URL without credentials`},
+		{`customer=c1 logo_url=https://u:p@cdn.example/l.png`, `entry "customer=c1 logo_url=https://u:p@cdn.example/l.png": logo_url "https://u:p@cdn.example/l.png" must be an absolute https URL without credentials`},
+		{`customer=c1 customer=c2`, `entry "customer=c1 customer=c2": sets customer more than once`},
+		{`customer`, `entry "customer": "customer" is not key=value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			var b TrackingBranding
+			err := b.UnmarshalText([]byte(tt.in))
+			if err == nil {
+				t.Fatalf("UnmarshalText(%q) = %+v, want an error", tt.in, b)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("UnmarshalText(%q) error:\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/config"
 	"github.com/waybill/waybill/internal/event"
 	"github.com/waybill/waybill/internal/intake"
 	"github.com/waybill/waybill/internal/problem"
@@ -27,7 +28,11 @@ import (
 func TestAuthMatrix(t *testing.T) {
 	t.Parallel()
 	sqldbtest.EngineOptions(t, func(t *testing.T, opts sqldb.Options) {
-		a := startAPIHub(t, opts, nil, nil)
+		// The tracking page is on, so that its routes are checked too.
+		a := startAPIHub(t, opts, func(c *config.Config) {
+			c.TrackingPage.Enabled = true
+			c.TrackingPage.SigningKey = "test-only-tracking-signing-key-0123456789"
+		}, nil)
 		keys := map[apikey.Scope]string{}
 		for _, sc := range apikey.Scopes() {
 			secret, _, err := a.hub.Keys.Create(t.Context(), "matrix-"+strings.ReplaceAll(string(sc), ":", "-"), []apikey.Scope{sc})

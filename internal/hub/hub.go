@@ -441,12 +441,16 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	tracking, err := NewTrackingService(cfg, db, h.Shipments, logger)
+	if err != nil {
+		return err
+	}
 	h.server = server.New(server.Deps{
 		DB: db, Keys: h.Keys, Intake: events, Events: h.Events, Shipments: h.Shipments,
 		Jobs: h.Queue, DeadLetters: h.Queue.DeadLetters(), Gatherer: h.reg, Logger: logger, Version: opts.Version,
 		OdooHook: h.odooHook(), Emitter: emitter, Feeds: h.feedStatus(),
 		Sources: h.sources, MaxBodyBytes: cfg.Intake.MaxBodyBytes, Audit: h.Audit, Changes: h.Changes, Reconciler: h.Reconciler,
-		Freight: h.freightService(), Subscriptions: h.Subscriptions,
+		Freight: h.freightService(), Subscriptions: h.Subscriptions, Tracking: tracking,
 		Console: cons.Handler(),
 	})
 	h.httpSrv = &http.Server{

@@ -36,6 +36,7 @@ import (
 	"github.com/waybill/waybill/internal/source"
 	"github.com/waybill/waybill/internal/sqldb"
 	"github.com/waybill/waybill/internal/subscription"
+	"github.com/waybill/waybill/internal/trackpage"
 	"github.com/waybill/waybill/internal/workflow"
 )
 
@@ -75,6 +76,9 @@ type Deps struct {
 	Freight Freight
 	// Subscriptions serves /v1/subscriptions; nil leaves the routes out.
 	Subscriptions *subscription.Service
+	// Tracking serves the public tracking pages (GET /track/{token}) and
+	// the tracking-links API; nil (tracking_page off) leaves them out.
+	Tracking *trackpage.Service
 	// Console serves the web console under /console; nil leaves it out.
 	Console http.Handler
 	// MaxBodyBytes bounds source payloads. Defaults to 8 MiB.
@@ -172,6 +176,7 @@ func New(d Deps) *Server {
 	s.registerFreightRoutes()
 	s.registerInventoryRoutes()
 	s.registerSubscriptionRoutes()
+	s.registerTrackingRoutes()
 
 	s.mux.Handle("GET /v1/openapi.json", s.requireScope("", http.HandlerFunc(s.serveOpenAPI)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
