@@ -73,6 +73,14 @@ const (
 	// the link's id.
 	ActionTrackingLinkCreated = "tracking_link.created"
 	ActionTrackingLinkRevoked = "tracking_link.revoked"
+	// ActionSubscriptionCreated, …Updated, …Deleted, …SecretRotated and
+	// …Replayed are changes to an event subscription over the API; the
+	// subject is the subscription's id.
+	ActionSubscriptionCreated       = "subscription.created"
+	ActionSubscriptionUpdated       = "subscription.updated"
+	ActionSubscriptionDeleted       = "subscription.deleted"
+	ActionSubscriptionSecretRotated = "subscription.secret_rotated"
+	ActionSubscriptionReplayed      = "subscription.replayed"
 )
 
 // Entry is one record of the audit trail.

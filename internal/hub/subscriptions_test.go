@@ -399,6 +399,13 @@ func TestSubscriptionsGoneRotateReplay(t *testing.T) {
 				t.Errorf("message %s (%s) not replayed under its id", r.ID, r.Type)
 			}
 		}
+		// The changes made over the API are in the audit trail.
+		status, out, _ = b.doKey(t, b.key, http.MethodGet, "/v1/audit?limit=100", "")
+		for _, action := range []string{"subscription.created", "subscription.secret_rotated", "subscription.updated", "subscription.replayed"} {
+			if status != http.StatusOK || !strings.Contains(string(out), `"`+action+`"`) {
+				t.Errorf("the audit trail (%d) lacks %s", status, action)
+			}
+		}
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/waybill/waybill/internal/apikey"
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/problem"
 	"github.com/waybill/waybill/internal/subscription"
 )
@@ -66,6 +67,9 @@ func (s *Server) registerSubscriptionRoutes() {
 			if err != nil {
 				return nil, subscriptionError(err, "")
 			}
+			if err := s.record(ctx, audit.ActionSubscriptionCreated, created.ID, map[string]any{"url": created.URL, "owner": created.Owner, "event_types": created.EventTypes}); err != nil {
+				return nil, err
+			}
 			out := &subscriptionCreated{}
 			out.Body.Subscription, out.Body.Secret = created, secret
 			return out, nil
@@ -104,6 +108,9 @@ func (s *Server) registerSubscriptionRoutes() {
 			if err != nil {
 				return nil, subscriptionError(err, in.ID)
 			}
+			if err := s.record(ctx, audit.ActionSubscriptionUpdated, sub.ID, map[string]any{"url": sub.URL, "enabled": sub.Enabled, "event_types": sub.EventTypes}); err != nil {
+				return nil, err
+			}
 			return &subscriptionOutput{Body: sub}, nil
 		})
 	huma.Register(s.api, op("delete-subscription", http.MethodDelete, "/v1/subscriptions/{id}",
@@ -114,7 +121,7 @@ func (s *Server) registerSubscriptionRoutes() {
 			if err := subs.Delete(ctx, owner(ctx), in.ID); err != nil {
 				return nil, subscriptionError(err, in.ID)
 			}
-			return nil, nil
+			return nil, s.record(ctx, audit.ActionSubscriptionDeleted, in.ID, nil)
 		})
 	huma.Register(s.api, op("rotate-subscription-secret", http.MethodPost, "/v1/subscriptions/{id}/rotate-secret",
 		"Give a subscription a new signing secret; the previous one keeps signing beside it for subscriptions.secret_overlap", scope, "subscriptions"),
@@ -129,6 +136,9 @@ func (s *Server) registerSubscriptionRoutes() {
 			secret, until, err := subs.RotateSecret(ctx, owner(ctx), in.ID)
 			if err != nil {
 				return nil, subscriptionError(err, in.ID)
+			}
+			if err := s.record(ctx, audit.ActionSubscriptionSecretRotated, in.ID, map[string]any{"previous_until": until}); err != nil {
+				return nil, err
 			}
 			out := &struct {
 				Body struct {
@@ -152,6 +162,9 @@ func (s *Server) registerSubscriptionRoutes() {
 			n, err := subs.Replay(ctx, owner(ctx), in.ID, in.Since)
 			if err != nil {
 				return nil, subscriptionError(err, in.ID)
+			}
+			if err := s.record(ctx, audit.ActionSubscriptionReplayed, in.ID, map[string]any{"since": in.Since, "messages": n}); err != nil {
+				return nil, err
 			}
 			out := &struct {
 				Body struct {
