@@ -334,13 +334,14 @@ func TestFailover(t *testing.T) {
 	}
 	// The live replicas share the partitions: every one is held, and each
 	// replica holds some.
-	c.mu.Lock()
-	var liveIDs []string
-	for _, r := range c.live {
-		liveIDs = append(liveIDs, r.id())
-	}
-	c.mu.Unlock()
 	for converged := time.Now().Add(30 * time.Second); ; {
+		// A replica started last may not have logged its id yet.
+		c.mu.Lock()
+		var liveIDs []string
+		for _, r := range c.live {
+			liveIDs = append(liveIDs, r.id())
+		}
+		c.mu.Unlock()
 		var counts []int
 		total := 0
 		for _, id := range liveIDs {
