@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waybill/waybill/internal/audit"
 	"github.com/waybill/waybill/internal/source/verify"
 	"github.com/waybill/waybill/internal/subscription"
 )
@@ -90,7 +91,7 @@ func newSubscriptionsCmd() *cobra.Command {
 			fmt.Fprintf(out, "created subscription %s to %s for %s\n", created.ID, created.URL, strings.Join(created.EventTypes, ","))
 			fmt.Fprintln(out, "the receiver verifies signatures with this secret; store it now: it cannot be shown again")
 			fmt.Fprintln(out, secret)
-			return nil
+			return recordAudit(cmd, audit.ActionSubscriptionCreated, created.ID, map[string]any{"url": created.URL, "owner": created.Owner, "event_types": created.EventTypes})
 		},
 	}
 	filterFlags(create)
@@ -217,7 +218,7 @@ func newSubscriptionsCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "updated subscription %s (enabled %t)\n", sub.ID, sub.Enabled)
-			return nil
+			return recordAudit(cmd, audit.ActionSubscriptionUpdated, sub.ID, map[string]any{"url": sub.URL, "enabled": sub.Enabled, "event_types": sub.EventTypes})
 		},
 	}
 	filterFlags(update)
@@ -238,7 +239,7 @@ func newSubscriptionsCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted subscription %s\n", args[0])
-			return nil
+			return recordAudit(cmd, audit.ActionSubscriptionDeleted, args[0], nil)
 		},
 	}
 	storageFlags(del)
@@ -259,7 +260,7 @@ func newSubscriptionsCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rotated the secret of %s; the previous one also signs until %s\n", args[0], until.Format(time.RFC3339))
 			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			return nil
+			return recordAudit(cmd, audit.ActionSubscriptionSecretRotated, args[0], map[string]any{"previous_until": until})
 		},
 	}
 	storageFlags(rotate)
@@ -284,7 +285,7 @@ func newSubscriptionsCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d messages of %s will be sent again\n", n, args[0])
-			return nil
+			return recordAudit(cmd, audit.ActionSubscriptionReplayed, args[0], map[string]any{"since": since, "messages": n})
 		},
 	}
 	replay.Flags().String("since", "", "RFC 3339 time: messages written since then are sent again")

@@ -63,6 +63,12 @@ func TestSubscriptionsCommands(t *testing.T) {
 	if out, _, err := run("subscriptions", "delete", id); err != nil || !strings.Contains(out, "deleted") {
 		t.Errorf("delete: %q %v", out, err)
 	}
+	out, _, err = run("audit", "list")
+	for _, action := range []string{"subscription.created", "subscription.updated", "subscription.secret_rotated", "subscription.replayed", "subscription.deleted"} {
+		if err != nil || !strings.Contains(out, action) {
+			t.Errorf("the audit trail lacks %s: %v", action, err)
+		}
+	}
 }
 
 // TestWebhooksVerify checks deliveries with the receivers' helper: a
