@@ -152,7 +152,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	// One rule for each condition the operators are paged or warned for.
 	for _, want := range []string{"WaybillOdooBreakerOpen", "WaybillOdooCallErrors", "WaybillDeadLettersGrowing", "WaybillJobQueueDepth",
-		"WaybillPODFeedSilent", "WaybillUnbilledDeliveries", "WaybillExceptionsAging", "WaybillDelayedReleases"} {
+		"WaybillPODFeedSilent", "WaybillUnbilledDeliveries", "WaybillExceptionsAging", "WaybillDelayedReleases",
+		"WaybillSubscriptionDisabled", "WaybillWebhookBacklog"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s", want)
 		}

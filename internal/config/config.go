@@ -1081,6 +1081,10 @@ type Subscriptions struct {
 	// SecretOverlap is how long a rotated signing secret keeps signing
 	// beside the new one. Defaults to 24h.
 	SecretOverlap time.Duration `koanf:"secret_overlap" json:"secret_overlap"`
+
+	// Retention is how long delivered and given-up messages are kept: a
+	// replay reaches back this far. Defaults to 720h.
+	Retention time.Duration `koanf:"retention" json:"retention"`
 }
 
 // Defaults of the subscriptions section.
@@ -1097,6 +1101,8 @@ const (
 	SubscriptionsPerEndpointDefault = 4
 	// SubscriptionsSecretOverlapDefault is the default of subscriptions.secret_overlap.
 	SubscriptionsSecretOverlapDefault = 24 * time.Hour
+	// SubscriptionsRetentionDefault is the default of subscriptions.retention.
+	SubscriptionsRetentionDefault = 30 * 24 * time.Hour
 )
 
 // FreightAudit configures the audit of carriers' freight invoices (see
@@ -1356,6 +1362,7 @@ func Default() Config {
 			Workers:       SubscriptionsWorkersDefault,
 			PerEndpoint:   SubscriptionsPerEndpointDefault,
 			SecretOverlap: SubscriptionsSecretOverlapDefault,
+			Retention:     SubscriptionsRetentionDefault,
 		},
 		TrackingPage: TrackingPage{
 			LinkLifetime:    TrackingLinkLifetimeDefault,

@@ -277,6 +277,8 @@ func docText(path string) string {
 		return "How many of those one endpoint may take, so a slow endpoint does not hold up the others. Defaults to 4."
 	case "subscriptions.secret_overlap":
 		return "How long a rotated signing secret keeps signing beside the new one. Defaults to 24h."
+	case "subscriptions.retention":
+		return "How long delivered and given-up messages are kept: a replay reaches back this far. Defaults to 720h."
 	case "tracking_page.enabled":
 		return "Serves GET /track/{token} and the tracking-links API. Defaults to false."
 	case "tracking_page.base_url":

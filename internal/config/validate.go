@@ -444,7 +444,7 @@ func (s Subscriptions) validate(v *validator) {
 	for _, d := range []struct {
 		key string
 		d   time.Duration
-	}{{"subscriptions.disable_after", s.DisableAfter}, {"subscriptions.timeout", s.Timeout}, {"subscriptions.secret_overlap", s.SecretOverlap}} {
+	}{{"subscriptions.disable_after", s.DisableAfter}, {"subscriptions.timeout", s.Timeout}, {"subscriptions.secret_overlap", s.SecretOverlap}, {"subscriptions.retention", s.Retention}} {
 		if d.d <= 0 {
 			v.add(d.key, "must be positive")
 		}

@@ -272,7 +272,8 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 	h.Subscriptions = subscription.New(db, subscription.Options{
 		Targets:      subscription.Targets{AllowPrivate: sc.AllowPrivateTargets, AllowHTTP: sc.AllowHTTP},
 		DisableAfter: sc.DisableAfter, RateLimit: sc.RateLimit, Timeout: sc.Timeout, Workers: sc.Workers,
-		PerEndpoint: sc.PerEndpoint, SecretOverlap: sc.SecretOverlap, Schedule: opts.WebhookRetries, Logger: logger, Registerer: h.reg,
+		PerEndpoint: sc.PerEndpoint, SecretOverlap: sc.SecretOverlap, Retention: sc.Retention, Schedule: opts.WebhookRetries,
+		Logger: logger, Registerer: h.reg,
 	})
 	h.Queue, err = jobqueue.New(db, registry, jobqueue.Options{
 		Extra:           []jobqueue.Extra{{Queue: subscription.Queue, Workers: h.Subscriptions.Workers(), Register: h.Subscriptions.Register}},

@@ -64,6 +64,9 @@ type Options struct {
 	SecretOverlap time.Duration
 	// Schedule overrides RetrySchedule (tests).
 	Schedule []time.Duration
+	// Retention is how long delivered and given-up messages are kept, for
+	// replays. Defaults to 30 days.
+	Retention time.Duration
 	// Source is the CloudEvents source of what is delivered. Defaults to
 	// "waybill".
 	Source     string
@@ -122,6 +125,9 @@ func New(db *sqldb.DB, opts Options) *Service {
 	if opts.Source == "" {
 		opts.Source = "waybill"
 	}
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -153,7 +159,7 @@ func New(db *sqldb.DB, opts Options) *Service {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.deliveries, s.latency, s.disabled)
+		opts.Registerer.MustRegister(s.deliveries, s.latency, s.disabled, &gauges{st: s.st})
 	}
 	return s
 }
@@ -191,6 +197,8 @@ func (s *Service) Run(ctx context.Context) error {
 	defer refresh.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -206,6 +214,12 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		case <-sweep.C:
 			s.sweep(ctx)
+		case <-prune.C:
+			if n, err := s.st.prune(ctx, time.Now().Add(-s.opts.Retention)); err != nil && ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "pruning delivered webhook messages failed", slog.Any("err", err))
+			} else if n > 0 {
+				s.logger.InfoContext(ctx, "pruned delivered and given-up webhook messages past their retention", slog.Int64("messages", n))
+			}
 		}
 	}
 }
@@ -630,4 +644,32 @@ func (s *Service) send(ctx context.Context, sub *Subscription, m *Message, now t
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxSnippet))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, strings.ToValidUTF8(string(b), "?"), nil
+}
+
+// gauges reports what waits to be delivered and the endpoints disabled, on
+// each scrape.
+type gauges struct{ st store }
+
+var (
+	pendingDesc = prometheus.NewDesc("waybill_webhook_messages_pending",
+		"Webhook messages waiting to be delivered (due now or waiting for a retry), all subscriptions together.", nil, nil)
+	disabledDesc = prometheus.NewDesc("waybill_subscriptions_disabled",
+		"Subscriptions disabled now: by their owner, after a 410 Gone, or after failing for subscriptions.disable_after.", nil, nil)
+)
+
+func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pendingDesc
+	ch <- disabledDesc
+}
+
+func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pending, disabled, err := g.st.gauges(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(disabledDesc, prometheus.GaugeValue, float64(disabled))
 }

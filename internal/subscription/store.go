@@ -338,3 +338,23 @@ func (st store) counts(ctx context.Context, sub string) (map[string]int64, error
 	}
 	return out, rows.Err()
 }
+
+// prune deletes the delivered and given-up messages written before then,
+// and returns how many.
+func (st store) prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := st.db.ExecContext(ctx, st.q(`DELETE FROM webhook_messages WHERE state <> 'pending' AND created_at < ?`), before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("pruning webhook messages: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// gauges counts the pending messages and the disabled subscriptions.
+func (st store) gauges(ctx context.Context) (pending, disabled int64, err error) {
+	err = st.db.Reader.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_messages WHERE state = 'pending'),
+(SELECT COUNT(*) FROM subscriptions WHERE NOT enabled)`).Scan(&pending, &disabled)
+	if err != nil {
+		err = fmt.Errorf("counting webhook messages: %w", err)
+	}
+	return pending, disabled, err
+}
