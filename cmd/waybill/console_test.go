@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/waybill/waybill/internal/browsertest"
 )
 
 // TestConsoleInBrowser drives the web console of a real serve --sandbox in
@@ -34,25 +35,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary and a browser")
 	}
-	chromium := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no chromium on PATH: install Debian's chromium package")
-		}
-		t.Skip("browser test skipped: install Debian's chromium package")
-	}
-	shots := os.Getenv("WAYBILL_TEST_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Chromium(t) // skip or fail before setting anything up
+	shots := browsertest.ScreenshotDir(t)
 
 	// The webhook takes milestone notices and refuses them at first, for
 	// good (400): each becomes a dead letter, to be replayed once it
@@ -100,14 +84,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("creating a read-only key: %d", st)
 	}
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	bctx := browsertest.Start(t, 1280, 900)
 	ctx, cancel := context.WithTimeout(bctx, 4*time.Minute)
 	defer cancel()
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/waybill/waybill/internal/browsertest"
 
 	"github.com/waybill/waybill/internal/sqldb/sqldbtest"
 	"github.com/waybill/waybill/internal/trackpage"
@@ -29,25 +30,8 @@ func TestPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")
 	}
-	chromium := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no chromium on PATH: install Debian's chromium package")
-		}
-		t.Skip("browser test skipped: install Debian's chromium package")
-	}
-	shots := os.Getenv("WAYBILL_TEST_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Chromium(t) // skip or fail before setting anything up
+	shots := browsertest.ScreenshotDir(t)
 
 	// A brand without a logo: the page loads nothing from beyond loopback.
 	b := setup(t, sqldbtest.SQLite(t), func(o *trackpage.Options) {
@@ -55,14 +39,7 @@ func TestPageInBrowser(t *testing.T) {
 	})
 	link := b.create(t, canonicalID)
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1024, 900))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	bctx := browsertest.Start(t, 1024, 900)
 	ctx, cancel := context.WithTimeout(bctx, time.Minute)
 	defer cancel()
 
