@@ -105,8 +105,11 @@ type Hub struct {
 	// parts are the processing partitions this replica owns, and router
 	// sends events to them; both nil on SQLite, where one process
 	// applies every event.
-	parts     *sqldb.Partitions
-	router    *workflow.Router
+	parts  *sqldb.Partitions
+	router *workflow.Router
+	// stored is signalled after intake stores events, for announce to
+	// tell the other replicas; nil on SQLite.
+	stored    chan struct{}
 	backlog   *intake.Backlog
 	sources   *source.Receiver // nil without source profiles
 	watcher   *source.Watcher  // nil without EDI folders
@@ -359,8 +362,14 @@ func (h *Hub) build(ctx context.Context, opts Options) error {
 			Fence: h.lease.Fence, Routed: func() { h.processor.Wake() }, Channel: routedChannel,
 			Logger: logger, Registerer: h.reg,
 		})
-		h.Events.NotifyPending(pendingChannel)
-		notify = h.router.Wake
+		h.stored = make(chan struct{}, 1)
+		notify = func() {
+			h.router.Wake()
+			select {
+			case h.stored <- struct{}{}:
+			default:
+			}
+		}
 	}
 	h.processor = workflow.NewProcessor(db, h.Events, h.Shipments, h.Queue, popts)
 	if h.router == nil {
@@ -731,6 +740,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		processing.run("processor", h.processor.Run)
 		sending.run("processing partitions", h.parts.Run)
 		sending.run("notifications", h.listen)
+		sending.run("announcements", h.announce)
 	} else {
 		processing.run("processor", func(ctx context.Context) error { return h.lease.Run(ctx, h.processor.Run) })
 	}

@@ -55,6 +55,24 @@ func (h *Hub) listen(ctx context.Context) error {
 	})
 }
 
+// announce notifies pendingChannel each time intake has stored events
+// (several stores in a row make one notification), so that the replica
+// holding the lease routes them at once, until ctx is done. Only intake's
+// committer signals it: events stored otherwise, such as by a test, are
+// found by the router's poll.
+func (h *Hub) announce(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.stored:
+		}
+		if err := h.DB.NotifyNow(ctx, pendingChannel, ""); err != nil && ctx.Err() == nil {
+			h.logger.WarnContext(ctx, "telling the other replicas of stored events failed; they find them on their next poll", slog.Any("err", err))
+		}
+	}
+}
+
 // newReplicaID returns a replica id unique to this process: the host
 // name and random bits.
 func newReplicaID() string {

@@ -67,14 +67,7 @@ type Store struct {
 	db      *sqldb.DB
 	backlog *Backlog
 	q       storeQueries
-	notify  string // the channel told of events stored pending; none when empty
 }
-
-// NotifyPending has the store send a notification on channel
-// (sqldb.DB.Notify) with every transaction that stores events left
-// pending, so that the replica that routes them wakes at once. Call it
-// before the store is used.
-func (s *Store) NotifyPending(channel string) { s.notify = channel }
 
 type storeQueries struct {
 	lookup, lookupArchived, lookupBody, pending, olderPending, anyPending, timeline, countPending string
@@ -205,10 +198,6 @@ func (s *Store) appendApply(ctx context.Context, evs []*Event, apply ApplyFunc) 
 			stored, err = s.insertPending(ctx, tx, evs, fresh, results, now)
 		} else {
 			stored, done, err = s.applyInsert(ctx, tx, evs, fresh, results, now, apply)
-		}
-		if err == nil && stored > 0 && done == nil && s.notify != "" {
-			// Left pending: wake whoever takes them, on any replica.
-			err = s.db.Notify(ctx, tx, s.notify, "")
 		}
 		return err
 	})

@@ -23,6 +23,18 @@ func (db *DB) Notify(ctx context.Context, tx *sql.Tx, channel, payload string) e
 	return nil
 }
 
+// NotifyNow sends payload on channel at once, outside a transaction. On
+// SQLite it does nothing.
+func (db *DB) NotifyNow(ctx context.Context, channel, payload string) error {
+	if db.Dialect.Engine != Postgres {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("notifying %s: %w", channel, err)
+	}
+	return nil
+}
+
 // Listen calls fn with each notification sent on channels (Notify), until
 // ctx is done, on a connection of its own. When the connection is lost it
 // listens again on a new one a second later; what was sent in between is

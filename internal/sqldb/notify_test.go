@@ -79,6 +79,10 @@ func TestNotify(t *testing.T) {
 	send("test_other", "not listened to", true)
 	send(b, "1,2", true)
 	want(note{b, "1,2"})
+	if err := db.NotifyNow(t.Context(), b, "now"); err != nil {
+		t.Fatal(err)
+	}
+	want(note{b, "now"})
 
 	// Cut the listener's session: it listens again.
 	var cut int
