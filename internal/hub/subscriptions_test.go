@@ -502,3 +502,61 @@ func TestSubscriptionsDisabledWhenFailing(t *testing.T) {
 	}
 	poll.Until(t, "the waiting message delivered", func() bool { return len(ep.received()) == 1 })
 }
+
+// TestSubscriptionsHostileInput sends the subscriptions API what a careless
+// or hostile client might: a key without the scope, malformed and huge
+// bodies, NUL bytes and invalid UTF-8, an unknown subscription. Each gets
+// a 4xx problem and stores nothing; a good subscription sent among them
+// still succeeds.
+func TestSubscriptionsHostileInput(t *testing.T) {
+	t.Parallel()
+	b := setupSubscriptions(t, sqldb.Options{DataDir: t.TempDir()})
+	reader, _, err := b.hub.Keys.Create(t.Context(), "reader", []apikey.Scope{apikey.ShipmentsRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := b.doKey(t, reader, http.MethodPost, "/v1/subscriptions", `{"url":"http://127.0.0.1/h","event_types":["*"]}`); status != http.StatusForbidden {
+		t.Errorf("a key without subscriptions:write: %d, want 403", status)
+	}
+	for name, body := range map[string]string{
+		"malformed":         `{"url":`,
+		"not an object":     `[1,2]`,
+		"no types":          `{"url":"http://127.0.0.1/h"}`,
+		"NUL in the url":    "{\"url\":\"http://127.0.0.1/h\\u0000x\",\"event_types\":[\"*\"]}",
+		"invalid UTF-8":     "{\"url\":\"http://127.0.0.1/h\",\"event_types\":[\"*\"],\"description\":\"\xff\xfe\"}",
+		"huge description":  `{"url":"http://127.0.0.1/h","event_types":["*"],"description":"` + strings.Repeat("x", 5000) + `"}`,
+		"huge body":         `{"url":"http://127.0.0.1/h","event_types":["*"],"redact":["` + strings.Repeat("a", 2<<20) + `"]}`,
+		"unknown type":      `{"url":"http://127.0.0.1/h","event_types":["parcel.teleported"]}`,
+		"bad filter":        `{"url":"http://127.0.0.1/h","event_types":["*"],"filter":{"expression":"shipment.state =="}}`,
+		"unknown member":    `{"url":"http://127.0.0.1/h","event_types":["*"],"secret":"whsec_mine"}`,
+		"negative rate":     `{"url":"http://127.0.0.1/h","event_types":["*"],"rate_limit":-1}`,
+		"javascript scheme": `{"url":"javascript:alert(1)","event_types":["*"]}`,
+	} {
+		status, out, h := b.doKey(t, b.key, http.MethodPost, "/v1/subscriptions", body)
+		if status < 400 || status >= 500 || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %s, want a 4xx problem", name, status, truncate(out))
+		}
+	}
+	for _, path := range []string{"/v1/subscriptions/sub_nope", "/v1/subscriptions/" + strings.Repeat("x", 100)} {
+		if status, _, _ := b.doKey(t, b.key, http.MethodGet, path, ""); status != http.StatusNotFound && status != http.StatusUnprocessableEntity && status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 404 or a validation problem", path, status)
+		}
+	}
+	if status, out, _ := b.doKey(t, b.key, http.MethodPost, "/v1/subscriptions/sub_nope/replay?since=yesterday", ""); status < 400 || status >= 500 {
+		t.Errorf("replay with a bad time: %d %s", status, truncate(out))
+	}
+	// Nothing was stored; a good subscription still is.
+	subscribe(t, b, b.key, `{"url":"http://127.0.0.1/h","event_types":["*"]}`)
+	status, out, _ := b.doKey(t, b.key, http.MethodGet, "/v1/subscriptions", "")
+	var list struct{ Subscriptions []json.RawMessage }
+	if status != http.StatusOK || json.Unmarshal(out, &list) != nil || len(list.Subscriptions) != 1 {
+		t.Errorf("after the hostile requests: %d %s, want the one good subscription", status, truncate(out))
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "…"
+	}
+	return string(b)
+}
